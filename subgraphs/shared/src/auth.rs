@@ -1,0 +1,489 @@
+//! Who is calling: a user with a token signed by the users service, another
+//! Storefront service with the shared service credential, or nobody.
+//!
+//! Tokens are EdDSA JWTs. Every service verifies them with the users service's
+//! public keys, fetched from its JWKS (`/.well-known/jwks.json` at the origin
+//! of `USERS_URL`), cached, and fetched again when a token names an unknown key
+//! id (at most once per [`JWKS_REFRESH_INTERVAL`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::settings::Secret;
+
+/// The `iss` claim of every token the users service signs.
+pub const ISSUER: &str = "storefront-users";
+/// The `aud` claim of every token the users service signs.
+pub const AUDIENCE: &str = "storefront";
+/// The header that carries the service credential between services.
+pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
+/// The least time between two JWKS fetches caused by unknown key ids.
+pub const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A user's role.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Buys things.
+    Customer,
+    /// Manages the catalogue and sees every order.
+    Admin,
+}
+
+/// The claims of a Storefront access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// The user's role when the token was issued.
+    pub role: Role,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+    /// Always [`ISSUER`].
+    pub iss: String,
+    /// Always [`AUDIENCE`].
+    pub aud: String,
+    /// A unique token id.
+    pub jti: String,
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a JWT at all.
+    #[error("the token is malformed")]
+    Malformed,
+    /// Past its expiry.
+    #[error("the token has expired; log in again")]
+    Expired,
+    /// Signed by a key the users service does not publish, or not signed correctly.
+    #[error("the token's signature is not valid")]
+    BadSignature,
+    /// Well-formed and signed, but its claims are wrong (issuer, audience, algorithm).
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    /// The keys to check it could not be fetched.
+    #[error("cannot verify the token right now: {0}")]
+    KeysUnavailable(String),
+}
+
+/// Checks tokens and returns their claims.
+#[async_trait]
+pub trait TokenVerifier: Send + Sync + 'static {
+    /// The token's claims if it is genuine and current.
+    async fn verify(&self, token: &str) -> Result<Claims, TokenError>;
+}
+
+/// A set of public keys by key id.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    keys: HashMap<String, DecodingKey>,
+}
+
+impl KeySet {
+    /// Keys from a JWKS document; keys without an id or of another type are skipped.
+    pub fn from_jwks(jwks: &JwkSet) -> Self {
+        let keys = jwks
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                let key = DecodingKey::from_jwk(jwk).ok()?;
+                Some((kid, key))
+            })
+            .collect();
+        KeySet { keys }
+    }
+
+    /// Adds one key.
+    pub fn insert(&mut self, kid: impl Into<String>, key: DecodingKey) {
+        self.keys.insert(kid.into(), key);
+    }
+
+    fn contains(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
+    /// Verifies `token` against these keys. `Err(None)` means the key id is unknown.
+    fn check(&self, token: &str) -> Result<Claims, Option<TokenError>> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Some(TokenError::Malformed))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(Some(TokenError::Invalid(format!(
+                "algorithm {:?} is not accepted",
+                header.alg
+            ))));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| Some(TokenError::Invalid("the token names no key id".into())))?;
+        let key = self.keys.get(&kid).ok_or(None)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                Some(match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::InvalidSignature => TokenError::BadSignature,
+                    ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) => {
+                        TokenError::Malformed
+                    }
+                    ErrorKind::InvalidIssuer => TokenError::Invalid("wrong issuer".into()),
+                    ErrorKind::InvalidAudience => TokenError::Invalid("wrong audience".into()),
+                    ErrorKind::MissingRequiredClaim(claim) => {
+                        TokenError::Invalid(format!("the {claim} claim is missing"))
+                    }
+                    other => TokenError::Invalid(format!("{other:?}")),
+                })
+            })
+    }
+}
+
+#[async_trait]
+impl TokenVerifier for KeySet {
+    async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.check(token)
+            .map_err(|e| e.unwrap_or(TokenError::BadSignature))
+    }
+}
+
+/// Verifies tokens with the keys the users service publishes as a JWKS.
+pub struct JwksVerifier {
+    url: String,
+    http: reqwest::Client,
+    keys: RwLock<Arc<KeySet>>,
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+impl JwksVerifier {
+    /// A verifier for the users service at `users_graphql_url` (its JWKS is at that origin).
+    pub fn for_users_url(users_graphql_url: &str) -> Result<Self, String> {
+        let url = jwks_url(users_graphql_url)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(JwksVerifier {
+            url,
+            http,
+            keys: RwLock::new(Arc::new(KeySet::default())),
+            last_fetch: Mutex::new(None),
+        })
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        match self.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Fetches the JWKS again unless that was done within [`JWKS_REFRESH_INTERVAL`].
+    async fn refresh(&self) -> Result<(), TokenError> {
+        {
+            let mut last = match self.last_fetch.lock() {
+                Ok(last) => last,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if last.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
+                return Ok(());
+            }
+            *last = Some(Instant::now());
+        }
+        let jwks: JwkSet = self
+            .http
+            .get(&self.url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| TokenError::KeysUnavailable(format!("users service JWKS: {e}")))?
+            .json()
+            .await
+            .map_err(|e| TokenError::KeysUnavailable(format!("users service JWKS: {e}")))?;
+        let fresh = Arc::new(KeySet::from_jwks(&jwks));
+        tracing::debug!(url = %self.url, keys = fresh.keys.len(), "fetched JWKS");
+        match self.keys.write() {
+            Ok(mut keys) => *keys = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TokenVerifier for JwksVerifier {
+    async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        match self.current().check(token) {
+            Ok(claims) => return Ok(claims),
+            Err(Some(error)) => return Err(error),
+            Err(None) => {}
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let kid = header.kid.unwrap_or_default();
+        let had_it = self.current().contains(&kid);
+        if let Err(error) = self.refresh().await {
+            tracing::warn!(%error, "could not fetch the users service's JWKS");
+            return Err(error);
+        }
+        let keys = self.current();
+        if !had_it && !keys.contains(&kid) {
+            return Err(TokenError::BadSignature);
+        }
+        keys.check(token)
+            .map_err(|e| e.unwrap_or(TokenError::BadSignature))
+    }
+}
+
+/// `http://host:port/anything` → `http://host:port/.well-known/jwks.json`.
+pub fn jwks_url(users_graphql_url: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(users_graphql_url)
+        .map_err(|e| format!("USERS_URL `{users_graphql_url}` is not a URL: {e}"))?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(format!("USERS_URL `{users_graphql_url}` has no host"));
+    }
+    url.join("/.well-known/jwks.json")
+        .map(String::from)
+        .map_err(|e| e.to_string())
+}
+
+/// The caller of a request, as the token in `Authorization` says.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// No token was sent.
+    Anonymous,
+    /// A genuine, current token.
+    User(Claims),
+    /// A token was sent but is not acceptable; the reason is shown when it matters.
+    Rejected(TokenError),
+}
+
+impl Viewer {
+    /// The caller's claims, or UNAUTHENTICATED (SERVICE_UNAVAILABLE when keys cannot be fetched).
+    pub fn require_user(&self) -> ApiResult<&Claims> {
+        match self {
+            Viewer::User(claims) => Ok(claims),
+            Viewer::Anonymous => Err(ApiError::Unauthenticated(
+                "you must be logged in: send `Authorization: Bearer <token>`".into(),
+            )),
+            Viewer::Rejected(error @ TokenError::KeysUnavailable(_)) => {
+                Err(ApiError::ServiceUnavailable(error.to_string()))
+            }
+            Viewer::Rejected(error) => Err(ApiError::Unauthenticated(error.to_string())),
+        }
+    }
+
+    /// The caller's claims if they are an ADMIN; FORBIDDEN for customers.
+    pub fn require_admin(&self) -> ApiResult<&Claims> {
+        let claims = self.require_user()?;
+        if claims.role == Role::Admin {
+            Ok(claims)
+        } else {
+            Err(ApiError::Forbidden("only an ADMIN may do this".into()))
+        }
+    }
+}
+
+/// Whether the request carried the service credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceCaller(pub bool);
+
+impl ServiceCaller {
+    /// UNAUTHENTICATED unless the caller is another Storefront service.
+    pub fn require(&self) -> ApiResult<()> {
+        if self.0 {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthenticated(
+                "this operation is only for Storefront services and needs the service credential"
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// Turns request headers into a [`Viewer`] and a [`ServiceCaller`].
+#[derive(Clone)]
+pub struct Authenticator {
+    verifier: Arc<dyn TokenVerifier>,
+    service_token: Secret,
+}
+
+impl Authenticator {
+    /// Uses `verifier` for user tokens and `service_token` as the service credential.
+    pub fn new(verifier: Arc<dyn TokenVerifier>, service_token: Secret) -> Self {
+        Authenticator {
+            verifier,
+            service_token,
+        }
+    }
+
+    /// The viewer named by an `Authorization` header value (or its absence).
+    pub async fn viewer(&self, authorization: Option<&str>) -> Viewer {
+        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Viewer::Anonymous;
+        };
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Viewer::Rejected(TokenError::Malformed),
+        };
+        match self.verifier.verify(token).await {
+            Ok(claims) => Viewer::User(claims),
+            Err(error) => Viewer::Rejected(error),
+        }
+    }
+
+    /// Whether a service-credential header value is the right one (constant time).
+    pub fn service_caller(&self, header: Option<&[u8]>) -> ServiceCaller {
+        ServiceCaller(
+            header.is_some_and(|given| {
+                constant_time_eq(given, self.service_token.expose().as_bytes())
+            }),
+        )
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    fn keypair() -> (EncodingKey, DecodingKey) {
+        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = signing.to_pkcs8_der().expect("encodes");
+        let public = signing.verifying_key().to_bytes();
+        (
+            EncodingKey::from_ed_der(der.as_bytes()),
+            DecodingKey::from_ed_der(&public),
+        )
+    }
+
+    fn claims(exp_offset: i64) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: "u1".into(),
+            role: Role::Customer,
+            iat: now,
+            exp: now + exp_offset,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            jti: "j1".into(),
+        }
+    }
+
+    fn sign(key: &EncodingKey, kid: &str, claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, claims, key).expect("signs")
+    }
+
+    fn authenticator(keys: KeySet) -> Authenticator {
+        Authenticator::new(Arc::new(keys), Secret::new("svc"))
+    }
+
+    #[tokio::test]
+    async fn accepts_a_genuine_token_and_rejects_forged_expired_and_malformed_ones() {
+        let (signing, verifying) = keypair();
+        let (forger, _) = keypair();
+        let mut keys = KeySet::default();
+        keys.insert("k1", verifying);
+        let auth = authenticator(keys);
+
+        let good = sign(&signing, "k1", &claims(600));
+        match auth.viewer(Some(&format!("Bearer {good}"))).await {
+            Viewer::User(c) => assert_eq!(c.sub, "u1"),
+            other => panic!("expected a user, got {other:?}"),
+        }
+
+        let forged = sign(&forger, "k1", &claims(600));
+        assert!(matches!(
+            auth.viewer(Some(&format!("Bearer {forged}"))).await,
+            Viewer::Rejected(TokenError::BadSignature)
+        ));
+
+        let expired = sign(&signing, "k1", &claims(-600));
+        assert!(matches!(
+            auth.viewer(Some(&format!("Bearer {expired}"))).await,
+            Viewer::Rejected(TokenError::Expired)
+        ));
+
+        assert!(matches!(
+            auth.viewer(Some("Bearer not.a.jwt")).await,
+            Viewer::Rejected(TokenError::Malformed)
+        ));
+        assert!(matches!(
+            auth.viewer(Some("Basic abc")).await,
+            Viewer::Rejected(TokenError::Malformed)
+        ));
+        assert!(matches!(auth.viewer(None).await, Viewer::Anonymous));
+    }
+
+    #[tokio::test]
+    async fn unknown_key_ids_are_rejected() {
+        let (signing, verifying) = keypair();
+        let mut keys = KeySet::default();
+        keys.insert("k1", verifying);
+        let token = sign(&signing, "other", &claims(600));
+        let error = keys.verify(&token).await.expect_err("unknown kid");
+        assert_eq!(error, TokenError::BadSignature);
+    }
+
+    #[test]
+    fn viewers_map_to_api_codes() {
+        let anonymous = Viewer::Anonymous.require_user().expect_err("anonymous");
+        assert_eq!(anonymous.code(), "UNAUTHENTICATED");
+        let customer = Viewer::User(claims(60));
+        assert_eq!(
+            customer.require_admin().expect_err("not admin").code(),
+            "FORBIDDEN"
+        );
+        let unverifiable = Viewer::Rejected(TokenError::KeysUnavailable("down".into()));
+        assert_eq!(
+            unverifiable.require_user().expect_err("down").code(),
+            "SERVICE_UNAVAILABLE"
+        );
+    }
+
+    #[test]
+    fn service_credential_must_match_exactly() {
+        let auth = authenticator(KeySet::default());
+        assert!(auth.service_caller(Some(b"svc")).0);
+        assert!(!auth.service_caller(Some(b"svc2")).0);
+        assert!(!auth.service_caller(None).0);
+        assert_eq!(
+            ServiceCaller(false).require().expect_err("no").code(),
+            "UNAUTHENTICATED"
+        );
+    }
+
+    #[test]
+    fn jwks_url_is_at_the_users_origin() {
+        assert_eq!(
+            jwks_url("http://users:4001/graphql").expect("valid"),
+            "http://users:4001/.well-known/jwks.json"
+        );
+        assert!(jwks_url("not a url").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! What every Storefront subgraph needs, so the four services stay alike.
+//!
+//! # Layout
+//! - [`settings`]: typed settings from a TOML file plus environment overrides.
+//! - [`telemetry`]: `tracing` set-up (human or JSON logs, `RUST_LOG`).
+//! - [`server`]: binding, graceful shutdown, `/health` and `/ready`, and the
+//!   GraphQL-over-HTTP endpoint that wraps an `async-graphql` schema.
+//! - [`auth`]: token claims, the JWKS-backed verifier and the service credential.
+//! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
+//! - [`store`]: connecting to MongoDB and opening the embedded store.
+//! - `testing` (feature): a fresh MongoDB database per test.
+
+pub mod auth;
+pub mod error;
+pub mod server;
+pub mod settings;
+pub mod store;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{ApiError, ApiResult};

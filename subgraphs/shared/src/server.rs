@@ -1,0 +1,328 @@
+//! The HTTP side every subgraph shares: binding with clear errors, graceful
+//! shutdown, `/health` and `/ready`, and `POST /graphql` in the
+//! GraphQL-over-HTTP style around an `async-graphql` executor.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_graphql::Executor;
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Authenticator, SERVICE_TOKEN_HEADER};
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Binds `addr`, with an error that says what to do when it fails.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "port {} is already in use on {}: stop the other process or set PORT",
+            addr.port(),
+            addr.ip()
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "not allowed to listen on port {} (ports below 1024 need privileges): set PORT",
+            addr.port()
+        ),
+        _ => format!("cannot listen on {addr}: {e}"),
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Whether a service can do its work (its store answers).
+#[async_trait]
+pub trait Readiness: Send + Sync + 'static {
+    /// `Err(reason)` when not ready.
+    async fn ready(&self) -> Result<(), String>;
+}
+
+/// `GET /health` (the process is alive) and `GET /ready` (its store answers).
+pub fn probes(readiness: Arc<dyn Readiness>) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(json!({ "status": "ok" })) }),
+        )
+        .route(
+            "/ready",
+            get(|State(readiness): State<Arc<dyn Readiness>>| async move {
+                match readiness.ready().await {
+                    Ok(()) => (StatusCode::OK, axum::Json(json!({ "status": "ready" }))),
+                    Err(reason) => {
+                        tracing::warn!(%reason, "not ready");
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            axum::Json(json!({ "status": "unavailable", "reason": reason })),
+                        )
+                    }
+                }
+            }),
+        )
+        .with_state(readiness)
+}
+
+#[derive(Clone)]
+struct Endpoint<E> {
+    executor: E,
+    auth: Authenticator,
+}
+
+/// `POST /graphql` for `executor`, with the caller's [`crate::auth::Viewer`] and
+/// [`crate::auth::ServiceCaller`] in the request data, plus request tracing.
+pub fn graphql<E: Executor + Clone>(executor: E, auth: Authenticator) -> Router {
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql_get).post(graphql_post::<E>),
+        )
+        .with_state(Endpoint { executor, auth })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+}
+
+async fn graphql_get() -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "subgraphs accept GraphQL only as POST with a JSON body",
+        "METHOD_NOT_ALLOWED",
+    )
+}
+
+async fn graphql_post<E: Executor>(
+    State(endpoint): State<Endpoint<E>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return error_response(rejection.status(), &rejection.body_text(), "BAD_REQUEST");
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.is_empty() && !content_type.contains("json") {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the GraphQL request as JSON (Content-Type: application/json)",
+            "BAD_REQUEST",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                &format!("the request body is not a GraphQL request in JSON: {error}"),
+                "BAD_REQUEST",
+            );
+        }
+    };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let viewer = endpoint.auth.viewer(authorization).await;
+    let service = endpoint
+        .auth
+        .service_caller(headers.get(SERVICE_TOKEN_HEADER).map(HeaderValue::as_bytes));
+    let response = endpoint
+        .executor
+        .execute(request.data(viewer).data(service))
+        .await;
+    let body = match serde_json::to_vec(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "cannot serialize a GraphQL response");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+                "INTERNAL_SERVER_ERROR",
+            );
+        }
+    };
+    (
+        [(header::CONTENT_TYPE, response_content_type(&headers))],
+        body,
+    )
+        .into_response()
+}
+
+fn response_content_type(headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains(GRAPHQL_RESPONSE_JSON) {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    }
+}
+
+/// A GraphQL-shaped error response (`{"errors": [...]}`) with an HTTP status.
+pub fn error_response(status: StatusCode, message: &str, code: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::KeySet;
+    use crate::settings::Secret;
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn hello(&self) -> &'static str {
+            "world"
+        }
+    }
+
+    fn app() -> Router {
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        let auth = Authenticator::new(Arc::new(KeySet::default()), Secret::new("svc"));
+        graphql(schema, auth)
+    }
+
+    async fn post(body: &str) -> (StatusCode, serde_json::Value) {
+        let response = app()
+            .oneshot(
+                axum::http::Request::post("/graphql")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_owned()))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, serde_json::from_slice(&bytes).expect("json body"))
+    }
+
+    #[tokio::test]
+    async fn answers_a_query() {
+        let (status, body) = post(r#"{"query":"{ hello }"}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["data"]["hello"], "world");
+    }
+
+    #[tokio::test]
+    async fn malformed_json_gets_a_graphql_error_not_a_crash() {
+        let (status, body) = post(r#"{"query": "{ hello "#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    }
+
+    #[tokio::test]
+    async fn invalid_graphql_gets_errors_with_locations() {
+        let (status, body) = post(r#"{"query":"{ nope }"}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body["errors"][0]["locations"].is_array(), "{body}");
+    }
+
+    struct Down;
+
+    #[async_trait]
+    impl Readiness for Down {
+        async fn ready(&self) -> Result<(), String> {
+            Err("store down".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn ready_reports_an_unreachable_store() {
+        let response = probes(Arc::new(Down))
+            .oneshot(
+                axum::http::Request::get("/ready")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_explained() {
+        let first = bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("binds");
+        let addr = first.local_addr().expect("addr");
+        let error = bind(addr).await.expect_err("port taken");
+        assert!(error.contains("already in use"), "{error}");
+    }
+}
