@@ -54,6 +54,10 @@ pub struct Claims {
     pub aud: String,
     /// A unique token id.
     pub jti: String,
+    /// The user's token generation when it was issued; `changePassword` bumps
+    /// it, which revokes older tokens at the users service.
+    #[serde(default)]
+    pub ver: u32,
 }
 
 /// Why a token was not accepted.
@@ -390,6 +394,7 @@ mod tests {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             jti: "j1".into(),
+            ver: 0,
         }
     }
 
