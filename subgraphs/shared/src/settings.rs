@@ -173,8 +173,16 @@ pub enum SettingsError {
 
 /// What a binary's own `[service]` settings need to be loaded.
 pub trait ServiceSettings: Serialize + DeserializeOwned + Default {
-    /// Environment variables that override `[service]` keys (lower-cased to the key).
+    /// Environment variables that override `[service]` keys (lower-cased to the key,
+    /// unless [`ServiceSettings::env_key`] names another).
     const ENV: &'static [&'static str] = &[];
+
+    /// The `[service]` key that the variable `var` (one of [`ServiceSettings::ENV`]) sets;
+    /// by default its name lower-cased. Override it when the documented variable and the
+    /// key differ (e.g. `JWT_SIGNING_KEY_FILE` sets `signing_key_file`).
+    fn env_key(var: &str) -> String {
+        var.to_ascii_lowercase()
+    }
 }
 
 /// Reads the `--config FILE` argument, or `CONFIG_FILE` when it is absent.
@@ -218,6 +226,7 @@ pub fn load<S: ServiceSettings>(
         }
         figment = figment.merge(Toml::file_exact(file));
     }
+    let env_key: fn(&str) -> String = S::env_key;
     figment = figment
         .merge(
             Env::raw()
@@ -227,7 +236,7 @@ pub fn load<S: ServiceSettings>(
         .merge(
             Env::raw()
                 .only(S::ENV)
-                .map(|key| format!("service.{key}").into()),
+                .map(move |key| format!("service.{}", env_key(key.as_str())).into()),
         );
     figment
         .extract()
@@ -334,6 +343,32 @@ mod tests {
                 .expect_err("a non-numeric port is rejected")
                 .to_string();
             assert!(error.contains("PORT") || error.contains("port"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Renamed {
+        key_file: Option<String>,
+    }
+
+    impl ServiceSettings for Renamed {
+        const ENV: &'static [&'static str] = &["DEMO_KEY_FILE_TEST"];
+
+        fn env_key(_var: &str) -> String {
+            "key_file".into()
+        }
+    }
+
+    #[test]
+    fn env_key_maps_a_variable_to_a_differently_named_key() {
+        with_jail(|jail| {
+            jail.create_file("s.toml", "[service]\nkey_file = \"from-file\"\n")?;
+            jail.set_env("DEMO_KEY_FILE_TEST", "from-env");
+            let settings =
+                load::<Renamed>(4001, Some(Path::new("s.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(settings.service.key_file.as_deref(), Some("from-env"));
             Ok(())
         });
     }

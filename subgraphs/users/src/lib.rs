@@ -1,1 +1,175 @@
-//! placeholder
+//! The users subgraph: accounts, credentials and access tokens.
+//!
+//! It owns `User @key(fields: "id")`, signs EdDSA access tokens for
+//! `register`/`login`, publishes the public key at `/.well-known/jwks.json`
+//! for every other service, and verifies its own tokens with that key (no
+//! HTTP to itself), also checking the token generation that `changePassword`
+//! bumps so older tokens are revoked here.
+//!
+//! ```text
+//! POST /graphql ─ shared endpoint (Viewer from the token) ─ graphql ─ accounts ─┬─ passwords (argon2id)
+//!                                                                               ├─ tokens (Ed25519 JWT)
+//!                                                                               └─ store (MongoDB | redb)
+//! ```
+//!
+//! # Layout
+//! - [`settings`]: the `[service]` settings (`token_ttl`, the signing key).
+//! - [`domain`]: the account and its validated values (`Email::parse`, ...).
+//! - [`passwords`]: argon2id hashing off the async runtime.
+//! - [`tokens`]: the signing key, issuing tokens, the JWKS.
+//! - [`accounts`]: the operations, returning `ApiResult`.
+//! - [`graphql`]: the federated schema and the batched entity resolver.
+//! - [`store`]: the `UserRepository` trait and its MongoDB and embedded stores.
+//! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
+
+pub mod accounts;
+pub mod domain;
+pub mod graphql;
+pub mod passwords;
+pub mod settings;
+pub mod store;
+pub mod tokens;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use storefront_shared::auth::Authenticator;
+use storefront_shared::server::{self, Readiness};
+use storefront_shared::settings::{Secret, Settings};
+use tokio::net::TcpListener;
+
+use crate::accounts::Accounts;
+use crate::domain::Email;
+use crate::settings::UsersSettings;
+use crate::store::{EmbeddedUserRepository, MongoUserRepository, SharedRepository};
+use crate::tokens::TokenIssuer;
+
+/// The name of this service: its database, and its folder under `DATA_DIR`.
+pub const SERVICE: &str = "users";
+/// The port the users service listens on by default.
+pub const DEFAULT_PORT: u16 = 4001;
+
+/// Everything a running users service needs.
+#[derive(Clone)]
+pub struct AppState {
+    accounts: Accounts,
+    service_token: Secret,
+}
+
+impl AppState {
+    /// A state over `repo`, signing with `tokens`; `admin_emails` register as ADMIN.
+    pub fn new(
+        repo: SharedRepository,
+        tokens: TokenIssuer,
+        admin_emails: Vec<Email>,
+        service_token: Secret,
+    ) -> Self {
+        AppState {
+            accounts: Accounts::new(repo, Arc::new(tokens), admin_emails),
+            service_token,
+        }
+    }
+
+    /// Opens the store the settings name and loads (or creates) the signing key.
+    pub async fn from_settings(settings: &Settings<UsersSettings>) -> anyhow::Result<Self> {
+        let common = &settings.common;
+        let admin_emails = common
+            .admin_emails
+            .iter()
+            .map(|raw| Email::parse(raw).context("ADMIN_EMAILS has an invalid entry"))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let service_dir = common.service_dir(SERVICE);
+        let repo: SharedRepository = match &common.mongodb_uri {
+            Some(uri) => {
+                let db = storefront_shared::store::connect_mongo(uri, SERVICE).await?;
+                let repo = MongoUserRepository::new(db)
+                    .await
+                    .context("cannot prepare the MongoDB users collection")?;
+                tracing::info!("storing users in MongoDB");
+                Arc::new(repo)
+            }
+            None => {
+                let repo = EmbeddedUserRepository::open(&service_dir)?;
+                tracing::info!(dir = %service_dir.display(), "storing users in the embedded store");
+                Arc::new(repo)
+            }
+        };
+        tokio::task::spawn_blocking(passwords::warm_up)
+            .await
+            .context("cannot prepare password hashing")?;
+        let key = tokens::load_signing_key(&settings.service, &service_dir)?;
+        let issuer = TokenIssuer::new(&key, settings.service.token_ttl)?;
+        tracing::info!(kid = issuer.kid(), ttl = ?issuer.ttl(), "token signing key ready");
+        Ok(AppState::new(
+            repo,
+            issuer,
+            admin_emails,
+            common.service_token(),
+        ))
+    }
+
+    /// The operations this service offers.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The GraphQL schema over this state.
+    pub fn schema(&self) -> graphql::UsersSchema {
+        graphql::schema(self.accounts.clone())
+    }
+
+    /// Verifies this service's own tokens with its own key set.
+    pub fn authenticator(&self) -> Authenticator {
+        let keys = self.accounts.tokens().key_set();
+        Authenticator::new(Arc::new(keys), self.service_token.clone())
+    }
+}
+
+struct StoreReadiness(SharedRepository);
+
+#[async_trait]
+impl Readiness for StoreReadiness {
+    async fn ready(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`, `GET /.well-known/jwks.json`.
+pub fn app(state: AppState) -> Router {
+    let jwks = state.accounts.tokens().jwks();
+    let readiness = StoreReadiness(Arc::clone(state.accounts.repository()));
+    Router::new()
+        .route(
+            "/.well-known/jwks.json",
+            get(move || {
+                let jwks = jwks.clone();
+                async move {
+                    (
+                        [(header::CACHE_CONTROL, "public, max-age=300")],
+                        axum::Json(jwks),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .merge(server::probes(Arc::new(readiness)))
+        .merge(server::graphql(state.schema(), state.authenticator()))
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "users subgraph listening; GraphQL at /graphql");
+    }
+    server::serve(listener, app(state), shutdown).await
+}

@@ -1,0 +1,153 @@
+//! Where accounts live: one [`UserRepository`] trait, two stores.
+//!
+//! - [`mongo::MongoUserRepository`]: MongoDB, database `users`, collection `users`.
+//! - [`embedded::EmbeddedUserRepository`]: `redb` at `DATA_DIR/users/store.redb`,
+//!   for runs without `MONGODB_URI`.
+//!
+//! Both pass the same conformance suite (`tests/conformance.rs`).
+
+pub mod embedded;
+pub mod mongo;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+use storefront_shared::ApiError;
+use storefront_shared::auth::Role;
+
+use crate::domain::{DisplayName, Email, PasswordHash, User};
+
+pub use embedded::EmbeddedUserRepository;
+pub use mongo::MongoUserRepository;
+
+/// What a store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// An account with this email already exists.
+    #[error("an account with this email already exists")]
+    Conflict,
+    /// The store cannot be reached right now.
+    #[error("the user store is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the store reported.
+    #[error("the user store failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A stored record cannot be read back.
+    #[error("a stored user record is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl RepoError {
+    /// Wraps any store error.
+    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        RepoError::Backend(error.into())
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(error: RepoError) -> Self {
+        match error {
+            RepoError::Conflict => {
+                ApiError::Conflict("an account with this email already exists".into())
+            }
+            RepoError::Unavailable(reason) => {
+                tracing::warn!(%reason, "user store unavailable");
+                ApiError::ServiceUnavailable(
+                    "the user store is unavailable; try again shortly".into(),
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// Shorthand for store results.
+pub type RepoResult<T> = Result<T, RepoError>;
+
+/// Accounts, by id and by email.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new account; [`RepoError::Conflict`] when its email is taken.
+    async fn insert(&self, user: &User) -> RepoResult<()>;
+
+    /// The account with this id.
+    async fn find_by_id(&self, id: &str) -> RepoResult<Option<User>>;
+
+    /// The accounts with these ids, in one store query; missing ids are left out
+    /// and the order is unspecified.
+    async fn find_by_ids(&self, ids: &[String]) -> RepoResult<Vec<User>>;
+
+    /// The account with this (normalised) email.
+    async fn find_by_email(&self, email: &Email) -> RepoResult<Option<User>>;
+
+    /// Sets the display name; the updated account, or `None` if there is no such id.
+    async fn update_name(&self, id: &str, name: &DisplayName) -> RepoResult<Option<User>>;
+
+    /// Sets the password hash and bumps the token generation, in one atomic step,
+    /// only while the generation is still `expected_version`. The updated account,
+    /// or `None` when there is no such id or the generation has moved on.
+    async fn update_password(
+        &self,
+        id: &str,
+        hash: &PasswordHash,
+        expected_version: u32,
+    ) -> RepoResult<Option<User>>;
+
+    /// Whether the store answers (for `/ready`).
+    async fn ping(&self) -> RepoResult<()>;
+}
+
+/// A shared repository handle.
+pub type SharedRepository = Arc<dyn UserRepository>;
+
+/// An account as both stores keep it: ids are strings, timestamps integer
+/// milliseconds (the CI's MongoDB-compatible server mangles `$set` dates).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UserRecord {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub token_version: i64,
+    pub created_at_ms: i64,
+}
+
+impl From<&User> for UserRecord {
+    fn from(user: &User) -> Self {
+        UserRecord {
+            id: user.id.clone(),
+            email: user.email.as_str().to_owned(),
+            name: user.name.clone(),
+            role: user.role,
+            password_hash: user.password_hash.as_str().to_owned(),
+            token_version: i64::from(user.token_version),
+            created_at_ms: user.created_at.timestamp_millis(),
+        }
+    }
+}
+
+impl TryFrom<UserRecord> for User {
+    type Error = RepoError;
+
+    fn try_from(record: UserRecord) -> Result<Self, Self::Error> {
+        let corrupt = |what: &str| RepoError::Corrupt(format!("user {}: {what}", record.id));
+        let email = Email::parse(&record.email).map_err(|e| corrupt(&e.to_string()))?;
+        let token_version =
+            u32::try_from(record.token_version).map_err(|_| corrupt("bad token_version"))?;
+        let created_at = DateTime::from_timestamp_millis(record.created_at_ms)
+            .ok_or_else(|| corrupt("bad created_at_ms"))?;
+        Ok(User {
+            id: record.id,
+            email,
+            name: record.name,
+            role: record.role,
+            password_hash: PasswordHash::new(record.password_hash),
+            token_version,
+            created_at,
+        })
+    }
+}
