@@ -114,8 +114,15 @@ impl From<ApiError> for async_graphql::Error {
         let code = error.code();
         let mut extensions = async_graphql::ErrorExtensionValues::default();
         extensions.set("code", code);
-        if let ApiError::InsufficientStock { sku, .. } = &error {
+        if let ApiError::InsufficientStock {
+            sku,
+            requested,
+            available,
+        } = &error
+        {
             extensions.set("sku", sku.as_str());
+            extensions.set("requested", *requested);
+            extensions.set("available", *available);
         }
         async_graphql::Error {
             message: error.message(),

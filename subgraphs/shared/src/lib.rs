@@ -6,11 +6,13 @@
 //! - [`server`]: binding, graceful shutdown, `/health` and `/ready`, and the
 //!   GraphQL-over-HTTP endpoint that wraps an `async-graphql` schema.
 //! - [`auth`]: token claims, the JWKS-backed verifier and the service credential.
+//! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
 //! - [`store`]: connecting to MongoDB and opening the embedded store.
 //! - `testing` (feature): a fresh MongoDB database per test.
 
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod server;
 pub mod settings;
