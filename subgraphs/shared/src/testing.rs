@@ -47,3 +47,117 @@ fn uuid_like_suffix() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A service binary started as a real process for a test, on its own port and
+/// `DATA_DIR`, with a clean environment. Killed when dropped.
+pub struct ServiceProcess {
+    child: std::process::Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+/// A port that was free a moment ago (the OS picks it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("the OS hands out a free port")
+}
+
+impl ServiceProcess {
+    /// Starts `binary` on `port` with only `env` (plus `PATH`, `HOME`, `BIND_ADDRESS=127.0.0.1`).
+    pub fn spawn(binary: &str, port: u16, env: &[(&str, &str)]) -> Self {
+        let mut command = std::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .env("BIND_ADDRESS", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("the service binary starts");
+        ServiceProcess { child, port }
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:4001`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Polls `GET /ready` until it answers 200, or panics after `deadline`.
+    #[allow(clippy::panic)]
+    pub async fn wait_ready(&mut self, deadline: std::time::Duration) {
+        let client = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the service exited before it was ready: {status}: {}",
+                    self.stderr()
+                );
+            }
+            let answer = client
+                .get(format!("{}/ready", self.url()))
+                .timeout(std::time::Duration::from_secs(1))
+                .send()
+                .await;
+            if answer.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            if started.elapsed() > deadline {
+                panic!("the service was not ready within {deadline:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits (up to `deadline`) for the exit status.
+    #[allow(clippy::panic)]
+    pub async fn terminate(&mut self, deadline: std::time::Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM was delivered");
+        self.wait_exit(deadline).await
+    }
+
+    /// Waits (up to `deadline`) for the process to exit by itself.
+    #[allow(clippy::panic)]
+    pub async fn wait_exit(&mut self, deadline: std::time::Duration) -> std::process::ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be polled") {
+                return status;
+            }
+            if started.elapsed() > deadline {
+                panic!("the service did not exit within {deadline:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Everything the process wrote to stderr (call after it exited).
+    pub fn stderr(&mut self) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut text);
+        }
+        text
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
