@@ -8,6 +8,7 @@
 //! - [`auth`]: token claims, the JWKS-backed verifier and the service credential.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
+//! - [`startup`]: one-line start-up errors and the exit code.
 //! - [`store`]: connecting to MongoDB and opening the embedded store.
 //! - `testing` (feature): a fresh MongoDB database per test.
 
@@ -16,6 +17,7 @@ pub mod client;
 pub mod error;
 pub mod server;
 pub mod settings;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -1,0 +1,52 @@
+//! How a binary ends when it cannot start: one line on stderr and exit code 1,
+//! never a panic or a backtrace for a user's mistake.
+
+use std::process::ExitCode;
+
+/// `Ok` → success; `Err` → `<service>: <error and its causes>` on stderr, exit code 1.
+pub fn exit_code(service: &str, result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{service}: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping a cause whose text the
+/// message before it already includes.
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let cause = std::io::Error::other("disk full");
+        let error = anyhow::Error::new(cause).context("cannot write: disk full");
+        assert_eq!(one_line(&error), "cannot write: disk full");
+        let error = anyhow::Error::msg("disk full").context("cannot write");
+        assert_eq!(one_line(&error), "cannot write: disk full");
+    }
+
+    #[test]
+    fn multi_line_messages_become_one_line() {
+        let error = anyhow::Error::msg("first\nsecond");
+        assert_eq!(one_line(&error), "first second");
+    }
+}
