@@ -1,1 +1,92 @@
-//! placeholder
+//! The inventory subgraph of Storefront: the product catalogue and its stock.
+//!
+//! It serves the `Product` entity (key `sku`), catalogue queries with cursor
+//! pagination and search, admin mutations to create and restock products, and the
+//! internal, `@inaccessible` operations with which the orders service reserves,
+//! releases and sells stock without ever overselling.
+//!
+//! # Layout
+//! - [`domain`]: validated values (`Sku::parse`, `Quantity::parse`, ...), products,
+//!   reservations, cursors.
+//! - [`store`]: the [`ProductRepository`](store::ProductRepository) and
+//!   [`StockRepository`](store::StockRepository) traits with their MongoDB and
+//!   embedded (`redb`) implementations, and the recovery sweep.
+//! - [`graphql`]: the Federation v2 schema, the batched `Product` entity resolver and
+//!   the internal stock operations.
+//! - [`catalogue`]: the demo products seeded into an empty store.
+//! - [`settings`]: the `[service]` settings.
+//!
+//! ```text
+//! POST /graphql ─▶ Viewer/ServiceCaller ─▶ resolvers ─▶ ProductLoader ─▶ ProductRepository
+//!                                                   └─▶ StockRepository (reserve/release/commit)
+//! ```
+
+pub mod catalogue;
+pub mod domain;
+pub mod graphql;
+pub mod settings;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use storefront_shared::auth::Authenticator;
+use storefront_shared::server::{self, Readiness};
+use tokio::net::TcpListener;
+
+use crate::graphql::InventorySchema;
+use crate::store::{InventoryStore, ProductRepository, StockRepository};
+
+/// What the HTTP app needs: the repositories and the authenticator.
+#[derive(Clone)]
+pub struct AppState {
+    /// The catalogue.
+    pub products: Arc<dyn ProductRepository>,
+    /// Reservations.
+    pub stock: Arc<dyn StockRepository>,
+    /// Turns request headers into the caller.
+    pub authenticator: Authenticator,
+}
+
+impl AppState {
+    /// State over one store that keeps both the catalogue and the reservations.
+    pub fn new(store: Arc<dyn InventoryStore>, authenticator: Authenticator) -> Self {
+        AppState {
+            products: store.clone(),
+            stock: store,
+            authenticator,
+        }
+    }
+
+    /// The GraphQL schema over this state's repositories.
+    pub fn schema(&self) -> InventorySchema {
+        graphql::build_schema(self.products.clone(), self.stock.clone())
+    }
+}
+
+/// `/ready` answers when the store does.
+struct StoreReadiness(Arc<dyn ProductRepository>);
+
+#[async_trait]
+impl Readiness for StoreReadiness {
+    async fn ready(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|error| error.to_string())
+    }
+}
+
+/// The HTTP app: `POST /graphql`, `GET /health` and `GET /ready`.
+pub fn app(state: AppState) -> Router {
+    let readiness = Arc::new(StoreReadiness(state.products.clone()));
+    server::graphql(state.schema(), state.authenticator.clone()).merge(server::probes(readiness))
+}
+
+/// Serves the app on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::serve(listener, app(state), shutdown).await
+}

@@ -1,0 +1,557 @@
+//! The inventory's vocabulary: validated values (`Sku::parse`, `Quantity::parse`, ...),
+//! products with their stock counters, and reservations of stock for orders.
+//!
+//! Every constructor that checks client input returns [`ApiError::BadUserInput`] with a
+//! message that names the field, so resolvers only have to use `?`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use storefront_shared::{ApiError, ApiResult};
+
+/// The longest sku.
+pub const MAX_SKU_LEN: usize = 64;
+/// The longest product name, in characters.
+pub const MAX_NAME_LEN: usize = 200;
+/// The longest product description, in characters.
+pub const MAX_DESCRIPTION_LEN: usize = 5000;
+/// The highest price, in minor units (one million in major units).
+pub const MAX_PRICE: i64 = 100_000_000;
+/// The most units a product may be created with.
+pub const MAX_INITIAL_STOCK: i64 = 1_000_000_000;
+/// The most units one restock, reservation line or order line may name.
+pub const MAX_QUANTITY: i64 = 1_000_000;
+/// The most distinct products one reservation may hold.
+pub const MAX_RESERVATION_LINES: usize = 100;
+/// The longest order id.
+pub const MAX_ORDER_ID_LEN: usize = 128;
+/// The longest search text, in characters.
+pub const MAX_SEARCH_LEN: usize = 200;
+/// The largest page of products.
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+fn bad_input(message: impl Into<String>) -> ApiError {
+    ApiError::BadUserInput(message.into())
+}
+
+/// A product's stock-keeping unit: trimmed, upper-cased, 1 to 64 of `A-Z 0-9 - _`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sku(String);
+
+impl Sku {
+    /// Validates `field` (its name is used in the error message).
+    pub fn parse_field(raw: &str, field: &str) -> ApiResult<Self> {
+        let sku = raw.trim().to_ascii_uppercase();
+        let valid = !sku.is_empty()
+            && sku.len() <= MAX_SKU_LEN
+            && sku
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Sku(sku))
+        } else {
+            Err(bad_input(format!(
+                "{field} must be 1 to {MAX_SKU_LEN} characters of A-Z, 0-9, '-' and '_'"
+            )))
+        }
+    }
+
+    /// Validates a sku given as the `sku` field or argument.
+    pub fn parse(raw: &str) -> ApiResult<Self> {
+        Self::parse_field(raw, "sku")
+    }
+
+    /// The sku as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The id of the order a reservation belongs to: 1 to 128 of `A-Z a-z 0-9 - _`
+/// (UUIDs and ULIDs fit). The id is used as a field name in the MongoDB store, so
+/// `.` and `$` must never get in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// Validates an order id given as `orderId`.
+    pub fn parse(raw: &str) -> ApiResult<Self> {
+        let id = raw.trim();
+        let valid = !id.is_empty()
+            && id.len() <= MAX_ORDER_ID_LEN
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(OrderId(id.to_owned()))
+        } else {
+            Err(bad_input(format!(
+                "orderId must be 1 to {MAX_ORDER_ID_LEN} characters of A-Z, a-z, 0-9, '-' and '_'"
+            )))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An amount of money in minor units of an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units (cents).
+    pub amount: i64,
+    /// Three upper-case letters, e.g. `USD`.
+    pub currency: String,
+}
+
+impl Money {
+    /// A product price: `price` 0 to 100 000 000 minor units, `currency` three upper-case letters.
+    pub fn price(amount: i64, currency: &str) -> ApiResult<Self> {
+        if !(0..=MAX_PRICE).contains(&amount) {
+            return Err(bad_input(format!(
+                "price must be between 0 and {MAX_PRICE} minor units (cents)"
+            )));
+        }
+        let currency = currency.trim();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(bad_input(
+                "currency must be an ISO 4217 code of three upper-case letters, e.g. USD",
+            ));
+        }
+        Ok(Money {
+            amount,
+            currency: currency.to_owned(),
+        })
+    }
+}
+
+/// A number of units for a restock or a reservation line: 1 to 1 000 000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Quantity(i64);
+
+impl Quantity {
+    /// Validates `field` (named in the error message).
+    pub fn parse_field(value: i64, field: &str) -> ApiResult<Self> {
+        if (1..=MAX_QUANTITY).contains(&value) {
+            Ok(Quantity(value))
+        } else {
+            Err(bad_input(format!(
+                "{field} must be between 1 and {MAX_QUANTITY} (got {value})"
+            )))
+        }
+    }
+
+    /// Validates a `quantity`.
+    pub fn parse(value: i64) -> ApiResult<Self> {
+        Self::parse_field(value, "quantity")
+    }
+
+    /// The number of units.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A product to add to the catalogue, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    /// Its unique sku.
+    pub sku: Sku,
+    /// 1 to 200 characters, trimmed.
+    pub name: String,
+    /// Up to 5000 characters, trimmed.
+    pub description: String,
+    /// Its unit price.
+    pub price: Money,
+    /// Units available from the start: 0 to 1 000 000 000.
+    pub stock: i64,
+}
+
+impl NewProduct {
+    /// Validates every field of a `CreateProductInput`.
+    pub fn parse(
+        sku: &str,
+        name: &str,
+        description: &str,
+        price: i64,
+        currency: &str,
+        stock: i64,
+    ) -> ApiResult<Self> {
+        let sku = Sku::parse(sku)?;
+        let name = name.trim();
+        let name_len = name.chars().count();
+        if name_len == 0 || name_len > MAX_NAME_LEN {
+            return Err(bad_input(format!(
+                "name must be 1 to {MAX_NAME_LEN} characters"
+            )));
+        }
+        let description = description.trim();
+        if description.chars().count() > MAX_DESCRIPTION_LEN {
+            return Err(bad_input(format!(
+                "description must be at most {MAX_DESCRIPTION_LEN} characters"
+            )));
+        }
+        let price = Money::price(price, currency)?;
+        if !(0..=MAX_INITIAL_STOCK).contains(&stock) {
+            return Err(bad_input(format!(
+                "stock must be between 0 and {MAX_INITIAL_STOCK}"
+            )));
+        }
+        Ok(NewProduct {
+            sku,
+            name: name.to_owned(),
+            description: description.to_owned(),
+            price,
+            stock,
+        })
+    }
+}
+
+/// A product in the catalogue with its stock counters.
+///
+/// Invariant: `available + reserved + sold == received`, and none is negative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// Its unique sku.
+    pub sku: Sku,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Its unit price.
+    pub price: Money,
+    /// Units that can be bought now.
+    pub available: i64,
+    /// Units held by reservations of unpaid orders.
+    pub reserved: i64,
+    /// Units sold (reservations committed).
+    pub sold: i64,
+    /// Every unit ever received: the initial stock plus all restocks.
+    pub received: i64,
+}
+
+impl Product {
+    /// A new product with all its stock available.
+    pub fn from_new(new: NewProduct) -> Self {
+        Product {
+            sku: new.sku,
+            name: new.name,
+            description: new.description,
+            price: new.price,
+            available: new.stock,
+            reserved: 0,
+            sold: 0,
+            received: new.stock,
+        }
+    }
+}
+
+/// One line of a reservation request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockLine<'a> {
+    /// The product.
+    pub sku: &'a Sku,
+    /// Units wanted.
+    pub quantity: Quantity,
+}
+
+/// The lines of a reservation request: not empty, one line per sku (repeated skus
+/// merged), in sku order — the order in which stores take stock, so two requests never
+/// wait on each other in opposite orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockRequest {
+    lines: BTreeMap<Sku, Quantity>,
+}
+
+impl StockRequest {
+    /// Merges and validates `(sku, quantity)` pairs.
+    pub fn parse<'a>(lines: impl IntoIterator<Item = (&'a str, i64)>) -> ApiResult<Self> {
+        let mut merged: BTreeMap<Sku, i64> = BTreeMap::new();
+        for (sku, quantity) in lines {
+            let sku = Sku::parse_field(sku, "lines.sku")?;
+            let quantity = Quantity::parse_field(quantity, "lines.quantity")?;
+            *merged.entry(sku).or_default() += quantity.get();
+        }
+        if merged.is_empty() {
+            return Err(bad_input("lines must name at least one product"));
+        }
+        if merged.len() > MAX_RESERVATION_LINES {
+            return Err(bad_input(format!(
+                "lines may name at most {MAX_RESERVATION_LINES} different products"
+            )));
+        }
+        let lines = merged
+            .into_iter()
+            .map(|(sku, total)| {
+                let quantity = Quantity::parse_field(total, &format!("lines.quantity of {sku}"))?;
+                Ok((sku, quantity))
+            })
+            .collect::<ApiResult<_>>()?;
+        Ok(StockRequest { lines })
+    }
+
+    /// The lines in sku order.
+    pub fn lines(&self) -> impl ExactSizeIterator<Item = StockLine<'_>> {
+        self.lines
+            .iter()
+            .map(|(sku, &quantity)| StockLine { sku, quantity })
+    }
+
+    /// The skus in order.
+    pub fn skus(&self) -> Vec<Sku> {
+        self.lines.keys().cloned().collect()
+    }
+
+    /// Whether a stored reservation holds exactly these lines.
+    pub fn matches(&self, lines: &[ReservedLine]) -> bool {
+        lines.len() == self.lines.len()
+            && lines
+                .iter()
+                .all(|line| self.lines.get(&line.sku).map(|q| q.get()) == Some(line.quantity))
+    }
+}
+
+/// What a reservation means for the order now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReservationStatus {
+    /// The units are held for the order.
+    Reserved,
+    /// The units were sold to the order.
+    Committed,
+    /// Nothing is held: released, or returned after a sale was cancelled.
+    Released,
+}
+
+/// One line of a reservation, with the unit price when it was reserved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedLine {
+    /// The product.
+    pub sku: Sku,
+    /// Units held or sold.
+    pub quantity: i64,
+    /// The product's price when the stock was reserved.
+    pub unit_price: Money,
+}
+
+/// Stock set aside for one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The order.
+    pub order_id: OrderId,
+    /// Where it stands.
+    pub status: ReservationStatus,
+    /// Its lines in sku order (empty when a release came before any reservation).
+    pub lines: Vec<ReservedLine>,
+}
+
+/// An opaque pagination cursor: base64 of the last sku of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub Sku);
+
+const CURSOR_PREFIX: &str = "sku:";
+
+impl Cursor {
+    /// The cursor of a product.
+    pub fn encode(sku: &Sku) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{sku}"))
+    }
+
+    /// Reads a cursor given as `after`.
+    pub fn decode(raw: &str) -> ApiResult<Self> {
+        let malformed = || bad_input("after is not a cursor returned by products");
+        let bytes = URL_SAFE_NO_PAD
+            .decode(raw.trim())
+            .map_err(|_| malformed())?;
+        let text = String::from_utf8(bytes).map_err(|_| malformed())?;
+        let sku = text.strip_prefix(CURSOR_PREFIX).ok_or_else(malformed)?;
+        Sku::parse(sku).map(Cursor).map_err(|_| malformed())
+    }
+}
+
+/// A validated `products` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Start after this sku.
+    pub after: Option<Sku>,
+    /// Page size, 1 to 100.
+    pub first: usize,
+    /// Case-insensitive substring of the name; `None` for all products.
+    pub search: Option<String>,
+}
+
+impl PageRequest {
+    /// Validates the `products` arguments.
+    pub fn parse(first: i32, after: Option<&str>, search: Option<&str>) -> ApiResult<Self> {
+        if !(1..=MAX_PAGE_SIZE).contains(&first) {
+            return Err(bad_input(format!(
+                "first must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        let after = after.map(Cursor::decode).transpose()?.map(|c| c.0);
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_LEN) {
+            return Err(bad_input(format!(
+                "search must be at most {MAX_SEARCH_LEN} characters"
+            )));
+        }
+        Ok(PageRequest {
+            after,
+            first: usize::try_from(first).unwrap_or(1),
+            search: search.map(str::to_owned),
+        })
+    }
+}
+
+/// One page of products in sku order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductPage {
+    /// The products.
+    pub products: Vec<Product>,
+    /// Whether more products follow the last one.
+    pub has_next_page: bool,
+}
+
+/// Milliseconds since the Unix epoch (stores keep timestamps as integers).
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(error: ApiError) -> String {
+        assert_eq!(error.code(), "BAD_USER_INPUT");
+        error.message()
+    }
+
+    #[test]
+    fn skus_are_trimmed_and_upper_cased() {
+        assert_eq!(
+            Sku::parse("  mug-blue_1 ").expect("valid").as_str(),
+            "MUG-BLUE_1"
+        );
+    }
+
+    #[test]
+    fn bad_skus_are_rejected_naming_the_field() {
+        for raw in ["", "   ", "has space", "dot.ted", "ÄPFEL", &"X".repeat(65)] {
+            let error = Sku::parse(raw).expect_err(raw);
+            assert!(message(error).contains("sku"), "{raw}");
+        }
+        assert!(Sku::parse(&"X".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn order_ids_cannot_carry_field_path_characters() {
+        assert!(OrderId::parse("01J9Z3-abc_def").is_ok());
+        for raw in ["", "a.b", "$x", "a b", &"a".repeat(129)] {
+            assert!(message(OrderId::parse(raw).expect_err(raw)).contains("orderId"));
+        }
+    }
+
+    #[test]
+    fn product_fields_are_checked_by_name() {
+        let ok = NewProduct::parse("MUG", " Mug ", "", 1200, "USD", 5).expect("valid");
+        assert_eq!(ok.name, "Mug");
+        let cases = [
+            (NewProduct::parse("MUG", " ", "", 1, "USD", 1), "name"),
+            (
+                NewProduct::parse("MUG", &"n".repeat(201), "", 1, "USD", 1),
+                "name",
+            ),
+            (
+                NewProduct::parse("MUG", "Mug", &"d".repeat(5001), 1, "USD", 1),
+                "description",
+            ),
+            (NewProduct::parse("MUG", "Mug", "", -1, "USD", 1), "price"),
+            (
+                NewProduct::parse("MUG", "Mug", "", 100_000_001, "USD", 1),
+                "price",
+            ),
+            (NewProduct::parse("MUG", "Mug", "", 1, "usd", 1), "currency"),
+            (NewProduct::parse("MUG", "Mug", "", 1, "US", 1), "currency"),
+            (NewProduct::parse("MUG", "Mug", "", 1, "USD", -1), "stock"),
+            (
+                NewProduct::parse("MUG", "Mug", "", 1, "USD", 1_000_000_001),
+                "stock",
+            ),
+            (NewProduct::parse("M G", "Mug", "", 1, "USD", 1), "sku"),
+        ];
+        for (result, field) in cases {
+            let text = message(result.expect_err(field));
+            assert!(text.starts_with(field), "{field}: {text}");
+        }
+    }
+
+    #[test]
+    fn quantities_must_be_between_one_and_a_million() {
+        assert!(Quantity::parse(1).is_ok());
+        assert!(Quantity::parse(1_000_000).is_ok());
+        for bad in [0, -3, 1_000_001] {
+            assert!(message(Quantity::parse(bad).expect_err("bad")).contains("quantity"));
+        }
+    }
+
+    #[test]
+    fn stock_requests_merge_repeated_skus_in_sku_order() {
+        let request =
+            StockRequest::parse([("tee", 1), ("MUG", 2), ("tee", 3)]).expect("valid request");
+        let lines: Vec<_> = request
+            .lines()
+            .map(|l| (l.sku.as_str().to_owned(), l.quantity.get()))
+            .collect();
+        assert_eq!(lines, [("MUG".to_owned(), 2), ("TEE".to_owned(), 4)]);
+    }
+
+    #[test]
+    fn stock_requests_reject_empty_and_oversized_lines() {
+        assert!(message(StockRequest::parse([]).expect_err("empty")).contains("lines"));
+        assert!(message(StockRequest::parse([("A", 0)]).expect_err("zero")).contains("quantity"));
+        let merged_too_big = StockRequest::parse([("A", 600_000), ("A", 600_000)]);
+        assert!(message(merged_too_big.expect_err("too big")).contains("quantity"));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_rejected() {
+        let sku = Sku::parse("MUG-1").expect("valid");
+        let cursor = Cursor::encode(&sku);
+        assert_eq!(Cursor::decode(&cursor).expect("round trip").0, sku);
+        for junk in ["%%%", "bm9wZQ", ""] {
+            assert!(message(Cursor::decode(junk).expect_err(junk)).contains("after"));
+        }
+    }
+
+    #[test]
+    fn page_requests_check_first_and_search() {
+        assert!(message(PageRequest::parse(0, None, None).expect_err("0")).contains("first"));
+        assert!(message(PageRequest::parse(101, None, None).expect_err("101")).contains("first"));
+        let page = PageRequest::parse(100, None, Some("  ")).expect("valid");
+        assert_eq!(page.search, None);
+        let long = "s".repeat(201);
+        assert!(
+            message(PageRequest::parse(5, None, Some(&long)).expect_err("long")).contains("search")
+        );
+    }
+}

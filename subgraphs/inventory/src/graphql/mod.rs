@@ -1,0 +1,189 @@
+//! The inventory subgraph's schema (Federation v2): catalogue queries, admin
+//! mutations, the `Product` entity (resolved in batches through a DataLoader) and the
+//! internal stock operations of [`internal`].
+
+pub mod internal;
+pub mod types;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Object, Schema};
+use storefront_shared::auth::Viewer;
+use storefront_shared::{ApiError, ApiResult};
+
+use crate::domain::{NewProduct, PageRequest, Product, Quantity, Sku};
+use crate::store::{ProductRepository, StockRepository, StoreError};
+use internal::StockMutation;
+use types::{CreateProductInput, ProductConnection, ProductObject};
+
+/// The executable schema of the inventory subgraph.
+pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema over the two repositories.
+pub fn build_schema(
+    products: Arc<dyn ProductRepository>,
+    stock: Arc<dyn StockRepository>,
+) -> InventorySchema {
+    let loader = Arc::new(DataLoader::new(
+        ProductLoader {
+            products: products.clone(),
+        },
+        tokio::spawn,
+    ));
+    Schema::build(
+        Query {
+            products: products.clone(),
+            loader,
+        },
+        Mutation(CatalogueMutation { products }, StockMutation { stock }),
+        EmptySubscription,
+    )
+    .enable_federation()
+    .finish()
+}
+
+/// Loads products by sku in batches: one [`ProductRepository::get_many`] per batch.
+pub struct ProductLoader {
+    products: Arc<dyn ProductRepository>,
+}
+
+impl Loader<Sku> for ProductLoader {
+    type Value = Product;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[Sku]) -> Result<HashMap<Sku, Product>, Self::Error> {
+        let products = self.products.get_many(keys).await.map_err(Arc::new)?;
+        Ok(products
+            .into_iter()
+            .map(|product| (product.sku.clone(), product))
+            .collect())
+    }
+}
+
+async fn load_product(
+    loader: &DataLoader<ProductLoader>,
+    sku: Sku,
+) -> ApiResult<Option<ProductObject>> {
+    loader
+        .load_one(sku)
+        .await
+        .map(|found| found.map(ProductObject))
+        .map_err(|error| ApiError::internal(error.to_string()))
+}
+
+/// Runs a resolver body written against [`ApiResult`] and hands its error to
+/// async-graphql with its `extensions.code` (store errors go through [`ApiError`], never
+/// through their `Display`).
+pub(crate) async fn resolve<T>(
+    body: impl Future<Output = ApiResult<T>>,
+) -> async_graphql::Result<T> {
+    body.await.map_err(async_graphql::Error::from)
+}
+
+static ANONYMOUS: Viewer = Viewer::Anonymous;
+
+/// The caller the HTTP endpoint put in the request data (anonymous when absent).
+fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
+    ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
+}
+
+/// The page size of `products` when `first` is not given (or null).
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// Catalogue queries.
+pub struct Query {
+    products: Arc<dyn ProductRepository>,
+    loader: Arc<DataLoader<ProductLoader>>,
+}
+
+#[Object]
+impl Query {
+    /// Products in sku order, a page at a time; `search` keeps those whose name
+    /// contains it (ignoring case). `first` is 1 to 100.
+    async fn products(
+        &self,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+    ) -> async_graphql::Result<ProductConnection> {
+        resolve(async {
+            let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+            let page = PageRequest::parse(first, after.as_deref(), search.as_deref())?;
+            Ok(self.products.list(&page).await?.into())
+        })
+        .await
+    }
+
+    /// The product with this sku, or null if there is none.
+    async fn product(&self, sku: ID) -> async_graphql::Result<Option<ProductObject>> {
+        resolve(async { load_product(&self.loader, Sku::parse(&sku)?).await }).await
+    }
+
+    /// Resolves `Product` references from other subgraphs (null for unknown skus).
+    #[graphql(entity)]
+    async fn find_product_by_sku(&self, sku: ID) -> async_graphql::Result<Option<ProductObject>> {
+        resolve(async {
+            match Sku::parse(&sku) {
+                Ok(sku) => load_product(&self.loader, sku).await,
+                Err(_) => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+/// Admin mutations of the catalogue.
+pub struct CatalogueMutation {
+    products: Arc<dyn ProductRepository>,
+}
+
+#[Object]
+impl CatalogueMutation {
+    /// Adds a product (ADMIN). A taken sku is a CONFLICT.
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> async_graphql::Result<ProductObject> {
+        resolve(async {
+            viewer(ctx).require_admin()?;
+            let new = NewProduct::parse(
+                &input.sku,
+                &input.name,
+                &input.description,
+                i64::from(input.price),
+                &input.currency,
+                i64::from(input.stock),
+            )?;
+            let product = self.products.insert(new).await?;
+            tracing::info!(sku = %product.sku, "product created");
+            Ok(ProductObject(product))
+        })
+        .await
+    }
+
+    /// Adds `quantity` (1 to 1000000) units to a product's stock (ADMIN).
+    async fn restock(
+        &self,
+        ctx: &Context<'_>,
+        sku: ID,
+        quantity: i32,
+    ) -> async_graphql::Result<ProductObject> {
+        resolve(async {
+            viewer(ctx).require_admin()?;
+            let sku = Sku::parse(&sku)?;
+            let quantity = Quantity::parse(i64::from(quantity))?;
+            let product = self.products.restock(&sku, quantity).await?;
+            tracing::info!(sku = %product.sku, added = quantity.get(), "product restocked");
+            Ok(ProductObject(product))
+        })
+        .await
+    }
+}
+
+/// The inventory's mutations.
+#[derive(MergedObject)]
+pub struct Mutation(CatalogueMutation, StockMutation);
