@@ -30,11 +30,15 @@ pub mod store;
 use std::future::Future;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::Router;
-use storefront_shared::auth::Authenticator;
+use storefront_shared::auth::{Authenticator, JwksVerifier};
 use storefront_shared::server::{self, Readiness};
+use storefront_shared::settings::Settings;
 use tokio::net::TcpListener;
+
+use crate::settings::InventorySettings;
 
 use crate::graphql::InventorySchema;
 use crate::store::{InventoryStore, ProductRepository, StockRepository};
@@ -58,6 +62,31 @@ impl AppState {
             stock: store,
             authenticator,
         }
+    }
+
+    /// Opens the store the settings name, trusts the users service's JWKS at
+    /// `USERS_URL`, and seeds the demo catalogue when asked and the store is empty.
+    pub async fn from_settings(settings: &Settings<InventorySettings>) -> anyhow::Result<Self> {
+        let service = &settings.service;
+        let store = store::open(
+            &settings.common,
+            store::MongoOptions {
+                stuck_after: service.stuck_after,
+            },
+        )
+        .await?;
+        let verifier = JwksVerifier::for_users_url(&settings.common.users_url)
+            .map_err(anyhow::Error::msg)
+            .context("cannot set up token verification")?;
+        let authenticator = Authenticator::new(Arc::new(verifier), settings.common.service_token());
+        let state = AppState::new(store, authenticator);
+        if service.seed_demo_catalogue {
+            let added = catalogue::seed_demo_catalogue(state.products.as_ref())
+                .await
+                .context("cannot seed the demo catalogue")?;
+            tracing::info!(added, "demo catalogue seeded");
+        }
+        Ok(state)
     }
 
     /// The GraphQL schema over this state's repositories.

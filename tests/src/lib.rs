@@ -1,0 +1,124 @@
+//! End-to-end tests across Storefront's services: each test starts the
+//! services it needs in-process on port 0, with stores of its own, and talks
+//! to them over real HTTP.
+//!
+//! # Layout
+//! - this file: starting services ([`start_users`], [`start_inventory`]) and a
+//!   small GraphQL client ([`Service::graphql`]).
+//! - `tests/`: one file per cross-service behaviour.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use storefront_shared::settings::{CommonSettings, Secret, Settings};
+use tokio::net::TcpListener;
+
+/// The service credential the test services share.
+pub const SERVICE_TOKEN: &str = "e2e-service-token";
+
+/// A service running in this process.
+pub struct Service {
+    /// Its GraphQL URL.
+    pub graphql_url: String,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Service {
+    /// Posts a GraphQL request, with `token` as the bearer token if given.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = reqwest::Client::new()
+            .post(&self.graphql_url)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("the service answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+}
+
+fn common(data_dir: &Path) -> CommonSettings {
+    let mut common = CommonSettings::local(0);
+    common.data_dir = data_dir.to_path_buf();
+    common.service_token = Some(Secret::new(SERVICE_TOKEN));
+    common
+}
+
+async fn listen() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
+    (listener, url)
+}
+
+/// Starts the users service on an embedded store under `data_dir`.
+pub async fn start_users(data_dir: &Path, admin_emails: &[&str]) -> Service {
+    let mut common = common(data_dir);
+    common.admin_emails = admin_emails.iter().map(|e| e.to_string()).collect();
+    let settings = Settings {
+        common,
+        service: storefront_users::settings::UsersSettings::default(),
+    };
+    let state = storefront_users::AppState::from_settings(&settings)
+        .await
+        .expect("users starts");
+    let (listener, graphql_url) = listen().await;
+    let task = tokio::spawn(storefront_users::run(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    Service { graphql_url, task }
+}
+
+/// Starts the inventory service on an embedded store under `data_dir`, trusting
+/// the users service at `users_url`, with the demo catalogue.
+pub async fn start_inventory(data_dir: &Path, users_url: &str) -> Service {
+    let mut common = common(data_dir);
+    common.users_url = users_url.to_owned();
+    let mut service = storefront_inventory::settings::InventorySettings::default();
+    service.seed_demo_catalogue = true;
+    let settings = Settings { common, service };
+    let state = storefront_inventory::AppState::from_settings(&settings)
+        .await
+        .expect("inventory starts");
+    let (listener, graphql_url) = listen().await;
+    let task = tokio::spawn(storefront_inventory::run(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    Service { graphql_url, task }
+}
+
+/// Registers an account and returns its token.
+pub async fn register(users: &Service, email: &str) -> String {
+    let answer = users
+        .graphql(
+            None,
+            "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+            json!({ "input": { "email": email, "password": "a long password", "name": "Tester" } }),
+        )
+        .await;
+    answer["data"]["register"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("registered {email}: {answer}"))
+        .to_owned()
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error with a code: {answer}"))
+}
