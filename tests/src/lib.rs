@@ -86,8 +86,10 @@ pub async fn start_users(data_dir: &Path, admin_emails: &[&str]) -> Service {
 pub async fn start_inventory(data_dir: &Path, users_url: &str) -> Service {
     let mut common = common(data_dir);
     common.users_url = users_url.to_owned();
-    let mut service = storefront_inventory::settings::InventorySettings::default();
-    service.seed_demo_catalogue = true;
+    let service = storefront_inventory::settings::InventorySettings {
+        seed_demo_catalogue: true,
+        ..Default::default()
+    };
     let settings = Settings { common, service };
     let state = storefront_inventory::AppState::from_settings(&settings)
         .await
