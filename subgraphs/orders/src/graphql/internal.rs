@@ -1,0 +1,82 @@
+//! Operations for the payments service alone: what an order costs, and that it
+//! was paid.
+//!
+//! Every field and type here is `@inaccessible` (the router keeps them out of
+//! the public API) and needs the service credential (`x-service-token`).
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+
+use super::types::{MoneyObject, OrderObject};
+use super::{orders, service_caller};
+use crate::domain::{Order, OrderStatus, now_ms};
+
+/// What payments needs to charge an order.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(inaccessible)]
+pub struct PayableOrder {
+    /// The order.
+    pub id: ID,
+    /// The user who placed it.
+    pub buyer_id: ID,
+    /// Where it stands; an unpaid order past its expiry is already CANCELLED.
+    pub status: OrderStatus,
+    /// What to charge.
+    pub total: MoneyObject,
+}
+
+impl PayableOrder {
+    fn of(order: &Order, now_ms: i64) -> Option<Self> {
+        let status = if order.is_expired(now_ms) {
+            OrderStatus::Cancelled
+        } else {
+            order.state.public()?
+        };
+        Some(PayableOrder {
+            id: ID(order.id.to_string()),
+            buyer_id: ID(order.buyer_id.clone()),
+            status,
+            total: MoneyObject::from(&order.pricing.as_ref()?.total),
+        })
+    }
+}
+
+/// The internal queries.
+#[derive(Default)]
+pub struct InternalQuery;
+
+#[Object]
+impl InternalQuery {
+    /// The order as payments needs it, or null if there is no such order.
+    #[graphql(inaccessible)]
+    async fn order_for_payment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<PayableOrder>> {
+        service_caller(ctx).require()?;
+        let order = orders(ctx).for_payment(&id).await?;
+        Ok(order.and_then(|order| PayableOrder::of(&order, now_ms())))
+    }
+}
+
+/// The internal mutations.
+#[derive(Default)]
+pub struct InternalMutation;
+
+#[Object]
+impl InternalMutation {
+    /// Records that `paymentId` paid the order: PENDING_PAYMENT → PAID, and the
+    /// reserved stock is sold. Idempotent for the same payment; a cancelled or
+    /// expired order, or one paid by another payment, is INVALID_STATE (refund it).
+    #[graphql(inaccessible)]
+    async fn mark_order_paid(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        payment_id: ID,
+    ) -> async_graphql::Result<OrderObject> {
+        service_caller(ctx).require()?;
+        let order = orders(ctx).mark_paid(&order_id, &payment_id).await?;
+        Ok(OrderObject(order))
+    }
+}

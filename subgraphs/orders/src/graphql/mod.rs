@@ -1,0 +1,186 @@
+//! The orders subgraph's GraphQL schema (Federation v2): `Order @key(fields: "id")`,
+//! `User.orders`, `order`, `myOrders`, `createOrder`, `cancelOrder`, the entity
+//! resolvers `find_order_by_id` (batched through a [`DataLoader`], so `_entities`
+//! with N orders costs one store query) and `find_user_by_id`, and the internal
+//! operations of [`internal`] for payments.
+
+pub mod internal;
+pub mod types;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Object, Schema};
+use storefront_shared::ApiError;
+use storefront_shared::auth::{Role, ServiceCaller, Viewer};
+
+use crate::domain::{Order, OrderId};
+use crate::orders::Orders;
+use crate::store::{RepoError, SharedRepository};
+use internal::{InternalMutation, InternalQuery};
+use types::{OrderConnection, OrderItemInput, OrderObject, UserRef};
+
+/// The executable orders schema.
+pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema over `orders`.
+pub fn schema(orders: Orders) -> OrdersSchema {
+    let loader = DataLoader::new(OrderLoader(Arc::clone(orders.repository())), tokio::spawn);
+    Schema::build(
+        Query(PublicQuery, InternalQuery),
+        Mutation(PublicMutation, InternalMutation),
+        EmptySubscription,
+    )
+    .enable_federation()
+    .data(orders)
+    .data(loader)
+    .finish()
+}
+
+pub(crate) fn orders<'a>(ctx: &Context<'a>) -> &'a Orders {
+    ctx.data_unchecked::<Orders>()
+}
+
+/// The caller, as the HTTP endpoint put it in the request; anonymous when absent.
+pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
+    static ANONYMOUS: Viewer = Viewer::Anonymous;
+    ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
+}
+
+/// Whether the request carried the service credential.
+pub(crate) fn service_caller(ctx: &Context<'_>) -> ServiceCaller {
+    ctx.data_opt::<ServiceCaller>()
+        .copied()
+        .unwrap_or(ServiceCaller(false))
+}
+
+/// Queries.
+#[derive(MergedObject, Default)]
+pub struct Query(PublicQuery, InternalQuery);
+
+/// Mutations.
+#[derive(MergedObject, Default)]
+pub struct Mutation(PublicMutation, InternalMutation);
+
+/// The public queries and the entity resolvers.
+#[derive(Default)]
+pub struct PublicQuery;
+
+#[Object]
+impl PublicQuery {
+    /// The order with this id, for its buyer or an ADMIN. An unknown id is
+    /// NOT_FOUND, a malformed one BAD_USER_INPUT.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrderObject>> {
+        Ok(Some(OrderObject(orders(ctx).get(viewer(ctx), &id).await?)))
+    }
+
+    /// The caller's orders, newest first. `first` is 1 to 100.
+    async fn my_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let viewer = viewer(ctx);
+        let claims = viewer.require_user()?;
+        let page = orders(ctx)
+            .list(viewer, &claims.sub, first.unwrap_or(20), after.as_deref())
+            .await?;
+        Ok(page.into())
+    }
+
+    /// Resolves `Order` references for other subgraphs (`_entities`): null for
+    /// unknown ids; FORBIDDEN unless the caller is the buyer, an ADMIN or a service.
+    #[graphql(entity)]
+    async fn find_order_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<OrderObject>> {
+        let Ok(id) = OrderId::parse(&id) else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<OrderLoader>>();
+        let order = loader
+            .load_one(id)
+            .await
+            .map_err(|error| ApiError::from(error.to_repo_error()))?;
+        let Some(order) = order.filter(|order| order.state.public().is_some()) else {
+            return Ok(None);
+        };
+        if !service_caller(ctx).0 {
+            let claims = viewer(ctx).require_user()?;
+            if claims.sub != order.buyer_id && claims.role != Role::Admin {
+                return Err(ApiError::Forbidden(
+                    "only the buyer or an ADMIN may see this order".into(),
+                )
+                .into());
+            }
+        }
+        Ok(Some(OrderObject(order)))
+    }
+
+    /// Resolves `User` references so that other subgraphs can ask for `User.orders`.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, id: ID) -> UserRef {
+        UserRef { id }
+    }
+}
+
+/// The public mutations.
+#[derive(Default)]
+pub struct PublicMutation;
+
+#[Object]
+impl PublicMutation {
+    /// Places an order for the caller and reserves its stock; it waits for payment
+    /// until it expires. Unit prices are the products' prices now.
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        items: Vec<OrderItemInput>,
+    ) -> async_graphql::Result<OrderObject> {
+        let lines = items
+            .iter()
+            .map(|item| (item.sku.as_str(), i64::from(item.quantity)));
+        Ok(OrderObject(orders(ctx).create(viewer(ctx), lines).await?))
+    }
+
+    /// Cancels an order (its buyer or an ADMIN) and releases its stock; a paid
+    /// order is refunded first. Cancelling a cancelled order is INVALID_STATE.
+    async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<OrderObject> {
+        Ok(OrderObject(orders(ctx).cancel(viewer(ctx), &id).await?))
+    }
+}
+
+/// Loads orders by id in batches, one `find_by_ids` per batch.
+pub struct OrderLoader(SharedRepository);
+
+/// A store error shared by every key of a failed batch.
+#[derive(Clone, Debug)]
+pub struct LoadError(Arc<RepoError>);
+
+impl LoadError {
+    fn to_repo_error(&self) -> RepoError {
+        match self.0.as_ref() {
+            RepoError::Conflict => RepoError::Conflict,
+            RepoError::Unavailable(reason) => RepoError::Unavailable(reason.clone()),
+            other => RepoError::backend(other.to_string()),
+        }
+    }
+}
+
+impl Loader<OrderId> for OrderLoader {
+    type Value = Order;
+    type Error = LoadError;
+
+    async fn load(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, Order>, LoadError> {
+        let orders = self
+            .0
+            .find_by_ids(ids)
+            .await
+            .map_err(|e| LoadError(Arc::new(e)))?;
+        Ok(orders.into_iter().map(|o| (o.id.clone(), o)).collect())
+    }
+}

@@ -1,0 +1,235 @@
+//! The GraphQL shapes of orders: `Order` and its items and connection, the
+//! shareable `Money` and `PageInfo` (exactly as inventory defines them), and the
+//! `User` and `Product` entity stubs.
+
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use storefront_shared::ApiError;
+
+use super::{orders, viewer};
+use crate::domain::{self, Order, OrderPage, OrderState, OrderStatus, encode_cursor};
+
+/// Saturates a stored number into GraphQL's 32-bit `Int`.
+pub(crate) fn int(value: i64) -> i32 {
+    i32::try_from(value.max(0)).unwrap_or(i32::MAX)
+}
+
+/// An amount of money: an integer in minor units and an ISO 4217 currency code.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "Money", shareable)]
+pub struct MoneyObject {
+    /// Minor units (cents).
+    pub amount: i32,
+    /// ISO 4217 code, e.g. "USD".
+    pub currency: String,
+}
+
+impl From<&domain::Money> for MoneyObject {
+    fn from(money: &domain::Money) -> Self {
+        MoneyObject {
+            amount: int(money.amount),
+            currency: money.currency.clone(),
+        }
+    }
+}
+
+/// Where a page of a connection ends.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(shareable)]
+pub struct PageInfo {
+    /// Whether more items follow this page.
+    pub has_next_page: bool,
+    /// The cursor of the last item on this page; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// A product, owned by the inventory subgraph; orders only knows its sku.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "Product", unresolvable = "sku")]
+pub struct ProductRef {
+    /// The product's sku.
+    pub sku: ID,
+}
+
+/// A user, owned by the users subgraph; orders adds their orders.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "User", complex)]
+pub struct UserRef {
+    /// The user's id.
+    pub id: ID,
+}
+
+#[ComplexObject]
+impl UserRef {
+    /// The user's orders, newest first: only the user themselves or an ADMIN may
+    /// list them. `first` is 1 to 100.
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let page = orders(ctx)
+            .list(
+                viewer(ctx),
+                self.id.as_str(),
+                first.unwrap_or(20),
+                after.as_deref(),
+            )
+            .await?;
+        Ok(page.into())
+    }
+}
+
+/// An order.
+#[derive(Clone, Debug)]
+pub struct OrderObject(pub Order);
+
+impl OrderObject {
+    fn pricing(&self) -> Result<&domain::Pricing, ApiError> {
+        self.0.pricing.as_ref().ok_or_else(|| {
+            ApiError::internal(format!("visible order {} has no pricing", self.0.id))
+        })
+    }
+}
+
+/// An order: what was bought at which prices, by whom, and where it stands.
+#[Object(name = "Order")]
+impl OrderObject {
+    /// The order's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The user who placed the order.
+    async fn buyer(&self) -> UserRef {
+        UserRef {
+            id: ID(self.0.buyer_id.clone()),
+        }
+    }
+
+    /// The items, in the order they were asked for.
+    async fn items(&self) -> async_graphql::Result<Vec<OrderItemObject>> {
+        Ok(self
+            .pricing()?
+            .items
+            .iter()
+            .cloned()
+            .map(OrderItemObject)
+            .collect())
+    }
+
+    /// PENDING_PAYMENT, PAID or CANCELLED.
+    async fn status(&self) -> OrderStatus {
+        self.0.state.public().unwrap_or(OrderStatus::Cancelled)
+    }
+
+    /// The sum of the items' subtotals.
+    async fn total(&self) -> async_graphql::Result<MoneyObject> {
+        Ok(MoneyObject::from(&self.pricing()?.total))
+    }
+
+    /// When the order was placed.
+    async fn created_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.created_at_ms)
+    }
+
+    /// When the order last changed (placed, paid or cancelled).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.updated_at_ms)
+    }
+
+    /// When the order expires unless it is paid; null once it is paid or cancelled.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        match self.0.state {
+            OrderState::PendingPayment => self.0.expires_at_ms.map(timestamp),
+            _ => None,
+        }
+    }
+}
+
+fn timestamp(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// One line of an order.
+#[derive(Clone, Debug)]
+pub struct OrderItemObject(pub domain::OrderItem);
+
+/// One line of an order, with the unit price it was bought at.
+#[Object(name = "OrderItem")]
+impl OrderItemObject {
+    /// The product.
+    async fn product(&self) -> ProductRef {
+        ProductRef {
+            sku: ID(self.0.sku.clone()),
+        }
+    }
+
+    /// Units bought.
+    async fn quantity(&self) -> i32 {
+        int(self.0.quantity)
+    }
+
+    /// The product's price when the order was placed.
+    async fn unit_price(&self) -> MoneyObject {
+        MoneyObject::from(&self.0.unit_price)
+    }
+
+    /// `unitPrice × quantity`.
+    async fn subtotal(&self) -> async_graphql::Result<MoneyObject> {
+        let subtotal = self
+            .0
+            .subtotal()
+            .ok_or_else(|| ApiError::internal("an order item's subtotal overflows"))?;
+        Ok(MoneyObject::from(&subtotal))
+    }
+}
+
+/// An order on a page of orders.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OrderEdge {
+    /// An opaque cursor for this order.
+    pub cursor: String,
+    /// The order.
+    pub node: OrderObject,
+}
+
+/// A page of orders, newest first.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OrderConnection {
+    /// The orders on this page.
+    pub edges: Vec<OrderEdge>,
+    /// Whether more follow, and where to continue.
+    pub page_info: PageInfo,
+}
+
+impl From<OrderPage> for OrderConnection {
+    fn from(page: OrderPage) -> Self {
+        let edges: Vec<OrderEdge> = page
+            .orders
+            .into_iter()
+            .map(|order| OrderEdge {
+                cursor: encode_cursor(&order.id),
+                node: OrderObject(order),
+            })
+            .collect();
+        let end_cursor = edges.last().map(|edge| edge.cursor.clone());
+        OrderConnection {
+            edges,
+            page_info: PageInfo {
+                has_next_page: page.has_next_page,
+                end_cursor,
+            },
+        }
+    }
+}
+
+/// One line of a new order.
+#[derive(InputObject, Clone, Debug)]
+pub struct OrderItemInput {
+    /// The product's sku.
+    pub sku: ID,
+    /// Units, 1 to the configured maximum per line (100 by default).
+    pub quantity: i32,
+}

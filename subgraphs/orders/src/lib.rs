@@ -1,0 +1,201 @@
+//! The orders subgraph: orders and their life cycle, from the reservation of
+//! their stock to payment, cancellation or expiry.
+//!
+//! It owns `Order @key(fields: "id")`, adds `orders` to `User`, and references
+//! `Product` by sku. Stock is reserved, released and sold through inventory's
+//! internal operations; payments reads orders and marks them paid through the
+//! internal operations here, and orders asks payments to refund a paid order
+//! that is cancelled. The order flow (DESIGN.md) is a chain of single-document
+//! compare-and-set steps, so any one service may crash or be down and the
+//! sweeper finishes or compensates what was in flight.
+//!
+//! ```text
+//! POST /graphql ─ shared endpoint (Viewer, ServiceCaller) ─ graphql ─ orders ─┬─ store (MongoDB | redb)
+//!                                                                            ├─ inventory (reserve/release/commit)
+//!                                                                            └─ payments (refund)
+//! sweeper (every sweep_interval) ─ orders: finish aborted/cancelled/paid orders, expire unpaid ones
+//! ```
+//!
+//! # Layout
+//! - [`settings`]: the `[service]` settings (limits, `order_ttl`, `sweep_interval`, ...).
+//! - [`domain`]: the order, its states and validated values (`OrderRequest::parse`, ...).
+//! - [`store`]: the `OrderRepository` trait and its MongoDB and embedded stores.
+//! - [`clients`]: the calls to inventory and payments.
+//! - [`orders`]: the operations, returning `ApiResult`.
+//! - [`sweeper`]: finishing half-done work and expiring unpaid orders.
+//! - [`graphql`]: the federated schema, the batched entity resolver, the internal operations.
+//! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
+
+pub mod clients;
+pub mod domain;
+pub mod graphql;
+pub mod orders;
+pub mod settings;
+pub mod store;
+pub mod sweeper;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use axum::Router;
+use storefront_shared::auth::{Authenticator, JwksVerifier};
+use storefront_shared::client::ServiceClient;
+use storefront_shared::server::{self, Readiness};
+use storefront_shared::settings::{Secret, Settings};
+use tokio::net::TcpListener;
+
+use crate::clients::{InventoryClient, PaymentsClient};
+use crate::domain::OrderLimits;
+use crate::orders::{Orders, Policy};
+use crate::settings::OrdersSettings;
+use crate::store::{EmbeddedOrderRepository, MongoOrderRepository, SharedRepository};
+
+/// The name of this service: its database, and its folder under `DATA_DIR`.
+pub const SERVICE: &str = "orders";
+/// The port the orders service listens on by default.
+pub const DEFAULT_PORT: u16 = 4002;
+
+/// Where the services orders calls are.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    /// Inventory's GraphQL URL.
+    pub inventory_url: String,
+    /// Payments' GraphQL URL.
+    pub payments_url: String,
+}
+
+impl From<&OrdersSettings> for Policy {
+    fn from(settings: &OrdersSettings) -> Self {
+        Policy {
+            limits: OrderLimits {
+                max_quantity_per_line: settings.max_quantity_per_line,
+                max_lines: settings.max_lines,
+            },
+            order_ttl: settings.order_ttl,
+            creating_timeout: settings.creating_timeout,
+        }
+    }
+}
+
+/// Everything a running orders service needs.
+#[derive(Clone)]
+pub struct AppState {
+    orders: Orders,
+    authenticator: Authenticator,
+}
+
+impl AppState {
+    /// A state over `repo` that calls `peers` with `service_token`, following `service`'s
+    /// rules, and knows callers through `authenticator`.
+    pub fn new(
+        repo: SharedRepository,
+        service: &OrdersSettings,
+        peers: &Peers,
+        service_token: Secret,
+        authenticator: Authenticator,
+    ) -> anyhow::Result<Self> {
+        let client = |name: &'static str, url: &str, timeout: Duration| {
+            ServiceClient::new(name, url, service_token.clone(), timeout)
+                .map_err(anyhow::Error::msg)
+        };
+        let inventory = InventoryClient::new(client(
+            "inventory",
+            &peers.inventory_url,
+            service.call_timeout,
+        )?);
+        let payments = PaymentsClient::new(client(
+            "payments",
+            &peers.payments_url,
+            service.call_timeout,
+        )?);
+        let orders = Orders::new(repo, inventory, payments, Policy::from(service));
+        Ok(AppState {
+            orders,
+            authenticator,
+        })
+    }
+
+    /// Opens the store the settings name and verifies tokens with the users service's JWKS.
+    pub async fn from_settings(settings: &Settings<OrdersSettings>) -> anyhow::Result<Self> {
+        let common = &settings.common;
+        let repo: SharedRepository = match &common.mongodb_uri {
+            Some(uri) => {
+                let db = storefront_shared::store::connect_mongo(uri, SERVICE).await?;
+                let repo = MongoOrderRepository::new(db)
+                    .await
+                    .context("cannot prepare the MongoDB orders collection")?;
+                tracing::info!("storing orders in MongoDB");
+                Arc::new(repo)
+            }
+            None => {
+                let dir = common.service_dir(SERVICE);
+                let repo = EmbeddedOrderRepository::open(&dir)?;
+                tracing::info!(dir = %dir.display(), "storing orders in the embedded store");
+                Arc::new(repo)
+            }
+        };
+        let verifier = JwksVerifier::for_users_url(&common.users_url)
+            .map_err(anyhow::Error::msg)
+            .context("cannot set up token verification")?;
+        let service_token = common.service_token();
+        let authenticator = Authenticator::new(Arc::new(verifier), service_token.clone());
+        let peers = Peers {
+            inventory_url: common.inventory_url.clone(),
+            payments_url: common.payments_url.clone(),
+        };
+        AppState::new(
+            repo,
+            &settings.service,
+            &peers,
+            service_token,
+            authenticator,
+        )
+    }
+
+    /// The operations this service offers.
+    pub fn orders(&self) -> &Orders {
+        &self.orders
+    }
+
+    /// The GraphQL schema over this state.
+    pub fn schema(&self) -> graphql::OrdersSchema {
+        graphql::schema(self.orders.clone())
+    }
+
+    /// Turns request headers into the caller.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+}
+
+struct StoreReadiness(SharedRepository);
+
+#[async_trait]
+impl Readiness for StoreReadiness {
+    async fn ready(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`.
+pub fn app(state: AppState) -> Router {
+    let readiness = StoreReadiness(Arc::clone(state.orders.repository()));
+    Router::new()
+        .merge(server::probes(Arc::new(readiness)))
+        .merge(server::graphql(state.schema(), state.authenticator.clone()))
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "orders subgraph listening; GraphQL at /graphql");
+    }
+    server::serve(listener, app(state), shutdown).await
+}

@@ -1,0 +1,91 @@
+//! The orders service's own `[service]` settings.
+//!
+//! ```toml
+//! [service]
+//! max_quantity_per_line = 100
+//! max_lines = 50
+//! order_ttl = "30m"
+//! sweep_interval = "10s"
+//! creating_timeout = "1m"
+//! call_timeout = "5s"
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use storefront_shared::settings::ServiceSettings;
+
+/// Settings of the orders service alone (the `[service]` table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrdersSettings {
+    /// The most units one order line may ask for (`MAX_QUANTITY_PER_LINE`).
+    pub max_quantity_per_line: u32,
+    /// The most distinct products one order may have (`MAX_LINES`).
+    pub max_lines: usize,
+    /// How long an order may wait for payment before it expires and its stock is
+    /// released (`ORDER_TTL`), e.g. `"30m"`.
+    #[serde(with = "humantime_serde")]
+    pub order_ttl: Duration,
+    /// How often the sweeper finishes work that a crash or an outage left half done
+    /// and expires unpaid orders (`SWEEP_INTERVAL`).
+    #[serde(with = "humantime_serde")]
+    pub sweep_interval: Duration,
+    /// How long an order may stay in creation before the sweeper gives it up and
+    /// releases whatever it may have reserved (`CREATING_TIMEOUT`).
+    #[serde(with = "humantime_serde")]
+    pub creating_timeout: Duration,
+    /// How long a call to inventory or payments may take before its outcome counts
+    /// as unknown (`CALL_TIMEOUT`).
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+}
+
+impl Default for OrdersSettings {
+    fn default() -> Self {
+        OrdersSettings {
+            max_quantity_per_line: 100,
+            max_lines: 50,
+            order_ttl: Duration::from_secs(30 * 60),
+            sweep_interval: Duration::from_secs(10),
+            creating_timeout: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ServiceSettings for OrdersSettings {
+    const ENV: &'static [&'static str] = &[
+        "MAX_QUANTITY_PER_LINE",
+        "MAX_LINES",
+        "ORDER_TTL",
+        "SWEEP_INTERVAL",
+        "CREATING_TIMEOUT",
+        "CALL_TIMEOUT",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_order_flow() {
+        let settings = OrdersSettings::default();
+        assert_eq!(settings.max_quantity_per_line, 100);
+        assert_eq!(settings.order_ttl, Duration::from_secs(1800));
+        assert_eq!(settings.sweep_interval, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn durations_are_humane_and_unknown_keys_rejected() {
+        let settings: OrdersSettings =
+            serde_json::from_str(r#"{"order_ttl":"2m","max_quantity_per_line":5}"#)
+                .expect("valid settings");
+        assert_eq!(settings.order_ttl, Duration::from_secs(120));
+        assert_eq!(settings.max_quantity_per_line, 5);
+        let error = serde_json::from_str::<OrdersSettings>(r#"{"order_tll":"2m"}"#)
+            .expect_err("unknown key");
+        assert!(error.to_string().contains("order_tll"), "{error}");
+    }
+}

@@ -1,0 +1,410 @@
+//! Helpers for the orders subgraph's integration tests: a real inventory served
+//! in-process on port 0 (behind a switch that can take it down), a fake payments
+//! service, token signing, and an orders service over either store.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod fakes;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_graphql::{Request, Response, Variables};
+use async_trait::async_trait;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde_json::{Value, json};
+use storefront_inventory::domain::{NewProduct, OrderId as InventoryOrderId, Sku};
+use storefront_inventory::store::InventoryStore;
+use storefront_orders::AppState;
+use storefront_orders::domain::{Order, OrderId, OrderPage, PageRequest, Transition, Unfinished};
+use storefront_orders::settings::OrdersSettings;
+use storefront_orders::store::{
+    EmbeddedOrderRepository, MongoOrderRepository, OrderRepository, RepoResult, SharedRepository,
+};
+use storefront_shared::auth::{AUDIENCE, Authenticator, Claims, ISSUER, KeySet, Role, Viewer};
+use storefront_shared::settings::Secret;
+use tempfile::TempDir;
+
+pub use fakes::{FakePayments, Switch, serve_inventory};
+
+/// The service credential every test service accepts and sends.
+pub const SERVICE_TOKEN: &str = "test-service-token";
+
+pub const CREATE: &str = "mutation($items: [OrderItemInput!]!) { createOrder(items: $items) { id status buyer { id } total { amount currency } createdAt updatedAt expiresAt items { product { sku } quantity unitPrice { amount currency } subtotal { amount currency } } } }";
+pub const CANCEL: &str = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }";
+pub const ORDER: &str =
+    "query($id: ID!) { order(id: $id) { id status total { amount currency } buyer { id } } }";
+pub const MY_ORDERS: &str = "query($first: Int, $after: String) { myOrders(first: $first, after: $after) { edges { cursor node { id status } } pageInfo { hasNextPage endCursor } } }";
+pub const MARK_PAID: &str = "mutation($orderId: ID!, $paymentId: ID!) { markOrderPaid(orderId: $orderId, paymentId: $paymentId) { id status } }";
+pub const FOR_PAYMENT: &str =
+    "query($id: ID!) { orderForPayment(id: $id) { id buyerId status total { amount currency } } }";
+
+/// Signs user tokens the way the users service does, with a key the test services trust.
+pub struct TokenSigner {
+    key: EncodingKey,
+    authenticator: Authenticator,
+}
+
+impl TokenSigner {
+    const KID: &'static str = "orders-test-key";
+
+    pub fn new() -> Self {
+        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = signing.to_pkcs8_der().expect("encodes the private key");
+        let mut keys = KeySet::default();
+        keys.insert(
+            Self::KID,
+            DecodingKey::from_ed_der(&signing.verifying_key().to_bytes()),
+        );
+        TokenSigner {
+            key: EncodingKey::from_ed_der(der.as_bytes()),
+            authenticator: Authenticator::new(Arc::new(keys), Secret::new(SERVICE_TOKEN)),
+        }
+    }
+
+    /// An authenticator that trusts this signer's tokens and the test service credential.
+    pub fn authenticator(&self) -> Authenticator {
+        self.authenticator.clone()
+    }
+
+    /// A current token for user `sub` with `role`.
+    pub fn token(&self, sub: &str, role: Role) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: sub.into(),
+            role,
+            iat: now,
+            exp: now + 600,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            ver: 0,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(Self::KID.into());
+        jsonwebtoken::encode(&header, &claims, &self.key).expect("signs the token")
+    }
+}
+
+/// Which stores a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Mongo,
+}
+
+/// An orders service wired to a real inventory and a fake payments service.
+pub struct TestEnv {
+    pub state: AppState,
+    pub repo: SharedRepository,
+    pub signer: TokenSigner,
+    pub inventory: Arc<dyn InventoryStore>,
+    pub inventory_switch: Switch,
+    pub payments: FakePayments,
+    pub settings: OrdersSettings,
+    _dirs: Vec<TempDir>,
+}
+
+impl TestEnv {
+    /// Everything on the embedded stores, default settings.
+    pub async fn new() -> Self {
+        Self::with(Backend::Embedded, OrdersSettings::default())
+            .await
+            .expect("the embedded backend is always available")
+    }
+
+    /// Embedded stores with these settings.
+    pub async fn with_settings(settings: OrdersSettings) -> Self {
+        Self::with(Backend::Embedded, settings)
+            .await
+            .expect("the embedded backend is always available")
+    }
+
+    /// Orders and inventory on `backend`; `None` when MongoDB is not configured.
+    pub async fn with(backend: Backend, settings: OrdersSettings) -> Option<Self> {
+        init_logs();
+        let mut dirs = Vec::new();
+        let (repo, inventory): (SharedRepository, Arc<dyn InventoryStore>) = match backend {
+            Backend::Embedded => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let repo = EmbeddedOrderRepository::open(&dir.path().join("orders"))
+                    .expect("opens the embedded order store");
+                let db = storefront_shared::store::open_embedded(&dir.path().join("inventory"))
+                    .expect("opens the embedded inventory store");
+                let inventory = storefront_inventory::store::embedded::EmbeddedStore::new(db)
+                    .await
+                    .expect("prepares the embedded inventory store");
+                dirs.push(dir);
+                (Arc::new(repo), Arc::new(inventory))
+            }
+            Backend::Mongo => {
+                let db = storefront_shared::testing::mongo_database("orders").await?;
+                let repo = MongoOrderRepository::new(db)
+                    .await
+                    .expect("prepares the orders collection");
+                let db = storefront_shared::testing::mongo_database("inventory").await?;
+                let inventory = storefront_inventory::store::mongo::MongoStore::new(db)
+                    .await
+                    .expect("prepares the MongoDB inventory store");
+                (Arc::new(repo), Arc::new(inventory))
+            }
+        };
+        let signer = TokenSigner::new();
+        let (inventory_url, inventory_switch) =
+            serve_inventory(Arc::clone(&inventory), signer.authenticator()).await;
+        let payments = FakePayments::start().await;
+        let peers = storefront_orders::Peers {
+            inventory_url,
+            payments_url: payments.url.clone(),
+        };
+        let state = AppState::new(
+            Arc::clone(&repo),
+            &settings,
+            &peers,
+            Secret::new(SERVICE_TOKEN),
+            signer.authenticator(),
+        )
+        .expect("builds the orders state");
+        Some(TestEnv {
+            state,
+            repo,
+            signer,
+            inventory,
+            inventory_switch,
+            payments,
+            settings,
+            _dirs: dirs,
+        })
+    }
+
+    /// Adds a product in USD.
+    pub async fn product(&self, sku: &str, price: i64, stock: i64) {
+        self.product_in(sku, price, "USD", stock).await;
+    }
+
+    pub async fn product_in(&self, sku: &str, price: i64, currency: &str, stock: i64) {
+        let product = NewProduct::parse(sku, sku, "A test product.", price, currency, stock)
+            .expect("valid test product");
+        self.inventory
+            .insert(product)
+            .await
+            .expect("inserts the product");
+    }
+
+    /// Units of `sku` available to buy now.
+    pub async fn stock(&self, sku: &str) -> i64 {
+        let sku = Sku::parse(sku).expect("valid sku");
+        self.inventory
+            .get(&sku)
+            .await
+            .expect("reads the product")
+            .expect("the product exists")
+            .available
+    }
+
+    /// Inventory's reservation status for an order (`None`: no reservation).
+    pub async fn reservation_status(&self, order_id: &str) -> Option<String> {
+        let id = InventoryOrderId::parse(order_id).expect("valid order id");
+        self.inventory
+            .reservation(&id)
+            .await
+            .expect("reads the reservation")
+            .map(|r| format!("{:?}", r.status))
+    }
+
+    /// A token for a customer with this id.
+    pub fn customer(&self, id: &str) -> String {
+        self.signer.token(id, Role::Customer)
+    }
+
+    /// A token for an ADMIN.
+    pub fn admin(&self) -> String {
+        self.signer.token("admin-1", Role::Admin)
+    }
+
+    /// Runs `query` against the schema directly, as a user with `token` (if any).
+    pub async fn execute(&self, query: &str, variables: Value, token: Option<&str>) -> Response {
+        self.run(query, variables, token, None).await
+    }
+
+    /// Runs `query` as another service (with the service credential).
+    pub async fn as_service(&self, query: &str, variables: Value) -> Response {
+        self.run(query, variables, None, Some(SERVICE_TOKEN)).await
+    }
+
+    async fn run(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+        service_token: Option<&str>,
+    ) -> Response {
+        let authenticator = self.state.authenticator();
+        let header = token.map(|t| format!("Bearer {t}"));
+        let viewer: Viewer = authenticator.viewer(header.as_deref()).await;
+        let service = authenticator.service_caller(service_token.map(str::as_bytes));
+        let request = Request::new(query)
+            .variables(Variables::from_json(variables))
+            .data(viewer)
+            .data(service);
+        self.state.schema().execute(request).await
+    }
+
+    /// Places an order of `(sku, quantity)` lines as `token`'s user; the response.
+    pub async fn create(&self, token: &str, lines: &[(&str, i64)]) -> Response {
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity }))
+            .collect();
+        self.execute(CREATE, json!({ "items": items }), Some(token))
+            .await
+    }
+
+    /// Places an order that must succeed; its JSON.
+    pub async fn create_ok(&self, token: &str, lines: &[(&str, i64)]) -> Value {
+        let response = self.create(token, lines).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        json_of(&response)["data"]["createOrder"].clone()
+    }
+
+    /// Marks an order paid as payments would.
+    pub async fn mark_paid(&self, order_id: &str, payment_id: &str) -> Response {
+        self.as_service(
+            MARK_PAID,
+            json!({ "orderId": order_id, "paymentId": payment_id }),
+        )
+        .await
+    }
+
+    /// The stored order, in any state.
+    pub async fn stored(&self, order_id: &str) -> Order {
+        let id = OrderId::parse(order_id).expect("valid id");
+        self.repo
+            .find_by_id(&id)
+            .await
+            .expect("reads the order")
+            .expect("the order is stored")
+    }
+}
+
+/// Test logs (`RUST_LOG`, warnings by default), captured per test.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+/// The response as JSON (`data` and `errors`).
+pub fn json_of(response: &Response) -> Value {
+    serde_json::to_value(response).expect("response serializes")
+}
+
+/// The one error's `extensions.code` and message; panics unless there is exactly one.
+pub fn single_error(response: &Response) -> (String, String) {
+    assert_eq!(
+        response.errors.len(),
+        1,
+        "expected one error, got {:?}",
+        response.errors
+    );
+    let body = json_of(response);
+    let error = &body["errors"][0];
+    (
+        error["extensions"]["code"]
+            .as_str()
+            .expect("extensions.code")
+            .to_owned(),
+        error["message"].as_str().expect("message").to_owned(),
+    )
+}
+
+/// Polls `check` until it holds, for at most five seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Counts every call that reaches the wrapped repository.
+pub struct CountingRepository {
+    inner: SharedRepository,
+    calls: AtomicUsize,
+    batch_calls: AtomicUsize,
+}
+
+impl CountingRepository {
+    pub fn new(inner: SharedRepository) -> Self {
+        CountingRepository {
+            inner,
+            calls: AtomicUsize::new(0),
+            batch_calls: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn batch_calls(&self) -> usize {
+        self.batch_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.calls.store(0, Ordering::SeqCst);
+        self.batch_calls.store(0, Ordering::SeqCst);
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl OrderRepository for CountingRepository {
+    async fn insert(&self, order: &Order) -> RepoResult<()> {
+        self.count();
+        self.inner.insert(order).await
+    }
+
+    async fn find_by_id(&self, id: &OrderId) -> RepoResult<Option<Order>> {
+        self.count();
+        self.inner.find_by_id(id).await
+    }
+
+    async fn find_by_ids(&self, ids: &[OrderId]) -> RepoResult<Vec<Order>> {
+        self.count();
+        self.batch_calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.find_by_ids(ids).await
+    }
+
+    async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage> {
+        self.count();
+        self.inner.list_by_buyer(buyer_id, page).await
+    }
+
+    async fn transition(&self, id: &OrderId, change: &Transition) -> RepoResult<Option<Order>> {
+        self.count();
+        self.inner.transition(id, change).await
+    }
+
+    async fn find_unfinished(&self, which: Unfinished, limit: usize) -> RepoResult<Vec<Order>> {
+        self.count();
+        self.inner.find_unfinished(which, limit).await
+    }
+
+    async fn ping(&self) -> RepoResult<()> {
+        self.count();
+        self.inner.ping().await
+    }
+}

@@ -1,0 +1,237 @@
+//! The payments subgraph: charges orders through a payment provider, exactly once.
+//!
+//! It owns `Payment @key(fields: "id")`, extends `Order` with `payment`, and
+//! serves `payOrder` with Stripe-style idempotency: the caller's key (scoped per
+//! buyer) and a fingerprint of the arguments are recorded before the provider
+//! is called, so a retried request never charges twice. It tells the orders
+//! service about each successful charge (`markOrderPaid`), refunds when orders
+//! refuses, and a sweeper finishes whatever a crash or an outage left in flight.
+//!
+//! ```text
+//! POST /graphql ─ shared endpoint (Viewer, ServiceCaller) ─ graphql ─ payments ─┬─ store (MongoDB | redb)
+//!                                                                              ├─ provider (sandbox | HTTP)
+//!                                                                              └─ orders (ServiceClient)
+//! ```
+//!
+//! # Layout
+//! - [`settings`]: the `[service]` settings (provider, timeouts, sweep interval).
+//! - [`domain`]: the payment record, its states, validated keys and fingerprints.
+//! - [`provider`]: the `PaymentProvider` trait, the sandbox and the HTTP client.
+//! - [`orders`]: the calls to the orders service (`orderForPayment`, `markOrderPaid`).
+//! - [`payments`]: the operations (`payOrder`, `refundOrderPayment`, the sweep).
+//! - [`graphql`]: the federated schema and the batched entity resolvers.
+//! - [`store`]: the `PaymentRepository` trait and its MongoDB and embedded stores.
+//! - this file: [`AppState`], [`app`] (the HTTP routes), [`run`] and [`spawn_sweeper`].
+
+pub mod domain;
+pub mod graphql;
+pub mod orders;
+pub mod payments;
+pub mod provider;
+pub mod settings;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use axum::Router;
+use storefront_shared::auth::{Authenticator, JwksVerifier};
+use storefront_shared::client::ServiceClient;
+use storefront_shared::server::{self, Readiness};
+use storefront_shared::settings::Settings;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::orders::OrdersClient;
+use crate::payments::{Payments, Timing};
+use crate::provider::http::HttpProviderConfig;
+use crate::provider::{HttpProvider, PaymentProvider, SandboxProvider};
+use crate::settings::{PaymentsSettings, ProviderKind};
+use crate::store::{EmbeddedPaymentRepository, MongoPaymentRepository, SharedRepository};
+
+/// The name of this service: its database, and its folder under `DATA_DIR`.
+pub const SERVICE: &str = "payments";
+/// The port the payments service listens on by default.
+pub const DEFAULT_PORT: u16 = 4003;
+
+/// Everything a running payments service needs.
+#[derive(Clone)]
+pub struct AppState {
+    payments: Payments,
+    authenticator: Authenticator,
+}
+
+impl AppState {
+    /// A state over `payments`, identifying callers with `authenticator`.
+    pub fn new(payments: Payments, authenticator: Authenticator) -> Self {
+        AppState {
+            payments,
+            authenticator,
+        }
+    }
+
+    /// Opens the store, builds the provider and the orders client the settings name.
+    pub async fn from_settings(settings: &Settings<PaymentsSettings>) -> anyhow::Result<Self> {
+        let common = &settings.common;
+        let service = &settings.service;
+        let provider = provider_from_settings(service)?;
+        let repo: SharedRepository = match &common.mongodb_uri {
+            Some(uri) => {
+                let db = storefront_shared::store::connect_mongo(uri, SERVICE).await?;
+                let repo = MongoPaymentRepository::new(db)
+                    .await
+                    .context("cannot prepare the MongoDB payments collections")?;
+                tracing::info!("storing payments in MongoDB");
+                Arc::new(repo)
+            }
+            None => {
+                let dir = common.service_dir(SERVICE);
+                let repo = EmbeddedPaymentRepository::open(&dir)?;
+                tracing::info!(dir = %dir.display(), "storing payments in the embedded store");
+                Arc::new(repo)
+            }
+        };
+        let service_token = common.service_token();
+        let orders = ServiceClient::new(
+            "orders",
+            common.orders_url.clone(),
+            service_token.clone(),
+            service.orders_timeout,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let verifier = JwksVerifier::for_users_url(&common.users_url)
+            .map_err(anyhow::Error::msg)
+            .context("cannot set up token verification")?;
+        let timing = Timing::for_provider(provider.as_ref());
+        let payments = Payments::new(repo, provider, OrdersClient::new(orders), timing);
+        Ok(AppState::new(
+            payments,
+            Authenticator::new(Arc::new(verifier), service_token),
+        ))
+    }
+
+    /// The operations this service offers.
+    pub fn payments(&self) -> &Payments {
+        &self.payments
+    }
+
+    /// The GraphQL schema over this state.
+    pub fn schema(&self) -> graphql::PaymentsSchema {
+        graphql::schema(self.payments.clone())
+    }
+}
+
+/// The provider the settings name.
+pub fn provider_from_settings(
+    settings: &PaymentsSettings,
+) -> anyhow::Result<Arc<dyn PaymentProvider>> {
+    match settings.provider {
+        ProviderKind::Sandbox => {
+            tracing::info!("using the sandbox payment provider (test tokens only)");
+            Ok(Arc::new(SandboxProvider::new(settings.provider_timeout)))
+        }
+        ProviderKind::Http => {
+            let url = settings
+                .provider_url
+                .clone()
+                .context("provider = \"http\" needs provider_url (PAYMENT_PROVIDER_URL)")?;
+            let key = settings
+                .provider_api_key
+                .clone()
+                .context("provider = \"http\" needs provider_api_key (PAYMENT_PROVIDER_API_KEY)")?;
+            let config = HttpProviderConfig::new(url, key, settings.provider_timeout);
+            let provider = HttpProvider::new(config).map_err(anyhow::Error::msg)?;
+            tracing::info!("using the HTTP payment provider");
+            Ok(Arc::new(provider))
+        }
+    }
+}
+
+struct StoreReadiness(SharedRepository);
+
+#[async_trait]
+impl Readiness for StoreReadiness {
+    async fn ready(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`.
+pub fn app(state: AppState) -> Router {
+    let readiness = StoreReadiness(Arc::clone(state.payments.repository()));
+    Router::new()
+        .merge(server::probes(Arc::new(readiness)))
+        .merge(server::graphql(state.schema(), state.authenticator.clone()))
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "payments subgraph listening; GraphQL at /graphql");
+    }
+    server::serve(listener, app(state), shutdown).await
+}
+
+/// Runs [`Payments::sweep`] every `interval` until the task is aborted.
+pub fn spawn_sweeper(payments: Payments, interval: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match payments.sweep().await {
+                Ok(report) if report.seen > 0 => {
+                    tracing::info!(?report, "payment sweep finished");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error = %error.message(), "payment sweep failed"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_http_provider_needs_a_url_and_an_api_key() {
+        let missing_url = PaymentsSettings {
+            provider: ProviderKind::Http,
+            ..PaymentsSettings::default()
+        };
+        let error = provider_from_settings(&missing_url).err().expect("no url");
+        assert!(
+            error.to_string().contains("PAYMENT_PROVIDER_URL"),
+            "{error}"
+        );
+        let missing_key = PaymentsSettings {
+            provider_url: Some("http://127.0.0.1:9".into()),
+            ..missing_url
+        };
+        let error = provider_from_settings(&missing_key).err().expect("no key");
+        assert!(
+            error.to_string().contains("PAYMENT_PROVIDER_API_KEY"),
+            "{error}"
+        );
+        let complete = PaymentsSettings {
+            provider_api_key: Some(storefront_shared::settings::Secret::new("sk")),
+            ..missing_key
+        };
+        assert!(provider_from_settings(&complete).is_ok());
+    }
+
+    #[test]
+    fn the_sandbox_is_built_by_default() {
+        let provider = provider_from_settings(&PaymentsSettings::default()).expect("sandbox");
+        assert!(provider.accepts_token("tok_visa"));
+        assert!(!provider.accepts_token("tok_other"));
+    }
+}

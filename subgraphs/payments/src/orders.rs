@@ -1,0 +1,102 @@
+//! What payments asks of the orders service (with the service credential).
+//!
+//! The contract, served by orders and kept out of the public API:
+//!
+//! ```graphql
+//! orderForPayment(id: ID!): PayableOrder      # { id buyerId status total { amount currency } }
+//! markOrderPaid(orderId: ID!, paymentId: ID!): Order!   # INVALID_STATE if cancelled/expired
+//!                                                       # or paid by another payment
+//! ```
+//!
+//! A transport failure is SERVICE_UNAVAILABLE and means "outcome unknown":
+//! `markOrderPaid` is idempotent per payment, so the sweeper just calls it again.
+
+use serde::Deserialize;
+use serde_json::json;
+use storefront_shared::ApiResult;
+use storefront_shared::client::ServiceClient;
+
+/// An order's status, as orders reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    /// Waiting for a payment.
+    PendingPayment,
+    /// Paid.
+    Paid,
+    /// Cancelled (or expired).
+    Cancelled,
+    /// A status this version does not know; never payable.
+    #[serde(other)]
+    Unknown,
+}
+
+/// An amount as orders reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Total {
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// What payments needs to know about an order to charge it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayableOrder {
+    /// The order id.
+    pub id: String,
+    /// The buyer's user id.
+    pub buyer_id: String,
+    /// Where the order stands.
+    pub status: OrderStatus,
+    /// What to charge.
+    pub total: Total,
+}
+
+#[derive(Deserialize)]
+struct MarkedOrder {
+    #[allow(dead_code)] // decoded to check the shape of the answer
+    id: String,
+}
+
+const ORDER_FOR_PAYMENT: &str =
+    "query($id: ID!) { orderForPayment(id: $id) { id buyerId status total { amount currency } } }";
+const MARK_ORDER_PAID: &str = "mutation($orderId: ID!, $paymentId: ID!) { markOrderPaid(orderId: $orderId, paymentId: $paymentId) { id status } }";
+
+/// The orders service, as payments uses it.
+#[derive(Clone)]
+pub struct OrdersClient {
+    client: ServiceClient,
+}
+
+impl OrdersClient {
+    /// Calls orders through `client`.
+    pub fn new(client: ServiceClient) -> Self {
+        OrdersClient { client }
+    }
+
+    /// The order to charge, or `None` when orders does not know it.
+    pub async fn order_for_payment(&self, order_id: &str) -> ApiResult<Option<PayableOrder>> {
+        self.client
+            .call(
+                ORDER_FOR_PAYMENT,
+                json!({ "id": order_id }),
+                "orderForPayment",
+            )
+            .await
+    }
+
+    /// Tells orders that `payment_id` paid the order.
+    pub async fn mark_order_paid(&self, order_id: &str, payment_id: &str) -> ApiResult<()> {
+        let _: MarkedOrder = self
+            .client
+            .call(
+                MARK_ORDER_PAID,
+                json!({ "orderId": order_id, "paymentId": payment_id }),
+                "markOrderPaid",
+            )
+            .await?;
+        Ok(())
+    }
+}

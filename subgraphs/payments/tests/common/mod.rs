@@ -1,0 +1,481 @@
+//! Helpers for the payments subgraph's integration tests: signed tokens, a fake
+//! orders service (axum on port 0) implementing the orders contract, and a
+//! payments service over an embedded store and the sandbox provider.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::{Request, Response, Variables};
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::post;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde_json::{Value, json};
+use storefront_payments::AppState;
+use storefront_payments::domain::{IdempotencyRecord, Payment, PaymentState};
+use storefront_payments::orders::OrdersClient;
+use storefront_payments::payments::{Payments, Timing};
+use storefront_payments::provider::SandboxProvider;
+use storefront_payments::store::{
+    Change, Condition, EmbeddedPaymentRepository, GuardClaim, PaymentRepository, RepoResult,
+    SharedRepository,
+};
+use storefront_shared::auth::{
+    AUDIENCE, Authenticator, Claims, ISSUER, KeySet, Role, SERVICE_TOKEN_HEADER, ServiceCaller,
+};
+use storefront_shared::client::ServiceClient;
+use storefront_shared::settings::Secret;
+
+/// The service credential every test service shares.
+pub const SERVICE_TOKEN: &str = "test-service-token";
+/// The provider timeout the tests use.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_millis(300);
+
+pub const PAY: &str = "mutation($orderId: ID!, $token: String!, $key: String!) { payOrder(orderId: $orderId, paymentToken: $token, idempotencyKey: $key) { id status providerReference createdAt amount { amount currency } order { id } } }";
+pub const REFUND: &str =
+    "mutation($orderId: ID!) { refundOrderPayment(orderId: $orderId) { refunded } }";
+pub const ORDER_PAYMENT: &str = "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Order { id payment { id status } } } }";
+
+/// Signs user tokens the way the users service does, with a key the services trust.
+pub struct TokenSigner {
+    key: EncodingKey,
+}
+
+impl TokenSigner {
+    const KID: &'static str = "test-key";
+
+    /// A fresh Ed25519 key pair: the signer and an authenticator that trusts it.
+    pub fn new() -> (TokenSigner, Authenticator) {
+        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = signing.to_pkcs8_der().expect("encodes the private key");
+        let mut keys = KeySet::default();
+        keys.insert(
+            Self::KID,
+            DecodingKey::from_ed_der(&signing.verifying_key().to_bytes()),
+        );
+        let authenticator = Authenticator::new(Arc::new(keys), Secret::new(SERVICE_TOKEN));
+        let signer = TokenSigner {
+            key: EncodingKey::from_ed_der(der.as_bytes()),
+        };
+        (signer, authenticator)
+    }
+
+    /// A current token for user `sub` with `role`.
+    pub fn token(&self, sub: &str, role: Role) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: sub.into(),
+            role,
+            iat: now,
+            exp: now + 600,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            ver: 0,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(Self::KID.into());
+        jsonwebtoken::encode(&header, &claims, &self.key).expect("signs the token")
+    }
+}
+
+/// An order as the fake orders service keeps it.
+#[derive(Clone, Debug)]
+pub struct FakeOrder {
+    pub buyer_id: String,
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// The fake orders service's state; tests change it and read what it was asked.
+#[derive(Default)]
+pub struct OrdersState {
+    pub orders: Mutex<HashMap<String, FakeOrder>>,
+    /// `(orderId, paymentId)` of every markOrderPaid call that was answered.
+    pub marked: Mutex<Vec<(String, String)>>,
+    /// Answer every request with HTTP 503 (orders is down).
+    pub down: AtomicBool,
+    /// Answer markOrderPaid (only) with HTTP 503, as if orders went down after the check.
+    pub mark_down: AtomicBool,
+    /// Answer markOrderPaid with INVALID_STATE.
+    pub refuse_payment: AtomicBool,
+    pub requests_without_credential: AtomicUsize,
+}
+
+impl OrdersState {
+    pub fn add(&self, id: &str, buyer_id: &str, amount: i64) {
+        self.orders.lock().expect("lock").insert(
+            id.into(),
+            FakeOrder {
+                buyer_id: buyer_id.into(),
+                status: "PENDING_PAYMENT".into(),
+                amount,
+                currency: "USD".into(),
+            },
+        );
+    }
+
+    pub fn set_status(&self, id: &str, status: &str) {
+        if let Some(order) = self.orders.lock().expect("lock").get_mut(id) {
+            order.status = status.into();
+        }
+    }
+
+    pub fn status(&self, id: &str) -> String {
+        self.orders.lock().expect("lock")[id].status.clone()
+    }
+
+    pub fn marked(&self) -> Vec<(String, String)> {
+        self.marked.lock().expect("lock").clone()
+    }
+}
+
+fn graphql_error(code: &str, message: &str) -> HttpResponse {
+    axum::Json(
+        json!({ "data": null, "errors": [{ "message": message, "extensions": { "code": code } }] }),
+    )
+    .into_response()
+}
+
+async fn orders_endpoint(
+    State(state): State<Arc<OrdersState>>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> HttpResponse {
+    if state.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "orders is down").into_response();
+    }
+    let credential = headers
+        .get(SERVICE_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if credential != Some(SERVICE_TOKEN) {
+        state
+            .requests_without_credential
+            .fetch_add(1, Ordering::SeqCst);
+        return graphql_error("UNAUTHENTICATED", "service credential needed");
+    }
+    let query = body["query"].as_str().unwrap_or_default();
+    let variables = &body["variables"];
+    if query.contains("orderForPayment") {
+        let id = variables["id"].as_str().unwrap_or_default();
+        let order = state.orders.lock().expect("lock").get(id).cloned();
+        let answer = order.map(|o| {
+            json!({ "id": id, "buyerId": o.buyer_id, "status": o.status,
+                    "total": { "amount": o.amount, "currency": o.currency } })
+        });
+        return axum::Json(json!({ "data": { "orderForPayment": answer } })).into_response();
+    }
+    if query.contains("markOrderPaid") {
+        let order_id = variables["orderId"].as_str().unwrap_or_default().to_owned();
+        let payment_id = variables["paymentId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if state.mark_down.load(Ordering::SeqCst) {
+            return (StatusCode::SERVICE_UNAVAILABLE, "orders is down").into_response();
+        }
+        if state.refuse_payment.load(Ordering::SeqCst) {
+            return graphql_error("INVALID_STATE", "the order was cancelled");
+        }
+        let mut orders = state.orders.lock().expect("lock");
+        let Some(order) = orders.get_mut(&order_id) else {
+            return graphql_error("NOT_FOUND", "no such order");
+        };
+        order.status = "PAID".into();
+        drop(orders);
+        state
+            .marked
+            .lock()
+            .expect("lock")
+            .push((order_id.clone(), payment_id));
+        return axum::Json(
+            json!({ "data": { "markOrderPaid": { "id": order_id, "status": "PAID" } } }),
+        )
+        .into_response();
+    }
+    graphql_error("BAD_REQUEST", "unknown operation")
+}
+
+/// Serves `app` on 127.0.0.1:0 and returns its address.
+pub async fn serve(app: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Starts a fake orders service; its GraphQL URL and state.
+pub async fn fake_orders() -> (String, Arc<OrdersState>) {
+    let state = Arc::new(OrdersState::default());
+    let app = Router::new()
+        .route("/graphql", post(orders_endpoint))
+        .with_state(Arc::clone(&state));
+    let addr = serve(app).await;
+    (format!("http://{addr}/graphql"), state)
+}
+
+/// A payments service over a fresh embedded store, the sandbox and a fake orders service.
+pub struct TestService {
+    pub state: AppState,
+    pub repo: SharedRepository,
+    pub sandbox: Arc<SandboxProvider>,
+    pub orders: Arc<OrdersState>,
+    pub signer: TokenSigner,
+    pub authenticator: Authenticator,
+    _dir: tempfile::TempDir,
+}
+
+impl TestService {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo: SharedRepository =
+            Arc::new(EmbeddedPaymentRepository::open(dir.path()).expect("embedded store opens"));
+        Self::over(repo, dir).await
+    }
+
+    pub async fn over(repo: SharedRepository, dir: tempfile::TempDir) -> Self {
+        let (orders_url, orders) = fake_orders().await;
+        let sandbox = Arc::new(SandboxProvider::new(PROVIDER_TIMEOUT));
+        let client = ServiceClient::new(
+            "orders",
+            orders_url,
+            Secret::new(SERVICE_TOKEN),
+            Duration::from_secs(2),
+        )
+        .expect("orders client");
+        let timing = Timing {
+            wait_for_duplicate: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(10),
+            resume_processing_after: Duration::ZERO,
+        };
+        let payments = Payments::new(
+            Arc::clone(&repo),
+            sandbox.clone(),
+            OrdersClient::new(client),
+            timing,
+        );
+        let (signer, authenticator) = TokenSigner::new();
+        let state = AppState::new(payments, authenticator.clone());
+        TestService {
+            state,
+            repo,
+            sandbox,
+            orders,
+            signer,
+            authenticator,
+            _dir: dir,
+        }
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        self.signer.token(user, Role::Customer)
+    }
+
+    pub fn admin_token(&self, user: &str) -> String {
+        self.signer.token(user, Role::Admin)
+    }
+
+    /// Runs `query` against the schema directly, as the caller with `token` (if any).
+    pub async fn execute(&self, query: &str, variables: Value, token: Option<&str>) -> Response {
+        let header = token.map(|t| format!("Bearer {t}"));
+        let viewer = self.authenticator.viewer(header.as_deref()).await;
+        let request = Request::new(query)
+            .variables(Variables::from_json(variables))
+            .data(viewer)
+            .data(ServiceCaller(false));
+        self.state.schema().execute(request).await
+    }
+
+    /// Runs `query` as another service (with the service credential).
+    pub async fn execute_as_service(&self, query: &str, variables: Value) -> Response {
+        let request = Request::new(query)
+            .variables(Variables::from_json(variables))
+            .data(ServiceCaller(true));
+        self.state.schema().execute(request).await
+    }
+
+    /// `payOrder` as `user`.
+    pub async fn pay(&self, user: &str, order_id: &str, token: &str, key: &str) -> Response {
+        self.execute(
+            PAY,
+            json!({ "orderId": order_id, "token": token, "key": key }),
+            Some(&self.token(user)),
+        )
+        .await
+    }
+}
+
+/// The response as JSON (`data` and `errors`).
+pub fn json(response: &Response) -> Value {
+    serde_json::to_value(response).expect("response serializes")
+}
+
+/// `data.payOrder` of a successful call.
+pub fn paid(response: &Response) -> Value {
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    json(response)["data"]["payOrder"].clone()
+}
+
+/// The one error's `extensions.code` and message; panics unless there is exactly one.
+pub fn single_error(response: &Response) -> (String, String) {
+    assert_eq!(
+        response.errors.len(),
+        1,
+        "expected one error, got {:?}",
+        response.errors
+    );
+    let body = json(response);
+    let error = &body["errors"][0];
+    (
+        error["extensions"]["code"]
+            .as_str()
+            .expect("extensions.code")
+            .to_owned(),
+        error["message"].as_str().expect("message").to_owned(),
+    )
+}
+
+/// A settled payment straight into a store.
+pub fn payment(id: &str, order_id: &str, state: PaymentState, created_at_ms: i64) -> Payment {
+    Payment {
+        id: id.into(),
+        order_id: order_id.into(),
+        buyer_id: "buyer-1".into(),
+        amount: 1500,
+        currency: "USD".into(),
+        token: "tok_visa".into(),
+        state,
+        provider_reference: state.was_charged().then(|| format!("ch_{id}")),
+        decline_reason: None,
+        refund_reference: None,
+        order_notified: true,
+        attempt: 1,
+        lease_until_ms: 0,
+        created_at_ms,
+        updated_at_ms: created_at_ms,
+    }
+}
+
+/// Counts every call that reaches the wrapped repository.
+pub struct CountingRepository {
+    inner: SharedRepository,
+    pub calls: AtomicUsize,
+    pub batch_calls: AtomicUsize,
+}
+
+impl CountingRepository {
+    pub fn new(inner: SharedRepository) -> Self {
+        CountingRepository {
+            inner,
+            calls: AtomicUsize::new(0),
+            batch_calls: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn batch_calls(&self) -> usize {
+        self.batch_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.calls.store(0, Ordering::SeqCst);
+        self.batch_calls.store(0, Ordering::SeqCst);
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn count_batch(&self) {
+        self.count();
+        self.batch_calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl PaymentRepository for CountingRepository {
+    async fn record_idempotency_key(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> RepoResult<Option<IdempotencyRecord>> {
+        self.count();
+        self.inner.record_idempotency_key(record).await
+    }
+
+    async fn insert_payment(&self, payment: &Payment) -> RepoResult<bool> {
+        self.count();
+        self.inner.insert_payment(payment).await
+    }
+
+    async fn find_payment(&self, id: &str) -> RepoResult<Option<Payment>> {
+        self.count();
+        self.inner.find_payment(id).await
+    }
+
+    async fn find_payments(&self, ids: &[String]) -> RepoResult<Vec<Payment>> {
+        self.count_batch();
+        self.inner.find_payments(ids).await
+    }
+
+    async fn payments_for_orders(&self, order_ids: &[String]) -> RepoResult<Vec<Payment>> {
+        self.count_batch();
+        self.inner.payments_for_orders(order_ids).await
+    }
+
+    async fn update_payment(
+        &self,
+        id: &str,
+        condition: &Condition,
+        change: &Change,
+    ) -> RepoResult<Option<Payment>> {
+        self.count();
+        self.inner.update_payment(id, condition, change).await
+    }
+
+    async fn claim_order(
+        &self,
+        order_id: &str,
+        payment_id: &str,
+        expected_holder: &str,
+    ) -> RepoResult<GuardClaim> {
+        self.count();
+        self.inner
+            .claim_order(order_id, payment_id, expected_holder)
+            .await
+    }
+
+    async fn release_order(&self, order_id: &str, payment_id: &str) -> RepoResult<bool> {
+        self.count();
+        self.inner.release_order(order_id, payment_id).await
+    }
+
+    async fn payments_needing_attention(
+        &self,
+        processing_created_before_ms: i64,
+        now_ms: i64,
+    ) -> RepoResult<Vec<Payment>> {
+        self.count();
+        self.inner
+            .payments_needing_attention(processing_created_before_ms, now_ms)
+            .await
+    }
+
+    async fn ping(&self) -> RepoResult<()> {
+        self.count();
+        self.inner.ping().await
+    }
+}
