@@ -1,0 +1,1 @@
+//! Composition (work in progress).
