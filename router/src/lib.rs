@@ -1,5 +1,5 @@
 //! The Storefront federation router (work in progress).
 //!
 //! # Layout
-//! - [`compose`]: subgraph SDLs → a supergraph SDL in the join-spec format (pure).
-pub mod compose;
+//! - [`core`]: the pure core — composition, the supergraph model, query planning.
+pub mod core;

@@ -1,0 +1,11 @@
+//! The pure core of the router: no tokio, no reqwest, no axum, no I/O.
+//!
+//! # Layout
+//! - [`compose`]: subgraph SDLs → a supergraph SDL in the join-spec format.
+//! - [`supergraph`]: a join-spec supergraph SDL → the [`supergraph::Supergraph`]
+//!   model (subgraphs, where each type and field lives, keys, the API schema).
+//! - [`plan`]: a validated operation → a [`plan::QueryPlan`] of fetches.
+
+pub mod compose;
+pub mod plan;
+pub mod supergraph;
