@@ -7,9 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use storefront_shared::graphql::{decode_cursor, encode_cursor};
 use storefront_shared::{ApiError, ApiResult};
 
 /// The longest sku.
@@ -369,23 +368,19 @@ pub struct Reservation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(pub Sku);
 
-const CURSOR_PREFIX: &str = "sku:";
+const CURSOR_KIND: &str = "sku";
 
 impl Cursor {
     /// The cursor of a product.
     pub fn encode(sku: &Sku) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{sku}"))
+        encode_cursor(CURSOR_KIND, sku.as_str())
     }
 
     /// Reads a cursor given as `after`.
     pub fn decode(raw: &str) -> ApiResult<Self> {
         let malformed = || bad_input("after is not a cursor returned by products");
-        let bytes = URL_SAFE_NO_PAD
-            .decode(raw.trim())
-            .map_err(|_| malformed())?;
-        let text = String::from_utf8(bytes).map_err(|_| malformed())?;
-        let sku = text.strip_prefix(CURSOR_PREFIX).ok_or_else(malformed)?;
-        Sku::parse(sku).map(Cursor).map_err(|_| malformed())
+        let sku = decode_cursor(CURSOR_KIND, raw.trim()).ok_or_else(malformed)?;
+        Sku::parse(&sku).map(Cursor).map_err(|_| malformed())
     }
 }
 

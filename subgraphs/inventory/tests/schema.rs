@@ -4,20 +4,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use async_graphql::parser::parse_schema;
 use async_graphql::parser::types::{
     ConstDirective, FieldDefinition, InputValueDefinition, ServiceDocument, Type, TypeDefinition,
     TypeKind, TypeSystemDefinition,
 };
 use storefront_inventory::store::InventoryStore;
-
-const REFRESH: &str = "UPDATE_SCHEMA=1 cargo test -p storefront-inventory --test schema";
-
-fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/inventory.graphql")
-}
+use storefront_shared::testing::assert_schema_file_is_current;
 
 async fn exported_sdl() -> String {
     let (_dir, store) = common::embedded_store().await;
@@ -35,18 +28,7 @@ async fn exported_sdl() -> String {
 #[tokio::test]
 async fn federation_sdl_matches_the_committed_schema_file() {
     let sdl = exported_sdl().await;
-    let path = committed_path();
-    if std::env::var_os("UPDATE_SCHEMA").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &sdl).expect("writes schema/inventory.graphql");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == sdl,
-        "schema/inventory.graphql is out of date with the inventory subgraph's SDL.\n\
-         Review the change, then refresh the file with:\n    {REFRESH}\n\
-         --- exported SDL ---\n{sdl}"
-    );
+    assert_schema_file_is_current("inventory", &sdl);
 }
 
 fn document(sdl: &str) -> ServiceDocument {

@@ -3,10 +3,8 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use storefront_shared::{ApiError, ApiResult};
+use storefront_shared::{ApiError, ApiResult, graphql};
 
 /// The longest sku accepted (inventory's rule: 1 to 64 of `A-Z 0-9 - _`).
 pub const MAX_SKU_LEN: usize = 64;
@@ -420,16 +418,16 @@ impl PageRequest {
 
 /// The opaque cursor of an order in a page.
 pub fn encode_cursor(id: &OrderId) -> String {
-    URL_SAFE_NO_PAD.encode(format!("order:{id}"))
+    graphql::encode_cursor(CURSOR_KIND, id.as_str())
 }
 
 fn decode_cursor(cursor: &str) -> ApiResult<OrderId> {
     let invalid = || bad_input("`after` is not a cursor from this connection".into());
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let id = text.strip_prefix("order:").ok_or_else(invalid)?;
-    OrderId::parse(id).map_err(|_| invalid())
+    let id = graphql::decode_cursor(CURSOR_KIND, cursor).ok_or_else(invalid)?;
+    OrderId::parse(&id).map_err(|_| invalid())
 }
+
+const CURSOR_KIND: &str = "order";
 
 /// A page of orders, newest first.
 #[derive(Debug, Clone)]

@@ -9,17 +9,11 @@ use anyhow::Context as _;
 use storefront_orders::settings::OrdersSettings;
 use storefront_orders::sweeper::spawn_sweeper;
 use storefront_orders::{AppState, DEFAULT_PORT, run};
-use storefront_shared::{server, settings, telemetry};
+use storefront_shared::{server, settings, startup, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match start().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("orders: {}", one_line(&error));
-            ExitCode::FAILURE
-        }
-    }
+    startup::exit_code("orders", start().await)
 }
 
 async fn start() -> anyhow::Result<()> {
@@ -33,35 +27,4 @@ async fn start() -> anyhow::Result<()> {
     let served = run(listener, state, server::shutdown_signal()).await;
     sweeper.abort();
     served.context("the server stopped with an error")
-}
-
-/// The error and its causes on one line, skipping a cause whose text the
-/// message before it already includes.
-fn one_line(error: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn causes_already_in_the_message_are_not_repeated() {
-        let cause = std::io::Error::other("disk full");
-        let error = anyhow::Error::new(cause).context("cannot write: disk full");
-        assert_eq!(one_line(&error), "cannot write: disk full");
-        let error = anyhow::Error::msg("disk full").context("cannot write");
-        assert_eq!(one_line(&error), "cannot write: disk full");
-    }
 }

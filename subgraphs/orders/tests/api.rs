@@ -325,29 +325,15 @@ async fn post(
     body: Value,
     headers: &[(&str, &str)],
 ) -> (axum::http::StatusCode, Value) {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
     let mut request =
         axum::http::Request::post("/graphql").header("content-type", "application/json");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = app
-        .oneshot(
-            request
-                .body(axum::body::Body::from(body.to_string()))
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("json body"))
+    let request = request
+        .body(axum::body::Body::from(body.to_string()))
+        .expect("request");
+    storefront_shared::testing::send(app, request).await
 }
 
 #[tokio::test]

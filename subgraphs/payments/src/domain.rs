@@ -76,7 +76,7 @@ pub struct Payment {
     pub refund_reference: Option<String>,
     /// Whether orders has been told about the outcome (or no longer needs to be).
     /// Stored as 0/1: the CI's MongoDB-compatible server turns a `$set` boolean into 1.
-    #[serde(with = "flag")]
+    #[serde(with = "storefront_shared::store::flag")]
     pub order_notified: bool,
     /// How many times a request took over the provider call.
     pub attempt: i64,
@@ -92,35 +92,6 @@ impl Payment {
     /// When the payment was recorded.
     pub fn created_at(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(self.created_at_ms).unwrap_or_default()
-    }
-}
-
-/// A boolean kept as the integer 0 or 1 (and read back from either form).
-pub mod flag {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// 0 or 1.
-    pub fn to_int(value: bool) -> i32 {
-        i32::from(value)
-    }
-
-    /// Writes 0 or 1.
-    pub fn serialize<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i32(to_int(*value))
-    }
-
-    /// Reads a boolean or an integer (non-zero is true).
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Flag {
-            Bool(bool),
-            Int(i64),
-        }
-        Ok(match Flag::deserialize(deserializer)? {
-            Flag::Bool(value) => value,
-            Flag::Int(value) => value != 0,
-        })
     }
 }
 

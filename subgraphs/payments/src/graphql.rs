@@ -13,6 +13,7 @@ use async_graphql::{Context, EmptySubscription, Enum, ID, Object, Schema, Simple
 use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
 use storefront_shared::auth::{ServiceCaller, Viewer};
+use storefront_shared::graphql::Money;
 
 use crate::domain::{self, PaymentState};
 use crate::payments::{Payments, check_visible, order_payment};
@@ -62,16 +63,6 @@ pub enum PaymentStatus {
     Refunded,
 }
 
-/// An amount of money: an integer in minor units and an ISO 4217 currency code.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(name = "Money", shareable)]
-pub struct MoneyObject {
-    /// Minor units (cents).
-    pub amount: i32,
-    /// ISO 4217 code, e.g. "USD".
-    pub currency: String,
-}
-
 /// A payment, as clients see it (only settled payments are ever shown).
 #[derive(Clone, Debug)]
 pub struct PaymentObject(pub domain::Payment);
@@ -92,8 +83,8 @@ impl PaymentObject {
     }
 
     /// What was (or would have been) charged.
-    async fn amount(&self) -> MoneyObject {
-        MoneyObject {
+    async fn amount(&self) -> Money {
+        Money {
             amount: i32::try_from(self.0.amount).unwrap_or(i32::MAX),
             currency: self.0.currency.clone(),
         }

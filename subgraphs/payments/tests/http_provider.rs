@@ -3,7 +3,6 @@
 //! the answers. The fake keeps one outcome per key, like a real provider.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +18,7 @@ use storefront_payments::provider::{
     ChargeOutcome, ChargeRequest, HttpProvider, PaymentProvider, ProviderError, RefundRequest,
 };
 use storefront_shared::settings::Secret;
+use storefront_shared::testing::serve;
 use tokio::net::TcpListener;
 
 const API_KEY: &str = "sk_test_123";
@@ -118,13 +118,6 @@ async fn refunds(
         json!({ "id": format!("re_{key}"), "status": "succeeded", "amount": body["amount"] }),
     )
     .into_response()
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
 }
 
 /// A fake provider; its base URL and state.

@@ -3,17 +3,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use async_graphql::SDLExportOptions;
 use common::{TestService, json};
 use serde_json::json;
-
-const REFRESH: &str = "UPDATE_SCHEMA=1 cargo test -p storefront-payments --test schema";
-
-fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/payments.graphql")
-}
+use storefront_shared::testing::{assert_has, assert_schema_file_is_current, sdl_block as block};
 
 /// The federation SDL that `_service { sdl }` returns (what the router composes).
 async fn served_sdl() -> String {
@@ -31,19 +24,7 @@ async fn served_sdl() -> String {
 #[tokio::test]
 async fn served_sdl_matches_the_committed_schema_file() {
     let sdl = served_sdl().await;
-    let path = committed_path();
-    if std::env::var_os("UPDATE_SCHEMA").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &sdl).expect("writes schema/payments.graphql");
-        eprintln!("wrote {}", path.display());
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == sdl,
-        "schema/payments.graphql is out of date with the payments subgraph.\n\
-         If the change is intended, refresh it with:\n    {REFRESH}\n\
-         and commit the result.\n--- served SDL ---\n{sdl}"
-    );
+    assert_schema_file_is_current("payments", &sdl);
 }
 
 #[tokio::test]
@@ -54,21 +35,6 @@ async fn served_sdl_equals_the_exported_federation_sdl() {
         .schema()
         .sdl_with_options(SDLExportOptions::new().federation().compose_directive());
     assert_eq!(served_sdl().await, exported);
-}
-
-/// The text of `type Name ... { ... }` (or `enum`), with spaces collapsed.
-fn block(sdl: &str, keyword: &str, name: &str) -> String {
-    let start = sdl
-        .find(&format!("{keyword} {name} "))
-        .or_else(|| sdl.find(&format!("{keyword} {name}\n")))
-        .unwrap_or_else(|| panic!("the SDL has no {keyword} {name}:\n{sdl}"));
-    let rest = &sdl[start..];
-    let end = rest.find('}').map_or(rest.len(), |i| i + 1);
-    rest[..end].split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn assert_has(block: &str, needle: &str) {
-    assert!(block.contains(needle), "expected `{needle}` in:\n{block}");
 }
 
 #[tokio::test]

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{PAY, TestService, paid, single_error};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use storefront_payments::store::{MongoPaymentRepository, SharedRepository};
 use storefront_payments::{app, spawn_sweeper};
+use storefront_shared::testing::send;
 use tower::ServiceExt;
 
 async fn post_graphql(service: &TestService, body: Value, token: Option<&str>) -> Value {
@@ -21,18 +21,10 @@ async fn post_graphql(service: &TestService, body: Value, token: Option<&str>) -
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let response = app(service.state.clone())
-        .oneshot(request.body(Body::from(body.to_string())).expect("request"))
-        .await
-        .expect("response");
-    assert_eq!(response.status(), StatusCode::OK);
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    serde_json::from_slice(&bytes).expect("json body")
+    let request = request.body(Body::from(body.to_string())).expect("request");
+    let (status, answer) = send(app(service.state.clone()), request).await;
+    assert_eq!(status, StatusCode::OK);
+    answer
 }
 
 #[tokio::test]
@@ -61,23 +53,12 @@ async fn the_internal_refund_needs_the_service_credential_over_http() {
     let answer = post_graphql(&service, body.clone(), None).await;
     assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 
-    let response = app(service.state.clone())
-        .oneshot(
-            Request::post("/graphql")
-                .header("content-type", "application/json")
-                .header("x-service-token", common::SERVICE_TOKEN)
-                .body(Body::from(body.to_string()))
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let answer: Value = serde_json::from_slice(&bytes).expect("json");
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("x-service-token", common::SERVICE_TOKEN)
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let (_, answer) = send(app(service.state.clone()), request).await;
     assert_eq!(
         answer["data"]["refundOrderPayment"]["refunded"], false,
         "{answer}"

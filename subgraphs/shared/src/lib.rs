@@ -8,13 +8,17 @@
 //! - [`auth`]: token claims, the JWKS-backed verifier and the service credential.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
+//! - [`graphql`]: the `@shareable` `Money` and `PageInfo` types and connection cursors.
 //! - [`startup`]: one-line start-up errors and the exit code.
-//! - [`store`]: connecting to MongoDB and opening the embedded store.
+//! - [`store`]: connecting to MongoDB and opening the embedded store, plus what
+//!   every repository on them shares (MongoDB error classes, 0/1 flags, the
+//!   blocking-pool handle for `redb` and its error conversions).
 //! - `testing` (feature): a fresh MongoDB database per test.
 
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod graphql;
 pub mod server;
 pub mod settings;
 pub mod startup;

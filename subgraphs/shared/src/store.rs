@@ -1,11 +1,21 @@
-//! Opening the two kinds of store: MongoDB (official driver) and the embedded
-//! on-disk store (`redb`) used when no `MONGODB_URI` is set.
+//! The two kinds of store: MongoDB (official driver) and the embedded on-disk
+//! store (`redb`) used when no `MONGODB_URI` is set.
+//!
+//! Opening them ([`connect_mongo`], [`open_embedded`]) and what every
+//! repository built on them needs: MongoDB error classes ([`is_duplicate_key`],
+//! [`is_unavailable`]) and 0/1 [`flag`]s; the [`Embedded`] handle that runs
+//! redb work on the blocking pool, with [`embedded_store_errors!`](crate::embedded_store_errors)
+//! for the error conversions that work needs.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mongodb::bson::doc;
+use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
+/// The embedded database crate, re-exported for [`embedded_store_errors!`](crate::embedded_store_errors).
+pub use redb;
 
 use crate::settings::Secret;
 
@@ -82,6 +92,128 @@ pub fn open_embedded(dir: &Path) -> Result<redb::Database, StoreError> {
     })
 }
 
+/// The server's code for a write that would break a unique index (`_id` included).
+pub const DUPLICATE_KEY: i32 = 11000;
+
+/// Whether `error` is a duplicate-key failure (code 11000) of a write, a
+/// command or an `insert_many`.
+pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
+        ErrorKind::Command(e) => e.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(e) => e
+            .write_errors
+            .iter()
+            .flatten()
+            .any(|e| e.code == DUPLICATE_KEY),
+        _ => false,
+    }
+}
+
+/// Whether `error` means the server cannot be reached right now (no server
+/// selected, I/O failure, connection pool cleared) rather than a failed operation.
+pub fn is_unavailable(error: &mongodb::error::Error) -> bool {
+    matches!(
+        error.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+    )
+}
+
+/// A boolean kept as the integer 0 or 1 (`#[serde(with = "flag")]`): the CI's
+/// MongoDB-compatible server turns a `$set` boolean into an integer, so the
+/// stored type must not matter.
+pub mod flag {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// The stored form of `value`: 0 or 1.
+    pub fn stored(value: bool) -> i32 {
+        i32::from(value)
+    }
+
+    /// Writes 0 or 1.
+    pub fn serialize<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i32(stored(*value))
+    }
+
+    /// Reads a boolean or an integer (non-zero is true).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Bool(bool),
+            Int(i64),
+        }
+        Ok(match Stored::deserialize(deserializer)? {
+            Stored::Bool(value) => value,
+            Stored::Int(value) => value != 0,
+        })
+    }
+}
+
+/// An open embedded database, shared by a repository's clones. redb is
+/// blocking, so work runs on tokio's blocking pool.
+#[derive(Clone)]
+pub struct Embedded {
+    db: Arc<redb::Database>,
+}
+
+impl Embedded {
+    /// Wraps `db` (see [`open_embedded`]).
+    pub fn new(db: redb::Database) -> Self {
+        Embedded { db: Arc::new(db) }
+    }
+
+    /// Runs `work` on the blocking pool; a task that panicked or was cancelled
+    /// becomes an `E` (see [`embedded_store_errors!`](crate::embedded_store_errors)).
+    pub async fn blocking<T, E>(
+        &self,
+        work: impl FnOnce(&redb::Database) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<tokio::task::JoinError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db)).await?
+    }
+}
+
+/// `From` conversions into a store's error type `$error` for every redb error
+/// and for a failed blocking task, each wrapped by `$wrap` (redb errors as
+/// `redb::Error`), so `?` works inside [`Embedded::blocking`] work. Used as
+/// `storefront_shared::embedded_store_errors!(RepoError, RepoError::backend);`
+/// (the caller depends on `tokio`).
+#[macro_export]
+macro_rules! embedded_store_errors {
+    ($error:ty, $wrap:path) => {
+        impl From<$crate::store::redb::Error> for $error {
+            fn from(error: $crate::store::redb::Error) -> Self {
+                $wrap(error)
+            }
+        }
+        impl From<::tokio::task::JoinError> for $error {
+            fn from(error: ::tokio::task::JoinError) -> Self {
+                $wrap(error)
+            }
+        }
+        $crate::embedded_store_errors!(@redb $error, $wrap,
+            $crate::store::redb::TransactionError,
+            $crate::store::redb::TableError,
+            $crate::store::redb::StorageError,
+            $crate::store::redb::CommitError
+        );
+    };
+    (@redb $error:ty, $wrap:path, $($from:ty),*) => {$(
+        impl From<$from> for $error {
+            fn from(error: $from) -> Self {
+                $wrap($crate::store::redb::Error::from(error))
+            }
+        }
+    )*};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +233,71 @@ mod tests {
             .await
             .expect_err("not a mongodb uri");
         assert!(matches!(error, StoreError::BadUri(_)), "{error}");
+    }
+
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Flagged {
+        #[serde(with = "flag")]
+        on: bool,
+    }
+
+    #[test]
+    fn a_flag_is_stored_as_an_integer_and_read_from_either_form() {
+        let stored = serde_json::to_value(Flagged { on: true }).expect("serialises");
+        assert_eq!(stored, serde_json::json!({ "on": 1 }));
+        for (text, expected) in [
+            (r#"{"on":true}"#, true),
+            (r#"{"on":false}"#, false),
+            (r#"{"on":1}"#, true),
+            (r#"{"on":0}"#, false),
+        ] {
+            let read: Flagged = serde_json::from_str(text).expect("reads");
+            assert_eq!(read.on, expected, "{text}");
+        }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("store failed: {0}")]
+    struct Failed(Box<dyn std::error::Error + Send + Sync>);
+
+    impl Failed {
+        fn wrap(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+            Failed(error.into())
+        }
+    }
+
+    crate::embedded_store_errors!(Failed, Failed::wrap);
+
+    #[tokio::test]
+    async fn embedded_work_runs_with_redb_errors_converted() {
+        const TABLE: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("t");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Embedded::new(open_embedded(dir.path()).expect("opens"));
+        store
+            .blocking(|db| -> Result<(), Failed> {
+                let txn = db.begin_write()?;
+                txn.open_table(TABLE)?.insert("a", 1)?;
+                txn.commit()?;
+                Ok(())
+            })
+            .await
+            .expect("writes");
+        let read = store
+            .blocking(|db| -> Result<Option<u64>, Failed> {
+                use redb::ReadableDatabase;
+                let txn = db.begin_read()?;
+                Ok(txn.open_table(TABLE)?.get("a")?.map(|v| v.value()))
+            })
+            .await
+            .expect("reads");
+        assert_eq!(read, Some(1));
+        let panicked = store
+            .blocking(|_| -> Result<(), Failed> { panic!("boom") })
+            .await
+            .expect_err("a panic is an error");
+        assert!(
+            panicked.to_string().starts_with("store failed:"),
+            "{panicked}"
+        );
     }
 }

@@ -1,13 +1,232 @@
 //! Helpers for the subgraphs' tests (feature `testing`).
 //!
-//! MongoDB-backed tests read `STOREFRONT_TEST_MONGODB_URI` (CI starts a
-//! MongoDB-compatible server and sets it). Each call returns a fresh database
-//! with a unique name, so tests never share data. Without the variable the
-//! MongoDB half of a test is skipped with a message on stderr, except under
-//! `CI`, where a missing server is a failure.
+//! # Layout
+//! - [`mongo_database`]: a fresh MongoDB database per test. Tests read
+//!   `STOREFRONT_TEST_MONGODB_URI` (CI starts a MongoDB-compatible server and
+//!   sets it); each call returns a database with a unique name, so tests never
+//!   share data. Without the variable the MongoDB half of a test is skipped with
+//!   a message on stderr, except under `CI`, where a missing server is a failure.
+//! - [`TokenSigner`]: user tokens signed like the users service signs them, and
+//!   an [`Authenticator`] that trusts them and [`SERVICE_TOKEN`].
+//! - [`serve`] (an app on port 0) and [`send`] (one request through an app,
+//!   without a socket).
+//! - [`response_json`], [`single_error`]: reading an `async-graphql` response.
+//! - [`Counting`]: a repository wrapper that counts the calls reaching it.
+//! - [`assert_schema_file_is_current`], [`sdl_block`], [`assert_has`]: the
+//!   schema drift check against `schema/<service>.graphql` and SDL look-ups.
+//! - [`ServiceProcess`]: a service binary run as a real process.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use http_body_util::BodyExt as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+use crate::auth::{AUDIENCE, Authenticator, Claims, ISSUER, KeySet, Role};
 use crate::settings::Secret;
 use crate::store::connect_mongo;
+
+/// The service credential every test service accepts and sends.
+pub const SERVICE_TOKEN: &str = "test-service-token";
+
+/// Signs user tokens the way the users service does, with a fresh Ed25519 key
+/// that its [`authenticator`](TokenSigner::authenticator) trusts.
+pub struct TokenSigner {
+    key: EncodingKey,
+    authenticator: Authenticator,
+}
+
+impl TokenSigner {
+    const KID: &'static str = "test-key";
+
+    /// A fresh key pair.
+    pub fn new() -> Self {
+        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = signing.to_pkcs8_der().expect("encodes the private key");
+        let mut keys = KeySet::default();
+        keys.insert(
+            Self::KID,
+            DecodingKey::from_ed_der(&signing.verifying_key().to_bytes()),
+        );
+        TokenSigner {
+            key: EncodingKey::from_ed_der(der.as_bytes()),
+            authenticator: Authenticator::new(Arc::new(keys), Secret::new(SERVICE_TOKEN)),
+        }
+    }
+
+    /// An authenticator that trusts this signer's tokens and [`SERVICE_TOKEN`].
+    pub fn authenticator(&self) -> Authenticator {
+        self.authenticator.clone()
+    }
+
+    /// A current token (ten minutes left) for user `sub` with `role`.
+    pub fn token(&self, sub: &str, role: Role) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: sub.into(),
+            role,
+            iat: now,
+            exp: now + 600,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            ver: 0,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(Self::KID.into());
+        jsonwebtoken::encode(&header, &claims, &self.key).expect("signs the token")
+    }
+}
+
+impl Default for TokenSigner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Serves `app` on 127.0.0.1:0 (in a spawned task) and returns its address.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds port 0");
+    let addr = listener.local_addr().expect("has an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Sends `request` through `app` (no socket); the status and the JSON body.
+pub async fn send(app: Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = app.oneshot(request).await.expect("a response");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body")
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).expect("a JSON body"))
+}
+
+/// The response as JSON (`data` and `errors`).
+pub fn response_json(response: &async_graphql::Response) -> Value {
+    serde_json::to_value(response).expect("response serializes")
+}
+
+/// The one error's `extensions.code` and message; panics unless there is exactly one.
+pub fn single_error(response: &async_graphql::Response) -> (String, String) {
+    assert_eq!(
+        response.errors.len(),
+        1,
+        "expected one error, got {:?}",
+        response.errors
+    );
+    let body = response_json(response);
+    let error = &body["errors"][0];
+    (
+        error["extensions"]["code"]
+            .as_str()
+            .expect("extensions.code")
+            .to_owned(),
+        error["message"].as_str().expect("message").to_owned(),
+    )
+}
+
+/// Counts the calls that reach `inner`: every call, and the batch look-ups
+/// among them. A crate's tests implement their repository trait for
+/// `Counting<SharedRepository>`, each method going through [`count`](Counting::count)
+/// or [`count_batch`](Counting::count_batch).
+pub struct Counting<T> {
+    inner: T,
+    calls: AtomicUsize,
+    batch_calls: AtomicUsize,
+}
+
+impl<T> Counting<T> {
+    /// Wraps `inner`, with both counts at zero.
+    pub fn new(inner: T) -> Self {
+        Counting {
+            inner,
+            calls: AtomicUsize::new(0),
+            batch_calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts one call; the wrapped value, to make it.
+    pub fn count(&self) -> &T {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        &self.inner
+    }
+
+    /// Counts one batch call; the wrapped value, to make it.
+    pub fn count_batch(&self) -> &T {
+        self.batch_calls.fetch_add(1, Ordering::SeqCst);
+        self.count()
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Batch calls so far.
+    pub fn batch_calls(&self) -> usize {
+        self.batch_calls.load(Ordering::SeqCst)
+    }
+
+    /// Both counts back to zero.
+    pub fn reset(&self) {
+        self.calls.store(0, Ordering::SeqCst);
+        self.batch_calls.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Asserts that `sdl` equals the committed `schema/<service>.graphql`; with
+/// `UPDATE_SCHEMA=1`, writes `sdl` there instead.
+pub fn assert_schema_file_is_current(service: &str, sdl: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schema")
+        .join(format!("{service}.graphql"));
+    if std::env::var_os("UPDATE_SCHEMA").is_some_and(|v| v == "1") {
+        std::fs::write(&path, sdl).expect("writes the schema file");
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == sdl,
+        "schema/{service}.graphql is out of date with the {service} subgraph.\n\
+         If the change is intended, refresh it with:\n    \
+         UPDATE_SCHEMA=1 cargo test -p storefront-{service} --test schema\n\
+         and commit the result.\n--- served SDL ---\n{sdl}"
+    );
+}
+
+/// The text of `keyword Name ... { ... }` (`type`, `input`, `enum`) in `sdl`,
+/// with spaces collapsed; panics when there is none.
+#[allow(clippy::panic)]
+pub fn sdl_block(sdl: &str, keyword: &str, name: &str) -> String {
+    let start = sdl
+        .find(&format!("{keyword} {name} "))
+        .or_else(|| sdl.find(&format!("{keyword} {name}\n")))
+        .unwrap_or_else(|| panic!("the SDL has no {keyword} {name}:\n{sdl}"));
+    let rest = &sdl[start..];
+    let end = rest.find('}').map_or(rest.len(), |i| i + 1);
+    rest[..end].split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Asserts that `block` (see [`sdl_block`]) contains `needle`.
+pub fn assert_has(block: &str, needle: &str) {
+    assert!(block.contains(needle), "expected `{needle}` in:\n{block}");
+}
 
 /// The environment variable naming the MongoDB server for tests.
 pub const TEST_MONGODB_URI: &str = "STOREFRONT_TEST_MONGODB_URI";

@@ -8,13 +8,11 @@ use axum::http::{Request, StatusCode};
 use common::{LOGIN, ME, TestService, json, single_error, token_of};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use http_body_util::BodyExt;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use storefront_shared::auth::{AUDIENCE, Claims, ISSUER, KeySet, Role, TokenVerifier};
 use storefront_users::app;
-use tower::ServiceExt;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -285,18 +283,7 @@ async fn forged_expired_and_malformed_tokens_are_unauthenticated() {
 }
 
 async fn send(service: &TestService, request: Request<Body>) -> (StatusCode, Value) {
-    let response = app(service.state.clone())
-        .oneshot(request)
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+    storefront_shared::testing::send(app(service.state.clone()), request).await
 }
 
 fn post_graphql(body: &Value, token: Option<&str>) -> Request<Body> {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use storefront_shared::ApiResult;
 use storefront_shared::auth::ServiceCaller;
+use storefront_shared::graphql::{Money, saturating_int};
 
 use super::resolve;
-use super::types::{MoneyObject, int};
 use crate::domain::{self, OrderId, StockRequest};
 use crate::store::StockRepository;
 
@@ -55,7 +55,7 @@ pub struct ReservedLine {
     /// Units held or sold.
     pub quantity: i32,
     /// The product's price when the stock was reserved (orders snapshot it).
-    pub unit_price: MoneyObject,
+    pub unit_price: Money,
 }
 
 /// Stock set aside for one order.
@@ -80,8 +80,8 @@ impl From<domain::Reservation> for Reservation {
                 .iter()
                 .map(|line| ReservedLine {
                     sku: ID(line.sku.to_string()),
-                    quantity: int(line.quantity),
-                    unit_price: MoneyObject::from(&line.unit_price),
+                    quantity: saturating_int(line.quantity),
+                    unit_price: Money::from(&line.unit_price),
                 })
                 .collect(),
         }

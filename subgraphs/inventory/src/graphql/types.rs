@@ -1,42 +1,15 @@
-//! The GraphQL shapes of the public catalogue: `Money`, `PageInfo`, `Product` and its
-//! connection, and `CreateProductInput`.
+//! The GraphQL shapes of the public catalogue: `Product` and its connection, and
+//! `CreateProductInput` (`Money` and `PageInfo` come from `storefront_shared::graphql`).
 
 use async_graphql::{ID, InputObject, Object, SimpleObject};
+use storefront_shared::graphql::{Money, PageInfo, saturating_int};
 
 use crate::domain::{self, Cursor, ProductPage};
 
-/// Saturates a stored counter into GraphQL's 32-bit `Int`.
-pub(crate) fn int(value: i64) -> i32 {
-    i32::try_from(value.max(0)).unwrap_or(i32::MAX)
-}
-
-/// An amount of money: an integer in minor units and an ISO 4217 currency code.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(name = "Money", shareable)]
-pub struct MoneyObject {
-    /// Minor units (cents).
-    pub amount: i32,
-    /// ISO 4217 code, e.g. "USD".
-    pub currency: String,
-}
-
-impl From<&domain::Money> for MoneyObject {
+impl From<&domain::Money> for Money {
     fn from(money: &domain::Money) -> Self {
-        MoneyObject {
-            amount: int(money.amount),
-            currency: money.currency.clone(),
-        }
+        Money::saturating(money.amount, money.currency.clone())
     }
-}
-
-/// Where a page of a connection ends.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(shareable)]
-pub struct PageInfo {
-    /// Whether more items follow this page.
-    pub has_next_page: bool,
-    /// The cursor of the last item on this page; pass it as `after` for the next page.
-    pub end_cursor: Option<String>,
 }
 
 /// A product in the catalogue.
@@ -62,13 +35,13 @@ impl ProductObject {
     }
 
     /// The unit price.
-    async fn price(&self) -> MoneyObject {
-        MoneyObject::from(&self.0.price)
+    async fn price(&self) -> Money {
+        Money::from(&self.0.price)
     }
 
     /// Units available to buy now (reserved units excluded).
     async fn stock(&self) -> i32 {
-        int(self.0.available)
+        saturating_int(self.0.available)
     }
 
     /// Whether at least one unit is available.

@@ -5,12 +5,11 @@
 //! returns; redb runs one writer at a time, which is what keeps 200 racing reserves
 //! from overselling. Work runs on the blocking pool.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use storefront_shared::store::Embedded;
 
 use super::lifecycle::{self, Repeat, Shortage, State};
 use super::{ProductRepository, StockRepository, StoreError, StoreResult};
@@ -18,6 +17,8 @@ use crate::domain::{
     NewProduct, OrderId, PageRequest, Product, ProductPage, Quantity, Reservation, ReservedLine,
     Sku, StockRequest, now_millis,
 };
+
+storefront_shared::embedded_store_errors!(StoreError, StoreError::backend);
 
 const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
 const RESERVATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("reservations");
@@ -49,11 +50,7 @@ impl Record {
 /// The embedded store.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: Arc<Database>,
-}
-
-fn backend(error: impl Into<redb::Error>) -> StoreError {
-    StoreError::backend(error.into())
+    db: Embedded,
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> StoreResult<T> {
@@ -78,7 +75,7 @@ struct Tables<'t> {
 
 impl Tables<'_> {
     fn product(&self, sku: &Sku) -> StoreResult<Option<Product>> {
-        match self.products.get(sku.as_str()).map_err(backend)? {
+        match self.products.get(sku.as_str())? {
             Some(bytes) => decode(bytes.value(), "product").map(Some),
             None => Ok(None),
         }
@@ -87,13 +84,12 @@ impl Tables<'_> {
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {
         let bytes = encode(product)?;
         self.products
-            .insert(product.sku.as_str(), bytes.as_slice())
-            .map_err(backend)?;
+            .insert(product.sku.as_str(), bytes.as_slice())?;
         Ok(())
     }
 
     fn record(&self, order_id: &OrderId) -> StoreResult<Option<Record>> {
-        match self.reservations.get(order_id.as_str()).map_err(backend)? {
+        match self.reservations.get(order_id.as_str())? {
             Some(bytes) => decode(bytes.value(), "reservation").map(Some),
             None => Ok(None),
         }
@@ -102,8 +98,7 @@ impl Tables<'_> {
     fn put_record(&mut self, order_id: &OrderId, record: &Record) -> StoreResult<()> {
         let bytes = encode(record)?;
         self.reservations
-            .insert(order_id.as_str(), bytes.as_slice())
-            .map_err(backend)?;
+            .insert(order_id.as_str(), bytes.as_slice())?;
         Ok(())
     }
 
@@ -134,7 +129,9 @@ fn shift(from: &mut i64, to: &mut i64, quantity: i64, sku: &Sku) -> StoreResult<
 impl EmbeddedStore {
     /// Uses `db` (from `storefront_shared::store::open_embedded`), creating the tables.
     pub async fn new(db: Database) -> StoreResult<Self> {
-        let store = EmbeddedStore { db: Arc::new(db) };
+        let store = EmbeddedStore {
+            db: Embedded::new(db),
+        };
         store.write(|_tables| Ok(())).await?;
         Ok(store)
     }
@@ -145,25 +142,24 @@ impl EmbeddedStore {
         &self,
         work: impl FnOnce(&mut Tables<'_>) -> StoreResult<(T, bool)> + Send + 'static,
     ) -> StoreResult<T> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_write().map_err(backend)?;
-            let (value, commit) = {
-                let mut tables = Tables {
-                    products: txn.open_table(PRODUCTS).map_err(backend)?,
-                    reservations: txn.open_table(RESERVATIONS).map_err(backend)?,
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_write()?;
+                let (value, commit) = {
+                    let mut tables = Tables {
+                        products: txn.open_table(PRODUCTS)?,
+                        reservations: txn.open_table(RESERVATIONS)?,
+                    };
+                    work(&mut tables)?
                 };
-                work(&mut tables)?
-            };
-            if commit {
-                txn.commit().map_err(backend)?;
-            } else {
-                txn.abort().map_err(backend)?;
-            }
-            Ok(value)
-        })
-        .await
-        .map_err(StoreError::backend)?
+                if commit {
+                    txn.commit()?;
+                } else {
+                    txn.abort()?;
+                }
+                Ok(value)
+            })
+            .await
     }
 
     /// Runs `work` in one write transaction, committed when it succeeds.
@@ -182,14 +178,13 @@ impl EmbeddedStore {
         + Send
         + 'static,
     ) -> StoreResult<T> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_read().map_err(backend)?;
-            let table = txn.open_table(PRODUCTS).map_err(backend)?;
-            work(&table)
-        })
-        .await
-        .map_err(StoreError::backend)?
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let table = txn.open_table(PRODUCTS)?;
+                work(&table)
+            })
+            .await
     }
 }
 
@@ -209,12 +204,10 @@ impl ProductRepository for EmbeddedStore {
 
     async fn get(&self, sku: &Sku) -> StoreResult<Option<Product>> {
         let sku = sku.clone();
-        self.read_products(
-            move |table| match table.get(sku.as_str()).map_err(backend)? {
-                Some(bytes) => decode(bytes.value(), "product").map(Some),
-                None => Ok(None),
-            },
-        )
+        self.read_products(move |table| match table.get(sku.as_str())? {
+            Some(bytes) => decode(bytes.value(), "product").map(Some),
+            None => Ok(None),
+        })
         .await
     }
 
@@ -223,7 +216,7 @@ impl ProductRepository for EmbeddedStore {
         self.read_products(move |table| {
             let mut products = Vec::with_capacity(skus.len());
             for sku in &skus {
-                if let Some(bytes) = table.get(sku.as_str()).map_err(backend)? {
+                if let Some(bytes) = table.get(sku.as_str())? {
                     products.push(decode(bytes.value(), "product")?);
                 }
             }
@@ -242,11 +235,10 @@ impl ProductRepository for EmbeddedStore {
                     std::ops::Bound::Unbounded,
                 )),
                 None => table.range::<&str>(..),
-            }
-            .map_err(backend)?;
+            }?;
             let mut products = Vec::with_capacity(page.first + 1);
             for row in rows {
-                let (_, bytes) = row.map_err(backend)?;
+                let (_, bytes) = row?;
                 let product: Product = decode(bytes.value(), "product")?;
                 if needle
                     .as_deref()
@@ -291,8 +283,7 @@ impl ProductRepository for EmbeddedStore {
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {
-        self.read_products(|table| table.is_empty().map_err(backend))
-            .await
+        self.read_products(|table| Ok(table.is_empty()?)).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -458,21 +449,20 @@ impl StockRepository for EmbeddedStore {
 
     async fn reservation(&self, order_id: &OrderId) -> StoreResult<Option<Reservation>> {
         let order_id = order_id.clone();
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_read().map_err(backend)?;
-            let table = txn.open_table(RESERVATIONS).map_err(backend)?;
-            let Some(bytes) = table.get(order_id.as_str()).map_err(backend)? else {
-                return Ok(None);
-            };
-            let record: Record = decode(bytes.value(), "reservation")?;
-            if record.state == State::Failed {
-                return Ok(None);
-            }
-            record.reservation(&order_id).map(Some)
-        })
-        .await
-        .map_err(StoreError::backend)?
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let table = txn.open_table(RESERVATIONS)?;
+                let Some(bytes) = table.get(order_id.as_str())? else {
+                    return Ok(None);
+                };
+                let record: Record = decode(bytes.value(), "reservation")?;
+                if record.state == State::Failed {
+                    return Ok(None);
+                }
+                record.reservation(&order_id).map(Some)
+            })
+            .await
     }
 
     /// Nothing to do: every operation is one transaction, so a crash leaves none half done.

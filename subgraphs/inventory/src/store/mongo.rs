@@ -17,9 +17,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use storefront_shared::store::is_duplicate_key;
 
 use super::lifecycle::{Shortage, State};
 use super::{ProductRepository, StoreError, StoreResult};
@@ -96,14 +96,6 @@ pub struct MongoStore {
 
 fn backend(error: mongodb::error::Error) -> StoreError {
     StoreError::backend(error)
-}
-
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
-        ErrorKind::Command(e) => e.code == 11000,
-        _ => false,
-    }
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -15,15 +15,14 @@ use async_graphql::{Request, Variables};
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{StatusCode, header};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use storefront_inventory::domain::{NewProduct, PageRequest, Product, ProductPage, Quantity, Sku};
 use storefront_inventory::graphql::InventorySchema;
 use storefront_inventory::store::{ProductRepository, StoreResult};
 use storefront_inventory::{AppState, app};
 use storefront_shared::auth::{AUDIENCE, Claims, ISSUER, Role, ServiceCaller, Viewer};
+use storefront_shared::testing::send;
 use tempfile::TempDir;
-use tower::ServiceExt;
 
 /// Counts the calls that reach the catalogue store.
 struct CountingProducts {
@@ -149,18 +148,6 @@ impl Harness {
         let request = request.body(Body::from(body.to_owned())).expect("request");
         send(app(self.state.clone()), request).await
     }
-}
-
-async fn send(app: axum::Router, request: axum::http::Request<Body>) -> (StatusCode, Value) {
-    let response = app.oneshot(request).await.expect("a response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("the body")
-        .to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("a JSON body"))
 }
 
 fn code(response: &Value) -> &str {

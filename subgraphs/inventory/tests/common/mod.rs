@@ -1,21 +1,17 @@
 //! Helpers shared by the inventory's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::sync::Arc;
 
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use storefront_inventory::domain::NewProduct;
 use storefront_inventory::store::InventoryStore;
 use storefront_inventory::store::embedded::EmbeddedStore;
 use storefront_inventory::store::mongo::MongoStore;
-use storefront_shared::auth::{AUDIENCE, Authenticator, Claims, ISSUER, KeySet, Role};
-use storefront_shared::settings::Secret;
+use storefront_shared::auth::{Authenticator, Role};
 use tempfile::TempDir;
 
 /// The service credential the test apps accept.
-pub const SERVICE_TOKEN: &str = "test-service-token";
+pub use storefront_shared::testing::SERVICE_TOKEN;
 
 /// An embedded store in a fresh temporary directory (kept alive by the returned guard).
 pub async fn embedded_store() -> (TempDir, Arc<EmbeddedStore>) {
@@ -60,47 +56,20 @@ pub async fn add(store: &dyn InventoryStore, products: &[(&str, &str, i64, i64)]
     }
 }
 
-/// Signs user tokens the way the users service does, with a key the test apps trust.
-pub struct TokenSigner {
-    key: EncodingKey,
-}
+/// Signs tokens for one user per role (`user-Admin`, `user-Customer`), with a
+/// key the test apps trust.
+pub struct TokenSigner(storefront_shared::testing::TokenSigner);
 
 impl TokenSigner {
-    const KID: &'static str = "test-key";
-
-    /// A fresh Ed25519 key pair: the signer and an authenticator that trusts it.
+    /// A fresh key pair: the signer and an authenticator that trusts it.
     pub fn new() -> (TokenSigner, Authenticator) {
-        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-        let der = signing.to_pkcs8_der().expect("encodes the private key");
-        let mut keys = KeySet::default();
-        keys.insert(
-            Self::KID,
-            DecodingKey::from_ed_der(&signing.verifying_key().to_bytes()),
-        );
-        let authenticator = Authenticator::new(Arc::new(keys), Secret::new(SERVICE_TOKEN));
-        (
-            TokenSigner {
-                key: EncodingKey::from_ed_der(der.as_bytes()),
-            },
-            authenticator,
-        )
+        let signer = storefront_shared::testing::TokenSigner::new();
+        let authenticator = signer.authenticator();
+        (TokenSigner(signer), authenticator)
     }
 
     /// A current token for a user with `role`.
     pub fn token(&self, role: Role) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            sub: format!("user-{role:?}"),
-            role,
-            iat: now,
-            exp: now + 600,
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            jti: uuid::Uuid::new_v4().to_string(),
-            ver: 0,
-        };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(Self::KID.into());
-        jsonwebtoken::encode(&header, &claims, &self.key).expect("signs the token")
+        self.0.token(&format!("user-{role:?}"), role)
     }
 }

@@ -5,8 +5,9 @@
 //! the public API) and needs the service credential (`x-service-token`).
 
 use async_graphql::{Context, ID, Object, SimpleObject};
+use storefront_shared::graphql::Money;
 
-use super::types::{MoneyObject, OrderObject};
+use super::types::OrderObject;
 use super::{orders, service_caller};
 use crate::domain::{Order, OrderStatus, now_ms};
 
@@ -21,7 +22,7 @@ pub struct PayableOrder {
     /// Where it stands; an unpaid order past its expiry is already CANCELLED.
     pub status: OrderStatus,
     /// What to charge.
-    pub total: MoneyObject,
+    pub total: Money,
 }
 
 impl PayableOrder {
@@ -35,7 +36,7 @@ impl PayableOrder {
             id: ID(order.id.to_string()),
             buyer_id: ID(order.buyer_id.clone()),
             status,
-            total: MoneyObject::from(&order.pricing.as_ref()?.total),
+            total: Money::from(&order.pricing.as_ref()?.total),
         })
     }
 }

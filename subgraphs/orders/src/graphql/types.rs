@@ -1,46 +1,19 @@
-//! The GraphQL shapes of orders: `Order` and its items and connection, the
-//! shareable `Money` and `PageInfo` (exactly as inventory defines them), and the
-//! `User` and `Product` entity stubs.
+//! The GraphQL shapes of orders: `Order` and its items and connection, and the
+//! `User` and `Product` entity stubs (the shareable `Money` and `PageInfo` come
+//! from `storefront_shared::graphql`).
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
+use storefront_shared::graphql::{Money, PageInfo, saturating_int};
 
 use super::{orders, viewer};
 use crate::domain::{self, Order, OrderPage, OrderState, OrderStatus, encode_cursor};
 
-/// Saturates a stored number into GraphQL's 32-bit `Int`.
-pub(crate) fn int(value: i64) -> i32 {
-    i32::try_from(value.max(0)).unwrap_or(i32::MAX)
-}
-
-/// An amount of money: an integer in minor units and an ISO 4217 currency code.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(name = "Money", shareable)]
-pub struct MoneyObject {
-    /// Minor units (cents).
-    pub amount: i32,
-    /// ISO 4217 code, e.g. "USD".
-    pub currency: String,
-}
-
-impl From<&domain::Money> for MoneyObject {
+impl From<&domain::Money> for Money {
     fn from(money: &domain::Money) -> Self {
-        MoneyObject {
-            amount: int(money.amount),
-            currency: money.currency.clone(),
-        }
+        Money::saturating(money.amount, money.currency.clone())
     }
-}
-
-/// Where a page of a connection ends.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(shareable)]
-pub struct PageInfo {
-    /// Whether more items follow this page.
-    pub has_next_page: bool,
-    /// The cursor of the last item on this page; pass it as `after` for the next page.
-    pub end_cursor: Option<String>,
 }
 
 /// A product, owned by the inventory subgraph; orders only knows its sku.
@@ -125,8 +98,8 @@ impl OrderObject {
     }
 
     /// The sum of the items' subtotals.
-    async fn total(&self) -> async_graphql::Result<MoneyObject> {
-        Ok(MoneyObject::from(&self.pricing()?.total))
+    async fn total(&self) -> async_graphql::Result<Money> {
+        Ok(Money::from(&self.pricing()?.total))
     }
 
     /// When the order was placed.
@@ -168,21 +141,21 @@ impl OrderItemObject {
 
     /// Units bought.
     async fn quantity(&self) -> i32 {
-        int(self.0.quantity)
+        saturating_int(self.0.quantity)
     }
 
     /// The product's price when the order was placed.
-    async fn unit_price(&self) -> MoneyObject {
-        MoneyObject::from(&self.0.unit_price)
+    async fn unit_price(&self) -> Money {
+        Money::from(&self.0.unit_price)
     }
 
     /// `unitPrice × quantity`.
-    async fn subtotal(&self) -> async_graphql::Result<MoneyObject> {
+    async fn subtotal(&self) -> async_graphql::Result<Money> {
         let subtotal = self
             .0
             .subtotal()
             .ok_or_else(|| ApiError::internal("an order item's subtotal overflows"))?;
-        Ok(MoneyObject::from(&subtotal))
+        Ok(Money::from(&subtotal))
     }
 }
 

@@ -8,10 +8,10 @@
 //! is blocking, so every call runs in `spawn_blocking`.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use storefront_shared::store::Embedded;
 
 use super::{OrderRecord, OrderRepository, RepoError, RepoResult};
 use crate::domain::{Order, OrderId, OrderPage, OrderState, PageRequest, Transition, Unfinished};
@@ -23,33 +23,12 @@ const OPEN: TableDefinition<&str, u8> = TableDefinition::new("orders_open");
 /// Sorts after every order id (ids are lower-case hex and '-').
 const AFTER_ALL_IDS: &str = "~";
 
-impl From<redb::Error> for RepoError {
-    fn from(error: redb::Error) -> Self {
-        RepoError::backend(error)
-    }
-}
-
-macro_rules! redb_errors_into_repo_error {
-    ($($error:ty),*) => {$(
-        impl From<$error> for RepoError {
-            fn from(error: $error) -> Self {
-                RepoError::backend(redb::Error::from(error))
-            }
-        }
-    )*};
-}
-
-redb_errors_into_repo_error!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+storefront_shared::embedded_store_errors!(RepoError, RepoError::backend);
 
 /// Orders in an embedded `redb` database.
 #[derive(Clone)]
 pub struct EmbeddedOrderRepository {
-    db: Arc<Database>,
+    db: Embedded,
 }
 
 impl EmbeddedOrderRepository {
@@ -60,23 +39,15 @@ impl EmbeddedOrderRepository {
         txn.open_table(BY_BUYER)?;
         txn.open_table(OPEN)?;
         txn.commit()?;
-        Ok(EmbeddedOrderRepository { db: Arc::new(db) })
+        Ok(EmbeddedOrderRepository {
+            db: Embedded::new(db),
+        })
     }
 
     /// Opens (or creates) `dir/store.redb`.
     pub fn open(dir: &Path) -> RepoResult<Self> {
         let db = storefront_shared::store::open_embedded(dir).map_err(RepoError::backend)?;
         Self::new(db)
-    }
-
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Database) -> RepoResult<T> + Send + 'static,
-    ) -> RepoResult<T> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(RepoError::backend)?
     }
 }
 
@@ -105,144 +76,151 @@ fn read(
 impl OrderRepository for EmbeddedOrderRepository {
     async fn insert(&self, order: &Order) -> RepoResult<()> {
         let record = OrderRecord::from(order);
-        self.blocking(move |db| {
-            let txn = db.begin_write()?;
-            {
-                let mut orders = txn.open_table(ORDERS)?;
-                if orders.get(record.id.as_str())?.is_some() {
-                    return Err(RepoError::Conflict);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_write()?;
+                {
+                    let mut orders = txn.open_table(ORDERS)?;
+                    if orders.get(record.id.as_str())?.is_some() {
+                        return Err(RepoError::Conflict);
+                    }
+                    orders.insert(record.id.as_str(), encode(&record)?.as_slice())?;
+                    let mut by_buyer = txn.open_table(BY_BUYER)?;
+                    by_buyer.insert((record.buyer_id.as_str(), record.id.as_str()), 0)?;
+                    if needs_sweeping(&record) {
+                        txn.open_table(OPEN)?.insert(record.id.as_str(), 0)?;
+                    }
                 }
-                orders.insert(record.id.as_str(), encode(&record)?.as_slice())?;
-                let mut by_buyer = txn.open_table(BY_BUYER)?;
-                by_buyer.insert((record.buyer_id.as_str(), record.id.as_str()), 0)?;
-                if needs_sweeping(&record) {
-                    txn.open_table(OPEN)?.insert(record.id.as_str(), 0)?;
-                }
-            }
-            txn.commit()?;
-            Ok(())
-        })
-        .await
+                txn.commit()?;
+                Ok(())
+            })
+            .await
     }
 
     async fn find_by_id(&self, id: &OrderId) -> RepoResult<Option<Order>> {
         let id = id.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            read(&txn.open_table(ORDERS)?, id.as_str())
-        })
-        .await
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                read(&txn.open_table(ORDERS)?, id.as_str())
+            })
+            .await
     }
 
     async fn find_by_ids(&self, ids: &[OrderId]) -> RepoResult<Vec<Order>> {
         let ids = ids.to_vec();
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            let orders = txn.open_table(ORDERS)?;
-            let mut found = Vec::with_capacity(ids.len());
-            for id in &ids {
-                if let Some(order) = read(&orders, id.as_str())? {
-                    found.push(order);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let orders = txn.open_table(ORDERS)?;
+                let mut found = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Some(order) = read(&orders, id.as_str())? {
+                        found.push(order);
+                    }
                 }
-            }
-            Ok(found)
-        })
-        .await
+                Ok(found)
+            })
+            .await
     }
 
     async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage> {
         let buyer_id = buyer_id.to_owned();
         let page = page.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            let orders = txn.open_table(ORDERS)?;
-            let by_buyer = txn.open_table(BY_BUYER)?;
-            let upper = page
-                .after
-                .as_ref()
-                .map_or(AFTER_ALL_IDS, |after| after.as_str());
-            let range = by_buyer.range((buyer_id.as_str(), "")..(buyer_id.as_str(), upper))?;
-            let mut found = Vec::with_capacity(page.first + 1);
-            for entry in range.rev() {
-                let (key, _) = entry?;
-                let (_, order_id) = key.value();
-                let Some(order) = read(&orders, order_id)? else {
-                    continue;
-                };
-                if order.state.public().is_some() {
-                    found.push(order);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let orders = txn.open_table(ORDERS)?;
+                let by_buyer = txn.open_table(BY_BUYER)?;
+                let upper = page
+                    .after
+                    .as_ref()
+                    .map_or(AFTER_ALL_IDS, |after| after.as_str());
+                let range = by_buyer.range((buyer_id.as_str(), "")..(buyer_id.as_str(), upper))?;
+                let mut found = Vec::with_capacity(page.first + 1);
+                for entry in range.rev() {
+                    let (key, _) = entry?;
+                    let (_, order_id) = key.value();
+                    let Some(order) = read(&orders, order_id)? else {
+                        continue;
+                    };
+                    if order.state.public().is_some() {
+                        found.push(order);
+                    }
+                    if found.len() > page.first {
+                        break;
+                    }
                 }
-                if found.len() > page.first {
-                    break;
-                }
-            }
-            let has_next_page = found.len() > page.first;
-            found.truncate(page.first);
-            Ok(OrderPage {
-                orders: found,
-                has_next_page,
+                let has_next_page = found.len() > page.first;
+                found.truncate(page.first);
+                Ok(OrderPage {
+                    orders: found,
+                    has_next_page,
+                })
             })
-        })
-        .await
+            .await
     }
 
     async fn transition(&self, id: &OrderId, change: &Transition) -> RepoResult<Option<Order>> {
         let id = id.clone();
         let change = change.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write()?;
-            let updated = {
-                let mut orders = txn.open_table(ORDERS)?;
-                let Some(mut order) = read(&orders, id.as_str())? else {
-                    return Ok(None);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_write()?;
+                let updated = {
+                    let mut orders = txn.open_table(ORDERS)?;
+                    let Some(mut order) = read(&orders, id.as_str())? else {
+                        return Ok(None);
+                    };
+                    if order.state != change.from {
+                        return Ok(None);
+                    }
+                    change.apply(&mut order);
+                    let record = OrderRecord::from(&order);
+                    orders.insert(id.as_str(), encode(&record)?.as_slice())?;
+                    let mut open = txn.open_table(OPEN)?;
+                    if needs_sweeping(&record) {
+                        open.insert(id.as_str(), 0)?;
+                    } else {
+                        open.remove(id.as_str())?;
+                    }
+                    order
                 };
-                if order.state != change.from {
-                    return Ok(None);
-                }
-                change.apply(&mut order);
-                let record = OrderRecord::from(&order);
-                orders.insert(id.as_str(), encode(&record)?.as_slice())?;
-                let mut open = txn.open_table(OPEN)?;
-                if needs_sweeping(&record) {
-                    open.insert(id.as_str(), 0)?;
-                } else {
-                    open.remove(id.as_str())?;
-                }
-                order
-            };
-            txn.commit()?;
-            Ok(Some(updated))
-        })
-        .await
+                txn.commit()?;
+                Ok(Some(updated))
+            })
+            .await
     }
 
     async fn find_unfinished(&self, which: Unfinished, limit: usize) -> RepoResult<Vec<Order>> {
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            let orders = txn.open_table(ORDERS)?;
-            let open = txn.open_table(OPEN)?;
-            let mut found = Vec::new();
-            for entry in open.iter()? {
-                let (id, _) = entry?;
-                if let Some(order) = read(&orders, id.value())?
-                    && which.matches(&order)
-                {
-                    found.push(order);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let orders = txn.open_table(ORDERS)?;
+                let open = txn.open_table(OPEN)?;
+                let mut found = Vec::new();
+                for entry in open.iter()? {
+                    let (id, _) = entry?;
+                    if let Some(order) = read(&orders, id.value())?
+                        && which.matches(&order)
+                    {
+                        found.push(order);
+                    }
                 }
-            }
-            found.sort_by_key(|order| order.updated_at_ms);
-            found.truncate(limit);
-            Ok(found)
-        })
-        .await
+                found.sort_by_key(|order| order.updated_at_ms);
+                found.truncate(limit);
+                Ok(found)
+            })
+            .await
     }
 
     async fn ping(&self) -> RepoResult<()> {
-        self.blocking(|db| {
-            let txn = db.begin_read()?;
-            txn.open_table(ORDERS)?;
-            Ok(())
-        })
-        .await
+        self.db
+            .blocking(|db| {
+                let txn = db.begin_read()?;
+                txn.open_table(ORDERS)?;
+                Ok(())
+            })
+            .await
     }
 }

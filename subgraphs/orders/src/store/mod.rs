@@ -115,36 +115,8 @@ pub(crate) struct OrderRecord {
     pub expires_at_ms: Option<i64>,
     #[serde(default)]
     pub payment_id: Option<String>,
-    #[serde(default, with = "flag")]
+    #[serde(default, with = "storefront_shared::store::flag")]
     pub stock_committed: bool,
-}
-
-/// A boolean kept as the integer 0 or 1: the CI's MongoDB-compatible server
-/// turns a `$set` boolean into an integer, so the stored type must not matter.
-pub(crate) mod flag {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// The stored form of `value`.
-    pub fn stored(value: bool) -> i32 {
-        i32::from(value)
-    }
-
-    pub fn serialize<S: Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i32(stored(*value))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Stored {
-            Bool(bool),
-            Int(i64),
-        }
-        Ok(match Stored::deserialize(deserializer)? {
-            Stored::Bool(value) => value,
-            Stored::Int(value) => value != 0,
-        })
-    }
 }
 
 impl From<&Order> for OrderRecord {

@@ -8,16 +8,16 @@
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::error::Error as MongoError;
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
+use storefront_shared::store::{flag, is_duplicate_key, is_unavailable};
 
-use super::{OrderRecord, OrderRepository, RepoError, RepoResult, flag};
+use super::{OrderRecord, OrderRepository, RepoError, RepoResult};
 use crate::domain::{Order, OrderId, OrderPage, OrderState, PageRequest, Transition, Unfinished};
 
 /// The collection that holds the orders.
 pub const COLLECTION: &str = "orders";
-const DUPLICATE_KEY: i32 = 11000;
 
 /// Orders in MongoDB.
 #[derive(Clone)]
@@ -65,25 +65,11 @@ impl MongoOrderRepository {
     }
 }
 
-fn is_duplicate_key(error: &MongoError) -> bool {
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
-        ErrorKind::Command(e) => e.code == DUPLICATE_KEY,
-        ErrorKind::InsertMany(e) => e
-            .write_errors
-            .iter()
-            .flatten()
-            .any(|e| e.code == DUPLICATE_KEY),
-        _ => false,
-    }
-}
-
 fn from_mongo(error: MongoError) -> RepoError {
-    match error.kind.as_ref() {
-        ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. } => RepoError::Unavailable(error.to_string()),
-        _ => RepoError::backend(error),
+    if is_unavailable(&error) {
+        RepoError::Unavailable(error.to_string())
+    } else {
+        RepoError::backend(error)
     }
 }
 

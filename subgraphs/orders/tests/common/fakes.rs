@@ -58,11 +58,7 @@ async fn switched(State(switch): State<Switch>, request: Request, next: Next) ->
 
 /// Serves `app` on a fresh port; its GraphQL URL.
 pub async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds port 0");
-    let addr = listener.local_addr().expect("has an address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = storefront_shared::testing::serve(app).await;
     format!("http://{addr}/graphql")
 }
 

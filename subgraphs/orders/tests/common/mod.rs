@@ -1,19 +1,16 @@
 //! Helpers for the orders subgraph's integration tests: a real inventory served
 //! in-process on port 0 (behind a switch that can take it down), a fake payments
-//! service, token signing, and an orders service over either store.
-#![allow(dead_code)] // each test binary uses a different part
+//! service, and an orders service over either store (token signing and response
+//! helpers come from `storefront_shared::testing`).
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 pub mod fakes;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_graphql::{Request, Response, Variables};
 use async_trait::async_trait;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::{Value, json};
 use storefront_inventory::domain::{NewProduct, OrderId as InventoryOrderId, Sku};
 use storefront_inventory::store::InventoryStore;
@@ -23,14 +20,15 @@ use storefront_orders::settings::OrdersSettings;
 use storefront_orders::store::{
     EmbeddedOrderRepository, MongoOrderRepository, OrderRepository, RepoResult, SharedRepository,
 };
-use storefront_shared::auth::{AUDIENCE, Authenticator, Claims, ISSUER, KeySet, Role, Viewer};
+use storefront_shared::auth::{Role, Viewer};
 use storefront_shared::settings::Secret;
+use storefront_shared::testing::Counting;
+pub use storefront_shared::testing::{
+    SERVICE_TOKEN, TokenSigner, response_json as json_of, single_error,
+};
 use tempfile::TempDir;
 
 pub use fakes::{FakePayments, Switch, serve_inventory};
-
-/// The service credential every test service accepts and sends.
-pub const SERVICE_TOKEN: &str = "test-service-token";
 
 pub const CREATE: &str = "mutation($items: [OrderItemInput!]!) { createOrder(items: $items) { id status buyer { id } total { amount currency } createdAt updatedAt expiresAt items { product { sku } quantity unitPrice { amount currency } subtotal { amount currency } } } }";
 pub const CANCEL: &str = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }";
@@ -40,53 +38,6 @@ pub const MY_ORDERS: &str = "query($first: Int, $after: String) { myOrders(first
 pub const MARK_PAID: &str = "mutation($orderId: ID!, $paymentId: ID!) { markOrderPaid(orderId: $orderId, paymentId: $paymentId) { id status } }";
 pub const FOR_PAYMENT: &str =
     "query($id: ID!) { orderForPayment(id: $id) { id buyerId status total { amount currency } } }";
-
-/// Signs user tokens the way the users service does, with a key the test services trust.
-pub struct TokenSigner {
-    key: EncodingKey,
-    authenticator: Authenticator,
-}
-
-impl TokenSigner {
-    const KID: &'static str = "orders-test-key";
-
-    pub fn new() -> Self {
-        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-        let der = signing.to_pkcs8_der().expect("encodes the private key");
-        let mut keys = KeySet::default();
-        keys.insert(
-            Self::KID,
-            DecodingKey::from_ed_der(&signing.verifying_key().to_bytes()),
-        );
-        TokenSigner {
-            key: EncodingKey::from_ed_der(der.as_bytes()),
-            authenticator: Authenticator::new(Arc::new(keys), Secret::new(SERVICE_TOKEN)),
-        }
-    }
-
-    /// An authenticator that trusts this signer's tokens and the test service credential.
-    pub fn authenticator(&self) -> Authenticator {
-        self.authenticator.clone()
-    }
-
-    /// A current token for user `sub` with `role`.
-    pub fn token(&self, sub: &str, role: Role) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            sub: sub.into(),
-            role,
-            iat: now,
-            exp: now + 600,
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            jti: uuid::Uuid::new_v4().to_string(),
-            ver: 0,
-        };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(Self::KID.into());
-        jsonwebtoken::encode(&header, &claims, &self.key).expect("signs the token")
-    }
-}
 
 /// Which stores a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,30 +250,6 @@ pub fn init_logs() {
         .try_init();
 }
 
-/// The response as JSON (`data` and `errors`).
-pub fn json_of(response: &Response) -> Value {
-    serde_json::to_value(response).expect("response serializes")
-}
-
-/// The one error's `extensions.code` and message; panics unless there is exactly one.
-pub fn single_error(response: &Response) -> (String, String) {
-    assert_eq!(
-        response.errors.len(),
-        1,
-        "expected one error, got {:?}",
-        response.errors
-    );
-    let body = json_of(response);
-    let error = &body["errors"][0];
-    (
-        error["extensions"]["code"]
-            .as_str()
-            .expect("extensions.code")
-            .to_owned(),
-        error["message"].as_str().expect("message").to_owned(),
-    )
-}
-
 /// Polls `check` until it holds, for at most five seconds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -337,74 +264,49 @@ where
 }
 
 /// Counts every call that reaches the wrapped repository.
-pub struct CountingRepository {
-    inner: SharedRepository,
-    calls: AtomicUsize,
-    batch_calls: AtomicUsize,
-}
+pub struct CountingRepository(Counting<SharedRepository>);
 
 impl CountingRepository {
     pub fn new(inner: SharedRepository) -> Self {
-        CountingRepository {
-            inner,
-            calls: AtomicUsize::new(0),
-            batch_calls: AtomicUsize::new(0),
-        }
+        CountingRepository(Counting::new(inner))
     }
+}
 
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
+impl std::ops::Deref for CountingRepository {
+    type Target = Counting<SharedRepository>;
 
-    pub fn batch_calls(&self) -> usize {
-        self.batch_calls.load(Ordering::SeqCst)
-    }
-
-    pub fn reset(&self) {
-        self.calls.store(0, Ordering::SeqCst);
-        self.batch_calls.store(0, Ordering::SeqCst);
-    }
-
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::SeqCst);
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 #[async_trait]
 impl OrderRepository for CountingRepository {
     async fn insert(&self, order: &Order) -> RepoResult<()> {
-        self.count();
-        self.inner.insert(order).await
+        self.count().insert(order).await
     }
 
     async fn find_by_id(&self, id: &OrderId) -> RepoResult<Option<Order>> {
-        self.count();
-        self.inner.find_by_id(id).await
+        self.count().find_by_id(id).await
     }
 
     async fn find_by_ids(&self, ids: &[OrderId]) -> RepoResult<Vec<Order>> {
-        self.count();
-        self.batch_calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.find_by_ids(ids).await
+        self.count_batch().find_by_ids(ids).await
     }
 
     async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage> {
-        self.count();
-        self.inner.list_by_buyer(buyer_id, page).await
+        self.count().list_by_buyer(buyer_id, page).await
     }
 
     async fn transition(&self, id: &OrderId, change: &Transition) -> RepoResult<Option<Order>> {
-        self.count();
-        self.inner.transition(id, change).await
+        self.count().transition(id, change).await
     }
 
     async fn find_unfinished(&self, which: Unfinished, limit: usize) -> RepoResult<Vec<Order>> {
-        self.count();
-        self.inner.find_unfinished(which, limit).await
+        self.count().find_unfinished(which, limit).await
     }
 
     async fn ping(&self) -> RepoResult<()> {
-        self.count();
-        self.inner.ping().await
+        self.count().ping().await
     }
 }

@@ -11,15 +11,16 @@
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::error::Error as MongoError;
 use mongodb::options::{FindOptions, IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use storefront_shared::store::{flag, is_duplicate_key, is_unavailable};
 
 use super::{
     Change, Condition, GuardClaim, PaymentRepository, RepoError, RepoResult, needs_attention,
 };
-use crate::domain::{IdempotencyRecord, Payment, PaymentState, flag, now_ms};
+use crate::domain::{IdempotencyRecord, Payment, PaymentState, now_ms};
 
 /// The collection of payments.
 pub const PAYMENTS: &str = "payments";
@@ -27,7 +28,6 @@ pub const PAYMENTS: &str = "payments";
 pub const IDEMPOTENCY_KEYS: &str = "idempotency_keys";
 /// The collection of per-order guards.
 pub const ORDER_GUARDS: &str = "order_guards";
-const DUPLICATE_KEY: i32 = 11000;
 
 /// Who may start a payment for an order: `holder` is a payment id, or empty when free.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,25 +79,11 @@ impl MongoPaymentRepository {
     }
 }
 
-fn is_duplicate_key(error: &MongoError) -> bool {
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
-        ErrorKind::Command(e) => e.code == DUPLICATE_KEY,
-        ErrorKind::InsertMany(e) => e
-            .write_errors
-            .iter()
-            .flatten()
-            .any(|e| e.code == DUPLICATE_KEY),
-        _ => false,
-    }
-}
-
 fn from_mongo(error: MongoError) -> RepoError {
-    match error.kind.as_ref() {
-        ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. } => RepoError::Unavailable(error.to_string()),
-        _ => RepoError::backend(error),
+    if is_unavailable(&error) {
+        RepoError::Unavailable(error.to_string())
+    } else {
+        RepoError::backend(error)
     }
 }
 
@@ -114,7 +100,7 @@ fn filter_for(id: &str, condition: &Condition) -> Document {
         filter.insert("lease_until_ms", doc! { "$lt": before });
     }
     if let Some(notified) = condition.order_notified {
-        filter.insert("order_notified", flag::to_int(notified));
+        filter.insert("order_notified", flag::stored(notified));
     }
     filter
 }
@@ -134,7 +120,7 @@ fn update_for(change: &Change) -> Document {
         set.insert("refund_reference", reference.as_str());
     }
     if let Some(notified) = change.order_notified {
-        set.insert("order_notified", flag::to_int(notified));
+        set.insert("order_notified", flag::stored(notified));
     }
     if let Some(until) = change.lease_until_ms {
         set.insert("lease_until_ms", until);
@@ -281,7 +267,7 @@ impl PaymentRepository for MongoPaymentRepository {
     ) -> RepoResult<Vec<Payment>> {
         let candidates = self
             .find_all(doc! { "$or": [
-                { "state": state_name(PaymentState::Succeeded), "order_notified": flag::to_int(false) },
+                { "state": state_name(PaymentState::Succeeded), "order_notified": flag::stored(false) },
                 { "state": state_name(PaymentState::Processing) },
             ] })
             .await?;

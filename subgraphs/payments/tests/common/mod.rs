@@ -1,7 +1,8 @@
-//! Helpers for the payments subgraph's integration tests: signed tokens, a fake
-//! orders service (axum on port 0) implementing the orders contract, and a
-//! payments service over an embedded store and the sandbox provider.
-#![allow(dead_code)] // each test binary uses a different part
+//! Helpers for the payments subgraph's integration tests: a fake orders service
+//! (axum on port 0) implementing the orders contract, and a payments service
+//! over an embedded store and the sandbox provider (token signing and response
+//! helpers come from `storefront_shared::testing`).
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,9 +16,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::{Value, json};
 use storefront_payments::AppState;
 use storefront_payments::domain::{IdempotencyRecord, Payment, PaymentState};
@@ -28,14 +26,14 @@ use storefront_payments::store::{
     Change, Condition, EmbeddedPaymentRepository, GuardClaim, PaymentRepository, RepoResult,
     SharedRepository,
 };
-use storefront_shared::auth::{
-    AUDIENCE, Authenticator, Claims, ISSUER, KeySet, Role, SERVICE_TOKEN_HEADER, ServiceCaller,
-};
+use storefront_shared::auth::{Authenticator, Role, SERVICE_TOKEN_HEADER, ServiceCaller};
 use storefront_shared::client::ServiceClient;
 use storefront_shared::settings::Secret;
+use storefront_shared::testing::Counting;
+pub use storefront_shared::testing::{
+    SERVICE_TOKEN, TokenSigner, response_json as json, serve, single_error,
+};
 
-/// The service credential every test service shares.
-pub const SERVICE_TOKEN: &str = "test-service-token";
 /// The provider timeout the tests use.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -43,49 +41,6 @@ pub const PAY: &str = "mutation($orderId: ID!, $token: String!, $key: String!) {
 pub const REFUND: &str =
     "mutation($orderId: ID!) { refundOrderPayment(orderId: $orderId) { refunded } }";
 pub const ORDER_PAYMENT: &str = "query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Order { id payment { id status } } } }";
-
-/// Signs user tokens the way the users service does, with a key the services trust.
-pub struct TokenSigner {
-    key: EncodingKey,
-}
-
-impl TokenSigner {
-    const KID: &'static str = "test-key";
-
-    /// A fresh Ed25519 key pair: the signer and an authenticator that trusts it.
-    pub fn new() -> (TokenSigner, Authenticator) {
-        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-        let der = signing.to_pkcs8_der().expect("encodes the private key");
-        let mut keys = KeySet::default();
-        keys.insert(
-            Self::KID,
-            DecodingKey::from_ed_der(&signing.verifying_key().to_bytes()),
-        );
-        let authenticator = Authenticator::new(Arc::new(keys), Secret::new(SERVICE_TOKEN));
-        let signer = TokenSigner {
-            key: EncodingKey::from_ed_der(der.as_bytes()),
-        };
-        (signer, authenticator)
-    }
-
-    /// A current token for user `sub` with `role`.
-    pub fn token(&self, sub: &str, role: Role) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            sub: sub.into(),
-            role,
-            iat: now,
-            exp: now + 600,
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            jti: uuid::Uuid::new_v4().to_string(),
-            ver: 0,
-        };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(Self::KID.into());
-        jsonwebtoken::encode(&header, &claims, &self.key).expect("signs the token")
-    }
-}
 
 /// An order as the fake orders service keeps it.
 #[derive(Clone, Debug)]
@@ -205,16 +160,6 @@ async fn orders_endpoint(
     graphql_error("BAD_REQUEST", "unknown operation")
 }
 
-/// Serves `app` on 127.0.0.1:0 and returns its address.
-pub async fn serve(app: Router) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
 /// Starts a fake orders service; its GraphQL URL and state.
 pub async fn fake_orders() -> (String, Arc<OrdersState>) {
     let state = Arc::new(OrdersState::default());
@@ -265,7 +210,8 @@ impl TestService {
             OrdersClient::new(client),
             timing,
         );
-        let (signer, authenticator) = TokenSigner::new();
+        let signer = TokenSigner::new();
+        let authenticator = signer.authenticator();
         let state = AppState::new(payments, authenticator.clone());
         TestService {
             state,
@@ -316,34 +262,10 @@ impl TestService {
     }
 }
 
-/// The response as JSON (`data` and `errors`).
-pub fn json(response: &Response) -> Value {
-    serde_json::to_value(response).expect("response serializes")
-}
-
 /// `data.payOrder` of a successful call.
 pub fn paid(response: &Response) -> Value {
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     json(response)["data"]["payOrder"].clone()
-}
-
-/// The one error's `extensions.code` and message; panics unless there is exactly one.
-pub fn single_error(response: &Response) -> (String, String) {
-    assert_eq!(
-        response.errors.len(),
-        1,
-        "expected one error, got {:?}",
-        response.errors
-    );
-    let body = json(response);
-    let error = &body["errors"][0];
-    (
-        error["extensions"]["code"]
-            .as_str()
-            .expect("extensions.code")
-            .to_owned(),
-        error["message"].as_str().expect("message").to_owned(),
-    )
 }
 
 /// A settled payment straight into a store.
@@ -368,41 +290,19 @@ pub fn payment(id: &str, order_id: &str, state: PaymentState, created_at_ms: i64
 }
 
 /// Counts every call that reaches the wrapped repository.
-pub struct CountingRepository {
-    inner: SharedRepository,
-    pub calls: AtomicUsize,
-    pub batch_calls: AtomicUsize,
-}
+pub struct CountingRepository(Counting<SharedRepository>);
 
 impl CountingRepository {
     pub fn new(inner: SharedRepository) -> Self {
-        CountingRepository {
-            inner,
-            calls: AtomicUsize::new(0),
-            batch_calls: AtomicUsize::new(0),
-        }
+        CountingRepository(Counting::new(inner))
     }
+}
 
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
+impl std::ops::Deref for CountingRepository {
+    type Target = Counting<SharedRepository>;
 
-    pub fn batch_calls(&self) -> usize {
-        self.batch_calls.load(Ordering::SeqCst)
-    }
-
-    pub fn reset(&self) {
-        self.calls.store(0, Ordering::SeqCst);
-        self.batch_calls.store(0, Ordering::SeqCst);
-    }
-
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn count_batch(&self) {
-        self.count();
-        self.batch_calls.fetch_add(1, Ordering::SeqCst);
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -412,28 +312,23 @@ impl PaymentRepository for CountingRepository {
         &self,
         record: &IdempotencyRecord,
     ) -> RepoResult<Option<IdempotencyRecord>> {
-        self.count();
-        self.inner.record_idempotency_key(record).await
+        self.count().record_idempotency_key(record).await
     }
 
     async fn insert_payment(&self, payment: &Payment) -> RepoResult<bool> {
-        self.count();
-        self.inner.insert_payment(payment).await
+        self.count().insert_payment(payment).await
     }
 
     async fn find_payment(&self, id: &str) -> RepoResult<Option<Payment>> {
-        self.count();
-        self.inner.find_payment(id).await
+        self.count().find_payment(id).await
     }
 
     async fn find_payments(&self, ids: &[String]) -> RepoResult<Vec<Payment>> {
-        self.count_batch();
-        self.inner.find_payments(ids).await
+        self.count_batch().find_payments(ids).await
     }
 
     async fn payments_for_orders(&self, order_ids: &[String]) -> RepoResult<Vec<Payment>> {
-        self.count_batch();
-        self.inner.payments_for_orders(order_ids).await
+        self.count_batch().payments_for_orders(order_ids).await
     }
 
     async fn update_payment(
@@ -442,8 +337,7 @@ impl PaymentRepository for CountingRepository {
         condition: &Condition,
         change: &Change,
     ) -> RepoResult<Option<Payment>> {
-        self.count();
-        self.inner.update_payment(id, condition, change).await
+        self.count().update_payment(id, condition, change).await
     }
 
     async fn claim_order(
@@ -452,15 +346,13 @@ impl PaymentRepository for CountingRepository {
         payment_id: &str,
         expected_holder: &str,
     ) -> RepoResult<GuardClaim> {
-        self.count();
-        self.inner
+        self.count()
             .claim_order(order_id, payment_id, expected_holder)
             .await
     }
 
     async fn release_order(&self, order_id: &str, payment_id: &str) -> RepoResult<bool> {
-        self.count();
-        self.inner.release_order(order_id, payment_id).await
+        self.count().release_order(order_id, payment_id).await
     }
 
     async fn payments_needing_attention(
@@ -468,14 +360,12 @@ impl PaymentRepository for CountingRepository {
         processing_created_before_ms: i64,
         now_ms: i64,
     ) -> RepoResult<Vec<Payment>> {
-        self.count();
-        self.inner
+        self.count()
             .payments_needing_attention(processing_created_before_ms, now_ms)
             .await
     }
 
     async fn ping(&self) -> RepoResult<()> {
-        self.count();
-        self.inner.ping().await
+        self.count().ping().await
     }
 }

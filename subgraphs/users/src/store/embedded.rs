@@ -6,10 +6,10 @@
 //! blocking, so every call runs in `spawn_blocking`.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use storefront_shared::store::Embedded;
 
 use super::{RepoError, RepoResult, UserRecord, UserRepository};
 use crate::domain::{DisplayName, Email, PasswordHash, User};
@@ -17,33 +17,12 @@ use crate::domain::{DisplayName, Email, PasswordHash, User};
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 const USERS_BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("users_by_email");
 
-impl From<redb::Error> for RepoError {
-    fn from(error: redb::Error) -> Self {
-        RepoError::backend(error)
-    }
-}
-
-macro_rules! redb_errors_into_repo_error {
-    ($($error:ty),*) => {$(
-        impl From<$error> for RepoError {
-            fn from(error: $error) -> Self {
-                RepoError::backend(redb::Error::from(error))
-            }
-        }
-    )*};
-}
-
-redb_errors_into_repo_error!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+storefront_shared::embedded_store_errors!(RepoError, RepoError::backend);
 
 /// Accounts in an embedded `redb` database.
 #[derive(Clone)]
 pub struct EmbeddedUserRepository {
-    db: Arc<Database>,
+    db: Embedded,
 }
 
 impl EmbeddedUserRepository {
@@ -53,23 +32,15 @@ impl EmbeddedUserRepository {
         txn.open_table(USERS)?;
         txn.open_table(USERS_BY_EMAIL)?;
         txn.commit()?;
-        Ok(EmbeddedUserRepository { db: Arc::new(db) })
+        Ok(EmbeddedUserRepository {
+            db: Embedded::new(db),
+        })
     }
 
     /// Opens (or creates) `dir/store.redb`.
     pub fn open(dir: &Path) -> RepoResult<Self> {
         let db = storefront_shared::store::open_embedded(dir).map_err(RepoError::backend)?;
         Self::new(db)
-    }
-
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Database) -> RepoResult<T> + Send + 'static,
-    ) -> RepoResult<T> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(RepoError::backend)?
     }
 
     /// Reads, changes and writes back one account in a single write transaction.
@@ -79,23 +50,24 @@ impl EmbeddedUserRepository {
         change: impl FnOnce(&mut UserRecord) -> bool + Send + 'static,
     ) -> RepoResult<Option<User>> {
         let id = id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_write()?;
-            let updated = {
-                let mut users = txn.open_table(USERS)?;
-                let Some(mut record) = read(&users, &id)? else {
-                    return Ok(None);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_write()?;
+                let updated = {
+                    let mut users = txn.open_table(USERS)?;
+                    let Some(mut record) = read(&users, &id)? else {
+                        return Ok(None);
+                    };
+                    if !change(&mut record) {
+                        return Ok(None);
+                    }
+                    users.insert(id.as_str(), encode(&record)?.as_slice())?;
+                    record
                 };
-                if !change(&mut record) {
-                    return Ok(None);
-                }
-                users.insert(id.as_str(), encode(&record)?.as_slice())?;
-                record
-            };
-            txn.commit()?;
-            User::try_from(updated).map(Some)
-        })
-        .await
+                txn.commit()?;
+                User::try_from(updated).map(Some)
+            })
+            .await
     }
 }
 
@@ -126,65 +98,69 @@ fn read_user(
 impl UserRepository for EmbeddedUserRepository {
     async fn insert(&self, user: &User) -> RepoResult<()> {
         let record = UserRecord::from(user);
-        self.blocking(move |db| {
-            let txn = db.begin_write()?;
-            {
-                let mut by_email = txn.open_table(USERS_BY_EMAIL)?;
-                if by_email.get(record.email.as_str())?.is_some() {
-                    return Err(RepoError::Conflict);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_write()?;
+                {
+                    let mut by_email = txn.open_table(USERS_BY_EMAIL)?;
+                    if by_email.get(record.email.as_str())?.is_some() {
+                        return Err(RepoError::Conflict);
+                    }
+                    let mut users = txn.open_table(USERS)?;
+                    if users.get(record.id.as_str())?.is_some() {
+                        return Err(RepoError::backend(format!(
+                            "user id {} is already taken",
+                            record.id
+                        )));
+                    }
+                    users.insert(record.id.as_str(), encode(&record)?.as_slice())?;
+                    by_email.insert(record.email.as_str(), record.id.as_str())?;
                 }
-                let mut users = txn.open_table(USERS)?;
-                if users.get(record.id.as_str())?.is_some() {
-                    return Err(RepoError::backend(format!(
-                        "user id {} is already taken",
-                        record.id
-                    )));
-                }
-                users.insert(record.id.as_str(), encode(&record)?.as_slice())?;
-                by_email.insert(record.email.as_str(), record.id.as_str())?;
-            }
-            txn.commit()?;
-            Ok(())
-        })
-        .await
+                txn.commit()?;
+                Ok(())
+            })
+            .await
     }
 
     async fn find_by_id(&self, id: &str) -> RepoResult<Option<User>> {
         let id = id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            read_user(&txn.open_table(USERS)?, &id)
-        })
-        .await
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                read_user(&txn.open_table(USERS)?, &id)
+            })
+            .await
     }
 
     async fn find_by_ids(&self, ids: &[String]) -> RepoResult<Vec<User>> {
         let ids = ids.to_vec();
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            let users = txn.open_table(USERS)?;
-            let mut found = Vec::with_capacity(ids.len());
-            for id in &ids {
-                if let Some(user) = read_user(&users, id)? {
-                    found.push(user);
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let users = txn.open_table(USERS)?;
+                let mut found = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Some(user) = read_user(&users, id)? {
+                        found.push(user);
+                    }
                 }
-            }
-            Ok(found)
-        })
-        .await
+                Ok(found)
+            })
+            .await
     }
 
     async fn find_by_email(&self, email: &Email) -> RepoResult<Option<User>> {
         let email = email.as_str().to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read()?;
-            let by_email = txn.open_table(USERS_BY_EMAIL)?;
-            let Some(id) = by_email.get(email.as_str())? else {
-                return Ok(None);
-            };
-            read_user(&txn.open_table(USERS)?, id.value())
-        })
-        .await
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let by_email = txn.open_table(USERS_BY_EMAIL)?;
+                let Some(id) = by_email.get(email.as_str())? else {
+                    return Ok(None);
+                };
+                read_user(&txn.open_table(USERS)?, id.value())
+            })
+            .await
     }
 
     async fn update_name(&self, id: &str, name: &DisplayName) -> RepoResult<Option<User>> {
@@ -215,11 +191,12 @@ impl UserRepository for EmbeddedUserRepository {
     }
 
     async fn ping(&self) -> RepoResult<()> {
-        self.blocking(|db| {
-            let txn = db.begin_read()?;
-            txn.open_table(USERS)?;
-            Ok(())
-        })
-        .await
+        self.db
+            .blocking(|db| {
+                let txn = db.begin_read()?;
+                txn.open_table(USERS)?;
+                Ok(())
+            })
+            .await
     }
 }

@@ -1,8 +1,7 @@
 //! Helpers for the users subgraph's integration tests.
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_graphql::{Request, Response, Variables};
@@ -17,6 +16,9 @@ use storefront_users::store::{
     EmbeddedUserRepository, RepoResult, SharedRepository, UserRepository,
 };
 use storefront_users::tokens::TokenIssuer;
+
+use storefront_shared::testing::Counting;
+pub use storefront_shared::testing::{response_json as json, single_error};
 
 /// A users service over a fresh embedded store, with a known signing key.
 pub struct TestService {
@@ -94,30 +96,6 @@ pub const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $
 pub const LOGIN: &str = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token expiresAt user { id email role } } }";
 pub const ME: &str = "{ me { id email name role createdAt } }";
 
-/// The response as JSON (`data` and `errors`).
-pub fn json(response: &Response) -> Value {
-    serde_json::to_value(response).expect("response serializes")
-}
-
-/// The one error's `extensions.code` and message; panics unless there is exactly one.
-pub fn single_error(response: &Response) -> (String, String) {
-    assert_eq!(
-        response.errors.len(),
-        1,
-        "expected one error, got {:?}",
-        response.errors
-    );
-    let body = json(response);
-    let error = &body["errors"][0];
-    (
-        error["extensions"]["code"]
-            .as_str()
-            .expect("extensions.code")
-            .to_owned(),
-        error["message"].as_str().expect("message").to_owned(),
-    )
-}
-
 /// `data.<field>.token` of a successful register/login.
 pub fn token_of(response: &Response, field: &str) -> String {
     assert!(response.errors.is_empty(), "{:?}", response.errors);
@@ -138,67 +116,42 @@ pub fn user(email: &str, name: &str) -> User {
 }
 
 /// Counts every call that reaches the wrapped repository.
-pub struct CountingRepository {
-    inner: SharedRepository,
-    calls: AtomicUsize,
-    batch_calls: AtomicUsize,
-}
+pub struct CountingRepository(Counting<SharedRepository>);
 
 impl CountingRepository {
     pub fn new(inner: SharedRepository) -> Self {
-        CountingRepository {
-            inner,
-            calls: AtomicUsize::new(0),
-            batch_calls: AtomicUsize::new(0),
-        }
+        CountingRepository(Counting::new(inner))
     }
+}
 
-    /// Every call so far.
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
+impl std::ops::Deref for CountingRepository {
+    type Target = Counting<SharedRepository>;
 
-    /// `find_by_ids` calls so far.
-    pub fn batch_calls(&self) -> usize {
-        self.batch_calls.load(Ordering::SeqCst)
-    }
-
-    pub fn reset(&self) {
-        self.calls.store(0, Ordering::SeqCst);
-        self.batch_calls.store(0, Ordering::SeqCst);
-    }
-
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::SeqCst);
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 #[async_trait]
 impl UserRepository for CountingRepository {
     async fn insert(&self, user: &User) -> RepoResult<()> {
-        self.count();
-        self.inner.insert(user).await
+        self.count().insert(user).await
     }
 
     async fn find_by_id(&self, id: &str) -> RepoResult<Option<User>> {
-        self.count();
-        self.inner.find_by_id(id).await
+        self.count().find_by_id(id).await
     }
 
     async fn find_by_ids(&self, ids: &[String]) -> RepoResult<Vec<User>> {
-        self.count();
-        self.batch_calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.find_by_ids(ids).await
+        self.count_batch().find_by_ids(ids).await
     }
 
     async fn find_by_email(&self, email: &Email) -> RepoResult<Option<User>> {
-        self.count();
-        self.inner.find_by_email(email).await
+        self.count().find_by_email(email).await
     }
 
     async fn update_name(&self, id: &str, name: &DisplayName) -> RepoResult<Option<User>> {
-        self.count();
-        self.inner.update_name(id, name).await
+        self.count().update_name(id, name).await
     }
 
     async fn update_password(
@@ -207,12 +160,12 @@ impl UserRepository for CountingRepository {
         hash: &PasswordHash,
         expected_version: u32,
     ) -> RepoResult<Option<User>> {
-        self.count();
-        self.inner.update_password(id, hash, expected_version).await
+        self.count()
+            .update_password(id, hash, expected_version)
+            .await
     }
 
     async fn ping(&self) -> RepoResult<()> {
-        self.count();
-        self.inner.ping().await
+        self.count().ping().await
     }
 }

@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
+use storefront_shared::store::is_duplicate_key;
 
-use super::{LATE_HOLD_WINDOW, MongoStore, ReservationDoc, backend, is_duplicate_key, millis};
+use super::{LATE_HOLD_WINDOW, MongoStore, ReservationDoc, backend, millis};
 use crate::domain::{
     OrderId, Reservation, ReservationStatus, ReservedLine, StockRequest, now_millis,
 };
