@@ -40,6 +40,9 @@ use tokio::net::TcpListener;
 
 use crate::settings::InventorySettings;
 
+/// The port the inventory service listens on by default.
+pub const DEFAULT_PORT: u16 = 4004;
+
 use crate::graphql::InventorySchema;
 use crate::store::{InventoryStore, ProductRepository, StockRepository};
 

@@ -6,17 +6,20 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use storefront_inventory::settings::InventorySettings;
-use storefront_inventory::{AppState, run, store};
+use storefront_inventory::{AppState, DEFAULT_PORT, run, store};
 use storefront_shared::{server, settings, startup, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if startup::wants_healthcheck() {
+        return startup::healthcheck(DEFAULT_PORT).await;
+    }
     startup::exit_code("inventory", start().await)
 }
 
 async fn start() -> anyhow::Result<()> {
     let file = settings::config_file_from_args(std::env::args().skip(1))?;
-    let settings = settings::load::<InventorySettings>(4004, file.as_deref())?;
+    let settings = settings::load::<InventorySettings>(DEFAULT_PORT, file.as_deref())?;
     telemetry::init(settings.common.log_format);
     let state = AppState::from_settings(&settings).await?;
     let sweeper = store::spawn_recovery(state.stock.clone(), settings.service.recovery_interval);

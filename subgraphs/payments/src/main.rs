@@ -12,6 +12,9 @@ use storefront_shared::{server, settings, startup, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if startup::wants_healthcheck() {
+        return startup::healthcheck(DEFAULT_PORT).await;
+    }
     startup::exit_code("payments", start().await)
 }
 

@@ -20,6 +20,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{Authenticator, SERVICE_TOKEN_HEADER};
 
+/// The liveness path every process serves.
+pub const HEALTH_PATH: &str = "/health";
+/// The readiness path every process serves (200 once its store answers).
+pub const READY_PATH: &str = "/ready";
+
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -91,11 +96,11 @@ pub trait Readiness: Send + Sync + 'static {
 pub fn probes(readiness: Arc<dyn Readiness>) -> Router {
     Router::new()
         .route(
-            "/health",
+            HEALTH_PATH,
             get(|| async { axum::Json(json!({ "status": "ok" })) }),
         )
         .route(
-            "/ready",
+            READY_PATH,
             get(|State(readiness): State<Arc<dyn Readiness>>| async move {
                 match readiness.ready().await {
                     Ok(()) => (StatusCode::OK, axum::Json(json!({ "status": "ready" }))),

@@ -2,6 +2,47 @@
 //! never a panic or a backtrace for a user's mistake.
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// The first argument that turns any Storefront binary into its own health
+/// probe (for container `HEALTHCHECK`s in images without a shell or curl).
+pub const HEALTHCHECK_COMMAND: &str = "healthcheck";
+
+/// Whether the process was started as `<binary> healthcheck`.
+pub fn wants_healthcheck() -> bool {
+    std::env::args().nth(1).as_deref() == Some(HEALTHCHECK_COMMAND)
+}
+
+/// Asks the process on `PORT` (or `default_port`) at 127.0.0.1 for
+/// `/health`: exit code 0 when it answers 200 within two seconds, else 1.
+pub async fn healthcheck(default_port: u16) -> ExitCode {
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|port| port.parse::<u16>().ok())
+        .unwrap_or(default_port);
+    let url = format!("http://127.0.0.1:{port}{}", crate::server::HEALTH_PATH);
+    let answer = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    {
+        Ok(client) => client.get(&url).send().await,
+        Err(error) => {
+            eprintln!("healthcheck: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match answer {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("healthcheck: {url} answered {}", response.status());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("healthcheck: {url}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// `Ok` → success; `Err` → `<service>: <error and its causes>` on stderr, exit code 1.
 pub fn exit_code(service: &str, result: anyhow::Result<()>) -> ExitCode {

@@ -11,6 +11,9 @@ use storefront_users::{AppState, DEFAULT_PORT, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if startup::wants_healthcheck() {
+        return startup::healthcheck(DEFAULT_PORT).await;
+    }
     startup::exit_code("users", start().await)
 }
 

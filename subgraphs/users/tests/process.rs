@@ -129,3 +129,33 @@ async fn an_unreachable_mongodb_is_named() {
     let stderr = start_up_error(&[("MONGODB_URI", &uri)], free_port()).await;
     assert!(stderr.contains("cannot reach MongoDB"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_healthcheck_command_probes_a_running_service() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let mut service = ServiceProcess::spawn(
+        BINARY,
+        port,
+        &[("DATA_DIR", dir.path().to_str().expect("utf-8"))],
+    );
+    service.wait_ready(READY).await;
+
+    let probe = |port: u16| {
+        std::process::Command::new(BINARY)
+            .arg("healthcheck")
+            .env_clear()
+            .env("PORT", port.to_string())
+            .output()
+            .expect("the probe runs")
+    };
+    let healthy = probe(port);
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+    let nobody = probe(free_port());
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nobody.stderr).starts_with("healthcheck: "));
+}
