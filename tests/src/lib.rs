@@ -3,11 +3,19 @@
 //! to them over real HTTP.
 //!
 //! # Layout
-//! - this file: starting services ([`start_users`], [`start_inventory`]) and a
-//!   small GraphQL client ([`Service::graphql`]).
+//! - this file: starting single services ([`start_users`], [`start_inventory`])
+//!   and a small GraphQL client ([`Service::graphql`]).
+//! - [`shop`]: the whole system ([`shop::Shop`]): all four subgraphs on either
+//!   store, wired to each other through fault-injecting proxies
+//!   ([`proxy::Proxy`]), with the sweepers at hand; `shop/invariants.rs` checks
+//!   the order flow's promises ([`shop::Shop::assert_invariants`]).
 //! - `tests/`: one file per cross-service behaviour.
 
+pub mod proxy;
+pub mod shop;
+
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use storefront_shared::settings::{CommonSettings, Secret, Settings};
@@ -30,6 +38,11 @@ impl Drop for Service {
 }
 
 impl Service {
+    /// A service whose server runs as `task`, answering at `graphql_url`.
+    pub fn new(graphql_url: String, task: tokio::task::JoinHandle<std::io::Result<()>>) -> Self {
+        Service { graphql_url, task }
+    }
+
     /// Posts a GraphQL request, with `token` as the bearer token if given.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = reqwest::Client::new()
@@ -55,7 +68,8 @@ fn common(data_dir: &Path) -> CommonSettings {
     common
 }
 
-async fn listen() -> (TcpListener, String) {
+/// Binds port 0 on the loopback; the listener and its GraphQL URL.
+pub async fn listen() -> (TcpListener, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
     (listener, url)
@@ -123,4 +137,30 @@ pub fn error_code(answer: &Value) -> &str {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("an error with a code: {answer}"))
+}
+
+/// Polls `check` every 20 ms until it holds; panics naming `what` after `deadline`.
+pub async fn eventually<F, Fut>(what: &str, deadline: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let give_up = tokio::time::Instant::now() + deadline;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "timed out after {deadline:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Test logs (`RUST_LOG`, errors only by default), captured per test.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }

@@ -122,3 +122,18 @@ pub async fn run(
 ) -> std::io::Result<()> {
     server::serve(listener, app(state), shutdown).await
 }
+
+/// The whole life of the service binary: build the state from `settings`
+/// (opening its store), start its background work, and serve on `listener`
+/// until `shutdown` resolves.
+pub async fn serve(
+    settings: Settings<InventorySettings>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::from_settings(&settings).await?;
+    let sweeper = store::spawn_recovery(state.stock.clone(), settings.service.recovery_interval);
+    let served = run(listener, state, shutdown).await;
+    sweeper.abort();
+    served.context("the HTTP server failed")
+}

@@ -199,3 +199,18 @@ pub async fn run(
     }
     server::serve(listener, app(state), shutdown).await
 }
+
+/// The whole life of the service binary: build the state from `settings`
+/// (opening its store), start its background work, and serve on `listener`
+/// until `shutdown` resolves.
+pub async fn serve(
+    settings: storefront_shared::settings::Settings<settings::OrdersSettings>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::from_settings(&settings).await?;
+    let sweeper = sweeper::spawn_sweeper(state.orders().clone(), settings.service.sweep_interval);
+    let served = run(listener, state, shutdown).await;
+    sweeper.abort();
+    anyhow::Context::context(served, "the server stopped with an error")
+}

@@ -1,33 +1,15 @@
-//! The `orders` binary: read settings, start telemetry, open the store, start
-//! the sweeper, bind, run. Any start-up failure is one line on stderr
-//! (`orders: <why>`) and exit code 1.
+//! The `orders` binary: settings (`--config FILE`, environment), telemetry,
+//! bind, then [`storefront_orders::serve`] until SIGTERM or Ctrl-C. Any start-up
+//! failure is one line on stderr (`orders: <why>`) and exit code 1;
+//! `orders healthcheck` probes a running instance.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use storefront_orders::settings::OrdersSettings;
-use storefront_orders::sweeper::spawn_sweeper;
-use storefront_orders::{AppState, DEFAULT_PORT, run};
-use storefront_shared::{server, settings, startup, telemetry};
+use storefront_orders::{DEFAULT_PORT, serve};
+use storefront_shared::startup;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if startup::wants_healthcheck() {
-        return startup::healthcheck(DEFAULT_PORT).await;
-    }
-    startup::exit_code("orders", start().await)
-}
-
-async fn start() -> anyhow::Result<()> {
-    let file = settings::config_file_from_args(std::env::args().skip(1))?;
-    let settings = settings::load::<OrdersSettings>(DEFAULT_PORT, file.as_deref())?;
-    telemetry::init(settings.common.log_format);
-    let state = AppState::from_settings(&settings).await?;
-    let addr = SocketAddr::new(settings.common.bind_address, settings.common.port);
-    let listener = server::bind(addr).await.map_err(anyhow::Error::msg)?;
-    let sweeper = spawn_sweeper(state.orders().clone(), settings.service.sweep_interval);
-    let served = run(listener, state, server::shutdown_signal()).await;
-    sweeper.abort();
-    served.context("the server stopped with an error")
+    startup::run_service::<OrdersSettings, _, _>("orders", DEFAULT_PORT, serve).await
 }

@@ -197,6 +197,21 @@ pub fn spawn_sweeper(payments: Payments, interval: Duration) -> JoinHandle<()> {
     })
 }
 
+/// The whole life of the service binary: build the state from `settings`
+/// (opening its store), start its background work, and serve on `listener`
+/// until `shutdown` resolves.
+pub async fn serve(
+    settings: storefront_shared::settings::Settings<settings::PaymentsSettings>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::from_settings(&settings).await?;
+    let sweeper = spawn_sweeper(state.payments().clone(), settings.service.sweep_interval);
+    let served = run(listener, state, shutdown).await;
+    sweeper.abort();
+    anyhow::Context::context(served, "the server stopped with an error")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,44 @@
-//! How a binary ends when it cannot start: one line on stderr and exit code 1,
-//! never a panic or a backtrace for a user's mistake.
+//! How a binary starts and ends: [`run_service`] is the whole `main` of a
+//! subgraph binary (settings, telemetry, bind, serve until SIGTERM/Ctrl-C);
+//! a start-up failure is one line on stderr and exit code 1, never a panic or
+//! a backtrace for a user's mistake.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::settings::{self, ServiceSettings, Settings};
+use crate::{server, telemetry};
+
+/// Resolves when the service should stop.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The `main` of a service binary: `<binary> healthcheck` probes a running
+/// one; otherwise load the settings (`--config FILE`, environment), start
+/// telemetry, bind `BIND_ADDRESS:PORT`, and `serve` until SIGTERM or Ctrl-C.
+pub async fn run_service<S, F, Fut>(service: &str, default_port: u16, serve: F) -> ExitCode
+where
+    S: ServiceSettings,
+    F: FnOnce(Settings<S>, TcpListener, Shutdown) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    if wants_healthcheck() {
+        return healthcheck(default_port).await;
+    }
+    let started = async {
+        let file = settings::config_file_from_args(std::env::args().skip(1))?;
+        let settings = settings::load::<S>(default_port, file.as_deref())?;
+        telemetry::init(settings.common.log_format);
+        let addr = SocketAddr::new(settings.common.bind_address, settings.common.port);
+        let listener = server::bind(addr).await.map_err(anyhow::Error::msg)?;
+        serve(settings, listener, Box::pin(server::shutdown_signal())).await
+    };
+    exit_code(service, started.await)
+}
 
 /// The first argument that turns any Storefront binary into its own health
 /// probe (for container `HEALTHCHECK`s in images without a shell or curl).

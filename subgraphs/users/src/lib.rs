@@ -173,3 +173,17 @@ pub async fn run(
     }
     server::serve(listener, app(state), shutdown).await
 }
+
+/// The whole life of the service binary: build the state from `settings`
+/// (opening its store), start its background work, and serve on `listener`
+/// until `shutdown` resolves.
+pub async fn serve(
+    settings: Settings<UsersSettings>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::from_settings(&settings).await?;
+    run(listener, state, shutdown)
+        .await
+        .context("the server stopped with an error")
+}
