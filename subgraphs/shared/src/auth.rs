@@ -7,7 +7,7 @@
 //! id (at most once per [`JWKS_REFRESH_INTERVAL`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -169,7 +169,9 @@ pub struct JwksVerifier {
     url: String,
     http: reqwest::Client,
     keys: RwLock<Arc<KeySet>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// When the JWKS was last fetched. Held across a fetch, so requests that
+    /// meet the same unknown key id wait for the fetch in flight.
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl JwksVerifier {
@@ -185,7 +187,7 @@ impl JwksVerifier {
             url,
             http,
             keys: RwLock::new(Arc::new(KeySet::default())),
-            last_fetch: Mutex::new(None),
+            last_fetch: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -196,18 +198,19 @@ impl JwksVerifier {
         }
     }
 
-    /// Fetches the JWKS again unless that was done within [`JWKS_REFRESH_INTERVAL`].
-    async fn refresh(&self) -> Result<(), TokenError> {
-        {
-            let mut last = match self.last_fetch.lock() {
-                Ok(last) => last,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            if last.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
-                return Ok(());
-            }
-            *last = Some(Instant::now());
+    /// Fetches the JWKS so that `kid` may become known: not at all when a fetch
+    /// this caller waited for already brought it, and at most once per
+    /// [`JWKS_REFRESH_INTERVAL`] otherwise (unknown key ids cannot make this
+    /// service hammer the users service).
+    async fn refresh_for(&self, kid: &str) -> Result<(), TokenError> {
+        let mut last = self.last_fetch.lock().await;
+        if self.current().contains(kid) {
+            return Ok(());
         }
+        if last.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
         let jwks: JwkSet = self
             .http
             .get(&self.url)
@@ -236,18 +239,15 @@ impl TokenVerifier for JwksVerifier {
             Err(Some(error)) => return Err(error),
             Err(None) => {}
         }
+        // `check` found a well-formed header naming a key id that is not cached.
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.unwrap_or_default();
-        let had_it = self.current().contains(&kid);
-        if let Err(error) = self.refresh().await {
+        if let Err(error) = self.refresh_for(&kid).await {
             tracing::warn!(%error, "could not fetch the users service's JWKS");
             return Err(error);
         }
-        let keys = self.current();
-        if !had_it && !keys.contains(&kid) {
-            return Err(TokenError::BadSignature);
-        }
-        keys.check(token)
+        self.current()
+            .check(token)
             .map_err(|e| e.unwrap_or(TokenError::BadSignature))
     }
 }
@@ -373,6 +373,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
     use ed25519_dalek::pkcs8::EncodePrivateKey;
     use jsonwebtoken::{EncodingKey, Header};
+    use std::time::Duration;
 
     fn keypair() -> (EncodingKey, DecodingKey) {
         let signing = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -480,6 +481,84 @@ mod tests {
         assert_eq!(
             ServiceCaller(false).require().expect_err("no").code(),
             "UNAUTHENTICATED"
+        );
+    }
+
+    /// Serves `jwks` after a delay and counts the fetches.
+    async fn slow_jwks_server(
+        jwks: serde_json::Value,
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&fetches);
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let counter = Arc::clone(&counter);
+                let jwks = jwks.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    axum::Json(jwks)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}/graphql"), fetches)
+    }
+
+    #[tokio::test]
+    async fn requests_arriving_during_the_first_jwks_fetch_wait_for_it() {
+        use base64::Engine as _;
+        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = signing.to_pkcs8_der().expect("encodes");
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(signing.verifying_key().to_bytes());
+        let jwks = serde_json::json!({ "keys": [{
+            "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": "k1", "x": x
+        }] });
+        let (users_url, fetches) = slow_jwks_server(jwks).await;
+        let verifier = Arc::new(JwksVerifier::for_users_url(&users_url).expect("verifier"));
+        let token = sign(
+            &EncodingKey::from_ed_der(der.as_bytes()),
+            "k1",
+            &claims(600),
+        );
+
+        let checks: Vec<_> = (0..20)
+            .map(|_| {
+                let verifier = Arc::clone(&verifier);
+                let token = token.clone();
+                tokio::spawn(async move { verifier.verify(&token).await })
+            })
+            .collect();
+        for check in checks {
+            assert_eq!(check.await.expect("task").expect("verified").sub, "u1");
+        }
+        assert_eq!(
+            fetches.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one JWKS fetch"
+        );
+
+        // An unknown key id right after: at most one more fetch, and rejected.
+        let (forger, _) = keypair();
+        let forged = sign(&forger, "k2", &claims(600));
+        assert_eq!(
+            verifier.verify(&forged).await,
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            verifier.verify(&forged).await,
+            Err(TokenError::BadSignature)
+        );
+        assert!(
+            fetches.load(std::sync::atomic::Ordering::SeqCst) <= 2,
+            "rate-limited"
         );
     }
 
