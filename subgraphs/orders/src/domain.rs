@@ -54,6 +54,11 @@ pub enum OrderState {
     PendingPayment,
     /// Paid; the reservation is (or is being) turned into a sale.
     Paid,
+    /// Paid, and a cancel asked payments to refund it; whether the money went
+    /// back is not confirmed yet. Shown as PAID: the order is cancelled only
+    /// once the refund is. A retry of the cancel finishes it; the sweeper asks
+    /// payments and moves it on to CANCELLING (refunded) or back to PAID (not).
+    Refunding,
     /// Cancelled (or expired); the stock is being released. Shown as CANCELLED.
     Cancelling,
     /// Cancelled; nothing is held for it any more.
@@ -62,12 +67,13 @@ pub enum OrderState {
 
 impl OrderState {
     /// Every state, for exhaustive tests.
-    pub const ALL: [OrderState; 7] = [
+    pub const ALL: [OrderState; 8] = [
         OrderState::Creating,
         OrderState::Aborting,
         OrderState::Failed,
         OrderState::PendingPayment,
         OrderState::Paid,
+        OrderState::Refunding,
         OrderState::Cancelling,
         OrderState::Cancelled,
     ];
@@ -80,6 +86,7 @@ impl OrderState {
             OrderState::Failed => "FAILED",
             OrderState::PendingPayment => "PENDING_PAYMENT",
             OrderState::Paid => "PAID",
+            OrderState::Refunding => "REFUNDING",
             OrderState::Cancelling => "CANCELLING",
             OrderState::Cancelled => "CANCELLED",
         }
@@ -90,7 +97,7 @@ impl OrderState {
         match self {
             OrderState::Creating | OrderState::Aborting | OrderState::Failed => None,
             OrderState::PendingPayment => Some(OrderStatus::PendingPayment),
-            OrderState::Paid => Some(OrderStatus::Paid),
+            OrderState::Paid | OrderState::Refunding => Some(OrderStatus::Paid),
             OrderState::Cancelling | OrderState::Cancelled => Some(OrderStatus::Cancelled),
         }
     }
@@ -368,6 +375,8 @@ pub enum Unfinished {
     Aborting,
     /// CANCELLING: stock to release, then CANCELLED.
     Cancelling,
+    /// REFUNDING: a cancel whose refund is not confirmed; payments decides.
+    Refunding,
     /// PAID but the sale is not recorded at inventory yet.
     UncommittedPaid,
     /// PENDING_PAYMENT and expired at this time.
@@ -383,6 +392,7 @@ impl Unfinished {
             }
             Unfinished::Aborting => order.state == OrderState::Aborting,
             Unfinished::Cancelling => order.state == OrderState::Cancelling,
+            Unfinished::Refunding => order.state == OrderState::Refunding,
             Unfinished::UncommittedPaid => {
                 order.state == OrderState::Paid && !order.stock_committed
             }
@@ -542,7 +552,7 @@ mod tests {
     }
 
     #[test]
-    fn only_reserved_paid_and_cancelled_orders_are_visible() {
+    fn only_reserved_paid_refunding_and_cancelled_orders_are_visible() {
         let visible: Vec<_> = OrderState::ALL
             .into_iter()
             .filter(|state| state.public().is_some())
@@ -552,6 +562,7 @@ mod tests {
             [
                 OrderState::PendingPayment,
                 OrderState::Paid,
+                OrderState::Refunding,
                 OrderState::Cancelling,
                 OrderState::Cancelled
             ]

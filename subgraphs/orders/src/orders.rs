@@ -5,20 +5,35 @@
 //!                                               ├─ definite ──── CAS → FAILED
 //!                                               └─ unknown ───── CAS → ABORTING ─ releaseStock ─ CAS → FAILED
 //! markOrderPaid: CAS PENDING_PAYMENT → PAID ─ commitStock ─ CAS stock_committed = true
-//! cancelOrder:  (PAID: refundOrderPayment) ─ CAS → CANCELLING ─ releaseStock ─ CAS → CANCELLED
+//! cancelOrder:  PENDING_PAYMENT ─────────────────────────────────────────── CAS → CANCELLING ─┐
+//!               PAID ─ CAS → REFUNDING ─ refundOrderPayment ─┬─ ok ────────── CAS → CANCELLING ─┤
+//!                                                            └─ failed ────── stays REFUNDING    │
+//!               (REFUNDING: a retry goes on from the refund)        releaseStock ─ CAS → CANCELLED
+//! sweeper:      REFUNDING ─ payment status ─┬─ SUCCEEDED ─── CAS → PAID (the refund never happened)
+//!                                           └─ otherwise ─── CAS → CANCELLING ─ release ─ CANCELLED
 //! ```
+//!
+//! REFUNDING is the durable cancel intent of a paid order: it is stored before
+//! payments is asked for the refund, so a refund whose answer is lost (or a
+//! crash right after it) cannot leave a refunded order PAID with its stock
+//! sold. It is shown as PAID: a paid order counts as cancelled only once its
+//! money is back. The cancel answers SERVICE_UNAVAILABLE while the refund's
+//! outcome is unknown; a retry refunds again (idempotent at payments) and
+//! finishes. Without a retry the sweeper settles it by the payment's status:
+//! refunded → cancelled; still charged → PAID again, as the client was told.
 //!
 //! Every change is a compare-and-set on the state the caller saw, so two
 //! racing operations never both win; the loser re-reads and decides again.
-//! Work left half done by a crash or an outage (ABORTING, CANCELLING, a sale
-//! not committed) is finished by [`crate::sweeper`], with the same methods.
+//! Work left half done by a crash or an outage (ABORTING, REFUNDING,
+//! CANCELLING, a sale not committed) is finished by [`crate::sweeper`], with
+//! the same methods.
 
 use std::time::Duration;
 
 use storefront_shared::auth::{Claims, Role, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
-use crate::clients::{InventoryClient, PaymentsClient, Reservation};
+use crate::clients::{InventoryClient, PaymentStatus, PaymentsClient, Reservation};
 use crate::domain::{
     Order, OrderId, OrderItem, OrderLimits, OrderPage, OrderRequest, OrderState, PageRequest,
     Pricing, Transition, now_ms,
@@ -71,10 +86,13 @@ fn callee_error(service: &str, error: ApiError) -> ApiError {
 }
 
 /// A paid order is cancelled only after its refund; whatever stopped the refund,
-/// the client may try again later.
+/// the order stays REFUNDING (shown as PAID) and the client may try again later.
 fn refund_failed(id: &OrderId, error: ApiError) -> ApiError {
     match error {
-        ApiError::ServiceUnavailable(_) => error,
+        ApiError::ServiceUnavailable(_) => {
+            tracing::warn!(order_id = %id, error = ?error, "the refund of a paid order being cancelled has an unknown outcome; it stays REFUNDING");
+            error
+        }
         other => {
             tracing::error!(order_id = %id, code = other.code(), error = ?other, "payments did not refund a paid order");
             ApiError::ServiceUnavailable(
@@ -296,8 +314,11 @@ impl Orders {
         Ok(self.repo.list_by_buyer(buyer_id, &page).await?)
     }
 
-    /// Cancels an order for its buyer or an ADMIN: a paid order is refunded first;
-    /// then the stock is released. Cancelling a cancelled order is INVALID_STATE.
+    /// Cancels an order for its buyer or an ADMIN: a paid order is refunded first
+    /// (PAID → REFUNDING, refund, → CANCELLING); then the stock is released.
+    /// When the refund's outcome is unknown the answer is SERVICE_UNAVAILABLE and
+    /// the order stays REFUNDING (shown as PAID): a retry finishes the cancel.
+    /// Cancelling a cancelled order is INVALID_STATE.
     pub async fn cancel(&self, viewer: &Viewer, raw_id: &str) -> ApiResult<Order> {
         let claims = viewer.require_user()?;
         let id = OrderId::parse(raw_id)?;
@@ -305,18 +326,18 @@ impl Orders {
         authorize(claims, &order)?;
         for _ in 0..MAX_ATTEMPTS {
             let from = order.state;
-            match from {
-                OrderState::PendingPayment => {}
+            let cancelling = match from {
+                OrderState::PendingPayment => {
+                    self.transition(&id, from, OrderState::Cancelling).await?
+                }
                 OrderState::Paid => {
-                    let refunded = self
-                        .payments
-                        .refund_order_payment(&id)
-                        .await
-                        .map_err(|error| refund_failed(&id, error))?;
-                    if !refunded {
-                        tracing::warn!(order_id = %id, "payments had no payment to refund for a paid order");
+                    // The intent first, so a lost refund answer leaves a trace.
+                    match self.transition(&id, from, OrderState::Refunding).await? {
+                        Some(refunding) => self.refund(refunding).await?,
+                        None => None,
                     }
                 }
+                OrderState::Refunding => self.refund(order).await?,
                 OrderState::Cancelling => {
                     // Shown as CANCELLED already; help the release along, then answer
                     // as for any cancelled order.
@@ -333,8 +354,8 @@ impl Orders {
                 OrderState::Creating | OrderState::Aborting | OrderState::Failed => {
                     return Err(not_found(&id));
                 }
-            }
-            if let Some(cancelling) = self.transition(&id, from, OrderState::Cancelling).await? {
+            };
+            if let Some(cancelling) = cancelling {
                 tracing::info!(order_id = %id, by = %claims.sub, was = from.as_str(), "order cancelled");
                 return Ok(self.finish_cancel(cancelling).await);
             }
@@ -343,6 +364,66 @@ impl Orders {
         Err(ApiError::ServiceUnavailable(format!(
             "order {id} kept changing while it was being cancelled; try again"
         )))
+    }
+
+    /// Refunds a REFUNDING order's payment (idempotent at payments), then makes
+    /// it CANCELLING; `None` when the order moved on meanwhile. Whatever stops the
+    /// refund leaves the order REFUNDING, for a retry or the sweeper.
+    async fn refund(&self, order: Order) -> ApiResult<Option<Order>> {
+        let refunded = self
+            .payments
+            .refund_order_payment(&order.id)
+            .await
+            .map_err(|error| refund_failed(&order.id, error))?;
+        if !refunded {
+            tracing::warn!(order_id = %order.id, "payments had no payment to refund for a paid order");
+        }
+        self.transition(&order.id, OrderState::Refunding, OrderState::Cancelling)
+            .await
+    }
+
+    /// Settles a REFUNDING order nobody is finishing (for the sweeper) by how
+    /// its payment stands at payments: still SUCCEEDED means the refund never
+    /// happened, and the client was told the cancel failed, so it is PAID
+    /// again; refunded (or nothing charged) means the money is back, so it is
+    /// cancelled and its stock released. If payments cannot say, it stays
+    /// REFUNDING for the next sweep. The state the order is in afterwards.
+    ///
+    /// Should a cancel's refund still be on its way when the order goes back to
+    /// PAID, that cancel finds PAID after its refund and goes round again
+    /// (PAID → REFUNDING, refund: already done, → CANCELLING).
+    pub(crate) async fn settle_refund(&self, order: Order) -> ApiResult<OrderState> {
+        let status = self
+            .payments
+            .order_payment_status(&order.id)
+            .await
+            .map_err(|error| callee_error("payments", error))?;
+        let (to, why) = match status {
+            Some(PaymentStatus::Succeeded) => (OrderState::Paid, "the refund never happened"),
+            Some(PaymentStatus::Unknown) => {
+                return Err(ApiError::internal(format!(
+                    "payments reported an unknown payment status for order {}",
+                    order.id
+                )));
+            }
+            Some(PaymentStatus::Refunded | PaymentStatus::Declined) | None => {
+                (OrderState::Cancelling, "the money is back")
+            }
+        };
+        match self
+            .transition(&order.id, OrderState::Refunding, to)
+            .await?
+        {
+            Some(moved) if to == OrderState::Cancelling => {
+                tracing::info!(order_id = %order.id, why, "an unfinished cancel is finished");
+                Ok(self.finish_cancel(moved).await.state)
+            }
+            Some(moved) => {
+                tracing::info!(order_id = %order.id, why, "an unfinished cancel is given up; the order stays PAID");
+                Ok(moved.state)
+            }
+            None => Ok(self.reread(order).await.state),
+        }
     }
 
     /// Releases a CANCELLING order's stock and makes it CANCELLED; on failure it
@@ -380,8 +461,9 @@ impl Orders {
     }
 
     /// Records that `payment_id` paid the order: PENDING_PAYMENT → PAID, then the
-    /// stock is sold. Idempotent for the same payment; a cancelled or expired order,
-    /// or one paid by another payment, is INVALID_STATE (payments then refunds).
+    /// stock is sold. Idempotent for the same payment (also while a cancel refunds
+    /// it); a cancelled or expired order, or one paid by another payment, is
+    /// INVALID_STATE (payments then refunds).
     pub async fn mark_paid(&self, raw_id: &str, payment_id: &str) -> ApiResult<Order> {
         let id = OrderId::parse(raw_id)?;
         let payment_id = payment_id.trim();
@@ -411,7 +493,11 @@ impl Orders {
                     }
                     return Ok(self.commit_sale(order).await);
                 }
-                OrderState::Paid => {
+                // Paid by this payment, and a cancel is refunding it: nothing to record.
+                OrderState::Refunding if order.payment_id.as_deref() == Some(payment_id) => {
+                    return Ok(order);
+                }
+                OrderState::Paid | OrderState::Refunding => {
                     return Err(ApiError::InvalidState(format!(
                         "order {id} is already paid by another payment"
                     )));

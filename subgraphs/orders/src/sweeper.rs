@@ -6,13 +6,16 @@
 //! |------------------------------------|----------------------------------------|
 //! | CREATING older than `creating_timeout` | → ABORTING, releaseStock, → FAILED |
 //! | ABORTING                           | releaseStock, → FAILED                 |
+//! | REFUNDING (payment still SUCCEEDED) | → PAID (the cancel's refund never happened) |
+//! | REFUNDING (payment refunded)       | → CANCELLING, releaseStock, → CANCELLED |
 //! | CANCELLING                         | releaseStock, → CANCELLED              |
 //! | PAID, stock not committed          | commitStock, stock_committed = true    |
 //! | PENDING_PAYMENT past `expires_at`  | → CANCELLING, releaseStock, → CANCELLED |
 //!
 //! Every step is idempotent at inventory, so a sweep racing a request (or
 //! another replica's sweep) does no harm: the compare-and-set decides who
-//! moves the order on.
+//! moves the order on. A REFUNDING order is decided by how its payment stands
+//! at payments, the authority on the money (see `Orders::settle_refund`).
 
 use std::time::Duration;
 
@@ -31,6 +34,8 @@ pub struct SweepReport {
     pub failed: usize,
     /// Cancellations whose stock was released (now CANCELLED).
     pub cancelled: usize,
+    /// Cancels of paid orders whose refund never happened (PAID again).
+    pub kept_paid: usize,
     /// Paid orders whose sale was recorded at inventory.
     pub committed: usize,
     /// Unpaid orders that expired.
@@ -60,6 +65,17 @@ pub async fn sweep_once(orders: &Orders) -> ApiResult<SweepReport> {
     for order in repo.find_unfinished(Unfinished::Aborting, BATCH).await? {
         if orders.abort(&order.id, OrderState::Aborting).await {
             report.failed += 1;
+        }
+    }
+    for order in repo.find_unfinished(Unfinished::Refunding, BATCH).await? {
+        let id = order.id.clone();
+        match orders.settle_refund(order).await {
+            Ok(OrderState::Cancelled) => report.cancelled += 1,
+            Ok(OrderState::Paid) => report.kept_paid += 1,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(order_id = %id, error = ?error, "cannot settle an unfinished cancel yet; the next sweep will retry");
+            }
         }
     }
     for order in repo.find_unfinished(Unfinished::Cancelling, BATCH).await? {

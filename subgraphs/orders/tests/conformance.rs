@@ -50,6 +50,11 @@ async fn stored_in(repo: &SharedRepository, buyer: &str, state: OrderState, at_m
         OrderState::Failed => &[OrderState::Failed],
         OrderState::PendingPayment => &[OrderState::PendingPayment],
         OrderState::Paid => &[OrderState::PendingPayment, OrderState::Paid],
+        OrderState::Refunding => &[
+            OrderState::PendingPayment,
+            OrderState::Paid,
+            OrderState::Refunding,
+        ],
         OrderState::Cancelling => &[OrderState::PendingPayment, OrderState::Cancelling],
         OrderState::Cancelled => &[
             OrderState::PendingPayment,
@@ -199,6 +204,7 @@ mod cases {
             OrderState::Failed,
             OrderState::Cancelling,
             OrderState::Aborting,
+            OrderState::Refunding,
             OrderState::Cancelled,
         ]
         .into_iter()
@@ -234,6 +240,7 @@ mod cases {
         let _creating_new = stored_in(&repo, "ada", OrderState::Creating, 50_000).await;
         let aborting = stored_in(&repo, "ada", OrderState::Aborting, 1_000).await;
         let cancelling = stored_in(&repo, "ada", OrderState::Cancelling, 1_000).await;
+        let refunding = stored_in(&repo, "ada", OrderState::Refunding, 1_000).await;
         let paid = stored_in(&repo, "ada", OrderState::Paid, 1_000).await;
         let pending = stored_in(&repo, "ada", OrderState::PendingPayment, 1_000).await;
         let _fresh = stored_in(&repo, "ada", OrderState::PendingPayment, 40_000).await;
@@ -252,6 +259,10 @@ mod cases {
         assert_eq!(ids(find(Unfinished::Aborting).await), [aborting.id]);
         assert_eq!(ids(find(Unfinished::Cancelling).await), [cancelling.id]);
         assert_eq!(
+            ids(find(Unfinished::Refunding).await),
+            std::slice::from_ref(&refunding.id)
+        );
+        assert_eq!(
             ids(find(Unfinished::UncommittedPaid).await),
             std::slice::from_ref(&paid.id)
         );
@@ -262,6 +273,20 @@ mod cases {
         commit.stock_committed = Some(true);
         repo.transition(&paid.id, &commit).await.expect("runs");
         assert!(find(Unfinished::UncommittedPaid).await.is_empty());
+        // A cancel that turns out not to have refunded puts the order back.
+        let back = Transition::new(OrderState::Refunding, OrderState::Paid, 3_000);
+        let paid_again = repo
+            .transition(&refunding.id, &back)
+            .await
+            .expect("runs")
+            .expect("applies");
+        assert_eq!(paid_again.state, OrderState::Paid);
+        assert!(find(Unfinished::Refunding).await.is_empty());
+        assert_eq!(
+            ids(find(Unfinished::UncommittedPaid).await),
+            [refunding.id],
+            "its sale is still to be recorded"
+        );
         let limited = repo
             .find_unfinished(Unfinished::ExpiredAt(100_000), 1)
             .await

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, CANCEL, FOR_PAYMENT, MY_ORDERS, TestEnv, eventually, json_of, single_error};
+use common::{
+    Backend, CANCEL, FOR_PAYMENT, MY_ORDERS, ORDER, TestEnv, eventually, json_of, single_error,
+};
 use serde_json::json;
 use storefront_orders::domain::{OrderState, now_ms};
 use storefront_orders::settings::OrdersSettings;
@@ -95,8 +97,13 @@ async fn cancelling_a_paid_order_refunds_it_first_then_returns_the_stock(backend
     assert_eq!(single_error(&refused).0, "SERVICE_UNAVAILABLE");
     assert_eq!(
         env.stored(&id).await.state,
-        OrderState::Paid,
-        "nothing changed"
+        OrderState::Refunding,
+        "the intent is recorded"
+    );
+    assert_eq!(
+        status_of(&env, &id, &token).await,
+        "PAID",
+        "not cancelled yet"
     );
     assert_eq!(env.stock("MUG").await, 8);
 
@@ -109,6 +116,125 @@ async fn cancelling_a_paid_order_refunds_it_first_then_returns_the_stock(backend
     );
     assert_eq!(env.payments.refunds(), vec![id.clone()]);
     assert_eq!(env.stock("MUG").await, 10, "the sold units are back");
+}
+
+async fn status_of(env: &TestEnv, id: &str, token: &str) -> String {
+    let order = env.execute(ORDER, json!({ "id": id }), Some(token)).await;
+    assert!(order.errors.is_empty(), "{:?}", order.errors);
+    json_of(&order)["data"]["order"]["status"]
+        .as_str()
+        .expect("a status")
+        .to_owned()
+}
+
+/// A paid order whose cancel asked payments for the refund, which lost its answer.
+async fn refunding_after_a_lost_answer(env: &TestEnv, token: &str) -> String {
+    env.product("MUG", 1250, 10).await;
+    let id = placed(env, "MUG", 2).await;
+    assert!(env.mark_paid(&id, "pay-1").await.errors.is_empty());
+    env.payments.switch.lose_answers();
+    let lost = env.execute(CANCEL, json!({ "id": id }), Some(token)).await;
+    assert_eq!(single_error(&lost).0, "SERVICE_UNAVAILABLE");
+    env.payments.switch.up();
+    assert_eq!(
+        env.payments.refunds(),
+        vec![id.clone()],
+        "payments refunded"
+    );
+    assert_eq!(env.stored(&id).await.state, OrderState::Refunding);
+    assert_eq!(
+        status_of(env, &id, token).await,
+        "PAID",
+        "not cancelled yet"
+    );
+    assert_eq!(env.stock("MUG").await, 8);
+    id
+}
+
+async fn a_lost_refund_answer_is_settled_as_cancelled_by_the_sweeper(backend: Backend) {
+    let Some(env) = TestEnv::with(backend, OrdersSettings::default()).await else {
+        return;
+    };
+    let token = env.customer("ada");
+    let id = refunding_after_a_lost_answer(&env, &token).await;
+
+    // Payments telling orders again about the payment that paid it is no change.
+    let again = env.mark_paid(&id, "pay-1").await;
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    assert_eq!(json_of(&again)["data"]["markOrderPaid"]["status"], "PAID");
+    assert_eq!(
+        single_error(&env.mark_paid(&id, "pay-2").await).0,
+        "INVALID_STATE"
+    );
+    let for_payment = env.as_service(FOR_PAYMENT, json!({ "id": id })).await;
+    assert_eq!(
+        json_of(&for_payment)["data"]["orderForPayment"]["status"],
+        "PAID",
+        "payments must not charge it again"
+    );
+
+    let report = sweep(&env).await;
+    assert_eq!(report.cancelled, 1, "{report:?}");
+    assert_eq!(env.stored(&id).await.state, OrderState::Cancelled);
+    assert_eq!(status_of(&env, &id, &token).await, "CANCELLED");
+    assert_eq!(env.stock("MUG").await, 10, "the sold units are back");
+    assert_eq!(env.payments.refunds(), vec![id.clone()], "no second refund");
+    assert!(sweep(&env).await.is_empty(), "nothing left to do");
+}
+
+async fn retrying_a_cancel_whose_refund_answer_was_lost_finishes_it(backend: Backend) {
+    let Some(env) = TestEnv::with(backend, OrdersSettings::default()).await else {
+        return;
+    };
+    let token = env.customer("ada");
+    let id = refunding_after_a_lost_answer(&env, &token).await;
+    let retry = env.execute(CANCEL, json!({ "id": id }), Some(&token)).await;
+    assert!(retry.errors.is_empty(), "{:?}", retry.errors);
+    assert_eq!(
+        json_of(&retry)["data"]["cancelOrder"]["status"],
+        "CANCELLED"
+    );
+    assert_eq!(env.stored(&id).await.state, OrderState::Cancelled);
+    assert_eq!(env.stock("MUG").await, 10);
+    assert!(sweep(&env).await.is_empty(), "nothing left to do");
+}
+
+async fn a_cancel_whose_refund_never_happened_is_given_up_by_the_sweeper(backend: Backend) {
+    let Some(env) = TestEnv::with(backend, OrdersSettings::default()).await else {
+        return;
+    };
+    env.product("MUG", 1250, 10).await;
+    let id = placed(&env, "MUG", 2).await;
+    assert!(env.mark_paid(&id, "pay-1").await.errors.is_empty());
+    let token = env.customer("ada");
+    env.payments.switch.down();
+    let refused = env.execute(CANCEL, json!({ "id": id }), Some(&token)).await;
+    assert_eq!(single_error(&refused).0, "SERVICE_UNAVAILABLE");
+    assert_eq!(env.stored(&id).await.state, OrderState::Refunding);
+
+    assert!(
+        sweep(&env).await.is_empty(),
+        "payments cannot say how the payment stands"
+    );
+    assert_eq!(env.stored(&id).await.state, OrderState::Refunding);
+
+    env.payments.switch.up();
+    let report = sweep(&env).await;
+    assert_eq!(report.kept_paid, 1, "{report:?}");
+    let stored = env.stored(&id).await;
+    assert_eq!(stored.state, OrderState::Paid);
+    assert!(stored.stock_committed);
+    assert_eq!(env.stock("MUG").await, 8, "still sold");
+    assert!(env.payments.refunds().is_empty());
+
+    let cancel = env.execute(CANCEL, json!({ "id": id }), Some(&token)).await;
+    assert!(cancel.errors.is_empty(), "{:?}", cancel.errors);
+    assert_eq!(
+        json_of(&cancel)["data"]["cancelOrder"]["status"],
+        "CANCELLED"
+    );
+    assert_eq!(env.payments.refunds(), vec![id.clone()]);
+    assert_eq!(env.stock("MUG").await, 10);
 }
 
 async fn unpaid_orders_expire_through_the_sweeper_and_release_their_stock(backend: Backend) {
@@ -352,6 +478,9 @@ on_both_stores!(
     mark_order_paid_sells_the_stock_and_is_idempotent_per_payment,
     paying_a_cancelled_order_is_invalid_state,
     cancelling_a_paid_order_refunds_it_first_then_returns_the_stock,
+    a_lost_refund_answer_is_settled_as_cancelled_by_the_sweeper,
+    retrying_a_cancel_whose_refund_answer_was_lost_finishes_it,
+    a_cancel_whose_refund_never_happened_is_given_up_by_the_sweeper,
     unpaid_orders_expire_through_the_sweeper_and_release_their_stock,
     inventory_down_is_service_unavailable_and_no_order_appears,
     a_lost_reservation_answer_is_released_at_once,

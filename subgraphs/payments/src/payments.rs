@@ -7,7 +7,10 @@
 //!   ├ payment PROCESSING?   → take over an ended lease and call the provider
 //!   │                         again with the same key, or wait for the owner
 //!   └ no payment yet        → orderForPayment, claim the order guard,
-//!                             insert PROCESSING (lease held) → charge
+//!                             insert PROCESSING (lease held) → charge;
+//!                             order paid or cancelled → re-read the key's payment:
+//!                             a duplicate stored it meanwhile → answer it (as above),
+//!                             still none → INVALID_STATE
 //! charge ─ provider (idempotency key = payment id) ─┬ SUCCEEDED → markOrderPaid
 //!                                                   │     ├ INVALID_STATE → refund → REFUNDED
 //!                                                   │     └ orders down → sweeper retries
@@ -154,11 +157,21 @@ impl Payments {
         let give_up = Instant::now() + self.timing.wait_for_duplicate;
         loop {
             match self.repo.find_payment(payment_id).await? {
-                None => {
-                    if let Some(started) = self.start(payment_id, claims, order_id, token).await? {
-                        return self.charge(started).await;
+                None => match self.start(payment_id, claims, order_id, token).await {
+                    Ok(Some(started)) => return self.charge(started).await,
+                    Ok(None) => {}
+                    Err(ApiError::InvalidState(reason)) => {
+                        // The order may be paid (or paid and cancelled) by this very
+                        // key's payment, stored by a duplicate since we looked: then
+                        // that payment is the answer. Only when the key has no
+                        // payment did the order move on without it.
+                        if self.repo.find_payment(payment_id).await?.is_none() {
+                            return Err(ApiError::InvalidState(reason));
+                        }
+                        continue;
                     }
-                }
+                    Err(error) => return Err(error),
+                },
                 Some(payment) if payment.state.is_settled() => return Ok(payment),
                 Some(payment) => {
                     if let Some(owned) = self.take_over(&payment).await? {

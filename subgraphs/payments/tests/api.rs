@@ -8,7 +8,9 @@ use std::sync::atomic::Ordering;
 
 use common::{PAY, REFUND, TestService, json, paid, single_error};
 use serde_json::{Value, json};
-use storefront_payments::domain::{PaymentState, refund_key};
+use storefront_payments::domain::{
+    IdempotencyKey, IdempotencyRecord, PaymentState, fingerprint, now_ms, refund_key,
+};
 
 const ORDER: &str = "order-1";
 const BUYER: &str = "buyer-1";
@@ -180,6 +182,34 @@ async fn a_retry_after_success_returns_the_payment_and_a_new_key_is_invalid_stat
     assert_eq!(retry, first);
     let (code, _) = single_error(&service.pay(BUYER, ORDER, "tok_visa", "key-2").await);
     assert_eq!(code, "INVALID_STATE");
+}
+
+#[tokio::test]
+async fn a_duplicate_that_finds_the_order_paid_by_its_keys_payment_answers_that_payment() {
+    let service = service_with_order().await;
+    // A first request recorded the key and is about to store its payment.
+    let first = IdempotencyRecord {
+        id: IdempotencyKey::parse("key-1")
+            .expect("valid")
+            .scoped_to(BUYER),
+        fingerprint: fingerprint(ORDER, "tok_visa"),
+        payment_id: "pay-first".into(),
+        created_at_ms: now_ms(),
+    };
+    let recorded = service.repo.record_idempotency_key(&first).await;
+    assert!(recorded.expect("records").is_none());
+    // While the duplicate checks the order, the first one pays it.
+    let mut payment = common::payment("pay-first", ORDER, PaymentState::Succeeded, now_ms());
+    payment.buyer_id = BUYER.into();
+    *service.orders.paid_meanwhile.lock().expect("lock") =
+        Some((Arc::clone(&service.repo), payment));
+
+    let duplicate = paid(&service.pay(BUYER, ORDER, "tok_visa", "key-1").await);
+    assert_eq!(id_of(&duplicate), "pay-first");
+    assert_eq!(duplicate["status"], "SUCCEEDED");
+    assert_eq!(service.sandbox.total_charges(), 0, "no second charge");
+    let (code, _) = single_error(&service.pay(BUYER, ORDER, "tok_visa", "key-2").await);
+    assert_eq!(code, "INVALID_STATE", "a new key may be refused");
 }
 
 #[tokio::test]

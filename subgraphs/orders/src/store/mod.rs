@@ -80,8 +80,8 @@ pub trait OrderRepository: Send + Sync {
     /// and the order is unspecified.
     async fn find_by_ids(&self, ids: &[OrderId]) -> RepoResult<Vec<Order>>;
 
-    /// A page of the buyer's visible orders (PENDING_PAYMENT, PAID, CANCELLING,
-    /// CANCELLED), newest first.
+    /// A page of the buyer's visible orders (PENDING_PAYMENT, PAID, REFUNDING,
+    /// CANCELLING, CANCELLED), newest first.
     async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage>;
 
     /// Applies `change` only while the order is in `change.from`, atomically.

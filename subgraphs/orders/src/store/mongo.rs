@@ -77,6 +77,7 @@ fn visible_states() -> Vec<&'static str> {
     [
         OrderState::PendingPayment,
         OrderState::Paid,
+        OrderState::Refunding,
         OrderState::Cancelling,
         OrderState::Cancelled,
     ]
@@ -113,6 +114,7 @@ fn unfinished_filter(which: Unfinished) -> Document {
         },
         Unfinished::Aborting => doc! { "state": OrderState::Aborting.as_str() },
         Unfinished::Cancelling => doc! { "state": OrderState::Cancelling.as_str() },
+        Unfinished::Refunding => doc! { "state": OrderState::Refunding.as_str() },
         Unfinished::UncommittedPaid => doc! {
             "state": OrderState::Paid.as_str(),
             "stock_committed": flag::stored(false),

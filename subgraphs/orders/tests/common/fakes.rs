@@ -75,7 +75,8 @@ pub async fn serve_inventory(
 }
 
 /// A stand-in for the payments service: answers `refundOrderPayment` and records
-/// which orders it refunded.
+/// which orders it refunded, and tells an order's payment status (`_entities`):
+/// REFUNDED once refunded, else SUCCEEDED.
 #[derive(Clone)]
 pub struct FakePayments {
     pub url: String,
@@ -101,6 +102,26 @@ impl FakePayments {
                             return axum::Json(json!({ "data": null, "errors": [{ "message": "no credential", "extensions": { "code": "UNAUTHENTICATED" } }] }));
                         }
                         let query = body["query"].as_str().unwrap_or_default();
+                        if query.contains("_entities") {
+                            // An order's payment: REFUNDED once refunded, else SUCCEEDED.
+                            let refunded = recorded.lock().expect("not poisoned").clone();
+                            let entities: Vec<Value> = body["variables"]["representations"]
+                                .as_array()
+                                .map(Vec::as_slice)
+                                .unwrap_or_default()
+                                .iter()
+                                .map(|order| {
+                                    let id = order["id"].as_str().unwrap_or_default();
+                                    let status = if refunded.iter().any(|r| r == id) {
+                                        "REFUNDED"
+                                    } else {
+                                        "SUCCEEDED"
+                                    };
+                                    json!({ "payment": { "status": status } })
+                                })
+                                .collect();
+                            return axum::Json(json!({ "data": { "_entities": entities } }));
+                        }
                         if !query.contains("refundOrderPayment") {
                             return axum::Json(json!({ "data": null, "errors": [{ "message": "unknown operation" }] }));
                         }
