@@ -428,30 +428,6 @@ impl Shop {
             .map(|reservation| reservation.status)
     }
 
-    /// Makes orders and payments verify `buyer`'s token once, so that they hold
-    /// the users service's key before a burst of concurrent requests.
-    pub async fn warm_up_token_checks(&self, buyer: &Buyer) {
-        let orders = self
-            .orders
-            .graphql(
-                Some(&buyer.token),
-                "{ myOrders(first: 1) { edges { node { id } } } }",
-                json!({}),
-            )
-            .await;
-        assert!(
-            orders["errors"].is_null(),
-            "orders knows the token: {orders}"
-        );
-        // An empty idempotency key is refused only once the caller is known.
-        let payments = self.pay(buyer, "no-order", "tok_visa", "").await;
-        assert_eq!(
-            error_code(&payments),
-            "BAD_USER_INPUT",
-            "payments knows the token: {payments}"
-        );
-    }
-
     /// `createOrder` of `(sku, quantity)` lines as `buyer`; the whole answer.
     pub async fn create_order(&self, buyer: &Buyer, lines: &[(&str, i64)]) -> Value {
         let items: Vec<Value> = lines

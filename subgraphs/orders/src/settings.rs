@@ -31,8 +31,10 @@ pub struct OrdersSettings {
     /// and expires unpaid orders (`SWEEP_INTERVAL`).
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
-    /// How long an order may stay in creation before the sweeper gives it up and
-    /// releases whatever it may have reserved (`CREATING_TIMEOUT`).
+    /// How long work in flight is left to the request doing it before the
+    /// sweeper takes over (`CREATING_TIMEOUT`): an order still in creation is
+    /// given up and its stock released; a paid order's cancel is settled by how
+    /// its payment stands.
     #[serde(with = "humantime_serde")]
     pub creating_timeout: Duration,
     /// How long a call to inventory or payments may take before its outcome counts

@@ -6,8 +6,8 @@
 //! |------------------------------------|----------------------------------------|
 //! | CREATING older than `creating_timeout` | → ABORTING, releaseStock, → FAILED |
 //! | ABORTING                           | releaseStock, → FAILED                 |
-//! | REFUNDING (payment still SUCCEEDED) | → PAID (the cancel's refund never happened) |
-//! | REFUNDING (payment refunded)       | → CANCELLING, releaseStock, → CANCELLED |
+//! | REFUNDING older than `creating_timeout`, payment still SUCCEEDED | → PAID (the cancel's refund never happened) |
+//! | REFUNDING older than `creating_timeout`, payment refunded | → CANCELLING, releaseStock, → CANCELLED |
 //! | CANCELLING                         | releaseStock, → CANCELLED              |
 //! | PAID, stock not committed          | commitStock, stock_committed = true    |
 //! | PENDING_PAYMENT past `expires_at`  | → CANCELLING, releaseStock, → CANCELLED |
@@ -68,6 +68,12 @@ pub async fn sweep_once(orders: &Orders) -> ApiResult<SweepReport> {
         }
     }
     for order in repo.find_unfinished(Unfinished::Refunding, BATCH).await? {
+        // A cancel whose refund may still be in flight is left to it: settling
+        // it now could read the payment as still charged just before the
+        // refund lands, and put a refunded order back to PAID.
+        if order.updated_at_ms > now.saturating_sub(timeout) {
+            continue;
+        }
         let id = order.id.clone();
         match orders.settle_refund(order).await {
             Ok(OrderState::Cancelled) => report.cancelled += 1,

@@ -152,7 +152,12 @@ async fn refunding_after_a_lost_answer(env: &TestEnv, token: &str) -> String {
 }
 
 async fn a_lost_refund_answer_is_settled_as_cancelled_by_the_sweeper(backend: Backend) {
-    let Some(env) = TestEnv::with(backend, OrdersSettings::default()).await else {
+    // Past the grace period in which the cancel's own refund may still land.
+    let settings = OrdersSettings {
+        creating_timeout: Duration::ZERO,
+        ..OrdersSettings::default()
+    };
+    let Some(env) = TestEnv::with(backend, settings).await else {
         return;
     };
     let token = env.customer("ada");
@@ -200,7 +205,12 @@ async fn retrying_a_cancel_whose_refund_answer_was_lost_finishes_it(backend: Bac
 }
 
 async fn a_cancel_whose_refund_never_happened_is_given_up_by_the_sweeper(backend: Backend) {
-    let Some(env) = TestEnv::with(backend, OrdersSettings::default()).await else {
+    // Past the grace period in which the cancel's own refund may still land.
+    let settings = OrdersSettings {
+        creating_timeout: Duration::ZERO,
+        ..OrdersSettings::default()
+    };
+    let Some(env) = TestEnv::with(backend, settings).await else {
         return;
     };
     env.product("MUG", 1250, 10).await;
