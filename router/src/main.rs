@@ -1,1 +1,151 @@
-fn main() {}
+//! The `router` binary.
+//!
+//! ```text
+//! router [serve] [--supergraph FILE] [--config FILE]
+//! router compose [--subgraph name=url ...] [--out FILE] [--config FILE]
+//! router plan --supergraph FILE QUERY|@FILE [--operation NAME]
+//! ```
+//! Any start-up failure is one line on stderr (`router: <why>`) and exit code 1.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use storefront_router::core::plan::plan_text;
+use storefront_router::settings::{DEFAULT_PORT, RouterSettings, subgraph_urls};
+use storefront_router::source::{self, SourceError};
+use storefront_shared::{server, settings, startup, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if startup::wants_healthcheck() {
+        return startup::healthcheck(DEFAULT_PORT).await;
+    }
+    let result = match args.first().map(String::as_str) {
+        Some("compose") => compose(&args[1..]).await,
+        Some("plan") => plan(&args[1..]),
+        Some("serve") => serve(&args[1..]).await,
+        _ => serve(&args).await,
+    };
+    startup::exit_code("router", result)
+}
+
+/// Options common to the subcommands, read from `args`.
+#[derive(Default)]
+struct Options {
+    config: Option<PathBuf>,
+    supergraph: Option<PathBuf>,
+    subgraphs: Vec<(String, String)>,
+    out: Option<PathBuf>,
+    operation: Option<String>,
+    positional: Vec<String>,
+}
+
+fn options(args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .with_context(|| format!("{flag} needs a value"))
+        };
+        match flag {
+            "--config" | "-c" => options.config = Some(PathBuf::from(value()?)),
+            "--supergraph" => options.supergraph = Some(PathBuf::from(value()?)),
+            "--out" | "-o" => options.out = Some(PathBuf::from(value()?)),
+            "--operation" => options.operation = Some(value()?),
+            "--subgraph" => {
+                let pair = value()?;
+                let (name, url) = pair
+                    .split_once('=')
+                    .with_context(|| format!("--subgraph wants name=url, not `{pair}`"))?;
+                options.subgraphs.push((name.to_owned(), url.to_owned()));
+            }
+            other if other.starts_with('-') => bail!("unknown option `{other}`"),
+            other => options.positional.push(other.to_owned()),
+        }
+    }
+    Ok(options)
+}
+
+fn load_settings(options: &Options) -> anyhow::Result<settings::Settings<RouterSettings>> {
+    let config = options
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("CONFIG_FILE").map(PathBuf::from));
+    let mut settings = settings::load::<RouterSettings>(DEFAULT_PORT, config.as_deref())?;
+    if let Some(file) = &options.supergraph {
+        settings.service.supergraph = Some(file.clone());
+    }
+    Ok(settings)
+}
+
+async fn serve(args: &[String]) -> anyhow::Result<()> {
+    let options = options(args)?;
+    if let Some(extra) = options.positional.first() {
+        bail!("unexpected argument `{extra}`; see `router serve --supergraph FILE --config FILE`");
+    }
+    let settings = load_settings(&options)?;
+    telemetry::init(settings.common.log_format);
+    let addr = SocketAddr::new(settings.common.bind_address, settings.common.port);
+    let listener = server::bind(addr).await.map_err(anyhow::Error::msg)?;
+    storefront_router::serve(settings, listener, server::shutdown_signal()).await
+}
+
+async fn compose(args: &[String]) -> anyhow::Result<()> {
+    let options = options(args)?;
+    let settings = load_settings(&options)?;
+    let subgraphs = if options.subgraphs.is_empty() {
+        subgraph_urls(&settings.common)
+    } else {
+        options.subgraphs.clone()
+    };
+    let client = storefront_router::client::SubgraphClient::new(settings.service.timeouts.clone())
+        .context("cannot build the HTTP client")?;
+    match source::compose_live(&client, &subgraphs).await {
+        Ok(sdl) => match &options.out {
+            Some(path) => std::fs::write(path, sdl)
+                .with_context(|| format!("cannot write {}", path.display())),
+            None => {
+                print!("{sdl}");
+                Ok(())
+            }
+        },
+        Err(SourceError::Composition(errors)) => {
+            for error in &errors {
+                eprintln!("{error}");
+            }
+            bail!("composition failed with {} error(s)", errors.len())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn plan(args: &[String]) -> anyhow::Result<()> {
+    let options = options(args)?;
+    let file = options
+        .supergraph
+        .as_ref()
+        .context("router plan needs --supergraph FILE")?;
+    let [query] = options.positional.as_slice() else {
+        bail!("router plan needs exactly one QUERY (text, or @file)");
+    };
+    let query = match query.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+        }
+        None => query.clone(),
+    };
+    let sdl = source::read_file(file)?;
+    let plan = plan_text(&sdl, &query, options.operation.as_deref())?;
+    println!("{plan}");
+    Ok(())
+}

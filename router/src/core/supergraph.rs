@@ -1,9 +1,28 @@
 //! The supergraph model, read from a supergraph SDL in the standard join-spec
-//! format (link v1.0, join v0.3 and later) as Apollo's composition and this
-//! router's [`super::compose`] produce it.
+//! format (link v1.0, join v0.2 to v0.5) as Apollo's composition, rover and
+//! this router's [`super::compose`] produce it.
+//!
+//! # Layout
+//! - this file: [`Supergraph`] and the query model the planner reads —
+//!   [`TypeModel`] (where a type lives and its keys), [`FieldModel`] (which
+//!   subgraphs resolve a field, with `@requires`/`@provides`/`@override`),
+//!   per-subgraph interface implementations, union members and enum values.
+//! - `links`: the `@link`s on the schema (which specs, under which names).
+//! - `join`: reading the `join__*` directives into the model.
+//! - `api`: deriving the client-facing API schema.
+//!
+//! # Contract additions (beyond the agreed `schema`, `api_schema`, `subgraphs`)
+//! `Supergraph::parse`, the pub fields `types` and `enums`, and the lookup
+//! helpers below (`subgraph`, `type_model`, `field`, `possible_types_in`).
 
+mod api;
+mod join;
+mod links;
+
+use apollo_compiler::Name;
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
+use indexmap::IndexMap;
 
 /// A subgraph named in the supergraph (`join__Graph`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,4 +57,175 @@ pub struct Supergraph {
     pub api_schema: Valid<Schema>,
     /// The subgraphs, in `join__Graph` order.
     pub subgraphs: Vec<SubgraphInfo>,
+    /// Every object, interface and union type: where it lives and its fields.
+    pub types: IndexMap<Name, TypeModel>,
+    /// Every enum type: the subgraphs defining each value (`join__enumValue`).
+    pub enums: IndexMap<Name, IndexMap<Name, Vec<String>>>,
 }
+
+/// The kind of a composite type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeKind {
+    /// An object type.
+    Object,
+    /// An interface.
+    Interface,
+    /// A union.
+    Union,
+}
+
+/// Where one composite type lives.
+#[derive(Debug, Clone)]
+pub struct TypeModel {
+    /// The type's name.
+    pub name: Name,
+    /// Object, interface or union.
+    pub kind: TypeKind,
+    /// The subgraphs defining the type (by subgraph name, `join__type`).
+    pub graphs: IndexMap<String, TypeInGraph>,
+    /// The fields (objects and interfaces).
+    pub fields: IndexMap<Name, FieldModel>,
+    /// Objects: the interfaces it implements in each subgraph
+    /// (`join__implements`). Interfaces: the interfaces they implement.
+    pub implements: IndexMap<String, Vec<Name>>,
+    /// Unions: the members in each subgraph (`join__unionMember`).
+    pub members: IndexMap<String, Vec<Name>>,
+}
+
+/// A type as one subgraph defines it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeInGraph {
+    /// Its `@key`s there.
+    pub keys: Vec<Key>,
+    /// Whether the subgraph only extends it.
+    pub extension: bool,
+    /// Whether the subgraph declares it as an `@interfaceObject`.
+    pub interface_object: bool,
+}
+
+/// One `@key` of a type in a subgraph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// The field set, e.g. `id` or `id organization { id }`.
+    pub fields: String,
+    /// Whether the subgraph resolves entities by this key (`_entities`).
+    pub resolvable: bool,
+}
+
+/// Which subgraphs can resolve one field.
+#[derive(Debug, Clone, Default)]
+pub struct FieldModel {
+    /// By subgraph name.
+    pub graphs: IndexMap<String, FieldInGraph>,
+}
+
+/// A field as one subgraph defines it (`join__field`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldInGraph {
+    /// `@external` there: the subgraph does not resolve it.
+    pub external: bool,
+    /// `@requires(fields:)`.
+    pub requires: Option<String>,
+    /// `@provides(fields:)`.
+    pub provides: Option<String>,
+    /// `@override(from:)`: the subgraph took the field over from that one.
+    pub override_from: Option<String>,
+    /// Progressive override label (the planner treats the override as complete).
+    pub override_label: Option<String>,
+    /// The field was overridden away from this subgraph but is still used there.
+    pub used_overridden: bool,
+    /// The field's type in this subgraph when it differs from the supergraph's.
+    pub ty: Option<String>,
+}
+
+impl FieldInGraph {
+    /// Whether this subgraph resolves the field itself.
+    pub fn resolvable(&self) -> bool {
+        !self.external && !self.used_overridden
+    }
+}
+
+impl Supergraph {
+    /// Reads a supergraph SDL in the join-spec format.
+    pub fn parse(sdl: &str) -> Result<Supergraph, SupergraphError> {
+        let schema = Schema::parse_and_validate(sdl, "supergraph.graphql")
+            .map_err(|e| SupergraphError::Invalid(e.errors.to_string()))?;
+        let links = links::Links::read(&schema)?;
+        let model = join::read(&schema, &links)?;
+        let api_schema = api::api_schema(&schema, &links)?;
+        Ok(Supergraph {
+            schema,
+            api_schema,
+            subgraphs: model.subgraphs,
+            types: model.types,
+            enums: model.enums,
+        })
+    }
+
+    /// The subgraph with this name.
+    pub fn subgraph(&self, name: &str) -> Option<&SubgraphInfo> {
+        self.subgraphs.iter().find(|s| s.name == name)
+    }
+
+    /// The model of a composite type.
+    pub fn type_model(&self, name: &str) -> Option<&TypeModel> {
+        self.types.get(name)
+    }
+
+    /// The model of a field of an object or interface type.
+    pub fn field(&self, type_name: &str, field: &str) -> Option<&FieldModel> {
+        self.types.get(type_name)?.fields.get(field)
+    }
+
+    /// Whether `graph` resolves `type_name.field` itself.
+    pub fn resolves(&self, graph: &str, type_name: &str, field: &str) -> bool {
+        self.field(type_name, field)
+            .and_then(|f| f.graphs.get(graph))
+            .is_some_and(FieldInGraph::resolvable)
+    }
+
+    /// The object types `graph` may return for the abstract type `name` (or
+    /// `[name]` for an object type it defines).
+    pub fn possible_types_in(&self, graph: &str, name: &str) -> Vec<Name> {
+        let Some(model) = self.types.get(name) else {
+            return Vec::new();
+        };
+        match model.kind {
+            TypeKind::Object => {
+                if model.graphs.contains_key(graph) {
+                    vec![model.name.clone()]
+                } else {
+                    Vec::new()
+                }
+            }
+            TypeKind::Union => model.members.get(graph).cloned().unwrap_or_default(),
+            TypeKind::Interface => self
+                .types
+                .values()
+                .filter(|t| t.kind == TypeKind::Object)
+                .filter(|t| {
+                    t.implements
+                        .get(graph)
+                        .is_some_and(|i| i.iter().any(|i| i == name))
+                })
+                .map(|t| t.name.clone())
+                .collect(),
+        }
+    }
+
+    /// The object types of the supergraph that are `name` or belong to it.
+    pub fn possible_types(&self, name: &str) -> Vec<Name> {
+        let mut out = Vec::new();
+        for graph in &self.subgraphs {
+            for t in self.possible_types_in(&graph.name, name) {
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

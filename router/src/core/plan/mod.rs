@@ -5,8 +5,74 @@
 //! [`FlattenNode`] it is an `_entities` query whose representations are built
 //! from the response data found at the flatten path, using the fetch's
 //! `requires` selection (for example `... on User { __typename id }`).
+//!
+//! # Layout
+//! - this file: the plan types (the contract with the executor), [`Planner`],
+//!   [`PlanError`] and [`plan_text`].
+//! - `builder`: the walk over the client's operation that collects fetches;
+//!   `builder/abstract_types.rs` (interfaces, unions), `builder/jump.rs`
+//!   (entity jumps through `@key`, `@requires`, re-fetch from an ancestor).
+//! - `selection`: subgraph selection sets under construction and their text.
+//! - `emit`: fetches → plan nodes and subgraph operation text.
+//! - `display`: the printed form (`impl Display for QueryPlan`).
+//!
+//! # What the executor can rely on
+//! - Every fetch result is merged into one response tree by response key; the
+//!   final response is formatted by walking the client's operation, so extra
+//!   fields (keys, `__typename`, `@requires` fields) are harmless.
+//! - Client fields keep the client's response keys (aliases) in subgraph
+//!   operations. Key and `@requires` fields the planner adds use the field name
+//!   as response key; when a client alias takes that key for another field the
+//!   planner refuses with [`PlanError::AliasConflict`] (unfinished: internal
+//!   aliases).
+//! - Objects of an abstract type, and every object a key is read from, have
+//!   `__typename` selected.
+//! - Representation selections (`requires`) are normalised for building by
+//!   exact `__typename`: fragments are on object types only, and every
+//!   abstract-typed field in them selects `__typename` first.
+//! - A flatten path has no type conditions: the executor builds a
+//!   representation only for objects whose `__typename` matches one of the
+//!   `requires` fragments (or implements its interface), and skips the others
+//!   and those missing key fields (for example under a skipped `@include`).
+//! - Root fetches of a query run in [`PlanNode::Parallel`]; those of a mutation
+//!   in [`PlanNode::Sequence`], consecutive root fields of one subgraph in one
+//!   fetch. An entity fetch runs after the fetches it depends on.
+//! - Operation names: `<ClientName>__<subgraph>__<n>` when the client named its
+//!   operation, none otherwise. Variables: only those a fetch uses, declared with
+//!   the client's types and defaults.
+//!
+//! # How the planner walks
+//! Greedy and deterministic: each field stays in the current subgraph when it
+//! resolves it (or `@provides` it there); otherwise it jumps through a `@key`
+//! of the target that the current subgraph can provide (keys it cannot provide
+//! are fetched first, which chains jumps), preferring a fetch already going
+//! to the same place and the subgraph that resolves most of the selection.
+//! `@requires` fields are planned at the entity first and sent in the
+//! representation. A value-type field no key leads to is fetched again, with
+//! the path to it, from the nearest ancestor entity (or shared query root
+//! field) that another subgraph resolves. Unsupported: `@interfaceObject`
+//! (needs `__typename` rewrites in representations), `@fromContext`, progressive
+//! `@override` labels (treated as fully overridden), subscriptions, `@defer`.
+//!
+//! # Contract additions
+//! [`Planner`], [`PlanError`], [`plan_text`] with [`PlanTextError`],
+//! [`path_text`], `impl Display for QueryPlan`; no change to the agreed types.
 
+mod builder;
+mod display;
+mod emit;
+mod selection;
+
+use std::sync::Arc;
+
+use apollo_compiler::ExecutableDocument;
+use apollo_compiler::ast::OperationType;
+use apollo_compiler::validation::Valid;
 use serde::Serialize;
+
+use super::supergraph::{Supergraph, SupergraphError};
+
+pub use display::path_text;
 
 /// The plan for one operation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,4 +161,122 @@ pub enum PathElement {
     Key(String),
     /// Every item of a list (`@` in printed plans).
     List,
+}
+
+/// Why an operation cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// No operation of that name (or several and no name given).
+    #[error("unknown operation: {0}")]
+    UnknownOperation(String),
+    /// Subscriptions are not planned.
+    #[error("subscriptions are not supported")]
+    Subscription,
+    /// No subgraph (or path of entity jumps) reaches a field.
+    #[error("cannot plan: {0}")]
+    Unsatisfiable(String),
+    /// A key, `@requires` or `@provides` field set of the supergraph is invalid.
+    #[error("invalid field set `{fields}` on {type_name}: {message}")]
+    InvalidFieldSet {
+        /// The type.
+        type_name: String,
+        /// The field set.
+        fields: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A client alias takes the response key of a key field the planner needs.
+    #[error("the response key `{response_key}` on {type_name} is needed for a key field")]
+    AliasConflict {
+        /// The response key.
+        response_key: String,
+        /// The type.
+        type_name: String,
+    },
+    /// A planner bug.
+    #[error("internal planner error: {0}")]
+    Internal(String),
+}
+
+/// Plans operations for one supergraph; build it once per supergraph.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    supergraph: Arc<Supergraph>,
+}
+
+impl Planner {
+    /// A planner for this supergraph.
+    pub fn new(supergraph: Arc<Supergraph>) -> Self {
+        Planner { supergraph }
+    }
+
+    /// The supergraph it plans for.
+    pub fn supergraph(&self) -> &Arc<Supergraph> {
+        &self.supergraph
+    }
+
+    /// Plans one operation of a document validated against the API schema.
+    /// The result depends only on (supergraph, document, operation name).
+    pub fn plan(
+        &self,
+        document: &Valid<ExecutableDocument>,
+        operation_name: Option<&str>,
+    ) -> Result<QueryPlan, PlanError> {
+        let operation = document
+            .operations
+            .get(operation_name)
+            .map_err(|e| PlanError::UnknownOperation(e.message().to_string()))?;
+        let kind = match operation.operation_type {
+            OperationType::Query => OperationKind::Query,
+            OperationType::Mutation => OperationKind::Mutation,
+            OperationType::Subscription => return Err(PlanError::Subscription),
+        };
+        let root = self
+            .supergraph
+            .schema
+            .root_operation(operation.operation_type)
+            .cloned()
+            .ok_or_else(|| PlanError::Internal("no root type".into()))?;
+        let mut builder = builder::Builder::new(&self.supergraph, document);
+        builder.plan_root(operation.operation_type, &root, &operation.selection_set)?;
+        let mut emitter = emit::Emitter {
+            fetches: &builder.fetches,
+            operation,
+            kind,
+            order: Vec::new(),
+        };
+        let node = emitter.emit(&builder.roots);
+        Ok(QueryPlan { node })
+    }
+}
+
+/// Why [`plan_text`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanTextError {
+    /// The supergraph cannot be read.
+    #[error(transparent)]
+    Supergraph(#[from] SupergraphError),
+    /// The operation is not valid against the API schema.
+    #[error("invalid operation: {0}")]
+    InvalidOperation(String),
+    /// Planning failed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// The printed plan of `operation` against a supergraph SDL (for `router plan`).
+pub fn plan_text(
+    supergraph_sdl: &str,
+    operation: &str,
+    operation_name: Option<&str>,
+) -> Result<String, PlanTextError> {
+    let supergraph = Supergraph::parse(supergraph_sdl)?;
+    let document = ExecutableDocument::parse_and_validate(
+        &supergraph.api_schema,
+        operation,
+        "operation.graphql",
+    )
+    .map_err(|e| PlanTextError::InvalidOperation(e.errors.to_string()))?;
+    let plan = Planner::new(Arc::new(supergraph)).plan(&document, operation_name)?;
+    Ok(plan.to_string())
 }

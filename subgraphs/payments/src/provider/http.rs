@@ -25,9 +25,9 @@
 //!   [`ProviderError::Unavailable`]). An answer whose amount or currency differs
 //!   from the request, or whose status is unknown, is
 //!   [`ProviderError::InvalidResponse`].
-//! - Only plain `http://` URLs work with the workspace's `reqwest` features
-//!   (no TLS backend is enabled); put a TLS-terminating proxy in front, or
-//!   enable a TLS feature, for a real provider.
+//! - `https://` provider URLs use rustls with the Mozilla (webpki) roots;
+//!   `http://` works too, for a provider on a private network or the tests'
+//!   fake.
 
 use std::time::Duration;
 
@@ -45,7 +45,7 @@ use super::{
 /// How the client talks to the provider.
 #[derive(Debug, Clone)]
 pub struct HttpProviderConfig {
-    /// The API's base URL, e.g. `http://provider:8080` (paths `/v1/...` are appended).
+    /// The API's base URL, e.g. `https://api.provider.example` (paths `/v1/...` are appended).
     pub url: String,
     /// The API key sent as a bearer token.
     pub api_key: Secret,

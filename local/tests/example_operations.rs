@@ -1,0 +1,206 @@
+//! Every example operation in schema/operations/ runs, through the router, on
+//! the whole Storefront as `cargo run --release` starts it (on ports the OS
+//! chooses and a fresh data directory): the README's walkthrough, checked.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use storefront_local::{Launch, Ports, launch};
+
+fn operations_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/operations")
+}
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    ran: BTreeSet<String>,
+}
+
+impl Client {
+    /// Runs the operation in `schema/operations/<name>.graphql`; fails on any error.
+    async fn run(&mut self, name: &str, token: Option<&str>, variables: Value) -> Value {
+        let path = operations_dir().join(format!("{name}.graphql"));
+        let query = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "operationName": name, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let answer: Value = request
+            .send()
+            .await
+            .expect("the router answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        assert!(answer["errors"].is_null(), "{name} failed: {answer}");
+        self.ran.insert(name.to_owned());
+        answer["data"].clone()
+    }
+}
+
+async fn wait_ready(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = reqwest::get(format!("{url}/ready")).await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the router was not ready within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_example_operation_runs_through_the_router() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storefront = launch(Launch {
+        ports: Ports::any(),
+        data_dir: Some(dir.path().to_path_buf()),
+    })
+    .await
+    .expect("the local run starts");
+    let url = storefront.router_url.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(storefront.run_until(async {
+        let _ = stopped.await;
+    }));
+    wait_ready(&url).await;
+    let mut client = Client {
+        http: reqwest::Client::new(),
+        url,
+        ran: BTreeSet::new(),
+    };
+
+    // Browse.
+    let found = client
+        .run("Products", None, json!({ "search": "mug" }))
+        .await;
+    let sku = found["products"]["edges"][0]["node"]["sku"]
+        .as_str()
+        .expect("the demo catalogue has a mug")
+        .to_owned();
+    let product = client.run("Product", None, json!({ "sku": sku })).await;
+    let stock_before = product["product"]["stock"].as_i64().expect("stock");
+
+    // Accounts: the default local ADMIN, and a customer.
+    let admin = client
+        .run(
+            "Register",
+            None,
+            json!({ "input": { "email": "admin@example.com", "password": "correct horse", "name": "Ada" } }),
+        )
+        .await;
+    assert_eq!(admin["register"]["user"]["role"], "ADMIN");
+    let admin_token = admin["register"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    client
+        .run(
+            "Register",
+            None,
+            json!({ "input": { "email": "bob@example.com", "password": "battery staple", "name": "Bob" } }),
+        )
+        .await;
+    let login = client
+        .run(
+            "Login",
+            None,
+            json!({ "email": "bob@example.com", "password": "battery staple" }),
+        )
+        .await;
+    let token = login["login"]["token"].as_str().expect("token").to_owned();
+    let me = client.run("Me", Some(&token), json!({})).await;
+    assert_eq!(me["me"]["email"], "bob@example.com");
+
+    // Catalogue administration.
+    let created = client
+        .run(
+            "CreateProduct",
+            Some(&admin_token),
+            json!({ "input": { "sku": "LAMP-DESK", "name": "Desk Lamp", "description": "Warm light.", "price": 4900, "currency": "USD", "stock": 3 } }),
+        )
+        .await;
+    assert_eq!(created["createProduct"]["stock"], 3);
+    let restocked = client
+        .run(
+            "Restock",
+            Some(&admin_token),
+            json!({ "sku": "LAMP-DESK", "quantity": 2 }),
+        )
+        .await;
+    assert_eq!(restocked["restock"]["stock"], 5);
+
+    // Order, pay, look, cancel.
+    let order = client
+        .run(
+            "CreateOrder",
+            Some(&token),
+            json!({ "items": [{ "sku": sku, "quantity": 2 }] }),
+        )
+        .await;
+    let order_id = order["createOrder"]["id"]
+        .as_str()
+        .expect("order id")
+        .to_owned();
+    assert_eq!(order["createOrder"]["status"], "PENDING_PAYMENT");
+    let paid = client
+        .run(
+            "PayOrder",
+            Some(&token),
+            json!({ "orderId": order_id, "paymentToken": "tok_visa", "idempotencyKey": "walkthrough-1" }),
+        )
+        .await;
+    assert_eq!(paid["payOrder"]["status"], "SUCCEEDED");
+    assert_eq!(paid["payOrder"]["order"]["status"], "PAID");
+
+    let mine = client.run("MyOrders", Some(&token), json!({})).await;
+    let node = &mine["me"]["orders"]["edges"][0]["node"];
+    assert_eq!(node["id"], order_id.as_str());
+    assert_eq!(node["status"], "PAID");
+    assert_eq!(node["payment"]["status"], "SUCCEEDED");
+    assert_eq!(
+        node["items"][0]["product"]["name"],
+        product["product"]["name"]
+    );
+    assert_eq!(node["items"][0]["quantity"], 2);
+
+    let seen = client
+        .run("Order", Some(&admin_token), json!({ "id": order_id }))
+        .await;
+    assert_eq!(seen["order"]["buyer"]["email"], "bob@example.com");
+
+    let cancelled = client
+        .run("CancelOrder", Some(&token), json!({ "id": order_id }))
+        .await;
+    assert_eq!(cancelled["cancelOrder"]["status"], "CANCELLED");
+    assert_eq!(cancelled["cancelOrder"]["payment"]["status"], "REFUNDED");
+    let after = client.run("Product", None, json!({ "sku": sku })).await;
+    assert_eq!(after["product"]["stock"].as_i64(), Some(stock_before));
+
+    // Every example in the folder was run (a new one needs a step here).
+    let files: BTreeSet<String> = std::fs::read_dir(operations_dir())
+        .expect("schema/operations exists")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            Some(name.strip_suffix(".graphql")?.to_owned())
+        })
+        .collect();
+    assert_eq!(client.ran, files);
+
+    let _ = stop.send(());
+    running
+        .await
+        .expect("the run task")
+        .expect("every service stops cleanly");
+}

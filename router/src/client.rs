@@ -1,0 +1,191 @@
+//! The [`SubgraphClient`]: one keep-alive connection pool for every subgraph,
+//! per-subgraph timeouts, and the client's `Authorization`, `traceparent` and
+//! `x-request-id` forwarded.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::settings::Timeouts;
+
+/// Headers taken from the client's request and sent to every subgraph.
+pub const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "x-request-id"];
+
+/// Why a subgraph request failed (the subgraph counts as unavailable).
+#[derive(Debug, thiserror::Error)]
+pub enum SubgraphError {
+    /// No answer in time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// Could not connect or the connection broke.
+    #[error("{detail}")]
+    Transport {
+        /// Whether no connection could be made at all.
+        connect: bool,
+        /// The full error chain (logged; it names hosts).
+        detail: String,
+    },
+    /// An HTTP status other than 2xx with a body that is not a GraphQL response.
+    #[error("HTTP status {0}")]
+    Status(u16),
+    /// The body is not a GraphQL response.
+    #[error("the answer is not a GraphQL response: {0}")]
+    InvalidResponse(String),
+}
+
+impl SubgraphError {
+    /// A short reason for the client, without hosts or internal detail.
+    pub fn client_reason(&self) -> String {
+        match self {
+            SubgraphError::Timeout(after) => format!("no answer within {after:?}"),
+            SubgraphError::Transport { connect: true, .. } => "cannot connect".into(),
+            SubgraphError::Transport { connect: false, .. } => "the connection failed".into(),
+            SubgraphError::Status(status) => format!("HTTP status {status}"),
+            SubgraphError::InvalidResponse(_) => "the answer is not a GraphQL response".into(),
+        }
+    }
+}
+
+/// A subgraph's GraphQL response, parsed once.
+#[derive(Debug, Default, Deserialize)]
+pub struct SubgraphResponse {
+    /// `data`, if any.
+    #[serde(default)]
+    pub data: Option<Value>,
+    /// `errors`, as the subgraph wrote them.
+    #[serde(default)]
+    pub errors: Vec<Map<String, Value>>,
+}
+
+#[derive(Serialize)]
+struct SubgraphRequest<'a> {
+    query: &'a str,
+    #[serde(rename = "operationName", skip_serializing_if = "Option::is_none")]
+    operation_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    variables: &'a Map<String, Value>,
+}
+
+/// Sends subgraph operations over one shared connection pool.
+#[derive(Debug, Clone)]
+pub struct SubgraphClient {
+    http: reqwest::Client,
+    timeouts: Timeouts,
+}
+
+impl SubgraphClient {
+    /// A client with `timeouts`.
+    pub fn new(timeouts: Timeouts) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(SubgraphClient { http, timeouts })
+    }
+
+    /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
+    /// [`FORWARDED_HEADERS`]).
+    pub async fn fetch(
+        &self,
+        subgraph: &str,
+        url: &str,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+    ) -> Result<SubgraphResponse, SubgraphError> {
+        let timeout = self.timeouts.for_subgraph(subgraph);
+        let body = serde_json::to_vec(&SubgraphRequest {
+            query,
+            operation_name,
+            variables,
+        })
+        .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))?;
+        let request = self
+            .http
+            .post(url)
+            .timeout(timeout)
+            .headers(headers.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(
+                ACCEPT,
+                "application/graphql-response+json, application/json;q=0.9",
+            )
+            .body(body);
+        let answer = request.send().await.map_err(|e| classify(e, timeout))?;
+        let status = answer.status();
+        let bytes = answer.bytes().await.map_err(|e| classify(e, timeout))?;
+        match serde_json::from_slice::<SubgraphResponse>(&bytes) {
+            Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
+            _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
+            Ok(_) => Err(SubgraphError::InvalidResponse(
+                "neither data nor errors".into(),
+            )),
+            Err(error) => Err(SubgraphError::InvalidResponse(error.to_string())),
+        }
+    }
+
+    /// Fetches a subgraph's SDL with `{ _service { sdl } }`.
+    pub async fn service_sdl(&self, subgraph: &str, url: &str) -> Result<String, SubgraphError> {
+        let response = self
+            .fetch(
+                subgraph,
+                url,
+                "query SubgraphSdl { _service { sdl } }",
+                Some("SubgraphSdl"),
+                &Map::new(),
+                &HeaderMap::new(),
+            )
+            .await?;
+        response
+            .data
+            .as_ref()
+            .and_then(|data| data.pointer("/_service/sdl"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| SubgraphError::InvalidResponse("no _service.sdl in the answer".into()))
+    }
+}
+
+fn classify(error: reqwest::Error, timeout: Duration) -> SubgraphError {
+    if error.is_timeout() {
+        SubgraphError::Timeout(timeout)
+    } else {
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        SubgraphError::Transport {
+            connect: error.is_connect(),
+            detail: text,
+        }
+    }
+}
+
+/// The headers to forward from a client's request.
+pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in FORWARDED_HEADERS {
+        if let Some(value) = incoming.get(name) {
+            headers.insert(HeaderName::from_static(name), value.clone());
+        }
+    }
+    headers
+}
+
+/// Adds `x-request-id` when the client did not send one.
+pub fn ensure_request_id(headers: &mut HeaderMap) -> String {
+    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        return id.to_owned();
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static("x-request-id"), value);
+    }
+    id
+}

@@ -1,0 +1,352 @@
+//! Builds the subgraph model from the parsed definitions: federation
+//! directives read under their local names, extensions folded into their
+//! type, executable directive definitions kept.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use apollo_compiler::ast::{self, Definition, DirectiveList, Type};
+use indexmap::IndexMap;
+
+use super::CompositionError;
+use super::link::Names;
+use super::subgraph::{
+    Applied, BUILT_IN_DIRECTIVES, DirectiveDef, EXECUTABLE_LOCATIONS, EnumValueDef, FieldDef,
+    InputValueDef, Key, Kind, TypeDef, bool_arg, description, print_value, quote, string_arg,
+};
+
+pub(super) struct Builder<'a> {
+    pub(super) names: &'a Names,
+    pub(super) renames: &'a HashMap<String, String>,
+    pub(super) subgraph: &'a str,
+    pub(super) errors: &'a mut Vec<CompositionError>,
+    /// Directives the subgraph defines itself.
+    pub(super) defined: &'a HashSet<String>,
+    /// Directives used but neither defined, built in nor federation's.
+    pub(super) unknown: RefCell<BTreeSet<String>>,
+    /// Federation directives used that the supergraph does not carry.
+    pub(super) dropped: RefCell<BTreeSet<String>>,
+}
+
+/// The federation directives found on one element.
+#[derive(Default)]
+struct Found {
+    keys: Vec<Key>,
+    shareable: bool,
+    external: bool,
+    extends: bool,
+    interface_object: bool,
+    requires: Option<String>,
+    provides: Option<String>,
+    override_from: Option<String>,
+    override_label: Option<String>,
+    applied: Applied,
+    specified_by: Option<String>,
+}
+
+impl Builder<'_> {
+    fn rename(&self, name: &str) -> String {
+        self.renames
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_owned())
+    }
+
+    fn rename_type(&self, ty: &Type) -> Type {
+        let named = |n: &ast::NamedType| match self.renames.get(n.as_str()) {
+            Some(to) => apollo_compiler::Name::new(to).unwrap_or_else(|_| n.clone()),
+            None => n.clone(),
+        };
+        match ty {
+            Type::Named(n) => Type::Named(named(n)),
+            Type::NonNullNamed(n) => Type::NonNullNamed(named(n)),
+            Type::List(inner) => Type::List(Box::new(self.rename_type(inner))),
+            Type::NonNullList(inner) => Type::NonNullList(Box::new(self.rename_type(inner))),
+        }
+    }
+
+    fn directives(&self, list: &DirectiveList) -> Found {
+        let mut found = Found::default();
+        for directive in list.iter() {
+            match directive.name.as_str() {
+                "deprecated" => {
+                    found
+                        .applied
+                        .others
+                        .push(match string_arg(directive, "reason") {
+                            Some(reason) => format!("@deprecated(reason: {})", quote(&reason)),
+                            None => "@deprecated".to_owned(),
+                        });
+                    continue;
+                }
+                "specifiedBy" => {
+                    found.specified_by = string_arg(directive, "url");
+                    continue;
+                }
+                _ => {}
+            }
+            match self.names.canonical(directive.name.as_str()) {
+                Some("key") => found.keys.push(Key {
+                    fields: string_arg(directive, "fields").unwrap_or_default(),
+                    resolvable: bool_arg(directive, "resolvable").unwrap_or(true),
+                }),
+                Some("shareable") => found.shareable = true,
+                Some("external") => found.external = true,
+                Some("extends") => found.extends = true,
+                Some("interfaceObject") => found.interface_object = true,
+                Some("requires") => found.requires = string_arg(directive, "fields"),
+                Some("provides") => found.provides = string_arg(directive, "fields"),
+                Some("override") => {
+                    found.override_from = string_arg(directive, "from");
+                    found.override_label = string_arg(directive, "label");
+                }
+                Some("inaccessible") => found.applied.inaccessible = true,
+                Some("tag") => {
+                    if let Some(tag) = string_arg(directive, "name") {
+                        found
+                            .applied
+                            .others
+                            .push(format!("@tag(name: {})", quote(&tag)));
+                    }
+                }
+                Some(other) => {
+                    self.dropped.borrow_mut().insert(other.to_owned());
+                }
+                None => {
+                    let name = directive.name.as_str();
+                    if !BUILT_IN_DIRECTIVES.contains(&name) && !self.defined.contains(name) {
+                        self.unknown.borrow_mut().insert(name.to_owned());
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    pub(super) fn executable_directive(
+        &self,
+        d: &ast::DirectiveDefinition,
+    ) -> Option<DirectiveDef> {
+        let name = d.name.as_str();
+        if BUILT_IN_DIRECTIVES.contains(&name)
+            || name == "link"
+            || name.contains("__")
+            || self.names.canonical(name).is_some()
+        {
+            return None;
+        }
+        let locations: Vec<String> = d
+            .locations
+            .iter()
+            .map(|l| l.name().to_owned())
+            .filter(|l| EXECUTABLE_LOCATIONS.contains(&l.as_str()))
+            .collect();
+        if locations.is_empty() {
+            return None;
+        }
+        Some(DirectiveDef {
+            name: name.to_owned(),
+            description: description(&d.description),
+            args: d
+                .arguments
+                .iter()
+                .map(|a| (a.name.to_string(), self.input_value(a)))
+                .collect(),
+            repeatable: d.repeatable,
+            locations,
+        })
+    }
+
+    fn input_value(&self, value: &ast::InputValueDefinition) -> InputValueDef {
+        InputValueDef {
+            name: value.name.to_string(),
+            description: description(&value.description),
+            ty: self.rename_type(&value.ty),
+            default: value.default_value.as_deref().map(print_value),
+            applied: self.directives(&value.directives).applied,
+        }
+    }
+
+    fn field(&self, field: &ast::FieldDefinition) -> FieldDef {
+        let found = self.directives(&field.directives);
+        FieldDef {
+            name: field.name.to_string(),
+            description: description(&field.description),
+            ty: self.rename_type(&field.ty),
+            args: field
+                .arguments
+                .iter()
+                .map(|a| (a.name.to_string(), self.input_value(a)))
+                .collect(),
+            shareable: found.shareable,
+            external: found.external,
+            requires: found.requires,
+            provides: found.provides,
+            override_from: found.override_from,
+            override_label: found.override_label,
+            applied: found.applied,
+        }
+    }
+
+    pub(super) fn add(&mut self, definition: &Definition, types: &mut IndexMap<String, TypeDef>) {
+        let (kind, name, desc, directives, extension) = match definition {
+            Definition::ScalarTypeDefinition(d) => {
+                (Kind::Scalar, &d.name, &d.description, &d.directives, false)
+            }
+            Definition::ObjectTypeDefinition(d) => {
+                (Kind::Object, &d.name, &d.description, &d.directives, false)
+            }
+            Definition::InterfaceTypeDefinition(d) => (
+                Kind::Interface,
+                &d.name,
+                &d.description,
+                &d.directives,
+                false,
+            ),
+            Definition::UnionTypeDefinition(d) => {
+                (Kind::Union, &d.name, &d.description, &d.directives, false)
+            }
+            Definition::EnumTypeDefinition(d) => {
+                (Kind::Enum, &d.name, &d.description, &d.directives, false)
+            }
+            Definition::InputObjectTypeDefinition(d) => {
+                (Kind::Input, &d.name, &d.description, &d.directives, false)
+            }
+            Definition::ScalarTypeExtension(d) => {
+                (Kind::Scalar, &d.name, &None, &d.directives, true)
+            }
+            Definition::ObjectTypeExtension(d) => {
+                (Kind::Object, &d.name, &None, &d.directives, true)
+            }
+            Definition::InterfaceTypeExtension(d) => {
+                (Kind::Interface, &d.name, &None, &d.directives, true)
+            }
+            Definition::UnionTypeExtension(d) => (Kind::Union, &d.name, &None, &d.directives, true),
+            Definition::EnumTypeExtension(d) => (Kind::Enum, &d.name, &None, &d.directives, true),
+            Definition::InputObjectTypeExtension(d) => {
+                (Kind::Input, &d.name, &None, &d.directives, true)
+            }
+            Definition::OperationDefinition(_) | Definition::FragmentDefinition(_) => {
+                self.errors.push(CompositionError::new(
+                    "INVALID_GRAPHQL",
+                    Some(self.subgraph),
+                    None,
+                    "executable definitions are not allowed in a subgraph schema",
+                ));
+                return;
+            }
+            _ => return,
+        };
+        let name = self.rename(name.as_str());
+        let found = self.directives(directives);
+        let entry = types
+            .entry(name.clone())
+            .or_insert_with(|| TypeDef::empty(&name, kind));
+        if entry.kind != kind {
+            self.errors.push(CompositionError::new(
+                "INVALID_GRAPHQL",
+                Some(self.subgraph),
+                Some(name.clone()),
+                format!(
+                    "{name} is defined both as {} and as {}",
+                    entry.kind.keyword(),
+                    kind.keyword()
+                ),
+            ));
+            return;
+        }
+        if !extension {
+            if entry.has_base {
+                self.errors.push(CompositionError::new(
+                    "INVALID_GRAPHQL",
+                    Some(self.subgraph),
+                    Some(name.clone()),
+                    format!("there can be only one type named {name}"),
+                ));
+            }
+            entry.has_base = true;
+            entry.extension = found.extends;
+            entry.description = description(desc);
+        }
+        entry.extension |= found.extends;
+        entry.keys.extend(found.keys);
+        entry.shareable |= found.shareable;
+        entry.interface_object |= found.interface_object;
+        entry.applied.inaccessible |= found.applied.inaccessible;
+        entry.applied.others.extend(found.applied.others);
+        if found.specified_by.is_some() {
+            entry.specified_by = found.specified_by;
+        }
+        let shareable = found.shareable;
+        let (fields, implements, members, values, input_fields) = match definition {
+            Definition::ObjectTypeDefinition(d) => (
+                Some(&d.fields),
+                Some(&d.implements_interfaces),
+                None,
+                None,
+                None,
+            ),
+            Definition::ObjectTypeExtension(d) => (
+                Some(&d.fields),
+                Some(&d.implements_interfaces),
+                None,
+                None,
+                None,
+            ),
+            Definition::InterfaceTypeDefinition(d) => (
+                Some(&d.fields),
+                Some(&d.implements_interfaces),
+                None,
+                None,
+                None,
+            ),
+            Definition::InterfaceTypeExtension(d) => (
+                Some(&d.fields),
+                Some(&d.implements_interfaces),
+                None,
+                None,
+                None,
+            ),
+            Definition::UnionTypeDefinition(d) => (None, None, Some(&d.members), None, None),
+            Definition::UnionTypeExtension(d) => (None, None, Some(&d.members), None, None),
+            Definition::EnumTypeDefinition(d) => (None, None, None, Some(&d.values), None),
+            Definition::EnumTypeExtension(d) => (None, None, None, Some(&d.values), None),
+            Definition::InputObjectTypeDefinition(d) => (None, None, None, None, Some(&d.fields)),
+            Definition::InputObjectTypeExtension(d) => (None, None, None, None, Some(&d.fields)),
+            _ => (None, None, None, None, None),
+        };
+        for field in fields.into_iter().flatten() {
+            let mut def = self.field(field);
+            // `@shareable` on a type (definition or extension) covers the
+            // fields that definition declares.
+            def.shareable |= shareable;
+            if entry.fields.insert(def.name.clone(), def).is_some() {
+                self.errors.push(CompositionError::new(
+                    "INVALID_GRAPHQL",
+                    Some(self.subgraph),
+                    Some(format!("{name}.{}", field.name)),
+                    format!("field {name}.{} is defined more than once", field.name),
+                ));
+            }
+        }
+        for interface in implements.into_iter().flatten() {
+            entry.implements.push(self.rename(interface.as_str()));
+        }
+        for member in members.into_iter().flatten() {
+            entry.members.push(self.rename(member.as_str()));
+        }
+        for value in values.into_iter().flatten() {
+            entry.values.insert(
+                value.value.to_string(),
+                EnumValueDef {
+                    description: description(&value.description),
+                    applied: self.directives(&value.directives).applied,
+                },
+            );
+        }
+        for field in input_fields.into_iter().flatten() {
+            let def = self.input_value(field);
+            entry.input_fields.insert(def.name.clone(), def);
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! One subgraph SDL → a normalised model that merging and the rules work on.
+//!
+//! Federation directives are recognised under the names the subgraph's `@link`
+//! gives them (`@key` when imported, `@federation__key` when not, or a rename
+//! from `import: [{name: "@key", as: "@primaryKey"}]`); federation's own
+//! definitions are dropped; root types are renamed to `Query`, `Mutation`
+//! and `Subscription`; `extend type` definitions are folded into their type.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
+
+use apollo_compiler::Node;
+use apollo_compiler::ast::{self, Definition, Type, Value};
+use indexmap::IndexMap;
+
+use super::builder::Builder;
+use super::link::{link_names, root_renames};
+use super::{CompositionError, SubgraphSdl};
+
+/// The kind of a named type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Scalar,
+    Object,
+    Interface,
+    Union,
+    Enum,
+    Input,
+}
+
+impl Kind {
+    pub(super) fn keyword(self) -> &'static str {
+        match self {
+            Kind::Scalar => "scalar",
+            Kind::Object => "type",
+            Kind::Interface => "interface",
+            Kind::Union => "union",
+            Kind::Enum => "enum",
+            Kind::Input => "input",
+        }
+    }
+}
+
+/// A `@key` of an entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Key {
+    pub fields: String,
+    pub resolvable: bool,
+}
+
+/// Directives that are copied to the supergraph as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Applied {
+    pub inaccessible: bool,
+    /// `@tag(...)` and `@deprecated(...)` as printed, in source order.
+    pub others: Vec<String>,
+}
+
+/// An argument or input field.
+#[derive(Debug, Clone)]
+pub(super) struct InputValueDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub ty: Type,
+    /// The default value as GraphQL text.
+    pub default: Option<String>,
+    pub applied: Applied,
+}
+
+/// A field of an object or interface.
+#[derive(Debug, Clone)]
+pub(super) struct FieldDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub ty: Type,
+    pub args: IndexMap<String, InputValueDef>,
+    pub shareable: bool,
+    pub external: bool,
+    pub requires: Option<String>,
+    pub provides: Option<String>,
+    pub override_from: Option<String>,
+    /// `@override(label:)` (progressive override, Federation 2.7).
+    pub override_label: Option<String>,
+    pub applied: Applied,
+}
+
+/// An enum value.
+#[derive(Debug, Clone)]
+pub(super) struct EnumValueDef {
+    pub description: Option<String>,
+    pub applied: Applied,
+}
+
+/// A named type as one subgraph defines it (all its extensions folded in).
+#[derive(Debug, Clone)]
+pub(super) struct TypeDef {
+    pub name: String,
+    pub kind: Kind,
+    pub description: Option<String>,
+    pub keys: Vec<Key>,
+    /// Defined only by `extend type` (or marked `@extends`) in this subgraph.
+    pub extension: bool,
+    /// A non-extension definition was seen.
+    pub has_base: bool,
+    pub shareable: bool,
+    pub interface_object: bool,
+    pub applied: Applied,
+    pub specified_by: Option<String>,
+    pub implements: Vec<String>,
+    pub fields: IndexMap<String, FieldDef>,
+    pub input_fields: IndexMap<String, InputValueDef>,
+    pub members: Vec<String>,
+    pub values: IndexMap<String, EnumValueDef>,
+}
+
+/// An executable directive definition (merged into the supergraph when every
+/// subgraph defines it).
+#[derive(Debug, Clone)]
+pub(super) struct DirectiveDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub args: IndexMap<String, InputValueDef>,
+    pub repeatable: bool,
+    /// Executable locations only, e.g. `FIELD`, `QUERY`.
+    pub locations: Vec<String>,
+}
+
+pub(super) const EXECUTABLE_LOCATIONS: &[&str] = &[
+    "QUERY",
+    "MUTATION",
+    "SUBSCRIPTION",
+    "FIELD",
+    "FRAGMENT_DEFINITION",
+    "FRAGMENT_SPREAD",
+    "INLINE_FRAGMENT",
+    "VARIABLE_DEFINITION",
+];
+
+/// Directives GraphQL itself defines; never merged.
+pub(super) const BUILT_IN_DIRECTIVES: &[&str] = &[
+    "include",
+    "skip",
+    "deprecated",
+    "specifiedBy",
+    "oneOf",
+    "defer",
+    "stream",
+];
+
+/// One parsed subgraph.
+#[derive(Debug, Clone)]
+pub(super) struct Subgraph {
+    pub name: String,
+    pub url: String,
+    /// The `join__Graph` value, e.g. `USERS`.
+    pub graph_id: String,
+    /// A Federation 1 subgraph (no federation `@link`).
+    pub fed1: bool,
+    /// The `x` of the linked federation version `v2.x` (0 for Federation 1).
+    pub fed_minor: u32,
+    pub types: IndexMap<String, TypeDef>,
+    /// Executable directive definitions (not built-in, not federation's).
+    pub directives: IndexMap<String, DirectiveDef>,
+    /// Federation directives used here that the supergraph does not carry
+    /// (e.g. `@authenticated`), for a hint.
+    pub dropped_directives: BTreeSet<String>,
+}
+
+/// Types federation and link define in subgraphs; never merged.
+const FEDERATION_TYPES: &[&str] = &[
+    "_Service",
+    "_Any",
+    "_Entity",
+    "_FieldSet",
+    "FieldSet",
+    "link__Import",
+    "link__Purpose",
+    "link__FieldSet",
+];
+
+/// The `join__Graph` enum value for a subgraph name: upper-cased, other
+/// characters replaced by `_`, made unique with a numeric suffix.
+pub(super) fn graph_enum_value(name: &str, taken: &HashSet<String>) -> String {
+    let mut value: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if value.starts_with(|c: char| c.is_ascii_digit()) {
+        value.insert(0, '_');
+    }
+    let mut candidate = value.clone();
+    let mut n = 1;
+    while taken.contains(&candidate) {
+        candidate = format!("{value}_{n}");
+        n += 1;
+    }
+    candidate
+}
+
+pub(super) fn string_arg(directive: &ast::Directive, name: &str) -> Option<String> {
+    directive
+        .specified_argument_by_name(name)
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
+pub(super) fn bool_arg(directive: &ast::Directive, name: &str) -> Option<bool> {
+    match directive.specified_argument_by_name(name).map(|v| &**v) {
+        Some(Value::Boolean(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+/// A GraphQL string literal.
+pub(super) fn quote(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A value as GraphQL text on one line: `["x", "y"]`, `{x: 1, y: RED}`.
+pub(super) fn print_value(value: &Value) -> String {
+    match value {
+        Value::List(items) => {
+            let items: Vec<String> = items.iter().map(|v| print_value(v)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(name, v)| format!("{name}: {}", print_value(v)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn description(d: &Option<Node<str>>) -> Option<String> {
+    d.as_ref().map(|s| s.to_string())
+}
+
+impl TypeDef {
+    pub(super) fn empty(name: &str, kind: Kind) -> TypeDef {
+        TypeDef {
+            name: name.to_owned(),
+            kind,
+            description: None,
+            keys: Vec::new(),
+            extension: true,
+            has_base: false,
+            shareable: false,
+            interface_object: false,
+            applied: Applied::default(),
+            specified_by: None,
+            implements: Vec::new(),
+            fields: IndexMap::new(),
+            input_fields: IndexMap::new(),
+            members: Vec::new(),
+            values: IndexMap::new(),
+        }
+    }
+}
+
+impl Subgraph {
+    /// Parses and normalises one subgraph; every problem is returned.
+    pub(super) fn parse(
+        input: &SubgraphSdl,
+        graph_id: String,
+    ) -> Result<Subgraph, Vec<CompositionError>> {
+        let sub = Some(input.name.as_str());
+        let document =
+            match ast::Document::parse(input.sdl.as_str(), format!("{}.graphql", input.name)) {
+                Ok(document) => document,
+                Err(with_errors) => {
+                    return Err(with_errors
+                        .errors
+                        .iter()
+                        .map(|d| {
+                            CompositionError::new("INVALID_GRAPHQL", sub, None, d.error.to_string())
+                        })
+                        .collect());
+                }
+            };
+        let mut errors = Vec::new();
+        let (names, fed_minor) = link_names(&document, &input.name, &mut errors);
+        let fed1 = fed_minor.is_none();
+        let renames = root_renames(&document);
+        let mut types: IndexMap<String, TypeDef> = IndexMap::new();
+        let defined: HashSet<String> = document
+            .definitions
+            .iter()
+            .filter_map(|d| match d {
+                Definition::DirectiveDefinition(d) => Some(d.name.to_string()),
+                _ => None,
+            })
+            .collect();
+        let mut builder = Builder {
+            names: &names,
+            renames: &renames,
+            subgraph: &input.name,
+            errors: &mut errors,
+            defined: &defined,
+            unknown: RefCell::default(),
+            dropped: RefCell::default(),
+        };
+        let mut directives = IndexMap::new();
+        for definition in &document.definitions {
+            builder.add(definition, &mut types);
+            if let Definition::DirectiveDefinition(d) = definition
+                && let Some(def) = builder.executable_directive(d)
+            {
+                directives.insert(def.name.clone(), def);
+            }
+        }
+        let unknown = builder.unknown.take();
+        let dropped_directives = builder.dropped.take();
+        for name in unknown {
+            errors.push(CompositionError::new(
+                "INVALID_GRAPHQL",
+                sub,
+                None,
+                format!("unknown directive @{name} (a federation directive must be imported by the @link to federation, or used as @federation__{name})"),
+            ));
+        }
+        for name in FEDERATION_TYPES {
+            types.shift_remove(*name);
+        }
+        types.retain(|name, _| !name.starts_with("federation__"));
+        // Federation gives every subgraph a `Query` (for `_service`), so every
+        // subgraph is listed on the supergraph's `Query`.
+        let query = types.entry("Query".to_owned()).or_insert_with(|| TypeDef {
+            has_base: true,
+            extension: false,
+            ..TypeDef::empty("Query", Kind::Object)
+        });
+        query.fields.shift_remove("_service");
+        query.fields.shift_remove("_entities");
+        if errors.is_empty() {
+            Ok(Subgraph {
+                name: input.name.clone(),
+                url: input.url.clone(),
+                graph_id,
+                fed1,
+                fed_minor: fed_minor.unwrap_or_default(),
+                types,
+                directives,
+                dropped_directives,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}

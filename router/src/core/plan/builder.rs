@@ -1,0 +1,533 @@
+//! The planning walk: the client's selections, subgraph by subgraph, with an
+//! entity fetch wherever a field lives elsewhere.
+//!
+//! Each [`Fetch`] collects a [`SelSet`]; a fetch that needs data of others
+//! (keys, `@requires` fields) lists them in `deps`. The walk prefers to stay
+//! in the current subgraph, groups the fields of one jump (same subgraph, same
+//! path, same dependencies) into one fetch, and expands abstract types into
+//! their possible object types only when a field needs it.
+
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use apollo_compiler::ast::{self, OperationType};
+use apollo_compiler::executable::{ExecutableDocument, Field, FieldSet, Selection, SelectionSet};
+use apollo_compiler::{Name, Node};
+use indexmap::IndexMap;
+use tracing::trace;
+
+use super::selection::{Conflict, FieldSel, Loc, SelSet};
+use super::{PathElement, PlanError};
+use crate::core::supergraph::{Supergraph, TypeKind};
+
+/// How deep key and `@requires` resolution may recurse before giving up.
+const MAX_DEPTH: usize = 8;
+
+/// One fetch being built.
+#[derive(Debug, Clone)]
+pub(super) struct Fetch {
+    pub graph: String,
+    /// `None` for root fetches; the flatten path for entity fetches.
+    pub path: Option<Vec<PathElement>>,
+    /// Representation selections (entity fetches).
+    pub requires: SelSet,
+    pub selection: SelSet,
+    /// The fetches whose data this one needs.
+    pub deps: BTreeSet<usize>,
+}
+
+/// Where the walk stands.
+#[derive(Debug, Clone)]
+struct Cx {
+    fetch: usize,
+    graph: String,
+    /// The selection set being filled.
+    loc: Loc,
+    /// The set of the current object (outside conditional fragments): keys go here.
+    entity_loc: Loc,
+    parent: Name,
+    path: Vec<PathElement>,
+    /// `@skip`/`@include` of enclosing fragments, repeated in entity fetches.
+    conditions: Vec<ast::DirectiveList>,
+    provided: Option<Provided>,
+    depth: usize,
+    /// The enclosing levels, nearest first (for re-fetching a path from an
+    /// ancestor when no key leads to a field).
+    frames: Option<Rc<Frame>>,
+}
+
+/// One enclosing level: where the walk stood and the client field it entered.
+#[derive(Debug)]
+struct Frame {
+    cx: Cx,
+    field: Node<Field>,
+}
+
+/// Fields a subgraph provides at a position (`@provides`), by name.
+#[derive(Debug, Clone, Default)]
+struct Provided(IndexMap<Name, Provided>);
+
+impl Provided {
+    fn merge(&mut self, set: &SelectionSet) {
+        for sel in &set.selections {
+            match sel {
+                Selection::Field(f) => self
+                    .0
+                    .entry(f.name.clone())
+                    .or_default()
+                    .merge(&f.selection_set),
+                Selection::InlineFragment(f) => self.merge(&f.selection_set),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+}
+
+/// Fetch ids holding planned data.
+type Touched = BTreeSet<usize>;
+
+pub(super) struct Builder<'a> {
+    sg: &'a Supergraph,
+    doc: &'a ExecutableDocument,
+    pub fetches: Vec<Fetch>,
+    /// Root fetches in order.
+    pub roots: Vec<usize>,
+    operation_type: OperationType,
+}
+
+fn list_depth(ty: &ast::Type) -> usize {
+    match ty {
+        ast::Type::Named(_) | ast::Type::NonNullNamed(_) => 0,
+        ast::Type::List(inner) | ast::Type::NonNullList(inner) => 1 + list_depth(inner),
+    }
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(sg: &'a Supergraph, doc: &'a ExecutableDocument) -> Self {
+        Builder {
+            sg,
+            doc,
+            fetches: Vec::new(),
+            roots: Vec::new(),
+            operation_type: OperationType::Query,
+        }
+    }
+
+    /// Plans the root selections of an operation.
+    pub fn plan_root(
+        &mut self,
+        kind: OperationType,
+        root: &Name,
+        set: &SelectionSet,
+    ) -> Result<(), PlanError> {
+        self.operation_type = kind;
+        let mut entries = Vec::new();
+        self.root_fields(set, &mut Vec::new(), &mut entries);
+        let mut last: Option<(String, usize)> = None;
+        for (field, conditions) in entries {
+            let candidates: Vec<String> = self
+                .sg
+                .field(root, &field.name)
+                .map(|f| {
+                    f.graphs
+                        .iter()
+                        .filter(|(_, g)| g.resolvable())
+                        .map(|(n, _)| n.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let preferred = match kind {
+                OperationType::Mutation => last.as_ref().map(|(g, _)| g.clone()),
+                _ => None,
+            };
+            let graph = if let Some(p) = preferred.filter(|p| candidates.contains(p)) {
+                p
+            } else {
+                candidates
+                    .iter()
+                    .max_by_key(|g| {
+                        (
+                            self.roots.iter().any(|r| self.fetches[*r].graph == **g),
+                            self.score(
+                                g,
+                                &field.ty().inner_named_type().clone(),
+                                &field.selection_set,
+                            ),
+                            std::cmp::Reverse(candidates.iter().position(|c| c == *g)),
+                        )
+                    })
+                    .cloned()
+                    .ok_or_else(|| {
+                        PlanError::Unsatisfiable(format!(
+                            "no subgraph resolves {root}.{}",
+                            field.name
+                        ))
+                    })?
+            };
+            let fetch = match kind {
+                OperationType::Mutation => match &last {
+                    Some((g, id)) if *g == graph => *id,
+                    _ => self.new_fetch(graph.clone(), None, BTreeSet::new()),
+                },
+                _ => self.root_fetch(&graph),
+            };
+            if !self.roots.contains(&fetch) {
+                self.roots.push(fetch);
+            }
+            last = Some((graph.clone(), fetch));
+            trace!(field = %field.name, subgraph = %graph, "root field");
+            let mut loc = Vec::new();
+            for c in &conditions {
+                let set = self.set_at(fetch, &loc)?;
+                loc.push(set.add_fragment(None, c.clone()));
+            }
+            let cx = Cx {
+                fetch,
+                graph,
+                loc,
+                entity_loc: Vec::new(),
+                parent: root.clone(),
+                path: Vec::new(),
+                conditions: Vec::new(),
+                provided: None,
+                depth: 0,
+                frames: None,
+            };
+            self.plan_field(&cx, field, false)?;
+        }
+        Ok(())
+    }
+
+    /// Root fields with the conditions of the fragments around them.
+    fn root_fields<'s>(
+        &self,
+        set: &'s SelectionSet,
+        conditions: &mut Vec<ast::DirectiveList>,
+        out: &mut Vec<(&'s Node<Field>, Vec<ast::DirectiveList>)>,
+    ) where
+        'a: 's,
+    {
+        for sel in &set.selections {
+            match sel {
+                Selection::Field(f) => {
+                    if !matches!(f.name.as_str(), "__typename" | "__schema" | "__type") {
+                        out.push((f, conditions.clone()));
+                    }
+                }
+                Selection::InlineFragment(f) => {
+                    self.with_condition(&f.directives, conditions, |c| {
+                        self.root_fields(&f.selection_set, c, out)
+                    });
+                }
+                Selection::FragmentSpread(s) => {
+                    if let Some(frag) = self.doc.fragments.get(&s.fragment_name) {
+                        self.with_condition(&s.directives, conditions, |c| {
+                            self.root_fields(&frag.selection_set, c, out)
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn with_condition(
+        &self,
+        directives: &ast::DirectiveList,
+        conditions: &mut Vec<ast::DirectiveList>,
+        f: impl FnOnce(&mut Vec<ast::DirectiveList>),
+    ) {
+        let pushed = !directives.is_empty();
+        if pushed {
+            conditions.push(directives.clone());
+        }
+        f(conditions);
+        if pushed {
+            conditions.pop();
+        }
+    }
+
+    /// The root fetch of a query for `graph`, created when missing.
+    fn root_fetch(&mut self, graph: &str) -> usize {
+        if let Some(id) = self
+            .roots
+            .iter()
+            .copied()
+            .find(|r| self.fetches[*r].graph == graph)
+        {
+            return id;
+        }
+        let id = self.new_fetch(graph.to_string(), None, BTreeSet::new());
+        self.roots.push(id);
+        id
+    }
+
+    fn new_fetch(
+        &mut self,
+        graph: String,
+        path: Option<Vec<PathElement>>,
+        deps: BTreeSet<usize>,
+    ) -> usize {
+        self.fetches.push(Fetch {
+            graph,
+            path,
+            requires: SelSet::default(),
+            selection: SelSet::default(),
+            deps,
+        });
+        self.fetches.len() - 1
+    }
+
+    fn set_at(&mut self, fetch: usize, loc: &[usize]) -> Result<&mut SelSet, PlanError> {
+        self.fetches
+            .get_mut(fetch)
+            .and_then(|f| f.selection.at_mut(loc))
+            .ok_or_else(|| PlanError::Internal("lost track of a selection set".into()))
+    }
+
+    fn kind(&self, ty: &str) -> Option<TypeKind> {
+        self.sg.type_model(ty).map(|t| t.kind)
+    }
+
+    /// How many of `set`'s fields `graph` resolves without a jump.
+    fn score(&self, graph: &str, parent: &Name, set: &SelectionSet) -> usize {
+        let mut n = 0;
+        for sel in &set.selections {
+            match sel {
+                Selection::Field(f) => {
+                    if self.sg.resolves(graph, parent, &f.name) {
+                        n += 1 + self.score(graph, f.ty().inner_named_type(), &f.selection_set);
+                    }
+                }
+                Selection::InlineFragment(f) => {
+                    let t = f.type_condition.as_ref().unwrap_or(parent);
+                    n += self.score(graph, t, &f.selection_set);
+                }
+                Selection::FragmentSpread(s) => {
+                    if let Some(frag) = self.doc.fragments.get(&s.fragment_name) {
+                        n += self.score(graph, frag.type_condition(), &frag.selection_set);
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    fn field_set(&self, ty: &Name, fields: &str) -> Result<SelectionSet, PlanError> {
+        FieldSet::parse(&self.sg.schema, ty.clone(), fields, "fields")
+            .map(|f| f.selection_set)
+            .map_err(|e| PlanError::InvalidFieldSet {
+                type_name: ty.to_string(),
+                fields: fields.to_string(),
+                message: e.errors.to_string(),
+            })
+    }
+
+    /// Whether the current subgraph returns `parent.field` itself.
+    fn is_local(&self, cx: &Cx, parent: &str, field: &str) -> bool {
+        if cx
+            .provided
+            .as_ref()
+            .is_some_and(|p| p.0.contains_key(field))
+        {
+            return true;
+        }
+        let Some(model) = self.sg.field(parent, field) else {
+            return true;
+        };
+        let Some(here) = model.graphs.get(&cx.graph) else {
+            return false;
+        };
+        if here.requires.is_some() {
+            return false;
+        }
+        // A subgraph returns the key fields of its entities, even `@external` ones.
+        here.resolvable() || (!here.used_overridden && self.in_own_key(&cx.graph, parent, field))
+    }
+
+    /// Whether `field` is part of a key of `parent` in `graph`.
+    fn in_own_key(&self, graph: &str, parent: &str, field: &str) -> bool {
+        self.sg
+            .type_model(parent)
+            .and_then(|t| t.graphs.get(graph))
+            .is_some_and(|t| {
+                t.keys.iter().any(|k| {
+                    k.fields
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .any(|w| w == field)
+                })
+            })
+    }
+
+    /// Plans a selection set at `cx`.
+    fn plan_set(&mut self, cx: &Cx, set: &SelectionSet) -> Result<Touched, PlanError> {
+        match self.kind(&cx.parent) {
+            Some(TypeKind::Interface | TypeKind::Union) => {
+                if self.direct_ok(cx, &cx.parent, set) {
+                    self.plan_abstract(cx, set)
+                } else {
+                    let mut touched = Touched::new();
+                    for object in self.sg.possible_types_in(&cx.graph, &cx.parent) {
+                        let i = self
+                            .set_at(cx.fetch, &cx.loc)?
+                            .add_fragment(Some(object.clone()), ast::DirectiveList::new());
+                        let mut inner = cx.clone();
+                        inner.loc.push(i);
+                        inner.entity_loc = inner.loc.clone();
+                        inner.parent = object;
+                        touched.extend(self.plan_set(&inner, set)?);
+                    }
+                    Ok(touched)
+                }
+            }
+            _ => {
+                let mut touched = Touched::new();
+                for sel in &set.selections {
+                    touched.extend(self.plan_selection(cx, sel)?);
+                }
+                Ok(touched)
+            }
+        }
+    }
+
+    /// A selection under an object type.
+    fn plan_selection(&mut self, cx: &Cx, sel: &Selection) -> Result<Touched, PlanError> {
+        let (type_condition, directives, inner) = match sel {
+            Selection::Field(f) => return self.plan_field(cx, f, false),
+            Selection::InlineFragment(f) => {
+                (f.type_condition.as_ref(), &f.directives, &f.selection_set)
+            }
+            Selection::FragmentSpread(s) => {
+                let frag = self.doc.fragments.get(&s.fragment_name).ok_or_else(|| {
+                    PlanError::Internal(format!("no fragment {}", s.fragment_name))
+                })?;
+                (
+                    Some(frag.type_condition()),
+                    &s.directives,
+                    &frag.selection_set,
+                )
+            }
+        };
+        if !type_condition.is_none_or(|t| self.applies(t, &cx.parent)) {
+            return Ok(Touched::new());
+        }
+        self.plan_fragment_body(cx, directives, inner)
+    }
+
+    /// A fragment's selections at the current type, wrapped in its conditions.
+    fn plan_fragment_body(
+        &mut self,
+        cx: &Cx,
+        directives: &ast::DirectiveList,
+        inner: &SelectionSet,
+    ) -> Result<Touched, PlanError> {
+        if directives.is_empty() {
+            return self.plan_set(cx, inner);
+        }
+        let i = self
+            .set_at(cx.fetch, &cx.loc)?
+            .add_fragment(None, directives.clone());
+        let mut inner_cx = cx.clone();
+        inner_cx.loc.push(i);
+        inner_cx.conditions.push(directives.clone());
+        self.plan_set(&inner_cx, inner)
+    }
+
+    /// Whether a fragment on `condition` applies to objects of type `object`.
+    fn applies(&self, condition: &str, object: &str) -> bool {
+        condition == object || self.sg.schema.is_subtype(condition, object)
+    }
+
+    /// Plans one field: here when the subgraph resolves it (or `force`), else
+    /// through an entity fetch.
+    fn plan_field(
+        &mut self,
+        cx: &Cx,
+        field: &Node<Field>,
+        force: bool,
+    ) -> Result<Touched, PlanError> {
+        if field.name == "__typename" {
+            let mut f = FieldSel::plain(field.name.clone(), true);
+            f.alias = field.alias.clone();
+            f.directives = field.directives.clone();
+            self.add(cx, f)?;
+            return Ok(Touched::from([cx.fetch]));
+        }
+        if !force && !self.is_local(cx, &cx.parent, &field.name) {
+            return self.jump(cx, field);
+        }
+        let leaf = field.selection_set.selections.is_empty();
+        let sel = FieldSel {
+            alias: field.alias.clone(),
+            name: field.name.clone(),
+            arguments: field.arguments.clone(),
+            directives: field.directives.clone(),
+            selections: if leaf { None } else { Some(SelSet::default()) },
+        };
+        let i = self.add(cx, sel)?;
+        let mut touched = Touched::from([cx.fetch]);
+        if leaf {
+            return Ok(touched);
+        }
+        let child_type = field.ty().inner_named_type().clone();
+        let mut path = cx.path.clone();
+        path.push(PathElement::Key(field.response_key().to_string()));
+        path.extend(std::iter::repeat_n(
+            PathElement::List,
+            list_depth(field.ty()),
+        ));
+        let mut provided = cx
+            .provided
+            .as_ref()
+            .and_then(|p| p.0.get(&field.name).cloned());
+        let own = self
+            .sg
+            .field(&cx.parent, &field.name)
+            .and_then(|m| m.graphs.get(&cx.graph))
+            .and_then(|g| g.provides.clone());
+        if let Some(fields) = own {
+            let set = self.field_set(&child_type, &fields)?;
+            provided.get_or_insert_with(Provided::default).merge(&set);
+        }
+        let mut loc = cx.loc.clone();
+        loc.push(i);
+        let inner = Cx {
+            fetch: cx.fetch,
+            graph: cx.graph.clone(),
+            loc: loc.clone(),
+            entity_loc: loc,
+            parent: child_type.clone(),
+            path,
+            conditions: Vec::new(),
+            provided,
+            depth: cx.depth,
+            frames: Some(Rc::new(Frame {
+                cx: cx.clone(),
+                field: field.clone(),
+            })),
+        };
+        if matches!(
+            self.kind(&child_type),
+            Some(TypeKind::Interface | TypeKind::Union)
+        ) {
+            self.add(
+                &inner,
+                FieldSel::plain(apollo_compiler::name!("__typename"), true),
+            )?;
+        }
+        touched.extend(self.plan_set(&inner, &field.selection_set)?);
+        Ok(touched)
+    }
+
+    fn add(&mut self, cx: &Cx, field: FieldSel) -> Result<usize, PlanError> {
+        let key = field.response_key().to_string();
+        self.set_at(cx.fetch, &cx.loc)?
+            .add_field(field)
+            .map_err(|Conflict| PlanError::AliasConflict {
+                response_key: key,
+                type_name: cx.parent.to_string(),
+            })
+    }
+}
+
+mod abstract_types;
+mod jump;

@@ -1,0 +1,421 @@
+//! Entity jumps: leaving the current subgraph through a `@key` for a field it
+//! does not resolve (or one it resolves only with `@requires`).
+
+use apollo_compiler::Name;
+use apollo_compiler::ast;
+use apollo_compiler::executable::{Field, Selection, SelectionSet};
+use tracing::trace;
+
+use std::rc::Rc;
+
+use apollo_compiler::Node;
+use apollo_compiler::ast::OperationType;
+
+use super::{Builder, Cx, Frame, MAX_DEPTH, Touched};
+use crate::core::plan::PlanError;
+use crate::core::plan::selection::FieldSel;
+use crate::core::plan::selection::{Sel, SelSet};
+use crate::core::supergraph::{Supergraph, TypeKind};
+
+/// A chosen target: subgraph and key.
+struct Target {
+    graph: String,
+    key: String,
+}
+
+impl Builder<'_> {
+    /// Fetches `field` of the current object from another subgraph.
+    pub(super) fn jump(&mut self, cx: &Cx, field: &Node<Field>) -> Result<Touched, PlanError> {
+        self.jump_to(cx, field, None)
+    }
+
+    /// Like [`Self::jump`], to `forced` when given.
+    fn jump_to(
+        &mut self,
+        cx: &Cx,
+        field: &Node<Field>,
+        forced: Option<&str>,
+    ) -> Result<Touched, PlanError> {
+        let object = cx.parent.clone();
+        if cx.depth >= MAX_DEPTH {
+            return Err(PlanError::Unsatisfiable(format!(
+                "{object}.{} is too many entity jumps away from {}",
+                field.name, cx.graph
+            )));
+        }
+        let target = match self.choose_target(cx, &object, field, forced) {
+            Ok(target) => target,
+            Err(err) => {
+                if forced.is_none()
+                    && let Some(touched) = self.refetch_from_ancestor(cx, field)?
+                {
+                    return Ok(touched);
+                }
+                return Err(err);
+            }
+        };
+        trace!(field = %field.name, from = %cx.graph, to = %target.graph, "entity jump");
+        let key_set = self.field_set(&object, &target.key)?;
+        let requires = self
+            .sg
+            .field(&object, &field.name)
+            .and_then(|m| m.graphs.get(&target.graph))
+            .and_then(|g| g.requires.clone());
+        let requires_set = match &requires {
+            Some(fields) => Some(self.field_set(&object, fields)?),
+            None => None,
+        };
+        // Key (and required) fields are read from the current object, outside
+        // any conditional fragment.
+        let mut source = cx.clone();
+        source.loc = cx.entity_loc.clone();
+        source.conditions = Vec::new();
+        source.depth = cx.depth + 1;
+        self.add(
+            &source,
+            FieldSel::plain(apollo_compiler::name!("__typename"), true),
+        )?;
+        let mut deps = Touched::from([cx.fetch]);
+        deps.extend(self.plan_set(&source, &key_set)?);
+        if let Some(set) = &requires_set {
+            deps.extend(self.plan_set(&source, set)?);
+        }
+        let child = self.entity_fetch(&target.graph, cx, deps);
+        let fetch = &mut self.fetches[child];
+        let i = fetch
+            .requires
+            .add_fragment(Some(object.clone()), ast::DirectiveList::new());
+        if let Some(set) = fetch.requires.at_mut(&[i]) {
+            // `__typename` first, then the key, then `@requires` fields.
+            let _ = set.add_field(FieldSel::plain(apollo_compiler::name!("__typename"), true));
+            representation_into(self.sg, set, &object, &key_set);
+            if let Some(required) = &requires_set {
+                representation_into(self.sg, set, &object, required);
+            }
+        }
+        let top = fetch
+            .selection
+            .add_fragment(Some(object.clone()), ast::DirectiveList::new());
+        let mut loc = vec![top];
+        for c in &cx.conditions {
+            let set = self.set_at(child, &loc)?;
+            loc.push(set.add_fragment(None, c.clone()));
+        }
+        let inner = Cx {
+            fetch: child,
+            graph: target.graph.clone(),
+            loc,
+            entity_loc: vec![top],
+            parent: object,
+            path: cx.path.clone(),
+            conditions: cx.conditions.clone(),
+            provided: None,
+            depth: cx.depth + 1,
+            frames: cx.frames.clone(),
+        };
+        let mut touched = self.plan_field(&inner, field, requires.is_some())?;
+        touched.insert(child);
+        Ok(touched)
+    }
+
+    /// The entity fetch for `graph` at the current path with these
+    /// dependencies, reused when one exists.
+    fn entity_fetch(&mut self, graph: &str, cx: &Cx, deps: Touched) -> usize {
+        // Waiting for a fetch implies waiting for what it waits for.
+        let deps: Touched = deps
+            .iter()
+            .filter(|d| !deps.iter().any(|o| o != *d && self.depends_on(*o, **d)))
+            .copied()
+            .collect();
+        let existing = self
+            .fetches
+            .iter()
+            .position(|f| f.graph == graph && f.path.as_ref() == Some(&cx.path) && f.deps == deps);
+        match existing {
+            Some(id) => id,
+            None => self.new_fetch(graph.to_string(), Some(cx.path.clone()), deps),
+        }
+    }
+
+    /// Whether fetch `a` waits (transitively) for fetch `b`.
+    fn depends_on(&self, a: usize, b: usize) -> bool {
+        self.fetches
+            .get(a)
+            .is_some_and(|f| f.deps.iter().any(|x| *x == b || self.depends_on(*x, b)))
+    }
+
+    /// Picks the subgraph (and key) to fetch `field` of `object` from.
+    fn choose_target(
+        &self,
+        cx: &Cx,
+        object: &Name,
+        field: &Field,
+        forced: Option<&str>,
+    ) -> Result<Target, PlanError> {
+        if !matches!(self.kind(object), Some(TypeKind::Object)) {
+            return Err(PlanError::Unsatisfiable(format!(
+                "{object}.{} is not resolvable in {} and {object} is not an object type",
+                field.name, cx.graph
+            )));
+        }
+        let Some(model) = self.sg.field(object, &field.name) else {
+            return Err(PlanError::Unsatisfiable(format!(
+                "{object}.{} is unknown",
+                field.name
+            )));
+        };
+        let Some(type_model) = self.sg.type_model(object) else {
+            return Err(PlanError::Unsatisfiable(format!("{object} is unknown")));
+        };
+        let mut best: Option<(Target, (bool, bool, usize))> = None;
+        for (graph, in_graph) in &model.graphs {
+            if !in_graph.resolvable()
+                || (*graph == cx.graph && in_graph.requires.is_none())
+                || forced.is_some_and(|f| f != graph)
+            {
+                continue;
+            }
+            let Some(type_in) = type_model.graphs.get(graph) else {
+                continue;
+            };
+            let keys: Vec<&str> = type_in
+                .keys
+                .iter()
+                .filter(|k| k.resolvable)
+                .map(|k| k.fields.as_str())
+                .collect();
+            let providable = keys
+                .iter()
+                .find(|k| self.can_provide(cx, object, k))
+                .copied();
+            // A key the source cannot provide is fetched first, unless it
+            // needs the very field we are looking for.
+            let fallback = keys.iter().copied().find(|k| {
+                !k.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == field.name.as_str())
+            });
+            let Some(key) = providable.or(fallback) else {
+                continue;
+            };
+            let reuse = self.fetches.iter().any(|f| {
+                f.graph == *graph
+                    && f.path.as_ref() == Some(&cx.path)
+                    && f.deps.len() == 1
+                    && f.deps.contains(&cx.fetch)
+            });
+            let score = self.score(graph, field.ty().inner_named_type(), &field.selection_set);
+            let rank = (providable.is_some(), reuse, score);
+            if best.as_ref().is_none_or(|(_, r)| rank > *r) {
+                best = Some((
+                    Target {
+                        graph: graph.clone(),
+                        key: key.to_string(),
+                    },
+                    rank,
+                ));
+            }
+        }
+        best.map(|(t, _)| t).ok_or_else(|| {
+            PlanError::Unsatisfiable(format!(
+                "{object}.{} cannot be reached from subgraph {}",
+                field.name, cx.graph
+            ))
+        })
+    }
+
+    /// Whether the current subgraph can return every field of `key` on `object`.
+    fn can_provide(&self, cx: &Cx, object: &Name, key: &str) -> bool {
+        let Ok(set) = self.field_set(object, key) else {
+            return false;
+        };
+        self.provides_set(cx, object, &set)
+    }
+
+    fn provides_set(&self, cx: &Cx, parent: &Name, set: &SelectionSet) -> bool {
+        set.selections.iter().all(|sel| match sel {
+            Selection::Field(f) => {
+                let own_key = self
+                    .sg
+                    .type_model(parent)
+                    .and_then(|t| t.graphs.get(&cx.graph))
+                    .is_some_and(|t| {
+                        t.keys
+                            .iter()
+                            .any(|k| k.fields.split_whitespace().any(|w| w == f.name.as_str()))
+                    });
+                let here = self.is_local(cx, parent, &f.name)
+                    || (own_key
+                        && self
+                            .sg
+                            .field(parent, &f.name)
+                            .is_some_and(|m| m.graphs.contains_key(&cx.graph)));
+                if !here {
+                    return false;
+                }
+                if f.selection_set.selections.is_empty() {
+                    return true;
+                }
+                let mut inner = cx.clone();
+                inner.provided = cx.provided.as_ref().and_then(|p| p.0.get(&f.name).cloned());
+                self.provides_set(&inner, f.ty().inner_named_type(), &f.selection_set)
+            }
+            Selection::InlineFragment(f) => self.provides_set(cx, parent, &f.selection_set),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+}
+
+impl Builder<'_> {
+    /// When no key leads to `field`, fetches the path to it again from the
+    /// nearest ancestor (an entity, or the query root) that another subgraph
+    /// can resolve the whole path from. `None` when there is none.
+    fn refetch_from_ancestor(
+        &mut self,
+        cx: &Cx,
+        field: &Node<Field>,
+    ) -> Result<Option<Touched>, PlanError> {
+        let mut chain = vec![field.clone()];
+        let mut frame: Option<Rc<Frame>> = cx.frames.clone();
+        while let Some(fr) = frame {
+            chain.insert(0, fr.field.clone());
+            let ancestor = &fr.cx;
+            let is_query_root = self.operation_type == OperationType::Query
+                && self.sg.schema.root_operation(OperationType::Query) == Some(&ancestor.parent);
+            let graphs: Vec<String> = self.sg.subgraphs.iter().map(|s| s.name.clone()).collect();
+            for graph in graphs {
+                if graph == ancestor.graph
+                    || !self.chain_resolvable(&graph, &ancestor.parent, &chain)
+                {
+                    continue;
+                }
+                let Some(path_field) = synthetic_path(&chain) else {
+                    continue;
+                };
+                if is_query_root {
+                    trace!(field = %field.name, subgraph = %graph, "re-fetch from the root");
+                    let fetch = self.root_fetch(&graph);
+                    let root = Cx {
+                        fetch,
+                        graph: graph.clone(),
+                        loc: Vec::new(),
+                        entity_loc: Vec::new(),
+                        parent: ancestor.parent.clone(),
+                        path: Vec::new(),
+                        conditions: Vec::new(),
+                        provided: None,
+                        depth: ancestor.depth + 1,
+                        frames: None,
+                    };
+                    return self.plan_field(&root, &path_field, false).map(Some);
+                }
+                let entity = self
+                    .sg
+                    .type_model(&ancestor.parent)
+                    .and_then(|t| t.graphs.get(&graph))
+                    .is_some_and(|t| t.keys.iter().any(|k| k.resolvable));
+                if entity && matches!(self.kind(&ancestor.parent), Some(TypeKind::Object)) {
+                    trace!(field = %field.name, subgraph = %graph, "re-fetch from an ancestor entity");
+                    return self.jump_to(ancestor, &path_field, Some(&graph)).map(Some);
+                }
+            }
+            frame = ancestor.frames.clone();
+        }
+        Ok(None)
+    }
+
+    /// Whether `graph` resolves every field of `chain`, starting at `parent`.
+    fn chain_resolvable(&self, graph: &str, parent: &Name, chain: &[Node<Field>]) -> bool {
+        let mut parent = parent.clone();
+        for f in chain {
+            if !self.sg.resolves(graph, &parent, &f.name) {
+                return false;
+            }
+            parent = f.ty().inner_named_type().clone();
+        }
+        true
+    }
+}
+
+/// The first field of `chain` selecting only the next one, down to the last
+/// field with its own selections.
+fn synthetic_path(chain: &[Node<Field>]) -> Option<Node<Field>> {
+    let (last, rest) = chain.split_last()?;
+    let mut current = last.clone();
+    for f in rest.iter().rev() {
+        let mut parent: Field = (**f).clone();
+        parent.selection_set.selections = vec![Selection::Field(current)];
+        current = Node::new(parent);
+    }
+    Some(current)
+}
+
+/// Adds a key or `@requires` field set to a representation selection. The
+/// executor matches fragments by exact `__typename`, so fragments are
+/// normalised to object types, and abstract fields select `__typename`.
+fn representation_into(sg: &Supergraph, out: &mut SelSet, parent: &Name, set: &SelectionSet) {
+    let is_abstract = matches!(
+        sg.type_model(parent).map(|t| t.kind),
+        Some(TypeKind::Interface | TypeKind::Union)
+    );
+    if !is_abstract {
+        representation_flat(sg, out, parent, set);
+        return;
+    }
+    let _ = out.add_field(FieldSel::plain(apollo_compiler::name!("__typename"), true));
+    for sel in &set.selections {
+        if let Selection::Field(f) = sel {
+            representation_field(sg, out, f);
+        }
+    }
+    for object in sg.possible_types(parent) {
+        let mut fields = SelSet::default();
+        for sel in &set.selections {
+            if let Selection::InlineFragment(f) = sel
+                && applies(sg, f.type_condition.as_ref(), &object)
+            {
+                representation_flat(sg, &mut fields, &object, &f.selection_set);
+            }
+        }
+        if !fields.items.is_empty() {
+            let i = out.add_fragment(Some(object), ast::DirectiveList::new());
+            if let Some(target) = out.at_mut(&[i]) {
+                target.items.extend(fields.items);
+            }
+        }
+    }
+}
+
+/// The fields of `set` on the object type `object`, fragments flattened.
+fn representation_flat(sg: &Supergraph, out: &mut SelSet, object: &Name, set: &SelectionSet) {
+    for sel in &set.selections {
+        match sel {
+            Selection::Field(f) => representation_field(sg, out, f),
+            Selection::InlineFragment(f) if applies(sg, f.type_condition.as_ref(), object) => {
+                representation_flat(sg, out, object, &f.selection_set);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn representation_field(sg: &Supergraph, out: &mut SelSet, field: &Field) {
+    let leaf = field.selection_set.selections.is_empty();
+    let mut sel = FieldSel::plain(field.name.clone(), leaf);
+    sel.arguments = field.arguments.clone();
+    if let Ok(i) = out.add_field(sel)
+        && !leaf
+        && let Some(Sel::Field(added)) = out.items.get_mut(i)
+        && let Some(nested) = added.selections.as_mut()
+    {
+        representation_into(
+            sg,
+            nested,
+            field.ty().inner_named_type(),
+            &field.selection_set,
+        );
+    }
+}
+
+fn applies(sg: &Supergraph, condition: Option<&Name>, object: &Name) -> bool {
+    condition.is_none_or(|c| c == object || sg.schema.is_subtype(c, object))
+}

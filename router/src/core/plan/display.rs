@@ -1,0 +1,212 @@
+//! The stable, Apollo-like text form of a plan:
+//!
+//! ```text
+//! QueryPlan {
+//!   Sequence {
+//!     Fetch(service: "users") {
+//!       {
+//!         me {
+//!           __typename
+//!           id
+//!         }
+//!       }
+//!     },
+//!     Flatten(path: "me") {
+//!       Fetch(service: "orders") {
+//!         {
+//!           ... on User {
+//!             __typename
+//!             id
+//!           }
+//!         } =>
+//!         {
+//!           ... on User {
+//!             orders { ... }
+//!           }
+//!         }
+//!       },
+//!     },
+//!   },
+//! }
+//! ```
+//! Root fetches show their selection set (variables are in the operation text);
+//! entity fetches show the representation selection `=>` the selection made
+//! on `_entities`.
+
+use std::fmt::{self, Display, Formatter, Write as _};
+
+use apollo_compiler::ast;
+
+use super::{FetchNode, PathElement, PlanNode, QueryPlan, RequiresSelection};
+
+impl Display for QueryPlan {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let mut out = String::from("QueryPlan {\n");
+        if let Some(node) = &self.node {
+            write_node(&mut out, node, 1);
+        }
+        out.push('}');
+        f.write_str(&out)
+    }
+}
+
+fn indent(out: &mut String, level: usize) {
+    for _ in 0..level {
+        out.push_str("  ");
+    }
+}
+
+fn write_node(out: &mut String, node: &PlanNode, level: usize) {
+    indent(out, level);
+    match node {
+        PlanNode::Fetch(fetch) => write_fetch(out, fetch, level),
+        PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => {
+            let name = if matches!(node, PlanNode::Sequence(_)) {
+                "Sequence"
+            } else {
+                "Parallel"
+            };
+            let _ = writeln!(out, "{name} {{");
+            for n in nodes {
+                write_node(out, n, level + 1);
+            }
+            indent(out, level);
+            out.push_str("},\n");
+        }
+        PlanNode::Flatten(flatten) => {
+            let _ = writeln!(out, "Flatten(path: \"{}\") {{", path_text(&flatten.path));
+            write_node(out, &flatten.node, level + 1);
+            indent(out, level);
+            out.push_str("},\n");
+        }
+    }
+}
+
+/// `me.orders.edges.@.node`.
+pub fn path_text(path: &[PathElement]) -> String {
+    path.iter()
+        .map(|p| match p {
+            PathElement::Key(k) => k.as_str(),
+            PathElement::List => "@",
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn write_fetch(out: &mut String, fetch: &FetchNode, level: usize) {
+    let _ = writeln!(out, "Fetch(service: \"{}\") {{", fetch.subgraph);
+    let selections = operation_selections(&fetch.operation);
+    if let Some(requires) = &fetch.requires {
+        indent(out, level + 1);
+        out.push_str("{\n");
+        write_requires(out, requires, level + 2);
+        indent(out, level + 1);
+        out.push_str("} =>\n");
+    }
+    indent(out, level + 1);
+    match selections {
+        Some(sels) => {
+            out.push_str("{\n");
+            write_selections(out, &sels, level + 2);
+            indent(out, level + 1);
+            out.push_str("}\n");
+        }
+        None => {
+            let _ = writeln!(out, "{}", fetch.operation);
+        }
+    }
+    indent(out, level);
+    out.push_str("},\n");
+}
+
+/// The selections to show: the operation's, or those on `_entities`.
+fn operation_selections(operation: &str) -> Option<Vec<ast::Selection>> {
+    let doc = ast::Document::parse(operation, "fetch.graphql").ok()?;
+    let op = doc.definitions.iter().find_map(|d| match d {
+        ast::Definition::OperationDefinition(op) => Some(op),
+        _ => None,
+    })?;
+    let entities = op.selection_set.iter().find_map(|s| match s {
+        ast::Selection::Field(f) if f.name == "_entities" => Some(f.selection_set.clone()),
+        _ => None,
+    });
+    Some(entities.unwrap_or_else(|| op.selection_set.clone()))
+}
+
+fn write_requires(out: &mut String, sels: &[RequiresSelection], level: usize) {
+    for sel in sels {
+        indent(out, level);
+        match sel {
+            RequiresSelection::Field { name, selections } => {
+                out.push_str(name);
+                if selections.is_empty() {
+                    out.push('\n');
+                } else {
+                    out.push_str(" {\n");
+                    write_requires(out, selections, level + 1);
+                    indent(out, level);
+                    out.push_str("}\n");
+                }
+            }
+            RequiresSelection::InlineFragment {
+                type_condition,
+                selections,
+            } => {
+                let _ = writeln!(out, "... on {type_condition} {{");
+                write_requires(out, selections, level + 1);
+                indent(out, level);
+                out.push_str("}\n");
+            }
+        }
+    }
+}
+
+fn write_selections(out: &mut String, sels: &[ast::Selection], level: usize) {
+    for sel in sels {
+        indent(out, level);
+        let (head, nested) = match sel {
+            ast::Selection::Field(f) => {
+                let mut head = String::new();
+                if let Some(alias) = &f.alias {
+                    let _ = write!(head, "{alias}: ");
+                }
+                head.push_str(&f.name);
+                if !f.arguments.is_empty() {
+                    let args: Vec<String> = f
+                        .arguments
+                        .iter()
+                        .map(|a| format!("{}: {}", a.name, a.value))
+                        .collect();
+                    let _ = write!(head, "({})", args.join(", "));
+                }
+                for d in f.directives.iter() {
+                    let _ = write!(head, " {d}");
+                }
+                (head, &f.selection_set)
+            }
+            ast::Selection::InlineFragment(f) => {
+                let mut head = String::from("...");
+                if let Some(t) = &f.type_condition {
+                    let _ = write!(head, " on {t}");
+                }
+                for d in f.directives.iter() {
+                    let _ = write!(head, " {d}");
+                }
+                (head, &f.selection_set)
+            }
+            ast::Selection::FragmentSpread(s) => {
+                let _ = writeln!(out, "...{}", s.fragment_name);
+                continue;
+            }
+        };
+        out.push_str(&head);
+        if nested.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(" {\n");
+            write_selections(out, nested, level + 1);
+            indent(out, level);
+            out.push_str("}\n");
+        }
+    }
+}

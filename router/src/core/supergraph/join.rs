@@ -1,0 +1,242 @@
+//! Reads the `join__*` directives into the planner's model.
+
+use apollo_compiler::Name;
+use apollo_compiler::Schema;
+use apollo_compiler::schema::{Directive, DirectiveList, ExtendedType};
+use indexmap::IndexMap;
+
+use super::links::Links;
+use super::{
+    FieldInGraph, FieldModel, Key, SubgraphInfo, SupergraphError, TypeInGraph, TypeKind, TypeModel,
+};
+
+/// What [`read`] finds.
+pub(super) struct Model {
+    pub subgraphs: Vec<SubgraphInfo>,
+    pub types: IndexMap<Name, TypeModel>,
+    pub enums: IndexMap<Name, IndexMap<Name, Vec<String>>>,
+}
+
+struct Names {
+    graph_enum: String,
+    graph: String,
+    ty: String,
+    field: String,
+    implements: String,
+    union_member: String,
+    enum_value: String,
+}
+
+fn str_arg(d: &Directive, name: &str) -> Option<String> {
+    d.specified_argument_by_name(name)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+fn bool_arg(d: &Directive, name: &str) -> bool {
+    d.specified_argument_by_name(name)
+        .and_then(|v| v.to_bool())
+        .unwrap_or(false)
+}
+
+/// The subgraph name of a `graph:` argument.
+fn graph_arg(d: &Directive, ids: &IndexMap<String, String>) -> Option<String> {
+    let id = d.specified_argument_by_name("graph")?.as_enum()?;
+    ids.get(id.as_str()).cloned()
+}
+
+/// Reads the subgraphs and where every type, field and enum value lives.
+pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphError> {
+    let j = &links.join;
+    let names = Names {
+        graph_enum: format!("{}__Graph", j.prefix),
+        graph: j.directive("graph"),
+        ty: j.directive("type"),
+        field: j.directive("field"),
+        implements: j.directive("implements"),
+        union_member: j.directive("unionMember"),
+        enum_value: j.directive("enumValue"),
+    };
+    let graph_enum = schema
+        .get_enum(&names.graph_enum)
+        .ok_or_else(|| SupergraphError::Unsupported(format!("no `{}` enum", names.graph_enum)))?;
+    let mut subgraphs = Vec::new();
+    let mut ids = IndexMap::new();
+    for (id, value) in &graph_enum.values {
+        let d = value
+            .directives
+            .get(&names.graph)
+            .ok_or_else(|| SupergraphError::Invalid(format!("`{id}` has no @{}", names.graph)))?;
+        let name = str_arg(d, "name").unwrap_or_else(|| id.to_ascii_lowercase());
+        let url = str_arg(d, "url").unwrap_or_default();
+        ids.insert(id.to_string(), name.clone());
+        subgraphs.push(SubgraphInfo {
+            id: id.to_string(),
+            name,
+            url,
+        });
+    }
+    let all_graphs: Vec<String> = subgraphs.iter().map(|s| s.name.clone()).collect();
+
+    let mut types = IndexMap::new();
+    let mut enums = IndexMap::new();
+    for (name, ty) in &schema.types {
+        if ty.is_built_in() || links.all.iter().any(|l| l.owns_type(name)) {
+            continue;
+        }
+        let kind = match ty {
+            ExtendedType::Object(_) => TypeKind::Object,
+            ExtendedType::Interface(_) => TypeKind::Interface,
+            ExtendedType::Union(_) => TypeKind::Union,
+            ExtendedType::Enum(e) => {
+                let graphs_of_type = type_graphs(&e.directives, &names, &ids, &all_graphs);
+                let mut values = IndexMap::new();
+                for (value, def) in &e.values {
+                    let mut in_graphs: Vec<String> = def
+                        .directives
+                        .get_all(&names.enum_value)
+                        .filter_map(|d| graph_arg(d, &ids))
+                        .collect();
+                    if in_graphs.is_empty() {
+                        in_graphs = graphs_of_type.keys().cloned().collect();
+                    }
+                    values.insert(value.clone(), in_graphs);
+                }
+                enums.insert(name.clone(), values);
+                continue;
+            }
+            _ => continue,
+        };
+        let graphs = type_graphs(ty.directives(), &names, &ids, &all_graphs);
+        let mut model = TypeModel {
+            name: name.clone(),
+            kind,
+            graphs,
+            fields: IndexMap::new(),
+            implements: IndexMap::new(),
+            members: IndexMap::new(),
+        };
+        let (fields, interfaces) = match ty {
+            ExtendedType::Object(o) => (Some(&o.fields), Some(&o.implements_interfaces)),
+            ExtendedType::Interface(i) => (Some(&i.fields), Some(&i.implements_interfaces)),
+            _ => (None, None),
+        };
+        for (field_name, def) in fields.into_iter().flatten() {
+            let mut field = FieldModel::default();
+            for d in def.directives.get_all(&names.field) {
+                let Some(graph) = graph_arg(d, &ids) else {
+                    continue;
+                };
+                let entry = FieldInGraph {
+                    external: bool_arg(d, "external"),
+                    requires: str_arg(d, "requires"),
+                    provides: str_arg(d, "provides"),
+                    override_from: str_arg(d, "override"),
+                    override_label: str_arg(d, "overrideLabel"),
+                    used_overridden: bool_arg(d, "usedOverridden"),
+                    ty: str_arg(d, "type"),
+                };
+                field.graphs.insert(graph, entry);
+            }
+            if field.graphs.is_empty() {
+                for graph in model.graphs.keys() {
+                    field.graphs.insert(graph.clone(), FieldInGraph::default());
+                }
+            }
+            model.fields.insert(field_name.clone(), field);
+        }
+        let implements: Vec<(String, Name)> = ty
+            .directives()
+            .get_all(&names.implements)
+            .filter_map(|d| {
+                let graph = graph_arg(d, &ids)?;
+                let interface = Name::new(&str_arg(d, "interface")?).ok()?;
+                Some((graph, interface))
+            })
+            .collect();
+        if implements.is_empty() {
+            // join v0.2 has no join__implements: every subgraph of the type
+            // implements what the supergraph says.
+            for graph in model.graphs.keys() {
+                let list = interfaces
+                    .into_iter()
+                    .flatten()
+                    .map(|c| c.name.clone())
+                    .collect();
+                model.implements.insert(graph.clone(), list);
+            }
+        } else {
+            for (graph, interface) in implements {
+                model.implements.entry(graph).or_default().push(interface);
+            }
+        }
+        if let ExtendedType::Union(u) = ty {
+            let members: Vec<(String, Name)> = u
+                .directives
+                .get_all(&names.union_member)
+                .filter_map(|d| {
+                    let graph = graph_arg(d, &ids)?;
+                    let member = Name::new(&str_arg(d, "member")?).ok()?;
+                    Some((graph, member))
+                })
+                .collect();
+            if members.is_empty() {
+                for graph in model.graphs.keys() {
+                    let list = u.members.iter().map(|c| c.name.clone()).collect();
+                    model.members.insert(graph.clone(), list);
+                }
+            } else {
+                for (graph, member) in members {
+                    model.members.entry(graph).or_default().push(member);
+                }
+            }
+        }
+        types.insert(name.clone(), model);
+    }
+    // A union member lives in a subgraph only where that object is defined.
+    let object_graphs: IndexMap<Name, Vec<String>> = types
+        .iter()
+        .map(|(n, t)| (n.clone(), t.graphs.keys().cloned().collect()))
+        .collect();
+    for model in types.values_mut() {
+        for (graph, members) in &mut model.members {
+            members.retain(|m| object_graphs.get(m).is_some_and(|g| g.contains(graph)));
+        }
+    }
+    Ok(Model {
+        subgraphs,
+        types,
+        enums,
+    })
+}
+
+/// The subgraphs of a type (`join__type`), all of them when it has none.
+fn type_graphs(
+    directives: &DirectiveList,
+    names: &Names,
+    ids: &IndexMap<String, String>,
+    all_graphs: &[String],
+) -> IndexMap<String, TypeInGraph> {
+    let mut graphs: IndexMap<String, TypeInGraph> = IndexMap::new();
+    for d in directives.get_all(&names.ty) {
+        let Some(graph) = graph_arg(d, ids) else {
+            continue;
+        };
+        let entry = graphs.entry(graph).or_default();
+        if let Some(fields) = str_arg(d, "key") {
+            let resolvable = d
+                .specified_argument_by_name("resolvable")
+                .and_then(|v| v.to_bool())
+                .unwrap_or(true);
+            entry.keys.push(Key { fields, resolvable });
+        }
+        entry.extension |= bool_arg(d, "extension");
+        entry.interface_object |= bool_arg(d, "isInterfaceObject");
+    }
+    if graphs.is_empty() {
+        for g in all_graphs {
+            graphs.insert(g.clone(), TypeInGraph::default());
+        }
+    }
+    graphs
+}

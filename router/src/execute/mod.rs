@@ -1,0 +1,346 @@
+//! The executor: runs a [`QueryPlan`] against the subgraphs and merges every
+//! fetch result into one response tree.
+//!
+//! # Layout
+//! - this file: walking the plan (sequence, parallel, fetch, flatten) and
+//!   subgraph errors.
+//! - [`entities`]: representations for a flatten fetch (select, deduplicate)
+//!   and merging `_entities` results back where they came from.
+//! - [`format`]: the final response in the client's shape, with null
+//!   propagation.
+//!
+//! The response tree is a `serde_json::Value` behind a mutex that is only held
+//! between awaits (to collect representations or to merge a result), so
+//! parallel fetches interleave freely.
+
+pub mod entities;
+pub mod format;
+
+use std::sync::{Mutex, MutexGuard};
+
+use futures::future::{BoxFuture, FutureExt, join_all};
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use crate::client::{SubgraphClient, SubgraphResponse};
+use crate::core::plan::{FetchNode, FlattenNode, PlanNode, QueryPlan};
+use crate::core::supergraph::Supergraph;
+use crate::response::{GraphqlError, PathSegment, codes};
+
+/// What one execution needs besides the plan.
+pub struct ExecutionContext<'a> {
+    /// The loaded supergraph (subgraph URLs, type relations).
+    pub supergraph: &'a Supergraph,
+    /// The shared subgraph client.
+    pub client: &'a SubgraphClient,
+    /// The client's (coerced) variables.
+    pub variables: &'a Map<String, Value>,
+    /// Headers forwarded to every subgraph.
+    pub headers: &'a HeaderMap,
+}
+
+/// The merged result of every fetch.
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// The response tree (an object; response keys as the subgraphs sent them).
+    pub data: Map<String, Value>,
+    /// Subgraph errors, paths rewritten to the client's response.
+    pub errors: Vec<GraphqlError>,
+    /// Whether a whole fetch failed (its subgraph was unavailable); nulls it
+    /// caused are then explained by that error alone.
+    pub fetch_failed: bool,
+}
+
+struct State {
+    data: Value,
+    errors: Vec<GraphqlError>,
+    fetch_failed: bool,
+}
+
+/// Runs `plan` and returns the merged data and the subgraph errors.
+pub async fn execute(ctx: &ExecutionContext<'_>, plan: &QueryPlan) -> Executed {
+    let state = Mutex::new(State {
+        data: Value::Object(Map::new()),
+        errors: Vec::new(),
+        fetch_failed: false,
+    });
+    if let Some(node) = &plan.node {
+        run_node(ctx, &state, node).await;
+    }
+    let state = state
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Executed {
+        data: match state.data {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        },
+        errors: state.errors,
+        fetch_failed: state.fetch_failed,
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn run_node<'a>(
+    ctx: &'a ExecutionContext<'a>,
+    state: &'a Mutex<State>,
+    node: &'a PlanNode,
+) -> BoxFuture<'a, ()> {
+    async move {
+        match node {
+            PlanNode::Sequence(nodes) => {
+                for node in nodes {
+                    run_node(ctx, state, node).await;
+                }
+            }
+            PlanNode::Parallel(nodes) => {
+                join_all(nodes.iter().map(|node| run_node(ctx, state, node))).await;
+            }
+            PlanNode::Fetch(fetch) => run_root_fetch(ctx, state, fetch).await,
+            PlanNode::Flatten(flatten) => run_flatten(ctx, state, flatten).await,
+        }
+    }
+    .boxed()
+}
+
+/// The variables a fetch uses, taken from the client's.
+fn fetch_variables(ctx: &ExecutionContext<'_>, fetch: &FetchNode) -> Map<String, Value> {
+    fetch
+        .variable_usages
+        .iter()
+        .filter_map(|name| {
+            ctx.variables
+                .get(name)
+                .map(|value| (name.clone(), value.clone()))
+        })
+        .collect()
+}
+
+/// Sends `fetch`; `None` when the subgraph was unavailable (the error is recorded).
+async fn send(
+    ctx: &ExecutionContext<'_>,
+    state: &Mutex<State>,
+    fetch: &FetchNode,
+    variables: &Map<String, Value>,
+) -> Option<SubgraphResponse> {
+    let Some(url) = ctx
+        .supergraph
+        .subgraphs
+        .iter()
+        .find(|s| s.name == fetch.subgraph)
+        .map(|s| s.url.as_str())
+    else {
+        tracing::error!(subgraph = %fetch.subgraph, "the plan names a subgraph the supergraph does not have");
+        let mut state = lock(state);
+        state.fetch_failed = true;
+        state
+            .errors
+            .push(GraphqlError::new("internal error", codes::INTERNAL));
+        return None;
+    };
+    let span = tracing::info_span!(
+        "subgraph_fetch",
+        subgraph = %fetch.subgraph,
+        operation = fetch.operation_name.as_deref().unwrap_or(""),
+    );
+    let answer = ctx
+        .client
+        .fetch(
+            &fetch.subgraph,
+            url,
+            &fetch.operation,
+            fetch.operation_name.as_deref(),
+            variables,
+            ctx.headers,
+        )
+        .instrument(span)
+        .await;
+    match answer {
+        Ok(response) => Some(response),
+        Err(error) => {
+            tracing::warn!(subgraph = %fetch.subgraph, %error, "subgraph unavailable");
+            let mut state = lock(state);
+            state.fetch_failed = true;
+            state.errors.push(
+                GraphqlError::new(
+                    format!(
+                        "the {} subgraph is unavailable: {}",
+                        fetch.subgraph,
+                        error.client_reason()
+                    ),
+                    codes::SUBGRAPH_UNAVAILABLE,
+                )
+                .with_service(&fetch.subgraph),
+            );
+            None
+        }
+    }
+}
+
+async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch: &FetchNode) {
+    let variables = fetch_variables(ctx, fetch);
+    let Some(response) = send(ctx, state, fetch, &variables).await else {
+        return;
+    };
+    let mut state = lock(state);
+    for error in response.errors {
+        let error = subgraph_error(error, &fetch.subgraph, |path| Some(path.to_vec()));
+        state.errors.push(error);
+    }
+    if let Some(data) = response.data {
+        entities::deep_merge(&mut state.data, data);
+    }
+}
+
+async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: &FlattenNode) {
+    let PlanNode::Fetch(fetch) = flatten.node.as_ref() else {
+        // The planner only puts fetches under a flatten; anything else is a bug.
+        tracing::error!(node = ?flatten.node, "a flatten node that is not a fetch");
+        lock(state)
+            .errors
+            .push(GraphqlError::new("internal error", codes::INTERNAL));
+        return;
+    };
+    let batch = {
+        let state = lock(state);
+        entities::collect(
+            &ctx.supergraph.schema,
+            &state.data,
+            &flatten.path,
+            fetch.requires.as_deref().unwrap_or_default(),
+        )
+    };
+    if batch.representations.is_empty() {
+        return;
+    }
+    let mut variables = fetch_variables(ctx, fetch);
+    let entities::Batch {
+        representations,
+        origins,
+    } = batch;
+    variables.insert("representations".into(), Value::Array(representations));
+    let Some(response) = send(ctx, state, fetch, &variables).await else {
+        return;
+    };
+    let mut state = lock(state);
+    for error in response.errors {
+        let error = subgraph_error(error, &fetch.subgraph, |path| {
+            entity_error_path(path, &origins)
+        });
+        state.errors.push(error);
+    }
+    let entities = match response.data {
+        Some(Value::Object(mut data)) => data.remove("_entities"),
+        _ => None,
+    };
+    if let Some(Value::Array(entities)) = entities {
+        entities::merge_entities(&mut state.data, entities, &origins);
+    }
+}
+
+/// `_entities.3.payment` → the first place representation 3 came from, plus `payment`.
+fn entity_error_path(
+    path: &[PathSegment],
+    origins: &[Vec<Vec<PathSegment>>],
+) -> Option<Vec<PathSegment>> {
+    match path {
+        [PathSegment::Key(root), PathSegment::Index(index), rest @ ..] if root == "_entities" => {
+            let origin = origins.get(*index)?.first()?;
+            let mut rewritten = origin.clone();
+            rewritten.extend_from_slice(rest);
+            Some(rewritten)
+        }
+        _ => None,
+    }
+}
+
+/// A subgraph's error for the client: message, locations dropped (they point
+/// into the subgraph operation), path rewritten by `rewrite`, extensions kept
+/// plus `serviceName`.
+fn subgraph_error(
+    mut error: Map<String, Value>,
+    subgraph: &str,
+    rewrite: impl FnOnce(&[PathSegment]) -> Option<Vec<PathSegment>>,
+) -> GraphqlError {
+    let message = match error.remove("message") {
+        Some(Value::String(message)) => message,
+        _ => format!("the {subgraph} subgraph returned an error"),
+    };
+    let path = match error.remove("path") {
+        Some(Value::Array(path)) => {
+            let path: Vec<PathSegment> = path
+                .into_iter()
+                .filter_map(|segment| match segment {
+                    Value::String(key) => Some(PathSegment::Key(key)),
+                    Value::Number(n) => n.as_u64().map(|n| PathSegment::Index(n as usize)),
+                    _ => None,
+                })
+                .collect();
+            rewrite(&path)
+        }
+        _ => None,
+    };
+    let mut extensions = match error.remove("extensions") {
+        Some(Value::Object(extensions)) => extensions,
+        _ => Map::new(),
+    };
+    extensions
+        .entry("code")
+        .or_insert_with(|| Value::String("SUBGRAPH_ERROR".into()));
+    extensions.insert("serviceName".into(), Value::String(subgraph.into()));
+    GraphqlError {
+        message,
+        locations: Vec::new(),
+        path,
+        extensions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_error_paths_point_at_the_first_origin() {
+        let origins = vec![
+            vec![vec![PathSegment::Key("me".into())]],
+            vec![vec![
+                PathSegment::Key("orders".into()),
+                PathSegment::Index(2),
+                PathSegment::Key("node".into()),
+            ]],
+        ];
+        let path = [
+            PathSegment::Key("_entities".into()),
+            PathSegment::Index(1),
+            PathSegment::Key("payment".into()),
+        ];
+        let rewritten = entity_error_path(&path, &origins).expect("rewritten");
+        assert_eq!(
+            serde_json::to_value(rewritten).expect("json"),
+            serde_json::json!(["orders", 2, "node", "payment"])
+        );
+    }
+
+    #[test]
+    fn subgraph_errors_keep_their_code_and_name_the_service() {
+        let error = serde_json::json!({
+            "message": "declined",
+            "locations": [{ "line": 1, "column": 2 }],
+            "extensions": { "code": "FORBIDDEN" }
+        });
+        let Value::Object(error) = error else {
+            unreachable!()
+        };
+        let error = subgraph_error(error, "payments", |_| None);
+        assert_eq!(error.code(), Some("FORBIDDEN"));
+        assert_eq!(error.extensions["serviceName"], "payments");
+        assert!(error.locations.is_empty());
+    }
+}

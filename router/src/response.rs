@@ -1,0 +1,144 @@
+//! What the client gets back: GraphQL errors (client-facing, with a
+//! SCREAMING_SNAKE `extensions.code`) and the response body.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// `extensions.code` values the router itself produces.
+pub mod codes {
+    /// The document is not valid GraphQL syntax.
+    pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document does not validate against the API schema.
+    pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The HTTP request is not a GraphQL request (or breaks a limit).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// Variables do not match the operation's variable definitions.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// No operation (or an unknown one) was selected.
+    pub const OPERATION_RESOLUTION_FAILURE: &str = "GRAPHQL_UNKNOWN_OPERATION_NAME";
+    /// A subgraph could not be reached, failed, or timed out.
+    pub const SUBGRAPH_UNAVAILABLE: &str = "SUBGRAPH_UNAVAILABLE";
+    /// A subgraph answered with something that is not a GraphQL response.
+    pub const SUBGRAPH_INVALID_RESPONSE: &str = "SUBGRAPH_INVALID_RESPONSE";
+    /// A non-null field resolved to null.
+    pub const NULL_IN_NON_NULL: &str = "NON_NULLABLE_FIELD_WAS_NULL";
+    /// No supergraph is loaded yet.
+    pub const NOT_READY: &str = "SUPERGRAPH_NOT_LOADED";
+    /// Anything else; details are logged, never shown.
+    pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+}
+
+/// A location in the client's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// One element of an error path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PathSegment {
+    /// An object key.
+    Key(String),
+    /// A list index.
+    Index(usize),
+}
+
+/// A client-facing GraphQL error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphqlError {
+    /// Shown to the client as written.
+    pub message: String,
+    /// Where in the client's document, if known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Location>,
+    /// The response path of the field it belongs to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<PathSegment>>,
+    /// `code`, and for subgraph errors `serviceName`.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
+}
+
+impl GraphqlError {
+    /// An error with `message` and `extensions.code = code`.
+    pub fn new(message: impl Into<String>, code: &str) -> Self {
+        let mut extensions = Map::new();
+        extensions.insert("code".into(), Value::String(code.into()));
+        GraphqlError {
+            message: message.into(),
+            locations: Vec::new(),
+            path: None,
+            extensions,
+        }
+    }
+
+    /// Adds `extensions.serviceName`.
+    pub fn with_service(mut self, subgraph: &str) -> Self {
+        self.extensions
+            .insert("serviceName".into(), Value::String(subgraph.into()));
+        self
+    }
+
+    /// Sets the response path.
+    pub fn with_path(mut self, path: Vec<PathSegment>) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    /// From an apollo-compiler error (diagnostic or request error) with `code`.
+    pub fn from_compiler(error: apollo_compiler::response::GraphQLError, code: &str) -> Self {
+        let mut this = GraphqlError::new(error.message, code);
+        this.locations = error
+            .locations
+            .iter()
+            .map(|l| Location {
+                line: l.line,
+                column: l.column,
+            })
+            .collect();
+        this
+    }
+
+    /// The `extensions.code`, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.extensions.get("code").and_then(Value::as_str)
+    }
+}
+
+/// A request error: the request is rejected before execution, so the response
+/// has no `data` key.
+#[derive(Debug, Clone)]
+pub struct RequestFailure {
+    /// The HTTP status under `application/graphql-response+json`
+    /// (`application/json` answers 200 unless the request was not GraphQL at all).
+    pub status: u16,
+    /// Whether even `application/json` must answer with `status` (malformed
+    /// requests, wrong method or media type, body too large).
+    pub always_status: bool,
+    /// The errors.
+    pub errors: Vec<GraphqlError>,
+}
+
+impl RequestFailure {
+    /// A request error that `application/json` answers with 200.
+    pub fn graphql(errors: Vec<GraphqlError>) -> Self {
+        RequestFailure {
+            status: 400,
+            always_status: false,
+            errors,
+        }
+    }
+
+    /// A request that is not a well-formed GraphQL-over-HTTP request.
+    pub fn http(status: u16, message: impl Into<String>) -> Self {
+        RequestFailure {
+            status,
+            always_status: true,
+            errors: vec![GraphqlError::new(message, codes::BAD_REQUEST)],
+        }
+    }
+}

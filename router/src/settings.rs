@@ -1,0 +1,238 @@
+//! The router's own settings (`[service]` in the settings file), loaded with
+//! the shared [`storefront_shared::settings::load`] so environment variables
+//! override the file.
+//!
+//! ```toml
+//! [service]
+//! supergraph = "schema/supergraph.graphql"   # or leave out to compose
+//! poll_interval = "10s"
+//! expose_query_plan = true
+//!
+//! [service.timeouts]
+//! default = "5s"
+//! payments = "2s"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use storefront_shared::settings::{CommonSettings, ServiceSettings};
+
+/// The router's port when `PORT` is not set.
+pub const DEFAULT_PORT: u16 = 4000;
+
+/// Settings of the router alone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterSettings {
+    /// A supergraph SDL file in the join-spec format (`SUPERGRAPH_FILE`, or
+    /// `--supergraph FILE`). Without it the router composes the supergraph from
+    /// the four subgraphs' `_service { sdl }`.
+    pub supergraph: Option<PathBuf>,
+    /// How often the subgraphs are asked for their SDL again when composing
+    /// (`POLL_INTERVAL`, e.g. `"10s"`); `"0s"` turns polling off.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Per-subgraph request timeouts.
+    pub timeouts: Timeouts,
+    /// Request limits checked before planning.
+    pub limits: Limits,
+    /// Whether a request may ask for its query plan (header
+    /// `x-storefront-query-plan: true` or `extensions.queryPlan`); the printed
+    /// plan is returned in `extensions.queryPlan` (`EXPOSE_QUERY_PLAN`).
+    pub expose_query_plan: bool,
+    /// How many prepared operations (parsed, validated and planned) are cached.
+    pub plan_cache_size: usize,
+}
+
+impl Default for RouterSettings {
+    fn default() -> Self {
+        RouterSettings {
+            supergraph: None,
+            poll_interval: Duration::from_secs(10),
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
+            expose_query_plan: false,
+            plan_cache_size: 512,
+        }
+    }
+}
+
+impl ServiceSettings for RouterSettings {
+    const ENV: &'static [&'static str] = &["SUPERGRAPH_FILE", "POLL_INTERVAL", "EXPOSE_QUERY_PLAN"];
+
+    fn env_key(var: &str) -> String {
+        match var {
+            "SUPERGRAPH_FILE" => "supergraph".into(),
+            other => other.to_ascii_lowercase(),
+        }
+    }
+}
+
+/// Subgraph request timeouts: `default` plus one key per subgraph name (any
+/// other key is read as a subgraph name).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Timeouts {
+    /// The timeout of every subgraph not named in `subgraphs`.
+    #[serde(with = "humantime_serde")]
+    pub default: Duration,
+    /// Timeouts by subgraph name, e.g. `payments = "2s"`.
+    #[serde(flatten, with = "timeout_map")]
+    pub subgraphs: BTreeMap<String, Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            default: Duration::from_secs(5),
+            subgraphs: BTreeMap::new(),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The timeout for requests to `subgraph`.
+    pub fn for_subgraph(&self, subgraph: &str) -> Duration {
+        self.subgraphs
+            .get(subgraph)
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+mod timeout_map {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<String, Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter()
+            .map(|(name, duration)| {
+                (
+                    name.clone(),
+                    humantime_serde::re::humantime::format_duration(*duration).to_string(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+            .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Duration>, D::Error> {
+        BTreeMap::<String, String>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(name, text)| {
+                humantime_serde::re::humantime::parse_duration(&text)
+                    .map(|duration| (name.clone(), duration))
+                    .map_err(|e| serde::de::Error::custom(format!("timeouts.{name}: {e}")))
+            })
+            .collect()
+    }
+}
+
+/// Limits that reject an operation before any subgraph is called.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The deepest selection nesting (fragments followed).
+    pub max_depth: usize,
+    /// The most aliases in one operation.
+    pub max_aliases: usize,
+    /// The most root fields in one operation.
+    pub max_root_fields: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 2 * 1024 * 1024,
+            max_depth: 32,
+            max_aliases: 64,
+            max_root_fields: 32,
+        }
+    }
+}
+
+/// The four subgraphs and their URLs from the common settings (`USERS_URL`, ...).
+pub fn subgraph_urls(common: &CommonSettings) -> Vec<(String, String)> {
+    vec![
+        ("users".into(), common.users_url.clone()),
+        ("orders".into(), common.orders_url.clone()),
+        ("payments".into(), common.payments_url.clone()),
+        ("inventory".into(), common.inventory_url.clone()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_poll_every_ten_seconds_and_time_out_after_five() {
+        let settings = RouterSettings::default();
+        assert_eq!(settings.poll_interval, Duration::from_secs(10));
+        assert_eq!(
+            settings.timeouts.for_subgraph("payments"),
+            Duration::from_secs(5)
+        );
+        assert!(!settings.expose_query_plan);
+    }
+
+    #[test]
+    fn per_subgraph_timeouts_and_unknown_keys_are_read() {
+        let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+            "poll_interval": "0s",
+            "timeouts": { "default": "3s", "payments": "250ms" },
+        }))
+        .expect("valid settings");
+        assert_eq!(settings.poll_interval, Duration::ZERO);
+        assert_eq!(
+            settings.timeouts.for_subgraph("payments"),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            settings.timeouts.for_subgraph("users"),
+            Duration::from_secs(3)
+        );
+        let unknown =
+            serde_json::from_value::<RouterSettings>(serde_json::json!({ "supergrph": "x" }));
+        assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn a_settings_file_sets_the_router_table() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("router.toml");
+        std::fs::write(
+            &file,
+            "[service]\nsupergraph = \"s.graphql\"\npoll_interval = \"0s\"\nexpose_query_plan = true\n\n[service.timeouts]\ndefault = \"3s\"\npayments = \"1s\"\n\n[service.limits]\nmax_depth = 7\n",
+        )
+        .expect("written");
+        let settings =
+            storefront_shared::settings::load::<RouterSettings>(DEFAULT_PORT, Some(&file))
+                .expect("valid settings");
+        let service = settings.service;
+        assert_eq!(service.supergraph, Some(PathBuf::from("s.graphql")));
+        assert_eq!(service.poll_interval, Duration::ZERO);
+        assert!(service.expose_query_plan);
+        assert_eq!(
+            service.timeouts.for_subgraph("payments"),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            service.timeouts.for_subgraph("orders"),
+            Duration::from_secs(3)
+        );
+        assert_eq!(service.limits.max_depth, 7);
+    }
+}

@@ -1,0 +1,586 @@
+//! Composition rules, one behaviour per test: inline subgraph SDL → a snapshot
+//! of the supergraph, or the error codes it breaks.
+
+use storefront_router::core::compose::{Composed, CompositionError, SubgraphSdl, compose};
+
+const LINK: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@override", "@inaccessible", "@tag"])"#;
+
+fn subgraphs(sdls: &[(&str, &str)]) -> Vec<SubgraphSdl> {
+    sdls.iter()
+        .map(|(name, sdl)| SubgraphSdl {
+            name: (*name).to_owned(),
+            url: format!("http://{name}.local/graphql"),
+            sdl: format!("{LINK}\n{sdl}"),
+        })
+        .collect()
+}
+
+fn composes(sdls: &[(&str, &str)]) -> Composed {
+    match compose(&subgraphs(sdls)) {
+        Ok(composed) => composed,
+        Err(errors) => {
+            let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            panic!("expected to compose:\n{}", listed.join("\n"));
+        }
+    }
+}
+
+fn errors(sdls: &[(&str, &str)]) -> Vec<CompositionError> {
+    match compose(&subgraphs(sdls)) {
+        Ok(composed) => panic!("expected errors, got:\n{}", composed.supergraph_sdl),
+        Err(errors) => errors,
+    }
+}
+
+fn codes(sdls: &[(&str, &str)]) -> Vec<&'static str> {
+    let mut codes: Vec<&'static str> = errors(sdls).iter().map(|e| e.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// The part of the supergraph from `type Name` to its closing brace.
+fn type_block(sdl: &str, keyword_and_name: &str) -> String {
+    let start = sdl
+        .find(&format!("\n{keyword_and_name}\n"))
+        .or_else(|| sdl.find(&format!("\n{keyword_and_name} ")))
+        .unwrap_or_else(|| panic!("{keyword_and_name} is in the supergraph"));
+    let rest = &sdl[start + 1..];
+    let end = rest.find("\n}").map_or(rest.len(), |i| i + 2);
+    rest[..end].to_owned()
+}
+
+#[test]
+fn entity_gets_one_join_type_per_key_and_subgraph() {
+    let composed = composes(&[
+        (
+            "accounts",
+            r#"type Query { me: User }
+               type User @key(fields: "id") @key(fields: "email") { id: ID! email: String! org: Org @shareable }
+               type Org @key(fields: "id") { id: ID! name: String }"#,
+        ),
+        (
+            "reviews",
+            r#"type User @key(fields: "id org { id }") { id: ID! org: Org @shareable reviews: [String!]! }
+               type Org @key(fields: "id", resolvable: false) { id: ID! }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(composed.supergraph_sdl);
+}
+
+#[test]
+fn shared_value_type_fields_with_different_nullability_get_their_type_per_subgraph() {
+    let composed = composes(&[
+        (
+            "a",
+            "type Query { a: Money } type Money @shareable { amount: Int! currency: String! }",
+        ),
+        (
+            "b",
+            "type Query { b: Money } type Money @shareable { amount: Int currency: String! }",
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type Money"), @r#"
+    type Money
+      @join__type(graph: A)
+      @join__type(graph: B)
+    {
+      amount: Int @join__field(graph: A, type: "Int!") @join__field(graph: B, type: "Int")
+      currency: String!
+    }
+    "#);
+}
+
+#[test]
+fn requires_and_provides_are_kept_per_subgraph_with_external() {
+    let composed = composes(&[
+        (
+            "products",
+            r#"type Query { top: [Product!]! }
+               type Product @key(fields: "upc") { upc: ID! name: String @shareable weight: Int }"#,
+        ),
+        (
+            "shipping",
+            r#"type Product @key(fields: "upc") { upc: ID! weight: Int @external estimate: Int @requires(fields: "weight") }"#,
+        ),
+        (
+            "reviews",
+            r#"type Query { reviews: [Review!]! }
+               type Review { id: ID! product: Product @provides(fields: "name") }
+               type Product @key(fields: "upc") { upc: ID! name: String @external }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(composed.supergraph_sdl);
+}
+
+#[test]
+fn overridden_field_keeps_used_overridden_only_where_a_key_still_uses_it() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Query { u: User }
+               type User @key(fields: "id") { id: ID! price: Int! @override(from: "b") name: String! @override(from: "b") }"#,
+        ),
+        (
+            "b",
+            r#"type User @key(fields: "id price") { id: ID! price: Int! name: String! }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type User"), @r#"
+    type User
+      @join__type(graph: A, key: "id")
+      @join__type(graph: B, key: "id price")
+    {
+      id: ID!
+      price: Int! @join__field(graph: A, override: "b") @join__field(graph: B, usedOverridden: true)
+      name: String! @join__field(graph: A, override: "b")
+    }
+    "#);
+}
+
+#[test]
+fn interfaces_and_unions_record_implementations_and_members_per_subgraph() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Query { node(id: ID!): Node search: [Result!]! }
+               interface Node { id: ID! }
+               type Book implements Node @key(fields: "id") { id: ID! title: String }
+               union Result = Book"#,
+        ),
+        (
+            "b",
+            r#"interface Node { id: ID! }
+               type Movie implements Node @key(fields: "id") { id: ID! director: String }
+               type Book implements Node @key(fields: "id") { id: ID! pages: Int }
+               union Result = Book | Movie"#,
+        ),
+    ]);
+    insta::assert_snapshot!(composed.supergraph_sdl);
+}
+
+#[test]
+fn enums_merge_by_use_union_for_output_intersection_for_input() {
+    let composed = composes(&[
+        (
+            "a",
+            "type Query { status: Status byColor(c: Color): Int } enum Status { ON OFF } enum Color { RED GREEN BLUE }",
+        ),
+        (
+            "b",
+            "type Query { status2: Status byColor2(c: Color): Int } enum Status { ON UNKNOWN } enum Color { RED GREEN }",
+        ),
+    ]);
+    let status = type_block(&composed.supergraph_sdl, "enum Status");
+    assert!(
+        status.contains("OFF @join__enumValue(graph: A)\n"),
+        "{status}"
+    );
+    assert!(
+        status.contains("UNKNOWN @join__enumValue(graph: B)\n"),
+        "{status}"
+    );
+    let color = type_block(&composed.supergraph_sdl, "enum Color");
+    assert!(!color.contains("BLUE"), "{color}");
+    assert!(color.contains("RED @join__enumValue(graph: A) @join__enumValue(graph: B)"));
+    assert!(composed.hints.iter().any(|h| h.contains("Color.BLUE")));
+}
+
+#[test]
+fn input_types_keep_only_fields_every_subgraph_defines() {
+    let composed = composes(&[
+        (
+            "a",
+            "type Query { a(w: Where): Int } input Where { name: String age: Int }",
+        ),
+        (
+            "b",
+            "type Query { b(w: Where): Int } input Where { name: String }",
+        ),
+    ]);
+    let block = type_block(&composed.supergraph_sdl, "input Where");
+    assert!(
+        block.contains("name: String") && !block.contains("age"),
+        "{block}"
+    );
+    assert!(composed.hints.iter().any(|h| h.contains("Where.age")));
+}
+
+#[test]
+fn inaccessible_in_one_subgraph_hides_the_element_in_the_supergraph() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Query { items: [Item!]! } type Item @key(fields: "id") { id: ID! kind: Kind! }
+               enum Kind { BOOK MOVIE @inaccessible }"#,
+        ),
+        (
+            "b",
+            r#"type Item @key(fields: "id") { id: ID! cost: Int @inaccessible @tag(name: "internal") }
+               enum Kind { BOOK MOVIE }"#,
+        ),
+    ]);
+    let sdl = &composed.supergraph_sdl;
+    assert!(
+        sdl.contains(r#"@link(url: "https://specs.apollo.dev/inaccessible/v0.2", for: SECURITY)"#)
+    );
+    assert!(sdl.contains(r#"@link(url: "https://specs.apollo.dev/tag/v0.3")"#));
+    assert!(
+        sdl.contains(r#"cost: Int @inaccessible @join__field(graph: B) @tag(name: "internal")"#)
+    );
+    assert!(
+        sdl.contains("MOVIE @inaccessible @join__enumValue(graph: A) @join__enumValue(graph: B)")
+    );
+}
+
+#[test]
+fn federation_definitions_and_renamed_imports_are_understood_and_dropped() {
+    let sdl = r#"
+        schema @link(url: "https://specs.apollo.dev/link/v1.0")
+               @link(url: "https://specs.apollo.dev/federation/v2.3", import: [{name: "@key", as: "@primaryKey"}]) { query: RootQuery }
+        directive @primaryKey(fields: federation__FieldSet!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE
+        scalar federation__FieldSet
+        scalar _Any
+        type _Service { sdl: String }
+        union _Entity = Thing
+        type RootQuery { thing: Thing _service: _Service! _entities(representations: [_Any!]!): [_Entity]! }
+        type Thing @primaryKey(fields: "id") { id: ID! }
+    "#;
+    let composed = compose(&[SubgraphSdl {
+        name: "things".into(),
+        url: "http://things.local/graphql".into(),
+        sdl: sdl.into(),
+    }])
+    .expect("composes");
+    let out = &composed.supergraph_sdl;
+    assert!(
+        out.contains(r#"@join__type(graph: THINGS, key: "id")"#),
+        "{out}"
+    );
+    assert!(out.contains("type Query\n"), "{out}");
+    for gone in [
+        "_Service",
+        "_Any",
+        "_Entity",
+        "_entities",
+        "primaryKey",
+        "FieldSet!",
+    ] {
+        assert!(!out.contains(gone), "{gone} should be dropped:\n{out}");
+    }
+}
+
+#[test]
+fn the_order_of_the_subgraphs_does_not_change_the_output() {
+    let a = (
+        "a",
+        r#"type Query { a: T } type T @key(fields: "id") { id: ID! x: Int }"#,
+    );
+    let b = ("b", r#"type T @key(fields: "id") { id: ID! y: Int }"#);
+    assert_eq!(composes(&[a, b]), composes(&[b, a]));
+}
+
+#[test]
+fn supergraph_is_valid_graphql_with_join_definitions() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Query { a: T } type T @key(fields: "id") { id: ID! x: Int }"#,
+        ),
+        (
+            "b",
+            r#"type T @key(fields: "id") { id: ID! y: Int @inaccessible }"#,
+        ),
+    ]);
+    apollo_compiler::Schema::parse_and_validate(composed.supergraph_sdl, "supergraph.graphql")
+        .expect("the supergraph validates");
+}
+
+#[test]
+fn join_version_follows_the_newest_federation_version() {
+    let composed = compose(&[SubgraphSdl {
+        name: "a".into(),
+        url: "http://a.local/graphql".into(),
+        sdl: r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key"])
+                type Query { a: Int }"#
+            .into(),
+    }])
+    .expect("composes");
+    assert!(
+        composed
+            .supergraph_sdl
+            .contains("https://specs.apollo.dev/join/v0.5")
+    );
+    assert!(
+        composed
+            .supergraph_sdl
+            .contains("input join__ContextArgument")
+    );
+}
+
+// Errors, by code.
+
+#[test]
+fn reports_every_problem_not_just_the_first() {
+    let found = codes(&[
+        (
+            "a",
+            "type Query { me: String a: T @shareable } type T @shareable { x: Int }",
+        ),
+        (
+            "b",
+            "type Query { me: String a: T @shareable } type T @shareable { x: String }",
+        ),
+    ]);
+    assert_eq!(found, ["FIELD_TYPE_MISMATCH", "INVALID_FIELD_SHARING"]);
+}
+
+#[test]
+fn errors_name_the_rule_the_subgraph_and_the_coordinate() {
+    let found = errors(&[
+        ("a", "type Query { me: String }"),
+        ("b", "type Query { me: String }"),
+    ]);
+    assert_eq!(found[0].code, "INVALID_FIELD_SHARING");
+    assert_eq!(found[0].subgraph.as_deref(), Some("a"));
+    assert_eq!(found[0].coordinate.as_deref(), Some("Query.me"));
+    assert!(
+        found[0]
+            .to_string()
+            .starts_with("[INVALID_FIELD_SHARING] subgraph \"a\" at Query.me")
+    );
+}
+
+#[test]
+fn invalid_graphql_is_reported_per_subgraph() {
+    let found = errors(&[
+        ("a", "type Query { a: Int"),
+        ("b", "type Query { b: Nope }"),
+    ]);
+    assert!(found.iter().all(|e| e.code == "INVALID_GRAPHQL"));
+    assert!(found.iter().any(|e| e.subgraph.as_deref() == Some("a")));
+    assert!(found.iter().any(|e| e.subgraph.as_deref() == Some("b")));
+}
+
+#[test]
+fn type_defined_with_different_kinds_is_a_kind_mismatch() {
+    assert_eq!(
+        codes(&[
+            ("a", "type Query { a: T } type T { x: Int }"),
+            ("b", "type Query { b: T } interface T { x: Int }")
+        ]),
+        ["TYPE_KIND_MISMATCH"]
+    );
+}
+
+#[test]
+fn enum_used_as_input_and_output_must_have_the_same_values() {
+    assert_eq!(
+        codes(&[
+            ("a", "type Query { a(e: E): E } enum E { X Y }"),
+            ("b", "type Query { b(e: E): E } enum E { X Z }"),
+        ]),
+        ["ENUM_VALUE_MISMATCH"]
+    );
+}
+
+#[test]
+fn input_type_with_no_common_field_is_empty_when_merged() {
+    assert_eq!(
+        codes(&[
+            ("a", "type Query { a(i: I): Int } input I { x: Int }"),
+            ("b", "type Query { b(i: I): Int } input I { y: Int }"),
+        ]),
+        ["EMPTY_MERGED_INPUT_TYPE"]
+    );
+}
+
+#[test]
+fn requires_and_provides_must_select_external_fields() {
+    assert_eq!(
+        codes(&[
+            (
+                "a",
+                r#"type Query { p: P @provides(fields: "name") } type P @key(fields: "id") { id: ID! name: String @shareable w: Int @shareable }"#
+            ),
+            (
+                "b",
+                r#"type P @key(fields: "id") { id: ID! name: String @shareable w: Int @shareable ship: Int @requires(fields: "w") }"#
+            ),
+        ]),
+        [
+            "PROVIDES_FIELDS_MISSING_EXTERNAL",
+            "REQUIRES_FIELDS_MISSING_EXTERNAL"
+        ]
+    );
+}
+
+#[test]
+fn external_field_must_be_defined_somewhere_and_used() {
+    assert_eq!(
+        codes(&[
+            (
+                "a",
+                r#"type Query { p: P } type P @key(fields: "id") { id: ID! }"#
+            ),
+            (
+                "b",
+                r#"type P @key(fields: "id") { id: ID! w: Int @external x: Int @requires(fields: "w") }"#
+            ),
+        ]),
+        ["EXTERNAL_MISSING_ON_BASE"]
+    );
+    assert_eq!(
+        codes(&[
+            (
+                "a",
+                r#"type Query { p: P } type P @key(fields: "id") { id: ID! w: Int @external }"#
+            ),
+            ("b", r#"type P @key(fields: "id") { id: ID! w: Int }"#),
+        ]),
+        ["EXTERNAL_UNUSED"]
+    );
+}
+
+#[test]
+fn key_must_select_existing_argument_free_non_abstract_fields() {
+    assert_eq!(
+        codes(&[(
+            "a",
+            r#"type Query { p: P } type P @key(fields: "nope") { id: ID! }"#
+        )]),
+        ["KEY_INVALID_FIELDS"]
+    );
+    assert_eq!(
+        codes(&[(
+            "a",
+            r#"type Query { p: P } type P @key(fields: "id {") { id: ID! }"#
+        )]),
+        ["KEY_INVALID_FIELDS"]
+    );
+    assert_eq!(
+        codes(&[(
+            "a",
+            r#"type Query { p: P } type P @key(fields: "id") { id(x: Int): ID! }"#
+        )]),
+        ["KEY_FIELDS_HAS_ARGS"]
+    );
+    assert_eq!(
+        codes(&[(
+            "a",
+            r#"type Query { p: P } interface I { x: Int } type P @key(fields: "i { x }") { i: I }"#
+        )]),
+        ["KEY_FIELDS_SELECT_INVALID_TYPE"]
+    );
+}
+
+#[test]
+fn override_must_name_another_subgraph_that_does_not_override_itself() {
+    assert_eq!(
+        codes(&[("a", r#"type Query { p: Int @override(from: "a") }"#)]),
+        ["OVERRIDE_FROM_SELF_ERROR"]
+    );
+    assert_eq!(
+        codes(&[
+            (
+                "a",
+                r#"type Query { p: P } type P @key(fields: "id") { id: ID! f: Int @override(from: "b") }"#
+            ),
+            (
+                "b",
+                r#"type P @key(fields: "id") { id: ID! f: Int @override(from: "c") }"#
+            ),
+            ("c", r#"type P @key(fields: "id") { id: ID! f: Int }"#),
+        ]),
+        ["INVALID_FIELD_SHARING", "OVERRIDE_SOURCE_HAS_OVERRIDE"]
+    );
+}
+
+#[test]
+fn shared_field_arguments_must_agree() {
+    assert_eq!(
+        codes(&[
+            ("a", "type Query { f(x: Int!): Int @shareable }"),
+            ("b", "type Query { f: Int @shareable }")
+        ]),
+        ["REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH"]
+    );
+    assert_eq!(
+        codes(&[
+            ("a", "type Query { f(x: Int): Int @shareable }"),
+            ("b", "type Query { f(x: String): Int @shareable }")
+        ]),
+        ["FIELD_ARGUMENT_TYPE_MISMATCH"]
+    );
+    assert_eq!(
+        codes(&[
+            ("a", "type Query { f(x: Int = 1): Int @shareable }"),
+            ("b", "type Query { f(x: Int = 2): Int @shareable }")
+        ]),
+        ["FIELD_ARGUMENT_DEFAULT_MISMATCH"]
+    );
+}
+
+#[test]
+fn accessible_elements_must_not_need_inaccessible_ones() {
+    assert_eq!(
+        codes(&[(
+            "a",
+            "type Query { s: Secret } type Secret @inaccessible { x: Int }"
+        )]),
+        ["REFERENCED_INACCESSIBLE"]
+    );
+    assert_eq!(
+        codes(&[("a", "type Query { f(x: Int! @inaccessible): Int }")]),
+        ["REQUIRED_INACCESSIBLE"]
+    );
+    assert_eq!(
+        codes(&[(
+            "a",
+            "type Query { t: T } type T { a: Int @inaccessible b: Int @inaccessible }"
+        )]),
+        ["ONLY_INACCESSIBLE_CHILDREN"]
+    );
+}
+
+#[test]
+fn value_type_field_missing_in_a_returning_subgraph_is_unsatisfiable() {
+    let found = errors(&[
+        (
+            "a",
+            "type Query { a: V @shareable } type V @shareable { x: Int }",
+        ),
+        (
+            "b",
+            "type Query { b: V } type V @shareable { x: Int y: Int }",
+        ),
+    ]);
+    assert_eq!(found[0].code, "SATISFIABILITY_ERROR");
+    assert_eq!(found[0].subgraph.as_deref(), Some("a"));
+    assert_eq!(found[0].coordinate.as_deref(), Some("V.y"));
+}
+
+#[test]
+fn entity_field_elsewhere_is_satisfiable_through_a_resolvable_key() {
+    composes(&[
+        (
+            "a",
+            r#"type Query { a: T } type T @key(fields: "id", resolvable: false) { id: ID! }"#,
+        ),
+        ("b", r#"type T @key(fields: "id") { id: ID! y: Int }"#),
+    ]);
+}
+
+#[test]
+fn interface_field_missing_on_an_implementation_is_reported() {
+    assert_eq!(
+        codes(&[
+            (
+                "a",
+                "type Query { i: I } interface I { x: Int } type T implements I { x: Int }"
+            ),
+            ("b", "type Query { j: I } interface I { x: Int y: Int }"),
+        ]),
+        ["INTERFACE_FIELD_NO_IMPLEM"]
+    );
+}

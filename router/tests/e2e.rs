@@ -1,0 +1,269 @@
+//! End to end through the router: the four real subgraphs run in this process
+//! on port 0 with embedded stores, the router composes their SDLs, plans with
+//! the core planner and executes against them.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use storefront_router::AppState;
+use storefront_router::settings::RouterSettings;
+use storefront_router::source::{self, SupergraphSource};
+use storefront_shared::settings::{CommonSettings, Secret, Settings};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The four subgraphs and their URLs; aborted on drop.
+struct Subgraphs {
+    urls: Vec<(String, String)>,
+    tasks: Vec<(String, JoinHandle<std::io::Result<()>>)>,
+}
+
+impl Drop for Subgraphs {
+    fn drop(&mut self) {
+        for (_, task) in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Subgraphs {
+    fn stop(&mut self, name: &str) {
+        for (task_name, task) in &self.tasks {
+            if task_name == name {
+                task.abort();
+            }
+        }
+    }
+}
+
+async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
+    let mut listeners = Vec::new();
+    for _ in 0..4 {
+        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
+    }
+    let url = |l: &TcpListener| format!("http://{}/graphql", l.local_addr().unwrap());
+    let mut common = CommonSettings::local(0);
+    common.data_dir = data_dir.to_path_buf();
+    common.service_token = Some(Secret::new("router-e2e-service-token"));
+    common.users_url = url(&listeners[0]);
+    common.orders_url = url(&listeners[1]);
+    common.payments_url = url(&listeners[2]);
+    common.inventory_url = url(&listeners[3]);
+    let urls = vec![
+        ("users".to_owned(), common.users_url.clone()),
+        ("orders".to_owned(), common.orders_url.clone()),
+        ("payments".to_owned(), common.payments_url.clone()),
+        ("inventory".to_owned(), common.inventory_url.clone()),
+    ];
+    fn settings<S>(common: &CommonSettings, service: S) -> Settings<S> {
+        Settings {
+            common: common.clone(),
+            service,
+        }
+    }
+    let users = storefront_users::AppState::from_settings(&settings(&common, Default::default()))
+        .await
+        .unwrap();
+    let orders = storefront_orders::AppState::from_settings(&settings(&common, Default::default()))
+        .await
+        .unwrap();
+    let payments =
+        storefront_payments::AppState::from_settings(&settings(&common, Default::default()))
+            .await
+            .unwrap();
+    let inventory = storefront_inventory::AppState::from_settings(&settings(
+        &common,
+        storefront_inventory::settings::InventorySettings {
+            seed_demo_catalogue: true,
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let mut listeners = listeners.into_iter();
+    let mut next = || listeners.next().unwrap();
+    let pending = std::future::pending;
+    let tasks = vec![
+        (
+            "users".to_owned(),
+            tokio::spawn(storefront_users::run(next(), users, pending())),
+        ),
+        (
+            "orders".to_owned(),
+            tokio::spawn(storefront_orders::run(next(), orders, pending())),
+        ),
+        (
+            "payments".to_owned(),
+            tokio::spawn(storefront_payments::run(next(), payments, pending())),
+        ),
+        (
+            "inventory".to_owned(),
+            tokio::spawn(storefront_inventory::run(next(), inventory, pending())),
+        ),
+    ];
+    Subgraphs { urls, tasks }
+}
+
+/// A router composed from the live subgraphs, polling off.
+async fn composed_router(subgraphs: &Subgraphs) -> AppState {
+    let state = AppState::new(RouterSettings::default()).unwrap();
+    let source = SupergraphSource::Compose {
+        subgraphs: subgraphs.urls.clone(),
+        poll_interval: std::time::Duration::ZERO,
+    };
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        source::run(state.clone(), source),
+    )
+    .await
+    .expect("the router composes within 30 s")
+    .unwrap();
+    state
+}
+
+/// Serves `state` on port 0 and returns the GraphQL URL.
+async fn serve(state: AppState) -> (String, JoinHandle<std::io::Result<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let task = tokio::spawn(storefront_router::run(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    (url, task)
+}
+
+async fn graphql(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+const MY_ORDERS: &str = "{ me { name orders { edges { node { items { product { name } quantity } total { amount currency } payment { status } } } } } }";
+
+/// Registers, picks a product, orders it and pays; returns the token.
+async fn buy_something(router: &str) -> String {
+    let answer = graphql(
+        router,
+        None,
+        "mutation($input: RegisterInput!) { register(input: $input) { token user { id name } } }",
+        json!({ "input": { "email": "ada@example.com", "password": "a long password", "name": "Ada" } }),
+    )
+    .await;
+    let token = answer["data"]["register"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_owned();
+
+    let answer = graphql(
+        router,
+        None,
+        "{ products(first: 50) { edges { node { sku name price { amount currency } stock inStock } } } }",
+        json!({}),
+    )
+    .await;
+    let sku = answer["data"]["products"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .find(|edge| edge["node"]["stock"].as_i64().unwrap_or(0) >= 2)
+        .and_then(|edge| edge["node"]["sku"].as_str())
+        .unwrap_or_else(|| panic!("a product in stock: {answer}"))
+        .to_owned();
+
+    let answer = graphql(
+        router,
+        Some(&token),
+        "mutation($items: [OrderItemInput!]!) { createOrder(items: $items) { id status total { amount } items { product { sku name } } } }",
+        json!({ "items": [{ "sku": sku, "quantity": 2 }] }),
+    )
+    .await;
+    assert_eq!(
+        answer["data"]["createOrder"]["status"], "PENDING_PAYMENT",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["data"]["createOrder"]["items"][0]["product"]["sku"],
+        Value::from(sku.clone())
+    );
+    let order_id = answer["data"]["createOrder"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let answer = graphql(
+        router,
+        Some(&token),
+        "mutation($id: ID!) { payOrder(orderId: $id, paymentToken: \"tok_visa\", idempotencyKey: \"k-1\") { status order { id status } } }",
+        json!({ "id": order_id }),
+    )
+    .await;
+    assert_eq!(
+        answer["data"]["payOrder"]["status"], "SUCCEEDED",
+        "{answer}"
+    );
+    token
+}
+
+#[tokio::test]
+async fn the_api_flow_runs_through_the_router() {
+    let dir = tempfile::tempdir().unwrap();
+    let subgraphs = start_subgraphs(dir.path()).await;
+    let state = composed_router(&subgraphs).await;
+    let (router, _task) = serve(state).await;
+    let token = buy_something(&router).await;
+
+    let answer = graphql(&router, Some(&token), MY_ORDERS, json!({})).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let node = &answer["data"]["me"]["orders"]["edges"][0]["node"];
+    assert_eq!(node["items"][0]["quantity"], 2);
+    assert!(node["items"][0]["product"]["name"].is_string(), "{answer}");
+    assert_eq!(node["payment"]["status"], "SUCCEEDED");
+    assert_eq!(node["total"]["currency"], "USD");
+    let keys: Vec<&String> = node.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["items", "total", "payment"],
+        "exactly the client's fields, in its order"
+    );
+
+    let answer = graphql(&router, None, "{ me { id } }", json!({})).await;
+    assert_eq!(answer["data"]["me"], Value::Null, "{answer}");
+}
+
+#[tokio::test]
+async fn returns_partial_data_naming_payments_when_it_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut subgraphs = start_subgraphs(dir.path()).await;
+    let composed = composed_router(&subgraphs).await;
+    let (router, _task) = serve(composed.clone()).await;
+    let token = buy_something(&router).await;
+
+    subgraphs.stop("payments");
+    // A router with a fresh connection pool, on the same supergraph.
+    let fresh = AppState::new(RouterSettings::default()).unwrap();
+    fresh.install_sdl(&composed.engine().unwrap().sdl).unwrap();
+    let (router, _task) = serve(fresh).await;
+
+    let answer = graphql(&router, Some(&token), MY_ORDERS, json!({})).await;
+    let node = &answer["data"]["me"]["orders"]["edges"][0]["node"];
+    assert!(node["items"][0]["product"]["name"].is_string(), "{answer}");
+    assert_eq!(node["payment"], Value::Null);
+    let error = &answer["errors"][0];
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("payments subgraph is unavailable"),
+        "{answer}"
+    );
+    assert_eq!(error["extensions"]["code"], "SUBGRAPH_UNAVAILABLE");
+    assert_eq!(error["extensions"]["serviceName"], "payments");
+}
