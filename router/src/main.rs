@@ -115,7 +115,7 @@ async fn compose(args: &[String]) -> anyhow::Result<()> {
             Some(path) => std::fs::write(path, sdl)
                 .with_context(|| format!("cannot write {}", path.display())),
             None => {
-                print!("{sdl}");
+                print_out(&sdl)?;
                 Ok(())
             }
         },
@@ -146,6 +146,17 @@ fn plan(args: &[String]) -> anyhow::Result<()> {
     };
     let sdl = source::read_file(file)?;
     let plan = plan_text(&sdl, &query, options.operation.as_deref())?;
-    println!("{plan}");
+    print_out(&format!("{plan}\n"))?;
     Ok(())
+}
+
+/// Writes a command's output; a reader that went away (`| head`) is no error.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
 }
