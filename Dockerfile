@@ -24,7 +24,7 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked \
+    cargo build --release --locked --workspace \
         --bin router --bin users --bin orders --bin payments --bin inventory \
  && mkdir -p /out \
  && cp target/release/router target/release/users target/release/orders \
