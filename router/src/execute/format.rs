@@ -14,6 +14,7 @@ use apollo_compiler::ExecutableDocument;
 use apollo_compiler::Schema;
 use apollo_compiler::ast::{DirectiveList, Type, Value as AstValue};
 use apollo_compiler::executable::{Field, Operation, Selection, SelectionSet};
+use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use indexmap::IndexMap;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -222,8 +223,16 @@ impl<'a> Formatter<'a> {
                     .get("__typename")
                     .and_then(Value::as_str)
                     .unwrap_or(name.as_str());
+                if self.hidden_type(name, runtime) {
+                    return self.invalid(parent, field, ty);
+                }
                 self.selection_set(runtime, sets, object)
                     .map(Output::Object)
+            }
+            (Type::Named(name) | Type::NonNullNamed(name), value)
+                if !self.valid_enum_value(name, value) =>
+            {
+                return self.invalid(parent, field, ty);
             }
             (_, value) => Some(Output::Leaf(value)),
         };
@@ -231,6 +240,42 @@ impl<'a> Formatter<'a> {
             Some(output) => Some(output),
             None if ty.is_non_null() => None,
             None => Some(Output::Null),
+        }
+    }
+
+    /// A subgraph value the API schema cannot show (an enum value or a
+    /// runtime type it does not have, e.g. `@inaccessible` ones) completes as
+    /// null, with the usual propagation when the position is non-null.
+    fn invalid(&mut self, parent: &str, field: &'a Field, ty: &Type) -> Option<Output<'a>> {
+        if ty.is_non_null() {
+            self.null_error(parent, field);
+            return None;
+        }
+        Some(Output::Null)
+    }
+
+    /// Whether `runtime` (a subgraph's `__typename` for a field of type
+    /// `declared`) is not an object type of the API schema that can appear
+    /// there. Names the API schema knows as something else (an
+    /// `@interfaceObject`'s interface) are left alone.
+    fn hidden_type(&self, declared: &str, runtime: &str) -> bool {
+        if runtime == declared {
+            return false;
+        }
+        match self.schema.types.get(runtime) {
+            None => true,
+            Some(ExtendedType::Object(_)) => !self.applies(declared, runtime),
+            Some(_) => false,
+        }
+    }
+
+    /// False only for a string that is not a value of the enum `name`.
+    fn valid_enum_value(&self, name: &str, value: &Value) -> bool {
+        match (self.schema.types.get(name), value) {
+            (Some(ExtendedType::Enum(enum_type)), Value::String(value)) => {
+                enum_type.values.contains_key(value.as_str())
+            }
+            _ => true,
         }
     }
 

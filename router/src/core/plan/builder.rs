@@ -468,7 +468,8 @@ impl<'a> Builder<'a> {
         if leaf {
             return Ok(touched);
         }
-        let child_type = field.ty().inner_named_type().clone();
+        let api_type = field.ty().inner_named_type().clone();
+        let child_type = self.type_in_graph(&cx.graph, &cx.parent, &field.name, &api_type);
         let mut path = cx.path.clone();
         path.push(PathElement::Key(field.response_key().to_string()));
         path.extend(std::iter::repeat_n(
@@ -506,7 +507,7 @@ impl<'a> Builder<'a> {
             })),
         };
         if matches!(
-            self.kind(&child_type),
+            self.kind(&api_type),
             Some(TypeKind::Interface | TypeKind::Union)
         ) {
             self.add(
@@ -516,6 +517,21 @@ impl<'a> Builder<'a> {
         }
         touched.extend(self.plan_set(&inner, &field.selection_set)?);
         Ok(touched)
+    }
+
+    /// The named type of `parent.field` in `graph`: the supergraph's, unless
+    /// `join__field(type:)` says the subgraph declares it narrower (a union
+    /// field that one subgraph types as one of its members). Fragments are
+    /// then planned against what that subgraph can actually answer.
+    fn type_in_graph(&self, graph: &str, parent: &str, field: &str, api_type: &Name) -> Name {
+        self.sg
+            .field(parent, field)
+            .and_then(|m| m.graphs.get(graph))
+            .and_then(|g| g.ty.as_deref())
+            .map(|ty| ty.trim_matches(|c: char| matches!(c, '[' | ']' | '!' | ' ')))
+            .filter(|named| *named != api_type.as_str() && self.kind(named).is_some())
+            .and_then(|named| Name::new(named).ok())
+            .unwrap_or_else(|| api_type.clone())
     }
 
     fn add(&mut self, cx: &Cx, field: FieldSel) -> Result<usize, PlanError> {
