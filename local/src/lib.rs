@@ -7,7 +7,11 @@
 //! other over real HTTP exactly as separate processes do. The demo catalogue is
 //! seeded on first start, `ADMIN_EMAILS` (default `admin@example.com`) names who
 //! becomes ADMIN on registering, the router shows query plans on request (for
-//! the playground), and Ctrl-C or SIGTERM stops everything cleanly.
+//! the playground) and answers browsers on local origins (CORS for
+//! [`LOCAL_CORS_ORIGINS`] unless `CORS_ORIGINS` is set), and Ctrl-C or SIGTERM
+//! stops everything cleanly. `PORT_BASE` moves the usual ports to
+//! `PORT_BASE`..`PORT_BASE + 4` (router first), e.g. for the playground's
+//! browser test.
 //!
 //! # Layout
 //! - [`launch`]: settings per service, binding all five ports, starting the
@@ -28,8 +32,14 @@ use tokio::task::JoinSet;
 /// Who becomes ADMIN in the local run when `ADMIN_EMAILS` is not set.
 pub const DEFAULT_ADMIN: &str = "admin@example.com";
 
+/// The browser origins the local run's router allows when `CORS_ORIGINS` is
+/// not set: `http://localhost`, `http://127.0.0.1` and `http://[::1]` on any
+/// port (a frontend's dev server, e.g. `http://localhost:5173`).
+pub const LOCAL_CORS_ORIGINS: [&str; 3] =
+    ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+
 /// Where the local run listens; port 0 lets the OS choose (tests).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ports {
     /// The router.
     pub router: u16,
@@ -57,6 +67,23 @@ impl Default for Ports {
 }
 
 impl Ports {
+    /// `base` for the router and the next four for users, orders, payments
+    /// and inventory (the usual layout, moved).
+    pub fn from_base(base: u16) -> anyhow::Result<Self> {
+        let port = |offset: u16| {
+            base.checked_add(offset)
+                .filter(|_| base != 0)
+                .with_context(|| format!("PORT_BASE {base} leaves no room for five ports"))
+        };
+        Ok(Ports {
+            router: port(0)?,
+            users: port(1)?,
+            orders: port(2)?,
+            payments: port(3)?,
+            inventory: port(4)?,
+        })
+    }
+
     /// Every port chosen by the OS.
     pub fn any() -> Self {
         Ports {
@@ -86,6 +113,8 @@ pub struct Storefront {
     pub data_dir: PathBuf,
     /// Who becomes ADMIN on registering.
     pub admin_emails: Vec<String>,
+    /// Each subgraph's name and GraphQL URL.
+    pub subgraphs: Vec<(&'static str, String)>,
     tasks: JoinSet<anyhow::Result<()>>,
     stop: watch::Sender<bool>,
 }
@@ -132,7 +161,16 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Storefront> {
     use storefront_router::settings::RouterSettings;
     use storefront_users::settings::UsersSettings;
 
-    let ports = launch.ports;
+    let ports = match std::env::var("PORT_BASE") {
+        Ok(base) if launch.ports == Ports::default() => {
+            let base = base
+                .trim()
+                .parse::<u16>()
+                .with_context(|| format!("PORT_BASE must be a port number, not {base:?}"))?;
+            Ports::from_base(base)?
+        }
+        _ => launch.ports,
+    };
     let mut users = bind::<UsersSettings>("users", ports.users, &launch).await?;
     let mut orders = bind::<OrdersSettings>("orders", ports.orders, &launch).await?;
     let mut payments = bind::<PaymentsSettings>("payments", ports.payments, &launch).await?;
@@ -161,6 +199,9 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Storefront> {
     }
     inventory.settings.service.seed_demo_catalogue = true;
     router.settings.service.expose_query_plan = true;
+    if router.settings.service.cors_origins.is_empty() {
+        router.settings.service.cors_origins = LOCAL_CORS_ORIGINS.map(str::to_owned).to_vec();
+    }
 
     let router_url = format!("http://127.0.0.1:{}", router.listener.local_addr()?.port());
     let data_dir = router.settings.common.data_dir.clone();
@@ -198,10 +239,17 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Storefront> {
         "router",
         storefront_router::serve(router.settings, router.listener, shutdown()),
     );
+    let [users_url, orders_url, payments_url, inventory_url] = urls;
     Ok(Storefront {
         router_url,
         data_dir,
         admin_emails,
+        subgraphs: vec![
+            ("users", users_url),
+            ("orders", orders_url),
+            ("payments", payments_url),
+            ("inventory", inventory_url),
+        ],
         tasks,
         stop,
     })
@@ -239,4 +287,30 @@ fn spawn(
     service: impl Future<Output = anyhow::Result<()>> + Send + 'static,
 ) {
     tasks.spawn(async move { service.await.with_context(|| format!("{name} failed")) });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_base_moves_the_five_ports_in_the_usual_order() {
+        let ports = Ports::from_base(5000).expect("room for five ports");
+        assert_eq!(
+            [
+                ports.router,
+                ports.users,
+                ports.orders,
+                ports.payments,
+                ports.inventory
+            ],
+            [5000, 5001, 5002, 5003, 5004]
+        );
+        assert_eq!(
+            Ports::from_base(storefront_router::settings::DEFAULT_PORT).expect("valid"),
+            Ports::default()
+        );
+        assert!(Ports::from_base(65533).is_err());
+        assert!(Ports::from_base(0).is_err());
+    }
 }

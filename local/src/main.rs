@@ -20,8 +20,14 @@ async fn run() -> anyhow::Result<()> {
     telemetry::init(format);
     let storefront = launch(Launch::default()).await?;
     tracing::info!(
-        "Storefront is running\n\n  GraphQL     {url}/graphql\n  Playground  {url}/\n  Subgraphs   users :4001, orders :4002, payments :4003, inventory :4004\n  Data        {data}\n  ADMIN       register with {admins}\n\nPress Ctrl-C to stop.",
+        "Storefront is running\n\n  GraphQL     {url}/graphql\n  Playground  {url}/\n  Subgraphs   {subgraphs}\n  Data        {data}\n  ADMIN       register with {admins}\n\nPress Ctrl-C to stop.",
         url = storefront.router_url.replace("127.0.0.1", "localhost"),
+        subgraphs = storefront
+            .subgraphs
+            .iter()
+            .map(|(name, url)| format!("{name} {url}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         data = storefront.data_dir.display(),
         admins = storefront.admin_emails.join(", "),
     );

@@ -1,22 +1,26 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON) and `GET /graphql` (queries
 //! only), `Accept` negotiation between `application/graphql-response+json`
 //! (request errors → 4xx) and `application/json` (200), plus `/health`,
-//! `/ready` and the playground's place at `/`.
+//! `/ready`, the playground at `/` ([`crate::playground`]), and CORS for the
+//! origins the settings allow (`cors_origins`).
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 use crate::AppState;
 use crate::client::{ensure_request_id, forwarded_headers};
 use crate::pipeline::{GraphqlRequest, Method};
+use crate::playground;
 use crate::response::{GraphqlError, RequestFailure, codes};
+use crate::settings::RouterSettings;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -26,16 +30,50 @@ pub const QUERY_PLAN_HEADER: &str = "x-storefront-query-plan";
 /// The router's HTTP routes.
 pub fn routes(state: AppState) -> Router {
     let max_body = state.settings().limits.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route(
             "/health",
             get(|| async { axum::Json(json!({ "status": "ok" })) }),
         )
         .route("/ready", get(ready))
-        .route("/", get(playground))
-        .layer(DefaultBodyLimit::max(max_body))
-        .with_state(state)
+        .route("/", get(playground::index))
+        .route("/assets/{*path}", get(playground::asset))
+        .layer(DefaultBodyLimit::max(max_body));
+    let router = match cors(state.settings()) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// CORS for the origins in `cors_origins`; `None` when there are none (no
+/// CORS headers at all, so browsers refuse cross-origin calls).
+fn cors(settings: &RouterSettings) -> Option<CorsLayer> {
+    if settings.cors_origins.is_empty() {
+        return None;
+    }
+    let settings = settings.clone();
+    let allow = AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+        origin
+            .to_str()
+            .is_ok_and(|origin| settings.allows_origin(origin))
+    });
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([
+                header::ACCEPT,
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static(QUERY_PLAN_HEADER),
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("traceparent"),
+            ])
+            .expose_headers([HeaderName::from_static("x-request-id")])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
@@ -48,13 +86,6 @@ async fn ready(State(state): State<AppState>) -> Response {
         )
             .into_response()
     }
-}
-
-async fn playground() -> Html<&'static str> {
-    Html(
-        "<!doctype html><title>Storefront router</title>\
-         <p>The playground is coming. Send GraphQL to <code>POST /graphql</code>.</p>",
-    )
 }
 
 /// The negotiated response media type, or `None` when the client accepts neither.

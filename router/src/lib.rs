@@ -14,7 +14,8 @@
 //! # Layout
 //! - [`core`]: the pure core — composition, the supergraph model, query planning.
 //! - [`settings`]: [`settings::RouterSettings`] (`[service]` of the settings file).
-//! - [`http`]: GraphQL over HTTP (POST/GET, content negotiation), probes.
+//! - [`http`]: GraphQL over HTTP (POST/GET, content negotiation), probes, CORS.
+//! - [`playground`]: the self-hosted GraphiQL page, embedded from `playground/dist`.
 //! - [`pipeline`]: an [`pipeline::Engine`] per loaded supergraph — parse,
 //!   validate, limits, the plan cache, introspection, execute, format.
 //! - [`limits`]: depth, alias and root-field limits.
@@ -30,6 +31,7 @@ pub mod http;
 pub mod limits;
 pub mod pipeline;
 pub mod planner;
+pub mod playground;
 pub mod response;
 pub mod settings;
 pub mod source;

@@ -7,6 +7,7 @@
 //! supergraph = "schema/supergraph.graphql"   # or leave out to compose
 //! poll_interval = "10s"
 //! expose_query_plan = true
+//! cors_origins = ["https://shop.example.com", "http://localhost:*"]
 //!
 //! [service.timeouts]
 //! default = "5s"
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use storefront_shared::settings::{CommonSettings, ServiceSettings};
 
 /// The router's port when `PORT` is not set.
@@ -45,6 +46,13 @@ pub struct RouterSettings {
     pub expose_query_plan: bool,
     /// How many prepared operations (parsed, validated and planned) are cached.
     pub plan_cache_size: usize,
+    /// Browser origins allowed to call the router cross-origin (CORS;
+    /// `CORS_ORIGINS`, comma-separated). Each entry is an exact origin
+    /// (`https://shop.example.com`), an origin with `*` for its port
+    /// (`http://localhost:*`: that scheme and host on any port), or `*` (any
+    /// origin). Empty (the default): no cross-origin access.
+    #[serde(deserialize_with = "string_list")]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for RouterSettings {
@@ -56,12 +64,18 @@ impl Default for RouterSettings {
             limits: Limits::default(),
             expose_query_plan: false,
             plan_cache_size: 512,
+            cors_origins: Vec::new(),
         }
     }
 }
 
 impl ServiceSettings for RouterSettings {
-    const ENV: &'static [&'static str] = &["SUPERGRAPH_FILE", "POLL_INTERVAL", "EXPOSE_QUERY_PLAN"];
+    const ENV: &'static [&'static str] = &[
+        "SUPERGRAPH_FILE",
+        "POLL_INTERVAL",
+        "EXPOSE_QUERY_PLAN",
+        "CORS_ORIGINS",
+    ];
 
     fn env_key(var: &str) -> String {
         match var {
@@ -69,6 +83,58 @@ impl ServiceSettings for RouterSettings {
             other => other.to_ascii_lowercase(),
         }
     }
+}
+
+impl RouterSettings {
+    /// Whether a browser on `origin` (the request's `Origin` header) may call
+    /// the router, by [`RouterSettings::cors_origins`].
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.cors_origins
+            .iter()
+            .any(|pattern| origin_matches(pattern, origin))
+    }
+}
+
+/// `origin` matches `pattern`: equal (ignoring case and a trailing `/`), `*`,
+/// or `scheme://host:*` with the same scheme and host and any (or no) port.
+fn origin_matches(pattern: &str, origin: &str) -> bool {
+    let pattern = pattern.trim().trim_end_matches('/');
+    if pattern == "*" {
+        return true;
+    }
+    if let Some(prefix) = pattern.strip_suffix(":*") {
+        let Some(rest) = origin.get(..prefix.len()) else {
+            return false;
+        };
+        if !rest.eq_ignore_ascii_case(prefix) {
+            return false;
+        }
+        let port = &origin[prefix.len()..];
+        return port.is_empty()
+            || port
+                .strip_prefix(':')
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    }
+    pattern.eq_ignore_ascii_case(origin)
+}
+
+/// Accepts a list or a comma-separated string (as environment variables give it).
+fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(items) => items,
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
 }
 
 /// Subgraph request timeouts: `default` plus one key per subgraph name (any
@@ -186,6 +252,32 @@ mod tests {
             Duration::from_secs(5)
         );
         assert!(!settings.expose_query_plan);
+        assert!(settings.cors_origins.is_empty());
+        assert!(!settings.allows_origin("http://localhost:3000"));
+    }
+
+    #[test]
+    fn cors_origins_match_exactly_or_on_any_port() {
+        let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+            "cors_origins": "https://shop.example.com, http://localhost:*",
+        }))
+        .expect("a comma-separated string is a list");
+        assert_eq!(
+            settings.cors_origins,
+            ["https://shop.example.com", "http://localhost:*"]
+        );
+        assert!(settings.allows_origin("https://shop.example.com"));
+        assert!(settings.allows_origin("HTTPS://Shop.Example.com"));
+        assert!(!settings.allows_origin("https://shop.example.com:8443"));
+        assert!(!settings.allows_origin("http://shop.example.com"));
+        assert!(settings.allows_origin("http://localhost:5173"));
+        assert!(settings.allows_origin("http://localhost"));
+        assert!(!settings.allows_origin("http://localhost.evil.com"));
+        assert!(!settings.allows_origin("http://localhost:80.evil.com"));
+        assert!(!settings.allows_origin("https://localhost:5173"));
+        let any: RouterSettings =
+            serde_json::from_value(serde_json::json!({ "cors_origins": ["*"] })).expect("valid");
+        assert!(any.allows_origin("https://anywhere.example"));
     }
 
     #[test]

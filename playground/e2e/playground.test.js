@@ -1,0 +1,241 @@
+// The playground in a real browser: starts the local run (`storefront`, the
+// router and the four real subgraphs) on free ports with a fresh DATA_DIR,
+// opens `/` in Debian's headless Chromium through playwright-core, and checks
+// the page end to end. Run from this folder with `npm test` after building the
+// binary; settings (environment):
+//   STOREFRONT_BIN  the `storefront` binary (default: $CARGO_TARGET_DIR or
+//                   ../../target, then debug/storefront)
+//   CHROMIUM        the browser (default /usr/bin/chromium)
+//   SCREENSHOT      where the screenshot goes (default /tmp/storefront-playground.png)
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const here = import.meta.dirname;
+const targetDir = process.env.CARGO_TARGET_DIR ?? resolve(here, '../../target');
+const BIN = process.env.STOREFRONT_BIN ?? join(targetDir, 'debug/storefront');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOT = process.env.SCREENSHOT ?? '/tmp/storefront-playground.png';
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const STEP_TIMEOUT = 30_000;
+
+const scratch = mkdtempSync(join(tmpdir(), 'storefront-playground-'));
+let storefront;
+let context;
+let page;
+let base;
+const requests = [];
+const problems = [];
+
+function portFree(port) {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+/** A base port with it and the next four free (the local run's layout). */
+async function freePortBase() {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    let free = true;
+    for (let port = base; port < base + 5 && free; port++) free = await portFree(port);
+    if (free) return base;
+  }
+  throw new Error('no five consecutive free ports');
+}
+
+async function waitReady(url, deadlineMs) {
+  const deadline = Date.now() + deadlineMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (storefront.exitCode !== null) throw new Error(`storefront exited with ${storefront.exitCode}`);
+    try {
+      const response = await fetch(`${url}/ready`);
+      if (response.ok) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = error.message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the router was not ready within ${deadlineMs} ms (${last})`);
+}
+
+before(async () => {
+  const portBase = await freePortBase();
+  base = `http://127.0.0.1:${portBase}`;
+  const log = openSync(join(scratch, 'storefront.log'), 'w');
+  storefront = spawn(BIN, [], {
+    env: {
+      ...process.env,
+      PORT_BASE: String(portBase),
+      BIND_ADDRESS: '127.0.0.1',
+      DATA_DIR: join(scratch, 'data'),
+      RUST_LOG: process.env.RUST_LOG ?? 'warn',
+      CORS_ORIGINS: '',
+    },
+    stdio: ['ignore', log, log],
+  });
+  // CI kills it by this file should this process itself be killed (timeout).
+  if (process.env.STOREFRONT_PID_FILE) writeFileSync(process.env.STOREFRONT_PID_FILE, `${storefront.pid}\n`);
+  try {
+    await waitReady(base, 90_000);
+  } catch (error) {
+    throw new Error(`${error.message}\n${readFileSync(join(scratch, 'storefront.log'), 'utf8')}`);
+  }
+  context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1600, height: 1000 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+      // The network cut: anything not on loopback goes to a proxy where
+      // nothing listens (loopback always bypasses the proxy), so a request to
+      // another host fails as it would offline, besides being recorded.
+      '--proxy-server=http://127.0.0.1:9',
+    ],
+  });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  context.on('request', (request) => requests.push(request.url()));
+  page = context.pages()[0] ?? (await context.newPage());
+  await page.addInitScript(TOOL_TEXT);
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  if (storefront && storefront.exitCode === null) {
+    storefront.kill('SIGTERM');
+    await new Promise((done) => {
+      const force = setTimeout(() => {
+        storefront.kill('SIGKILL');
+        done();
+      }, 10_000);
+      storefront.once('exit', () => {
+        clearTimeout(force);
+        done();
+      });
+    });
+  }
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** In the page: the text of the variables and headers editors. */
+const TOOL_TEXT = `window.toolText = () => Array.from(
+  document.querySelectorAll('.graphiql-editor-tool .view-lines'), (e) => e.textContent).join('\\n').replace(/\\u00a0/g, ' ');`;
+
+/** The text Monaco shows in the response pane. */
+async function responseText() {
+  // Monaco renders spaces as no-break spaces.
+  return (await page.locator('.graphiql-response .view-lines').innerText()).replace(/\u00a0/g, ' ');
+}
+
+async function openTab(name) {
+  await page.locator('.graphiql-tab-button', { hasText: new RegExp(`^\\s*${name}\\s*$`) }).click();
+  await page.waitForFunction(
+    (name) => document.querySelector('.graphiql-tab-active')?.textContent?.includes(name),
+    name,
+  );
+}
+
+/** Runs the active tab's operation and waits for a response containing `expected`. */
+async function run(expected) {
+  await page.locator('.graphiql-execute-button').click();
+  try {
+    await page.waitForFunction(
+      (expected) => document.querySelector('.graphiql-response .view-lines')?.innerText.includes(expected),
+      expected,
+    );
+  } catch (error) {
+    const shown = await responseText().catch(() => '(no response pane)');
+    throw new Error(`${error.message}\nwaiting for ${expected}; the response pane shows:\n${shown}`);
+  }
+  return responseText();
+}
+
+test('the page loads from the router with its editors and the example tabs', async () => {
+  const response = await page.goto(`${base}/`);
+  assert.equal(response.status(), 200);
+  assert.match(response.headers()['content-security-policy'], /default-src 'self'/);
+  await page.locator('.graphiql-container').waitFor();
+  await page.locator('.graphiql-query-editor .monaco-editor').waitFor();
+  const tabs = await page.locator('.graphiql-tab-button').allInnerTexts();
+  for (const name of ['Products', 'Register', 'Login', 'Me', 'MyOrders']) {
+    assert.ok(tabs.some((t) => t.includes(name)), `no ${name} tab in ${tabs}`);
+  }
+  // The headers editor is open and prefilled.
+  await page.waitForFunction(() => toolText().includes('"Authorization": "Bearer "'));
+  // The schema arrived (introspection through the router): the docs explorer works.
+  await page.locator('[aria-label="Show Documentation Explorer"]').waitFor();
+  // The examples panel is open on a first visit.
+  await page.locator('[data-example="CancelOrder"]').waitFor();
+  const start = SCREENSHOT.replace(/(\.png)?$/, '-start.png');
+  await page.screenshot({ path: start });
+  console.log(`screenshot: ${start}`);
+});
+
+test('the products query runs and its result shows in the page', async () => {
+  await openTab('Products');
+  const text = await run('MUG-STONEWARE-12OZ');
+  assert.match(text, /"products"/);
+  assert.match(text, /"price"/);
+});
+
+test('register, log in through the example, use the token helper, then run me', async () => {
+  await openTab('Register');
+  await run('"token"');
+  await openTab('Login');
+  await run('"token"');
+  const useToken = page.locator('[data-testid="use-token"]');
+  await assert.doesNotReject(useToken.click());
+  await page.waitForFunction(() => /"Authorization": "Bearer ey/.test(toolText()));
+  await openTab('Me');
+  const text = await run('admin@example.com');
+  assert.match(text, /"role": "ADMIN"/);
+});
+
+test('the query plan panel shows the router plan for the last operation', async () => {
+  // An order first (with the token from above), so MyOrders spans all four subgraphs.
+  await openTab('CreateOrder');
+  await run('"PENDING_PAYMENT"');
+  await openTab('MyOrders');
+  await run('"PENDING_PAYMENT"');
+  await page.locator('[aria-label="Show Query plan"]').click();
+  const plan = page.locator('[data-testid="query-plan"]');
+  await plan.waitFor();
+  const text = await plan.innerText();
+  assert.match(text, /QueryPlan/);
+  assert.match(text, /Fetch\(service: "users"\)/);
+  assert.match(text, /Fetch\(service: "orders"\)/);
+  assert.match(text, /Fetch\(service: "inventory"\)/);
+  await page.screenshot({ path: SCREENSHOT });
+  console.log(`screenshot: ${SCREENSHOT}`);
+});
+
+test('no request left the host and nothing was refused', () => {
+  assert.ok(requests.length > 5, `only ${requests.length} requests recorded`);
+  const external = requests.filter((url) => {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'data:' || parsed.protocol === 'blob:') return false;
+    return !LOCAL_HOSTS.has(parsed.hostname);
+  });
+  assert.deepEqual(external, [], 'requests to other hosts');
+  assert.deepEqual(problems, [], 'console errors or page errors');
+});
