@@ -43,6 +43,7 @@ fn planning(c: &mut Criterion) {
 fn key(type_name: &str, field: &str) -> Vec<RequiresSelection> {
     let leaf = |name: &str| RequiresSelection::Field {
         name: name.into(),
+        alias: None,
         selections: vec![],
     };
     vec![RequiresSelection::InlineFragment {

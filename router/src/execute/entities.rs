@@ -120,8 +120,12 @@ fn select_into(
 ) -> Option<()> {
     for selection in selections {
         match selection {
-            RequiresSelection::Field { name, selections } => {
-                let value = object.get(name)?;
+            RequiresSelection::Field {
+                name,
+                alias,
+                selections,
+            } => {
+                let value = object.get(alias.as_ref().unwrap_or(name))?;
                 let value = if selections.is_empty() {
                     value.clone()
                 } else {
@@ -223,10 +227,12 @@ mod tests {
             selections: vec![
                 RequiresSelection::Field {
                     name: "__typename".into(),
+                    alias: None,
                     selections: vec![],
                 },
                 RequiresSelection::Field {
                     name: "id".into(),
+                    alias: None,
                     selections: vec![],
                 },
             ],

@@ -174,10 +174,12 @@ pub fn flatten(
 ) -> PlanNode {
     let mut selections = vec![RequiresSelection::Field {
         name: "__typename".into(),
+        alias: None,
         selections: vec![],
     }];
     selections.extend(key.iter().map(|name| RequiresSelection::Field {
         name: (*name).into(),
+        alias: None,
         selections: vec![],
     }));
     PlanNode::Flatten(FlattenNode {

@@ -7,7 +7,7 @@
 //! path, same dependencies) into one fetch, and expands abstract types into
 //! their possible object types only when a field needs it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use apollo_compiler::ast::{self, OperationType};
@@ -93,6 +93,17 @@ pub(super) struct Builder<'a> {
     /// Root fetches in order.
     pub roots: Vec<usize>,
     operation_type: OperationType,
+    /// Internal (key and `@requires`) fields: the arguments first asked for
+    /// each (type, field), and the aliases given to other arguments.
+    internal: InternalAliases,
+}
+
+/// See [`Builder::alias_internal`].
+#[derive(Debug, Default)]
+struct InternalAliases {
+    first_arguments: HashMap<(Name, Name), String>,
+    aliases: HashMap<(Name, Name, String), Name>,
+    next: usize,
 }
 
 fn list_depth(ty: &ast::Type) -> usize {
@@ -110,6 +121,7 @@ impl<'a> Builder<'a> {
             fetches: Vec::new(),
             roots: Vec::new(),
             operation_type: OperationType::Query,
+            internal: InternalAliases::default(),
         }
     }
 
@@ -534,6 +546,117 @@ impl<'a> Builder<'a> {
             .unwrap_or_else(|| api_type.clone())
     }
 
+    /// The client's fields at the current object (fragments flattened);
+    /// empty at the root.
+    fn client_fields(&self, cx: &Cx) -> Vec<Node<Field>> {
+        let mut out = Vec::new();
+        if let Some(frame) = &cx.frames {
+            self.collect_fields(&frame.field.selection_set, &mut out);
+        }
+        out
+    }
+
+    fn collect_fields(&self, set: &SelectionSet, out: &mut Vec<Node<Field>>) {
+        for sel in &set.selections {
+            match sel {
+                Selection::Field(f) => out.push(f.clone()),
+                Selection::InlineFragment(f) => self.collect_fields(&f.selection_set, out),
+                Selection::FragmentSpread(s) => {
+                    if let Some(frag) = self.doc.fragments.get(&s.fragment_name) {
+                        self.collect_fields(&frag.selection_set, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the fields of an internal (key or `@requires`) field set an alias
+    /// where their own name cannot be their response key: a client field at
+    /// that level takes the key for another field or other arguments, or an
+    /// earlier internal field of this type took it with other arguments.
+    /// `client` are the client's fields at this level.
+    fn alias_internal(
+        &mut self,
+        parent: &Name,
+        set: &SelectionSet,
+        client: &[Node<Field>],
+    ) -> SelectionSet {
+        let mut out = set.clone();
+        for sel in &mut out.selections {
+            match sel {
+                Selection::Field(node) => {
+                    let field = node.make_mut();
+                    let arguments = arguments_text(&field.arguments);
+                    let same_key: Vec<&Node<Field>> = client
+                        .iter()
+                        .filter(|c| *c.response_key() == field.name)
+                        .collect();
+                    let client_clash = same_key
+                        .iter()
+                        .any(|c| c.name != field.name || arguments_text(&c.arguments) != arguments);
+                    let first = self
+                        .internal
+                        .first_arguments
+                        .entry((parent.clone(), field.name.clone()))
+                        .or_insert_with(|| arguments.clone());
+                    if client_clash || *first != arguments {
+                        field.alias = self.internal_alias(parent, &field.name, arguments, client);
+                    }
+                    if !field.selection_set.selections.is_empty() {
+                        let mut nested = Vec::new();
+                        if field.alias.is_none() {
+                            for c in same_key {
+                                self.collect_fields(&c.selection_set, &mut nested);
+                            }
+                        }
+                        let ty = field.ty().inner_named_type().clone();
+                        field.selection_set =
+                            self.alias_internal(&ty, &field.selection_set, &nested);
+                    }
+                }
+                Selection::InlineFragment(node) => {
+                    let fragment = node.make_mut();
+                    let ty = fragment
+                        .type_condition
+                        .clone()
+                        .unwrap_or_else(|| parent.clone());
+                    fragment.selection_set =
+                        self.alias_internal(&ty, &fragment.selection_set, client);
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        out
+    }
+
+    /// The alias of an internal field: the same for the same (type, field,
+    /// arguments) within a plan, never a response key of the client's.
+    fn internal_alias(
+        &mut self,
+        parent: &Name,
+        name: &Name,
+        arguments: String,
+        client: &[Node<Field>],
+    ) -> Option<Name> {
+        let taken = |alias: &str| client.iter().any(|c| c.response_key() == alias);
+        let key = (parent.clone(), name.clone(), arguments);
+        if let Some(alias) = self.internal.aliases.get(&key)
+            && !taken(alias)
+        {
+            return Some(alias.clone());
+        }
+        loop {
+            let candidate = format!("{name}__sf{}", self.internal.next);
+            self.internal.next += 1;
+            if taken(&candidate) {
+                continue;
+            }
+            let alias = Name::new(&candidate).ok()?;
+            self.internal.aliases.insert(key, alias.clone());
+            return Some(alias);
+        }
+    }
+
     fn add(&mut self, cx: &Cx, field: FieldSel) -> Result<usize, PlanError> {
         let key = field.response_key().to_string();
         self.set_at(cx.fetch, &cx.loc)?
@@ -543,6 +666,18 @@ impl<'a> Builder<'a> {
                 type_name: cx.parent.to_string(),
             })
     }
+}
+
+/// Arguments as text, for comparing two uses of a field.
+fn arguments_text(arguments: &[Node<ast::Argument>]) -> String {
+    let mut out = String::new();
+    for a in arguments {
+        out.push_str(&a.name);
+        out.push(':');
+        out.push_str(&a.value.to_string());
+        out.push(' ');
+    }
+    out
 }
 
 mod abstract_types;

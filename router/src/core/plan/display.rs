@@ -137,7 +137,14 @@ fn write_requires(out: &mut String, sels: &[RequiresSelection], level: usize) {
     for sel in sels {
         indent(out, level);
         match sel {
-            RequiresSelection::Field { name, selections } => {
+            RequiresSelection::Field {
+                name,
+                alias,
+                selections,
+            } => {
+                if let Some(alias) = alias {
+                    let _ = write!(out, "{alias}: ");
+                }
                 out.push_str(name);
                 if selections.is_empty() {
                     out.push('\n');

@@ -22,9 +22,13 @@
 //!   fields (keys, `__typename`, `@requires` fields) are harmless.
 //! - Client fields keep the client's response keys (aliases) in subgraph
 //!   operations. Key and `@requires` fields the planner adds use the field name
-//!   as response key; when a client alias takes that key for another field the
-//!   planner refuses with [`PlanError::AliasConflict`] (unfinished: internal
-//!   aliases).
+//!   as response key, unless that key is taken: by a client field that is not
+//!   the same field with the same arguments, or by the same field with other
+//!   arguments an earlier `@requires` asked for on that type. Then they get an
+//!   internal alias `<field>__sf<n>`, and the representation reads the value
+//!   from that alias ([`RequiresSelection::Field::alias`]).
+//! - An entity fetch holds one representation per object, so two `@requires`
+//!   that need one field with different arguments go to separate fetches.
 //! - Objects of an abstract type, and every object a key is read from, have
 //!   `__typename` selected.
 //! - Representation selections (`requires`) are normalised for building by
@@ -127,11 +131,15 @@ pub struct FetchNode {
 /// A selection used to build representations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum RequiresSelection {
-    /// A field by name (response key equals the field name in representations),
-    /// with a nested selection for object-valued key fields.
+    /// A field by name (the key in representations), with a nested selection
+    /// for object-valued key fields.
     Field {
         /// The field name.
         name: String,
+        /// The response key the value is read from, when the planner aliased
+        /// the field in the subgraph operation (`None`: the field name).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        alias: Option<String>,
         /// Nested selections (empty for leaves).
         selections: Vec<RequiresSelection>,
     },

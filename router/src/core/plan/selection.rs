@@ -96,6 +96,48 @@ impl SelSet {
         Ok(self.items.len() - 1)
     }
 
+    /// Merges the representation selection `other` into this one. Fields meet
+    /// by name (the representation's key): the same name read under another
+    /// alias or with other arguments is a conflict, and nothing is changed.
+    pub fn merge_requires(&mut self, other: &SelSet) -> Result<(), Conflict> {
+        let mut merged = self.clone();
+        merged.merge_requires_into(other)?;
+        *self = merged;
+        Ok(())
+    }
+
+    fn merge_requires_into(&mut self, other: &SelSet) -> Result<(), Conflict> {
+        for item in &other.items {
+            match item {
+                Sel::Field(field) => {
+                    let existing = self.items.iter_mut().find_map(|s| match s {
+                        Sel::Field(f) if f.name == field.name => Some(f),
+                        _ => None,
+                    });
+                    match existing {
+                        Some(f) if f.alias != field.alias || f.arguments != field.arguments => {
+                            return Err(Conflict);
+                        }
+                        Some(f) => match (f.selections.as_mut(), field.selections.as_ref()) {
+                            (Some(mine), Some(theirs)) => mine.merge_requires_into(theirs)?,
+                            (None, None) => {}
+                            _ => return Err(Conflict),
+                        },
+                        None => self.items.push(item.clone()),
+                    }
+                }
+                Sel::Fragment(fragment) => {
+                    let i = self
+                        .add_fragment(fragment.type_condition.clone(), fragment.directives.clone());
+                    if let Some(Sel::Fragment(mine)) = self.items.get_mut(i) {
+                        mine.selections.merge_requires_into(&fragment.selections)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Adds an inline fragment (merging with an equal one) and returns its index.
     pub fn add_fragment(
         &mut self,
@@ -148,6 +190,7 @@ impl SelSet {
             .map(|item| match item {
                 Sel::Field(f) => RequiresSelection::Field {
                     name: f.name.to_string(),
+                    alias: f.alias.as_ref().map(Name::to_string),
                     selections: f
                         .selections
                         .as_ref()

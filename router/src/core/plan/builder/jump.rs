@@ -55,14 +55,21 @@ impl Builder<'_> {
             }
         };
         trace!(field = %field.name, from = %cx.graph, to = %target.graph, "entity jump");
+        // Key and required fields are aliased where the client's fields (or
+        // another requirement's arguments) take their names.
+        let client = self.client_fields(cx);
         let key_set = self.field_set(&object, &target.key)?;
+        let key_set = self.alias_internal(&object, &key_set, &client);
         let requires = self
             .sg
             .field(&object, &field.name)
             .and_then(|m| m.graphs.get(&target.graph))
             .and_then(|g| g.requires.clone());
         let requires_set = match &requires {
-            Some(fields) => Some(self.field_set(&object, fields)?),
+            Some(fields) => {
+                let set = self.field_set(&object, fields)?;
+                Some(self.alias_internal(&object, &set, &client))
+            }
             None => None,
         };
         // Key (and required) fields are read from the current object, outside
@@ -80,19 +87,18 @@ impl Builder<'_> {
         if let Some(set) = &requires_set {
             deps.extend(self.plan_set(&source, set)?);
         }
-        let child = self.entity_fetch(&target.graph, cx, deps);
-        let fetch = &mut self.fetches[child];
-        let i = fetch
-            .requires
-            .add_fragment(Some(object.clone()), ast::DirectiveList::new());
-        if let Some(set) = fetch.requires.at_mut(&[i]) {
-            // `__typename` first, then the key, then `@requires` fields.
+        // The representation: `__typename` first, then the key, then `@requires` fields.
+        let mut representation = SelSet::default();
+        let i = representation.add_fragment(Some(object.clone()), ast::DirectiveList::new());
+        if let Some(set) = representation.at_mut(&[i]) {
             let _ = set.add_field(FieldSel::plain(apollo_compiler::name!("__typename"), true));
             representation_into(self.sg, set, &object, &key_set);
             if let Some(required) = &requires_set {
                 representation_into(self.sg, set, &object, required);
             }
         }
+        let child = self.entity_fetch(&target.graph, cx, deps, &representation);
+        let fetch = &mut self.fetches[child];
         let top = fetch
             .selection
             .add_fragment(Some(object.clone()), ast::DirectiveList::new());
@@ -119,21 +125,34 @@ impl Builder<'_> {
     }
 
     /// The entity fetch for `graph` at the current path with these
-    /// dependencies, reused when one exists.
-    fn entity_fetch(&mut self, graph: &str, cx: &Cx, deps: Touched) -> usize {
+    /// dependencies, reused when one exists whose representation can take
+    /// `representation` too.
+    fn entity_fetch(
+        &mut self,
+        graph: &str,
+        cx: &Cx,
+        deps: Touched,
+        representation: &SelSet,
+    ) -> usize {
         // Waiting for a fetch implies waiting for what it waits for.
         let deps: Touched = deps
             .iter()
             .filter(|d| !deps.iter().any(|o| o != *d && self.depends_on(*o, **d)))
             .copied()
             .collect();
-        let existing = self
-            .fetches
-            .iter()
-            .position(|f| f.graph == graph && f.path.as_ref() == Some(&cx.path) && f.deps == deps);
+        let existing = self.fetches.iter_mut().position(|f| {
+            f.graph == graph
+                && f.path.as_ref() == Some(&cx.path)
+                && f.deps == deps
+                && f.requires.merge_requires(representation).is_ok()
+        });
         match existing {
             Some(id) => id,
-            None => self.new_fetch(graph.to_string(), Some(cx.path.clone()), deps),
+            None => {
+                let id = self.new_fetch(graph.to_string(), Some(cx.path.clone()), deps);
+                self.fetches[id].requires = representation.clone();
+                id
+            }
         }
     }
 
@@ -401,6 +420,7 @@ fn representation_flat(sg: &Supergraph, out: &mut SelSet, object: &Name, set: &S
 fn representation_field(sg: &Supergraph, out: &mut SelSet, field: &Field) {
     let leaf = field.selection_set.selections.is_empty();
     let mut sel = FieldSel::plain(field.name.clone(), leaf);
+    sel.alias = field.alias.clone();
     sel.arguments = field.arguments.clone();
     if let Ok(i) = out.add_field(sel)
         && !leaf
