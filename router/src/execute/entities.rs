@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use apollo_compiler::Schema;
 use serde_json::{Map, Value};
 
-use crate::core::plan::{PathElement, RequiresSelection};
+use crate::core::plan::{KeyRename, PathElement, RequiresSelection};
 use crate::response::PathSegment;
 
 /// The unique representations for one `_entities` request.
@@ -159,6 +159,43 @@ fn select_value(value: &Value, selections: &[RequiresSelection]) -> Option<Value
             .collect::<Option<Vec<_>>>()
             .map(Value::Array),
         other => Some(other.clone()),
+    }
+}
+
+/// Applies a fetch's key renames to its result (the data of a root fetch, or
+/// one entity), in order: a rename below an aliased key follows the client's key.
+pub fn rename_keys(schema: &Schema, value: &mut Value, renames: &[KeyRename]) {
+    for rename in renames {
+        rename_at(schema, value, &rename.path, rename);
+    }
+}
+
+fn rename_at(schema: &Schema, value: &mut Value, path: &[String], rename: &KeyRename) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                rename_at(schema, item, path, rename);
+            }
+        }
+        Value::Object(object) => match path.split_first() {
+            Some((key, rest)) => {
+                if let Some(child) = object.get_mut(key) {
+                    rename_at(schema, child, rest, rename);
+                }
+            }
+            None => {
+                let matches = object
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| {
+                        t == rename.type_condition || schema.is_subtype(&rename.type_condition, t)
+                    });
+                if matches && let Some(v) = object.remove(&rename.from) {
+                    object.insert(rename.to.clone(), v);
+                }
+            }
+        },
+        _ => {}
     }
 }
 

@@ -193,7 +193,8 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
         let error = subgraph_error(error, &fetch.subgraph, |path| Some(path.to_vec()));
         state.errors.push(error);
     }
-    if let Some(data) = response.data {
+    if let Some(mut data) = response.data {
+        entities::rename_keys(&ctx.supergraph.schema, &mut data, &fetch.output_rewrites);
         entities::deep_merge(&mut state.data, data);
     }
 }
@@ -239,7 +240,10 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
         Some(Value::Object(mut data)) => data.remove("_entities"),
         _ => None,
     };
-    if let Some(Value::Array(entities)) = entities {
+    if let Some(Value::Array(mut entities)) = entities {
+        for entity in &mut entities {
+            entities::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
+        }
         entities::merge_entities(&mut state.data, entities, &origins);
     }
 }

@@ -161,6 +161,7 @@ pub fn fetch(subgraph: &str, operation: &str, variables: &[&str]) -> PlanNode {
         operation_name: None,
         variable_usages: variables.iter().map(|v| (*v).to_owned()).collect(),
         requires: None,
+        output_rewrites: vec![],
     })
 }
 
@@ -200,6 +201,7 @@ pub fn flatten(
                 type_condition: type_name.into(),
                 selections,
             }]),
+            output_rewrites: vec![],
         })),
     })
 }

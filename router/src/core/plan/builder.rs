@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use tracing::trace;
 
 use super::selection::{Conflict, FieldSel, Loc, SelSet};
-use super::{PathElement, PlanError};
+use super::{KeyRename, PathElement, PlanError};
 use crate::core::supergraph::{Supergraph, TypeKind};
 
 /// How deep key and `@requires` resolution may recurse before giving up.
@@ -34,6 +34,8 @@ pub(super) struct Fetch {
     pub selection: SelSet,
     /// The fetches whose data this one needs.
     pub deps: BTreeSet<usize>,
+    /// Keys to give back their client's name in the result.
+    pub renames: Vec<KeyRename>,
 }
 
 /// Where the walk stands.
@@ -45,6 +47,9 @@ struct Cx {
     loc: Loc,
     /// The set of the current object (outside conditional fragments): keys go here.
     entity_loc: Loc,
+    /// The set of the enclosing field (or the fetch's top), where response
+    /// keys of all its fragments meet.
+    level: Loc,
     parent: Name,
     path: Vec<PathElement>,
     /// `@skip`/`@include` of enclosing fragments, repeated in entity fetches.
@@ -198,6 +203,7 @@ impl<'a> Builder<'a> {
                 graph,
                 loc,
                 entity_loc: Vec::new(),
+                level: Vec::new(),
                 parent: root.clone(),
                 path: Vec::new(),
                 conditions: Vec::new(),
@@ -285,6 +291,7 @@ impl<'a> Builder<'a> {
             requires: SelSet::default(),
             selection: SelSet::default(),
             deps,
+            renames: Vec::new(),
         });
         self.fetches.len() - 1
     }
@@ -468,12 +475,18 @@ impl<'a> Builder<'a> {
             return self.jump(cx, field);
         }
         let leaf = field.selection_set.selections.is_empty();
+        let shape = self.subgraph_type(&cx.graph, &cx.parent, &field.name, field);
+        let alias = match self.shape_alias(cx, field.response_key(), &shape) {
+            Some(alias) => Some(alias),
+            None => field.alias.clone(),
+        };
         let sel = FieldSel {
-            alias: field.alias.clone(),
+            alias,
             name: field.name.clone(),
             arguments: field.arguments.clone(),
             directives: field.directives.clone(),
             selections: if leaf { None } else { Some(SelSet::default()) },
+            shape: Some(shape),
         };
         let i = self.add(cx, sel)?;
         let mut touched = Touched::from([cx.fetch]);
@@ -507,7 +520,8 @@ impl<'a> Builder<'a> {
             fetch: cx.fetch,
             graph: cx.graph.clone(),
             loc: loc.clone(),
-            entity_loc: loc,
+            entity_loc: loc.clone(),
+            level: loc,
             parent: child_type.clone(),
             path,
             conditions: Vec::new(),
@@ -529,6 +543,51 @@ impl<'a> Builder<'a> {
         }
         touched.extend(self.plan_set(&inner, &field.selection_set)?);
         Ok(touched)
+    }
+
+    /// The type of `parent.field` as `graph` declares it (`join__field(type:)`,
+    /// else the supergraph's).
+    fn subgraph_type(&self, graph: &str, parent: &str, name: &str, field: &Field) -> String {
+        self.sg
+            .field(parent, name)
+            .and_then(|m| m.graphs.get(graph))
+            .and_then(|g| g.ty.clone())
+            .unwrap_or_else(|| field.ty().to_string())
+    }
+
+    /// An alias for a field whose response key another field at this level
+    /// (in a fragment on another type) already uses with another type in
+    /// this subgraph; the fetch then renames it back. `None` when the key is free.
+    fn shape_alias(&mut self, cx: &Cx, key: &Name, shape: &str) -> Option<Name> {
+        let fetch = self.fetches.get(cx.fetch)?;
+        let level = fetch.selection.at(&cx.level)?;
+        if !level.has_other_shape(key, shape) {
+            return None;
+        }
+        let alias = loop {
+            let candidate = format!("{key}__sf{}", self.internal.next);
+            self.internal.next += 1;
+            if !level.has_key(&candidate) {
+                break Name::new(&candidate).ok()?;
+            }
+        };
+        let base = fetch.path.as_ref().map_or(0, Vec::len);
+        let path = cx
+            .path
+            .iter()
+            .skip(base)
+            .filter_map(|p| match p {
+                PathElement::Key(k) => Some(k.clone()),
+                PathElement::List => None,
+            })
+            .collect();
+        self.fetches[cx.fetch].renames.push(KeyRename {
+            path,
+            type_condition: cx.parent.to_string(),
+            from: alias.to_string(),
+            to: key.to_string(),
+        });
+        Some(alias)
     }
 
     /// The named type of `parent.field` in `graph`: the supergraph's, unless

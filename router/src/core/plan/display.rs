@@ -115,6 +115,18 @@ fn write_fetch(out: &mut String, fetch: &FetchNode, level: usize) {
             let _ = writeln!(out, "{}", fetch.operation);
         }
     }
+    for rename in &fetch.output_rewrites {
+        indent(out, level + 1);
+        let mut path = rename.path.join(".");
+        if !path.is_empty() {
+            path.push(' ');
+        }
+        let _ = writeln!(
+            out,
+            "rename {path}... on {} {} -> {}",
+            rename.type_condition, rename.from, rename.to
+        );
+    }
     indent(out, level);
     out.push_str("},\n");
 }

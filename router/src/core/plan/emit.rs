@@ -153,6 +153,7 @@ impl Emitter<'_> {
             operation_name,
             variable_usages: declared.iter().map(|v| v.name.to_string()).collect(),
             requires: fetch.path.as_ref().map(|_| fetch.requires.to_requires()),
+            output_rewrites: fetch.renames.clone(),
         });
         match &fetch.path {
             Some(path) => PlanNode::Flatten(FlattenNode {

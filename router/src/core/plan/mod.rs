@@ -27,6 +27,9 @@
 //!   arguments an earlier `@requires` asked for on that type. Then they get an
 //!   internal alias `<field>__sf<n>`, and the representation reads the value
 //!   from that alias ([`RequiresSelection::Field::alias`]).
+//! - One response key at two types with different subgraph types (`ID!` and
+//!   `ID`) would fail the subgraph's validation: the later one is aliased
+//!   `<key>__sf<n>` and the fetch carries a [`KeyRename`] back.
 //! - An entity fetch holds one representation per object, so two `@requires`
 //!   that need one field with different arguments go to separate fetches.
 //! - Objects of an abstract type, and every object a key is read from, have
@@ -126,6 +129,29 @@ pub struct FetchNode {
     /// the data at the flatten path, e.g. `... on User { __typename id }`;
     /// `None` for root fetches.
     pub requires: Option<Vec<RequiresSelection>>,
+    /// Keys to rename in this fetch's result before it is merged (internal
+    /// aliases that kept one response key at two types apart).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output_rewrites: Vec<KeyRename>,
+}
+
+/// Renames a key of the objects of one type at a path in a fetch's result.
+///
+/// A subgraph rejects an operation where one response key has two different
+/// types (`id: ID!` on one union member, `id: ID` on another). The planner
+/// then aliases the later one, and the executor gives the value its client's
+/// key back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRename {
+    /// Response keys from the fetch's result (each entity, for entity
+    /// fetches) to the objects; lists on the way are stepped through.
+    pub path: Vec<String>,
+    /// Only objects whose `__typename` is this type (or implements it).
+    pub type_condition: String,
+    /// The alias the subgraph answered under.
+    pub from: String,
+    /// The client's response key.
+    pub to: String,
 }
 
 /// A selection used to build representations.

@@ -33,6 +33,8 @@ pub(super) struct FieldSel {
     pub arguments: Vec<Node<ast::Argument>>,
     pub directives: ast::DirectiveList,
     pub selections: Option<SelSet>,
+    /// The field's type in the subgraph (`ID!`, `[Item]`), where known.
+    pub shape: Option<String>,
 }
 
 impl FieldSel {
@@ -44,6 +46,7 @@ impl FieldSel {
             arguments: Vec::new(),
             directives: ast::DirectiveList::new(),
             selections: if leaf { None } else { Some(SelSet::default()) },
+            shape: None,
         }
     }
 
@@ -66,6 +69,37 @@ pub(super) struct FragSel {
 pub(super) struct Conflict;
 
 impl SelSet {
+    /// The nested set at `loc`, read-only.
+    pub fn at(&self, loc: &[usize]) -> Option<&SelSet> {
+        let Some((first, rest)) = loc.split_first() else {
+            return Some(self);
+        };
+        let next = match self.items.get(*first)? {
+            Sel::Field(f) => f.selections.as_ref()?,
+            Sel::Fragment(f) => &f.selections,
+        };
+        next.at(rest)
+    }
+
+    /// Whether a field of this set or its fragments (not nested fields) has
+    /// response key `key` and a known type other than `shape`.
+    pub fn has_other_shape(&self, key: &str, shape: &str) -> bool {
+        self.items.iter().any(|item| match item {
+            Sel::Field(f) => {
+                f.response_key() == key && f.shape.as_deref().is_some_and(|s| s != shape)
+            }
+            Sel::Fragment(f) => f.selections.has_other_shape(key, shape),
+        })
+    }
+
+    /// Whether a field of this set or its fragments answers under `key`.
+    pub fn has_key(&self, key: &str) -> bool {
+        self.items.iter().any(|item| match item {
+            Sel::Field(f) => f.response_key() == key,
+            Sel::Fragment(f) => f.selections.has_key(key),
+        })
+    }
+
     /// The nested set at `loc`.
     pub fn at_mut(&mut self, loc: &[usize]) -> Option<&mut SelSet> {
         let Some((first, rest)) = loc.split_first() else {
