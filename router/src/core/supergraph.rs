@@ -101,6 +101,11 @@ pub struct TypeInGraph {
     pub extension: bool,
     /// Whether the subgraph declares it as an `@interfaceObject`.
     pub interface_object: bool,
+    /// For an object type: the subgraph does not know it, but resolves it
+    /// through this interface, which it declares as an `@interfaceObject`
+    /// (entity fetches there send the interface's name as `__typename` and
+    /// select on the interface).
+    pub via_interface_object: Option<Name>,
 }
 
 /// One `@key` of a type in a subgraph.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use apollo_compiler::Schema;
 use serde_json::{Map, Value};
 
-use crate::core::plan::{KeyRename, PathElement, RequiresSelection};
+use crate::core::plan::{KeyRename, PathElement, RequiresSelection, TypenameRewrite};
 use crate::response::PathSegment;
 
 /// The unique representations for one `_entities` request.
@@ -28,15 +28,34 @@ pub fn collect(
     path: &[PathElement],
     requires: &[RequiresSelection],
 ) -> Batch {
+    collect_rewritten(schema, data, path, requires, &[])
+}
+
+/// Like [`collect`], with the `__typename` of matching representations
+/// changed as `rewrites` say (before deduplication).
+pub fn collect_rewritten(
+    schema: &Schema,
+    data: &Value,
+    path: &[PathElement],
+    requires: &[RequiresSelection],
+    rewrites: &[TypenameRewrite],
+) -> Batch {
     let mut objects = Vec::new();
     let mut current = Vec::new();
     objects_at(data, path, &mut current, &mut objects);
     let mut batch = Batch::default();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (origin, object) in objects {
-        let Some(representation) = represent(schema, object, requires) else {
+        let Some(mut representation) = represent(schema, object, requires) else {
             continue;
         };
+        let typename = representation.get("__typename").and_then(Value::as_str);
+        let rewrite = rewrites.iter().find(|r| {
+            typename.is_some_and(|t| t == r.type_condition || schema.is_subtype(&r.type_condition, t))
+        });
+        if let Some(rewrite) = rewrite {
+            representation.insert("__typename".into(), Value::String(rewrite.set_to.clone()));
+        }
         let representation = Value::Object(representation);
         // serde_json's map is ordered by key, so equal values print equally.
         let key = representation.to_string();

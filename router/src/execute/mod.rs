@@ -210,11 +210,12 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
     };
     let batch = {
         let state = lock(state);
-        entities::collect(
+        entities::collect_rewritten(
             &ctx.supergraph.schema,
             &state.data,
             &flatten.path,
             fetch.requires.as_deref().unwrap_or_default(),
+            &fetch.input_rewrites,
         )
     };
     if batch.representations.is_empty() {
@@ -243,6 +244,14 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
     if let Some(Value::Array(mut entities)) = entities {
         for entity in &mut entities {
             entities::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
+            // An `@interfaceObject` answers with the interface's name, which
+            // must not replace the concrete type already known.
+            if let Value::Object(object) = entity
+                && let Some(Value::String(typename)) = object.get("__typename")
+                && fetch.input_rewrites.iter().any(|r| r.set_to == *typename)
+            {
+                object.remove("__typename");
+            }
         }
         entities::merge_entities(&mut state.data, entities, &origins);
     }

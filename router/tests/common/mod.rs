@@ -162,6 +162,7 @@ pub fn fetch(subgraph: &str, operation: &str, variables: &[&str]) -> PlanNode {
         variable_usages: variables.iter().map(|v| (*v).to_owned()).collect(),
         requires: None,
         output_rewrites: vec![],
+        input_rewrites: vec![],
     })
 }
 
@@ -202,6 +203,7 @@ pub fn flatten(
                 selections,
             }]),
             output_rewrites: vec![],
+            input_rewrites: vec![],
         })),
     })
 }

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use tracing::trace;
 
 use super::selection::{Conflict, FieldSel, Loc, SelSet};
-use super::{KeyRename, PathElement, PlanError};
+use super::{KeyRename, PathElement, PlanError, TypenameRewrite};
 use crate::core::supergraph::{Supergraph, TypeKind};
 
 /// How deep key and `@requires` resolution may recurse before giving up.
@@ -36,6 +36,8 @@ pub(super) struct Fetch {
     pub deps: BTreeSet<usize>,
     /// Keys to give back their client's name in the result.
     pub renames: Vec<KeyRename>,
+    /// `__typename`s to change in the representations.
+    pub typenames: Vec<TypenameRewrite>,
 }
 
 /// Where the walk stands.
@@ -292,6 +294,7 @@ impl<'a> Builder<'a> {
             selection: SelSet::default(),
             deps,
             renames: Vec::new(),
+            typenames: Vec::new(),
         });
         self.fetches.len() - 1
     }
@@ -379,9 +382,12 @@ impl<'a> Builder<'a> {
 
     /// Plans a selection set at `cx`.
     fn plan_set(&mut self, cx: &Cx, set: &SelectionSet) -> Result<Touched, PlanError> {
+        if self.is_interface_object(&cx.graph, &cx.parent) {
+            return self.plan_interface_object(cx, set);
+        }
         match self.kind(&cx.parent) {
             Some(TypeKind::Interface | TypeKind::Union) => {
-                if self.direct_ok(cx, &cx.parent, set) {
+                if self.direct_ok(cx, &cx.parent, set) || self.keyed_without_objects(cx) {
                     self.plan_abstract(cx, set)
                 } else {
                     let mut touched = Touched::new();
@@ -406,6 +412,19 @@ impl<'a> Builder<'a> {
                 Ok(touched)
             }
         }
+    }
+
+    /// An interface with a `@key` in the current subgraph but no implementation
+    /// there: the fields it does not resolve are fetched through its key on
+    /// the interface itself (or planning fails clearly), rather than dropped.
+    fn keyed_without_objects(&self, cx: &Cx) -> bool {
+        self.kind(&cx.parent) == Some(TypeKind::Interface)
+            && self
+                .sg
+                .type_model(&cx.parent)
+                .and_then(|t| t.graphs.get(&cx.graph))
+                .is_some_and(|t| t.keys.iter().any(|k| k.resolvable))
+            && self.sg.possible_types_in(&cx.graph, &cx.parent).is_empty()
     }
 
     /// A selection under an object type.
@@ -545,14 +564,24 @@ impl<'a> Builder<'a> {
         Ok(touched)
     }
 
-    /// The type of `parent.field` as `graph` declares it (`join__field(type:)`,
-    /// else the supergraph's).
+    /// The response shape of `parent.field` as `graph` declares it
+    /// (`join__field(type:)`, else the supergraph's type): list and non-null
+    /// wrappers, and the named type for leaves. Two fields under one response
+    /// key must have the same shape; composite types of any name may merge
+    /// (their sub-selections are compared instead), so they print as `{}`.
     fn subgraph_type(&self, graph: &str, parent: &str, name: &str, field: &Field) -> String {
-        self.sg
+        let ty = self
+            .sg
             .field(parent, name)
             .and_then(|m| m.graphs.get(graph))
             .and_then(|g| g.ty.clone())
-            .unwrap_or_else(|| field.ty().to_string())
+            .unwrap_or_else(|| field.ty().to_string());
+        let named = ty.trim_matches(|c: char| matches!(c, '[' | ']' | '!' | ' '));
+        if self.kind(named).is_some() {
+            ty.replace(named, "{}")
+        } else {
+            ty
+        }
     }
 
     /// An alias for a field whose response key another field at this level
@@ -740,4 +769,5 @@ fn arguments_text(arguments: &[Node<ast::Argument>]) -> String {
 }
 
 mod abstract_types;
+mod interface_object;
 mod jump;

@@ -115,6 +115,14 @@ fn write_fetch(out: &mut String, fetch: &FetchNode, level: usize) {
             let _ = writeln!(out, "{}", fetch.operation);
         }
     }
+    for rewrite in &fetch.input_rewrites {
+        indent(out, level + 1);
+        let _ = writeln!(
+            out,
+            "send ... on {} as __typename: {}",
+            rewrite.type_condition, rewrite.set_to
+        );
+    }
     for rename in &fetch.output_rewrites {
         indent(out, level + 1);
         let mut path = rename.path.join(".");

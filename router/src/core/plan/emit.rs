@@ -154,6 +154,7 @@ impl Emitter<'_> {
             variable_usages: declared.iter().map(|v| v.name.to_string()).collect(),
             requires: fetch.path.as_ref().map(|_| fetch.requires.to_requires()),
             output_rewrites: fetch.renames.clone(),
+            input_rewrites: fetch.typenames.clone(),
         });
         match &fetch.path {
             Some(path) => PlanNode::Flatten(FlattenNode {

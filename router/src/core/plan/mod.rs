@@ -30,6 +30,13 @@
 //! - One response key at two types with different subgraph types (`ID!` and
 //!   `ID`) would fail the subgraph's validation: the later one is aliased
 //!   `<key>__sf<n>` and the fetch carries a [`KeyRename`] back.
+//! - `@interfaceObject`: a subgraph that declares an interface as an object
+//!   resolves the interface's fields for every implementation. Entity fetches
+//!   there select on the interface and send its name as `__typename`
+//!   ([`TypenameRewrite`]). Objects that come from such a subgraph carry the
+//!   interface's name as `__typename`; when the client needs their concrete
+//!   type (`__typename`, fragments on object types) an entity fetch to a
+//!   subgraph where the interface has a `@key` asks for it first.
 //! - An entity fetch holds one representation per object, so two `@requires`
 //!   that need one field with different arguments go to separate fetches.
 //! - Objects of an abstract type, and every object a key is read from, have
@@ -57,8 +64,7 @@
 //! `@requires` fields are planned at the entity first and sent in the
 //! representation. A value-type field no key leads to is fetched again, with
 //! the path to it, from the nearest ancestor entity (or shared query root
-//! field) that another subgraph resolves. Unsupported: `@interfaceObject`
-//! (needs `__typename` rewrites in representations), `@fromContext`, progressive
+//! field) that another subgraph resolves. Unsupported: `@fromContext`, progressive
 //! `@override` labels (treated as fully overridden), subscriptions, `@defer`.
 //!
 //! # Contract additions
@@ -133,6 +139,19 @@ pub struct FetchNode {
     /// aliases that kept one response key at two types apart).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub output_rewrites: Vec<KeyRename>,
+    /// `__typename`s to change in representations before they are sent (a
+    /// subgraph that knows a type only through an `@interfaceObject`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub input_rewrites: Vec<TypenameRewrite>,
+}
+
+/// Sets the `__typename` of the representations built for one type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypenameRewrite {
+    /// Objects whose `__typename` is this type (or implements it).
+    pub type_condition: String,
+    /// The `__typename` the subgraph knows them by (the interface).
+    pub set_to: String,
 }
 
 /// Renames a key of the objects of one type at a path in a fetch's result.

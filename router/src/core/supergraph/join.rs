@@ -123,7 +123,9 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
         };
         for (field_name, def) in fields.into_iter().flatten() {
             let mut field = FieldModel::default();
+            let mut join_fields = 0;
             for d in def.directives.get_all(&names.field) {
+                join_fields += 1;
                 let Some(graph) = graph_arg(d, &ids) else {
                     continue;
                 };
@@ -138,7 +140,9 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
                 };
                 field.graphs.insert(graph, entry);
             }
-            if field.graphs.is_empty() {
+            // `@join__field` without a graph: no subgraph of the type resolves
+            // it; an `@interfaceObject` does (added below).
+            if join_fields == 0 {
                 for graph in model.graphs.keys() {
                     field.graphs.insert(graph.clone(), FieldInGraph::default());
                 }
@@ -193,6 +197,7 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
         }
         types.insert(name.clone(), model);
     }
+    add_interface_object_fields(&mut types);
     // A union member lives in a subgraph only where that object is defined.
     let object_graphs: IndexMap<Name, Vec<String>> = types
         .iter()
@@ -208,6 +213,60 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
         types,
         enums,
     })
+}
+
+/// An object type implementing an interface that a subgraph declares as an
+/// `@interfaceObject` is resolvable there through the interface: by the
+/// interface's keys, for the interface's fields that subgraph resolves.
+fn add_interface_object_fields(types: &mut IndexMap<Name, TypeModel>) {
+    /// (interface, subgraph, the interface there, its fields there)
+    type InterfaceObject = (Name, String, TypeInGraph, Vec<(Name, FieldInGraph)>);
+    let interface_objects: Vec<InterfaceObject> = types
+        .values()
+        .filter(|t| t.kind == TypeKind::Interface)
+        .flat_map(|t| {
+            t.graphs
+                .iter()
+                .filter(|(_, g)| g.interface_object)
+                .map(|(graph, g)| {
+                    let fields = t
+                        .fields
+                        .iter()
+                        .filter_map(|(n, f)| Some((n.clone(), f.graphs.get(graph)?.clone())))
+                        .collect();
+                    (t.name.clone(), graph.clone(), g.clone(), fields)
+                })
+        })
+        .collect();
+    for (interface, graph, in_graph, fields) in interface_objects {
+        for object in types.values_mut() {
+            let implements = object.kind == TypeKind::Object
+                && object
+                    .implements
+                    .values()
+                    .any(|list| list.contains(&interface));
+            if !implements || object.graphs.contains_key(&graph) {
+                continue;
+            }
+            object.graphs.insert(
+                graph.clone(),
+                TypeInGraph {
+                    keys: in_graph.keys.clone(),
+                    extension: false,
+                    interface_object: false,
+                    via_interface_object: Some(interface.clone()),
+                },
+            );
+            for (name, field) in &fields {
+                if let Some(model) = object.fields.get_mut(name) {
+                    model
+                        .graphs
+                        .entry(graph.clone())
+                        .or_insert_with(|| field.clone());
+                }
+            }
+        }
+    }
 }
 
 /// The subgraphs of a type (`join__type`), all of them when it has none.

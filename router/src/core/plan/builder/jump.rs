@@ -12,7 +12,7 @@ use apollo_compiler::Node;
 use apollo_compiler::ast::OperationType;
 
 use super::{Builder, Cx, Frame, MAX_DEPTH, Touched};
-use crate::core::plan::PlanError;
+use crate::core::plan::{PlanError, TypenameRewrite};
 use crate::core::plan::selection::FieldSel;
 use crate::core::plan::selection::{Sel, SelSet};
 use crate::core::supergraph::{Supergraph, TypeKind};
@@ -55,20 +55,43 @@ impl Builder<'_> {
             }
         };
         trace!(field = %field.name, from = %cx.graph, to = %target.graph, "entity jump");
-        // Key and required fields are aliased where the client's fields (or
-        // another requirement's arguments) take their names.
-        let client = self.client_fields(cx);
-        let key_set = self.field_set(&object, &target.key)?;
-        let key_set = self.alias_internal(&object, &key_set, &client);
         let requires = self
             .sg
             .field(&object, &field.name)
             .and_then(|m| m.graphs.get(&target.graph))
             .and_then(|g| g.requires.clone());
-        let requires_set = match &requires {
+        let (inner, child) = self.enter(
+            cx,
+            &object,
+            &target.graph,
+            &target.key,
+            requires.as_deref(),
+        )?;
+        let mut touched = self.plan_field(&inner, field, requires.is_some())?;
+        touched.insert(child);
+        Ok(touched)
+    }
+
+    /// Enters the current object (of type `object`) in `graph` through `key`:
+    /// plans the key and `requires` fields in the current fetch, finds or
+    /// creates the entity fetch, and returns where the walk stands in it.
+    pub(super) fn enter(
+        &mut self,
+        cx: &Cx,
+        object: &Name,
+        graph: &str,
+        key: &str,
+        requires: Option<&str>,
+    ) -> Result<(Cx, usize), PlanError> {
+        // Key and required fields are aliased where the client's fields (or
+        // another requirement's arguments) take their names.
+        let client = self.client_fields(cx);
+        let key_set = self.field_set(object, key)?;
+        let key_set = self.alias_internal(object, &key_set, &client);
+        let requires_set = match requires {
             Some(fields) => {
-                let set = self.field_set(&object, fields)?;
-                Some(self.alias_internal(&object, &set, &client))
+                let set = self.field_set(object, fields)?;
+                Some(self.alias_internal(object, &set, &client))
             }
             None => None,
         };
@@ -92,16 +115,31 @@ impl Builder<'_> {
         let i = representation.add_fragment(Some(object.clone()), ast::DirectiveList::new());
         if let Some(set) = representation.at_mut(&[i]) {
             let _ = set.add_field(FieldSel::plain(apollo_compiler::name!("__typename"), true));
-            representation_into(self.sg, set, &object, &key_set);
+            representation_into(self.sg, set, object, &key_set);
             if let Some(required) = &requires_set {
-                representation_into(self.sg, set, &object, required);
+                representation_into(self.sg, set, object, required);
             }
         }
-        let child = self.entity_fetch(&target.graph, cx, deps, &representation);
+        let child = self.entity_fetch(graph, cx, deps, &representation);
+        // A subgraph that knows the type only through an `@interfaceObject`
+        // (or the interface itself as an object) gets the interface's name.
+        let type_in = self.sg.type_model(object).and_then(|t| t.graphs.get(graph));
+        let via = type_in.and_then(|t| t.via_interface_object.clone());
+        let as_object = type_in.is_some_and(|t| t.interface_object);
         let fetch = &mut self.fetches[child];
+        if let Some(set_to) = via.clone().or_else(|| as_object.then(|| object.clone())) {
+            let rewrite = TypenameRewrite {
+                type_condition: object.to_string(),
+                set_to: set_to.to_string(),
+            };
+            if !fetch.typenames.contains(&rewrite) {
+                fetch.typenames.push(rewrite);
+            }
+        }
+        let fragment_type = via.unwrap_or_else(|| object.clone());
         let top = fetch
             .selection
-            .add_fragment(Some(object.clone()), ast::DirectiveList::new());
+            .add_fragment(Some(fragment_type), ast::DirectiveList::new());
         let mut loc = vec![top];
         for c in &cx.conditions {
             let set = self.set_at(child, &loc)?;
@@ -109,20 +147,18 @@ impl Builder<'_> {
         }
         let inner = Cx {
             fetch: child,
-            graph: target.graph.clone(),
+            graph: graph.to_string(),
             loc,
             entity_loc: vec![top],
             level: Vec::new(),
-            parent: object,
+            parent: object.clone(),
             path: cx.path.clone(),
             conditions: cx.conditions.clone(),
             provided: None,
             depth: cx.depth + 1,
             frames: cx.frames.clone(),
         };
-        let mut touched = self.plan_field(&inner, field, requires.is_some())?;
-        touched.insert(child);
-        Ok(touched)
+        Ok((inner, child))
     }
 
     /// The entity fetch for `graph` at the current path with these
@@ -172,7 +208,11 @@ impl Builder<'_> {
         field: &Field,
         forced: Option<&str>,
     ) -> Result<Target, PlanError> {
-        if !matches!(self.kind(object), Some(TypeKind::Object)) {
+        // Interfaces jump only from an `@interfaceObject` (see `plan_interface_object`).
+        if !matches!(
+            self.kind(object),
+            Some(TypeKind::Object | TypeKind::Interface)
+        ) {
             return Err(PlanError::Unsatisfiable(format!(
                 "{object}.{} is not resolvable in {} and {object} is not an object type",
                 field.name, cx.graph
@@ -244,7 +284,7 @@ impl Builder<'_> {
     }
 
     /// Whether the current subgraph can return every field of `key` on `object`.
-    fn can_provide(&self, cx: &Cx, object: &Name, key: &str) -> bool {
+    pub(super) fn can_provide(&self, cx: &Cx, object: &Name, key: &str) -> bool {
         let Ok(set) = self.field_set(object, key) else {
             return false;
         };
