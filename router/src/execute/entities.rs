@@ -51,7 +51,8 @@ pub fn collect_rewritten(
         };
         let typename = representation.get("__typename").and_then(Value::as_str);
         let rewrite = rewrites.iter().find(|r| {
-            typename.is_some_and(|t| t == r.type_condition || schema.is_subtype(&r.type_condition, t))
+            typename
+                .is_some_and(|t| t == r.type_condition || schema.is_subtype(&r.type_condition, t))
         });
         if let Some(rewrite) = rewrite {
             representation.insert("__typename".into(), Value::String(rewrite.set_to.clone()));

@@ -12,9 +12,9 @@ use apollo_compiler::Node;
 use apollo_compiler::ast::OperationType;
 
 use super::{Builder, Cx, Frame, MAX_DEPTH, Touched};
-use crate::core::plan::{PlanError, TypenameRewrite};
 use crate::core::plan::selection::FieldSel;
 use crate::core::plan::selection::{Sel, SelSet};
+use crate::core::plan::{PlanError, TypenameRewrite};
 use crate::core::supergraph::{Supergraph, TypeKind};
 
 /// A chosen target: subgraph and key.
@@ -60,13 +60,8 @@ impl Builder<'_> {
             .field(&object, &field.name)
             .and_then(|m| m.graphs.get(&target.graph))
             .and_then(|g| g.requires.clone());
-        let (inner, child) = self.enter(
-            cx,
-            &object,
-            &target.graph,
-            &target.key,
-            requires.as_deref(),
-        )?;
+        let (inner, child) =
+            self.enter(cx, &object, &target.graph, &target.key, requires.as_deref())?;
         let mut touched = self.plan_field(&inner, field, requires.is_some())?;
         touched.insert(child);
         Ok(touched)
