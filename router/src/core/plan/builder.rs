@@ -165,13 +165,17 @@ impl<'a> Builder<'a> {
                 candidates
                     .iter()
                     .max_by_key(|g| {
+                        let (resolved, total) = self.coverage(
+                            g,
+                            &field.ty().inner_named_type().clone(),
+                            &field.selection_set,
+                        );
                         (
+                            // A subgraph that resolves the whole selection
+                            // beats one already fetched from.
+                            resolved == total,
                             self.roots.iter().any(|r| self.fetches[*r].graph == **g),
-                            self.score(
-                                g,
-                                &field.ty().inner_named_type().clone(),
-                                &field.selection_set,
-                            ),
+                            resolved,
                             std::cmp::Reverse(candidates.iter().position(|c| c == *g)),
                         )
                     })
@@ -312,26 +316,37 @@ impl<'a> Builder<'a> {
 
     /// How many of `set`'s fields `graph` resolves without a jump.
     fn score(&self, graph: &str, parent: &Name, set: &SelectionSet) -> usize {
-        let mut n = 0;
+        self.coverage(graph, parent, set).0
+    }
+
+    /// How many of `set`'s fields `graph` resolves without a jump (as
+    /// [`Self::score`]), and how many fields there are.
+    fn coverage(&self, graph: &str, parent: &Name, set: &SelectionSet) -> (usize, usize) {
+        let (mut resolved, mut total) = (0, 0);
         for sel in &set.selections {
-            match sel {
+            let (here, all) = match sel {
+                Selection::Field(f) if f.name == "__typename" => (0, 0),
                 Selection::Field(f) => {
+                    let (r, t) = self.coverage(graph, f.ty().inner_named_type(), &f.selection_set);
                     if self.sg.resolves(graph, parent, &f.name) {
-                        n += 1 + self.score(graph, f.ty().inner_named_type(), &f.selection_set);
+                        (1 + r, 1 + t)
+                    } else {
+                        (0, 1 + t)
                     }
                 }
                 Selection::InlineFragment(f) => {
                     let t = f.type_condition.as_ref().unwrap_or(parent);
-                    n += self.score(graph, t, &f.selection_set);
+                    self.coverage(graph, t, &f.selection_set)
                 }
-                Selection::FragmentSpread(s) => {
-                    if let Some(frag) = self.doc.fragments.get(&s.fragment_name) {
-                        n += self.score(graph, frag.type_condition(), &frag.selection_set);
-                    }
-                }
-            }
+                Selection::FragmentSpread(s) => match self.doc.fragments.get(&s.fragment_name) {
+                    Some(frag) => self.coverage(graph, frag.type_condition(), &frag.selection_set),
+                    None => (0, 0),
+                },
+            };
+            resolved += here;
+            total += all;
         }
-        n
+        (resolved, total)
     }
 
     fn field_set(&self, ty: &Name, fields: &str) -> Result<SelectionSet, PlanError> {
@@ -362,21 +377,25 @@ impl<'a> Builder<'a> {
         if here.requires.is_some() {
             return false;
         }
-        // A subgraph returns the key fields of its entities, even `@external` ones.
         here.resolvable() || (!here.used_overridden && self.in_own_key(&cx.graph, parent, field))
     }
 
-    /// Whether `field` is part of a key of `parent` in `graph`.
-    fn in_own_key(&self, graph: &str, parent: &str, field: &str) -> bool {
+    /// Whether `field` is part of a key of `parent` that `graph` extends
+    /// (Fed1-style `extend type` with `@external` key fields): a subgraph
+    /// returns the key fields of the entities it extends. An `@external` key
+    /// field of a type the subgraph defines is not trusted: another subgraph
+    /// owns its value.
+    pub(super) fn in_own_key(&self, graph: &str, parent: &str, field: &str) -> bool {
         self.sg
             .type_model(parent)
             .and_then(|t| t.graphs.get(graph))
             .is_some_and(|t| {
-                t.keys.iter().any(|k| {
-                    k.fields
-                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                        .any(|w| w == field)
-                })
+                t.extension
+                    && t.keys.iter().any(|k| {
+                        k.fields
+                            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                            .any(|w| w == field)
+                    })
             })
     }
 

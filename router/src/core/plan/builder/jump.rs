@@ -289,15 +289,7 @@ impl Builder<'_> {
     fn provides_set(&self, cx: &Cx, parent: &Name, set: &SelectionSet) -> bool {
         set.selections.iter().all(|sel| match sel {
             Selection::Field(f) => {
-                let own_key = self
-                    .sg
-                    .type_model(parent)
-                    .and_then(|t| t.graphs.get(&cx.graph))
-                    .is_some_and(|t| {
-                        t.keys
-                            .iter()
-                            .any(|k| k.fields.split_whitespace().any(|w| w == f.name.as_str()))
-                    });
+                let own_key = self.in_own_key(&cx.graph, parent, &f.name);
                 let here = self.is_local(cx, parent, &f.name)
                     || (own_key
                         && self
