@@ -377,20 +377,24 @@ impl<'a> Builder<'a> {
         if here.requires.is_some() {
             return false;
         }
-        here.resolvable() || (!here.used_overridden && self.in_own_key(&cx.graph, parent, field))
+        here.resolvable() || (!here.used_overridden && self.in_own_key(cx, parent, field))
     }
 
-    /// Whether `field` is part of a key of `parent` that `graph` extends
-    /// (Fed1-style `extend type` with `@external` key fields): a subgraph
-    /// returns the key fields of the entities it extends. An `@external` key
-    /// field of a type the subgraph defines is not trusted: another subgraph
-    /// owns its value.
-    pub(super) fn in_own_key(&self, graph: &str, parent: &str, field: &str) -> bool {
+    /// Whether `field` is part of a key of `parent` in the current subgraph
+    /// that it can return although `@external`: where it extends the type
+    /// (Fed1-style `extend type`), or where the object was entered by an
+    /// entity fetch (the key came in the representation). Otherwise another
+    /// subgraph owns the value and this one's is not trusted.
+    fn in_own_key(&self, cx: &Cx, parent: &str, field: &str) -> bool {
+        let entered = self
+            .fetches
+            .get(cx.fetch)
+            .is_some_and(|f| f.path.as_ref() == Some(&cx.path));
         self.sg
             .type_model(parent)
-            .and_then(|t| t.graphs.get(graph))
+            .and_then(|t| t.graphs.get(&cx.graph))
             .is_some_and(|t| {
-                t.extension
+                (t.extension || entered)
                     && t.keys.iter().any(|k| {
                         k.fields
                             .split(|c: char| !(c.is_alphanumeric() || c == '_'))

@@ -46,8 +46,10 @@ impl Builder<'_> {
         let target = match self.choose_target(cx, &object, field, forced) {
             Ok(target) => target,
             Err(err) => {
+                // When re-fetching from an ancestor fails too, the first
+                // reason is the clearer one.
                 if forced.is_none()
-                    && let Some(touched) = self.refetch_from_ancestor(cx, field)?
+                    && let Ok(Some(touched)) = self.refetch_from_ancestor(cx, field)
                 {
                     return Ok(touched);
                 }
@@ -289,7 +291,7 @@ impl Builder<'_> {
     fn provides_set(&self, cx: &Cx, parent: &Name, set: &SelectionSet) -> bool {
         set.selections.iter().all(|sel| match sel {
             Selection::Field(f) => {
-                let own_key = self.in_own_key(&cx.graph, parent, &f.name);
+                let own_key = self.in_own_key(cx, parent, &f.name);
                 let here = self.is_local(cx, parent, &f.name)
                     || (own_key
                         && self
