@@ -1,12 +1,14 @@
 //! `@external` key fields: a subgraph that defines a type with an external
-//! key field does not own that value, so the planner never reads it there
-//! (a Fed1-style extension still returns its keys, see `plan_value_types`).
-//! A shared root field goes to the subgraph that resolves its whole
-//! selection.
+//! key field does not own that value, so the planner does not read it there
+//! from objects the subgraph found itself (a Fed1-style extension still
+//! returns its keys, see `plan_value_types`). Where the object was entered by
+//! an entity fetch, the key came in the representation and is returned again.
+//! A shared root field goes to the subgraph that resolves its whole selection.
 
 use storefront_router::core::plan::plan_text;
 
 const NODES: &str = include_str!("fixtures/plan/nodes.graphql");
+const WAREHOUSE: &str = include_str!("fixtures/plan/warehouse.graphql");
 
 #[test]
 fn each_root_field_goes_where_its_whole_selection_resolves() {
@@ -35,5 +37,17 @@ fn an_id_no_subgraph_can_give_for_every_type_is_a_clear_planning_error() {
     assert_eq!(
         err.to_string(),
         "cannot plan: Post.id cannot be reached from subgraph people"
+    );
+}
+
+#[test]
+fn an_external_key_of_an_entity_entered_by_its_key_leads_on() {
+    insta::assert_snapshot!(
+        plan_text(
+            WAREHOUSE,
+            r#"{ part(id: "1") { name location { aisle label } } }"#,
+            None,
+        )
+        .expect("plans")
     );
 }

@@ -56,7 +56,9 @@
 //!   the client's types and defaults.
 //!
 //! # How the planner walks
-//! Greedy and deterministic: each field stays in the current subgraph when it
+//! Greedy and deterministic. A root field goes to a subgraph that resolves its
+//! whole selection, else to one already fetched from, else to the one that
+//! resolves most of it. Each field stays in the current subgraph when it
 //! resolves it (or `@provides` it there); otherwise it jumps through a `@key`
 //! of the target that the current subgraph can provide (keys it cannot provide
 //! are fetched first, which chains jumps), preferring a fetch already going
@@ -64,12 +66,16 @@
 //! `@requires` fields are planned at the entity first and sent in the
 //! representation. A value-type field no key leads to is fetched again, with
 //! the path to it, from the nearest ancestor entity (or shared query root
-//! field) that another subgraph resolves. Unsupported: `@fromContext`, progressive
+//! field) that another subgraph resolves. An `@external` key field is read
+//! from a subgraph only where it extends the type (Fed1 style) or where the
+//! object came in by an entity fetch. Unsupported: `@fromContext`, progressive
 //! `@override` labels (treated as fully overridden), subscriptions, `@defer`.
 //!
 //! # Contract additions
 //! [`Planner`], [`PlanError`], [`plan_text`] with [`PlanTextError`],
-//! [`path_text`], `impl Display for QueryPlan`; no change to the agreed types.
+//! [`path_text`], `impl Display for QueryPlan`; [`RequiresSelection::Field`]
+//! gained `alias`, [`FetchNode`] gained `output_rewrites` and `input_rewrites`
+//! (both empty for most fetches).
 
 mod builder;
 mod display;
