@@ -9,8 +9,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 use storefront_router::AppState;
-use storefront_router::core::supergraph::Supergraph;
-use storefront_router::settings::RouterSettings;
 
 const SUPERGRAPH: &str = include_str!("fixtures/api-values-supergraph.graphql");
 
@@ -35,13 +33,7 @@ fn shelf(body: &Value) -> Value {
 }
 
 async fn router(url: &str) -> AppState {
-    let state = AppState::new(RouterSettings::default()).unwrap();
-    let mut supergraph = Supergraph::parse(SUPERGRAPH).unwrap();
-    for subgraph in &mut supergraph.subgraphs {
-        subgraph.url = url.to_owned();
-    }
-    state.install(supergraph, SUPERGRAPH.to_owned()).unwrap();
-    state
+    serving(SUPERGRAPH, &[("*", url)])
 }
 
 #[tokio::test]

@@ -11,10 +11,11 @@ use common::*;
 use serde_json::{Value, json};
 use storefront_router::AppState;
 use storefront_router::core::plan::plan_text;
-use storefront_router::core::supergraph::Supergraph;
-use storefront_router::settings::RouterSettings;
 
-const RATINGS: &str = include_str!("fixtures/plan/ratings.graphql");
+const RATINGS: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/ratings.graphql")
+);
 
 fn plan(operation: &str) -> String {
     plan_text(RATINGS, operation, None).expect("plans")
@@ -97,24 +98,20 @@ fn catalog(body: &Value) -> Value {
     json!({ "data": { "_entities": entities } })
 }
 
-async fn router(catalog_url: &str, ratings_url: &str) -> AppState {
-    let state = AppState::new(RouterSettings::default()).unwrap();
-    let mut supergraph = Supergraph::parse(RATINGS).unwrap();
-    for subgraph in &mut supergraph.subgraphs {
-        subgraph.url = match subgraph.name.as_str() {
-            "catalog" => catalog_url.to_owned(),
-            _ => ratings_url.to_owned(),
-        };
-    }
-    state.install(supergraph, RATINGS.to_owned()).unwrap();
-    state
+/// Both fakes and a router on them.
+async fn started() -> (FakeSubgraph, FakeSubgraph, AppState) {
+    let catalog = FakeSubgraph::start(catalog).await;
+    let ratings = FakeSubgraph::start(ratings).await;
+    let state = serving(
+        RATINGS,
+        &[("catalog", &catalog.url), ("ratings", &ratings.url)],
+    );
+    (catalog, ratings, state)
 }
 
 #[tokio::test]
 async fn implementations_get_fields_of_the_interface_object() {
-    let catalog = FakeSubgraph::start(catalog).await;
-    let ratings = FakeSubgraph::start(ratings).await;
-    let state = router(&catalog.url, &ratings.url).await;
+    let (_catalog, _ratings, state) = started().await;
     let answered = query(
         &state,
         "{ shelf { __typename title averageRating } }",
@@ -132,9 +129,7 @@ async fn implementations_get_fields_of_the_interface_object() {
 
 #[tokio::test]
 async fn objects_of_the_interface_object_get_their_concrete_types() {
-    let catalog = FakeSubgraph::start(catalog).await;
-    let ratings = FakeSubgraph::start(ratings).await;
-    let state = router(&catalog.url, &ratings.url).await;
+    let (_catalog, _ratings, state) = started().await;
     let answered = query(
         &state,
         "{ topRated { __typename averageRating ... on Book { pages } ... on Film { minutes } } }",
@@ -152,9 +147,7 @@ async fn objects_of_the_interface_object_get_their_concrete_types() {
 
 #[tokio::test]
 async fn interface_typed_objects_answer_interface_fields_without_a_concrete_type() {
-    let catalog = FakeSubgraph::start(catalog).await;
-    let ratings = FakeSubgraph::start(ratings).await;
-    let state = router(&catalog.url, &ratings.url).await;
+    let (catalog, _ratings, state) = started().await;
     let answered = query(
         &state,
         "{ topRated { id averageRating ... on Media { id } } }",

@@ -11,13 +11,16 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use storefront_router::AppState;
 use storefront_router::core::plan::plan_text;
-use storefront_router::core::supergraph::Supergraph;
-use storefront_router::settings::RouterSettings;
 
-const LISTINGS: &str = include_str!("fixtures/plan/listings.graphql");
-const SHOP: &str = include_str!("fixtures/plan/shop.graphql");
+const LISTINGS: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/listings.graphql")
+);
+const SHOP: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/shop.graphql")
+);
 
 fn plan(operation: &str) -> String {
     plan_text(LISTINGS, operation, None).expect("plans")
@@ -98,24 +101,14 @@ fn shipping(body: &Value) -> Value {
     json!({ "data": { "_entities": entities } })
 }
 
-async fn router(catalog_url: &str, shipping_url: &str) -> AppState {
-    let state = AppState::new(RouterSettings::default()).unwrap();
-    let mut supergraph = Supergraph::parse(LISTINGS).unwrap();
-    for subgraph in &mut supergraph.subgraphs {
-        subgraph.url = match subgraph.name.as_str() {
-            "catalog" => catalog_url.to_owned(),
-            _ => shipping_url.to_owned(),
-        };
-    }
-    state.install(supergraph, LISTINGS.to_owned()).unwrap();
-    state
-}
-
 #[tokio::test]
 async fn each_requirement_reads_its_own_arguments_value() {
     let catalog = FakeSubgraph::start(catalog).await;
     let shipping = FakeSubgraph::start(shipping).await;
-    let state = router(&catalog.url, &shipping.url).await;
+    let state = serving(
+        LISTINGS,
+        &[("catalog", &catalog.url), ("shipping", &shipping.url)],
+    );
     let answered = query(
         &state,
         "{ listings { title shippingUsd shippingEur } }",
@@ -154,7 +147,10 @@ async fn a_key_read_from_its_alias_reaches_the_other_subgraph() {
     })
     .await;
     let shipping = FakeSubgraph::start(shipping).await;
-    let state = router(&catalog.url, &shipping.url).await;
+    let state = serving(
+        LISTINGS,
+        &[("catalog", &catalog.url), ("shipping", &shipping.url)],
+    );
     let answered = query(&state, "{ listings { id: title shippingUsd } }", json!({})).await;
     assert_eq!(
         answered.body,

@@ -2,7 +2,10 @@
 
 use storefront_router::core::plan::plan_text;
 
-const MEDIA: &str = include_str!("fixtures/plan/media.graphql");
+const MEDIA: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/media.graphql")
+);
 
 fn plan(operation: &str) -> String {
     plan_text(MEDIA, operation, None).expect("plans")

@@ -7,8 +7,14 @@
 
 use storefront_router::core::plan::plan_text;
 
-const NODES: &str = include_str!("fixtures/plan/nodes.graphql");
-const WAREHOUSE: &str = include_str!("fixtures/plan/warehouse.graphql");
+const NODES: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/nodes.graphql")
+);
+const WAREHOUSE: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/warehouse.graphql")
+);
 
 #[test]
 fn each_root_field_goes_where_its_whole_selection_resolves() {

@@ -3,7 +3,10 @@
 
 use storefront_router::core::plan::plan_text;
 
-const SHOP: &str = include_str!("fixtures/plan/shop.graphql");
+const SHOP: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/shop.graphql")
+);
 
 fn plan(operation: &str) -> String {
     plan_text(SHOP, operation, None).expect("plans")
@@ -19,7 +22,10 @@ fn required_fields_local_to_the_source_need_one_fetch_before() {
     insta::assert_snapshot!(plan("{ product(upc: \"1\") { price shippingEstimate } }"));
 }
 
-const MEDIA: &str = include_str!("fixtures/plan/media.graphql");
+const MEDIA: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/media.graphql")
+);
 
 #[test]
 fn required_abstract_fields_are_sent_with_typename_and_object_type_fragments() {

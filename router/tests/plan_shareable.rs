@@ -2,7 +2,10 @@
 
 use storefront_router::core::plan::plan_text;
 
-const SHOP: &str = include_str!("fixtures/plan/shop.graphql");
+const SHOP: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/shop.graphql")
+);
 
 fn plan(operation: &str) -> String {
     plan_text(SHOP, operation, None).expect("plans")

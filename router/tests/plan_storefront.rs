@@ -4,7 +4,10 @@
 
 use storefront_router::core::plan::plan_text;
 
-const FIXTURE: &str = include_str!("fixtures/plan/storefront.graphql");
+const FIXTURE: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/storefront.graphql")
+);
 const COMPOSED: &str = include_str!("../../schema/supergraph.graphql");
 const APOLLO: &str = include_str!("fixtures/apollo-supergraph.graphql");
 

@@ -3,7 +3,10 @@
 
 use storefront_router::core::plan::plan_text;
 
-const CATALOG: &str = include_str!("fixtures/plan/catalog.graphql");
+const CATALOG: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/catalog.graphql")
+);
 
 fn plan(operation: &str) -> String {
     plan_text(CATALOG, operation, None).expect("plans")

@@ -9,12 +9,12 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use storefront_router::AppState;
 use storefront_router::core::plan::plan_text;
-use storefront_router::core::supergraph::Supergraph;
-use storefront_router::settings::RouterSettings;
 
-const HITS: &str = include_str!("fixtures/plan/hits.graphql");
+const HITS: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/hits.graphql")
+);
 
 fn plan(operation: &str) -> String {
     plan_text(HITS, operation, None).expect("plans")
@@ -61,12 +61,7 @@ fn media(body: &Value) -> Value {
 #[tokio::test]
 async fn clients_get_the_value_under_their_own_key() {
     let subgraph = FakeSubgraph::start(media).await;
-    let state = AppState::new(RouterSettings::default()).unwrap();
-    let mut supergraph = Supergraph::parse(HITS).unwrap();
-    for s in &mut supergraph.subgraphs {
-        s.url = subgraph.url.clone();
-    }
-    state.install(supergraph, HITS.to_owned()).unwrap();
+    let state = serving(HITS, &[("*", &subgraph.url)]);
     let answered = query(
         &state,
         r#"{ search(text: "x") { ... on Article { id } ... on Video { id title } } }"#,

@@ -138,14 +138,29 @@ pub fn router(
     let planner: Arc<dyn QueryPlanner> = Arc::new(HandPlans(plans));
     let make: MakePlanner = Arc::new(move |_| Ok(planner.clone()));
     let state = AppState::with_planner(settings, make).unwrap();
-    let mut supergraph = Supergraph::parse(SUPERGRAPH).unwrap();
+    install(&state, SUPERGRAPH, urls);
+    state
+}
+
+/// A router with the real planner on the supergraph `sdl`, its subgraph URLs
+/// replaced by `urls` (name → URL; `"*"` for every subgraph).
+pub fn serving(sdl: &str, urls: &[(&str, &str)]) -> AppState {
+    let state = AppState::new(RouterSettings::default()).unwrap();
+    install(&state, sdl, urls);
+    state
+}
+
+fn install(state: &AppState, sdl: &str, urls: &[(&str, &str)]) {
+    let mut supergraph = Supergraph::parse(sdl).unwrap();
     for subgraph in &mut supergraph.subgraphs {
-        if let Some((_, url)) = urls.iter().find(|(name, _)| *name == subgraph.name) {
+        let url = urls
+            .iter()
+            .find(|(name, _)| *name == subgraph.name || *name == "*");
+        if let Some((_, url)) = url {
             subgraph.url = (*url).to_owned();
         }
     }
-    state.install(supergraph, SUPERGRAPH.to_owned()).unwrap();
-    state
+    state.install(supergraph, sdl.to_owned()).unwrap();
 }
 
 /// A root fetch.

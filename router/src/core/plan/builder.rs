@@ -93,6 +93,9 @@ impl Provided {
 /// Fetch ids holding planned data.
 type Touched = BTreeSet<usize>;
 
+/// A fragment's type condition, directives and selections.
+type FragmentParts<'s> = (Option<&'s Name>, &'s ast::DirectiveList, &'s SelectionSet);
+
 pub(super) struct Builder<'a> {
     sg: &'a Supergraph,
     doc: &'a ExecutableDocument,
@@ -450,10 +453,14 @@ impl<'a> Builder<'a> {
             && self.sg.possible_types_in(&cx.graph, &cx.parent).is_empty()
     }
 
-    /// A selection under an object type.
-    fn plan_selection(&mut self, cx: &Cx, sel: &Selection) -> Result<Touched, PlanError> {
-        let (type_condition, directives, inner) = match sel {
-            Selection::Field(f) => return self.plan_field(cx, f, false),
+    /// The type condition, directives and selections of an inline fragment or
+    /// a fragment spread; `None` for a field.
+    fn fragment_parts<'s>(&self, sel: &'s Selection) -> Result<Option<FragmentParts<'s>>, PlanError>
+    where
+        'a: 's,
+    {
+        Ok(Some(match sel {
+            Selection::Field(_) => return Ok(None),
             Selection::InlineFragment(f) => {
                 (f.type_condition.as_ref(), &f.directives, &f.selection_set)
             }
@@ -467,6 +474,16 @@ impl<'a> Builder<'a> {
                     &frag.selection_set,
                 )
             }
+        }))
+    }
+
+    /// A selection under an object type.
+    fn plan_selection(&mut self, cx: &Cx, sel: &Selection) -> Result<Touched, PlanError> {
+        let Some((type_condition, directives, inner)) = self.fragment_parts(sel)? else {
+            return match sel {
+                Selection::Field(f) => self.plan_field(cx, f, false),
+                _ => Ok(Touched::new()),
+            };
         };
         if !type_condition.is_none_or(|t| self.applies(t, &cx.parent)) {
             return Ok(Touched::new());

@@ -1,6 +1,9 @@
 use super::*;
 
-const STOREFRONT: &str = include_str!("../../../tests/fixtures/plan/storefront.graphql");
+const STOREFRONT: &str = concat!(
+    include_str!("../../../tests/fixtures/plan/join-preamble.graphql"),
+    include_str!("../../../tests/fixtures/plan/storefront.graphql")
+);
 
 #[test]
 fn reads_subgraphs_with_names_and_urls() {
@@ -111,7 +114,10 @@ fn api_schema_drops_tags_and_keeps_deprecations() {
 
 #[test]
 fn possible_types_follow_join_implements_and_union_members_per_subgraph() {
-    let sdl = include_str!("../../../tests/fixtures/plan/media.graphql");
+    let sdl = concat!(
+        include_str!("../../../tests/fixtures/plan/join-preamble.graphql"),
+        include_str!("../../../tests/fixtures/plan/media.graphql")
+    );
     let sg = Supergraph::parse(sdl).expect("parses");
     assert_eq!(sg.possible_types_in("books", "Media"), ["Book"]);
     assert_eq!(sg.possible_types_in("search", "Media"), ["Book", "Movie"]);

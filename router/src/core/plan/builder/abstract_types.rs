@@ -48,22 +48,11 @@ impl Builder<'_> {
     ) -> Result<Touched, PlanError> {
         let mut touched = Touched::new();
         for sel in &set.selections {
-            let (type_condition, directives, inner) = match sel {
-                Selection::Field(f) => {
+            let Some((type_condition, directives, inner)) = self.fragment_parts(sel)? else {
+                if let Selection::Field(f) = sel {
                     touched.extend(self.plan_field(cx, f, false)?);
-                    continue;
                 }
-                Selection::InlineFragment(f) => {
-                    (f.type_condition.as_ref(), &f.directives, &f.selection_set)
-                }
-                Selection::FragmentSpread(s) => match self.doc.fragments.get(&s.fragment_name) {
-                    Some(frag) => (
-                        Some(frag.type_condition()),
-                        &s.directives,
-                        &frag.selection_set,
-                    ),
-                    None => continue,
-                },
+                continue;
             };
             match type_condition {
                 Some(t) if *t != cx.parent => {

@@ -28,28 +28,14 @@ impl Builder<'_> {
         let mut touched = Touched::new();
         let mut concrete = Vec::new();
         for sel in &set.selections {
-            let (type_condition, directives, inner) = match sel {
-                Selection::Field(f) if f.name == "__typename" => {
-                    concrete.push(sel.clone());
-                    continue;
+            let Some((type_condition, directives, inner)) = self.fragment_parts(sel)? else {
+                match sel {
+                    Selection::Field(f) if f.name != "__typename" => {
+                        touched.extend(self.plan_field(cx, f, false)?);
+                    }
+                    _ => concrete.push(sel.clone()),
                 }
-                Selection::Field(f) => {
-                    touched.extend(self.plan_field(cx, f, false)?);
-                    continue;
-                }
-                Selection::InlineFragment(f) => {
-                    (f.type_condition.as_ref(), &f.directives, &f.selection_set)
-                }
-                Selection::FragmentSpread(s) => {
-                    let frag = self.doc.fragments.get(&s.fragment_name).ok_or_else(|| {
-                        PlanError::Internal(format!("no fragment {}", s.fragment_name))
-                    })?;
-                    (
-                        Some(frag.type_condition()),
-                        &s.directives,
-                        &frag.selection_set,
-                    )
-                }
+                continue;
             };
             if type_condition.is_none_or(|t| self.applies(t, &cx.parent)) {
                 touched.extend(self.plan_fragment_body(cx, directives, inner)?);
