@@ -49,13 +49,8 @@ pub fn collect_rewritten(
         let Some(mut representation) = represent(schema, object, requires) else {
             continue;
         };
-        let typename = representation.get("__typename").and_then(Value::as_str);
-        let rewrite = rewrites.iter().find(|r| {
-            typename
-                .is_some_and(|t| t == r.type_condition || schema.is_subtype(&r.type_condition, t))
-        });
-        if let Some(rewrite) = rewrite {
-            representation.insert("__typename".into(), Value::String(rewrite.set_to.clone()));
+        if !rewrites.is_empty() {
+            rewrite_typename(schema, &mut representation, rewrites);
         }
         let representation = Value::Object(representation);
         // serde_json's map is ordered by key, so equal values print equally.
@@ -70,6 +65,21 @@ pub fn collect_rewritten(
         }
     }
     batch
+}
+
+/// Sets the `__typename` of a representation as the first matching rewrite says.
+fn rewrite_typename(
+    schema: &Schema,
+    representation: &mut Map<String, Value>,
+    rewrites: &[TypenameRewrite],
+) {
+    let typename = representation.get("__typename").and_then(Value::as_str);
+    let rewrite = rewrites.iter().find(|r| {
+        typename.is_some_and(|t| t == r.type_condition || schema.is_subtype(&r.type_condition, t))
+    });
+    if let Some(rewrite) = rewrite {
+        representation.insert("__typename".into(), Value::String(rewrite.set_to.clone()));
+    }
 }
 
 fn objects_at<'a>(

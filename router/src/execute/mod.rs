@@ -242,15 +242,17 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
         _ => None,
     };
     if let Some(Value::Array(mut entities)) = entities {
-        for entity in &mut entities {
-            entities::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
-            // An `@interfaceObject` answers with the interface's name, which
-            // must not replace the concrete type already known.
-            if let Value::Object(object) = entity
-                && let Some(Value::String(typename)) = object.get("__typename")
-                && fetch.input_rewrites.iter().any(|r| r.set_to == *typename)
-            {
-                object.remove("__typename");
+        if !(fetch.output_rewrites.is_empty() && fetch.input_rewrites.is_empty()) {
+            for entity in &mut entities {
+                entities::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
+                // An `@interfaceObject` answers with the interface's name,
+                // which must not replace the concrete type already known.
+                if let Value::Object(object) = entity
+                    && let Some(Value::String(typename)) = object.get("__typename")
+                    && fetch.input_rewrites.iter().any(|r| r.set_to == *typename)
+                {
+                    object.remove("__typename");
+                }
             }
         }
         entities::merge_entities(&mut state.data, entities, &origins);

@@ -534,8 +534,7 @@ impl<'a> Builder<'a> {
             return self.jump(cx, field);
         }
         let leaf = field.selection_set.selections.is_empty();
-        let shape = self.subgraph_type(&cx.graph, &cx.parent, &field.name, field);
-        let alias = match self.shape_alias(cx, field.response_key(), &shape) {
+        let alias = match self.shape_alias(cx, field) {
             Some(alias) => Some(alias),
             None => field.alias.clone(),
         };
@@ -545,7 +544,7 @@ impl<'a> Builder<'a> {
             arguments: field.arguments.clone(),
             directives: field.directives.clone(),
             selections: if leaf { None } else { Some(SelSet::default()) },
-            shape: Some(shape),
+            parent: Some(cx.parent.clone()),
         };
         let i = self.add(cx, sel)?;
         let mut touched = Touched::from([cx.fetch]);
@@ -609,28 +608,46 @@ impl<'a> Builder<'a> {
     /// wrappers, and the named type for leaves. Two fields under one response
     /// key must have the same shape; composite types of any name may merge
     /// (their sub-selections are compared instead), so they print as `{}`.
-    fn subgraph_type(&self, graph: &str, parent: &str, name: &str, field: &Field) -> String {
-        let ty = self
+    fn response_shape(&self, graph: &str, parent: &str, name: &str) -> Option<String> {
+        let ty = match self
             .sg
             .field(parent, name)
             .and_then(|m| m.graphs.get(graph))
             .and_then(|g| g.ty.clone())
-            .unwrap_or_else(|| field.ty().to_string());
+        {
+            Some(ty) => ty,
+            None => self.sg.schema.type_field(parent, name).ok()?.ty.to_string(),
+        };
         let named = ty.trim_matches(|c: char| matches!(c, '[' | ']' | '!' | ' '));
-        if self.kind(named).is_some() {
+        Some(if self.kind(named).is_some() {
             ty.replace(named, "{}")
         } else {
             ty
-        }
+        })
     }
 
     /// An alias for a field whose response key another field at this level
-    /// (in a fragment on another type) already uses with another type in
-    /// this subgraph; the fetch then renames it back. `None` when the key is free.
-    fn shape_alias(&mut self, cx: &Cx, key: &Name, shape: &str) -> Option<Name> {
+    /// (in a fragment on another type) already uses with another response
+    /// shape in this subgraph; the fetch then renames it back. `None` when
+    /// the key is free (shapes are only compared when a key is shared).
+    fn shape_alias(&mut self, cx: &Cx, field: &Field) -> Option<Name> {
+        let key = field.response_key();
         let fetch = self.fetches.get(cx.fetch)?;
         let level = fetch.selection.at(&cx.level)?;
-        if !level.has_other_shape(key, shape) {
+        let mut others = Vec::new();
+        level.fields_with_key(key, &mut others);
+        others.retain(|f| f.name != field.name || f.parent.as_ref() != Some(&cx.parent));
+        if others.is_empty() {
+            return None;
+        }
+        let shape = self.response_shape(&cx.graph, &cx.parent, &field.name)?;
+        let differs = others.iter().any(|f| {
+            f.parent
+                .as_ref()
+                .and_then(|p| self.response_shape(&cx.graph, p, &f.name))
+                .is_some_and(|s| s != shape)
+        });
+        if !differs {
             return None;
         }
         let alias = loop {

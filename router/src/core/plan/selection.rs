@@ -33,8 +33,9 @@ pub(super) struct FieldSel {
     pub arguments: Vec<Node<ast::Argument>>,
     pub directives: ast::DirectiveList,
     pub selections: Option<SelSet>,
-    /// The field's type in the subgraph (`ID!`, `[Item]`), where known.
-    pub shape: Option<String>,
+    /// The type the field was selected on, where known (to compare the
+    /// response shapes of fields under one key).
+    pub parent: Option<Name>,
 }
 
 impl FieldSel {
@@ -46,7 +47,7 @@ impl FieldSel {
             arguments: Vec::new(),
             directives: ast::DirectiveList::new(),
             selections: if leaf { None } else { Some(SelSet::default()) },
-            shape: None,
+            parent: None,
         }
     }
 
@@ -81,15 +82,16 @@ impl SelSet {
         next.at(rest)
     }
 
-    /// Whether a field of this set or its fragments (not nested fields) has
-    /// response key `key` and a known type other than `shape`.
-    pub fn has_other_shape(&self, key: &str, shape: &str) -> bool {
-        self.items.iter().any(|item| match item {
-            Sel::Field(f) => {
-                f.response_key() == key && f.shape.as_deref().is_some_and(|s| s != shape)
+    /// The fields of this set or its fragments (not nested fields) under
+    /// response key `key` whose parent type is known.
+    pub fn fields_with_key<'s>(&'s self, key: &str, out: &mut Vec<&'s FieldSel>) {
+        for item in &self.items {
+            match item {
+                Sel::Field(f) if f.response_key() == key && f.parent.is_some() => out.push(f),
+                Sel::Field(_) => {}
+                Sel::Fragment(f) => f.selections.fields_with_key(key, out),
             }
-            Sel::Fragment(f) => f.selections.has_other_shape(key, shape),
-        })
+        }
     }
 
     /// Whether a field of this set or its fragments answers under `key`.
