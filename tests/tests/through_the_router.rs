@@ -1,6 +1,7 @@
 //! End to end through the router: the four real subgraphs run in this process
 //! on port 0 with embedded stores, the router composes their SDLs, plans with
-//! the core planner and executes against them.
+//! the core planner and executes against them: the API flow, partial data when
+//! a subgraph stops, error paths, introspection, and a composition error.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -266,4 +267,154 @@ async fn returns_partial_data_naming_payments_when_it_is_stopped() {
     );
     assert_eq!(error["extensions"]["code"], "SUBGRAPH_UNAVAILABLE");
     assert_eq!(error["extensions"]["serviceName"], "payments");
+}
+
+#[tokio::test]
+async fn introspection_shows_the_api_schema_without_internal_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let subgraphs = start_subgraphs(dir.path()).await;
+    let (router, _task) = serve(composed_router(&subgraphs).await).await;
+    let answer = graphql(
+        &router,
+        None,
+        "{ __schema { queryType { name } mutationType { name } } mutations: __type(name: \"Mutation\") { fields { name } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["data"]["__schema"]["queryType"]["name"], "Query",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["data"]["__schema"]["mutationType"]["name"],
+        "Mutation"
+    );
+    let mutations: Vec<&str> = answer["data"]["mutations"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    for public in [
+        "register",
+        "login",
+        "createOrder",
+        "payOrder",
+        "cancelOrder",
+    ] {
+        assert!(mutations.contains(&public), "{public} in {mutations:?}");
+    }
+    for internal in [
+        "reserveStock",
+        "releaseStock",
+        "commitStock",
+        "markOrderPaid",
+    ] {
+        assert!(
+            !mutations.contains(&internal),
+            "{internal} in {mutations:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn errors_keep_their_codes_and_paths_through_the_router() {
+    let dir = tempfile::tempdir().unwrap();
+    let subgraphs = start_subgraphs(dir.path()).await;
+    let (router, _task) = serve(composed_router(&subgraphs).await).await;
+
+    // Invalid GraphQL: a validation error with its location, no data.
+    let answer = graphql(&router, None, "{ products { edges { nodes } } }", json!({})).await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{answer}"
+    );
+    assert!(
+        answer["errors"][0]["locations"][0]["line"].is_number(),
+        "{answer}"
+    );
+    assert!(answer.get("data").is_none(), "{answer}");
+
+    // Wrong credentials.
+    let answer = graphql(
+        &router,
+        None,
+        "mutation { login(email: \"nobody@example.com\", password: \"a long password\") { token } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    assert_eq!(answer["errors"][0]["path"], json!(["login"]), "{answer}");
+
+    // A malformed order id, then an unknown one: the orders subgraph's codes
+    // at the client's path.
+    let token = buy_something(&router).await;
+    let order = "query($id: ID!) { order(id: $id) { id status } }";
+    let answer = graphql(
+        &router,
+        Some(&token),
+        order,
+        json!({ "id": "no-such-order" }),
+    )
+    .await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["errors"][0]["extensions"]["serviceName"], "orders",
+        "{answer}"
+    );
+    let unknown = json!({ "id": "0190d5a0-0000-7000-8000-000000000000" });
+    let answer = graphql(&router, Some(&token), order, unknown).await;
+    assert_eq!(answer["data"]["order"], Value::Null, "{answer}");
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{answer}"
+    );
+    assert_eq!(answer["errors"][0]["path"], json!(["order"]), "{answer}");
+}
+
+/// A fifth subgraph whose `Product.price` contradicts inventory's.
+async fn conflicting_subgraph() -> (String, JoinHandle<()>) {
+    const SDL: &str = r#"
+        extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+        type Product @key(fields: "sku") { sku: ID! price: Int @shareable }
+    "#;
+    let app = axum::Router::new().route(
+        "/graphql",
+        axum::routing::post(|| async {
+            axum::Json(json!({ "data": { "_service": { "sdl": SDL } } }))
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn a_composition_error_names_the_subgraph_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let subgraphs = start_subgraphs(dir.path()).await;
+    let (reviews, _task) = conflicting_subgraph().await;
+    let mut urls = subgraphs.urls.clone();
+    urls.push(("reviews".to_owned(), reviews));
+    let state = AppState::new(RouterSettings::default()).unwrap();
+    let error = source::compose_live(state.client(), &urls)
+        .await
+        .expect_err("the subgraphs do not compose")
+        .to_string();
+    assert!(error.starts_with("composition failed"), "{error}");
+    assert!(error.contains("Product.price"), "{error}");
+    assert!(error.contains("reviews"), "{error}");
+    assert!(
+        state.engine().is_none(),
+        "nothing is served from a failed composition"
+    );
 }
