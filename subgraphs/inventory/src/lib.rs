@@ -31,10 +31,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
 use axum::Router;
 use storefront_shared::auth::{Authenticator, JwksVerifier};
-use storefront_shared::server::{self, Readiness};
+use storefront_shared::server;
 use storefront_shared::settings::Settings;
 use tokio::net::TcpListener;
 
@@ -98,20 +97,14 @@ impl AppState {
     }
 }
 
-/// `/ready` answers when the store does.
-struct StoreReadiness(Arc<dyn ProductRepository>);
-
-#[async_trait]
-impl Readiness for StoreReadiness {
-    async fn ready(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|error| error.to_string())
-    }
-}
-
 /// The HTTP app: `POST /graphql`, `GET /health` and `GET /ready`.
 pub fn app(state: AppState) -> Router {
-    let readiness = Arc::new(StoreReadiness(state.products.clone()));
-    server::graphql(state.schema(), state.authenticator.clone()).merge(server::probes(readiness))
+    let repository = Arc::clone(&state.products);
+    let ready = server::readiness(move || {
+        let repository = Arc::clone(&repository);
+        async move { repository.ping().await }
+    });
+    server::subgraph(state.schema(), state.authenticator.clone(), ready)
 }
 
 /// Serves the app on `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -39,11 +39,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
 use axum::Router;
 use storefront_shared::auth::{Authenticator, JwksVerifier};
 use storefront_shared::client::ServiceClient;
-use storefront_shared::server::{self, Readiness};
+use storefront_shared::server;
 use storefront_shared::settings::{Secret, Settings};
 use tokio::net::TcpListener;
 
@@ -171,21 +170,14 @@ impl AppState {
     }
 }
 
-struct StoreReadiness(SharedRepository);
-
-#[async_trait]
-impl Readiness for StoreReadiness {
-    async fn ready(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
-    }
-}
-
 /// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`.
 pub fn app(state: AppState) -> Router {
-    let readiness = StoreReadiness(Arc::clone(state.orders.repository()));
-    Router::new()
-        .merge(server::probes(Arc::new(readiness)))
-        .merge(server::graphql(state.schema(), state.authenticator.clone()))
+    let repository = Arc::clone(state.orders.repository());
+    let ready = server::readiness(move || {
+        let repository = Arc::clone(&repository);
+        async move { repository.ping().await }
+    });
+    server::subgraph(state.schema(), state.authenticator.clone(), ready)
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -92,6 +92,40 @@ pub trait Readiness: Send + Sync + 'static {
     async fn ready(&self) -> Result<(), String>;
 }
 
+/// Readiness from an async check, typically a store's ping.
+pub fn readiness<F, Fut, E>(check: F) -> Arc<dyn Readiness>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    struct Check<F>(F);
+
+    #[async_trait]
+    impl<F, Fut, E> Readiness for Check<F>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send,
+        E: std::fmt::Display,
+    {
+        async fn ready(&self) -> Result<(), String> {
+            (self.0)().await.map_err(|error| error.to_string())
+        }
+    }
+
+    Arc::new(Check(check))
+}
+
+/// A subgraph's routes: the GraphQL endpoint ([`graphql`]) and the probes
+/// ([`probes`]).
+pub fn subgraph<E: Executor + Clone>(
+    executor: E,
+    auth: Authenticator,
+    readiness: Arc<dyn Readiness>,
+) -> Router {
+    probes(readiness).merge(graphql(executor, auth))
+}
+
 /// `GET /health` (the process is alive) and `GET /ready` (its store answers).
 pub fn probes(readiness: Arc<dyn Readiness>) -> Router {
     Router::new()
@@ -299,26 +333,28 @@ mod tests {
         assert!(body["errors"][0]["locations"].is_array(), "{body}");
     }
 
-    struct Down;
-
-    #[async_trait]
-    impl Readiness for Down {
-        async fn ready(&self) -> Result<(), String> {
-            Err("store down".into())
-        }
-    }
-
-    #[tokio::test]
-    async fn ready_reports_an_unreachable_store() {
-        let response = probes(Arc::new(Down))
+    async fn ready_status(readiness: Arc<dyn Readiness>) -> StatusCode {
+        probes(readiness)
             .oneshot(
                 axum::http::Request::get("/ready")
                     .body(Body::empty())
                     .expect("request"),
             )
             .await
-            .expect("response");
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            .expect("response")
+            .status()
+    }
+
+    #[tokio::test]
+    async fn ready_reports_an_unreachable_store() {
+        let down = readiness(|| async { Err::<(), _>("store down") });
+        assert_eq!(ready_status(down).await, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn ready_answers_when_the_store_does() {
+        let up = readiness(|| async { Ok::<(), String>(()) });
+        assert_eq!(ready_status(up).await, StatusCode::OK);
     }
 
     #[tokio::test]

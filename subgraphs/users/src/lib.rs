@@ -34,13 +34,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use storefront_shared::auth::Authenticator;
-use storefront_shared::server::{self, Readiness};
+use storefront_shared::server;
 use storefront_shared::settings::{Secret, Settings};
 use tokio::net::TcpListener;
 
@@ -131,19 +130,14 @@ impl AppState {
     }
 }
 
-struct StoreReadiness(SharedRepository);
-
-#[async_trait]
-impl Readiness for StoreReadiness {
-    async fn ready(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
-    }
-}
-
 /// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`, `GET /.well-known/jwks.json`.
 pub fn app(state: AppState) -> Router {
     let jwks = state.accounts.tokens().jwks();
-    let readiness = StoreReadiness(Arc::clone(state.accounts.repository()));
+    let repository = Arc::clone(state.accounts.repository());
+    let ready = server::readiness(move || {
+        let repository = Arc::clone(&repository);
+        async move { repository.ping().await }
+    });
     Router::new()
         .route(
             "/.well-known/jwks.json",
@@ -158,8 +152,11 @@ pub fn app(state: AppState) -> Router {
                 }
             }),
         )
-        .merge(server::probes(Arc::new(readiness)))
-        .merge(server::graphql(state.schema(), state.authenticator()))
+        .merge(server::subgraph(
+            state.schema(),
+            state.authenticator(),
+            ready,
+        ))
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then drains in-flight requests.
