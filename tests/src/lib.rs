@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - this file: starting single services ([`start_users`], [`start_inventory`])
-//!   and a small GraphQL client ([`Service::graphql`]).
+//!   or all four subgraphs ([`start_subgraphs`]), and a small GraphQL client
+//!   ([`Service::graphql`]).
 //! - [`shop`]: the whole system ([`shop::Shop`]): all four subgraphs on either
 //!   store, wired to each other through fault-injecting proxies
 //!   ([`proxy::Proxy`]), with the sweepers at hand; `shop/invariants.rs` checks
@@ -115,6 +116,108 @@ pub async fn start_inventory(data_dir: &Path, users_url: &str) -> Service {
         std::future::pending(),
     ));
     Service { graphql_url, task }
+}
+
+/// The four subgraphs, each a [`Service`] on an embedded store under one
+/// data directory, pointing at each other; inventory seeds the demo catalogue.
+pub struct Subgraphs {
+    services: Vec<(&'static str, Service)>,
+}
+
+impl Subgraphs {
+    /// Each running subgraph's name and GraphQL URL.
+    pub fn urls(&self) -> Vec<(String, String)> {
+        self.services
+            .iter()
+            .map(|(name, service)| ((*name).to_owned(), service.graphql_url.clone()))
+            .collect()
+    }
+
+    /// Stops a subgraph: its port refuses connections from now on.
+    pub fn stop(&mut self, name: &str) {
+        self.services.retain(|(running, _)| *running != name);
+    }
+}
+
+/// Starts users, orders, payments and inventory (see [`Subgraphs`]).
+pub async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
+    let (users, users_url) = listen().await;
+    let (orders, orders_url) = listen().await;
+    let (payments, payments_url) = listen().await;
+    let (inventory, inventory_url) = listen().await;
+    let mut common = common(data_dir);
+    common.users_url = users_url.clone();
+    common.orders_url = orders_url.clone();
+    common.payments_url = payments_url.clone();
+    common.inventory_url = inventory_url.clone();
+    let users_state = storefront_users::AppState::from_settings(&Settings {
+        common: common.clone(),
+        service: Default::default(),
+    })
+    .await
+    .expect("users starts");
+    let orders_state = storefront_orders::AppState::from_settings(&Settings {
+        common: common.clone(),
+        service: Default::default(),
+    })
+    .await
+    .expect("orders starts");
+    let payments_state = storefront_payments::AppState::from_settings(&Settings {
+        common: common.clone(),
+        service: Default::default(),
+    })
+    .await
+    .expect("payments starts");
+    let inventory_state = storefront_inventory::AppState::from_settings(&Settings {
+        common: common.clone(),
+        service: storefront_inventory::settings::InventorySettings {
+            seed_demo_catalogue: true,
+            ..Default::default()
+        },
+    })
+    .await
+    .expect("inventory starts");
+    let pending = std::future::pending;
+    Subgraphs {
+        services: vec![
+            (
+                "users",
+                Service::new(
+                    users_url,
+                    tokio::spawn(storefront_users::run(users, users_state, pending())),
+                ),
+            ),
+            (
+                "orders",
+                Service::new(
+                    orders_url,
+                    tokio::spawn(storefront_orders::run(orders, orders_state, pending())),
+                ),
+            ),
+            (
+                "payments",
+                Service::new(
+                    payments_url,
+                    tokio::spawn(storefront_payments::run(
+                        payments,
+                        payments_state,
+                        pending(),
+                    )),
+                ),
+            ),
+            (
+                "inventory",
+                Service::new(
+                    inventory_url,
+                    tokio::spawn(storefront_inventory::run(
+                        inventory,
+                        inventory_state,
+                        pending(),
+                    )),
+                ),
+            ),
+        ],
+    }
 }
 
 /// Registers an account and returns its token.

@@ -4,113 +4,19 @@
 //! a subgraph stops, error paths, introspection, and a composition error.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-
 use serde_json::{Value, json};
+use storefront_e2e::{Service, Subgraphs, listen, start_subgraphs};
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;
 use storefront_router::source::{self, SupergraphSource};
-use storefront_shared::settings::{CommonSettings, Secret, Settings};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-
-/// The four subgraphs and their URLs; aborted on drop.
-struct Subgraphs {
-    urls: Vec<(String, String)>,
-    tasks: Vec<(String, JoinHandle<std::io::Result<()>>)>,
-}
-
-impl Drop for Subgraphs {
-    fn drop(&mut self) {
-        for (_, task) in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-impl Subgraphs {
-    fn stop(&mut self, name: &str) {
-        for (task_name, task) in &self.tasks {
-            if task_name == name {
-                task.abort();
-            }
-        }
-    }
-}
-
-async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
-    let mut listeners = Vec::new();
-    for _ in 0..4 {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    let url = |l: &TcpListener| format!("http://{}/graphql", l.local_addr().unwrap());
-    let mut common = CommonSettings::local(0);
-    common.data_dir = data_dir.to_path_buf();
-    common.service_token = Some(Secret::new("router-e2e-service-token"));
-    common.users_url = url(&listeners[0]);
-    common.orders_url = url(&listeners[1]);
-    common.payments_url = url(&listeners[2]);
-    common.inventory_url = url(&listeners[3]);
-    let urls = vec![
-        ("users".to_owned(), common.users_url.clone()),
-        ("orders".to_owned(), common.orders_url.clone()),
-        ("payments".to_owned(), common.payments_url.clone()),
-        ("inventory".to_owned(), common.inventory_url.clone()),
-    ];
-    fn settings<S>(common: &CommonSettings, service: S) -> Settings<S> {
-        Settings {
-            common: common.clone(),
-            service,
-        }
-    }
-    let users = storefront_users::AppState::from_settings(&settings(&common, Default::default()))
-        .await
-        .unwrap();
-    let orders = storefront_orders::AppState::from_settings(&settings(&common, Default::default()))
-        .await
-        .unwrap();
-    let payments =
-        storefront_payments::AppState::from_settings(&settings(&common, Default::default()))
-            .await
-            .unwrap();
-    let inventory = storefront_inventory::AppState::from_settings(&settings(
-        &common,
-        storefront_inventory::settings::InventorySettings {
-            seed_demo_catalogue: true,
-            ..Default::default()
-        },
-    ))
-    .await
-    .unwrap();
-    let mut listeners = listeners.into_iter();
-    let mut next = || listeners.next().unwrap();
-    let pending = std::future::pending;
-    let tasks = vec![
-        (
-            "users".to_owned(),
-            tokio::spawn(storefront_users::run(next(), users, pending())),
-        ),
-        (
-            "orders".to_owned(),
-            tokio::spawn(storefront_orders::run(next(), orders, pending())),
-        ),
-        (
-            "payments".to_owned(),
-            tokio::spawn(storefront_payments::run(next(), payments, pending())),
-        ),
-        (
-            "inventory".to_owned(),
-            tokio::spawn(storefront_inventory::run(next(), inventory, pending())),
-        ),
-    ];
-    Subgraphs { urls, tasks }
-}
 
 /// A router composed from the live subgraphs, polling off.
 async fn composed_router(subgraphs: &Subgraphs) -> AppState {
     let state = AppState::new(RouterSettings::default()).unwrap();
     let source = SupergraphSource::Compose {
-        subgraphs: subgraphs.urls.clone(),
+        subgraphs: subgraphs.urls(),
         poll_interval: std::time::Duration::ZERO,
     };
     tokio::time::timeout(
@@ -123,36 +29,22 @@ async fn composed_router(subgraphs: &Subgraphs) -> AppState {
     state
 }
 
-/// Serves `state` on port 0 and returns the GraphQL URL.
-async fn serve(state: AppState) -> (String, JoinHandle<std::io::Result<()>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+/// Serves `state` on port 0.
+async fn serve(state: AppState) -> Service {
+    let (listener, url) = listen().await;
     let task = tokio::spawn(storefront_router::run(
         listener,
         state,
         std::future::pending(),
     ));
-    (url, task)
-}
-
-async fn graphql(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    Service::new(url, task)
 }
 
 const MY_ORDERS: &str = "{ me { name orders { edges { node { items { product { name } quantity } total { amount currency } payment { status } } } } } }";
 
 /// Registers, picks a product, orders it and pays; returns the token.
-async fn buy_something(router: &str) -> String {
-    let answer = graphql(
-        router,
+async fn buy_something(router: &Service) -> String {
+    let answer = router.graphql(
         None,
         "mutation($input: RegisterInput!) { register(input: $input) { token user { id name } } }",
         json!({ "input": { "email": "ada@example.com", "password": "a long password", "name": "Ada" } }),
@@ -163,8 +55,7 @@ async fn buy_something(router: &str) -> String {
         .unwrap_or_else(|| panic!("{answer}"))
         .to_owned();
 
-    let answer = graphql(
-        router,
+    let answer = router.graphql(
         None,
         "{ products(first: 50) { edges { node { sku name price { amount currency } stock inStock } } } }",
         json!({}),
@@ -179,8 +70,7 @@ async fn buy_something(router: &str) -> String {
         .unwrap_or_else(|| panic!("a product in stock: {answer}"))
         .to_owned();
 
-    let answer = graphql(
-        router,
+    let answer = router.graphql(
         Some(&token),
         "mutation($items: [OrderItemInput!]!) { createOrder(items: $items) { id status total { amount } items { product { sku name } } } }",
         json!({ "items": [{ "sku": sku, "quantity": 2 }] }),
@@ -199,8 +89,7 @@ async fn buy_something(router: &str) -> String {
         .unwrap()
         .to_owned();
 
-    let answer = graphql(
-        router,
+    let answer = router.graphql(
         Some(&token),
         "mutation($id: ID!) { payOrder(orderId: $id, paymentToken: \"tok_visa\", idempotencyKey: \"k-1\") { status order { id status } } }",
         json!({ "id": order_id }),
@@ -218,10 +107,10 @@ async fn the_api_flow_runs_through_the_router() {
     let dir = tempfile::tempdir().unwrap();
     let subgraphs = start_subgraphs(dir.path()).await;
     let state = composed_router(&subgraphs).await;
-    let (router, _task) = serve(state).await;
+    let router = serve(state).await;
     let token = buy_something(&router).await;
 
-    let answer = graphql(&router, Some(&token), MY_ORDERS, json!({})).await;
+    let answer = router.graphql(Some(&token), MY_ORDERS, json!({})).await;
     assert!(answer.get("errors").is_none(), "{answer}");
     let node = &answer["data"]["me"]["orders"]["edges"][0]["node"];
     assert_eq!(node["items"][0]["quantity"], 2);
@@ -235,7 +124,7 @@ async fn the_api_flow_runs_through_the_router() {
         "exactly the client's fields, in its order"
     );
 
-    let answer = graphql(&router, None, "{ me { id } }", json!({})).await;
+    let answer = router.graphql(None, "{ me { id } }", json!({})).await;
     assert_eq!(answer["data"]["me"], Value::Null, "{answer}");
 }
 
@@ -244,16 +133,16 @@ async fn returns_partial_data_naming_payments_when_it_is_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let mut subgraphs = start_subgraphs(dir.path()).await;
     let composed = composed_router(&subgraphs).await;
-    let (router, _task) = serve(composed.clone()).await;
+    let router = serve(composed.clone()).await;
     let token = buy_something(&router).await;
 
     subgraphs.stop("payments");
     // A router with a fresh connection pool, on the same supergraph.
     let fresh = AppState::new(RouterSettings::default()).unwrap();
     fresh.install_sdl(&composed.engine().unwrap().sdl).unwrap();
-    let (router, _task) = serve(fresh).await;
+    let router = serve(fresh).await;
 
-    let answer = graphql(&router, Some(&token), MY_ORDERS, json!({})).await;
+    let answer = router.graphql(Some(&token), MY_ORDERS, json!({})).await;
     let node = &answer["data"]["me"]["orders"]["edges"][0]["node"];
     assert!(node["items"][0]["product"]["name"].is_string(), "{answer}");
     assert_eq!(node["payment"], Value::Null);
@@ -273,10 +162,8 @@ async fn returns_partial_data_naming_payments_when_it_is_stopped() {
 async fn introspection_shows_the_api_schema_without_internal_operations() {
     let dir = tempfile::tempdir().unwrap();
     let subgraphs = start_subgraphs(dir.path()).await;
-    let (router, _task) = serve(composed_router(&subgraphs).await).await;
-    let answer = graphql(
-        &router,
-        None,
+    let router = serve(composed_router(&subgraphs).await).await;
+    let answer = router.graphql(None,
         "{ __schema { queryType { name } mutationType { name } } mutations: __type(name: \"Mutation\") { fields { name } } }",
         json!({}),
     )
@@ -321,10 +208,12 @@ async fn introspection_shows_the_api_schema_without_internal_operations() {
 async fn errors_keep_their_codes_and_paths_through_the_router() {
     let dir = tempfile::tempdir().unwrap();
     let subgraphs = start_subgraphs(dir.path()).await;
-    let (router, _task) = serve(composed_router(&subgraphs).await).await;
+    let router = serve(composed_router(&subgraphs).await).await;
 
     // Invalid GraphQL: a validation error with its location, no data.
-    let answer = graphql(&router, None, "{ products { edges { nodes } } }", json!({})).await;
+    let answer = router
+        .graphql(None, "{ products { edges { nodes } } }", json!({}))
+        .await;
     assert_eq!(
         answer["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
         "{answer}"
@@ -336,9 +225,7 @@ async fn errors_keep_their_codes_and_paths_through_the_router() {
     assert!(answer.get("data").is_none(), "{answer}");
 
     // Wrong credentials.
-    let answer = graphql(
-        &router,
-        None,
+    let answer = router.graphql(None,
         "mutation { login(email: \"nobody@example.com\", password: \"a long password\") { token } }",
         json!({}),
     )
@@ -353,13 +240,9 @@ async fn errors_keep_their_codes_and_paths_through_the_router() {
     // at the client's path.
     let token = buy_something(&router).await;
     let order = "query($id: ID!) { order(id: $id) { id status } }";
-    let answer = graphql(
-        &router,
-        Some(&token),
-        order,
-        json!({ "id": "no-such-order" }),
-    )
-    .await;
+    let answer = router
+        .graphql(Some(&token), order, json!({ "id": "no-such-order" }))
+        .await;
     assert_eq!(
         answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{answer}"
@@ -369,7 +252,7 @@ async fn errors_keep_their_codes_and_paths_through_the_router() {
         "{answer}"
     );
     let unknown = json!({ "id": "0190d5a0-0000-7000-8000-000000000000" });
-    let answer = graphql(&router, Some(&token), order, unknown).await;
+    let answer = router.graphql(Some(&token), order, unknown).await;
     assert_eq!(answer["data"]["order"], Value::Null, "{answer}");
     assert_eq!(
         answer["errors"][0]["extensions"]["code"], "NOT_FOUND",
@@ -403,7 +286,7 @@ async fn a_composition_error_names_the_subgraph_and_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let subgraphs = start_subgraphs(dir.path()).await;
     let (reviews, _task) = conflicting_subgraph().await;
-    let mut urls = subgraphs.urls.clone();
+    let mut urls = subgraphs.urls();
     urls.push(("reviews".to_owned(), reviews));
     let state = AppState::new(RouterSettings::default()).unwrap();
     let error = source::compose_live(state.client(), &urls)
