@@ -9,7 +9,10 @@
 //! becomes ADMIN on registering, the router shows query plans on request (for
 //! the playground) and answers browsers on local origins (CORS for
 //! [`LOCAL_CORS_ORIGINS`] unless `CORS_ORIGINS` is set), and Ctrl-C or SIGTERM
-//! stops everything cleanly. `PORT_BASE` moves the usual ports to
+//! stops everything cleanly. It listens on the loopback interface only
+//! ([`LOCAL_BIND_ADDRESS`]) unless `BIND_ADDRESS` says otherwise: the local
+//! run uses the marked local-development service credential, which must not
+//! open internal operations to the network. `PORT_BASE` moves the usual ports to
 //! `PORT_BASE`..`PORT_BASE + 4` (router first), e.g. for the playground's
 //! browser test.
 //!
@@ -19,7 +22,7 @@
 //! - `main.rs`: the `storefront` binary around it.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -37,6 +40,9 @@ pub const DEFAULT_ADMIN: &str = "admin@example.com";
 /// port (a frontend's dev server, e.g. `http://localhost:5173`).
 pub const LOCAL_CORS_ORIGINS: [&str; 3] =
     ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+
+/// Where the local run listens when `BIND_ADDRESS` is not set.
+pub const LOCAL_BIND_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// Where the local run listens; port 0 lets the OS choose (tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +121,8 @@ pub struct Storefront {
     pub admin_emails: Vec<String>,
     /// Each subgraph's name and GraphQL URL.
     pub subgraphs: Vec<(&'static str, String)>,
+    /// Each service's name and the address it listens on.
+    pub listening: Vec<(&'static str, SocketAddr)>,
     tasks: JoinSet<anyhow::Result<()>>,
     stop: watch::Sender<bool>,
 }
@@ -133,6 +141,9 @@ async fn bind<S: ServiceSettings>(
 ) -> anyhow::Result<Bound<S>> {
     let mut settings = settings::load::<S>(port, None)?;
     settings.common.port = port;
+    if std::env::var_os("BIND_ADDRESS").is_none() {
+        settings.common.bind_address = LOCAL_BIND_ADDRESS;
+    }
     if let Some(dir) = &launch.data_dir {
         settings.common.data_dir = dir.clone();
     }
@@ -204,6 +215,13 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Storefront> {
     }
 
     let router_url = format!("http://127.0.0.1:{}", router.listener.local_addr()?.port());
+    let listening = vec![
+        ("users", users.listener.local_addr()?),
+        ("orders", orders.listener.local_addr()?),
+        ("payments", payments.listener.local_addr()?),
+        ("inventory", inventory.listener.local_addr()?),
+        ("router", router.listener.local_addr()?),
+    ];
     let data_dir = router.settings.common.data_dir.clone();
     let admin_emails = router.settings.common.admin_emails.clone();
     let (stop, stopped) = watch::channel(false);
@@ -250,6 +268,7 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Storefront> {
             ("payments", payments_url),
             ("inventory", inventory_url),
         ],
+        listening,
         tasks,
         stop,
     })
