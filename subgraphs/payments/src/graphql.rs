@@ -17,7 +17,7 @@ use storefront_shared::graphql::Money;
 
 use crate::domain::{self, PaymentState};
 use crate::payments::{Payments, check_visible, order_payment};
-use crate::store::{RepoError, SharedRepository};
+use crate::store::SharedRepository;
 
 /// The executable payments schema.
 pub type PaymentsSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -132,7 +132,7 @@ impl OrderRef {
         let list = loader
             .load_one(self.id.clone())
             .await
-            .map_err(|error| ApiError::from(error.to_repo_error()))?
+            .map_err(async_graphql::Error::from)?
             .unwrap_or_default();
         let Some(payment) = order_payment(&list) else {
             return Ok(None);
@@ -170,7 +170,7 @@ impl Query {
         let payment = loader
             .load_one(id.0)
             .await
-            .map_err(|error| ApiError::from(error.to_repo_error()))?;
+            .map_err(async_graphql::Error::from)?;
         let Some(payment) = payment.filter(|p| p.state.is_settled()) else {
             return Ok(None);
         };
@@ -223,32 +223,15 @@ impl Mutation {
     }
 }
 
-/// A store error shared by every key of a failed batch.
-#[derive(Clone, Debug)]
-pub struct LoadError(Arc<RepoError>);
-
-impl LoadError {
-    fn to_repo_error(&self) -> RepoError {
-        match self.0.as_ref() {
-            RepoError::Unavailable(reason) => RepoError::Unavailable(reason.clone()),
-            other => RepoError::backend(other.to_string()),
-        }
-    }
-}
-
 /// Loads payments by id in batches, one `find_payments` per batch.
 pub struct PaymentLoader(SharedRepository);
 
 impl Loader<String> for PaymentLoader {
     type Value = domain::Payment;
-    type Error = LoadError;
+    type Error = ApiError;
 
-    async fn load(&self, ids: &[String]) -> Result<HashMap<String, domain::Payment>, LoadError> {
-        let found = self
-            .0
-            .find_payments(ids)
-            .await
-            .map_err(|e| LoadError(Arc::new(e)))?;
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, domain::Payment>, ApiError> {
+        let found = self.0.find_payments(ids).await.map_err(ApiError::from)?;
         Ok(found.into_iter().map(|p| (p.id.clone(), p)).collect())
     }
 }
@@ -258,17 +241,17 @@ pub struct OrderPaymentsLoader(SharedRepository);
 
 impl Loader<String> for OrderPaymentsLoader {
     type Value = Vec<domain::Payment>;
-    type Error = LoadError;
+    type Error = ApiError;
 
     async fn load(
         &self,
         order_ids: &[String],
-    ) -> Result<HashMap<String, Vec<domain::Payment>>, LoadError> {
+    ) -> Result<HashMap<String, Vec<domain::Payment>>, ApiError> {
         let found = self
             .0
             .payments_for_orders(order_ids)
             .await
-            .map_err(|e| LoadError(Arc::new(e)))?;
+            .map_err(ApiError::from)?;
         let mut by_order: HashMap<String, Vec<domain::Payment>> = HashMap::new();
         for payment in found {
             by_order

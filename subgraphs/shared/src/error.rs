@@ -8,12 +8,14 @@
 //! "internal error".
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A result whose error is shown to the API's client.
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Everything a subgraph operation can fail with, as the client sees it.
-#[derive(Debug)]
+/// Cloneable, so one failed DataLoader batch can answer each of its keys.
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// No token, a bad token, or wrong credentials.
     Unauthenticated(String),
@@ -81,12 +83,13 @@ impl ApiError {
 
     /// Wraps any error as an internal one; its detail is logged, not shown.
     pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        ApiError::Internal(InternalError(error.into()))
+        ApiError::Internal(InternalError(Arc::from(error.into())))
     }
 }
 
 /// The hidden cause of an [`ApiError::Internal`].
-pub struct InternalError(Box<dyn std::error::Error + Send + Sync>);
+#[derive(Clone)]
+pub struct InternalError(Arc<dyn std::error::Error + Send + Sync>);
 
 impl fmt::Debug for InternalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,7 +14,7 @@ use storefront_shared::auth::{Role, Viewer};
 
 use crate::accounts::{Accounts, Session};
 use crate::domain::User;
-use crate::store::{RepoError, SharedRepository};
+use crate::store::SharedRepository;
 
 /// The executable users schema.
 pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -118,10 +118,7 @@ impl Query {
         id: ID,
     ) -> async_graphql::Result<Option<User>> {
         let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-        loader
-            .load_one(id.0)
-            .await
-            .map_err(|error| ApiError::from(error.to_repo_error()).into())
+        loader.load_one(id.0).await.map_err(Into::into)
     }
 }
 
@@ -175,30 +172,12 @@ impl Mutation {
 /// Loads users by id in batches, one `find_by_ids` per batch.
 pub struct UserLoader(SharedRepository);
 
-/// A store error shared by every key of a failed batch.
-#[derive(Clone, Debug)]
-pub struct LoadError(Arc<RepoError>);
-
-impl LoadError {
-    fn to_repo_error(&self) -> RepoError {
-        match self.0.as_ref() {
-            RepoError::Conflict => RepoError::Conflict,
-            RepoError::Unavailable(reason) => RepoError::Unavailable(reason.clone()),
-            other => RepoError::backend(other.to_string()),
-        }
-    }
-}
-
 impl Loader<String> for UserLoader {
     type Value = User;
-    type Error = LoadError;
+    type Error = ApiError;
 
-    async fn load(&self, ids: &[String]) -> Result<HashMap<String, User>, LoadError> {
-        let users = self
-            .0
-            .find_by_ids(ids)
-            .await
-            .map_err(|e| LoadError(Arc::new(e)))?;
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, User>, ApiError> {
+        let users = self.0.find_by_ids(ids).await.map_err(ApiError::from)?;
         Ok(users.into_iter().map(|u| (u.id.clone(), u)).collect())
     }
 }

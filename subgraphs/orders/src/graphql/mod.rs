@@ -17,7 +17,7 @@ use storefront_shared::auth::{Role, ServiceCaller, Viewer};
 
 use crate::domain::{Order, OrderId};
 use crate::orders::Orders;
-use crate::store::{RepoError, SharedRepository};
+use crate::store::SharedRepository;
 use internal::{InternalMutation, InternalQuery};
 use types::{OrderConnection, OrderItemInput, OrderObject, UserRef};
 
@@ -105,7 +105,7 @@ impl PublicQuery {
         let order = loader
             .load_one(id)
             .await
-            .map_err(|error| ApiError::from(error.to_repo_error()))?;
+            .map_err(async_graphql::Error::from)?;
         let Some(order) = order.filter(|order| order.state.public().is_some()) else {
             return Ok(None);
         };
@@ -157,30 +157,12 @@ impl PublicMutation {
 /// Loads orders by id in batches, one `find_by_ids` per batch.
 pub struct OrderLoader(SharedRepository);
 
-/// A store error shared by every key of a failed batch.
-#[derive(Clone, Debug)]
-pub struct LoadError(Arc<RepoError>);
-
-impl LoadError {
-    fn to_repo_error(&self) -> RepoError {
-        match self.0.as_ref() {
-            RepoError::Conflict => RepoError::Conflict,
-            RepoError::Unavailable(reason) => RepoError::Unavailable(reason.clone()),
-            other => RepoError::backend(other.to_string()),
-        }
-    }
-}
-
 impl Loader<OrderId> for OrderLoader {
     type Value = Order;
-    type Error = LoadError;
+    type Error = ApiError;
 
-    async fn load(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, Order>, LoadError> {
-        let orders = self
-            .0
-            .find_by_ids(ids)
-            .await
-            .map_err(|e| LoadError(Arc::new(e)))?;
+    async fn load(&self, ids: &[OrderId]) -> Result<HashMap<OrderId, Order>, ApiError> {
+        let orders = self.0.find_by_ids(ids).await.map_err(ApiError::from)?;
         Ok(orders.into_iter().map(|o| (o.id.clone(), o)).collect())
     }
 }
