@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize};
-use storefront_shared::settings::{CommonSettings, ServiceSettings};
+use serde::{Deserialize, Serialize};
+use storefront_shared::settings::{self, CommonSettings, ServiceSettings};
 
 /// The router's port when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 4000;
@@ -51,7 +51,7 @@ pub struct RouterSettings {
     /// (`https://shop.example.com`), an origin with `*` for its port
     /// (`http://localhost:*`: that scheme and host on any port), or `*` (any
     /// origin). Empty (the default): no cross-origin access.
-    #[serde(deserialize_with = "string_list")]
+    #[serde(deserialize_with = "settings::string_list")]
     pub cors_origins: Vec<String>,
 }
 
@@ -116,25 +116,6 @@ fn origin_matches(pattern: &str, origin: &str) -> bool {
                 .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     }
     pattern.eq_ignore_ascii_case(origin)
-}
-
-/// Accepts a list or a comma-separated string (as environment variables give it).
-fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    let items = match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
-        OneOrMany::Many(items) => items,
-    };
-    Ok(items
-        .into_iter()
-        .map(|item| item.trim().to_owned())
-        .filter(|item| !item.is_empty())
-        .collect())
 }
 
 /// Subgraph request timeouts: `default` plus one key per subgraph name (any

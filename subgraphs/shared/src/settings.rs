@@ -243,8 +243,9 @@ pub fn load<S: ServiceSettings>(
         .map_err(|e| SettingsError::Invalid(Box::new(e)))
 }
 
-/// Accepts a list or a comma-separated string (as environment variables give it).
-fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+/// Accepts a list or a comma-separated string (as environment variables give
+/// it), trimmed, empty items dropped: for `deserialize_with` on list settings.
+pub fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
