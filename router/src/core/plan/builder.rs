@@ -397,12 +397,7 @@ impl<'a> Builder<'a> {
             .type_model(parent)
             .and_then(|t| t.graphs.get(&cx.graph))
             .is_some_and(|t| {
-                (t.extension || entered)
-                    && t.keys.iter().any(|k| {
-                        k.fields
-                            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                            .any(|w| w == field)
-                    })
+                (t.extension || entered) && t.keys.iter().any(|k| key_mentions(&k.fields, field))
             })
     }
 
@@ -811,6 +806,12 @@ impl<'a> Builder<'a> {
                 type_name: cx.parent.to_string(),
             })
     }
+}
+
+/// Whether the key field set `key` names `field` (at any depth).
+fn key_mentions(key: &str, field: &str) -> bool {
+    key.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w == field)
 }
 
 /// Arguments as text, for comparing two uses of a field.

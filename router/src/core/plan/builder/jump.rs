@@ -11,7 +11,7 @@ use std::rc::Rc;
 use apollo_compiler::Node;
 use apollo_compiler::ast::OperationType;
 
-use super::{Builder, Cx, Frame, MAX_DEPTH, Touched};
+use super::{Builder, Cx, Frame, MAX_DEPTH, Touched, key_mentions};
 use crate::core::plan::selection::FieldSel;
 use crate::core::plan::selection::{Sel, SelSet};
 use crate::core::plan::{PlanError, TypenameRewrite};
@@ -174,6 +174,9 @@ impl Builder<'_> {
             .filter(|d| !deps.iter().any(|o| o != *d && self.depends_on(*o, **d)))
             .copied()
             .collect();
+        // The first fetch to the same place whose representation takes this
+        // one without a conflict; the merge is done by the check itself (it
+        // changes nothing when it fails).
         let existing = self.fetches.iter_mut().position(|f| {
             f.graph == graph
                 && f.path.as_ref() == Some(&cx.path)
@@ -247,10 +250,7 @@ impl Builder<'_> {
                 .copied();
             // A key the source cannot provide is fetched first, unless it
             // needs the very field we are looking for.
-            let fallback = keys.iter().copied().find(|k| {
-                !k.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .any(|w| w == field.name.as_str())
-            });
+            let fallback = keys.iter().copied().find(|k| !key_mentions(k, &field.name));
             let Some(key) = providable.or(fallback) else {
                 continue;
             };
