@@ -1,20 +1,30 @@
 //! The [`SubgraphClient`]: one keep-alive connection pool for every subgraph,
-//! per-subgraph timeouts, and the client's `Authorization`, `traceparent` and
-//! `x-request-id` forwarded.
+//! per-subgraph timeouts, the client's `Authorization`, `traceparent` and
+//! `x-request-id` forwarded, and in-flight deduplication of identical
+//! queries ([`SubgraphClient::fetch_shared`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use futures::FutureExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::dedupe::SingleFlight;
 use crate::settings::Timeouts;
 
 /// Headers taken from the client's request and sent to every subgraph.
 pub const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "x-request-id"];
 
+/// Forwarded headers that only trace a request: they differ between client
+/// requests without changing a subgraph's answer, so identical queries that
+/// differ only in them are sent once ([`SubgraphClient::fetch_shared`]).
+pub const TRACING_HEADERS: [&str; 2] = ["traceparent", "x-request-id"];
+
 /// Why a subgraph request failed (the subgraph counts as unavailable).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SubgraphError {
     /// No answer in time.
     #[error("no answer within {0:?}")]
@@ -49,7 +59,7 @@ impl SubgraphError {
 }
 
 /// A subgraph's GraphQL response, parsed once.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct SubgraphResponse {
     /// `data`, if any.
     #[serde(default)]
@@ -68,11 +78,24 @@ struct SubgraphRequest<'a> {
     variables: &'a Map<String, Value>,
 }
 
+/// One subgraph answer, shared by every request that waited for it.
+type SharedAnswer = Result<Arc<SubgraphResponse>, SubgraphError>;
+
+/// What makes two subgraph requests the same: URL, body and the forwarded
+/// headers that can change the answer (tracing headers left out).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FetchKey {
+    url: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+}
+
 /// Sends subgraph operations over one shared connection pool.
 #[derive(Debug, Clone)]
 pub struct SubgraphClient {
     http: reqwest::Client,
     timeouts: Timeouts,
+    in_flight: SingleFlight<FetchKey, SharedAnswer>,
 }
 
 impl SubgraphClient {
@@ -82,7 +105,11 @@ impl SubgraphClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .build()?;
-        Ok(SubgraphClient { http, timeouts })
+        Ok(SubgraphClient {
+            http,
+            timeouts,
+            in_flight: SingleFlight::default(),
+        })
     }
 
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
@@ -96,35 +123,53 @@ impl SubgraphClient {
         variables: &Map<String, Value>,
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
-        let timeout = self.timeouts.for_subgraph(subgraph);
-        let body = serde_json::to_vec(&SubgraphRequest {
-            query,
-            operation_name,
-            variables,
-        })
-        .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))?;
-        let request = self
-            .http
-            .post(url)
-            .timeout(timeout)
-            .headers(headers.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(
-                ACCEPT,
-                "application/graphql-response+json, application/json;q=0.9",
+        let body = request_body(query, operation_name, variables)?;
+        post(
+            self.http.clone(),
+            self.timeouts.for_subgraph(subgraph),
+            url,
+            headers.clone(),
+            body,
+        )
+        .await
+    }
+
+    /// Like [`SubgraphClient::fetch`], but a request identical to one already
+    /// in flight (same URL, body, and forwarded headers other than
+    /// `traceparent` and `x-request-id`) is not sent again: it waits for that
+    /// one's answer. For queries only: a mutation must reach the subgraph
+    /// every time it is asked for.
+    pub async fn fetch_shared(
+        &self,
+        subgraph: &str,
+        url: &str,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+    ) -> Result<SubgraphResponse, SubgraphError> {
+        let body = Bytes::from(request_body(query, operation_name, variables)?);
+        let key = FetchKey {
+            url: url.to_owned(),
+            headers: headers
+                .iter()
+                .filter(|(name, _)| !TRACING_HEADERS.contains(&name.as_str()))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            body: body.clone(),
+        };
+        let request = || {
+            post(
+                self.http.clone(),
+                self.timeouts.for_subgraph(subgraph),
+                url,
+                headers.clone(),
+                body,
             )
-            .body(body);
-        let answer = request.send().await.map_err(|e| classify(e, timeout))?;
-        let status = answer.status();
-        let bytes = answer.bytes().await.map_err(|e| classify(e, timeout))?;
-        match serde_json::from_slice::<SubgraphResponse>(&bytes) {
-            Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
-            _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
-            Ok(_) => Err(SubgraphError::InvalidResponse(
-                "neither data nor errors".into(),
-            )),
-            Err(error) => Err(SubgraphError::InvalidResponse(error.to_string())),
-        }
+            .map(|answer| answer.map(Arc::new))
+        };
+        let answer = self.in_flight.run(key, request).await?;
+        Ok(Arc::try_unwrap(answer).unwrap_or_else(|shared| (*shared).clone()))
     }
 
     /// Fetches a subgraph's SDL with `{ _service { sdl } }`.
@@ -146,6 +191,53 @@ impl SubgraphClient {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| SubgraphError::InvalidResponse("no _service.sdl in the answer".into()))
+    }
+}
+
+fn request_body(
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &Map<String, Value>,
+) -> Result<Vec<u8>, SubgraphError> {
+    serde_json::to_vec(&SubgraphRequest {
+        query,
+        operation_name,
+        variables,
+    })
+    .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))
+}
+
+/// Posts `body` to `url` and reads the GraphQL response. Owns its inputs so
+/// a shared request can outlive the caller that started it.
+fn post(
+    http: reqwest::Client,
+    timeout: Duration,
+    url: &str,
+    headers: HeaderMap,
+    body: impl Into<reqwest::Body>,
+) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
+    let request = http
+        .post(url)
+        .timeout(timeout)
+        .headers(headers)
+        .header(CONTENT_TYPE, "application/json")
+        .header(
+            ACCEPT,
+            "application/graphql-response+json, application/json;q=0.9",
+        )
+        .body(body);
+    async move {
+        let answer = request.send().await.map_err(|e| classify(e, timeout))?;
+        let status = answer.status();
+        let bytes = answer.bytes().await.map_err(|e| classify(e, timeout))?;
+        match serde_json::from_slice::<SubgraphResponse>(&bytes) {
+            Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
+            _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
+            Ok(_) => Err(SubgraphError::InvalidResponse(
+                "neither data nor errors".into(),
+            )),
+            Err(error) => Err(SubgraphError::InvalidResponse(error.to_string())),
+        }
     }
 }
 

@@ -250,7 +250,7 @@ async fn handle(
                     .and_then(|e| e.get("queryPlan"))
                     .is_some_and(|v| v == &Value::Bool(true)));
         let result = engine
-            .execute(state.client(), &request, method, &forwarded, want_plan)
+            .execute_shared(state.client(), &request, method, &forwarded, want_plan)
             .await;
         match result {
             Ok(body) => ([(header::CONTENT_TYPE, media)], body).into_response(),

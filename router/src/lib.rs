@@ -26,6 +26,7 @@
 
 pub mod client;
 pub mod core;
+pub mod dedupe;
 pub mod execute;
 pub mod http;
 pub mod limits;
@@ -127,7 +128,9 @@ impl AppState {
             planner,
             self.inner.settings.plan_cache_size,
             self.inner.settings.limits.clone(),
-        );
+        )
+        .with_fetch_dedupe(self.inner.settings.dedupe_subgraph_fetches)
+        .with_request_dedupe(self.inner.settings.dedupe_requests);
         self.inner.engine.store(Some(Arc::new(engine)));
         Ok(())
     }

@@ -53,6 +53,17 @@ pub struct RouterSettings {
     /// origin). Empty (the default): no cross-origin access.
     #[serde(deserialize_with = "settings::string_list")]
     pub cors_origins: Vec<String>,
+    /// Whether a subgraph query identical to one already in flight (same
+    /// subgraph, operation, variables and forwarded headers other than
+    /// `traceparent` and `x-request-id`) waits for that one's answer instead
+    /// of being sent again (`DEDUPE_SUBGRAPH_FETCHES`). Mutations are always
+    /// sent.
+    pub dedupe_subgraph_fetches: bool,
+    /// Whether a client query identical to one already being executed (same
+    /// document, operation name, variables and forwarded headers other than
+    /// `traceparent` and `x-request-id`) gets that one's response instead of
+    /// being executed again (`DEDUPE_REQUESTS`). Off by default.
+    pub dedupe_requests: bool,
 }
 
 impl Default for RouterSettings {
@@ -65,6 +76,8 @@ impl Default for RouterSettings {
             expose_query_plan: false,
             plan_cache_size: 512,
             cors_origins: Vec::new(),
+            dedupe_subgraph_fetches: true,
+            dedupe_requests: false,
         }
     }
 }
@@ -75,6 +88,8 @@ impl ServiceSettings for RouterSettings {
         "POLL_INTERVAL",
         "EXPOSE_QUERY_PLAN",
         "CORS_ORIGINS",
+        "DEDUPE_SUBGRAPH_FETCHES",
+        "DEDUPE_REQUESTS",
     ];
 
     fn env_key(var: &str) -> String {

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::client::{SubgraphClient, SubgraphResponse};
-use crate::core::plan::{FetchNode, FlattenNode, PlanNode, QueryPlan};
+use crate::core::plan::{FetchNode, FlattenNode, OperationKind, PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::response::{GraphqlError, PathSegment, codes};
 
@@ -38,6 +38,9 @@ pub struct ExecutionContext<'a> {
     pub variables: &'a Map<String, Value>,
     /// Headers forwarded to every subgraph.
     pub headers: &'a HeaderMap,
+    /// Whether a query identical to one in flight waits for its answer
+    /// instead of being sent again (`dedupe_subgraph_fetches`).
+    pub dedupe: bool,
 }
 
 /// The merged result of every fetch.
@@ -149,18 +152,22 @@ async fn send(
         subgraph = %fetch.subgraph,
         operation = fetch.operation_name.as_deref().unwrap_or(""),
     );
-    let answer = ctx
-        .client
-        .fetch(
-            &fetch.subgraph,
-            url,
-            &fetch.operation,
-            fetch.operation_name.as_deref(),
-            variables,
-            ctx.headers,
-        )
-        .instrument(span)
-        .await;
+    let (subgraph, operation, name) = (
+        fetch.subgraph.as_str(),
+        fetch.operation.as_str(),
+        fetch.operation_name.as_deref(),
+    );
+    let answer = if ctx.dedupe && fetch.operation_kind == OperationKind::Query {
+        ctx.client
+            .fetch_shared(subgraph, url, operation, name, variables, ctx.headers)
+            .instrument(span)
+            .await
+    } else {
+        ctx.client
+            .fetch(subgraph, url, operation, name, variables, ctx.headers)
+            .instrument(span)
+            .await
+    };
     match answer {
         Ok(response) => Some(response),
         Err(error) => {
