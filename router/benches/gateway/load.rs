@@ -70,12 +70,6 @@ impl Outcome {
     }
 }
 
-/// The measured window's boundaries, in the load's clock.
-pub struct Window {
-    pub start: Instant,
-    pub end: Instant,
-}
-
 /// Runs `load`; calls `at_start` when the measured window opens and
 /// `at_end` when it closes (to sample CPU times), then waits for the
 /// connections to finish their last request.
@@ -84,20 +78,17 @@ pub async fn run<S, E>(
     at_start: impl FnOnce() -> S,
     at_end: impl FnOnce() -> E,
 ) -> anyhow::Result<(Outcome, S, E)> {
-    let window = Window {
-        start: Instant::now() + load.warmup,
-        end: Instant::now() + load.warmup + load.duration,
-    };
+    let start = Instant::now() + load.warmup;
+    let end = start + load.duration;
     let tasks: Vec<_> = (0..load.connections)
         .map(|_| {
             let load = load.clone();
-            let (start, end) = (window.start, window.end);
             tokio::spawn(async move { connection(&load, start, end).await })
         })
         .collect();
-    tokio::time::sleep_until(window.start.into()).await;
+    tokio::time::sleep_until(start.into()).await;
     let started = at_start();
-    tokio::time::sleep_until(window.end.into()).await;
+    tokio::time::sleep_until(end.into()).await;
     let ended = at_end();
     let mut outcome = Outcome {
         latencies_us: Vec::new(),
