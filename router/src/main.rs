@@ -17,6 +17,12 @@ use storefront_router::settings::{DEFAULT_PORT, RouterSettings, subgraph_urls};
 use storefront_router::source::{self, SourceError};
 use storefront_shared::{server, settings, startup, telemetry};
 
+/// mimalloc: the router allocates many small, short-lived values per request
+/// (JSON trees, selections), where it is markedly cheaper than the system
+/// allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
