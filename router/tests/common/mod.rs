@@ -178,6 +178,7 @@ pub fn fetch(subgraph: &str, operation: &str, variables: &[&str]) -> PlanNode {
         requires: None,
         output_rewrites: vec![],
         input_rewrites: vec![],
+        condition: None,
     })
 }
 
@@ -219,6 +220,7 @@ pub fn flatten(
             }]),
             output_rewrites: vec![],
             input_rewrites: vec![],
+            condition: None,
         })),
     })
 }
