@@ -161,7 +161,7 @@ async fn run(settings: BenchSettings) -> anyhow::Result<()> {
             rounds: Vec::new(),
         });
     }
-    println!("  both answer the expected response; measuring");
+    println!("  every router gave the expected response; measuring");
 
     for round in 1..=settings.rounds {
         for contender in &mut contenders {
