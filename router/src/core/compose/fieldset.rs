@@ -2,7 +2,7 @@
 //! `@provides(fields:)`: field names, nested selections and inline fragments.
 
 /// One selection of a field set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum Selection {
     /// `name` or `name { ... }`; `has_args` when written with `(...)`.
     Field {

@@ -486,6 +486,12 @@ impl Merger<'_> {
                 }
             }
         }
+        // Apollo lists `@join__unionMember` member by member (in the merged
+        // order), each with its subgraphs in name order.
+        let members = merged.members.clone();
+        merged
+            .join_members
+            .sort_by_key(|(_, member)| members.iter().position(|m| m == member));
         match kind {
             Kind::Object | Kind::Interface => self.merge_fields(&mut merged, &sources),
             Kind::Input => self.merge_input_fields(&mut merged, &sources),
