@@ -278,6 +278,7 @@ impl Builder<'_> {
             entry.specified_by = found.specified_by;
         }
         let shareable = found.shareable;
+        let external = found.external;
         let (fields, implements, members, values, input_fields) = match definition {
             Definition::ObjectTypeDefinition(d) => (
                 Some(&d.fields),
@@ -320,6 +321,9 @@ impl Builder<'_> {
             // `@shareable` on a type (definition or extension) covers the
             // fields that definition declares.
             def.shareable |= shareable;
+            // So does `@external` on a type: every field it declares is
+            // external.
+            def.external |= external;
             if entry.fields.insert(def.name.clone(), def).is_some() {
                 self.errors.push(CompositionError::new(
                     "INVALID_GRAPHQL",

@@ -412,6 +412,7 @@ impl Merger<'_> {
 
     /// Enum values merge by use: only in inputs → intersection; only in
     /// outputs (or unused) → union; both → every subgraph must agree.
+    /// `@inaccessible` values are kept whatever the use.
     pub(super) fn merge_enum_values(
         &mut self,
         merged: &mut SuperType,
@@ -427,7 +428,10 @@ impl Merger<'_> {
                 .filter_map(|(s, t)| t.values.get(&value).map(|v| (*s, v)))
                 .collect();
             let coordinate = format!("{name}.{value}");
-            if defs.len() < sources.len() {
+            // An @inaccessible value is never seen by clients, so it may be
+            // missing elsewhere whatever the enum's use (as in Apollo's).
+            let inaccessible = defs.iter().any(|(_, v)| v.applied.inaccessible);
+            if defs.len() < sources.len() && !inaccessible {
                 if input && output {
                     let missing: Vec<&str> = sources
                         .iter()
