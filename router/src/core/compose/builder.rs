@@ -89,6 +89,7 @@ impl Builder<'_> {
                 Some("key") => found.keys.push(Key {
                     fields: string_arg(directive, "fields").unwrap_or_default(),
                     resolvable: bool_arg(directive, "resolvable").unwrap_or(true),
+                    resolvable_written: bool_arg(directive, "resolvable").is_some(),
                 }),
                 Some("shareable") => found.shareable = true,
                 Some("external") => found.external = true,
@@ -269,6 +270,7 @@ impl Builder<'_> {
             entry.description = description(desc);
         }
         entry.extension |= found.extends;
+        entry.extends |= found.extends;
         entry.keys.extend(found.keys);
         entry.shareable |= found.shareable;
         entry.interface_object |= found.interface_object;

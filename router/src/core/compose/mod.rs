@@ -176,6 +176,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
             ));
         }
     }
+    merge::drop_unknown_overrides(&mut models, &mut hints);
     let supergraph = merge::merge(&models, &mut errors, &mut hints);
     if !errors.is_empty() {
         return Err(errors);
