@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::CompositionError;
-use super::fieldset::{self, Selection};
+use super::fieldset::{self, Selection, provided_children, provided_for};
 use super::merge::{SuperType, Supergraph};
 use super::rules::effectively_external;
 use super::subgraph::{Kind, Subgraph, TypeDef};
@@ -563,48 +563,6 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// What a provided field set says about `ty.name`: the selection under it
-/// (empty for a leaf), or `None` when it does not select the field.
-fn provided_children(provided: &[Selection], ty: &str, name: &str) -> Option<Vec<Selection>> {
-    let mut found: Option<Vec<Selection>> = None;
-    for selection in provided {
-        match selection {
-            Selection::Field {
-                name: selected,
-                children,
-                ..
-            } if selected == name => {
-                found
-                    .get_or_insert_with(Vec::new)
-                    .extend(children.iter().cloned());
-            }
-            Selection::Fragment { on, children } if on.as_deref().is_none_or(|on| on == ty) => {
-                if let Some(more) = provided_children(children, ty, name) {
-                    found.get_or_insert_with(Vec::new).extend(more);
-                }
-            }
-            _ => {}
-        }
-    }
-    found
-}
-
-/// A provided field set as it applies once cast to `ty`: its fields, and
-/// the contents of its fragments on `ty`.
-fn provided_for(provided: &[Selection], ty: &str) -> Vec<Selection> {
-    let mut out = Vec::new();
-    for selection in provided {
-        match selection {
-            Selection::Fragment { on, children } if on.as_deref().is_none_or(|on| on == ty) => {
-                out.extend(provided_for(children, ty));
-            }
-            Selection::Fragment { .. } => {}
-            field => out.push(field.clone()),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,14 +572,5 @@ mod tests {
         let path = ["a".to_owned(), "... on B".to_owned(), "c".to_owned()];
         assert_eq!(render(&path), "{ a { ... on B { c } } }");
         assert_eq!(render(&[]), "{ }");
-    }
-
-    #[test]
-    fn provided_fields_follow_fragments_on_the_type() {
-        let provided = fieldset::parse("animals { ... on Dog { name } } id").expect("valid");
-        let animals = provided_children(&provided, "Book", "animals").expect("provided");
-        assert_eq!(provided_for(&animals, "Dog").len(), 1);
-        assert!(provided_for(&animals, "Cat").is_empty());
-        assert!(provided_children(&provided, "Book", "title").is_none());
     }
 }
