@@ -47,6 +47,8 @@ fn type_block(sdl: &str, keyword_and_name: &str) -> String {
         .unwrap_or_else(|| panic!("{keyword_and_name} is in the supergraph"));
     let rest = &sdl[start + 1..];
     let end = rest.find("\n}").map_or(rest.len(), |i| i + 2);
+    // A union has no braces: it ends at the blank line after it.
+    let end = rest.find("\n\n").map_or(end, |i| i.min(end));
     rest[..end].to_owned()
 }
 
@@ -583,4 +585,336 @@ fn interface_field_missing_on_an_implementation_is_reported() {
         ]),
         ["INTERFACE_FIELD_NO_IMPLEM"]
     );
+}
+
+#[test]
+fn an_entity_is_reached_through_a_chain_of_keys() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Query { shelves: [Shelf] } type Shelf { item: Item }
+               type Item @key(fields: "sku") { sku: ID! }"#,
+        ),
+        (
+            "b",
+            r#"type Item @key(fields: "id") @key(fields: "sku") { id: ID! sku: ID! }"#,
+        ),
+        (
+            "c",
+            r#"type Item @key(fields: "id") { id: ID! maker: String }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type Item"));
+}
+
+#[test]
+fn a_chain_of_keys_with_a_missing_link_is_unsatisfiable() {
+    let found = errors(&[
+        (
+            "a",
+            r#"type Query { shelves: [Shelf] } type Shelf { item: Item }
+               type Item @key(fields: "sku") { sku: ID! }"#,
+        ),
+        ("b", r#"type Item @key(fields: "id") { id: ID! code: ID! }"#),
+        (
+            "c",
+            r#"type Item @key(fields: "id") { id: ID! maker: String }"#,
+        ),
+    ]);
+    let maker = found
+        .iter()
+        .find(|e| e.coordinate.as_deref() == Some("Item.maker"))
+        .expect("Item.maker is reported");
+    assert_eq!(maker.code, "SATISFIABILITY_ERROR");
+    assert_eq!(maker.subgraph.as_deref(), Some("a"));
+    assert!(
+        maker.message.contains("{ shelves { item { maker } } }"),
+        "{}",
+        maker.message
+    );
+}
+
+#[test]
+fn nested_key_fields_may_come_from_a_further_key_jump() {
+    // `pricing` needs `items { id serial }`; `shop` has only the ids, and
+    // `parts` gives the serials.
+    let composed = composes(&[
+        (
+            "shop",
+            r#"type Query { featured: Bundle! }
+               type Bundle @key(fields: "items { id }") { items: [Part!]! }
+               type Part @key(fields: "id") { id: ID! }"#,
+        ),
+        (
+            "parts",
+            r#"type Part @key(fields: "id") @key(fields: "id serial") { id: ID! serial: String! }"#,
+        ),
+        (
+            "pricing",
+            r#"type Bundle @key(fields: "items { id serial }") { items: [Part!]! discount: Int }
+               type Part @key(fields: "id serial") { id: ID! serial: String! }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type Bundle"));
+}
+
+#[test]
+fn a_value_type_field_is_answered_by_another_subgraph_of_its_parent_entity() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Query { products: [Product!]! }
+               type Product @key(fields: "id") { id: ID! info: Info @shareable }
+               type Info { weight: Int @shareable }"#,
+        ),
+        (
+            "b",
+            r#"type Product @key(fields: "id") { id: ID! info: Info @shareable }
+               type Info { weight: Int @shareable color: String }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type Info"));
+}
+
+#[test]
+fn a_value_type_jumps_to_an_entity_with_a_key_a_sibling_subgraph_has() {
+    // Only `b`'s Customer has the id that `c`'s key needs; `a` and `b` both
+    // answer Order.customer.
+    composes(&[
+        (
+            "a",
+            r#"type Order @key(fields: "id") { id: ID! @external customer: Customer @shareable }
+               type Customer { note: String }"#,
+        ),
+        (
+            "b",
+            r#"type Order @key(fields: "id") { id: ID! @external customer: Customer @shareable }
+               type Customer { id: ID! @shareable }"#,
+        ),
+        (
+            "c",
+            r#"type Customer @key(fields: "id") { id: ID! name: String }"#,
+        ),
+        (
+            "d",
+            r#"type Query { order(id: ID!): Order }
+               type Order @key(fields: "id") { id: ID! total: Int }"#,
+        ),
+    ]);
+}
+
+#[test]
+fn shared_root_fields_answer_a_value_type_from_every_subgraph() {
+    let composed = composes(&[
+        (
+            "a",
+            "type Query { item: Item! @shareable } type Item { id: ID! @shareable size: Int! }",
+        ),
+        (
+            "b",
+            "type Query { item: Item! @shareable } type Item { id: ID! @shareable tag: String! }",
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type Item"));
+}
+
+#[test]
+fn union_members_a_subgraph_does_not_know_need_no_check_there() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"union Result = Photo | Video
+               type Query { result: Result @shareable photo: Photo @shareable }
+               type Photo @key(fields: "id") { id: ID! title: String! @shareable aOnly: Int }
+               type Video @key(fields: "id") { id: ID! title: String! @shareable }"#,
+        ),
+        (
+            "b",
+            r#"union Result = Photo | Note
+               type Query { result: Result @shareable photo: Result @shareable }
+               type Photo @key(fields: "id") { id: ID! title: String! @shareable bOnly: Int }
+               type Note @key(fields: "id") { id: ID! title: String! @shareable }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "union Result"));
+}
+
+#[test]
+fn a_union_member_missing_a_field_where_it_is_returned_is_unsatisfiable() {
+    let found = errors(&[
+        (
+            "a",
+            "union Result = Photo | Video type Query { result: Result }
+             type Photo @shareable { id: ID! } type Video { id: ID! }",
+        ),
+        (
+            "b",
+            "type Query { photos: [Photo] } type Photo @shareable { id: ID! extra: Int }",
+        ),
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "SATISFIABILITY_ERROR");
+    assert_eq!(found[0].coordinate.as_deref(), Some("Photo.extra"));
+    assert!(
+        found[0]
+            .message
+            .contains("{ result { ... on Photo { extra } } }")
+    );
+}
+
+#[test]
+fn requires_may_take_its_fields_through_a_key_jump() {
+    composes(&[
+        (
+            "c",
+            r#"type Query { threads: [Thread] } type Thread @key(fields: "id") { id: ID! }
+               type Reply @key(fields: "id") { id: ID! writerId: ID body: String! }"#,
+        ),
+        (
+            "d",
+            r#"type Thread @key(fields: "id") {
+                 id: ID!
+                 starter: Writer @requires(fields: "replies(limit: 1) { writerId }")
+                 replies(limit: Int!): [Reply]
+               }
+               type Reply @key(fields: "id") { id: ID! sentAt: String writerId: ID @external }
+               type Writer { id: ID! name: String }"#,
+        ),
+    ]);
+}
+
+#[test]
+fn external_on_a_type_makes_each_of_its_fields_external() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Product @key(fields: "upc") {
+                 upc: String!
+                 category: Category @external
+                 premium: Boolean @requires(fields: "category { averagePrice(currency: \"EUR\") }")
+               }
+               type Category @external { averagePrice(currency: String!): Int }"#,
+        ),
+        (
+            "b",
+            r#"type Query { products: [Product] }
+               type Product @key(fields: "upc") { upc: String! category: Category }
+               type Category { averagePrice(currency: String!): Int }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type Category"));
+}
+
+#[test]
+fn fields_external_through_their_type_must_still_be_used() {
+    assert_eq!(
+        codes(&[
+            (
+                "a",
+                r#"type Product @key(fields: "upc") {
+                     upc: String!
+                     category: Category @external
+                     label: String @requires(fields: "category { id }")
+                   }
+                   type Category @external { id: ID! name: String }"#,
+            ),
+            (
+                "b",
+                r#"type Query { products: [Product] }
+                   type Product @key(fields: "upc") { upc: String! category: Category }
+                   type Category { id: ID! name: String }"#,
+            ),
+        ]),
+        ["EXTERNAL_UNUSED"]
+    );
+}
+
+#[test]
+fn an_inaccessible_enum_value_may_be_missing_in_other_subgraphs() {
+    let account = |tier_values: &str| {
+        format!(
+            r#"type Account @key(fields: "id") {{ id: ID! tier: Tier @shareable }} enum Tier {{ {tier_values} }}"#
+        )
+    };
+    let a = format!("type Query {{ accounts: [Account] }} {}", account("FREE"));
+    let b = format!(
+        "type Query {{ byTier(tier: Tier!): [Account!] }} {}",
+        account("FREE TRIAL @inaccessible")
+    );
+    let composed = composes(&[("a", &a), ("b", &b)]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "enum Tier"));
+    // The same value, accessible, has to be everywhere (input and output).
+    let b = format!(
+        "type Query {{ byTier(tier: Tier!): [Account!] }} {}",
+        account("FREE TRIAL")
+    );
+    assert_eq!(codes(&[("a", &a), ("b", &b)]), ["ENUM_VALUE_MISMATCH"]);
+}
+
+#[test]
+fn provides_may_select_under_an_interface_field_an_implementation_has_external() {
+    let composed = composes(&[
+        (
+            "a",
+            r#"type Query { shelf: Shelf @shareable @provides(fields: "items { id label }") }
+               interface Shelf { id: ID! items: [Item] }
+               interface Item { id: ID! label: String }
+               type WoodShelf implements Shelf { id: ID! @shareable items: [Item] @external }
+               type Book implements Item { id: ID! @external label: String @external }"#,
+        ),
+        (
+            "b",
+            r#"interface Shelf { id: ID! items: [Item] }
+               interface Item { id: ID! label: String }
+               type WoodShelf implements Shelf @key(fields: "id") { id: ID! items: [Item] @shareable }
+               type Book implements Item @key(fields: "id") { id: ID! label: String @shareable pages: Int }"#,
+        ),
+    ]);
+    insta::assert_snapshot!(type_block(&composed.supergraph_sdl, "type Query"));
+}
+
+#[test]
+fn provides_under_an_interface_field_no_implementation_has_external_is_rejected() {
+    assert_eq!(
+        codes(&[
+            (
+                "a",
+                r#"type Query { shelf: Shelf @shareable @provides(fields: "items { label }") }
+                   interface Shelf { id: ID! items: [Item] }
+                   interface Item { id: ID! label: String }
+                   type WoodShelf implements Shelf @key(fields: "id") { id: ID! items: [Item] @shareable }
+                   type Book implements Item @key(fields: "id") { id: ID! label: String @shareable }"#,
+            ),
+            (
+                "b",
+                r#"interface Shelf { id: ID! items: [Item] }
+                   interface Item { id: ID! label: String }
+                   type WoodShelf implements Shelf @key(fields: "id") { id: ID! items: [Item] @shareable }
+                   type Book implements Item @key(fields: "id") { id: ID! label: String @shareable }"#,
+            ),
+        ]),
+        ["PROVIDES_FIELDS_MISSING_EXTERNAL"]
+    );
+}
+
+#[test]
+fn interface_fields_are_checked_on_each_implementation_from_every_subgraph() {
+    // `a` cannot give Chat.id (external there, and its key needs it), `b`
+    // cannot give Account.id: each is answered by the other shared root.
+    composes(&[
+        (
+            "a",
+            r#"type Query { node(id: ID!): Node @shareable account(id: ID!): Account }
+               interface Node { id: ID! }
+               type Account implements Node @key(fields: "id") { id: ID! name: String! }
+               type Chat implements Node @key(fields: "id") { id: ID! @external owner: Account! }"#,
+        ),
+        (
+            "b",
+            r#"type Query { node(id: ID!): Node @shareable chat(id: ID!): Chat }
+               interface Node { id: ID! }
+               type Account implements Node @key(fields: "id") { id: ID! @external chats: [Chat!]! }
+               type Chat implements Node @key(fields: "id") { id: ID! text: String! }"#,
+        ),
+    ]);
 }

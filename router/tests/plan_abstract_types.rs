@@ -46,3 +46,63 @@ fn fragments_on_an_interface_inside_a_union_apply_to_each_member() {
 fn abstract_fields_request_typename() {
     insta::assert_snapshot!(plan("{ featured { id } books { id title } }"));
 }
+
+/// Two subgraphs answer `Page.panel { blocks }` (shareable), each with its
+/// own members of `Block`; `sidePanel` only `b` answers.
+fn partial_union_supergraph() -> String {
+    use storefront_router::core::compose::{SubgraphSdl, compose};
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable"])"#;
+    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
+        name: name.to_owned(),
+        url: format!("http://{name}.local/graphql"),
+        sdl: format!("{link}\n{sdl}"),
+    };
+    compose(&[
+        subgraph(
+            "a",
+            r#"type Query { homeA: Page shared: Page @shareable }
+               type Page @key(fields: "id") { id: ID! panel: Panel @shareable }
+               type Panel @shareable { blocks: [Block!]! @shareable }
+               union Block = Text | Chart
+               type Text @shareable { body: String }
+               type Chart { points: Int }"#,
+        ),
+        subgraph(
+            "b",
+            r#"type Query { homeB: Page shared: Page @shareable }
+               type Page @key(fields: "id") { id: ID! panel: Panel @shareable sidePanel: Panel }
+               type Panel @shareable { blocks: [Block!]! @shareable }
+               union Block = Text | Video
+               type Text @shareable { body: String }
+               type Video { length: Int }"#,
+        ),
+    ])
+    .expect("composes")
+    .supergraph_sdl
+}
+
+#[test]
+fn a_union_below_a_shareable_path_asks_only_for_members_every_answering_subgraph_has() {
+    let supergraph = partial_union_supergraph();
+    let text = plan_text(
+        &supergraph,
+        "{ homeA { panel { blocks { __typename ... on Text { body } ... on Chart { points } } } } }",
+        None,
+    )
+    .expect("plans");
+    insta::assert_snapshot!(text);
+    assert!(!text.contains("Chart"), "{text}");
+}
+
+#[test]
+fn a_union_after_a_jump_to_one_subgraph_keeps_that_subgraphs_members() {
+    let supergraph = partial_union_supergraph();
+    let text = plan_text(
+        &supergraph,
+        "{ homeA { sidePanel { blocks { ... on Text { body } ... on Video { length } } } } }",
+        None,
+    )
+    .expect("plans");
+    assert!(text.contains("... on Video"), "{text}");
+    assert!(text.contains("Fetch(service: \"b\")"), "{text}");
+}

@@ -89,6 +89,7 @@ impl Builder<'_> {
                 Some("key") => found.keys.push(Key {
                     fields: string_arg(directive, "fields").unwrap_or_default(),
                     resolvable: bool_arg(directive, "resolvable").unwrap_or(true),
+                    resolvable_written: bool_arg(directive, "resolvable").is_some(),
                 }),
                 Some("shareable") => found.shareable = true,
                 Some("external") => found.external = true,
@@ -269,6 +270,7 @@ impl Builder<'_> {
             entry.description = description(desc);
         }
         entry.extension |= found.extends;
+        entry.extends |= found.extends;
         entry.keys.extend(found.keys);
         entry.shareable |= found.shareable;
         entry.interface_object |= found.interface_object;
@@ -278,6 +280,7 @@ impl Builder<'_> {
             entry.specified_by = found.specified_by;
         }
         let shareable = found.shareable;
+        let external = found.external;
         let (fields, implements, members, values, input_fields) = match definition {
             Definition::ObjectTypeDefinition(d) => (
                 Some(&d.fields),
@@ -320,6 +323,9 @@ impl Builder<'_> {
             // `@shareable` on a type (definition or extension) covers the
             // fields that definition declares.
             def.shareable |= shareable;
+            // So does `@external` on a type: every field it declares is
+            // external.
+            def.external |= external;
             if entry.fields.insert(def.name.clone(), def).is_some() {
                 self.errors.push(CompositionError::new(
                     "INVALID_GRAPHQL",

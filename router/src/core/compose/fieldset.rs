@@ -1,8 +1,9 @@
 //! The `FieldSet` grammar of `@key(fields:)`, `@requires(fields:)` and
-//! `@provides(fields:)`: field names, nested selections and inline fragments.
+//! `@provides(fields:)`: field names, nested selections and inline fragments;
+//! and what a provided field set says below a field or once cast to a type.
 
 /// One selection of a field set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum Selection {
     /// `name` or `name { ... }`; `has_args` when written with `(...)`.
     Field {
@@ -143,6 +144,52 @@ fn parse_selections(
     }
 }
 
+/// What a provided field set says about `ty.name`: the selection under it
+/// (empty for a leaf), or `None` when it does not select the field.
+pub(super) fn provided_children(
+    provided: &[Selection],
+    ty: &str,
+    name: &str,
+) -> Option<Vec<Selection>> {
+    let mut found: Option<Vec<Selection>> = None;
+    for selection in provided {
+        match selection {
+            Selection::Field {
+                name: selected,
+                children,
+                ..
+            } if selected == name => {
+                found
+                    .get_or_insert_with(Vec::new)
+                    .extend(children.iter().cloned());
+            }
+            Selection::Fragment { on, children } if on.as_deref().is_none_or(|on| on == ty) => {
+                if let Some(more) = provided_children(children, ty, name) {
+                    found.get_or_insert_with(Vec::new).extend(more);
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A provided field set as it applies once cast to `ty`: its fields, and
+/// the contents of its fragments on `ty`.
+pub(super) fn provided_for(provided: &[Selection], ty: &str) -> Vec<Selection> {
+    let mut out = Vec::new();
+    for selection in provided {
+        match selection {
+            Selection::Fragment { on, children } if on.as_deref().is_none_or(|on| on == ty) => {
+                out.extend(provided_for(children, ty));
+            }
+            Selection::Fragment { .. } => {}
+            field => out.push(field.clone()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +220,14 @@ mod tests {
         assert!(parse("a { b").is_err());
         assert!(parse("a }").is_err());
         assert!(parse("  ").is_err());
+    }
+
+    #[test]
+    fn provided_fields_follow_fragments_on_the_type() {
+        let provided = parse("animals { ... on Dog { name } } id").expect("valid");
+        let animals = provided_children(&provided, "Book", "animals").expect("provided");
+        assert_eq!(provided_for(&animals, "Dog").len(), 1);
+        assert!(provided_for(&animals, "Cat").is_empty());
+        assert!(provided_children(&provided, "Book", "title").is_none());
     }
 }

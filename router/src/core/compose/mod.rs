@@ -33,7 +33,7 @@
 //! | `@override` | `OVERRIDE_FROM_SELF_ERROR`, `OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE`, `OVERRIDE_SOURCE_HAS_OVERRIDE` |
 //! | merging | `TYPE_KIND_MISMATCH`, `FIELD_TYPE_MISMATCH`, `INVALID_FIELD_SHARING`, `FIELD_ARGUMENT_TYPE_MISMATCH`, `FIELD_ARGUMENT_DEFAULT_MISMATCH`, `REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH`, `INPUT_FIELD_DEFAULT_MISMATCH`, `REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH`, `EMPTY_MERGED_INPUT_TYPE`, `ENUM_VALUE_MISMATCH`, `EMPTY_MERGED_ENUM_TYPE`, `INTERFACE_FIELD_NO_IMPLEM`, `NO_QUERIES` |
 //! | `@inaccessible` | `REFERENCED_INACCESSIBLE`, `REQUIRED_INACCESSIBLE`, `ONLY_INACCESSIBLE_CHILDREN`, `QUERY_ROOT_TYPE_INACCESSIBLE` |
-//! | reachability | `SATISFIABILITY_ERROR` (one hop at a time; simpler than Apollo's) |
+//! | reachability | `SATISFIABILITY_ERROR` (every query path from the roots, through any chain of `@key` jumps) |
 //!
 //! The join version follows the newest federation version linked: v0.3 up to
 //! Federation 2.6, v0.4 for 2.7, v0.5 from 2.8 — as Apollo's composition does.
@@ -55,8 +55,10 @@
 //!   plus the merge rules (kinds, field types, sharing, enums, inputs,
 //!   arguments, `@inaccessible`).
 //! - `inaccessible`: the `@inaccessible` rules on the merged model.
-//! - `satisfiability`: a simplified `SATISFIABILITY_ERROR` check (each field
-//!   reachable from every subgraph that returns its type).
+//! - `satisfiability`: the `SATISFIABILITY_ERROR` check: walks the supergraph
+//!   from its roots and keeps, at each step, every subgraph position that
+//!   can be there (key jumps, shared root and value-type fields, `@provides`,
+//!   `@requires`, type conditions), as Apollo's composition does.
 //! - `print`: the supergraph model → SDL, laid out as Apollo's composition
 //!   prints it (sorted types, one directive per line on types).
 
@@ -174,6 +176,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
             ));
         }
     }
+    merge::drop_unknown_overrides(&mut models, &mut hints);
     let supergraph = merge::merge(&models, &mut errors, &mut hints);
     if !errors.is_empty() {
         return Err(errors);

@@ -237,6 +237,8 @@ fn join_type(join: &JoinType) -> String {
     }
     if !join.resolvable {
         out.push_str(", resolvable: false");
+    } else if join.resolvable_written {
+        out.push_str(", resolvable: true");
     }
     if join.interface_object {
         out.push_str(", isInterfaceObject: true");

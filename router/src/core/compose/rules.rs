@@ -288,7 +288,10 @@ fn non_external_leaves(
                 else {
                     continue;
                 };
-                let external = under_external || effectively_external(subgraph, type_name, name);
+                let external = under_external
+                    || effectively_external(subgraph, type_name, name)
+                    || (!children.is_empty()
+                        && external_in_an_implementation(subgraph, type_name, name));
                 if children.is_empty() {
                     if !external {
                         found.push(format!("{type_name}.{name}"));
@@ -304,6 +307,20 @@ fn non_external_leaves(
             }
         }
     }
+}
+
+/// Whether an interface's field is `@external` in one of the subgraph's
+/// implementations of it: what a selection under it provides or requires
+/// then comes from elsewhere (as in Apollo's composition).
+fn external_in_an_implementation(subgraph: &Subgraph, interface: &str, field: &str) -> bool {
+    subgraph
+        .types
+        .get(interface)
+        .is_some_and(|t| t.kind == Kind::Interface)
+        && subgraph.types.values().any(|t| {
+            t.implements.iter().any(|i| i == interface)
+                && t.fields.get(field).is_some_and(|f| f.external)
+        })
 }
 
 /// Whether a field is external for the rules: `@external` on a key field of a

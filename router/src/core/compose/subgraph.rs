@@ -46,6 +46,8 @@ impl Kind {
 pub(super) struct Key {
     pub fields: String,
     pub resolvable: bool,
+    /// `resolvable:` was written (Apollo then repeats it in the supergraph).
+    pub resolvable_written: bool,
 }
 
 /// Directives that are copied to the supergraph as written.
@@ -100,6 +102,8 @@ pub(super) struct TypeDef {
     pub keys: Vec<Key>,
     /// Defined only by `extend type` (or marked `@extends`) in this subgraph.
     pub extension: bool,
+    /// Marked `@extends` (in any of its definitions).
+    pub extends: bool,
     /// A non-extension definition was seen.
     pub has_base: bool,
     pub shareable: bool,
@@ -262,6 +266,7 @@ impl TypeDef {
             description: None,
             keys: Vec::new(),
             extension: true,
+            extends: false,
             has_base: false,
             shareable: false,
             interface_object: false,

@@ -205,9 +205,14 @@ impl Merger<'_> {
             if needs_join_field {
                 for (subgraph, field) in &defs {
                     let graph = subgraph.graph_id.clone();
-                    if overridden.contains(subgraph.name.as_str()) {
+                    // An overridden field that is @external there anyway
+                    // stays an external field.
+                    if overridden.contains(subgraph.name.as_str()) && !field.external {
+                        // Used by a key, requires or provides, or to
+                        // implement an interface field of that subgraph.
                         let used = self.usages[self.index_of(subgraph)]
-                            .contains(&(type_name.clone(), name.clone()));
+                            .contains(&(type_name.clone(), name.clone()))
+                            || implements_interface_field(subgraph, &type_name, &name);
                         // With a progressive override (`label:`), the source
                         // still resolves the field for part of the traffic.
                         let label = defs.iter().find_map(|(_, f)| {
@@ -412,6 +417,7 @@ impl Merger<'_> {
 
     /// Enum values merge by use: only in inputs → intersection; only in
     /// outputs (or unused) → union; both → every subgraph must agree.
+    /// `@inaccessible` values are kept whatever the use.
     pub(super) fn merge_enum_values(
         &mut self,
         merged: &mut SuperType,
@@ -427,7 +433,10 @@ impl Merger<'_> {
                 .filter_map(|(s, t)| t.values.get(&value).map(|v| (*s, v)))
                 .collect();
             let coordinate = format!("{name}.{value}");
-            if defs.len() < sources.len() {
+            // An @inaccessible value is never seen by clients, so it may be
+            // missing elsewhere whatever the enum's use (as in Apollo's).
+            let inaccessible = defs.iter().any(|(_, v)| v.applied.inaccessible);
+            if defs.len() < sources.len() && !inaccessible {
                 if input && output {
                     let missing: Vec<&str> = sources
                         .iter()
@@ -481,4 +490,17 @@ fn quoted(names: &[&str]) -> String {
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Whether `ty.field` of `subgraph` implements a field of one of the
+/// interfaces `ty` implements there.
+fn implements_interface_field(subgraph: &Subgraph, ty: &str, field: &str) -> bool {
+    subgraph.types.get(ty).is_some_and(|t| {
+        t.implements.iter().any(|i| {
+            subgraph
+                .types
+                .get(i)
+                .is_some_and(|i| i.fields.contains_key(field))
+        })
+    })
 }

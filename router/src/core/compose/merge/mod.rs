@@ -44,6 +44,8 @@ pub(super) struct JoinType {
     pub key: Option<String>,
     pub extension: bool,
     pub resolvable: bool,
+    /// Print `resolvable:` even when `true` (the subgraph wrote it).
+    pub resolvable_written: bool,
     pub interface_object: bool,
 }
 
@@ -124,6 +126,26 @@ struct Merger<'a> {
     /// `(type, abstract type)` pairs: the type implements the interface or
     /// belongs to the union in some subgraph.
     abstract_of: HashSet<(String, String)>,
+}
+
+/// Forgets each `@override(from:)` naming a subgraph that is not composed
+/// (Apollo's composition ignores it, with a hint).
+pub(super) fn drop_unknown_overrides(subgraphs: &mut [Subgraph], hints: &mut Vec<String>) {
+    let names: HashSet<String> = subgraphs.iter().map(|s| s.name.clone()).collect();
+    for subgraph in subgraphs.iter_mut() {
+        for ty in subgraph.types.values_mut() {
+            for field in ty.fields.values_mut() {
+                let Some(from) = field.override_from.take_if(|from| !names.contains(from)) else {
+                    continue;
+                };
+                field.override_label = None;
+                hints.push(format!(
+                    "FROM_SUBGRAPH_DOES_NOT_EXIST: {}.{} in subgraph \"{}\" overrides subgraph \"{from}\", which is not composed: the @override is ignored",
+                    ty.name, field.name, subgraph.name
+                ));
+            }
+        }
+    }
 }
 
 /// Merges the subgraphs; problems go to `errors`, hints to `hints`.
@@ -432,19 +454,23 @@ impl Merger<'_> {
             let base = JoinType {
                 graph: subgraph.graph_id.clone(),
                 key: None,
-                // Federation 1 subgraphs extend types as a matter of course;
-                // Apollo does not mark them.
-                // (nor root types).
-                extension: ty.extension
-                    && !subgraph.fed1
-                    && !matches!(name, "Query" | "Mutation" | "Subscription"),
+                // Apollo marks only keys, and only of a type this subgraph
+                // marks `@extends` or defines by `extend type` alone
+                // (Federation 1 subgraphs extend types as a matter of
+                // course: only `@extends` counts there; never root types).
+                extension: false,
                 resolvable: true,
+                resolvable_written: false,
                 interface_object: ty.interface_object,
             };
+            let extension = (ty.extends || (ty.extension && !subgraph.fed1))
+                && !matches!(name, "Query" | "Mutation" | "Subscription");
             for key in &ty.keys {
                 join_types.push(JoinType {
                     key: Some(key.fields.clone()),
+                    extension,
                     resolvable: key.resolvable,
+                    resolvable_written: key.resolvable_written,
                     graph: subgraph.graph_id.clone(),
                     ..base.clone()
                 });
@@ -486,6 +512,12 @@ impl Merger<'_> {
                 }
             }
         }
+        // Apollo lists `@join__unionMember` member by member (in the merged
+        // order), each with its subgraphs in name order.
+        let members = merged.members.clone();
+        merged
+            .join_members
+            .sort_by_key(|(_, member)| members.iter().position(|m| m == member));
         match kind {
             Kind::Object | Kind::Interface => self.merge_fields(&mut merged, &sources),
             Kind::Input => self.merge_input_fields(&mut merged, &sources),

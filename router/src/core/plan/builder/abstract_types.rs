@@ -56,7 +56,17 @@ impl Builder<'_> {
             };
             match type_condition {
                 Some(t) if *t != cx.parent => {
-                    let own = self.sg.possible_types_in(&cx.graph, &cx.parent);
+                    let path_graphs = self.path_graphs(cx);
+                    let own: Vec<Name> = self
+                        .sg
+                        .possible_types_in(&cx.graph, &cx.parent)
+                        .into_iter()
+                        .filter(|o| {
+                            path_graphs
+                                .iter()
+                                .all(|g| self.sg.possible_types_in(g, &cx.parent).contains(o))
+                        })
+                        .collect();
                     let objects: Vec<Name> =
                         own.into_iter().filter(|o| self.applies(t, o)).collect();
                     for object in objects {
@@ -74,5 +84,56 @@ impl Builder<'_> {
             }
         }
         Ok(touched)
+    }
+
+    /// The subgraphs that could all answer the path down to the abstract
+    /// position `cx` (back to the nearest entity or root field): a shareable
+    /// path may be answered by any of them, so only the possible types they
+    /// all know are safe to ask for (the federation audit's expectation).
+    fn path_graphs(&self, cx: &Cx) -> Vec<String> {
+        let Some(model) = self.sg.type_model(&cx.parent) else {
+            return vec![cx.graph.clone()];
+        };
+        // An entity interface is entered by its key: the subgraph the walk
+        // jumped to answers alone.
+        if model
+            .graphs
+            .values()
+            .any(|g| g.interface_object || g.keys.iter().any(|k| k.resolvable))
+        {
+            return vec![cx.graph.clone()];
+        }
+        let mut frame = cx.frames.clone();
+        let mut graphs: Option<Vec<String>> = None;
+        while let Some(level) = frame {
+            let parent = &level.cx.parent;
+            let field = level.field.name.as_str();
+            let resolving = |g: &String| self.sg.resolves(g, parent, field);
+            let narrowed: Vec<String> = match graphs {
+                None => self
+                    .sg
+                    .subgraphs
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .filter(|g| resolving(g))
+                    .collect(),
+                Some(list) => list.into_iter().filter(|g| resolving(g)).collect(),
+            };
+            graphs = Some(narrowed);
+            let entity = self.sg.type_model(parent).is_some_and(|m| {
+                m.graphs
+                    .values()
+                    .any(|g| g.keys.iter().any(|k| k.resolvable))
+            });
+            if entity || level.cx.frames.is_none() {
+                break;
+            }
+            frame = level.cx.frames.clone();
+        }
+        let mut graphs = graphs.unwrap_or_default();
+        if !graphs.contains(&cx.graph) {
+            graphs.push(cx.graph.clone());
+        }
+        graphs
     }
 }
