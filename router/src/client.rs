@@ -2,12 +2,14 @@
 //! per-subgraph timeouts, and the client's `Authorization`, `traceparent` and
 //! `x-request-id` forwarded.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::metrics::Metrics;
 use crate::settings::Timeouts;
 
 /// Headers taken from the client's request and sent to every subgraph.
@@ -73,6 +75,7 @@ struct SubgraphRequest<'a> {
 pub struct SubgraphClient {
     http: reqwest::Client,
     timeouts: Timeouts,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl SubgraphClient {
@@ -82,12 +85,41 @@ impl SubgraphClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .build()?;
-        Ok(SubgraphClient { http, timeouts })
+        Ok(SubgraphClient {
+            http,
+            timeouts,
+            metrics: None,
+        })
+    }
+
+    /// The same client, counting every [`SubgraphClient::fetch`] in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
-    /// [`FORWARDED_HEADERS`]).
+    /// [`FORWARDED_HEADERS`]), and counts it in the metrics.
     pub async fn fetch(
+        &self,
+        subgraph: &str,
+        url: &str,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+    ) -> Result<SubgraphResponse, SubgraphError> {
+        let started = Instant::now();
+        let result = self
+            .send(subgraph, url, query, operation_name, variables, headers)
+            .await;
+        if let Some(metrics) = &self.metrics {
+            metrics.subgraph_fetch(subgraph, started.elapsed(), result.as_ref().err());
+        }
+        result
+    }
+
+    async fn send(
         &self,
         subgraph: &str,
         url: &str,
@@ -130,7 +162,7 @@ impl SubgraphClient {
     /// Fetches a subgraph's SDL with `{ _service { sdl } }`.
     pub async fn service_sdl(&self, subgraph: &str, url: &str) -> Result<String, SubgraphError> {
         let response = self
-            .fetch(
+            .send(
                 subgraph,
                 url,
                 "query SubgraphSdl { _service { sdl } }",

@@ -82,6 +82,15 @@ pub struct GraphqlRequest {
     pub extensions: Option<Map<String, Value>>,
 }
 
+/// An executed request's response body and the kind of operation it ran.
+#[derive(Debug)]
+pub struct Answered {
+    /// The JSON response body.
+    pub body: Vec<u8>,
+    /// Query, mutation or subscription.
+    pub kind: OperationType,
+}
+
 /// The body of a response whose execution started (`data` is present).
 #[derive(Serialize)]
 struct ResponseBody<'a> {
@@ -120,6 +129,7 @@ pub struct Engine {
     implementers: HashMap<Name, Implementers>,
     cache: Mutex<PlanCache>,
     limits: Limits,
+    introspection: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -157,7 +167,14 @@ impl Engine {
             implementers,
             cache: Mutex::new(LruCache::new(size)),
             limits,
+            introspection: true,
         }
+    }
+
+    /// The same engine, answering `__schema` and `__type` only if `enabled`.
+    pub fn with_introspection(mut self, enabled: bool) -> Self {
+        self.introspection = enabled;
+        self
     }
 
     /// How many prepared operations are cached.
@@ -216,6 +233,12 @@ impl Engine {
         let introspection = operation
             .root_fields(&document)
             .any(|f| matches!(f.name.as_str(), "__schema" | "__type"));
+        if introspection && !self.introspection {
+            return Err(RequestFailure::graphql(vec![GraphqlError::new(
+                "introspection (`__schema`, `__type`) is turned off on this router; `__typename` still works",
+                codes::INTROSPECTION_DISABLED,
+            )]));
+        }
         if introspection {
             introspection::check_max_depth(&document, operation).map_err(|e| {
                 RequestFailure::graphql(vec![GraphqlError::from_compiler(
@@ -252,7 +275,7 @@ impl Engine {
         method: Method,
         headers: &HeaderMap,
         want_plan: bool,
-    ) -> Result<Vec<u8>, RequestFailure> {
+    ) -> Result<Answered, RequestFailure> {
         let query = request
             .query
             .as_deref()
@@ -338,7 +361,12 @@ impl Engine {
             data: &output,
             extensions: &extensions,
         };
-        serde_json::to_vec(&body).map_err(|_| internal("the response could not be serialized"))
+        let body = serde_json::to_vec(&body)
+            .map_err(|_| internal("the response could not be serialized"))?;
+        Ok(Answered {
+            body,
+            kind: prepared.kind,
+        })
     }
 }
 
