@@ -1,6 +1,7 @@
 //! The [`SubgraphClient`]: one keep-alive connection pool for every subgraph,
 //! per-subgraph timeouts, and the client's `Authorization`, `traceparent` and
-//! `x-request-id` forwarded.
+//! `x-request-id` forwarded (`traceparent` becomes the router's own span when
+//! traces are exported, see [`crate::telemetry`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -135,11 +136,13 @@ impl SubgraphClient {
             variables,
         })
         .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))?;
+        let mut headers = headers.clone();
+        crate::telemetry::inject(&mut headers);
         let request = self
             .http
             .post(url)
             .timeout(timeout)
-            .headers(headers.clone())
+            .headers(headers)
             .header(CONTENT_TYPE, "application/json")
             .header(
                 ACCEPT,
