@@ -164,16 +164,23 @@ pub fn csrf_safe(settings: &RouterSettings, headers: &HeaderMap) -> bool {
     if !settings.csrf_prevention {
         return true;
     }
-    let mut content_types = headers.get_all(header::CONTENT_TYPE).iter().peekable();
-    if content_types.peek().is_some() {
-        let joined = content_types
-            .map(|v| String::from_utf8_lossy(v.as_bytes()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        match joined.parse::<mime::Mime>() {
-            Ok(media) if !SIMPLE_CONTENT_TYPES.contains(&media.essence_str()) => return true,
-            Ok(_) => {}
-            Err(_) => return true,
+    let mut content_types = headers.get_all(header::CONTENT_TYPE).iter();
+    if let Some(first) = content_types.next() {
+        // Several values are read as the one a browser would combine them into.
+        let parsed = match content_types.next() {
+            None => first.to_str().map(str::parse::<mime::Mime>),
+            Some(_) => Ok(headers
+                .get_all(header::CONTENT_TYPE)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .parse::<mime::Mime>()),
+        };
+        match parsed {
+            Ok(Ok(media)) if SIMPLE_CONTENT_TYPES.contains(&media.essence_str()) => {}
+            // Any other type, or one no browser sends without a preflight.
+            _ => return true,
         }
     }
     settings

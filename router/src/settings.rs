@@ -94,9 +94,10 @@ pub struct RouterSettings {
     pub playground: bool,
     /// Whether Prometheus metrics are served at `GET /metrics` (`METRICS`).
     pub metrics: bool,
-    /// Where spans are exported over OTLP/HTTP (protobuf), e.g.
-    /// `http://collector:4318`; `/v1/traces` is added when the URL has no
-    /// path. Unset (the default): no export (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    /// Where spans are exported over OTLP/HTTP (protobuf): the collector's
+    /// base URL, e.g. `http://collector:4318`, to which `/v1/traces` is added
+    /// as the OTLP spec says. Unset (the default): no export
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT`).
     pub otlp_endpoint: Option<String>,
 }
 
