@@ -92,9 +92,9 @@ fn merging(c: &mut Criterion) {
             |(mut data, products, payments)| {
                 let batch = collect(schema, &data, &product_path, &product_key);
                 assert_eq!(batch.representations.len(), 100);
-                merge_entities(&mut data, products, &batch.origins);
+                merge_entities(&mut data, &product_path, products, &batch.origins);
                 let batch = collect(schema, &data, &order_path, &order_key);
-                merge_entities(&mut data, payments, &batch.origins);
+                merge_entities(&mut data, &order_path, payments, &batch.origins);
                 let Value::Object(data) = data else {
                     unreachable!()
                 };

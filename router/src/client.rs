@@ -1,23 +1,33 @@
 //! The [`SubgraphClient`]: one keep-alive connection pool for every subgraph,
-//! per-subgraph timeouts, and the client's `Authorization`, `traceparent` and
+//! per-subgraph timeouts, the client's `Authorization`, `traceparent` and
 //! `x-request-id` forwarded (`traceparent` becomes the router's own span when
-//! traces are exported, see [`crate::telemetry`]).
+//! traces are exported, see [`crate::telemetry`]), in-flight deduplication of
+//! identical queries ([`SubgraphClient::fetch_shared`]), and every fetch
+//! counted in the [`Metrics`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+use futures::FutureExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::dedupe::SingleFlight;
 use crate::metrics::Metrics;
 use crate::settings::Timeouts;
 
 /// Headers taken from the client's request and sent to every subgraph.
 pub const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "x-request-id"];
 
+/// Forwarded headers that only trace a request: they differ between client
+/// requests without changing a subgraph's answer, so identical queries that
+/// differ only in them are sent once ([`SubgraphClient::fetch_shared`]).
+pub const TRACING_HEADERS: [&str; 2] = ["traceparent", "x-request-id"];
+
 /// Why a subgraph request failed (the subgraph counts as unavailable).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SubgraphError {
     /// No answer in time.
     #[error("no answer within {0:?}")]
@@ -52,7 +62,7 @@ impl SubgraphError {
 }
 
 /// A subgraph's GraphQL response, parsed once.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct SubgraphResponse {
     /// `data`, if any.
     #[serde(default)]
@@ -71,11 +81,24 @@ struct SubgraphRequest<'a> {
     variables: &'a Map<String, Value>,
 }
 
+/// One subgraph answer, shared by every request that waited for it.
+type SharedAnswer = Result<Arc<SubgraphResponse>, SubgraphError>;
+
+/// What makes two subgraph requests the same: URL, body and the forwarded
+/// headers that can change the answer (tracing headers left out).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FetchKey {
+    url: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+}
+
 /// Sends subgraph operations over one shared connection pool.
 #[derive(Debug, Clone)]
 pub struct SubgraphClient {
     http: reqwest::Client,
     timeouts: Timeouts,
+    in_flight: SingleFlight<FetchKey, SharedAnswer>,
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -89,18 +112,33 @@ impl SubgraphClient {
         Ok(SubgraphClient {
             http,
             timeouts,
+            in_flight: SingleFlight::default(),
             metrics: None,
         })
     }
 
-    /// The same client, counting every [`SubgraphClient::fetch`] in `metrics`.
+    /// The same client, counting every fetch in `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = Some(metrics);
         self
     }
 
+    /// Runs `fetch` and counts it (and its error, if any) for `subgraph`.
+    async fn measured(
+        &self,
+        subgraph: &str,
+        fetch: impl Future<Output = Result<SubgraphResponse, SubgraphError>>,
+    ) -> Result<SubgraphResponse, SubgraphError> {
+        let started = Instant::now();
+        let result = fetch.await;
+        if let Some(metrics) = &self.metrics {
+            metrics.subgraph_fetch(subgraph, started.elapsed(), result.as_ref().err());
+        }
+        result
+    }
+
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
-    /// [`FORWARDED_HEADERS`]), and counts it in the metrics.
+    /// [`FORWARDED_HEADERS`]).
     pub async fn fetch(
         &self,
         subgraph: &str,
@@ -110,17 +148,25 @@ impl SubgraphClient {
         variables: &Map<String, Value>,
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
-        let started = Instant::now();
-        let result = self
-            .send(subgraph, url, query, operation_name, variables, headers)
-            .await;
-        if let Some(metrics) = &self.metrics {
-            metrics.subgraph_fetch(subgraph, started.elapsed(), result.as_ref().err());
-        }
-        result
+        let body = request_body(query, operation_name, variables)?;
+        let mut headers = headers.clone();
+        crate::telemetry::inject(&mut headers);
+        let request = post(
+            self.http.clone(),
+            self.timeouts.for_subgraph(subgraph),
+            url,
+            headers,
+            body,
+        );
+        self.measured(subgraph, request).await
     }
 
-    async fn send(
+    /// Like [`SubgraphClient::fetch`], but a request identical to one already
+    /// in flight (same URL, body, and forwarded headers other than
+    /// `traceparent` and `x-request-id`) is not sent again: it waits for that
+    /// one's answer. For queries only: a mutation must reach the subgraph
+    /// every time it is asked for.
+    pub async fn fetch_shared(
         &self,
         subgraph: &str,
         url: &str,
@@ -129,26 +175,94 @@ impl SubgraphClient {
         variables: &Map<String, Value>,
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
-        let timeout = self.timeouts.for_subgraph(subgraph);
-        let body = serde_json::to_vec(&SubgraphRequest {
-            query,
-            operation_name,
-            variables,
-        })
-        .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))?;
-        let mut headers = headers.clone();
-        crate::telemetry::inject(&mut headers);
-        let request = self
-            .http
-            .post(url)
-            .timeout(timeout)
-            .headers(headers)
-            .header(CONTENT_TYPE, "application/json")
-            .header(
-                ACCEPT,
-                "application/graphql-response+json, application/json;q=0.9",
+        let body = Bytes::from(request_body(query, operation_name, variables)?);
+        let key = FetchKey {
+            url: url.to_owned(),
+            headers: headers
+                .iter()
+                .filter(|(name, _)| !TRACING_HEADERS.contains(&name.as_str()))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            body: body.clone(),
+        };
+        let request = || {
+            let mut headers = headers.clone();
+            crate::telemetry::inject(&mut headers);
+            post(
+                self.http.clone(),
+                self.timeouts.for_subgraph(subgraph),
+                url,
+                headers,
+                body,
             )
-            .body(body);
+            .map(|answer| answer.map(Arc::new))
+        };
+        let shared = async {
+            let answer = self.in_flight.run(key, request).await?;
+            Ok(Arc::try_unwrap(answer).unwrap_or_else(|shared| (*shared).clone()))
+        };
+        self.measured(subgraph, shared).await
+    }
+
+    /// Fetches a subgraph's SDL with `{ _service { sdl } }`.
+    pub async fn service_sdl(&self, subgraph: &str, url: &str) -> Result<String, SubgraphError> {
+        // Not a client's fetch: not counted in the metrics.
+        let body = request_body(
+            "query SubgraphSdl { _service { sdl } }",
+            Some("SubgraphSdl"),
+            &Map::new(),
+        )?;
+        let response = post(
+            self.http.clone(),
+            self.timeouts.for_subgraph(subgraph),
+            url,
+            HeaderMap::new(),
+            body,
+        )
+        .await?;
+        response
+            .data
+            .as_ref()
+            .and_then(|data| data.pointer("/_service/sdl"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| SubgraphError::InvalidResponse("no _service.sdl in the answer".into()))
+    }
+}
+
+fn request_body(
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &Map<String, Value>,
+) -> Result<Vec<u8>, SubgraphError> {
+    serde_json::to_vec(&SubgraphRequest {
+        query,
+        operation_name,
+        variables,
+    })
+    .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))
+}
+
+/// Posts `body` to `url` and reads the GraphQL response. Owns its inputs so
+/// a shared request can outlive the caller that started it.
+fn post(
+    http: reqwest::Client,
+    timeout: Duration,
+    url: &str,
+    headers: HeaderMap,
+    body: impl Into<reqwest::Body>,
+) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
+    let request = http
+        .post(url)
+        .timeout(timeout)
+        .headers(headers)
+        .header(CONTENT_TYPE, "application/json")
+        .header(
+            ACCEPT,
+            "application/graphql-response+json, application/json;q=0.9",
+        )
+        .body(body);
+    async move {
         let answer = request.send().await.map_err(|e| classify(e, timeout))?;
         let status = answer.status();
         let bytes = answer.bytes().await.map_err(|e| classify(e, timeout))?;
@@ -160,27 +274,6 @@ impl SubgraphClient {
             )),
             Err(error) => Err(SubgraphError::InvalidResponse(error.to_string())),
         }
-    }
-
-    /// Fetches a subgraph's SDL with `{ _service { sdl } }`.
-    pub async fn service_sdl(&self, subgraph: &str, url: &str) -> Result<String, SubgraphError> {
-        let response = self
-            .send(
-                subgraph,
-                url,
-                "query SubgraphSdl { _service { sdl } }",
-                Some("SubgraphSdl"),
-                &Map::new(),
-                &HeaderMap::new(),
-            )
-            .await?;
-        response
-            .data
-            .as_ref()
-            .and_then(|data| data.pointer("/_service/sdl"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| SubgraphError::InvalidResponse("no _service.sdl in the answer".into()))
     }
 }
 

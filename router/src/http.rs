@@ -412,7 +412,7 @@ async fn handle(
                     .and_then(|e| e.get("queryPlan"))
                     .is_some_and(|v| v == &Value::Bool(true)));
         let result = engine
-            .execute(
+            .execute_shared(
                 state.client(),
                 &request,
                 method,

@@ -31,6 +31,7 @@
 
 pub mod client;
 pub mod core;
+pub mod dedupe;
 pub mod execute;
 pub mod http;
 pub mod limits;
@@ -146,6 +147,8 @@ impl AppState {
             self.inner.settings.plan_cache_size,
             self.inner.settings.limits.clone(),
         )
+        .with_fetch_dedupe(self.inner.settings.dedupe_subgraph_fetches)
+        .with_request_dedupe(self.inner.settings.dedupe_requests)
         .with_introspection(self.inner.settings.introspection);
         self.inner.engine.store(Some(Arc::new(engine)));
         Ok(())

@@ -15,14 +15,16 @@ use apollo_compiler::response::{JsonMap, serde_json_bytes};
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Name, introspection, request};
+use axum::body::Bytes;
 use lru::LruCache;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::client::SubgraphClient;
+use crate::client::{SubgraphClient, TRACING_HEADERS};
 use crate::core::plan::QueryPlan;
 use crate::core::supergraph::Supergraph;
+use crate::dedupe::SingleFlight;
 use crate::execute::format::{Formatter, Output};
 use crate::execute::{self, ExecutionContext};
 use crate::limits;
@@ -83,10 +85,10 @@ pub struct GraphqlRequest {
 }
 
 /// An executed request's response body and the kind of operation it ran.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Answered {
     /// The JSON response body.
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// Query, mutation or subscription.
     pub kind: OperationType,
 }
@@ -130,6 +132,19 @@ pub struct Engine {
     cache: Mutex<PlanCache>,
     limits: Limits,
     introspection: bool,
+    dedupe_fetches: bool,
+    /// Client queries in flight, when identical ones share one execution.
+    requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
+}
+
+/// What makes two client queries the same (tracing headers left out).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RequestKey {
+    query: String,
+    operation_name: Option<String>,
+    variables: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    want_plan: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -168,7 +183,23 @@ impl Engine {
             cache: Mutex::new(LruCache::new(size)),
             limits,
             introspection: true,
+            dedupe_fetches: true,
+            requests: None,
         }
+    }
+
+    /// Whether a client query identical to one being executed gets that
+    /// one's response (off unless turned on).
+    pub fn with_request_dedupe(mut self, dedupe: bool) -> Self {
+        self.requests = dedupe.then(SingleFlight::default);
+        self
+    }
+
+    /// Whether identical subgraph queries in flight at once are sent once
+    /// (on unless turned off).
+    pub fn with_fetch_dedupe(mut self, dedupe: bool) -> Self {
+        self.dedupe_fetches = dedupe;
+        self
     }
 
     /// The same engine, answering `__schema` and `__type` only if `enabled`.
@@ -267,6 +298,64 @@ impl Engine {
         })
     }
 
+    /// [`Engine::execute`], except that with request deduplication on, a
+    /// query identical to one being executed (same document, operation,
+    /// variables and forwarded headers but `traceparent` and `x-request-id`)
+    /// gets that one's response. Mutations always run.
+    pub async fn execute_shared(
+        self: &Arc<Self>,
+        client: &SubgraphClient,
+        request: &GraphqlRequest,
+        method: Method,
+        headers: &HeaderMap,
+        want_plan: bool,
+    ) -> Result<Answered, RequestFailure> {
+        let Some(requests) = &self.requests else {
+            return self
+                .execute(client, request, method, headers, want_plan)
+                .await;
+        };
+        let query = request.query.as_deref().unwrap_or_default();
+        let is_query = !query.trim().is_empty()
+            && self
+                .prepare(query, request.operation_name.as_deref())
+                .is_ok_and(|prepared| prepared.kind == OperationType::Query);
+        if !is_query {
+            return self
+                .execute(client, request, method, headers, want_plan)
+                .await;
+        }
+        let key = RequestKey {
+            query: query.to_owned(),
+            operation_name: request.operation_name.clone(),
+            variables: request
+                .variables
+                .as_ref()
+                .map(|v| Value::Object(v.clone()).to_string())
+                .unwrap_or_default(),
+            headers: headers
+                .iter()
+                .filter(|(name, _)| !TRACING_HEADERS.contains(&name.as_str()))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            want_plan,
+        };
+        let work = || {
+            let (engine, client, request, headers) = (
+                self.clone(),
+                client.clone(),
+                request.clone(),
+                headers.clone(),
+            );
+            async move {
+                engine
+                    .execute(&client, &request, method, &headers, want_plan)
+                    .await
+            }
+        };
+        requests.run(key, work).await
+    }
+
     /// Runs a request to the end: the response body, or a request error.
     pub async fn execute(
         &self,
@@ -321,6 +410,7 @@ impl Engine {
             client,
             variables: &variables,
             headers,
+            dedupe: self.dedupe_fetches,
         };
         let mut executed = execute::execute(&ctx, &prepared.plan).await;
         if prepared.introspection {
@@ -364,7 +454,7 @@ impl Engine {
         let body = serde_json::to_vec(&body)
             .map_err(|_| internal("the response could not be serialized"))?;
         Ok(Answered {
-            body,
+            body: Bytes::from(body),
             kind: prepared.kind,
         })
     }

@@ -62,6 +62,17 @@ pub struct RouterSettings {
     /// origin). Empty (the default): no cross-origin access.
     #[serde(deserialize_with = "settings::string_list")]
     pub cors_origins: Vec<String>,
+    /// Whether a subgraph query identical to one already in flight (same
+    /// subgraph, operation, variables and forwarded headers other than
+    /// `traceparent` and `x-request-id`) waits for that one's answer instead
+    /// of being sent again (`DEDUPE_SUBGRAPH_FETCHES`). Mutations are always
+    /// sent.
+    pub dedupe_subgraph_fetches: bool,
+    /// Whether a client query identical to one already being executed (same
+    /// document, operation name, variables and forwarded headers other than
+    /// `traceparent` and `x-request-id`) gets that one's response instead of
+    /// being executed again (`DEDUPE_REQUESTS`). Off by default.
+    pub dedupe_requests: bool,
     /// How long a client may take to send a request's headers; on HTTP/1.1
     /// this also bounds the wait for the next request on a kept-alive
     /// connection. A connection that runs out of it is closed
@@ -111,6 +122,8 @@ impl Default for RouterSettings {
             expose_query_plan: false,
             plan_cache_size: 512,
             cors_origins: Vec::new(),
+            dedupe_subgraph_fetches: true,
+            dedupe_requests: false,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(10),
@@ -130,6 +143,8 @@ impl ServiceSettings for RouterSettings {
         "POLL_INTERVAL",
         "EXPOSE_QUERY_PLAN",
         "CORS_ORIGINS",
+        "DEDUPE_SUBGRAPH_FETCHES",
+        "DEDUPE_REQUESTS",
         "HEADER_READ_TIMEOUT",
         "IDLE_TIMEOUT",
         "BODY_READ_TIMEOUT",

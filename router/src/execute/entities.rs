@@ -3,6 +3,7 @@
 //! and merge the `_entities` results back into every object they came from.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use apollo_compiler::Schema;
 use serde_json::{Map, Value};
@@ -10,13 +11,17 @@ use serde_json::{Map, Value};
 use crate::core::plan::{KeyRename, PathElement, RequiresSelection, TypenameRewrite};
 use crate::response::PathSegment;
 
+/// Where an object was found: the list index of every list stepped through
+/// on the way down the flatten path (keys are the path's own).
+pub type Origin = Vec<usize>;
+
 /// The unique representations for one `_entities` request.
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Unique representations, in first-seen order.
     pub representations: Vec<Value>,
-    /// For each representation, the response paths of the objects it came from.
-    pub origins: Vec<Vec<Vec<PathSegment>>>,
+    /// For each representation, the objects it came from.
+    pub origins: Vec<Vec<Origin>>,
 }
 
 /// Collects the objects at `path` in `data` and builds their deduplicated
@@ -41,10 +46,10 @@ pub fn collect_rewritten(
     rewrites: &[TypenameRewrite],
 ) -> Batch {
     let mut objects = Vec::new();
-    let mut current = Vec::new();
-    objects_at(data, path, &mut current, &mut objects);
+    objects_at(data, path, &mut Vec::new(), &mut objects);
     let mut batch = Batch::default();
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    // Representations by hash; equal ones are compared in full.
+    let mut seen: HashMap<u64, Vec<usize>> = HashMap::with_capacity(objects.len());
     for (origin, object) in objects {
         let Some(mut representation) = represent(schema, object, requires) else {
             continue;
@@ -53,18 +58,55 @@ pub fn collect_rewritten(
             rewrite_typename(schema, &mut representation, rewrites);
         }
         let representation = Value::Object(representation);
-        // serde_json's map is ordered by key, so equal values print equally.
-        let key = representation.to_string();
-        match seen.get(&key) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        hash_value(&representation, &mut hasher);
+        let same = seen.entry(hasher.finish()).or_default();
+        match same
+            .iter()
+            .find(|&&index| batch.representations[index] == representation)
+        {
             Some(&index) => batch.origins[index].push(origin),
             None => {
-                seen.insert(key, batch.representations.len());
+                same.push(batch.representations.len());
                 batch.representations.push(representation);
                 batch.origins.push(vec![origin]);
             }
         }
     }
     batch
+}
+
+/// Hashes a JSON value without printing it (objects in their key order:
+/// representations of one fetch are built in one order).
+fn hash_value(value: &Value, state: &mut impl Hasher) {
+    match value {
+        Value::Null => state.write_u8(0),
+        Value::Bool(b) => {
+            state.write_u8(1);
+            b.hash(state);
+        }
+        Value::Number(n) => {
+            state.write_u8(2);
+            n.hash(state);
+        }
+        Value::String(text) => {
+            state.write_u8(3);
+            text.hash(state);
+        }
+        Value::Array(items) => {
+            state.write_u8(4);
+            state.write_usize(items.len());
+            items.iter().for_each(|item| hash_value(item, state));
+        }
+        Value::Object(object) => {
+            state.write_u8(5);
+            state.write_usize(object.len());
+            for (key, item) in object {
+                key.hash(state);
+                hash_value(item, state);
+            }
+        }
+    }
 }
 
 /// Sets the `__typename` of a representation as the first matching rewrite says.
@@ -85,18 +127,14 @@ fn rewrite_typename(
 fn objects_at<'a>(
     value: &'a Value,
     path: &[PathElement],
-    current: &mut Vec<PathSegment>,
-    out: &mut Vec<(Vec<PathSegment>, &'a Map<String, Value>)>,
+    current: &mut Origin,
+    out: &mut Vec<(Origin, &'a Map<String, Value>)>,
 ) {
     match (value, path.split_first()) {
         (Value::Array(items), first) => {
-            // `@` steps into every item; a list reached without one is walked too.
-            let rest = match first {
-                Some((PathElement::List, rest)) => rest,
-                _ => path,
-            };
+            let rest = after_list(path, first);
             for (index, item) in items.iter().enumerate() {
-                current.push(PathSegment::Index(index));
+                current.push(index);
                 objects_at(item, rest, current, out);
                 current.pop();
             }
@@ -104,12 +142,72 @@ fn objects_at<'a>(
         (Value::Object(object), None) => out.push((current.clone(), object)),
         (Value::Object(object), Some((PathElement::Key(key), rest))) => {
             if let Some(child) = object.get(key) {
-                current.push(PathSegment::Key(key.clone()));
                 objects_at(child, rest, current, out);
-                current.pop();
             }
         }
         _ => {}
+    }
+}
+
+/// The path left inside a list: `@` steps into every item; a list reached
+/// without one is walked too.
+fn after_list<'p>(
+    path: &'p [PathElement],
+    first: Option<(&PathElement, &'p [PathElement])>,
+) -> &'p [PathElement] {
+    match first {
+        Some((PathElement::List, rest)) => rest,
+        _ => path,
+    }
+}
+
+/// The response path of the object found at `origin` along `path`.
+pub fn origin_path(data: &Value, path: &[PathElement], origin: &[usize]) -> Vec<PathSegment> {
+    let (mut value, mut path, mut origin) = (data, path, origin);
+    let mut out = Vec::new();
+    loop {
+        match (value, path.split_first()) {
+            (Value::Array(items), first) => {
+                let Some((index, deeper)) = origin.split_first() else {
+                    return out;
+                };
+                let Some(item) = items.get(*index) else {
+                    return out;
+                };
+                out.push(PathSegment::Index(*index));
+                (value, path, origin) = (item, after_list(path, first), deeper);
+            }
+            (Value::Object(object), Some((PathElement::Key(key), rest))) => {
+                let Some(child) = object.get(key) else {
+                    return out;
+                };
+                out.push(PathSegment::Key(key.clone()));
+                (value, path) = (child, rest);
+            }
+            _ => return out,
+        }
+    }
+}
+
+/// The object found at `origin` along `path`.
+fn object_at_mut<'v>(
+    data: &'v mut Value,
+    path: &[PathElement],
+    origin: &[usize],
+) -> Option<&'v mut Value> {
+    let (mut value, mut path, mut origin) = (data, path, origin);
+    loop {
+        match (value, path.split_first()) {
+            (Value::Array(items), first) => {
+                let (index, deeper) = origin.split_first()?;
+                (value, path, origin) = (items.get_mut(*index)?, after_list(path, first), deeper);
+            }
+            (object @ Value::Object(_), None) => return Some(object),
+            (Value::Object(object), Some((PathElement::Key(key), rest))) => {
+                (value, path) = (object.get_mut(key)?, rest);
+            }
+            _ => return None,
+        }
     }
 }
 
@@ -229,34 +327,28 @@ fn rename_at(schema: &Schema, value: &mut Value, path: &[String], rename: &KeyRe
     }
 }
 
-/// Merges `entities[i]` into every object at `origins[i]`.
-pub fn merge_entities(data: &mut Value, entities: Vec<Value>, origins: &[Vec<Vec<PathSegment>>]) {
-    for (entity, paths) in entities.into_iter().zip(origins) {
+/// Merges `entities[i]` into every object at `origins[i]` along `path`.
+pub fn merge_entities(
+    data: &mut Value,
+    path: &[PathElement],
+    entities: Vec<Value>,
+    origins: &[Vec<Origin>],
+) {
+    for (entity, places) in entities.into_iter().zip(origins) {
         if !entity.is_object() {
             continue;
         }
-        if let Some((last, others)) = paths.split_last() {
-            for path in others {
-                if let Some(target) = value_at_mut(data, path) {
+        if let Some((last, others)) = places.split_last() {
+            for origin in others {
+                if let Some(target) = object_at_mut(data, path, origin) {
                     deep_merge(target, entity.clone());
                 }
             }
-            if let Some(target) = value_at_mut(data, last) {
+            if let Some(target) = object_at_mut(data, path, last) {
                 deep_merge(target, entity);
             }
         }
     }
-}
-
-fn value_at_mut<'a>(mut value: &'a mut Value, path: &[PathSegment]) -> Option<&'a mut Value> {
-    for segment in path {
-        value = match (value, segment) {
-            (Value::Object(object), PathSegment::Key(key)) => object.get_mut(key)?,
-            (Value::Array(items), PathSegment::Index(index)) => items.get_mut(*index)?,
-            _ => return None,
-        };
-    }
-    Some(value)
 }
 
 /// Merges `source` into `target`: objects key by key, lists of equal length
@@ -324,9 +416,9 @@ mod tests {
         ];
         let batch = collect(&schema(), &data, &path, &user_key());
         assert_eq!(batch.representations.len(), 2);
-        assert_eq!(batch.origins[0].len(), 2);
+        assert_eq!(batch.origins[0], [vec![0], vec![2]]);
         assert_eq!(
-            serde_json::to_value(&batch.origins[0][1]).expect("json"),
+            serde_json::to_value(origin_path(&data, &path, &batch.origins[0][1])).expect("json"),
             json!(["orders", 2, "buyer"])
         );
     }
@@ -344,15 +436,36 @@ mod tests {
 
     #[test]
     fn entity_results_merge_into_every_origin() {
-        let mut data = json!({ "a": { "id": "1" }, "b": [{ "id": "1" }] });
-        let origins = vec![vec![
-            vec![PathSegment::Key("a".into())],
-            vec![PathSegment::Key("b".into()), PathSegment::Index(0)],
-        ]];
-        merge_entities(&mut data, vec![json!({ "name": "Ada" })], &origins);
+        let mut data =
+            json!({ "a": [{ "b": [{ "id": "1" }, { "id": "2" }] }, { "b": { "id": "1" } }] });
+        let path = [
+            PathElement::Key("a".into()),
+            PathElement::List,
+            PathElement::Key("b".into()),
+        ];
+        // A list reached without `@` (a.1.b is an object, a.0.b a list) is walked too.
+        let batch = collect(&schema(), &data, &path, &[]);
+        assert!(
+            batch.representations.is_empty(),
+            "no type condition matched"
+        );
+        let origins = vec![vec![vec![0, 0], vec![1]], vec![vec![0, 1]]];
+        merge_entities(
+            &mut data,
+            &path,
+            vec![json!({ "name": "Ada" }), json!({ "name": "Bo" })],
+            &origins,
+        );
         assert_eq!(
             data,
-            json!({ "a": { "id": "1", "name": "Ada" }, "b": [{ "id": "1", "name": "Ada" }] })
+            json!({ "a": [
+                { "b": [{ "id": "1", "name": "Ada" }, { "id": "2", "name": "Bo" }] },
+                { "b": { "id": "1", "name": "Ada" } }
+            ] })
+        );
+        assert_eq!(
+            serde_json::to_value(origin_path(&data, &path, &[0, 1])).expect("json"),
+            json!(["a", 0, "b", 1])
         );
     }
 }

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::client::{SubgraphClient, SubgraphResponse};
-use crate::core::plan::{FetchNode, FlattenNode, PlanNode, QueryPlan};
+use crate::core::plan::{FetchNode, FlattenNode, OperationKind, PathElement, PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::response::{GraphqlError, PathSegment, codes};
 
@@ -38,6 +38,9 @@ pub struct ExecutionContext<'a> {
     pub variables: &'a Map<String, Value>,
     /// Headers forwarded to every subgraph.
     pub headers: &'a HeaderMap,
+    /// Whether a query identical to one in flight waits for its answer
+    /// instead of being sent again (`dedupe_subgraph_fetches`).
+    pub dedupe: bool,
 }
 
 /// The merged result of every fetch.
@@ -149,18 +152,22 @@ async fn send(
         subgraph = %fetch.subgraph,
         operation = fetch.operation_name.as_deref().unwrap_or(""),
     );
-    let answer = ctx
-        .client
-        .fetch(
-            &fetch.subgraph,
-            url,
-            &fetch.operation,
-            fetch.operation_name.as_deref(),
-            variables,
-            ctx.headers,
-        )
-        .instrument(span)
-        .await;
+    let (subgraph, operation, name) = (
+        fetch.subgraph.as_str(),
+        fetch.operation.as_str(),
+        fetch.operation_name.as_deref(),
+    );
+    let answer = if ctx.dedupe && fetch.operation_kind == OperationKind::Query {
+        ctx.client
+            .fetch_shared(subgraph, url, operation, name, variables, ctx.headers)
+            .instrument(span)
+            .await
+    } else {
+        ctx.client
+            .fetch(subgraph, url, operation, name, variables, ctx.headers)
+            .instrument(span)
+            .await
+    };
     match answer {
         Ok(response) => Some(response),
         Err(error) => {
@@ -231,12 +238,16 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
         return;
     };
     let mut state = lock(state);
-    for error in response.errors {
-        let error = subgraph_error(error, &fetch.subgraph, |path| {
-            entity_error_path(path, &origins)
-        });
-        state.errors.push(error);
-    }
+    let errors: Vec<GraphqlError> = response
+        .errors
+        .into_iter()
+        .map(|error| {
+            subgraph_error(error, &fetch.subgraph, |path| {
+                entity_error_path(path, &state.data, &flatten.path, &origins)
+            })
+        })
+        .collect();
+    state.errors.extend(errors);
     let entities = match response.data {
         Some(Value::Object(mut data)) => data.remove("_entities"),
         _ => None,
@@ -255,19 +266,21 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
                 }
             }
         }
-        entities::merge_entities(&mut state.data, entities, &origins);
+        entities::merge_entities(&mut state.data, &flatten.path, entities, &origins);
     }
 }
 
 /// `_entities.3.payment` → the first place representation 3 came from, plus `payment`.
 fn entity_error_path(
     path: &[PathSegment],
-    origins: &[Vec<Vec<PathSegment>>],
+    data: &Value,
+    flatten: &[PathElement],
+    origins: &[Vec<entities::Origin>],
 ) -> Option<Vec<PathSegment>> {
     match path {
         [PathSegment::Key(root), PathSegment::Index(index), rest @ ..] if root == "_entities" => {
             let origin = origins.get(*index)?.first()?;
-            let mut rewritten = origin.clone();
+            let mut rewritten = entities::origin_path(data, flatten, origin);
             rewritten.extend_from_slice(rest);
             Some(rewritten)
         }
@@ -323,20 +336,19 @@ mod tests {
 
     #[test]
     fn entity_error_paths_point_at_the_first_origin() {
-        let origins = vec![
-            vec![vec![PathSegment::Key("me".into())]],
-            vec![vec![
-                PathSegment::Key("orders".into()),
-                PathSegment::Index(2),
-                PathSegment::Key("node".into()),
-            ]],
+        let data = serde_json::json!({ "orders": [{}, {}, { "node": {} }] });
+        let flatten = [
+            PathElement::Key("orders".into()),
+            PathElement::List,
+            PathElement::Key("node".into()),
         ];
+        let origins = vec![vec![vec![0]], vec![vec![2], vec![1]]];
         let path = [
             PathSegment::Key("_entities".into()),
             PathSegment::Index(1),
             PathSegment::Key("payment".into()),
         ];
-        let rewritten = entity_error_path(&path, &origins).expect("rewritten");
+        let rewritten = entity_error_path(&path, &data, &flatten, &origins).expect("rewritten");
         assert_eq!(
             serde_json::to_value(rewritten).expect("json"),
             serde_json::json!(["orders", 2, "node", "payment"])

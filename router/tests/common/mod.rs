@@ -150,6 +150,11 @@ pub fn serving(sdl: &str, urls: &[(&str, &str)]) -> AppState {
     state
 }
 
+/// Installs the fixture supergraph with its subgraph URLs replaced by `urls`.
+pub fn install_with_urls(state: &AppState, urls: &[(&str, &str)]) {
+    install(state, SUPERGRAPH, urls);
+}
+
 fn install(state: &AppState, sdl: &str, urls: &[(&str, &str)]) {
     let mut supergraph = Supergraph::parse(sdl).unwrap();
     for subgraph in &mut supergraph.subgraphs {

@@ -80,6 +80,7 @@
 mod builder;
 mod display;
 mod emit;
+mod merge;
 mod selection;
 
 use std::sync::Arc;
@@ -298,6 +299,7 @@ impl Planner {
             .ok_or_else(|| PlanError::Internal("no root type".into()))?;
         let mut builder = builder::Builder::new(&self.supergraph, document);
         builder.plan_root(operation.operation_type, &root, &operation.selection_set)?;
+        merge::merge_sibling_fetches(&mut builder.fetches, &mut builder.roots);
         let mut emitter = emit::Emitter {
             fetches: &builder.fetches,
             operation,

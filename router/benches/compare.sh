@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The router at <git-rev> against the working tree's router, in one run:
+#
+#   router/benches/compare.sh <git-rev>          e.g. main, HEAD~1, b8e43d4
+#
+# 1. Builds the release router at <git-rev> in a temporary git worktree outside
+#    the repository, $BENCH_BASELINE_DIR/src (default directory
+#    /var/tmp/storefront-bench-baseline), with its own CARGO_TARGET_DIR
+#    ($BENCH_BASELINE_DIR/target), so the working tree's build is untouched.
+#    The binary is kept as $BENCH_BASELINE_DIR/router-<commit> and reused by
+#    later runs against the same commit; the worktree is removed.
+# 2. Runs `BASELINE_ROUTER_BIN=<that binary> cargo bench -p storefront-router
+#    --bench gateway` in the working tree, which builds the working tree's
+#    release router and measures both, alternating rounds, then prints the
+#    medians side by side with ratios.
+#
+# BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS,
+# BENCH_ROUTER_CPUS and BENCH_CLIENT_CPUS pass through to the bench (see
+# router/benches/gateway/settings.rs); CARGO_TARGET_DIR, if set, is used for
+# the working tree's build.
+set -euo pipefail
+
+rev=${1:?usage: router/benches/compare.sh <git-rev>}
+repo=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
+if ! commit=$(git -C "$repo" rev-parse --verify --quiet "$rev^{commit}"); then
+    echo "compare.sh: \`$rev\` is not a commit" >&2
+    exit 1
+fi
+short=${commit:0:12}
+dir=${BENCH_BASELINE_DIR:-/var/tmp/storefront-bench-baseline}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd -P)
+case "$dir/" in
+"$(cd "$repo" && pwd -P)"/*)
+    echo "compare.sh: BENCH_BASELINE_DIR ($dir) must be outside the repository" >&2
+    exit 1
+    ;;
+esac
+
+baseline="$dir/router-$short"
+if [[ -x "$baseline" ]]; then
+    echo "compare.sh: reusing the router built at $short ($baseline)" >&2
+else
+    src="$dir/src"
+    remove_worktree() {
+        git -C "$repo" worktree remove --force "$src" >/dev/null 2>&1 || rm -rf "$src"
+        git -C "$repo" worktree prune
+    }
+    remove_worktree
+    trap remove_worktree EXIT
+    git -C "$repo" worktree add --detach --quiet "$src" "$commit"
+    echo "compare.sh: building the release router at $short in $src" >&2
+    (cd "$src" && CARGO_TARGET_DIR="$dir/target" cargo build --release --locked -p storefront-router --bin router)
+    cp "$dir/target/release/router" "$baseline.partial"
+    mv "$baseline.partial" "$baseline"
+    remove_worktree
+    trap - EXIT
+fi
+
+echo "compare.sh: building the working tree's router and running the bench" >&2
+cd "$repo"
+BASELINE_ROUTER_BIN="$baseline" exec cargo bench -p storefront-router --bench gateway
