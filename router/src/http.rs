@@ -259,7 +259,7 @@ impl Incoming {
     }
 
     fn fail(&self, state: &AppState, failure: RequestFailure) -> Response {
-        self.finish(state, Kind::none, failure_response(failure, self.media))
+        self.finish(state, Kind::None, failure_response(failure, self.media))
     }
 }
 
@@ -380,7 +380,7 @@ async fn handle(
             ),
             Some(APPLICATION_JSON),
         );
-        return incoming.finish(&state, Kind::none, response);
+        return incoming.finish(&state, Kind::None, response);
     };
     let span = tracing::info_span!(
         "request",

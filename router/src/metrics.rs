@@ -17,11 +17,12 @@
 //! | `router_subgraph_fetch_duration_seconds` | `subgraph` |
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use apollo_compiler::executable::OperationType;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -39,26 +40,36 @@ const LATENCY_BUCKETS: [f64; 14] = [
 
 /// The kind of operation a request ran; `None` when it failed before one was
 /// selected.
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
 pub enum Kind {
     /// A query.
-    query,
+    Query,
     /// A mutation.
-    mutation,
+    Mutation,
     /// A subscription.
-    subscription,
+    Subscription,
     /// No operation ran (the request was rejected first).
-    none,
+    None,
+}
+
+impl EncodeLabelValue for Kind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            Kind::Query => "query",
+            Kind::Mutation => "mutation",
+            Kind::Subscription => "subscription",
+            Kind::None => "none",
+        })
+    }
 }
 
 impl From<Option<OperationType>> for Kind {
     fn from(kind: Option<OperationType>) -> Self {
         match kind {
-            Some(OperationType::Query) => Kind::query,
-            Some(OperationType::Mutation) => Kind::mutation,
-            Some(OperationType::Subscription) => Kind::subscription,
-            None => Kind::none,
+            Some(OperationType::Query) => Kind::Query,
+            Some(OperationType::Mutation) => Kind::Mutation,
+            Some(OperationType::Subscription) => Kind::Subscription,
+            None => Kind::None,
         }
     }
 }
@@ -247,9 +258,9 @@ mod tests {
     #[test]
     fn counts_requests_and_fetches_by_their_labels() {
         let metrics = Metrics::new();
-        metrics.request(200, Kind::query, Duration::from_millis(3));
-        metrics.request(200, Kind::query, Duration::from_millis(4));
-        metrics.request(400, Kind::none, Duration::from_millis(1));
+        metrics.request(200, Kind::Query, Duration::from_millis(3));
+        metrics.request(200, Kind::Query, Duration::from_millis(4));
+        metrics.request(400, Kind::None, Duration::from_millis(1));
         metrics.subgraph_fetch("users", Duration::from_millis(2), None);
         metrics.subgraph_fetch(
             "users",
@@ -292,7 +303,7 @@ mod tests {
     fn two_registries_count_independently() {
         let one = Metrics::new();
         let two = Metrics::new();
-        one.request(200, Kind::mutation, Duration::ZERO);
+        one.request(200, Kind::Mutation, Duration::ZERO);
         assert!(one.encode().contains(r#"kind="mutation"} 1"#));
         assert!(!two.encode().contains(r#"kind="mutation""#));
     }
