@@ -24,6 +24,7 @@
 //! - [`pipeline`]: an [`pipeline::Engine`] per loaded supergraph — parse,
 //!   validate, limits, the plan cache, introspection, execute, format.
 //! - [`limits`]: depth, alias and root-field limits.
+//! - [`plan_cache`]: prepared operations by hash, bounded by bytes.
 //! - [`execute`]: running a plan, entity batches, merging and formatting.
 //! - [`client`]: the [`client::SubgraphClient`] (one pool, timeouts, headers).
 //! - [`source`]: where the supergraph comes from (file, or composed and polled).
@@ -37,6 +38,7 @@ pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod pipeline;
+pub mod plan_cache;
 pub mod planner;
 pub mod playground;
 pub mod response;
@@ -88,7 +90,8 @@ pub enum InstallError {
 impl AppState {
     /// A state with no supergraph yet, planning with the core planner.
     pub fn new(settings: RouterSettings) -> Result<Self, reqwest::Error> {
-        Self::with_planner(settings, planner::core_planner())
+        let make_planner = planner::core_planner_with(settings.limits.plan_limits());
+        Self::with_planner(settings, make_planner)
     }
 
     /// A state whose engines plan with `make_planner` (tests use hand-written plans).
@@ -140,16 +143,7 @@ impl AppState {
         let supergraph = Arc::new(supergraph);
         let planner =
             (self.inner.make_planner)(supergraph.clone()).map_err(InstallError::Planner)?;
-        let engine = Engine::new(
-            supergraph,
-            sdl,
-            planner,
-            self.inner.settings.plan_cache_size,
-            self.inner.settings.limits.clone(),
-        )
-        .with_fetch_dedupe(self.inner.settings.dedupe_subgraph_fetches)
-        .with_request_dedupe(self.inner.settings.dedupe_requests)
-        .with_introspection(self.inner.settings.introspection);
+        let engine = Engine::new(supergraph, sdl, planner, &self.inner.settings);
         self.inner.engine.store(Some(Arc::new(engine)));
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Operation limits (depth, aliases, root fields), checked after validation
 //! and before planning.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::executable::{Operation, Selection, SelectionSet};
@@ -52,59 +52,79 @@ pub fn check(
     }
     let mut walk = Walk {
         document,
-        aliases: 0,
-        max_depth: 0,
-        fragments: HashSet::new(),
+        fragments: HashMap::new(),
     };
-    walk.selection_set(&operation.selection_set, 1);
-    if walk.max_depth > limits.max_depth {
+    let measure = walk.selection_set(&operation.selection_set);
+    if measure.depth > limits.max_depth {
         return Err(LimitError::Depth {
-            found: walk.max_depth,
+            found: measure.depth,
             limit: limits.max_depth,
         });
     }
-    if walk.aliases > limits.max_aliases {
+    if measure.aliases > limits.max_aliases {
         return Err(LimitError::Aliases {
-            found: walk.aliases,
+            found: measure.aliases,
             limit: limits.max_aliases,
         });
     }
     Ok(())
 }
 
+/// What a selection set contributes: how deep its fields nest and how many
+/// aliases it has with its fragments expanded (saturating: a document of
+/// duplicated spreads expands exponentially, and its count only has to be
+/// compared with a limit).
+#[derive(Debug, Clone, Copy, Default)]
+struct Measure {
+    depth: usize,
+    aliases: usize,
+}
+
+/// Measures selection sets, each named fragment once: a walk that followed
+/// every spread would take exponential time on nested duplicated spreads.
 struct Walk<'a> {
     document: &'a ExecutableDocument,
-    aliases: usize,
-    max_depth: usize,
-    /// Fragments on the current path (validation rejects cycles; this guards anyway).
-    fragments: HashSet<&'a str>,
+    /// Fragments measured (`None` while one is being measured: validation
+    /// rejects cycles; this guards anyway).
+    fragments: HashMap<&'a str, Option<Measure>>,
 }
 
 impl<'a> Walk<'a> {
-    fn selection_set(&mut self, set: &'a SelectionSet, depth: usize) {
+    fn selection_set(&mut self, set: &'a SelectionSet) -> Measure {
+        let mut measure = Measure::default();
         for selection in &set.selections {
-            match selection {
+            let inner = match selection {
                 Selection::Field(field) => {
-                    if field.alias.is_some() {
-                        self.aliases += 1;
-                    }
-                    self.max_depth = self.max_depth.max(depth);
-                    self.selection_set(&field.selection_set, depth + 1);
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.fragment_name.as_str();
-                    if let Some(fragment) = self.document.fragments.get(name)
-                        && self.fragments.insert(name)
-                    {
-                        self.selection_set(&fragment.selection_set, depth);
-                        self.fragments.remove(name);
+                    let nested = self.selection_set(&field.selection_set);
+                    Measure {
+                        depth: nested.depth + 1,
+                        aliases: nested
+                            .aliases
+                            .saturating_add(usize::from(field.alias.is_some())),
                     }
                 }
-                Selection::InlineFragment(inline) => {
-                    self.selection_set(&inline.selection_set, depth)
-                }
-            }
+                Selection::FragmentSpread(spread) => self.fragment(spread.fragment_name.as_str()),
+                Selection::InlineFragment(inline) => self.selection_set(&inline.selection_set),
+            };
+            measure.depth = measure.depth.max(inner.depth);
+            measure.aliases = measure.aliases.saturating_add(inner.aliases);
         }
+        measure
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Measure {
+        match self.fragments.get(name) {
+            Some(Some(measure)) => return *measure,
+            Some(None) => return Measure::default(),
+            None => {}
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return Measure::default();
+        };
+        self.fragments.insert(name, None);
+        let measure = self.selection_set(&fragment.selection_set);
+        self.fragments.insert(name, Some(measure));
+        measure
     }
 }
 
@@ -132,6 +152,30 @@ mod tests {
         assert!(check_query("{ a { b { n } } }", &limits).is_ok());
         let error = check_query("{ a { ...F } } fragment F on A { b { b { n } } }", &limits);
         assert_eq!(error, Err(LimitError::Depth { found: 4, limit: 3 }));
+    }
+
+    #[test]
+    fn nested_duplicated_spreads_are_measured_at_once() {
+        let mut query = String::from("{ a { ...F0 } }");
+        for i in 0..64 {
+            query.push_str(&format!(
+                " fragment F{i} on A {{ x: n ...F{n} ...F{n} }}",
+                n = i + 1
+            ));
+        }
+        query.push_str(" fragment F64 on A { b { n } }");
+        let limits = Limits {
+            max_aliases: 1000,
+            ..Limits::default()
+        };
+        // 2^64 - 1 aliases once expanded: the count saturates.
+        assert_eq!(
+            check_query(&query, &limits),
+            Err(LimitError::Aliases {
+                found: usize::MAX,
+                limit: 1000
+            })
+        );
     }
 
     #[test]

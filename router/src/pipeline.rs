@@ -4,8 +4,12 @@
 //! An [`Engine`] is one loaded supergraph with its planner and caches; the
 //! source swaps in a new engine when the supergraph changes, so caches never
 //! outlive the schema they were built for.
+//!
+//! A cache miss is prepared (parsed, validated, normalised, planned) on a
+//! blocking thread, at most [`RouterSettings::planning_concurrency`] at once,
+//! so a slow plan never holds up `/health` or cached operations. The cache
+//! ([`crate::plan_cache`]) is keyed by a hash and bounded by bytes.
 
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use apollo_compiler::collections::HashMap;
@@ -16,20 +20,21 @@ use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Name, introspection, request};
 use axum::body::Bytes;
-use lru::LruCache;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::client::{SubgraphClient, TRACING_HEADERS};
-use crate::core::plan::QueryPlan;
+use crate::core::normalize;
+use crate::core::plan::{PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::dedupe::SingleFlight;
 use crate::execute::format::{Formatter, Output};
 use crate::execute::{self, ExecutionContext};
 use crate::limits;
+use crate::plan_cache::{self, PlanCache};
 use crate::response::{GraphqlError, RequestFailure, codes};
-use crate::settings::Limits;
+use crate::settings::{Limits, RouterSettings};
 
 /// Plans operations for one supergraph. Implemented by the core planner; tests
 /// may plug in hand-written plans.
@@ -42,10 +47,32 @@ pub trait QueryPlanner: Send + Sync {
         operation_name: Option<&str>,
     ) -> Result<QueryPlan, String>;
 
+    /// As [`QueryPlanner::plan`], telling an operation that is too complex
+    /// (shown to the client) apart from internal failures.
+    fn plan_checked(
+        &self,
+        document: &Valid<ExecutableDocument>,
+        operation_name: Option<&str>,
+    ) -> Result<QueryPlan, PlanFailure> {
+        self.plan(document, operation_name)
+            .map_err(PlanFailure::Internal)
+    }
+
     /// The plan as text, for `extensions.queryPlan`.
     fn print(&self, plan: &QueryPlan) -> String {
         serde_json::to_string_pretty(plan).unwrap_or_default()
     }
+}
+
+/// Why [`QueryPlanner::plan_checked`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFailure {
+    /// Too large or too slow to plan; the message is for the client.
+    #[error("{0}")]
+    TooComplex(String),
+    /// Anything else (logged, masked for the client).
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// Builds the planner for a newly loaded supergraph.
@@ -55,7 +82,8 @@ pub type MakePlanner =
 /// A parsed, validated and planned operation, cached per (document, operation name).
 #[derive(Debug)]
 pub struct Prepared {
-    /// The validated document.
+    /// The validated document, normalised ([`normalize`]): only the selected
+    /// operation, fragments inlined, fields merged.
     pub document: Valid<ExecutableDocument>,
     /// The selected operation's name as the client gave it.
     pub operation_name: Option<String>,
@@ -65,6 +93,27 @@ pub struct Prepared {
     pub plan: QueryPlan,
     /// Whether the operation has `__schema` or `__type` at the root.
     pub introspection: bool,
+    /// The estimated memory the entry holds, in bytes (for the cache).
+    pub estimated_bytes: usize,
+}
+
+/// Roughly what one normalised selection costs in memory (the node, its
+/// field definition reference, name and arguments).
+const BYTES_PER_SELECTION: usize = 256;
+
+/// The bytes a plan holds: its operation texts and a little per node.
+fn plan_bytes(node: &PlanNode) -> usize {
+    128 + match node {
+        PlanNode::Fetch(fetch) => {
+            fetch.operation.len()
+                + fetch.subgraph.len()
+                + fetch.operation_name.as_ref().map_or(0, String::len)
+                + fetch.variable_usages.iter().map(String::len).sum::<usize>()
+                + 64 * fetch.requires.as_ref().map_or(0, Vec::len)
+        }
+        PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => nodes.iter().map(plan_bytes).sum(),
+        PlanNode::Flatten(flatten) => 32 * flatten.path.len() + plan_bytes(&flatten.node),
+    }
 }
 
 /// A GraphQL request's parameters (body of a POST, query string of a GET).
@@ -118,9 +167,6 @@ impl Serialize for Errors<'_> {
     }
 }
 
-/// Prepared operations by (document text, operation name).
-type PlanCache = LruCache<(String, Option<String>), Arc<Prepared>>;
-
 /// One loaded supergraph, its planner and its caches.
 pub struct Engine {
     /// The supergraph.
@@ -129,7 +175,9 @@ pub struct Engine {
     pub sdl: String,
     planner: Arc<dyn QueryPlanner>,
     implementers: HashMap<Name, Implementers>,
-    cache: Mutex<PlanCache>,
+    cache: Mutex<PlanCache<Prepared>>,
+    /// Turns to prepare a cache miss on a blocking thread.
+    planning: tokio::sync::Semaphore,
     limits: Limits,
     introspection: bool,
     dedupe_fetches: bool,
@@ -165,47 +213,30 @@ pub enum Method {
 }
 
 impl Engine {
-    /// An engine for `supergraph` (read from `sdl`) planned by `planner`.
+    /// An engine for `supergraph` (read from `sdl`) planned by `planner`,
+    /// with the cache, planning and limits of `settings`.
     pub fn new(
         supergraph: Arc<Supergraph>,
         sdl: String,
         planner: Arc<dyn QueryPlanner>,
-        cache_size: usize,
-        limits: Limits,
+        settings: &RouterSettings,
     ) -> Self {
         let implementers = supergraph.api_schema.implementers_map();
-        let size = NonZeroUsize::new(cache_size).unwrap_or(NonZeroUsize::MIN);
         Engine {
             supergraph,
             sdl,
             planner,
             implementers,
-            cache: Mutex::new(LruCache::new(size)),
-            limits,
-            introspection: true,
-            dedupe_fetches: true,
-            requests: None,
+            cache: Mutex::new(PlanCache::new(
+                settings.plan_cache_size,
+                settings.plan_cache_bytes,
+            )),
+            planning: tokio::sync::Semaphore::new(settings.planning_concurrency.max(1)),
+            limits: settings.limits.clone(),
+            dedupe_fetches: settings.dedupe_subgraph_fetches,
+            requests: settings.dedupe_requests.then(SingleFlight::default),
+            introspection: settings.introspection,
         }
-    }
-
-    /// Whether a client query identical to one being executed gets that
-    /// one's response (off unless turned on).
-    pub fn with_request_dedupe(mut self, dedupe: bool) -> Self {
-        self.requests = dedupe.then(SingleFlight::default);
-        self
-    }
-
-    /// Whether identical subgraph queries in flight at once are sent once
-    /// (on unless turned off).
-    pub fn with_fetch_dedupe(mut self, dedupe: bool) -> Self {
-        self.dedupe_fetches = dedupe;
-        self
-    }
-
-    /// The same engine, answering `__schema` and `__type` only if `enabled`.
-    pub fn with_introspection(mut self, enabled: bool) -> Self {
-        self.introspection = enabled;
-        self
     }
 
     /// How many prepared operations are cached.
@@ -213,42 +244,87 @@ impl Engine {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
 
+    /// The estimated size of the cached operations, in bytes.
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.lock().map(|c| c.bytes()).unwrap_or(0)
+    }
+
     /// The printed plan.
     pub fn print_plan(&self, plan: &QueryPlan) -> String {
         self.planner.print(plan)
     }
 
-    /// Parses, validates, checks limits and plans — or takes it from the cache.
+    fn cached(&self, key: &plan_cache::Key) -> Option<Arc<Prepared>> {
+        self.cache.lock().ok().and_then(|mut c| c.get(key))
+    }
+
+    /// Parses, validates, checks limits and plans on the calling thread — or
+    /// takes it from the cache (for tools and benchmarks; requests use
+    /// [`Engine::prepare_off_workers`]).
     pub fn prepare(
         &self,
         query: &str,
         operation_name: Option<&str>,
     ) -> Result<Arc<Prepared>, RequestFailure> {
-        let key = (query.to_owned(), operation_name.map(str::to_owned));
-        if let Some(hit) = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|mut c| c.get(&key).cloned())
-        {
+        let key = plan_cache::key(query, operation_name);
+        if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
         let prepared = Arc::new(self.prepare_uncached(query, operation_name)?);
         if let Ok(mut cache) = self.cache.lock() {
-            cache.put(key, prepared.clone());
+            cache.insert(key, prepared.clone(), prepared.estimated_bytes);
         }
         Ok(prepared)
     }
 
-    fn prepare_uncached(
+    /// As [`Engine::prepare`], but a miss is prepared on a blocking thread
+    /// when one of the planning turns is free, so the async workers go on.
+    pub async fn prepare_off_workers(
+        self: &Arc<Self>,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Arc<Prepared>, RequestFailure> {
+        let key = plan_cache::key(query, operation_name);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let _turn = self
+            .planning
+            .acquire()
+            .await
+            .map_err(|_| internal("the planning turns are closed"))?;
+        // Another request may have prepared it while this one waited.
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let engine = self.clone();
+        let query = query.to_owned();
+        let operation_name = operation_name.map(str::to_owned);
+        let prepared = tokio::task::spawn_blocking(move || {
+            engine.prepare_uncached(&query, operation_name.as_deref())
+        })
+        .await
+        .map_err(|_| internal("preparing an operation panicked"))??;
+        let prepared = Arc::new(prepared);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, prepared.clone(), prepared.estimated_bytes);
+        }
+        Ok(prepared)
+    }
+
+    /// Parses, validates, checks limits, normalises and plans, on the
+    /// calling thread.
+    pub fn prepare_uncached(
         &self,
         query: &str,
         operation_name: Option<&str>,
     ) -> Result<Prepared, RequestFailure> {
         let schema = &self.supergraph.api_schema;
         let ast = Parser::new()
+            .token_limit(self.limits.parser_max_tokens)
+            .recursion_limit(self.limits.parser_max_recursion)
             .parse_ast(query, "request.graphql")
-            .map_err(|e| diagnostics(&e.errors, codes::PARSE_FAILED))?;
+            .map_err(|e| self.parse_failure(&e.errors))?;
         let document = ast
             .to_executable_validate(schema)
             .map_err(|e| diagnostics(&e.errors, codes::VALIDATION_FAILED))?;
@@ -261,6 +337,20 @@ impl Engine {
         limits::check(&document, operation, &self.limits).map_err(|e| {
             RequestFailure::graphql(vec![GraphqlError::new(e.to_string(), codes::BAD_REQUEST)])
         })?;
+        let normalized =
+            normalize::normalize(&document, operation_name, self.limits.max_selections).map_err(
+                |e| {
+                    RequestFailure::graphql(vec![GraphqlError::new(
+                        e.to_string(),
+                        codes::QUERY_TOO_COMPLEX,
+                    )])
+                },
+            )?;
+        let document = normalized.document;
+        let operation = document
+            .operations
+            .get(operation_name)
+            .map_err(|_| internal("the normalised operation is missing"))?;
         let introspection = operation
             .root_fields(&document)
             .any(|f| matches!(f.name.as_str(), "__schema" | "__type"));
@@ -281,20 +371,33 @@ impl Engine {
         let kind = operation.operation_type;
         let plan = self
             .planner
-            .plan(&document, operation_name)
-            .map_err(|error| {
-                tracing::error!(%error, "query planning failed");
-                RequestFailure::graphql(vec![GraphqlError::new(
-                    "the router could not plan this operation",
-                    codes::INTERNAL,
-                )])
+            .plan_checked(&document, operation_name)
+            .map_err(|failure| match failure {
+                PlanFailure::TooComplex(message) => {
+                    RequestFailure::graphql(vec![GraphqlError::new(
+                        message,
+                        codes::QUERY_TOO_COMPLEX,
+                    )])
+                }
+                PlanFailure::Internal(error) => {
+                    tracing::error!(%error, "query planning failed");
+                    RequestFailure::graphql(vec![GraphqlError::new(
+                        "the router could not plan this operation",
+                        codes::INTERNAL,
+                    )])
+                }
             })?;
+        let estimated_bytes = 512
+            + query.len()
+            + normalized.selections * BYTES_PER_SELECTION
+            + plan.node.as_ref().map_or(0, plan_bytes);
         Ok(Prepared {
             document,
             operation_name: operation_name.map(str::to_owned),
             kind,
             plan,
             introspection,
+            estimated_bytes,
         })
     }
 
@@ -318,7 +421,8 @@ impl Engine {
         let query = request.query.as_deref().unwrap_or_default();
         let is_query = !query.trim().is_empty()
             && self
-                .prepare(query, request.operation_name.as_deref())
+                .prepare_off_workers(query, request.operation_name.as_deref())
+                .await
                 .is_ok_and(|prepared| prepared.kind == OperationType::Query);
         if !is_query {
             return self
@@ -356,9 +460,37 @@ impl Engine {
         requests.run(key, work).await
     }
 
+    /// The client's parse errors; a document over the parser's token or
+    /// recursion limit gets one error that names the limit.
+    fn parse_failure(
+        &self,
+        errors: &apollo_compiler::validation::DiagnosticList,
+    ) -> RequestFailure {
+        let messages: Vec<String> = errors.iter().map(|d| d.error.to_string()).collect();
+        let limit = if messages.iter().any(|m| m.contains("token limit")) {
+            Some(format!(
+                "the document has more than {} tokens, the router's limit",
+                self.limits.parser_max_tokens
+            ))
+        } else if messages.iter().any(|m| m.contains("recursion limit")) {
+            Some(format!(
+                "the document nests more than {} levels deep, the parser's limit",
+                self.limits.parser_max_recursion
+            ))
+        } else {
+            None
+        };
+        match limit {
+            Some(message) => {
+                RequestFailure::graphql(vec![GraphqlError::new(message, codes::PARSE_FAILED)])
+            }
+            None => diagnostics(errors, codes::PARSE_FAILED),
+        }
+    }
+
     /// Runs a request to the end: the response body, or a request error.
     pub async fn execute(
-        &self,
+        self: &Arc<Self>,
         client: &SubgraphClient,
         request: &GraphqlRequest,
         method: Method,
@@ -370,7 +502,9 @@ impl Engine {
             .as_deref()
             .filter(|q| !q.trim().is_empty())
             .ok_or_else(|| RequestFailure::http(400, "the request has no `query`"))?;
-        let prepared = self.prepare(query, request.operation_name.as_deref())?;
+        let prepared = self
+            .prepare_off_workers(query, request.operation_name.as_deref())
+            .await?;
         if method == Method::Get && prepared.kind != OperationType::Query {
             return Err(RequestFailure::http(
                 405,

@@ -20,6 +20,8 @@ pub mod codes {
     pub const SUBGRAPH_UNAVAILABLE: &str = "SUBGRAPH_UNAVAILABLE";
     /// A subgraph answered with something that is not a GraphQL response.
     pub const SUBGRAPH_INVALID_RESPONSE: &str = "SUBGRAPH_INVALID_RESPONSE";
+    /// The operation is too large once normalised, or took too long to plan.
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     /// A non-null field resolved to null.
     pub const NULL_IN_NON_NULL: &str = "NON_NULLABLE_FIELD_WAS_NULL";
     /// No supergraph is loaded yet.

@@ -53,8 +53,18 @@ pub struct RouterSettings {
     /// `x-storefront-query-plan: true` or `extensions.queryPlan`); the printed
     /// plan is returned in `extensions.queryPlan` (`EXPOSE_QUERY_PLAN`).
     pub expose_query_plan: bool,
-    /// How many prepared operations (parsed, validated and planned) are cached.
+    /// How many prepared operations (parsed, validated and planned) are
+    /// cached at most (`PLAN_CACHE_SIZE`).
     pub plan_cache_size: usize,
+    /// The plan cache's budget in bytes, estimated per entry from the
+    /// document's length and its plan (`PLAN_CACHE_BYTES`); least recently
+    /// used entries are evicted to stay under it, and an entry larger than the
+    /// whole budget is not cached.
+    pub plan_cache_bytes: usize,
+    /// How many operations are parsed, validated and planned at once, on
+    /// blocking threads outside the async workers (`PLANNING_CONCURRENCY`);
+    /// more cache misses wait for a turn. At least 1.
+    pub planning_concurrency: usize,
     /// Browser origins allowed to call the router cross-origin (CORS;
     /// `CORS_ORIGINS`, comma-separated). Each entry is an exact origin
     /// (`https://shop.example.com`), an origin with `*` for its port
@@ -121,6 +131,8 @@ impl Default for RouterSettings {
             limits: Limits::default(),
             expose_query_plan: false,
             plan_cache_size: 512,
+            plan_cache_bytes: 32 * 1024 * 1024,
+            planning_concurrency: 2,
             cors_origins: Vec::new(),
             dedupe_subgraph_fetches: true,
             dedupe_requests: false,
@@ -145,6 +157,9 @@ impl ServiceSettings for RouterSettings {
         "CORS_ORIGINS",
         "DEDUPE_SUBGRAPH_FETCHES",
         "DEDUPE_REQUESTS",
+        "PLAN_CACHE_SIZE",
+        "PLAN_CACHE_BYTES",
+        "PLANNING_CONCURRENCY",
         "HEADER_READ_TIMEOUT",
         "IDLE_TIMEOUT",
         "BODY_READ_TIMEOUT",
@@ -277,6 +292,30 @@ pub struct Limits {
     pub max_aliases: usize,
     /// The most root fields in one operation.
     pub max_root_fields: usize,
+    /// The most lexical tokens in a document; the parser stops at the limit
+    /// (`GRAPHQL_PARSE_FAILED`).
+    pub parser_max_tokens: usize,
+    /// The deepest nesting the parser follows (selection sets, lists, input
+    /// objects); deeper documents fail to parse (`GRAPHQL_PARSE_FAILED`).
+    pub parser_max_recursion: usize,
+    /// The most selections (fields and inline fragments) the operation may
+    /// have once normalised: fragments inlined, fields merged by response key
+    /// (`QUERY_TOO_COMPLEX`).
+    pub max_selections: usize,
+    /// How long planning one operation may take, e.g. `"2s"`
+    /// (`QUERY_TOO_COMPLEX`); `"0s"` turns the limit off.
+    #[serde(with = "humantime_serde")]
+    pub max_planning_time: Duration,
+}
+
+impl Limits {
+    /// The planner's share of the limits.
+    pub fn plan_limits(&self) -> crate::core::plan::PlanLimits {
+        crate::core::plan::PlanLimits {
+            max_selections: self.max_selections,
+            max_time: Some(self.max_planning_time).filter(|t| !t.is_zero()),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -286,6 +325,10 @@ impl Default for Limits {
             max_depth: 32,
             max_aliases: 64,
             max_root_fields: 32,
+            parser_max_tokens: 15_000,
+            parser_max_recursion: 500,
+            max_selections: 20_000,
+            max_planning_time: Duration::from_secs(2),
         }
     }
 }

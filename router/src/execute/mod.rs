@@ -190,7 +190,18 @@ async fn send(
     }
 }
 
+/// Whether `fetch` is sent for this request (its `@skip`/`@include` condition).
+fn wanted(ctx: &ExecutionContext<'_>, fetch: &FetchNode) -> bool {
+    fetch
+        .condition
+        .as_ref()
+        .is_none_or(|condition| condition.holds(ctx.variables))
+}
+
 async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch: &FetchNode) {
+    if !wanted(ctx, fetch) {
+        return;
+    }
     let variables = fetch_variables(ctx, fetch);
     let Some(response) = send(ctx, state, fetch, &variables).await else {
         return;
@@ -215,6 +226,9 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
             .push(GraphqlError::new("internal error", codes::INTERNAL));
         return;
     };
+    if !wanted(ctx, fetch) {
+        return;
+    }
     let batch = {
         let state = lock(state);
         entities::collect_rewritten(

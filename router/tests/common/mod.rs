@@ -183,6 +183,7 @@ pub fn fetch(subgraph: &str, operation: &str, variables: &[&str]) -> PlanNode {
         requires: None,
         output_rewrites: vec![],
         input_rewrites: vec![],
+        condition: None,
     })
 }
 
@@ -224,6 +225,7 @@ pub fn flatten(
             }]),
             output_rewrites: vec![],
             input_rewrites: vec![],
+            condition: None,
         })),
     })
 }

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
+use std::time::Instant;
 
 use apollo_compiler::ast::{self, OperationType};
 use apollo_compiler::executable::{ExecutableDocument, Field, FieldSet, Selection, SelectionSet};
@@ -106,6 +107,8 @@ pub(super) struct Builder<'a> {
     /// Internal (key and `@requires`) fields: the arguments first asked for
     /// each (type, field), and the aliases given to other arguments.
     internal: InternalAliases,
+    /// When planning gives up ([`super::PlanLimits::max_time`]).
+    pub deadline: Option<Instant>,
 }
 
 /// See [`Builder::alias_internal`].
@@ -132,6 +135,7 @@ impl<'a> Builder<'a> {
             roots: Vec::new(),
             operation_type: OperationType::Query,
             internal: InternalAliases::default(),
+            deadline: None,
         }
     }
 
@@ -518,6 +522,11 @@ impl<'a> Builder<'a> {
         field: &Node<Field>,
         force: bool,
     ) -> Result<Touched, PlanError> {
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            return Err(PlanError::TooComplex(
+                "the operation took too long to plan".into(),
+            ));
+        }
         if field.name == "__typename" {
             let mut f = FieldSel::plain(field.name.clone(), true);
             f.alias = field.alias.clone();

@@ -94,7 +94,18 @@ pub fn path_text(path: &[PathElement]) -> String {
 }
 
 fn write_fetch(out: &mut String, fetch: &FetchNode, level: usize) {
-    let _ = writeln!(out, "Fetch(service: \"{}\") {{", fetch.subgraph);
+    match &fetch.condition {
+        Some(condition) => {
+            let _ = writeln!(
+                out,
+                "Fetch(service: \"{}\", if: {condition}) {{",
+                fetch.subgraph
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Fetch(service: \"{}\") {{", fetch.subgraph);
+        }
+    }
     let selections = operation_selections(&fetch.operation);
     if let Some(requires) = &fetch.requires {
         indent(out, level + 1);

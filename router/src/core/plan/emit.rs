@@ -8,6 +8,7 @@ use apollo_compiler::Name;
 use apollo_compiler::executable::Operation;
 
 use super::builder::Fetch;
+use super::condition::{When, fetch_condition};
 use super::{FetchNode, FlattenNode, OperationKind, PlanNode};
 
 pub(super) struct Emitter<'a> {
@@ -23,7 +24,7 @@ impl Emitter<'_> {
     pub fn emit(&mut self, roots: &[usize]) -> Option<PlanNode> {
         let single_deps = self.fetches.iter().all(|f| f.deps.len() <= 1);
         if single_deps {
-            let nodes: Vec<PlanNode> = roots.iter().map(|r| self.tree(*r)).collect();
+            let nodes: Vec<PlanNode> = roots.iter().filter_map(|r| self.tree(*r)).collect();
             return match self.kind {
                 OperationKind::Mutation => sequence(nodes),
                 OperationKind::Query => parallel(nodes),
@@ -56,7 +57,7 @@ impl Emitter<'_> {
         let mut steps = Vec::new();
         for l in 0..=top {
             let ids: Vec<usize> = (0..self.fetches.len()).filter(|i| level[*i] == l).collect();
-            let nodes = ids.into_iter().map(|i| self.fetch(i)).collect();
+            let nodes = ids.into_iter().filter_map(|i| self.fetch(i)).collect();
             if let Some(node) = parallel(nodes) {
                 steps.push(node);
             }
@@ -64,28 +65,37 @@ impl Emitter<'_> {
         sequence(steps)
     }
 
-    fn tree(&mut self, id: usize) -> PlanNode {
-        let me = self.fetch(id);
+    /// A fetch and those that depend on it alone; `None` when the fetch is
+    /// always skipped (its dependents then have nothing to start from).
+    fn tree(&mut self, id: usize) -> Option<PlanNode> {
+        let me = self.fetch(id)?;
         let children: Vec<usize> = (0..self.fetches.len())
             .filter(|c| self.fetches[*c].deps.iter().next() == Some(&id))
             .collect();
         if children.is_empty() {
-            return me;
+            return Some(me);
         }
-        let nodes: Vec<PlanNode> = children.into_iter().map(|c| self.tree(c)).collect();
+        let nodes: Vec<PlanNode> = children.into_iter().filter_map(|c| self.tree(c)).collect();
         let mut steps = vec![me];
         match parallel(nodes) {
             Some(PlanNode::Sequence(inner)) => steps.extend(inner),
             other => steps.extend(other),
         }
-        PlanNode::Sequence(steps)
+        Some(sequence(steps).unwrap_or(PlanNode::Sequence(Vec::new())))
     }
 
-    fn fetch(&mut self, id: usize) -> PlanNode {
-        self.order.push(id);
-        let index = self.order.len() - 1;
+    /// The node of one fetch; `None` when literal `@skip`/`@include` remove
+    /// every top-level selection.
+    fn fetch(&mut self, id: usize) -> Option<PlanNode> {
         let mut fetch = self.fetches[id].clone();
         fetch.selection.prune();
+        let condition = match fetch_condition(&fetch.selection) {
+            When::Never => return None,
+            When::Always => None,
+            When::If(condition) => Some(condition),
+        };
+        self.order.push(id);
+        let index = self.order.len() - 1;
         let mut body = String::new();
         let entity = fetch.path.is_some();
         if entity {
@@ -155,14 +165,15 @@ impl Emitter<'_> {
             requires: fetch.path.as_ref().map(|_| fetch.requires.to_requires()),
             output_rewrites: fetch.renames.clone(),
             input_rewrites: fetch.typenames.clone(),
+            condition,
         });
-        match &fetch.path {
+        Some(match &fetch.path {
             Some(path) => PlanNode::Flatten(FlattenNode {
                 path: path.clone(),
                 node: Box::new(node),
             }),
             None => node,
-        }
+        })
     }
 }
 

@@ -78,20 +78,24 @@
 //! (both empty for most fetches).
 
 mod builder;
+mod condition;
 mod display;
 mod emit;
 mod merge;
 mod selection;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::validation::Valid;
 use serde::Serialize;
 
+use super::normalize::{self, NormalizeError};
 use super::supergraph::{Supergraph, SupergraphError};
 
+pub use condition::Condition;
 pub use display::path_text;
 
 /// The plan for one operation.
@@ -150,6 +154,11 @@ pub struct FetchNode {
     /// subgraph that knows a type only through an `@interfaceObject`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub input_rewrites: Vec<TypenameRewrite>,
+    /// When the fetch is sent: `None` always; otherwise only when the
+    /// condition holds for the request's variables (every top-level selection
+    /// of the fetch is under `@skip`/`@include`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
 }
 
 /// Sets the `__typename` of the representations built for one type.
@@ -253,21 +262,50 @@ pub enum PlanError {
         /// The type.
         type_name: String,
     },
+    /// The operation is too large or takes too long to plan
+    /// ([`PlanLimits`]); the client is told.
+    #[error("{0}")]
+    TooComplex(String),
     /// A planner bug.
     #[error("internal planner error: {0}")]
     Internal(String),
+}
+
+/// Bounds on planning one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// The most selections the operation may have once normalised (fragments
+    /// inlined, fields merged).
+    pub max_selections: usize,
+    /// How long planning may take (`None`: no limit).
+    pub max_time: Option<Duration>,
+}
+
+impl Default for PlanLimits {
+    fn default() -> Self {
+        PlanLimits {
+            max_selections: 20_000,
+            max_time: Some(Duration::from_secs(2)),
+        }
+    }
 }
 
 /// Plans operations for one supergraph; build it once per supergraph.
 #[derive(Debug, Clone)]
 pub struct Planner {
     supergraph: Arc<Supergraph>,
+    limits: PlanLimits,
 }
 
 impl Planner {
-    /// A planner for this supergraph.
+    /// A planner for this supergraph, with the default [`PlanLimits`].
     pub fn new(supergraph: Arc<Supergraph>) -> Self {
-        Planner { supergraph }
+        Self::with_limits(supergraph, PlanLimits::default())
+    }
+
+    /// A planner for this supergraph bounded by `limits`.
+    pub fn with_limits(supergraph: Arc<Supergraph>, limits: PlanLimits) -> Self {
+        Planner { supergraph, limits }
     }
 
     /// The supergraph it plans for.
@@ -277,11 +315,22 @@ impl Planner {
 
     /// Plans one operation of a document validated against the API schema.
     /// The result depends only on (supergraph, document, operation name).
+    /// The operation is normalised first ([`normalize`]), so planning is
+    /// polynomial in the document's size; a normalised document plans the same.
     pub fn plan(
         &self,
         document: &Valid<ExecutableDocument>,
         operation_name: Option<&str>,
     ) -> Result<QueryPlan, PlanError> {
+        let deadline = self.limits.max_time.map(|t| Instant::now() + t);
+        let normalized = normalize::normalize(document, operation_name, self.limits.max_selections)
+            .map_err(|e| match e {
+                NormalizeError::UnknownOperation(name) => PlanError::UnknownOperation(name),
+                too_many @ NormalizeError::TooManySelections { .. } => {
+                    PlanError::TooComplex(too_many.to_string())
+                }
+            })?;
+        let document = &normalized.document;
         let operation = document
             .operations
             .get(operation_name)
@@ -298,6 +347,7 @@ impl Planner {
             .cloned()
             .ok_or_else(|| PlanError::Internal("no root type".into()))?;
         let mut builder = builder::Builder::new(&self.supergraph, document);
+        builder.deadline = deadline;
         builder.plan_root(operation.operation_type, &root, &operation.selection_set)?;
         merge::merge_sibling_fetches(&mut builder.fetches, &mut builder.roots);
         let mut emitter = emit::Emitter {

@@ -1,0 +1,335 @@
+//! The client's operation normalised once, before limits are counted, the plan
+//! is built and the response is formatted: named fragments inlined, fields
+//! with the same response key (and the same directives) merged into one,
+//! fragments without directives on the type they sit in flattened, and
+//! fragments with the same type condition and directives merged.
+//! `@skip`/`@include` stay where the client wrote them.
+//!
+//! Every later walk is then linear in the size of the result: a document of
+//! nested duplicated spreads (`fragment F0 on Query { ...F1 ...F1 }`, twenty
+//! levels) normalises to the few fields it names instead of the 2^20 paths a
+//! walk through the spreads takes. The result can still be large (twenty
+//! levels of `a { ...F } b { ...F }` name 2^20 distinct response paths), so
+//! it is built against a budget of selections and abandoned when it runs out.
+//!
+//! Normalising a normalised document gives the same document back.
+//!
+//! Like GraphQL's `CollectFields`, a fragment spread flattened into one
+//! selection set is followed once, and the merged field's sub-selections are
+//! the selections of every occurrence, in order.
+
+use std::collections::HashSet;
+
+use apollo_compiler::ast::DirectiveList;
+use apollo_compiler::executable::{Field, InlineFragment, Operation, Selection, SelectionSet};
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{ExecutableDocument, Name, Node};
+use indexmap::IndexMap;
+
+/// Why an operation could not be normalised.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NormalizeError {
+    /// No operation of that name (or several and no name given).
+    #[error("unknown operation: {0}")]
+    UnknownOperation(String),
+    /// The normalised operation would have more selections than allowed.
+    #[error(
+        "the operation has more than {limit} selections once its fragments are expanded and its fields merged"
+    )]
+    TooManySelections {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// A normalised document: the one selected operation, no named fragments.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    /// The document (valid because the input was, and normalising keeps
+    /// validity: merged fields were already required to be mergeable).
+    pub document: Valid<ExecutableDocument>,
+    /// How many selections (fields and inline fragments) it has.
+    pub selections: usize,
+}
+
+/// Normalises operation `operation_name` of `document`, building at most
+/// `max_selections` selections.
+pub fn normalize(
+    document: &Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    max_selections: usize,
+) -> Result<Normalized, NormalizeError> {
+    let operation = document
+        .operations
+        .get(operation_name)
+        .map_err(|e| NormalizeError::UnknownOperation(e.message().to_string()))?;
+    let mut walk = Walk {
+        document,
+        count: 0,
+        max: max_selections,
+    };
+    let selection_set = walk.build(&operation.selection_set.ty, &[&operation.selection_set])?;
+    let mut normalized = ExecutableDocument::new();
+    normalized.sources = document.sources.clone();
+    let mut op: Operation = operation.as_ref().clone();
+    op.selection_set = selection_set;
+    normalized
+        .operations
+        .insert(located(operation.location(), op));
+    Ok(Normalized {
+        document: Valid::assume_valid(normalized),
+        selections: walk.count,
+    })
+}
+
+fn located<T>(location: Option<apollo_compiler::parser::SourceSpan>, value: T) -> Node<T> {
+    match location {
+        Some(location) => Node::new_parsed(value, location),
+        None => Node::new(value),
+    }
+}
+
+/// What one normalised selection set is made of, by first occurrence.
+#[derive(PartialEq, Eq, Hash)]
+enum Key {
+    /// A field: its response key and directives.
+    Field(Name, DirectiveList),
+    /// An inline fragment: its type condition and directives.
+    Fragment(Option<Name>, DirectiveList),
+}
+
+enum Entry<'d> {
+    Field {
+        first: &'d Node<Field>,
+        sets: Vec<&'d SelectionSet>,
+    },
+    Fragment {
+        location: Option<apollo_compiler::parser::SourceSpan>,
+        sets: Vec<&'d SelectionSet>,
+    },
+}
+
+#[derive(Default)]
+struct Collected<'d> {
+    entries: IndexMap<Key, Entry<'d>>,
+    /// Named fragments already flattened into this set.
+    visited: HashSet<&'d str>,
+}
+
+struct Walk<'d> {
+    document: &'d ExecutableDocument,
+    count: usize,
+    max: usize,
+}
+
+fn push_set<'d>(sets: &mut Vec<&'d SelectionSet>, set: &'d SelectionSet) {
+    if !sets.iter().any(|s| std::ptr::eq(*s, set)) {
+        sets.push(set);
+    }
+}
+
+impl<'d> Walk<'d> {
+    /// One selection set of type `ty` from the client's `sets` (all the
+    /// occurrences of one merged field or fragment).
+    fn build(
+        &mut self,
+        ty: &Name,
+        sets: &[&'d SelectionSet],
+    ) -> Result<SelectionSet, NormalizeError> {
+        let mut collected = Collected::default();
+        for set in sets {
+            self.collect(ty, set, &mut collected);
+        }
+        let mut out = SelectionSet::new(ty.clone());
+        for (key, entry) in collected.entries {
+            self.count += 1;
+            if self.count > self.max {
+                return Err(NormalizeError::TooManySelections { limit: self.max });
+            }
+            match (key, entry) {
+                (Key::Field(_, _), Entry::Field { first, sets }) => {
+                    let mut field = first.as_ref().clone();
+                    if !field.selection_set.selections.is_empty() {
+                        let inner = field.ty().inner_named_type().clone();
+                        field.selection_set = self.build(&inner, &sets)?;
+                    }
+                    out.selections
+                        .push(Selection::Field(located(first.location(), field)));
+                }
+                (Key::Fragment(type_condition, directives), Entry::Fragment { location, sets }) => {
+                    let inner = type_condition.clone().unwrap_or_else(|| ty.clone());
+                    let selection_set = self.build(&inner, &sets)?;
+                    let fragment = InlineFragment {
+                        type_condition,
+                        directives,
+                        selection_set,
+                    };
+                    out.selections
+                        .push(Selection::InlineFragment(located(location, fragment)));
+                }
+                // Keys and entries are created in pairs.
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn collect(&self, ty: &Name, set: &'d SelectionSet, out: &mut Collected<'d>) {
+        for selection in &set.selections {
+            match selection {
+                Selection::Field(field) => {
+                    let key = Key::Field(field.response_key().clone(), field.directives.clone());
+                    match out.entries.entry(key).or_insert_with(|| Entry::Field {
+                        first: field,
+                        sets: Vec::new(),
+                    }) {
+                        Entry::Field { sets, .. } => push_set(sets, &field.selection_set),
+                        Entry::Fragment { .. } => {}
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    let Some(fragment) = self.document.fragments.get(&spread.fragment_name) else {
+                        continue;
+                    };
+                    let condition = fragment.type_condition();
+                    if spread.directives.is_empty() && condition == ty {
+                        if out.visited.insert(spread.fragment_name.as_str()) {
+                            self.collect(ty, &fragment.selection_set, out);
+                        }
+                        continue;
+                    }
+                    out.fragment(
+                        Some(condition.clone()),
+                        &spread.directives,
+                        spread.location(),
+                        &fragment.selection_set,
+                    );
+                }
+                Selection::InlineFragment(inline) => {
+                    let flat = inline.directives.is_empty()
+                        && inline.type_condition.as_ref().is_none_or(|c| c == ty);
+                    if flat {
+                        self.collect(ty, &inline.selection_set, out);
+                        continue;
+                    }
+                    out.fragment(
+                        inline.type_condition.clone(),
+                        &inline.directives,
+                        inline.location(),
+                        &inline.selection_set,
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl<'d> Collected<'d> {
+    fn fragment(
+        &mut self,
+        type_condition: Option<Name>,
+        directives: &DirectiveList,
+        location: Option<apollo_compiler::parser::SourceSpan>,
+        set: &'d SelectionSet,
+    ) {
+        let key = Key::Fragment(type_condition, directives.clone());
+        match self.entries.entry(key).or_insert_with(|| Entry::Fragment {
+            location,
+            sets: Vec::new(),
+        }) {
+            Entry::Fragment { sets, .. } => push_set(sets, set),
+            Entry::Field { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apollo_compiler::Schema;
+
+    const SCHEMA: &str = "type Query { a: A b: A n: Int u: U } type A { a: A b: A n: Int m: Int } \
+        union U = A | B type B { n: Int }";
+
+    fn normalized(query: &str, max: usize) -> Result<String, NormalizeError> {
+        let schema = Schema::parse_and_validate(SCHEMA, "s.graphql").expect("valid schema");
+        let document =
+            ExecutableDocument::parse_and_validate(&schema, query, "q.graphql").expect("valid");
+        let n = normalize(&document, None, max)?;
+        let text = n.document.serialize().no_indent().to_string();
+        // Idempotent.
+        let again = normalize(&n.document, None, max)?;
+        assert_eq!(again.document.serialize().no_indent().to_string(), text);
+        assert_eq!(again.selections, n.selections);
+        Ok(text)
+    }
+
+    fn bomb(levels: usize, body: &str) -> String {
+        let mut q = String::from("query { ...F0 }");
+        for i in 0..levels {
+            q.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{n} ...F{n} }}",
+                n = i + 1
+            ));
+        }
+        q.push_str(&format!(" fragment F{levels} on Query {{ {body} }}"));
+        q
+    }
+
+    #[test]
+    fn duplicated_spreads_collapse_to_the_fields_they_name() {
+        let text = normalized(&bomb(30, "n a { n }"), 100).expect("small");
+        assert_eq!(text, "{ n a { n } }");
+    }
+
+    #[test]
+    fn duplicated_spreads_under_fields_collapse_too() {
+        let mut q = String::from("query { a { ...F0 } }");
+        for i in 0..30 {
+            q.push_str(&format!(
+                " fragment F{i} on A {{ a {{ ...F{n} }} a {{ ...F{n} }} }}",
+                n = i + 1
+            ));
+        }
+        q.push_str(" fragment F30 on A { n }");
+        let text = normalized(&q, 100).expect("small");
+        assert_eq!(text.matches("a {").count(), 31);
+    }
+
+    #[test]
+    fn fields_merge_by_response_key_in_first_occurrence_order() {
+        let text = normalized("{ a { n } n x: b { m } a { m a { n } } }", 100).expect("ok");
+        assert_eq!(text, "{ a { n m a { n } } n x: b { m } }");
+    }
+
+    #[test]
+    fn conditions_and_type_conditions_are_kept() {
+        let text = normalized(
+            "query($v: Boolean!) { n @skip(if: $v) n a { ... @include(if: $v) { n } ... @include(if: $v) { m } } \
+             u { ... on A { n } ... on B { n } ...X } } fragment X on A { m }",
+            100,
+        )
+        .expect("ok");
+        assert_eq!(
+            text,
+            "query($v: Boolean!) { n @skip(if: $v) n a { ... @include(if: $v) { n m } } \
+             u { ... on A { n m } ... on B { n } } }"
+        );
+    }
+
+    #[test]
+    fn distinct_paths_past_the_budget_are_refused() {
+        let mut q = String::from("query { a { ...F0 } }");
+        for i in 0..20 {
+            q.push_str(&format!(
+                " fragment F{i} on A {{ a {{ ...F{n} }} b {{ ...F{n} }} }}",
+                n = i + 1
+            ));
+        }
+        q.push_str(" fragment F20 on A { n }");
+        assert_eq!(
+            normalized(&q, 1000),
+            Err(NormalizeError::TooManySelections { limit: 1000 })
+        );
+    }
+}
