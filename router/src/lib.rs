@@ -143,7 +143,8 @@ impl AppState {
         let supergraph = Arc::new(supergraph);
         let planner =
             (self.inner.make_planner)(supergraph.clone()).map_err(InstallError::Planner)?;
-        let engine = Engine::new(supergraph, sdl, planner, &self.inner.settings);
+        let engine = Engine::new(supergraph, sdl, planner, &self.inner.settings)
+            .with_cache_counters(self.inner.metrics.plan_cache());
         self.inner.engine.store(Some(Arc::new(engine)));
         Ok(())
     }

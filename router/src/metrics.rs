@@ -15,6 +15,7 @@
 //! | `router_subgraph_fetches_total` | `subgraph` |
 //! | `router_subgraph_fetch_errors_total` | `subgraph`, `kind` (timeout, connect, status, invalid) |
 //! | `router_subgraph_fetch_duration_seconds` | `subgraph` |
+//! | `router_plan_cache_lookups_total` | `result` (hit, miss) |
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -108,6 +109,31 @@ fn error_kind(error: &SubgraphError) -> usize {
     }
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LookupLabels {
+    result: &'static str,
+}
+
+/// The plan cache's hit and miss counters, handed to each engine (two
+/// atomic counters; a default one counts into nothing registered).
+#[derive(Debug, Clone, Default)]
+pub struct PlanCacheCounters {
+    hits: Counter,
+    misses: Counter,
+}
+
+impl PlanCacheCounters {
+    /// An operation was found prepared.
+    pub fn hit(&self) {
+        self.hits.inc();
+    }
+
+    /// An operation had to be prepared.
+    pub fn miss(&self) {
+        self.misses.inc();
+    }
+}
+
 /// One subgraph's metric handles.
 struct SubgraphMetrics {
     fetches: Counter,
@@ -124,6 +150,7 @@ pub struct Metrics {
     fetch_errors: Family<SubgraphErrorLabels, Counter>,
     fetch_duration: Family<SubgraphLabels, Histogram>,
     subgraphs: RwLock<HashMap<String, Arc<SubgraphMetrics>>>,
+    plan_cache: PlanCacheCounters,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -180,7 +207,18 @@ impl Metrics {
             "Time a subgraph took to answer",
             fetch_duration.clone(),
         );
+        let lookups = Family::<LookupLabels, Counter>::default();
+        registry.register(
+            "plan_cache_lookups",
+            "Prepared-operation cache lookups, by result (hit: found; miss: prepared)",
+            lookups.clone(),
+        );
+        let plan_cache = PlanCacheCounters {
+            hits: lookups.get_or_create_owned(&LookupLabels { result: "hit" }),
+            misses: lookups.get_or_create_owned(&LookupLabels { result: "miss" }),
+        };
         Metrics {
+            plan_cache,
             registry,
             requests,
             request_duration,
@@ -189,6 +227,11 @@ impl Metrics {
             fetch_duration,
             subgraphs: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The plan cache's counters, for each engine this router installs.
+    pub fn plan_cache(&self) -> PlanCacheCounters {
+        self.plan_cache.clone()
     }
 
     /// Counts a GraphQL request answered with `status` after `elapsed`.
@@ -261,6 +304,9 @@ mod tests {
         metrics.request(200, Kind::Query, Duration::from_millis(3));
         metrics.request(200, Kind::Query, Duration::from_millis(4));
         metrics.request(400, Kind::None, Duration::from_millis(1));
+        metrics.plan_cache().hit();
+        metrics.plan_cache().miss();
+        metrics.plan_cache().hit();
         metrics.subgraph_fetch("users", Duration::from_millis(2), None);
         metrics.subgraph_fetch(
             "users",
@@ -294,6 +340,14 @@ mod tests {
         );
         assert!(
             text.contains(r#"router_http_request_duration_seconds_count{kind="query"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"router_plan_cache_lookups_total{result="hit"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"router_plan_cache_lookups_total{result="miss"} 1"#),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");

@@ -32,6 +32,7 @@ use crate::dedupe::SingleFlight;
 use crate::execute::format::{Formatter, Output};
 use crate::execute::{self, ExecutionContext};
 use crate::limits;
+use crate::metrics::PlanCacheCounters;
 use crate::plan_cache::{self, PlanCache};
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::settings::{Limits, RouterSettings};
@@ -180,6 +181,7 @@ pub struct Engine {
     planning: tokio::sync::Semaphore,
     limits: Limits,
     introspection: bool,
+    cache_counters: PlanCacheCounters,
     dedupe_fetches: bool,
     /// Client queries in flight, when identical ones share one execution.
     requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
@@ -236,7 +238,14 @@ impl Engine {
             dedupe_fetches: settings.dedupe_subgraph_fetches,
             requests: settings.dedupe_requests.then(SingleFlight::default),
             introspection: settings.introspection,
+            cache_counters: PlanCacheCounters::default(),
         }
+    }
+
+    /// The same engine, counting plan cache hits and misses in `counters`.
+    pub fn with_cache_counters(mut self, counters: PlanCacheCounters) -> Self {
+        self.cache_counters = counters;
+        self
     }
 
     /// How many prepared operations are cached.
@@ -255,7 +264,11 @@ impl Engine {
     }
 
     fn cached(&self, key: &plan_cache::Key) -> Option<Arc<Prepared>> {
-        self.cache.lock().ok().and_then(|mut c| c.get(key))
+        let hit = self.cache.lock().ok().and_then(|mut c| c.get(key));
+        if hit.is_some() {
+            self.cache_counters.hit();
+        }
+        hit
     }
 
     /// Parses, validates, checks limits and plans on the calling thread — or
@@ -270,6 +283,7 @@ impl Engine {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
+        self.cache_counters.miss();
         let prepared = Arc::new(self.prepare_uncached(query, operation_name)?);
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, prepared.clone(), prepared.estimated_bytes);
@@ -297,6 +311,7 @@ impl Engine {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
+        self.cache_counters.miss();
         let engine = self.clone();
         let query = query.to_owned();
         let operation_name = operation_name.map(str::to_owned);

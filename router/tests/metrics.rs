@@ -1,5 +1,5 @@
 //! `GET /metrics`: requests by status and operation kind, latency histograms,
-//! subgraph fetches and their errors by kind — counted per router, so two
+//! subgraph fetches and their errors by kind, plan cache hits and misses — counted per router, so two
 //! routers in one process do not see each other's traffic.
 #![allow(clippy::unwrap_used)]
 
@@ -142,6 +142,10 @@ async fn metrics_count_requests_fetches_and_fetch_errors() {
         r#"router_subgraph_fetch_duration_seconds_count{subgraph="users"} 2"#,
     );
     assert!(!text.contains("timeout\"} 1"), "{text}");
+    // `query Me` twice (one miss, then a hit), `query Down` once; `{ nope }`
+    // fails before the cache keeps anything and is prepared (missed) once.
+    has(&text, r#"router_plan_cache_lookups_total{result="hit"} 1"#);
+    has(&text, r#"router_plan_cache_lookups_total{result="miss"} 3"#);
 
     // The other router counted its own timeout and nothing of the first's.
     let (_, _, text) = scrape(&other).await;
