@@ -1,10 +1,12 @@
 //! The [`SubgraphClient`]: one keep-alive connection pool for every subgraph,
 //! per-subgraph timeouts, the client's `Authorization`, `traceparent` and
-//! `x-request-id` forwarded, and in-flight deduplication of identical
-//! queries ([`SubgraphClient::fetch_shared`]).
+//! `x-request-id` forwarded (`traceparent` becomes the router's own span when
+//! traces are exported, see [`crate::telemetry`]), in-flight deduplication of
+//! identical queries ([`SubgraphClient::fetch_shared`]), and every fetch
+//! counted in the [`Metrics`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use futures::FutureExt;
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::dedupe::SingleFlight;
+use crate::metrics::Metrics;
 use crate::settings::Timeouts;
 
 /// Headers taken from the client's request and sent to every subgraph.
@@ -96,6 +99,7 @@ pub struct SubgraphClient {
     http: reqwest::Client,
     timeouts: Timeouts,
     in_flight: SingleFlight<FetchKey, SharedAnswer>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl SubgraphClient {
@@ -109,7 +113,28 @@ impl SubgraphClient {
             http,
             timeouts,
             in_flight: SingleFlight::default(),
+            metrics: None,
         })
+    }
+
+    /// The same client, counting every fetch in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Runs `fetch` and counts it (and its error, if any) for `subgraph`.
+    async fn measured(
+        &self,
+        subgraph: &str,
+        fetch: impl Future<Output = Result<SubgraphResponse, SubgraphError>>,
+    ) -> Result<SubgraphResponse, SubgraphError> {
+        let started = Instant::now();
+        let result = fetch.await;
+        if let Some(metrics) = &self.metrics {
+            metrics.subgraph_fetch(subgraph, started.elapsed(), result.as_ref().err());
+        }
+        result
     }
 
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
@@ -124,14 +149,16 @@ impl SubgraphClient {
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
         let body = request_body(query, operation_name, variables)?;
-        post(
+        let mut headers = headers.clone();
+        crate::telemetry::inject(&mut headers);
+        let request = post(
             self.http.clone(),
             self.timeouts.for_subgraph(subgraph),
             url,
-            headers.clone(),
+            headers,
             body,
-        )
-        .await
+        );
+        self.measured(subgraph, request).await
     }
 
     /// Like [`SubgraphClient::fetch`], but a request identical to one already
@@ -159,31 +186,40 @@ impl SubgraphClient {
             body: body.clone(),
         };
         let request = || {
+            let mut headers = headers.clone();
+            crate::telemetry::inject(&mut headers);
             post(
                 self.http.clone(),
                 self.timeouts.for_subgraph(subgraph),
                 url,
-                headers.clone(),
+                headers,
                 body,
             )
             .map(|answer| answer.map(Arc::new))
         };
-        let answer = self.in_flight.run(key, request).await?;
-        Ok(Arc::try_unwrap(answer).unwrap_or_else(|shared| (*shared).clone()))
+        let shared = async {
+            let answer = self.in_flight.run(key, request).await?;
+            Ok(Arc::try_unwrap(answer).unwrap_or_else(|shared| (*shared).clone()))
+        };
+        self.measured(subgraph, shared).await
     }
 
     /// Fetches a subgraph's SDL with `{ _service { sdl } }`.
     pub async fn service_sdl(&self, subgraph: &str, url: &str) -> Result<String, SubgraphError> {
-        let response = self
-            .fetch(
-                subgraph,
-                url,
-                "query SubgraphSdl { _service { sdl } }",
-                Some("SubgraphSdl"),
-                &Map::new(),
-                &HeaderMap::new(),
-            )
-            .await?;
+        // Not a client's fetch: not counted in the metrics.
+        let body = request_body(
+            "query SubgraphSdl { _service { sdl } }",
+            Some("SubgraphSdl"),
+            &Map::new(),
+        )?;
+        let response = post(
+            self.http.clone(),
+            self.timeouts.for_subgraph(subgraph),
+            url,
+            HeaderMap::new(),
+            body,
+        )
+        .await?;
         response
             .data
             .as_ref()

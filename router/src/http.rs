@@ -1,13 +1,23 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON) and `GET /graphql` (queries
 //! only), `Accept` negotiation between `application/graphql-response+json`
 //! (request errors → 4xx) and `application/json` (200), plus `/health`,
-//! `/ready`, the playground at `/` ([`crate::playground`]), and CORS for the
-//! origins the settings allow (`cors_origins`).
+//! `/ready`, `/metrics` ([`crate::metrics`]), the playground at `/`
+//! ([`crate::playground`]), and CORS for the origins the settings allow
+//! (`cors_origins`).
+//!
+//! Before a `/graphql` request is read: CSRF prevention ([`csrf_safe`]), the
+//! `Content-Type` of a POST must be `application/json` (parsed as a media
+//! type, parameters allowed), and its body must arrive within
+//! `body_read_timeout` (else 408). Every GraphQL response carries the
+//! request's `x-request-id` (the client's, or the one generated and sent to
+//! the subgraphs).
+
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,6 +27,7 @@ use tracing::Instrument;
 
 use crate::AppState;
 use crate::client::{ensure_request_id, forwarded_headers};
+use crate::metrics::{self, Kind};
 use crate::pipeline::{GraphqlRequest, Method};
 use crate::playground;
 use crate::response::{GraphqlError, RequestFailure, codes};
@@ -26,20 +37,35 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
 /// The request header that asks for the query plan (with `expose_query_plan`).
 pub const QUERY_PLAN_HEADER: &str = "x-storefront-query-plan";
+/// The header that names a request, forwarded to subgraphs and returned.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// `Content-Type`s a browser sends cross-origin without a CORS preflight.
+const SIMPLE_CONTENT_TYPES: [&str; 3] = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+];
 
 /// The router's HTTP routes.
 pub fn routes(state: AppState) -> Router {
-    let max_body = state.settings().limits.max_body_bytes;
-    let router = Router::new()
+    let settings = state.settings();
+    let max_body = settings.limits.max_body_bytes;
+    let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route(
             "/health",
             get(|| async { axum::Json(json!({ "status": "ok" })) }),
         )
-        .route("/ready", get(ready))
-        .route("/", get(playground::index))
-        .route("/assets/{*path}", get(playground::asset))
-        .layer(DefaultBodyLimit::max(max_body));
+        .route("/ready", get(ready));
+    if settings.playground {
+        router = router
+            .route("/", get(playground::index))
+            .route("/assets/{*path}", get(playground::asset));
+    }
+    if settings.metrics {
+        router = router.route("/metrics", get(metrics));
+    }
+    let router = router.layer(DefaultBodyLimit::max(max_body));
     let router = match cors(state.settings()) {
         Some(cors) => router.layer(cors),
         None => router,
@@ -53,6 +79,21 @@ fn cors(settings: &RouterSettings) -> Option<CorsLayer> {
     if settings.cors_origins.is_empty() {
         return None;
     }
+    let mut allow_headers = vec![
+        header::ACCEPT,
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        HeaderName::from_static(QUERY_PLAN_HEADER),
+        HeaderName::from_static(REQUEST_ID_HEADER),
+        HeaderName::from_static("traceparent"),
+    ];
+    for name in &settings.csrf_required_headers {
+        match HeaderName::try_from(name.as_str()) {
+            Ok(name) if !allow_headers.contains(&name) => allow_headers.push(name),
+            Ok(_) => {}
+            Err(_) => tracing::warn!(%name, "csrf_required_headers names an invalid header"),
+        }
+    }
     let settings = settings.clone();
     let allow = AllowOrigin::predicate(move |origin: &HeaderValue, _| {
         origin
@@ -63,17 +104,18 @@ fn cors(settings: &RouterSettings) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-            .allow_headers([
-                header::ACCEPT,
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                HeaderName::from_static(QUERY_PLAN_HEADER),
-                HeaderName::from_static("x-request-id"),
-                HeaderName::from_static("traceparent"),
-            ])
-            .expose_headers([HeaderName::from_static("x-request-id")])
+            .allow_headers(allow_headers)
+            .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
             .max_age(std::time::Duration::from_secs(600)),
     )
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.metrics().encode(),
+    )
+        .into_response()
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
@@ -113,25 +155,134 @@ fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
     json_ok.then_some(APPLICATION_JSON)
 }
 
+/// Whether a request may be a browser's cross-site "simple" request that no
+/// CORS preflight guarded: it is safe when its `Content-Type` is one browsers
+/// only send after a preflight (anything parseable but the simple three; an
+/// unparseable one is never sent without a preflight either), or when it
+/// carries a non-empty header named in `csrf_required_headers`.
+pub fn csrf_safe(settings: &RouterSettings, headers: &HeaderMap) -> bool {
+    if !settings.csrf_prevention {
+        return true;
+    }
+    let mut content_types = headers.get_all(header::CONTENT_TYPE).iter();
+    if let Some(first) = content_types.next() {
+        // Several values are read as the one a browser would combine them into.
+        let parsed = match content_types.next() {
+            None => first.to_str().map(str::parse::<mime::Mime>),
+            Some(_) => Ok(headers
+                .get_all(header::CONTENT_TYPE)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .parse::<mime::Mime>()),
+        };
+        match parsed {
+            Ok(Ok(media)) if SIMPLE_CONTENT_TYPES.contains(&media.essence_str()) => {}
+            // Any other type, or one no browser sends without a preflight.
+            _ => return true,
+        }
+    }
+    settings
+        .csrf_required_headers
+        .iter()
+        .any(|name| headers.get(name.as_str()).is_some_and(|v| !v.is_empty()))
+}
+
+fn csrf_failure(settings: &RouterSettings) -> RequestFailure {
+    RequestFailure {
+        status: 400,
+        always_status: true,
+        errors: vec![GraphqlError::new(
+            format!(
+                "this request was refused as a possible cross-site request forgery (CSRF): send it \
+                 with `Content-Type: application/json` (any type but text/plain, \
+                 application/x-www-form-urlencoded and multipart/form-data), or with a non-empty \
+                 header named {}",
+                settings
+                    .csrf_required_headers
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            codes::CSRF_BLOCKED,
+        )],
+    }
+}
+
+/// Whether a `Content-Type` is `application/json`, in any case and with any
+/// parameters (`; charset=utf-8`).
+fn is_json(content_type: &HeaderValue) -> bool {
+    content_type
+        .to_str()
+        .ok()
+        .and_then(|text| text.parse::<mime::Mime>().ok())
+        .is_some_and(|media| media.essence_str() == APPLICATION_JSON)
+}
+
+/// A `/graphql` request's own data: its id (also forwarded), the headers for
+/// the subgraphs, and when it arrived (for the latency metric).
+struct Incoming {
+    started: Instant,
+    request_id: String,
+    forwarded: HeaderMap,
+    media: Option<&'static str>,
+}
+
+impl Incoming {
+    fn new(headers: &HeaderMap) -> Self {
+        let started = Instant::now();
+        let mut forwarded = forwarded_headers(headers);
+        let request_id = ensure_request_id(&mut forwarded);
+        Incoming {
+            started,
+            request_id,
+            forwarded,
+            media: negotiate(headers),
+        }
+    }
+
+    /// The final response: `x-request-id` added, and counted in the metrics.
+    fn finish(&self, state: &AppState, kind: Kind, mut response: Response) -> Response {
+        if let Some(value) = self.forwarded.get(REQUEST_ID_HEADER) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value.clone());
+        }
+        if state.settings().metrics {
+            state
+                .metrics()
+                .request(response.status().as_u16(), kind, self.started.elapsed());
+        }
+        response
+    }
+
+    fn fail(&self, state: &AppState, failure: RequestFailure) -> Response {
+        self.finish(state, Kind::None, failure_response(failure, self.media))
+    }
+}
+
 async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    let incoming = Incoming::new(&headers);
+    if !csrf_safe(state.settings(), &headers) {
+        return incoming.fail(&state, csrf_failure(state.settings()));
+    }
     let pairs = match query {
         Ok(Query(pairs)) => pairs,
         Err(rejection) => {
-            return failure_response(
-                RequestFailure::http(400, rejection.body_text()),
-                negotiate(&headers),
-            );
+            return incoming.fail(&state, RequestFailure::http(400, rejection.body_text()));
         }
     };
     let request = match parse_get(pairs) {
         Ok(request) => request,
-        Err(failure) => return failure_response(failure, negotiate(&headers)),
+        Err(failure) => return incoming.fail(&state, failure),
     };
-    handle(state, headers, request, Method::Get).await
+    handle(state, headers, incoming, request, Method::Get).await
 }
 
 fn parse_get(pairs: Vec<(String, String)>) -> Result<GraphqlRequest, RequestFailure> {
@@ -162,73 +313,85 @@ fn json_object(
     }
 }
 
-async fn graphql_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    let media = negotiate(&headers);
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            let status = rejection.status().as_u16();
-            return failure_response(RequestFailure::http(status, rejection.body_text()), media);
-        }
-    };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if !content_type.starts_with(APPLICATION_JSON) {
-        return failure_response(
+async fn graphql_post(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let request = Request::from_parts(parts, body);
+    let incoming = Incoming::new(&headers);
+    if !csrf_safe(state.settings(), &headers) {
+        return incoming.fail(&state, csrf_failure(state.settings()));
+    }
+    if !headers.get(header::CONTENT_TYPE).is_some_and(is_json) {
+        return incoming.fail(
+            &state,
             RequestFailure::http(
                 415,
                 "send the GraphQL request as JSON (Content-Type: application/json)",
             ),
-            media,
         );
     }
+    let timeout = state.settings().body_read_timeout;
+    let body = match tokio::time::timeout(timeout, Bytes::from_request(request, &state)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(rejection)) => {
+            let status = rejection.status().as_u16();
+            return incoming.fail(&state, RequestFailure::http(status, rejection.body_text()));
+        }
+        Err(_) => {
+            return incoming.fail(
+                &state,
+                RequestFailure::http(
+                    408,
+                    format!(
+                        "the request body did not arrive within {}",
+                        humantime_serde::re::humantime::format_duration(timeout)
+                    ),
+                ),
+            );
+        }
+    };
     let request: GraphqlRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
-            return failure_response(
+            return incoming.fail(
+                &state,
                 RequestFailure::http(
                     400,
                     format!("the body is not a GraphQL request in JSON: {error}"),
                 ),
-                media,
             );
         }
     };
-    handle(state, headers, request, Method::Post).await
+    handle(state, headers, incoming, request, Method::Post).await
 }
 
 async fn handle(
     state: AppState,
     headers: HeaderMap,
+    incoming: Incoming,
     request: GraphqlRequest,
     method: Method,
 ) -> Response {
-    let Some(media) = negotiate(&headers) else {
-        return failure_response(
+    let Some(media) = incoming.media else {
+        let response = failure_response(
             RequestFailure::http(
                 406,
                 "accept application/graphql-response+json or application/json",
             ),
             Some(APPLICATION_JSON),
         );
+        return incoming.finish(&state, Kind::None, response);
     };
-    let mut forwarded = forwarded_headers(&headers);
-    let request_id = ensure_request_id(&mut forwarded);
     let span = tracing::info_span!(
         "request",
-        request_id = %request_id,
+        request_id = %incoming.request_id,
         operation = request.operation_name.as_deref().unwrap_or(""),
     );
+    crate::telemetry::set_parent(&span, &headers);
     async move {
         let Some(engine) = state.engine() else {
-            return failure_response(
+            return incoming.fail(
+                &state,
                 RequestFailure {
                     status: 503,
                     always_status: true,
@@ -237,7 +400,6 @@ async fn handle(
                         codes::NOT_READY,
                     )],
                 },
-                Some(media),
             );
         };
         let want_plan = state.settings().expose_query_plan
@@ -250,11 +412,20 @@ async fn handle(
                     .and_then(|e| e.get("queryPlan"))
                     .is_some_and(|v| v == &Value::Bool(true)));
         let result = engine
-            .execute_shared(state.client(), &request, method, &forwarded, want_plan)
+            .execute_shared(
+                state.client(),
+                &request,
+                method,
+                &incoming.forwarded,
+                want_plan,
+            )
             .await;
         match result {
-            Ok(body) => ([(header::CONTENT_TYPE, media)], body).into_response(),
-            Err(failure) => failure_response(failure, Some(media)),
+            Ok(answered) => {
+                let response = ([(header::CONTENT_TYPE, media)], answered.body).into_response();
+                incoming.finish(&state, Some(answered.kind).into(), response)
+            }
+            Err(failure) => incoming.fail(&state, failure),
         }
     }
     .instrument(span)

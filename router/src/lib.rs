@@ -14,7 +14,12 @@
 //! # Layout
 //! - [`core`]: the pure core — composition, the supergraph model, query planning.
 //! - [`settings`]: [`settings::RouterSettings`] (`[service]` of the settings file).
-//! - [`http`]: GraphQL over HTTP (POST/GET, content negotiation), probes, CORS.
+//! - [`server`]: the listener — header-read and idle timeouts, graceful shutdown.
+//! - [`http`]: GraphQL over HTTP (POST/GET, content negotiation, CSRF
+//!   prevention, body timeout), probes, CORS, `/metrics`.
+//! - [`metrics`]: the Prometheus registry each [`AppState`] owns.
+//! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP (off unless an
+//!   endpoint is set) and `traceparent` propagation.
 //! - [`playground`]: the self-hosted GraphiQL page, embedded from `playground/dist`.
 //! - [`pipeline`]: an [`pipeline::Engine`] per loaded supergraph — parse,
 //!   validate, limits, the plan cache, introspection, execute, format.
@@ -31,13 +36,16 @@ pub mod dedupe;
 pub mod execute;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod pipeline;
 pub mod plan_cache;
 pub mod planner;
 pub mod playground;
 pub mod response;
+pub mod server;
 pub mod settings;
 pub mod source;
+pub mod telemetry;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -48,11 +56,13 @@ use tokio::net::TcpListener;
 
 use crate::client::SubgraphClient;
 use crate::core::supergraph::Supergraph;
+use crate::metrics::Metrics;
 use crate::pipeline::{Engine, MakePlanner};
 use crate::settings::RouterSettings;
 
 /// What every request handler shares: the current engine (swapped atomically
-/// when the supergraph changes), the subgraph client and the settings.
+/// when the supergraph changes), the subgraph client, the settings and the
+/// metrics.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Shared>,
@@ -63,6 +73,7 @@ struct Shared {
     client: SubgraphClient,
     settings: RouterSettings,
     make_planner: MakePlanner,
+    metrics: Arc<Metrics>,
 }
 
 /// Why a supergraph could not be installed.
@@ -88,13 +99,15 @@ impl AppState {
         settings: RouterSettings,
         make_planner: MakePlanner,
     ) -> Result<Self, reqwest::Error> {
-        let client = SubgraphClient::new(settings.timeouts.clone())?;
+        let metrics = Arc::new(Metrics::new());
+        let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
         Ok(AppState {
             inner: Arc::new(Shared {
                 engine: ArcSwapOption::empty(),
                 client,
                 settings,
                 make_planner,
+                metrics,
             }),
         })
     }
@@ -114,6 +127,11 @@ impl AppState {
         &self.inner.settings
     }
 
+    /// This router's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
     /// Parses `sdl` and swaps it in (with a new planner and empty caches).
     pub fn install_sdl(&self, sdl: &str) -> Result<(), InstallError> {
         let supergraph = Supergraph::parse(sdl)?;
@@ -125,7 +143,8 @@ impl AppState {
         let supergraph = Arc::new(supergraph);
         let planner =
             (self.inner.make_planner)(supergraph.clone()).map_err(InstallError::Planner)?;
-        let engine = Engine::new(supergraph, sdl, planner, &self.inner.settings);
+        let engine = Engine::new(supergraph, sdl, planner, &self.inner.settings)
+            .with_cache_counters(self.inner.metrics.plan_cache());
         self.inner.engine.store(Some(Arc::new(engine)));
         Ok(())
     }
@@ -136,13 +155,18 @@ pub fn app(state: AppState) -> Router {
     http::routes(state)
 }
 
-/// Serves the router on `listener` until `shutdown` resolves.
+/// Serves the router on `listener` until `shutdown` resolves, then lets
+/// in-flight requests finish.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    storefront_shared::server::serve(listener, app(state), shutdown).await
+    let timeouts = server::ConnectionTimeouts {
+        header_read: state.settings().header_read_timeout,
+        idle: state.settings().idle_timeout,
+    };
+    server::serve(listener, app(state), timeouts, shutdown).await
 }
 
 /// The whole life of the `router` binary: load the supergraph (from the file

@@ -15,7 +15,8 @@ use anyhow::{Context, bail};
 use storefront_router::core::plan::plan_text;
 use storefront_router::settings::{DEFAULT_PORT, RouterSettings, subgraph_urls};
 use storefront_router::source::{self, SourceError};
-use storefront_shared::{server, settings, startup, telemetry};
+use storefront_router::telemetry;
+use storefront_shared::{server, settings, startup};
 
 /// mimalloc: the router allocates many small, short-lived values per request
 /// (JSON trees, selections), where it is markedly cheaper than the system
@@ -100,10 +101,15 @@ async fn serve(args: &[String]) -> anyhow::Result<()> {
         bail!("unexpected argument `{extra}`; see `router serve --supergraph FILE --config FILE`");
     }
     let settings = load_settings(&options)?;
-    telemetry::init(settings.common.log_format);
+    let telemetry = telemetry::init(
+        settings.common.log_format,
+        settings.service.otlp_endpoint.as_deref(),
+    )?;
     let addr = SocketAddr::new(settings.common.bind_address, settings.common.port);
     let listener = server::bind(addr).await.map_err(anyhow::Error::msg)?;
-    storefront_router::serve(settings, listener, server::shutdown_signal()).await
+    let served = storefront_router::serve(settings, listener, server::shutdown_signal()).await;
+    telemetry.shutdown().await;
+    served
 }
 
 async fn compose(args: &[String]) -> anyhow::Result<()> {

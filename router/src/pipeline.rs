@@ -32,6 +32,7 @@ use crate::dedupe::SingleFlight;
 use crate::execute::format::{Formatter, Output};
 use crate::execute::{self, ExecutionContext};
 use crate::limits;
+use crate::metrics::PlanCacheCounters;
 use crate::plan_cache::{self, PlanCache};
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::settings::{Limits, RouterSettings};
@@ -133,6 +134,15 @@ pub struct GraphqlRequest {
     pub extensions: Option<Map<String, Value>>,
 }
 
+/// An executed request's response body and the kind of operation it ran.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The JSON response body.
+    pub body: Bytes,
+    /// Query, mutation or subscription.
+    pub kind: OperationType,
+}
+
 /// The body of a response whose execution started (`data` is present).
 #[derive(Serialize)]
 struct ResponseBody<'a> {
@@ -170,9 +180,11 @@ pub struct Engine {
     /// Turns to prepare a cache miss on a blocking thread.
     planning: tokio::sync::Semaphore,
     limits: Limits,
+    introspection: bool,
+    cache_counters: PlanCacheCounters,
     dedupe_fetches: bool,
     /// Client queries in flight, when identical ones share one execution.
-    requests: Option<SingleFlight<RequestKey, Result<Bytes, RequestFailure>>>,
+    requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
 }
 
 /// What makes two client queries the same (tracing headers left out).
@@ -225,7 +237,15 @@ impl Engine {
             limits: settings.limits.clone(),
             dedupe_fetches: settings.dedupe_subgraph_fetches,
             requests: settings.dedupe_requests.then(SingleFlight::default),
+            introspection: settings.introspection,
+            cache_counters: PlanCacheCounters::default(),
         }
+    }
+
+    /// The same engine, counting plan cache hits and misses in `counters`.
+    pub fn with_cache_counters(mut self, counters: PlanCacheCounters) -> Self {
+        self.cache_counters = counters;
+        self
     }
 
     /// How many prepared operations are cached.
@@ -244,7 +264,11 @@ impl Engine {
     }
 
     fn cached(&self, key: &plan_cache::Key) -> Option<Arc<Prepared>> {
-        self.cache.lock().ok().and_then(|mut c| c.get(key))
+        let hit = self.cache.lock().ok().and_then(|mut c| c.get(key));
+        if hit.is_some() {
+            self.cache_counters.hit();
+        }
+        hit
     }
 
     /// Parses, validates, checks limits and plans on the calling thread — or
@@ -259,6 +283,7 @@ impl Engine {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
+        self.cache_counters.miss();
         let prepared = Arc::new(self.prepare_uncached(query, operation_name)?);
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, prepared.clone(), prepared.estimated_bytes);
@@ -286,6 +311,7 @@ impl Engine {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
+        self.cache_counters.miss();
         let engine = self.clone();
         let query = query.to_owned();
         let operation_name = operation_name.map(str::to_owned);
@@ -343,6 +369,12 @@ impl Engine {
         let introspection = operation
             .root_fields(&document)
             .any(|f| matches!(f.name.as_str(), "__schema" | "__type"));
+        if introspection && !self.introspection {
+            return Err(RequestFailure::graphql(vec![GraphqlError::new(
+                "introspection (`__schema`, `__type`) is turned off on this router; `__typename` still works",
+                codes::INTROSPECTION_DISABLED,
+            )]));
+        }
         if introspection {
             introspection::check_max_depth(&document, operation).map_err(|e| {
                 RequestFailure::graphql(vec![GraphqlError::from_compiler(
@@ -395,12 +427,11 @@ impl Engine {
         method: Method,
         headers: &HeaderMap,
         want_plan: bool,
-    ) -> Result<Bytes, RequestFailure> {
+    ) -> Result<Answered, RequestFailure> {
         let Some(requests) = &self.requests else {
             return self
                 .execute(client, request, method, headers, want_plan)
-                .await
-                .map(Bytes::from);
+                .await;
         };
         let query = request.query.as_deref().unwrap_or_default();
         let is_query = !query.trim().is_empty()
@@ -411,8 +442,7 @@ impl Engine {
         if !is_query {
             return self
                 .execute(client, request, method, headers, want_plan)
-                .await
-                .map(Bytes::from);
+                .await;
         }
         let key = RequestKey {
             query: query.to_owned(),
@@ -440,7 +470,6 @@ impl Engine {
                 engine
                     .execute(&client, &request, method, &headers, want_plan)
                     .await
-                    .map(Bytes::from)
             }
         };
         requests.run(key, work).await
@@ -482,7 +511,7 @@ impl Engine {
         method: Method,
         headers: &HeaderMap,
         want_plan: bool,
-    ) -> Result<Vec<u8>, RequestFailure> {
+    ) -> Result<Answered, RequestFailure> {
         let query = request
             .query
             .as_deref()
@@ -571,7 +600,12 @@ impl Engine {
             data: &output,
             extensions: &extensions,
         };
-        serde_json::to_vec(&body).map_err(|_| internal("the response could not be serialized"))
+        let body = serde_json::to_vec(&body)
+            .map_err(|_| internal("the response could not be serialized"))?;
+        Ok(Answered {
+            body: Bytes::from(body),
+            kind: prepared.kind,
+        })
     }
 }
 

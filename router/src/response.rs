@@ -26,6 +26,10 @@ pub mod codes {
     pub const NULL_IN_NON_NULL: &str = "NON_NULLABLE_FIELD_WAS_NULL";
     /// No supergraph is loaded yet.
     pub const NOT_READY: &str = "SUPERGRAPH_NOT_LOADED";
+    /// The request was refused as a possible cross-site request forgery.
+    pub const CSRF_BLOCKED: &str = "CSRF_BLOCKED";
+    /// `__schema` or `__type` asked of a router with introspection off.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     /// Anything else; details are logged, never shown.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

@@ -8,6 +8,10 @@
 //! poll_interval = "10s"
 //! expose_query_plan = true
 //! cors_origins = ["https://shop.example.com", "http://localhost:*"]
+//! header_read_timeout = "10s"
+//! csrf_prevention = true
+//! introspection = false   # production
+//! playground = false      # production
 //!
 //! [service.timeouts]
 //! default = "5s"
@@ -23,6 +27,11 @@ use storefront_shared::settings::{self, CommonSettings, ServiceSettings};
 
 /// The router's port when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 4000;
+
+/// The headers that let a request through CSRF prevention by default (the
+/// ones Apollo clients send).
+pub const DEFAULT_CSRF_REQUIRED_HEADERS: [&str; 2] =
+    ["x-apollo-operation-name", "apollo-require-preflight"];
 
 /// Settings of the router alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +83,43 @@ pub struct RouterSettings {
     /// `traceparent` and `x-request-id`) gets that one's response instead of
     /// being executed again (`DEDUPE_REQUESTS`). Off by default.
     pub dedupe_requests: bool,
+    /// How long a client may take to send a request's headers; on HTTP/1.1
+    /// this also bounds the wait for the next request on a kept-alive
+    /// connection. A connection that runs out of it is closed
+    /// (`HEADER_READ_TIMEOUT`).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay open with no request in flight before
+    /// it is closed (`IDLE_TIMEOUT`).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers
+    /// arrived; a body that is late gets `408 Request Timeout`
+    /// (`BODY_READ_TIMEOUT`).
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Cross-site request forgery prevention: a `/graphql` request must have a
+    /// `Content-Type` that browsers preflight (anything but `text/plain`,
+    /// `application/x-www-form-urlencoded` and `multipart/form-data`) or one of
+    /// [`RouterSettings::csrf_required_headers`] (`CSRF_PREVENTION`).
+    pub csrf_prevention: bool,
+    /// Headers any of which (non-empty) lets a request through CSRF
+    /// prevention, e.g. for `GET` from scripts (`CSRF_REQUIRED_HEADERS`,
+    /// comma-separated). They are allowed in CORS requests too.
+    #[serde(deserialize_with = "settings::string_list")]
+    pub csrf_required_headers: Vec<String>,
+    /// Whether `__schema` and `__type` may be queried (`INTROSPECTION`);
+    /// `__typename` always works.
+    pub introspection: bool,
+    /// Whether the playground is served at `/` (`PLAYGROUND`).
+    pub playground: bool,
+    /// Whether Prometheus metrics are served at `GET /metrics` (`METRICS`).
+    pub metrics: bool,
+    /// Where spans are exported over OTLP/HTTP (protobuf): the collector's
+    /// base URL, e.g. `http://collector:4318`, to which `/v1/traces` is added
+    /// as the OTLP spec says. Unset (the default): no export
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for RouterSettings {
@@ -90,6 +136,15 @@ impl Default for RouterSettings {
             cors_origins: Vec::new(),
             dedupe_subgraph_fetches: true,
             dedupe_requests: false,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(10),
+            csrf_prevention: true,
+            csrf_required_headers: DEFAULT_CSRF_REQUIRED_HEADERS.map(str::to_owned).to_vec(),
+            introspection: true,
+            playground: true,
+            metrics: true,
+            otlp_endpoint: None,
         }
     }
 }
@@ -105,11 +160,21 @@ impl ServiceSettings for RouterSettings {
         "PLAN_CACHE_SIZE",
         "PLAN_CACHE_BYTES",
         "PLANNING_CONCURRENCY",
+        "HEADER_READ_TIMEOUT",
+        "IDLE_TIMEOUT",
+        "BODY_READ_TIMEOUT",
+        "CSRF_PREVENTION",
+        "CSRF_REQUIRED_HEADERS",
+        "INTROSPECTION",
+        "PLAYGROUND",
+        "METRICS",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     ];
 
     fn env_key(var: &str) -> String {
         match var {
             "SUPERGRAPH_FILE" => "supergraph".into(),
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
             other => other.to_ascii_lowercase(),
         }
     }
@@ -293,6 +358,39 @@ mod tests {
         assert!(!settings.expose_query_plan);
         assert!(settings.cors_origins.is_empty());
         assert!(!settings.allows_origin("http://localhost:3000"));
+        assert_eq!(settings.header_read_timeout, Duration::from_secs(10));
+        assert!(settings.csrf_prevention && settings.introspection && settings.playground);
+        assert_eq!(
+            settings.csrf_required_headers,
+            ["x-apollo-operation-name", "apollo-require-preflight"]
+        );
+        assert!(settings.otlp_endpoint.is_none());
+    }
+
+    #[test]
+    fn hardening_settings_are_read_from_strings_like_environment_variables() {
+        let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+            "header_read_timeout": "2s",
+            "idle_timeout": "500ms",
+            "body_read_timeout": "1s",
+            "csrf_prevention": false,
+            "csrf_required_headers": "x-csrf, x-other",
+            "introspection": false,
+            "playground": false,
+            "metrics": false,
+            "otlp_endpoint": "http://127.0.0.1:4318",
+        }))
+        .expect("valid settings");
+        assert_eq!(settings.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(settings.idle_timeout, Duration::from_millis(500));
+        assert_eq!(settings.body_read_timeout, Duration::from_secs(1));
+        assert!(!settings.csrf_prevention && !settings.introspection && !settings.playground);
+        assert!(!settings.metrics);
+        assert_eq!(settings.csrf_required_headers, ["x-csrf", "x-other"]);
+        assert_eq!(
+            settings.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
     }
 
     #[test]

@@ -51,7 +51,13 @@ async fn a_preflight_from_a_configured_origin_is_allowed_with_the_graphql_header
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
-    for header in ["content-type", "authorization", "x-storefront-query-plan"] {
+    for header in [
+        "content-type",
+        "authorization",
+        "x-storefront-query-plan",
+        "apollo-require-preflight",
+        "x-apollo-operation-name",
+    ] {
         assert!(headers.contains(header), "{header} not in {headers}");
     }
 }
