@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use apollo_compiler::Schema;
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use crate::core::plan::{KeyRename, PathElement, RequiresSelection, TypenameRewrite};
@@ -189,28 +190,6 @@ pub fn origin_path(data: &Value, path: &[PathElement], origin: &[usize]) -> Vec<
     }
 }
 
-/// The object found at `origin` along `path`.
-fn object_at_mut<'v>(
-    data: &'v mut Value,
-    path: &[PathElement],
-    origin: &[usize],
-) -> Option<&'v mut Value> {
-    let (mut value, mut path, mut origin) = (data, path, origin);
-    loop {
-        match (value, path.split_first()) {
-            (Value::Array(items), first) => {
-                let (index, deeper) = origin.split_first()?;
-                (value, path, origin) = (items.get_mut(*index)?, after_list(path, first), deeper);
-            }
-            (object @ Value::Object(_), None) => return Some(object),
-            (Value::Object(object), Some((PathElement::Key(key), rest))) => {
-                (value, path) = (object.get_mut(key)?, rest);
-            }
-            _ => return None,
-        }
-    }
-}
-
 fn represent(
     schema: &Schema,
     object: &Map<String, Value>,
@@ -327,26 +306,87 @@ fn rename_at(schema: &Schema, value: &mut Value, path: &[String], rename: &KeyRe
     }
 }
 
-/// Merges `entities[i]` into every object at `origins[i]` along `path`.
+/// Merges `entities[i]` into every object at `origins[i]` along `path`, in
+/// one walk down the path (origins are met in the order [`collect`] found
+/// them); an entity is cloned for all but its last place.
 pub fn merge_entities(
     data: &mut Value,
     path: &[PathElement],
     entities: Vec<Value>,
     origins: &[Vec<Origin>],
 ) {
-    for (entity, places) in entities.into_iter().zip(origins) {
-        if !entity.is_object() {
-            continue;
+    let mut places: Vec<(&[usize], usize)> = origins
+        .iter()
+        .enumerate()
+        .flat_map(|(entity, places)| places.iter().map(move |origin| (origin.as_slice(), entity)))
+        .collect();
+    places.sort_unstable();
+    let mut merge = Merge {
+        remaining: origins.iter().map(Vec::len).collect(),
+        entities: entities.into_iter().map(Some).collect(),
+        places,
+        next: 0,
+        current: Vec::new(),
+    };
+    merge.walk(data, path);
+}
+
+/// One walk of [`merge_entities`].
+struct Merge<'o> {
+    /// Places still to be merged into, per entity.
+    remaining: Vec<usize>,
+    entities: Vec<Option<Value>>,
+    /// (origin, entity), in walk order.
+    places: Vec<(&'o [usize], usize)>,
+    next: usize,
+    current: Origin,
+}
+
+impl Merge<'_> {
+    fn walk(&mut self, value: &mut Value, path: &[PathElement]) {
+        if self.next >= self.places.len() {
+            return;
         }
-        if let Some((last, others)) = places.split_last() {
-            for origin in others {
-                if let Some(target) = object_at_mut(data, path, origin) {
-                    deep_merge(target, entity.clone());
+        match (value, path.split_first()) {
+            (Value::Array(items), first) => {
+                let rest = after_list(path, first);
+                for (index, item) in items.iter_mut().enumerate() {
+                    self.current.push(index);
+                    self.walk(item, rest);
+                    self.current.pop();
                 }
             }
-            if let Some(target) = object_at_mut(data, path, last) {
-                deep_merge(target, entity);
+            (object @ Value::Object(_), None) => {
+                // Places the walk passed (the tree changed under them) are skipped.
+                while self
+                    .places
+                    .get(self.next)
+                    .is_some_and(|p| p.0 < &self.current[..])
+                {
+                    self.next += 1;
+                }
+                while let Some(&(origin, entity)) = self.places.get(self.next) {
+                    if origin != &self.current[..] {
+                        break;
+                    }
+                    self.next += 1;
+                    self.remaining[entity] -= 1;
+                    let value = if self.remaining[entity] == 0 {
+                        self.entities[entity].take()
+                    } else {
+                        self.entities[entity].clone()
+                    };
+                    if let Some(value @ Value::Object(_)) = value {
+                        deep_merge(object, value);
+                    }
+                }
             }
+            (Value::Object(object), Some((PathElement::Key(key), rest))) => {
+                if let Some(child) = object.get_mut(key) {
+                    self.walk(child, rest);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -357,10 +397,10 @@ pub fn deep_merge(target: &mut Value, source: Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => {
             for (key, value) in source {
-                match target.get_mut(&key) {
-                    Some(existing) => deep_merge(existing, value),
-                    None => {
-                        target.insert(key, value);
+                match target.entry(key) {
+                    Entry::Occupied(existing) => deep_merge(existing.into_mut(), value),
+                    Entry::Vacant(place) => {
+                        place.insert(value);
                     }
                 }
             }
