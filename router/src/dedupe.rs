@@ -8,10 +8,10 @@
 //! weak handles: work whose every waiter went away (clients that hung up) is
 //! dropped, never resumed later by a newcomer.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
+use apollo_compiler::collections::HashMap;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared, WeakShared};
 

@@ -2,10 +2,10 @@
 //! representations from the fetch's `requires` selection, deduplicate them,
 //! and merge the `_entities` results back into every object they came from.
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use apollo_compiler::Schema;
+use apollo_compiler::collections::HashMap;
 use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
@@ -50,7 +50,7 @@ pub fn collect_rewritten(
     objects_at(data, path, &mut Vec::new(), &mut objects);
     let mut batch = Batch::default();
     // Representations by hash; equal ones are compared in full.
-    let mut seen: HashMap<u64, Vec<usize>> = HashMap::with_capacity(objects.len());
+    let mut seen: HashMap<u64, Vec<usize>> = HashMap::default();
     for (origin, object) in objects {
         let Some(mut representation) = represent(schema, object, requires) else {
             continue;
@@ -59,7 +59,7 @@ pub fn collect_rewritten(
             rewrite_typename(schema, &mut representation, rewrites);
         }
         let representation = Value::Object(representation);
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut hasher = seen.hasher().build_hasher();
         hash_value(&representation, &mut hasher);
         let same = seen.entry(hasher.finish()).or_default();
         match same

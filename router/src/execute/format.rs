@@ -7,12 +7,12 @@
 //! The output borrows its leaves from the merged tree and its keys from the
 //! document: nothing is copied.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::Schema;
 use apollo_compiler::ast::{DirectiveList, Type, Value as AstValue};
+use apollo_compiler::collections::HashMap;
 use apollo_compiler::executable::{Field, Operation, Selection, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
@@ -21,6 +21,9 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 use crate::response::{GraphqlError, PathSegment, codes};
+
+/// Leaf types that are never enums (most leaves: no schema lookup for them).
+const BUILT_IN_SCALARS: [&str; 5] = ["String", "ID", "Int", "Float", "Boolean"];
 
 /// A response value that borrows from the merged tree and the document.
 #[derive(Debug)]
@@ -106,7 +109,7 @@ impl<'a> Formatter<'a> {
             known_errors,
             quiet_nulls,
             path: Vec::new(),
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             errors: Vec::new(),
         }
     }
@@ -271,6 +274,9 @@ impl<'a> Formatter<'a> {
 
     /// False only for a string that is not a value of the enum `name`.
     fn valid_enum_value(&self, name: &str, value: &Value) -> bool {
+        if !matches!(value, Value::String(_)) || BUILT_IN_SCALARS.contains(&name) {
+            return true;
+        }
         match (self.schema.types.get(name), value) {
             (Some(ExtendedType::Enum(enum_type)), Value::String(value)) => {
                 enum_type.values.contains_key(value.as_str())
