@@ -51,7 +51,33 @@ pub fn collect_rewritten(
     let mut batch = Batch::default();
     // Representations by hash; equal ones are compared in full.
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::default();
+    let flat = rewrites.is_empty().then(|| flat_keys(requires)).flatten();
     for (origin, object) in objects {
+        // Most objects repeat an earlier representation: with a flat key,
+        // it is found from the object's own values, without building it.
+        let leaves = flat
+            .as_ref()
+            .and_then(|keys| flat_leaves(schema, object, keys));
+        let hash = match &leaves {
+            Some(Some(leaves)) => {
+                let mut hasher = seen.hasher().build_hasher();
+                hash_leaves(leaves, &mut hasher);
+                let hash = hasher.finish();
+                let found = seen.get(&hash).and_then(|same| {
+                    same.iter()
+                        .copied()
+                        .find(|&index| same_leaves(&batch.representations[index], leaves))
+                });
+                if let Some(index) = found {
+                    batch.origins[index].push(origin);
+                    continue;
+                }
+                Some(hash)
+            }
+            // No type condition matched or a key field is missing.
+            Some(None) => continue,
+            None => None,
+        };
         let Some(mut representation) = represent(schema, object, requires) else {
             continue;
         };
@@ -59,9 +85,12 @@ pub fn collect_rewritten(
             rewrite_typename(schema, &mut representation, rewrites);
         }
         let representation = Value::Object(representation);
-        let mut hasher = seen.hasher().build_hasher();
-        hash_value(&representation, &mut hasher);
-        let same = seen.entry(hasher.finish()).or_default();
+        let hash = hash.unwrap_or_else(|| {
+            let mut hasher = seen.hasher().build_hasher();
+            hash_value(&representation, &mut hasher);
+            hasher.finish()
+        });
+        let same = seen.entry(hash).or_default();
         match same
             .iter()
             .find(|&&index| batch.representations[index] == representation)
@@ -75,6 +104,91 @@ pub fn collect_rewritten(
         }
     }
     batch
+}
+
+/// A representation selection of inline fragments of distinct leaf fields
+/// only (`... on Product { __typename upc }`): (type condition, fields as
+/// (name, response key)) per fragment. `None` for any other shape.
+type FlatKeys<'r> = Vec<(&'r str, Vec<(&'r str, &'r str)>)>;
+
+fn flat_keys(requires: &[RequiresSelection]) -> Option<FlatKeys<'_>> {
+    requires
+        .iter()
+        .map(|selection| match selection {
+            RequiresSelection::InlineFragment {
+                type_condition,
+                selections,
+            } => {
+                let fields = selections
+                    .iter()
+                    .map(|field| match field {
+                        RequiresSelection::Field {
+                            name,
+                            alias,
+                            selections,
+                        } if selections.is_empty() => {
+                            Some((name.as_str(), alias.as_deref().unwrap_or(name)))
+                        }
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                let distinct = fields
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (name, _))| fields[..i].iter().all(|(other, _)| other != name));
+                distinct.then_some((type_condition.as_str(), fields))
+            }
+            RequiresSelection::Field { .. } => None,
+        })
+        .collect()
+}
+
+/// The representation `object` would get under flat `keys`, as (name,
+/// value) pairs: `Some(None)` when it gets none (no fragment applies, or a
+/// key field is missing), `None` when more than one fragment applies (the
+/// general path decides).
+fn flat_leaves<'o, 'r>(
+    schema: &Schema,
+    object: &'o Map<String, Value>,
+    keys: &FlatKeys<'r>,
+) -> Option<Option<Vec<(&'r str, &'o Value)>>> {
+    let typename = object.get("__typename").and_then(Value::as_str);
+    let mut applying = keys.iter().filter(|(condition, _)| {
+        typename.is_some_and(|t| t == *condition || schema.is_subtype(condition, t))
+    });
+    let Some((_, fields)) = applying.next() else {
+        return Some(None);
+    };
+    if applying.next().is_some() {
+        return None;
+    }
+    Some(
+        fields
+            .iter()
+            .map(|(name, key)| object.get(*key).map(|value| (*name, value)))
+            .collect(),
+    )
+}
+
+/// The same hash [`hash_value`] gives the object these leaves make.
+fn hash_leaves(leaves: &[(&str, &Value)], state: &mut impl Hasher) {
+    state.write_u8(5);
+    state.write_usize(leaves.len());
+    for (name, value) in leaves {
+        name.hash(state);
+        hash_value(value, state);
+    }
+}
+
+/// Whether `representation` is the object these leaves make.
+fn same_leaves(representation: &Value, leaves: &[(&str, &Value)]) -> bool {
+    let Value::Object(map) = representation else {
+        return false;
+    };
+    map.len() == leaves.len()
+        && leaves
+            .iter()
+            .all(|(name, value)| map.get(*name) == Some(*value))
 }
 
 /// Hashes a JSON value without printing it (objects in their key order:
@@ -461,6 +575,54 @@ mod tests {
             serde_json::to_value(origin_path(&data, &path, &batch.origins[0][1])).expect("json"),
             json!(["orders", 2, "buyer"])
         );
+    }
+
+    #[test]
+    fn objects_missing_a_key_field_are_skipped_and_nested_keys_deduplicate_too() {
+        let data = json!({ "x": [
+            { "__typename": "User", "id": "1" },
+            { "__typename": "User" },
+            { "__typename": "User", "id": "1" },
+        ]});
+        let path = [PathElement::Key("x".into()), PathElement::List];
+        let batch = collect(&schema(), &data, &path, &user_key());
+        assert_eq!(
+            batch.representations,
+            vec![json!({ "__typename": "User", "id": "1" })]
+        );
+        assert_eq!(batch.origins, vec![vec![vec![0], vec![2]]]);
+
+        // A compound key with a nested field takes the general path.
+        let leaf = |name: &str| RequiresSelection::Field {
+            name: name.into(),
+            alias: None,
+            selections: vec![],
+        };
+        let nested = vec![RequiresSelection::InlineFragment {
+            type_condition: "User".into(),
+            selections: vec![
+                leaf("__typename"),
+                RequiresSelection::Field {
+                    name: "org".into(),
+                    alias: None,
+                    selections: vec![leaf("id")],
+                },
+            ],
+        }];
+        let data = json!({ "x": [
+            { "__typename": "User", "org": { "id": "a", "name": "A" } },
+            { "__typename": "User", "org": { "id": "b" } },
+            { "__typename": "User", "org": { "id": "a" } },
+        ]});
+        let batch = collect(&schema(), &data, &path, &nested);
+        assert_eq!(
+            batch.representations,
+            vec![
+                json!({ "__typename": "User", "org": { "id": "a" } }),
+                json!({ "__typename": "User", "org": { "id": "b" } }),
+            ]
+        );
+        assert_eq!(batch.origins[0], vec![vec![0], vec![2]]);
     }
 
     #[test]
