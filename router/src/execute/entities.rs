@@ -485,13 +485,12 @@ impl Merge<'_> {
                     }
                     self.next += 1;
                     self.remaining[entity] -= 1;
-                    let value = if self.remaining[entity] == 0 {
-                        self.entities[entity].take()
-                    } else {
-                        self.entities[entity].clone()
-                    };
-                    if let Some(value @ Value::Object(_)) = value {
-                        deep_merge(object, value);
+                    if self.remaining[entity] == 0 {
+                        if let Some(value @ Value::Object(_)) = self.entities[entity].take() {
+                            deep_merge(object, value);
+                        }
+                    } else if let Some(value @ Value::Object(_)) = &self.entities[entity] {
+                        deep_merge_ref(object, value);
                     }
                 }
             }
@@ -502,6 +501,29 @@ impl Merge<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// [`deep_merge`] of a copy of `source`, copying only what `target` lacks.
+fn deep_merge_ref(target: &mut Value, source: &Value) {
+    match (target, source) {
+        (Value::Object(target), Value::Object(source)) => {
+            for (key, value) in source {
+                match target.get_mut(key) {
+                    Some(existing) => deep_merge_ref(existing, value),
+                    None => {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(target), Value::Array(source)) if target.len() == source.len() => {
+            for (existing, value) in target.iter_mut().zip(source) {
+                deep_merge_ref(existing, value);
+            }
+        }
+        (Value::Object(_), Value::Null) => {}
+        (target, source) => *target = source.clone(),
     }
 }
 
