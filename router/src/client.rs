@@ -124,11 +124,11 @@ impl SubgraphClient {
     }
 
     /// Runs `fetch` and counts it (and its error, if any) for `subgraph`.
-    async fn measured(
+    async fn measured<T>(
         &self,
         subgraph: &str,
-        fetch: impl Future<Output = Result<SubgraphResponse, SubgraphError>>,
-    ) -> Result<SubgraphResponse, SubgraphError> {
+        fetch: impl Future<Output = Result<T, SubgraphError>>,
+    ) -> Result<T, SubgraphError> {
         let started = Instant::now();
         let result = fetch.await;
         if let Some(metrics) = &self.metrics {
@@ -165,7 +165,9 @@ impl SubgraphClient {
     /// in flight (same URL, body, and forwarded headers other than
     /// `traceparent` and `x-request-id`) is not sent again: it waits for that
     /// one's answer. For queries only: a mutation must reach the subgraph
-    /// every time it is asked for.
+    /// every time it is asked for. The answer is shared by everyone who
+    /// waited for it (read it in place, or take it when yours is the last
+    /// handle).
     pub async fn fetch_shared(
         &self,
         subgraph: &str,
@@ -174,7 +176,7 @@ impl SubgraphClient {
         operation_name: Option<&str>,
         variables: &Map<String, Value>,
         headers: &HeaderMap,
-    ) -> Result<SubgraphResponse, SubgraphError> {
+    ) -> Result<Arc<SubgraphResponse>, SubgraphError> {
         let body = Bytes::from(request_body(query, operation_name, variables)?);
         let key = FetchKey {
             url: url.to_owned(),
@@ -197,10 +199,7 @@ impl SubgraphClient {
             )
             .map(|answer| answer.map(Arc::new))
         };
-        let shared = async {
-            let answer = self.in_flight.run(key, request).await?;
-            Ok(Arc::try_unwrap(answer).unwrap_or_else(|shared| (*shared).clone()))
-        };
+        let shared = self.in_flight.run(key, request);
         self.measured(subgraph, shared).await
     }
 

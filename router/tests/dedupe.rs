@@ -166,3 +166,35 @@ async fn request_dedupe_is_off_by_default() {
     assert!(!RouterSettings::default().dedupe_requests);
     assert!(RouterSettings::default().dedupe_subgraph_fetches);
 }
+
+#[tokio::test]
+async fn entity_answers_shared_by_several_requests_reach_each_of_them() {
+    let users = FakeSubgraph::start_with_delay(users_me, SLOW).await;
+    let orders = FakeSubgraph::start_with_delay(
+        |_| {
+            json!({ "data": { "_entities": [
+                { "orders": { "edges": [{ "node": { "id": "o1" } }, { "node": { "id": "o2" } }] } }
+            ] } })
+        },
+        SLOW,
+    )
+    .await;
+    let state = serving(
+        SUPERGRAPH,
+        &[("users", &users.url), ("orders", &orders.url)],
+    );
+    let query = "{ me { name orders { edges { node { id } } } } }";
+    let answers = concurrently(&state, json!({ "query": query }), 4, |_| vec![]).await;
+    let expected = json!({ "data": { "me": { "name": "Ada", "orders": { "edges": [
+        { "node": { "id": "o1" } }, { "node": { "id": "o2" } }
+    ] } } } });
+    for answer in &answers {
+        assert_eq!(answer.body, expected);
+    }
+    assert_eq!(users.received().len(), 1);
+    assert_eq!(
+        orders.received().len(),
+        1,
+        "one entity fetch for four requests"
+    );
+}

@@ -429,34 +429,65 @@ pub fn merge_entities(
     entities: Vec<Value>,
     origins: &[Vec<Origin>],
 ) {
-    let mut places: Vec<(&[usize], usize)> = origins
-        .iter()
-        .enumerate()
-        .flat_map(|(entity, places)| places.iter().map(move |origin| (origin.as_slice(), entity)))
-        .collect();
-    places.sort_unstable();
     let mut merge = Merge {
         remaining: origins.iter().map(Vec::len).collect(),
-        entities: entities.into_iter().map(Some).collect(),
-        places,
+        entities: Entities::Owned(entities.into_iter().map(Some).collect()),
+        places: places_in_walk_order(origins),
         next: 0,
         current: Vec::new(),
     };
     merge.walk(data, path);
 }
 
+/// [`merge_entities`] of entities shared with other requests: each place
+/// gets its own copy.
+pub fn merge_shared_entities(
+    data: &mut Value,
+    path: &[PathElement],
+    entities: &[Value],
+    origins: &[Vec<Origin>],
+) {
+    let mut merge = Merge {
+        remaining: origins.iter().map(Vec::len).collect(),
+        entities: Entities::Shared(entities),
+        places: places_in_walk_order(origins),
+        next: 0,
+        current: Vec::new(),
+    };
+    merge.walk(data, path);
+}
+
+/// (origin, entity) for every place, in the order a walk meets them.
+fn places_in_walk_order(origins: &[Vec<Origin>]) -> Vec<(&[usize], usize)> {
+    let mut places: Vec<(&[usize], usize)> = origins
+        .iter()
+        .enumerate()
+        .flat_map(|(entity, places)| places.iter().map(move |origin| (origin.as_slice(), entity)))
+        .collect();
+    places.sort_unstable();
+    places
+}
+
+/// The entities a [`Merge`] puts in place.
+enum Entities<'e> {
+    /// This request's own: the last place takes the value.
+    Owned(Vec<Option<Value>>),
+    /// Shared: every place copies.
+    Shared(&'e [Value]),
+}
+
 /// One walk of [`merge_entities`].
-struct Merge<'o> {
+struct Merge<'o, 'e> {
     /// Places still to be merged into, per entity.
     remaining: Vec<usize>,
-    entities: Vec<Option<Value>>,
+    entities: Entities<'e>,
     /// (origin, entity), in walk order.
     places: Vec<(&'o [usize], usize)>,
     next: usize,
     current: Origin,
 }
 
-impl Merge<'_> {
+impl Merge<'_, '_> {
     fn walk(&mut self, value: &mut Value, path: &[PathElement]) {
         if self.next >= self.places.len() {
             return;
@@ -485,12 +516,25 @@ impl Merge<'_> {
                     }
                     self.next += 1;
                     self.remaining[entity] -= 1;
-                    if self.remaining[entity] == 0 {
-                        if let Some(value @ Value::Object(_)) = self.entities[entity].take() {
-                            deep_merge(object, value);
+                    let last = self.remaining[entity] == 0;
+                    match &mut self.entities {
+                        Entities::Owned(values) if last => {
+                            if let Some(value @ Value::Object(_)) =
+                                values.get_mut(entity).and_then(Option::take)
+                            {
+                                deep_merge(object, value);
+                            }
                         }
-                    } else if let Some(value @ Value::Object(_)) = &self.entities[entity] {
-                        deep_merge_ref(object, value);
+                        Entities::Owned(values) => {
+                            if let Some(Some(value @ Value::Object(_))) = values.get(entity) {
+                                deep_merge_ref(object, value);
+                            }
+                        }
+                        Entities::Shared(values) => {
+                            if let Some(value @ Value::Object(_)) = values.get(entity) {
+                                deep_merge_ref(object, value);
+                            }
+                        }
                     }
                 }
             }
@@ -505,7 +549,7 @@ impl Merge<'_> {
 }
 
 /// [`deep_merge`] of a copy of `source`, copying only what `target` lacks.
-fn deep_merge_ref(target: &mut Value, source: &Value) {
+pub fn deep_merge_ref(target: &mut Value, source: &Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => {
             for (key, value) in source {

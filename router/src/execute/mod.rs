@@ -16,7 +16,7 @@
 pub mod entities;
 pub mod format;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::{BoxFuture, FutureExt, join_all};
 use reqwest::header::HeaderMap;
@@ -131,7 +131,7 @@ async fn send(
     state: &Mutex<State>,
     fetch: &FetchNode,
     variables: &Map<String, Value>,
-) -> Option<SubgraphResponse> {
+) -> Option<Arc<SubgraphResponse>> {
     let Some(url) = ctx
         .supergraph
         .subgraphs
@@ -167,6 +167,7 @@ async fn send(
             .fetch(subgraph, url, operation, name, variables, ctx.headers)
             .instrument(span)
             .await
+            .map(Arc::new)
     };
     match answer {
         Ok(response) => Some(response),
@@ -207,6 +208,23 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
         return;
     };
     let mut state = lock(state);
+    // A shared answer (another request waited for the same fetch) is read
+    // in place; renames need a copy of their own.
+    let response = match Arc::try_unwrap(response) {
+        Ok(owned) => owned,
+        Err(shared) if fetch.output_rewrites.is_empty() => {
+            for error in &shared.errors {
+                let error =
+                    subgraph_error(error.clone(), &fetch.subgraph, |path| Some(path.to_vec()));
+                state.errors.push(error);
+            }
+            if let Some(data) = &shared.data {
+                entities::deep_merge_ref(&mut state.data, data);
+            }
+            return;
+        }
+        Err(shared) => (*shared).clone(),
+    };
     for error in response.errors {
         let error = subgraph_error(error, &fetch.subgraph, |path| Some(path.to_vec()));
         state.errors.push(error);
@@ -252,6 +270,29 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
         return;
     };
     let mut state = lock(state);
+    let plain = fetch.output_rewrites.is_empty() && fetch.input_rewrites.is_empty();
+    let response = match Arc::try_unwrap(response) {
+        Ok(owned) => owned,
+        Err(shared) if plain => {
+            let errors: Vec<GraphqlError> = shared
+                .errors
+                .iter()
+                .map(|error| {
+                    subgraph_error(error.clone(), &fetch.subgraph, |path| {
+                        entity_error_path(path, &state.data, &flatten.path, &origins)
+                    })
+                })
+                .collect();
+            state.errors.extend(errors);
+            if let Some(Value::Array(entities)) =
+                shared.data.as_ref().and_then(|data| data.get("_entities"))
+            {
+                entities::merge_shared_entities(&mut state.data, &flatten.path, entities, &origins);
+            }
+            return;
+        }
+        Err(shared) => (*shared).clone(),
+    };
     let errors: Vec<GraphqlError> = response
         .errors
         .into_iter()
