@@ -553,10 +553,11 @@ pub fn deep_merge_ref(target: &mut Value, source: &Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => {
             for (key, value) in source {
-                match target.get_mut(key) {
-                    Some(existing) => deep_merge_ref(existing, value),
-                    None => {
-                        target.insert(key.clone(), value.clone());
+                // Entity fields are mostly new to the target: one lookup.
+                match target.entry(key.clone()) {
+                    Entry::Occupied(existing) => deep_merge_ref(existing.into_mut(), value),
+                    Entry::Vacant(place) => {
+                        place.insert(value.clone());
                     }
                 }
             }
