@@ -180,11 +180,7 @@ impl SubgraphClient {
         let body = Bytes::from(request_body(query, operation_name, variables)?);
         let key = FetchKey {
             url: url.to_owned(),
-            headers: headers
-                .iter()
-                .filter(|(name, _)| !TRACING_HEADERS.contains(&name.as_str()))
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
+            headers: answer_headers(headers),
             body: body.clone(),
         };
         let request = || {
@@ -303,6 +299,17 @@ pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
         }
     }
     headers
+}
+
+/// The forwarded headers that can change an answer (all but
+/// [`TRACING_HEADERS`]): what, besides the request itself, makes two
+/// requests the same for deduplication.
+pub fn answer_headers(headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+    headers
+        .iter()
+        .filter(|(name, _)| !TRACING_HEADERS.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 /// Adds `x-request-id` when the client did not send one.

@@ -24,7 +24,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::client::{SubgraphClient, TRACING_HEADERS};
+use crate::client::SubgraphClient;
 use crate::core::normalize;
 use crate::core::plan::{PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
@@ -433,15 +433,17 @@ impl Engine {
                 .execute(client, request, method, headers, want_plan)
                 .await;
         };
-        let query = request.query.as_deref().unwrap_or_default();
-        let is_query = !query.trim().is_empty()
-            && self
-                .prepare_off_workers(query, request.operation_name.as_deref())
-                .await
-                .is_ok_and(|prepared| prepared.kind == OperationType::Query);
-        if !is_query {
+        let Some(query) = request.query.as_deref().filter(|q| !q.trim().is_empty()) else {
             return self
                 .execute(client, request, method, headers, want_plan)
+                .await;
+        };
+        let prepared = self
+            .prepare_off_workers(query, request.operation_name.as_deref())
+            .await?;
+        if prepared.kind != OperationType::Query {
+            return self
+                .run_prepared(&prepared, client, request, method, headers, want_plan)
                 .await;
         }
         let key = RequestKey {
@@ -452,11 +454,7 @@ impl Engine {
                 .as_ref()
                 .map(|v| Value::Object(v.clone()).to_string())
                 .unwrap_or_default(),
-            headers: headers
-                .iter()
-                .filter(|(name, _)| !TRACING_HEADERS.contains(&name.as_str()))
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
+            headers: crate::client::answer_headers(headers),
             want_plan,
         };
         let work = || {
@@ -468,7 +466,7 @@ impl Engine {
             );
             async move {
                 engine
-                    .execute(&client, &request, method, &headers, want_plan)
+                    .run_prepared(&prepared, &client, &request, method, &headers, want_plan)
                     .await
             }
         };
@@ -520,6 +518,20 @@ impl Engine {
         let prepared = self
             .prepare_off_workers(query, request.operation_name.as_deref())
             .await?;
+        self.run_prepared(&prepared, client, request, method, headers, want_plan)
+            .await
+    }
+
+    /// Runs a prepared operation of `request` to the end.
+    async fn run_prepared(
+        &self,
+        prepared: &Prepared,
+        client: &SubgraphClient,
+        request: &GraphqlRequest,
+        method: Method,
+        headers: &HeaderMap,
+        want_plan: bool,
+    ) -> Result<Answered, RequestFailure> {
         if method == Method::Get && prepared.kind != OperationType::Query {
             return Err(RequestFailure::http(
                 405,

@@ -9,64 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::data;
 
 /// The benchmark's query text.
-pub const QUERY: &str = r#"fragment User on User {
-  id
-  username
-  name
-}
-
-fragment Review on Review {
-  id
-  body
-}
-
-fragment Product on Product {
-  inStock
-  name
-  price
-  shippingEstimate
-  upc
-  weight
-}
-
-query TestQuery {
-  users {
-    ...User
-    reviews {
-      ...Review
-      product {
-        ...Product
-        reviews {
-          ...Review
-          author {
-            ...User
-            reviews {
-              ...Review
-              product {
-                ...Product
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  topProducts {
-    ...Product
-    reviews {
-      ...Review
-      author {
-        ...User
-        reviews {
-          ...Review
-          product {
-            ...Product
-          }
-        }
-      }
-    }
-  }
-}"#;
+pub const QUERY: &str = include_str!("../../tests/fixtures/plan/gateway-test-query.graphql");
 
 /// The request body every request posts (as the benchmark's k6 script: the query alone).
 pub fn request_body() -> Vec<u8> {
