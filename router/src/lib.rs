@@ -2,9 +2,9 @@
 //! subgraphs.
 //!
 //! ```text
-//!  HTTP (http) ─► parse ─► validate (API schema) ─► limits ─► plan (cached)   pipeline
+//!  HTTP (http) ─► parse ─► validate (API schema) ─► limits ─► normalise ─► plan (cached)   pipeline
 //!                                                              │
-//!        ┌─────────────────────────────────────────────────────┘
+//!        ┌─────────────────────────────────────────────────────────────────┘
 //!        ▼
 //!  execute: Sequence / Parallel / Fetch / Flatten(_entities)   execute, client
 //!        ▼
@@ -26,7 +26,10 @@
 //! - [`limits`]: depth, alias and root-field limits.
 //! - [`plan_cache`]: prepared operations by hash, bounded by bytes.
 //! - [`execute`]: running a plan, entity batches, merging and formatting.
-//! - [`client`]: the [`client::SubgraphClient`] (one pool, timeouts, headers).
+//! - [`client`]: the [`client::SubgraphClient`] (one pool, timeouts, headers,
+//!   identical queries in flight sent once).
+//! - [`dedupe`]: single flight — identical work in progress is shared (subgraph
+//!   queries; client queries when `dedupe_requests` is on).
 //! - [`source`]: where the supergraph comes from (file, or composed and polled).
 //! - [`response`]: client-facing errors and their codes.
 

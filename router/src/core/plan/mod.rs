@@ -13,6 +13,9 @@
 //!   `builder/abstract_types.rs` (interfaces, unions), `builder/jump.rs`
 //!   (entity jumps through `@key`, `@requires`, re-fetch from an ancestor).
 //! - `selection`: subgraph selection sets under construction and their text.
+//! - `condition`: the `@skip`/`@include` condition under which a fetch is sent.
+//! - `merge`: an entity fetch that feeds no other joins a sibling fetch to the
+//!   same subgraph at the same path (one request instead of two).
 //! - `emit`: fetches → plan nodes and subgraph operation text.
 //! - `display`: the printed form (`impl Display for QueryPlan`).
 //!
