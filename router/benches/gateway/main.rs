@@ -122,6 +122,14 @@ async fn run(settings: BenchSettings) -> anyhow::Result<()> {
     let mut contenders = Vec::new();
     for (label, binary) in binaries {
         println!("  {label}: {}", binary.display());
+        if label == "current" && !settings.current_env.is_empty() {
+            let env: Vec<String> = settings
+                .current_env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!("    with {}", env.join(" "));
+        }
         if !binary.is_file() {
             bail!(
                 "the {label} router {} does not exist (build it with `cargo build --release -p storefront-router --bin router`)",
@@ -129,10 +137,16 @@ async fn run(settings: BenchSettings) -> anyhow::Result<()> {
             );
         }
         let stderr = dir.path().join(format!("{label}.stderr"));
+        let env: &[(String, String)] = if label == "current" {
+            &settings.current_env
+        } else {
+            &[]
+        };
         let mut process = RouterProcess::start(
             &binary,
             &supergraph,
             settings.router_cpus.as_deref(),
+            env,
             stderr,
         )
         .with_context(|| format!("the {label} router"))?;

@@ -1,7 +1,8 @@
 //! A router binary under test, run as a child process:
 //! `[taskset -c CPUS] ROUTER serve --supergraph FILE` with `PORT`,
 //! `BIND_ADDRESS=127.0.0.1` and `RUST_LOG=warn` (options every router version
-//! has), and what `/proc` says about it: CPU time (`utime + stime`, all
+//! has), plus any extra environment it is given (`BENCH_CURRENT_ENV`), and
+//! what `/proc` says about it: CPU time (`utime + stime`, all
 //! threads) and memory (`VmHWM`, `VmRSS`). Also the CPU affinity and CPU time of
 //! the bench process itself.
 
@@ -38,6 +39,7 @@ impl RouterProcess {
         binary: &Path,
         supergraph: &Path,
         cpus: Option<&str>,
+        env: &[(String, String)],
         stderr: PathBuf,
     ) -> anyhow::Result<Self> {
         let port = free_port()?;
@@ -57,6 +59,7 @@ impl RouterProcess {
             .env("PORT", port.to_string())
             .env("BIND_ADDRESS", "127.0.0.1")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(

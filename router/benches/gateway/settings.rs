@@ -30,6 +30,10 @@ pub struct BenchSettings {
     /// The CPUs the load generator and the subgraphs run on
     /// (`BENCH_CLIENT_CPUS`, default `"1"`; empty: not pinned).
     pub client_cpus: Option<String>,
+    /// Extra environment for the current router only
+    /// (`BENCH_CURRENT_ENV`, space-separated `NAME=value` pairs, e.g.
+    /// `DEDUPE_REQUESTS=true`; none by default).
+    pub current_env: Vec<(String, String)>,
 }
 
 impl BenchSettings {
@@ -48,6 +52,7 @@ impl BenchSettings {
             connections: number("BENCH_CONNECTIONS", 50)?,
             router_cpus: cpus("BENCH_ROUTER_CPUS", "0"),
             client_cpus: cpus("BENCH_CLIENT_CPUS", "1"),
+            current_env: pairs("BENCH_CURRENT_ENV")?,
         })
     }
 }
@@ -73,6 +78,17 @@ fn duration(name: &str, default: Duration) -> anyhow::Result<Duration> {
         Some(text) => humantime::parse_duration(text.trim())
             .with_context(|| format!("{name} must be a duration such as \"10s\", not `{text}`")),
     }
+}
+
+fn pairs(name: &str) -> anyhow::Result<Vec<(String, String)>> {
+    var(name)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+            _ => anyhow::bail!("{name} wants NAME=value pairs, not `{pair}`"),
+        })
+        .collect()
 }
 
 /// Set but empty means "do not pin".
