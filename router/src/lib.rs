@@ -182,7 +182,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let state = AppState::new(settings.service.clone()).context("cannot build the HTTP client")?;
-    let source = source::SupergraphSource::from_settings(&settings);
+    let source = source::SupergraphSource::from_settings(&settings)?;
     let poller = match source {
         source::SupergraphSource::File(_) => {
             source::run(state.clone(), source)

@@ -1,8 +1,8 @@
 //! The `router` binary.
 //!
 //! ```text
-//! router [serve] [--supergraph FILE] [--config FILE]
-//! router compose [--subgraph name=url ...] [--out FILE] [--config FILE]
+//! router [serve] [--supergraph FILE | --subgraph name=url ... | --subgraphs-file FILE] [--config FILE]
+//! router compose [--subgraph name=url ... | --subgraphs-file FILE] [--out FILE] [--config FILE]
 //! router plan --supergraph FILE QUERY|@FILE [--operation NAME]
 //! ```
 //! Any start-up failure is one line on stderr (`router: <why>`) and exit code 1.
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use storefront_router::core::plan::plan_text;
-use storefront_router::settings::{DEFAULT_PORT, RouterSettings, subgraph_urls};
+use storefront_router::settings::{DEFAULT_PORT, RouterSettings, parse_subgraph};
 use storefront_router::source::{self, SourceError};
 use storefront_router::telemetry;
 use storefront_shared::{server, settings, startup};
@@ -45,6 +45,7 @@ struct Options {
     config: Option<PathBuf>,
     supergraph: Option<PathBuf>,
     subgraphs: Vec<(String, String)>,
+    subgraphs_file: Option<PathBuf>,
     out: Option<PathBuf>,
     operation: Option<String>,
     positional: Vec<String>,
@@ -71,11 +72,10 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
             "--operation" => options.operation = Some(value()?),
             "--subgraph" => {
                 let pair = value()?;
-                let (name, url) = pair
-                    .split_once('=')
-                    .with_context(|| format!("--subgraph wants name=url, not `{pair}`"))?;
-                options.subgraphs.push((name.to_owned(), url.to_owned()));
+                let subgraph = parse_subgraph(&pair).context("--subgraph wants name=url")?;
+                options.subgraphs.push(subgraph);
             }
+            "--subgraphs-file" => options.subgraphs_file = Some(PathBuf::from(value()?)),
             other if other.starts_with('-') => bail!("unknown option `{other}`"),
             other => options.positional.push(other.to_owned()),
         }
@@ -91,6 +91,19 @@ fn load_settings(options: &Options) -> anyhow::Result<settings::Settings<RouterS
     let mut settings = settings::load::<RouterSettings>(DEFAULT_PORT, config.as_deref())?;
     if let Some(file) = &options.supergraph {
         settings.service.supergraph = Some(file.clone());
+    }
+    // The command line wins over the file and the environment: either flag
+    // replaces both ways of naming the subgraphs.
+    if !options.subgraphs.is_empty() && options.subgraphs_file.is_some() {
+        bail!("give either --subgraph or --subgraphs-file, not both");
+    }
+    if !options.subgraphs.is_empty() {
+        settings.service.subgraphs = options.subgraphs.clone();
+        settings.service.subgraphs_file = None;
+    }
+    if let Some(file) = &options.subgraphs_file {
+        settings.service.subgraphs_file = Some(file.clone());
+        settings.service.subgraphs.clear();
     }
     Ok(settings)
 }
@@ -115,11 +128,7 @@ async fn serve(args: &[String]) -> anyhow::Result<()> {
 async fn compose(args: &[String]) -> anyhow::Result<()> {
     let options = options(args)?;
     let settings = load_settings(&options)?;
-    let subgraphs = if options.subgraphs.is_empty() {
-        subgraph_urls(&settings.common)
-    } else {
-        options.subgraphs.clone()
-    };
+    let subgraphs = settings.service.subgraph_list(&settings.common)?;
     let client = storefront_router::client::SubgraphClient::new(settings.service.timeouts.clone())
         .context("cannot build the HTTP client")?;
     match source::compose_live(&client, &subgraphs).await {

@@ -16,6 +16,10 @@
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
+//!
+//! [service.subgraphs]   # or leave out for the four from USERS_URL, ...
+//! users = "http://127.0.0.1:4001/graphql"
+//! reviews = "http://127.0.0.1:4005/graphql"
 //! ```
 
 use std::collections::BTreeMap;
@@ -41,6 +45,21 @@ pub struct RouterSettings {
     /// `--supergraph FILE`). Without it the router composes the supergraph from
     /// the four subgraphs' `_service { sdl }`.
     pub supergraph: Option<PathBuf>,
+    /// The subgraphs to compose from and route to, by name and GraphQL URL:
+    /// a `[service.subgraphs]` table of `name = "url"`, `SUBGRAPHS` as
+    /// `name=url,name=url`, or `router serve --subgraph name=url` (repeated).
+    /// Names match `[A-Za-z_][A-Za-z0-9_-]*`, URLs are `http(s)://`. Empty
+    /// (the default): the four from `USERS_URL`, `ORDERS_URL`,
+    /// `PAYMENTS_URL` and `INVENTORY_URL`.
+    #[serde(with = "subgraph_map")]
+    pub subgraphs: Vec<(String, String)>,
+    /// A rover-style supergraph config (YAML, as rover's `supergraph.yaml`)
+    /// naming the subgraphs instead (`SUBGRAPHS_FILE`, or
+    /// `--subgraphs-file FILE`): `subgraphs: { <name>: { routing_url: <url>,
+    /// schema: { subgraph_url: <url> } } }`, the SDL fetched from
+    /// `subgraph_url` (default: `routing_url`). Not together with
+    /// [`RouterSettings::subgraphs`].
+    pub subgraphs_file: Option<PathBuf>,
     /// How often the subgraphs are asked for their SDL again when composing
     /// (`POLL_INTERVAL`, e.g. `"10s"`); `"0s"` turns polling off.
     #[serde(with = "humantime_serde")]
@@ -126,6 +145,8 @@ impl Default for RouterSettings {
     fn default() -> Self {
         RouterSettings {
             supergraph: None,
+            subgraphs: Vec::new(),
+            subgraphs_file: None,
             poll_interval: Duration::from_secs(10),
             timeouts: Timeouts::default(),
             limits: Limits::default(),
@@ -152,6 +173,8 @@ impl Default for RouterSettings {
 impl ServiceSettings for RouterSettings {
     const ENV: &'static [&'static str] = &[
         "SUPERGRAPH_FILE",
+        "SUBGRAPHS",
+        "SUBGRAPHS_FILE",
         "POLL_INTERVAL",
         "EXPOSE_QUERY_PLAN",
         "CORS_ORIGINS",
@@ -343,6 +366,271 @@ pub fn subgraph_urls(common: &CommonSettings) -> Vec<(String, String)> {
     ]
 }
 
+/// One subgraph the router composes from and routes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subgraph {
+    /// Its name in the supergraph (`join__Graph`).
+    pub name: String,
+    /// Where its queries are sent.
+    pub routing_url: String,
+    /// Where its `_service { sdl }` is asked (usually `routing_url`).
+    pub sdl_url: String,
+}
+
+impl From<(String, String)> for Subgraph {
+    fn from((name, url): (String, String)) -> Self {
+        Subgraph {
+            name,
+            sdl_url: url.clone(),
+            routing_url: url,
+        }
+    }
+}
+
+/// Why the subgraph list is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum SubgraphsError {
+    /// A name is not `[A-Za-z_][A-Za-z0-9_-]*`.
+    #[error("subgraph name `{0}` is invalid: it must match [A-Za-z_][A-Za-z0-9_-]*")]
+    Name(String),
+    /// A URL is not `http(s)://host...`.
+    #[error("subgraph `{name}` has URL `{url}`, which is not an http:// or https:// URL")]
+    Url {
+        /// The subgraph.
+        name: String,
+        /// The URL given.
+        url: String,
+    },
+    /// An entry is not `name=url`.
+    #[error("subgraph `{0}` is not name=url")]
+    Pair(String),
+    /// A name is given twice.
+    #[error("subgraph `{0}` is named twice")]
+    Duplicate(String),
+    /// Both a list and a file name the subgraphs.
+    #[error(
+        "set either subgraphs (SUBGRAPHS, --subgraph) or subgraphs_file (SUBGRAPHS_FILE, --subgraphs-file), not both"
+    )]
+    Both,
+    /// The supergraph config file cannot be read.
+    #[error("cannot read the subgraphs file {path}: {error}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The supergraph config file is not what rover's `supergraph.yaml` is.
+    #[error("subgraphs file {path}: {why}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        why: String,
+    },
+}
+
+/// Checks one `(name, url)` entry.
+pub fn check_subgraph(name: &str, url: &str) -> Result<(), SubgraphsError> {
+    let mut chars = name.chars();
+    let name_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !name_ok {
+        return Err(SubgraphsError::Name(name.to_owned()));
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let host_ok = rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !host.starts_with(':') && !rest.contains(char::is_whitespace)
+    });
+    if !host_ok {
+        return Err(SubgraphsError::Url {
+            name: name.to_owned(),
+            url: url.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses and checks one `name=url` entry (`--subgraph`, `SUBGRAPHS`).
+pub fn parse_subgraph(pair: &str) -> Result<(String, String), SubgraphsError> {
+    let (name, url) = pair
+        .split_once('=')
+        .ok_or_else(|| SubgraphsError::Pair(pair.to_owned()))?;
+    let (name, url) = (name.trim(), url.trim());
+    check_subgraph(name, url)?;
+    Ok((name.to_owned(), url.to_owned()))
+}
+
+/// Checks a whole list: every entry, and no name twice.
+fn check_list(list: &[(String, String)]) -> Result<(), SubgraphsError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, url) in list {
+        check_subgraph(name, url)?;
+        if !seen.insert(name.as_str()) {
+            return Err(SubgraphsError::Duplicate(name.clone()));
+        }
+    }
+    Ok(())
+}
+
+impl RouterSettings {
+    /// The subgraphs to compose from: [`RouterSettings::subgraphs_file`]'s,
+    /// else [`RouterSettings::subgraphs`], else the four from `common`.
+    pub fn subgraph_list(&self, common: &CommonSettings) -> Result<Vec<Subgraph>, SubgraphsError> {
+        match &self.subgraphs_file {
+            Some(_) if !self.subgraphs.is_empty() => Err(SubgraphsError::Both),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|error| SubgraphsError::Read {
+                    path: path.clone(),
+                    error,
+                })?;
+                parse_supergraph_config(&text).map_err(|why| SubgraphsError::File {
+                    path: path.clone(),
+                    why,
+                })
+            }
+            None if self.subgraphs.is_empty() => Ok(subgraph_urls(common)
+                .into_iter()
+                .map(Subgraph::from)
+                .collect()),
+            None => {
+                check_list(&self.subgraphs)?;
+                Ok(self.subgraphs.iter().cloned().map(Subgraph::from).collect())
+            }
+        }
+    }
+}
+
+/// Reads a rover-style `supergraph.yaml`: `subgraphs: { <name>: {
+/// routing_url, schema: { subgraph_url } } }`, in the file's order. Other
+/// top-level keys (`federation_version`) are ignored; `schema.file` and
+/// `schema.graphref` are not supported.
+pub fn parse_supergraph_config(text: &str) -> Result<Vec<Subgraph>, String> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("not YAML: {e}"))?;
+    let [doc] = docs.as_slice() else {
+        return Err("want exactly one YAML document".into());
+    };
+    let entries = doc["subgraphs"]
+        .as_hash()
+        .ok_or("wants a `subgraphs` map of name to { routing_url, schema }")?;
+    let text_of = |value: &Yaml, key: &str| -> Result<Option<String>, String> {
+        match value {
+            Yaml::BadValue | Yaml::Null => Ok(None),
+            Yaml::String(text) => Ok(Some(text.clone())),
+            _ => Err(format!("{key} must be a string")),
+        }
+    };
+    let mut subgraphs = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, entry) in entries {
+        let name = name.as_str().ok_or("a subgraph name must be a string")?;
+        let fields = entry
+            .as_hash()
+            .ok_or_else(|| format!("subgraphs.{name} must be a map"))?;
+        for key in fields.keys() {
+            match key.as_str() {
+                Some("routing_url" | "schema") => {}
+                other => {
+                    return Err(format!(
+                        "subgraphs.{name}: unknown key `{}`",
+                        other.unwrap_or("?")
+                    ));
+                }
+            }
+        }
+        let schema = &entry["schema"];
+        if let Some(schema) = schema.as_hash() {
+            for key in schema.keys() {
+                match key.as_str() {
+                    Some("subgraph_url") => {}
+                    Some(other @ ("file" | "graphref" | "introspection_headers")) => {
+                        return Err(format!(
+                            "subgraphs.{name}.schema.{other} is not supported; use schema.subgraph_url (or leave schema out)"
+                        ));
+                    }
+                    other => {
+                        return Err(format!(
+                            "subgraphs.{name}.schema: unknown key `{}`",
+                            other.unwrap_or("?")
+                        ));
+                    }
+                }
+            }
+        } else if !matches!(schema, Yaml::BadValue | Yaml::Null) {
+            return Err(format!("subgraphs.{name}.schema must be a map"));
+        }
+        let routing_url = text_of(
+            &entry["routing_url"],
+            &format!("subgraphs.{name}.routing_url"),
+        )?;
+        let sdl_url = text_of(
+            &schema["subgraph_url"],
+            &format!("subgraphs.{name}.schema.subgraph_url"),
+        )?;
+        let (routing_url, sdl_url) = match (routing_url, sdl_url) {
+            (Some(routing), Some(sdl)) => (routing, sdl),
+            (Some(url), None) | (None, Some(url)) => (url.clone(), url),
+            (None, None) => return Err(format!("subgraphs.{name} needs routing_url")),
+        };
+        check_subgraph(name, &routing_url).map_err(|e| e.to_string())?;
+        check_subgraph(name, &sdl_url).map_err(|e| e.to_string())?;
+        if !seen.insert(name.to_owned()) {
+            return Err(SubgraphsError::Duplicate(name.to_owned()).to_string());
+        }
+        subgraphs.push(Subgraph {
+            name: name.to_owned(),
+            routing_url,
+            sdl_url,
+        });
+    }
+    if subgraphs.is_empty() {
+        return Err("`subgraphs` names no subgraph".into());
+    }
+    Ok(subgraphs)
+}
+
+/// `subgraphs` as a `name = "url"` table or a `name=url,name=url` string,
+/// checked as it is read.
+mod subgraph_map {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        list: &[(String, String)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(list.iter().map(|(name, url)| (name, url)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(String, String)>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum TableOrText {
+            Text(String),
+            Map(std::collections::BTreeMap<String, String>),
+        }
+        let list = match TableOrText::deserialize(deserializer)? {
+            TableOrText::Text(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(super::parse_subgraph)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(serde::de::Error::custom)?,
+            TableOrText::Map(map) => map.into_iter().collect(),
+        };
+        super::check_list(&list).map_err(serde::de::Error::custom)?;
+        Ok(list)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,5 +751,208 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(service.limits.max_depth, 7);
+    }
+
+    fn common() -> CommonSettings {
+        CommonSettings::local(DEFAULT_PORT)
+    }
+
+    #[test]
+    fn without_a_subgraph_list_the_four_common_urls_are_composed() {
+        let list = RouterSettings::default()
+            .subgraph_list(&common())
+            .expect("the four");
+        let names: Vec<_> = list.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["users", "orders", "payments", "inventory"]);
+        assert_eq!(list[0].routing_url, common().users_url);
+        assert_eq!(list[0].sdl_url, common().users_url);
+    }
+
+    #[test]
+    fn a_subgraphs_table_in_the_settings_file_names_the_subgraphs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("router.toml");
+        std::fs::write(
+            &file,
+            "[service.subgraphs]\nreviews = \"http://127.0.0.1:4005/graphql\"\nusers_v2 = \"https://users.internal/graphql\"\n",
+        )
+        .expect("written");
+        let settings =
+            storefront_shared::settings::load::<RouterSettings>(DEFAULT_PORT, Some(&file))
+                .expect("valid settings");
+        let list = settings
+            .service
+            .subgraph_list(&settings.common)
+            .expect("valid list");
+        assert_eq!(
+            list,
+            [
+                Subgraph::from((
+                    "reviews".to_owned(),
+                    "http://127.0.0.1:4005/graphql".to_owned()
+                )),
+                Subgraph::from((
+                    "users_v2".to_owned(),
+                    "https://users.internal/graphql".to_owned()
+                )),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_subgraphs_variable_is_a_comma_separated_list_of_name_equals_url() {
+        let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+            "subgraphs": " a=http://127.0.0.1:5001/graphql, b-2=https://b.example/graphql ,",
+        }))
+        .expect("valid settings");
+        assert_eq!(
+            settings.subgraphs,
+            [
+                ("a".to_owned(), "http://127.0.0.1:5001/graphql".to_owned()),
+                ("b-2".to_owned(), "https://b.example/graphql".to_owned()),
+            ]
+        );
+        let names: Vec<_> = settings
+            .subgraph_list(&common())
+            .expect("valid")
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["a", "b-2"]);
+    }
+
+    #[test]
+    fn bad_subgraph_names_urls_and_duplicates_are_errors() {
+        for (value, wanted) in [
+            (
+                serde_json::json!("9lives=http://a/graphql"),
+                "subgraph name `9lives` is invalid",
+            ),
+            (
+                serde_json::json!("a.b=http://a/graphql"),
+                "subgraph name `a.b` is invalid",
+            ),
+            (
+                serde_json::json!("a=ftp://a/graphql"),
+                "`ftp://a/graphql`, which is not an http",
+            ),
+            (
+                serde_json::json!("a=http:///graphql"),
+                "`http:///graphql`, which is not an http",
+            ),
+            (
+                serde_json::json!("a=localhost:4001"),
+                "`localhost:4001`, which is not an http",
+            ),
+            (
+                serde_json::json!("just-a-name"),
+                "subgraph `just-a-name` is not name=url",
+            ),
+            (
+                serde_json::json!("a=http://x/graphql,a=http://y/graphql"),
+                "subgraph `a` is named twice",
+            ),
+            (
+                serde_json::json!({ "ok": "http://x/graphql", "": "http://y/graphql" }),
+                "subgraph name `` is invalid",
+            ),
+            (serde_json::json!({ "a": "x" }), "`x`, which is not an http"),
+        ] {
+            let error =
+                serde_json::from_value::<RouterSettings>(serde_json::json!({ "subgraphs": value }))
+                    .expect_err(wanted)
+                    .to_string();
+            assert!(error.contains(wanted), "{value}: {error}");
+        }
+        assert!(parse_subgraph("ok_name-2=https://a.example:8443/graphql").is_ok());
+    }
+
+    #[test]
+    fn a_rover_supergraph_config_names_routing_and_sdl_urls() {
+        let list = parse_supergraph_config(
+            "federation_version: =2.5.0\nsubgraphs:\n  users:\n    routing_url: http://127.0.0.1:4001/graphql\n    schema:\n      subgraph_url: http://127.0.0.1:9001/graphql\n  orders:\n    routing_url: http://127.0.0.1:4002/graphql\n  reviews:\n    schema:\n      subgraph_url: http://127.0.0.1:4005/graphql\n",
+        )
+        .expect("valid config");
+        assert_eq!(
+            list,
+            [
+                Subgraph {
+                    name: "users".into(),
+                    routing_url: "http://127.0.0.1:4001/graphql".into(),
+                    sdl_url: "http://127.0.0.1:9001/graphql".into(),
+                },
+                Subgraph::from((
+                    "orders".to_owned(),
+                    "http://127.0.0.1:4002/graphql".to_owned()
+                )),
+                Subgraph::from((
+                    "reviews".to_owned(),
+                    "http://127.0.0.1:4005/graphql".to_owned()
+                )),
+            ]
+        );
+    }
+
+    #[test]
+    fn unsupported_or_broken_rover_configs_are_clear_errors() {
+        for (yaml, wanted) in [
+            (
+                "subgraphs:\n  a:\n    routing_url: http://a/graphql\n    schema:\n      file: ./a.graphql\n",
+                "subgraphs.a.schema.file is not supported",
+            ),
+            (
+                "subgraphs:\n  a:\n    schema:\n      graphref: x@current\n",
+                "subgraphs.a.schema.graphref is not supported",
+            ),
+            ("subgraphs:\n  a: {}\n", "subgraphs.a needs routing_url"),
+            (
+                "subgraphs:\n  a:\n    routing_url: ftp://a\n",
+                "`ftp://a`, which is not an http",
+            ),
+            (
+                "subgraphs:\n  \"a b\":\n    routing_url: http://a/graphql\n",
+                "subgraph name `a b` is invalid",
+            ),
+            (
+                "subgraphs:\n  a:\n    routing_url: http://a/graphql\n    rooting_url: x\n",
+                "unknown key `rooting_url`",
+            ),
+            ("subgraphs: {}\n", "names no subgraph"),
+            ("federation_version: 2\n", "wants a `subgraphs` map"),
+            ("subgraphs: [\n", "not YAML"),
+        ] {
+            let error = parse_supergraph_config(yaml).expect_err(wanted);
+            assert!(error.contains(wanted), "{yaml}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_subgraphs_file_is_read_and_not_combined_with_a_list() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("supergraph.yaml");
+        std::fs::write(
+            &file,
+            "subgraphs:\n  a:\n    routing_url: http://127.0.0.1:5001/graphql\n",
+        )
+        .expect("written");
+        let mut settings = RouterSettings {
+            subgraphs_file: Some(file.clone()),
+            ..RouterSettings::default()
+        };
+        let list = settings.subgraph_list(&common()).expect("valid file");
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].name, "a");
+        settings.subgraphs = vec![("b".into(), "http://127.0.0.1:5002/graphql".into())];
+        assert!(matches!(
+            settings.subgraph_list(&common()),
+            Err(SubgraphsError::Both)
+        ));
+        settings.subgraphs.clear();
+        settings.subgraphs_file = Some(dir.path().join("missing.yaml"));
+        let error = settings
+            .subgraph_list(&common())
+            .expect_err("missing file")
+            .to_string();
+        assert!(error.contains("missing.yaml"), "{error}");
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::AppState;
 use crate::client::SubgraphClient;
 use crate::core::compose::{SubgraphSdl, compose};
-use crate::settings::{RouterSettings, subgraph_urls};
+use crate::settings::{RouterSettings, Subgraph, SubgraphsError};
 use storefront_shared::settings::Settings;
 
 /// How long to wait before asking again while no supergraph is loaded.
@@ -20,11 +20,11 @@ const RETRY_UNTIL_LOADED: Duration = Duration::from_millis(500);
 pub enum SupergraphSource {
     /// A supergraph SDL file.
     File(PathBuf),
-    /// Composed from these subgraphs `(name, url)`, polled every
-    /// `poll_interval` (zero: only until the first success).
+    /// Composed from these subgraphs, polled every `poll_interval` (zero:
+    /// only until the first success).
     Compose {
-        /// The subgraphs by name and GraphQL URL.
-        subgraphs: Vec<(String, String)>,
+        /// The subgraphs by name, routing URL and SDL URL.
+        subgraphs: Vec<Subgraph>,
         /// How often to ask again.
         poll_interval: Duration,
     },
@@ -32,15 +32,50 @@ pub enum SupergraphSource {
 
 impl SupergraphSource {
     /// The source the settings name: the `supergraph` file, or composition
-    /// from the four subgraphs.
-    pub fn from_settings(settings: &Settings<RouterSettings>) -> Self {
-        match &settings.service.supergraph {
+    /// from [`RouterSettings::subgraph_list`] (by default the four subgraphs).
+    pub fn from_settings(settings: &Settings<RouterSettings>) -> Result<Self, SubgraphsError> {
+        Ok(match &settings.service.supergraph {
             Some(file) => SupergraphSource::File(file.clone()),
             None => SupergraphSource::Compose {
-                subgraphs: subgraph_urls(&settings.common),
+                subgraphs: settings.service.subgraph_list(&settings.common)?,
                 poll_interval: settings.service.poll_interval,
             },
-        }
+        })
+    }
+}
+
+/// A subgraph to compose from: its name, where it is routed and where its
+/// SDL is asked. A `(name, url)` pair uses the one URL for both.
+pub trait SubgraphEndpoint: Sync {
+    /// Its name.
+    fn name(&self) -> &str;
+    /// Where its queries are sent.
+    fn routing_url(&self) -> &str;
+    /// Where `_service { sdl }` is asked.
+    fn sdl_url(&self) -> &str;
+}
+
+impl SubgraphEndpoint for (String, String) {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn routing_url(&self) -> &str {
+        &self.1
+    }
+    fn sdl_url(&self) -> &str {
+        &self.1
+    }
+}
+
+impl SubgraphEndpoint for Subgraph {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn routing_url(&self) -> &str {
+        &self.routing_url
+    }
+    fn sdl_url(&self) -> &str {
+        &self.sdl_url
     }
 }
 
@@ -84,25 +119,26 @@ pub fn read_file(path: &std::path::Path) -> Result<String, SourceError> {
 /// Fetches every subgraph's SDL (concurrently).
 pub async fn fetch_sdls(
     client: &SubgraphClient,
-    subgraphs: &[(String, String)],
+    subgraphs: &[impl SubgraphEndpoint],
 ) -> Result<Vec<SubgraphSdl>, SourceError> {
-    let answers = futures::future::join_all(
-        subgraphs
-            .iter()
-            .map(|(name, url)| async move { (name, url, client.service_sdl(name, url).await) }),
-    )
+    let answers = futures::future::join_all(subgraphs.iter().map(|subgraph| async move {
+        let answer = client
+            .service_sdl(subgraph.name(), subgraph.sdl_url())
+            .await;
+        (subgraph, answer)
+    }))
     .await;
     answers
         .into_iter()
-        .map(|(name, url, answer)| match answer {
+        .map(|(subgraph, answer)| match answer {
             Ok(sdl) => Ok(SubgraphSdl {
-                name: name.clone(),
-                url: url.clone(),
+                name: subgraph.name().to_owned(),
+                url: subgraph.routing_url().to_owned(),
                 sdl,
             }),
             Err(error) => Err(SourceError::Fetch {
-                subgraph: name.clone(),
-                url: url.clone(),
+                subgraph: subgraph.name().to_owned(),
+                url: subgraph.sdl_url().to_owned(),
                 error,
             }),
         })
@@ -112,7 +148,7 @@ pub async fn fetch_sdls(
 /// Fetches the subgraphs' SDLs and composes them into a supergraph SDL.
 pub async fn compose_live(
     client: &SubgraphClient,
-    subgraphs: &[(String, String)],
+    subgraphs: &[impl SubgraphEndpoint],
 ) -> Result<String, SourceError> {
     let sdls = fetch_sdls(client, subgraphs).await?;
     compose(&sdls)
@@ -151,7 +187,7 @@ pub async fn run(state: AppState, source: SupergraphSource) -> Result<(), Source
 }
 
 /// One poll: compose and swap in the result when it differs from the current one.
-pub async fn refresh(state: &AppState, subgraphs: &[(String, String)]) {
+pub async fn refresh(state: &AppState, subgraphs: &[impl SubgraphEndpoint]) {
     let sdl = match compose_live(state.client(), subgraphs).await {
         Ok(sdl) => sdl,
         Err(error) => {

@@ -154,3 +154,158 @@ async fn unknown_options_and_a_missing_supergraph_file_fail_with_one_line() {
         text(&output.stderr)
     );
 }
+
+const A_SDL: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+    type Query { me: User }
+    type User @key(fields: "id") { id: ID! name: String! }"#;
+
+const B_SDL: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])
+    type Query { order: Order }
+    type Order @key(fields: "id") { id: ID! buyer: User! }
+    type User @key(fields: "id") { id: ID! }"#;
+
+/// A fake subgraph giving `sdl` for `_service` and `data` for anything else.
+async fn serving_subgraph(sdl: &'static str, data: Value) -> FakeSubgraph {
+    FakeSubgraph::start(move |body: &Value| {
+        let query = body["query"].as_str().unwrap_or_default();
+        if query.contains("_service") {
+            json!({ "data": { "_service": { "sdl": sdl } } })
+        } else {
+            json!({ "data": data })
+        }
+    })
+    .await
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn serve_composes_from_the_subgraphs_given_with_subgraph_flags() {
+    let a = serving_subgraph(
+        A_SDL,
+        json!({ "_entities": [{ "__typename": "User", "name": "Ada" }] }),
+    )
+    .await;
+    let b = serving_subgraph(
+        B_SDL,
+        json!({ "order": { "id": "o1", "buyer": { "__typename": "User", "id": "u1" } } }),
+    )
+    .await;
+    let port = free_port();
+    let a_arg = format!("a={}", a.url);
+    let b_arg = format!("b={}", b.url);
+    let _router = tokio::process::Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(["serve", "--subgraph", &a_arg, "--subgraph", &b_arg])
+        .env_clear()
+        .env("RUST_LOG", "error")
+        .env("PORT", port.to_string())
+        .env("BIND_ADDRESS", "127.0.0.1")
+        // Not the fakes: the flags must win over the environment.
+        .env("SUBGRAPHS", format!("c={}", common::dead_url()))
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ready = http.get(format!("{base}/ready")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the router never became ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let body: Value = http
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(json!({ "query": "{ order { id buyer { name } } }" }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        json!({ "data": { "order": { "id": "o1", "buyer": { "name": "Ada" } } } })
+    );
+    let asked = |fake: &FakeSubgraph| {
+        fake.received()
+            .iter()
+            .filter(|r| !r.body["query"].as_str().unwrap().contains("_service"))
+            .count()
+    };
+    assert_eq!((asked(&a), asked(&b)), (1, 1));
+}
+
+#[tokio::test]
+async fn compose_reads_a_rover_supergraph_config_with_separate_sdl_urls() {
+    let a = sdl_subgraph(A_SDL).await;
+    let b = sdl_subgraph(B_SDL).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("supergraph.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "federation_version: =2.5.0\nsubgraphs:\n  a:\n    routing_url: http://a.internal/graphql\n    schema:\n      subgraph_url: {}\n  b:\n    routing_url: {}\n",
+            a.url, b.url
+        ),
+    )
+    .unwrap();
+    let file_arg = file.display().to_string();
+    let output = router(&["compose", "--subgraphs-file", &file_arg]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let sdl = text(&output.stdout);
+    assert!(
+        sdl.contains(r#"@join__graph(name: "a", url: "http://a.internal/graphql")"#),
+        "{sdl}"
+    );
+    assert!(
+        sdl.contains(&format!(r#"@join__graph(name: "b", url: "{}")"#, b.url)),
+        "{sdl}"
+    );
+
+    std::fs::write(
+        &file,
+        "subgraphs:\n  a:\n    routing_url: http://a/graphql\n    schema:\n      file: ./a.graphql\n",
+    )
+    .unwrap();
+    let output = router(&["serve", "--subgraphs-file", &file_arg]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("schema.file is not supported"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn bad_subgraph_names_and_urls_fail_start_up_with_one_line() {
+    let output = router(&["serve", "--subgraph", "9a=http://127.0.0.1:1/graphql"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("subgraph name `9a` is invalid"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_router"))
+        .env_clear()
+        .env("RUST_LOG", "error")
+        .env("SUBGRAPHS", "a=http://127.0.0.1:1/graphql,b=127.0.0.1:2")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("`127.0.0.1:2`, which is not an http"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}

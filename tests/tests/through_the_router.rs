@@ -16,7 +16,11 @@ use tokio::task::JoinHandle;
 async fn composed_router(subgraphs: &Subgraphs) -> AppState {
     let state = AppState::new(RouterSettings::default()).unwrap();
     let source = SupergraphSource::Compose {
-        subgraphs: subgraphs.urls(),
+        subgraphs: subgraphs
+            .urls()
+            .into_iter()
+            .map(storefront_router::settings::Subgraph::from)
+            .collect(),
         poll_interval: std::time::Duration::ZERO,
     };
     tokio::time::timeout(
