@@ -1,5 +1,5 @@
 //! The Storefront federation router: one GraphQL endpoint for the four
-//! subgraphs.
+//! Storefront subgraphs, or any set of subgraphs the settings name.
 //!
 //! ```text
 //!  HTTP (http) ─► parse ─► validate (API schema) ─► limits ─► normalise ─► plan (cached)   pipeline

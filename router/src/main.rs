@@ -111,7 +111,9 @@ fn load_settings(options: &Options) -> anyhow::Result<settings::Settings<RouterS
 async fn serve(args: &[String]) -> anyhow::Result<()> {
     let options = options(args)?;
     if let Some(extra) = options.positional.first() {
-        bail!("unexpected argument `{extra}`; see `router serve --supergraph FILE --config FILE`");
+        bail!(
+            "unexpected argument `{extra}`; see `router serve [--supergraph FILE | --subgraph name=url ... | --subgraphs-file FILE] [--config FILE]`"
+        );
     }
     let settings = load_settings(&options)?;
     let telemetry = telemetry::init(

@@ -43,7 +43,7 @@ pub const DEFAULT_CSRF_REQUIRED_HEADERS: [&str; 2] =
 pub struct RouterSettings {
     /// A supergraph SDL file in the join-spec format (`SUPERGRAPH_FILE`, or
     /// `--supergraph FILE`). Without it the router composes the supergraph from
-    /// the four subgraphs' `_service { sdl }`.
+    /// the subgraphs' `_service { sdl }` ([`RouterSettings::subgraph_list`]).
     pub supergraph: Option<PathBuf>,
     /// The subgraphs to compose from and route to, by name and GraphQL URL:
     /// a `[service.subgraphs]` table of `name = "url"`, `SUBGRAPHS` as

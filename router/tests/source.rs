@@ -110,3 +110,57 @@ async fn the_router_is_not_ready_until_composition_succeeds_then_swaps_on_change
     source::refresh(&state, &subgraphs).await;
     assert!(Arc::ptr_eq(&second, &state.engine().unwrap()));
 }
+
+#[tokio::test]
+async fn the_subgraphs_the_settings_name_are_composed_polled_and_swapped() {
+    let users_sdl = Arc::new(Mutex::new(USERS.to_owned()));
+    let orders_sdl = Arc::new(Mutex::new(ORDERS.to_owned()));
+    let users = sdl_subgraph(&users_sdl).await;
+    let orders = sdl_subgraph(&orders_sdl).await;
+    let mut settings = storefront_shared::settings::Settings {
+        common: storefront_shared::settings::CommonSettings::local(4000),
+        service: RouterSettings {
+            subgraphs: vec![
+                ("accounts".to_owned(), users.url.clone()),
+                ("orders".to_owned(), orders.url.clone()),
+            ],
+            poll_interval: std::time::Duration::from_millis(50),
+            ..RouterSettings::default()
+        },
+    };
+    let source = source::SupergraphSource::from_settings(&settings).unwrap();
+    let state = AppState::new(settings.service.clone()).unwrap();
+    let poller = tokio::spawn(source::run(state.clone(), source));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let has_email = |state: &AppState| {
+        state.engine().is_some_and(|engine| {
+            engine
+                .supergraph
+                .api_schema
+                .type_field("User", "email")
+                .is_ok()
+        })
+    };
+    while state.engine().is_none() {
+        assert!(std::time::Instant::now() < deadline, "never composed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sdl = state.engine().unwrap().sdl.clone();
+    assert!(sdl.contains(r#"@join__graph(name: "accounts""#), "{sdl}");
+    assert!(!has_email(&state));
+
+    *users_sdl.lock().unwrap() = USERS_WITH_EMAIL.to_owned();
+    while !has_email(&state) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change was never swapped in"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    poller.abort();
+
+    // A bad list is an error before anything is fetched.
+    settings.service.subgraphs = vec![("bad name".to_owned(), users.url.clone())];
+    assert!(source::SupergraphSource::from_settings(&settings).is_err());
+}
