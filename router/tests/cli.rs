@@ -212,18 +212,7 @@ async fn serve_composes_from_the_subgraphs_given_with_subgraph_flags() {
 
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let ready = http.get(format!("{base}/ready")).send().await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the router never became ready"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    common::wait_until_ready(&http, &base, std::time::Duration::from_secs(20)).await;
     let body: Value = http
         .post(format!("{base}/graphql"))
         .header("content-type", "application/json")

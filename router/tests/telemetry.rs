@@ -113,14 +113,7 @@ async fn the_router_exports_its_spans_over_otlp_and_propagates_the_trace() {
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + DEADLINE;
-    loop {
-        let ready = http.get(format!("{base}/ready")).send().await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the router never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::wait_until_ready(&http, &base, DEADLINE).await;
 
     let answer = http
         .post(format!("{base}/graphql"))

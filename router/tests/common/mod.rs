@@ -99,6 +99,22 @@ impl FakeSubgraph {
     }
 }
 
+/// Polls `{base}/ready` every 50 ms until it answers 2xx; panics after `within`.
+pub async fn wait_until_ready(http: &reqwest::Client, base: &str, within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let ready = http.get(format!("{base}/ready")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the router at {base} never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
