@@ -137,6 +137,26 @@ impl SubgraphClient {
         result
     }
 
+    /// The request to `subgraph`, with its timeout and the router's span in
+    /// `traceparent` when traces are exported.
+    fn request(
+        &self,
+        subgraph: &str,
+        url: &str,
+        headers: &HeaderMap,
+        body: impl Into<reqwest::Body>,
+    ) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
+        let mut headers = headers.clone();
+        crate::telemetry::inject(&mut headers);
+        post(
+            self.http.clone(),
+            self.timeouts.for_subgraph(subgraph),
+            url,
+            headers,
+            body,
+        )
+    }
+
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
     /// [`FORWARDED_HEADERS`]).
     pub async fn fetch(
@@ -149,15 +169,7 @@ impl SubgraphClient {
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
         let body = request_body(query, operation_name, variables)?;
-        let mut headers = headers.clone();
-        crate::telemetry::inject(&mut headers);
-        let request = post(
-            self.http.clone(),
-            self.timeouts.for_subgraph(subgraph),
-            url,
-            headers,
-            body,
-        );
+        let request = self.request(subgraph, url, headers, body);
         self.measured(subgraph, request).await
     }
 
@@ -184,16 +196,8 @@ impl SubgraphClient {
             body: body.clone(),
         };
         let request = || {
-            let mut headers = headers.clone();
-            crate::telemetry::inject(&mut headers);
-            post(
-                self.http.clone(),
-                self.timeouts.for_subgraph(subgraph),
-                url,
-                headers,
-                body,
-            )
-            .map(|answer| answer.map(Arc::new))
+            self.request(subgraph, url, headers, body)
+                .map(|answer| answer.map(Arc::new))
         };
         let shared = self.in_flight.run(key, request);
         self.measured(subgraph, shared).await

@@ -263,6 +263,15 @@ impl Engine {
         self.planner.print(plan)
     }
 
+    /// Caches a freshly prepared operation under `key`.
+    fn remember(&self, key: plan_cache::Key, prepared: Prepared) -> Arc<Prepared> {
+        let prepared = Arc::new(prepared);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, prepared.clone(), prepared.estimated_bytes);
+        }
+        prepared
+    }
+
     fn cached(&self, key: &plan_cache::Key) -> Option<Arc<Prepared>> {
         let hit = self.cache.lock().ok().and_then(|mut c| c.get(key));
         if hit.is_some() {
@@ -284,11 +293,7 @@ impl Engine {
             return Ok(hit);
         }
         self.cache_counters.miss();
-        let prepared = Arc::new(self.prepare_uncached(query, operation_name)?);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(key, prepared.clone(), prepared.estimated_bytes);
-        }
-        Ok(prepared)
+        Ok(self.remember(key, self.prepare_uncached(query, operation_name)?))
     }
 
     /// As [`Engine::prepare`], but a miss is prepared on a blocking thread
@@ -320,11 +325,7 @@ impl Engine {
         })
         .await
         .map_err(|_| internal("preparing an operation panicked"))??;
-        let prepared = Arc::new(prepared);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(key, prepared.clone(), prepared.estimated_bytes);
-        }
-        Ok(prepared)
+        Ok(self.remember(key, prepared))
     }
 
     /// Parses, validates, checks limits, normalises and plans, on the

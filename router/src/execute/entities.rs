@@ -429,14 +429,8 @@ pub fn merge_entities(
     entities: Vec<Value>,
     origins: &[Vec<Origin>],
 ) {
-    let mut merge = Merge {
-        remaining: origins.iter().map(Vec::len).collect(),
-        entities: Entities::Owned(entities.into_iter().map(Some).collect()),
-        places: places_in_walk_order(origins),
-        next: 0,
-        current: Vec::new(),
-    };
-    merge.walk(data, path);
+    let entities = Entities::Owned(entities.into_iter().map(Some).collect());
+    merge_in_one_walk(data, path, entities, origins);
 }
 
 /// [`merge_entities`] of entities shared with other requests: each place
@@ -447,9 +441,18 @@ pub fn merge_shared_entities(
     entities: &[Value],
     origins: &[Vec<Origin>],
 ) {
+    merge_in_one_walk(data, path, Entities::Shared(entities), origins);
+}
+
+fn merge_in_one_walk(
+    data: &mut Value,
+    path: &[PathElement],
+    entities: Entities<'_>,
+    origins: &[Vec<Origin>],
+) {
     let mut merge = Merge {
         remaining: origins.iter().map(Vec::len).collect(),
-        entities: Entities::Shared(entities),
+        entities,
         places: places_in_walk_order(origins),
         next: 0,
         current: Vec::new(),

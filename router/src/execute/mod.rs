@@ -208,30 +208,25 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
         return;
     };
     let mut state = lock(state);
-    // A shared answer (another request waited for the same fetch) is read
-    // in place; renames need a copy of their own.
-    let response = match Arc::try_unwrap(response) {
-        Ok(owned) => owned,
+    for error in &response.errors {
+        let error = subgraph_error(error.clone(), &fetch.subgraph, |path| Some(path.to_vec()));
+        state.errors.push(error);
+    }
+    // A shared answer (another request waited for the same fetch) is merged
+    // from the shared copy; renames need a copy of their own.
+    match Arc::try_unwrap(response) {
         Err(shared) if fetch.output_rewrites.is_empty() => {
-            for error in &shared.errors {
-                let error =
-                    subgraph_error(error.clone(), &fetch.subgraph, |path| Some(path.to_vec()));
-                state.errors.push(error);
-            }
             if let Some(data) = &shared.data {
                 entities::deep_merge_ref(&mut state.data, data);
             }
-            return;
         }
-        Err(shared) => (*shared).clone(),
-    };
-    for error in response.errors {
-        let error = subgraph_error(error, &fetch.subgraph, |path| Some(path.to_vec()));
-        state.errors.push(error);
-    }
-    if let Some(mut data) = response.data {
-        entities::rename_keys(&ctx.supergraph.schema, &mut data, &fetch.output_rewrites);
-        entities::deep_merge(&mut state.data, data);
+        answer => {
+            let response = answer.unwrap_or_else(|shared| (*shared).clone());
+            if let Some(mut data) = response.data {
+                entities::rename_keys(&ctx.supergraph.schema, &mut data, &fetch.output_rewrites);
+                entities::deep_merge(&mut state.data, data);
+            }
+        }
     }
 }
 
@@ -270,20 +265,21 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
         return;
     };
     let mut state = lock(state);
+    let errors: Vec<GraphqlError> = response
+        .errors
+        .iter()
+        .map(|error| {
+            subgraph_error(error.clone(), &fetch.subgraph, |path| {
+                entity_error_path(path, &state.data, &flatten.path, &origins)
+            })
+        })
+        .collect();
+    state.errors.extend(errors);
     let plain = fetch.output_rewrites.is_empty() && fetch.input_rewrites.is_empty();
-    let response = match Arc::try_unwrap(response) {
-        Ok(owned) => owned,
+    // As for root fetches: a shared answer is merged from the shared copy
+    // unless it needs rewriting.
+    let answer = match Arc::try_unwrap(response) {
         Err(shared) if plain => {
-            let errors: Vec<GraphqlError> = shared
-                .errors
-                .iter()
-                .map(|error| {
-                    subgraph_error(error.clone(), &fetch.subgraph, |path| {
-                        entity_error_path(path, &state.data, &flatten.path, &origins)
-                    })
-                })
-                .collect();
-            state.errors.extend(errors);
             if let Some(Value::Array(entities)) =
                 shared.data.as_ref().and_then(|data| data.get("_entities"))
             {
@@ -291,24 +287,14 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
             }
             return;
         }
-        Err(shared) => (*shared).clone(),
+        answer => answer.unwrap_or_else(|shared| (*shared).clone()),
     };
-    let errors: Vec<GraphqlError> = response
-        .errors
-        .into_iter()
-        .map(|error| {
-            subgraph_error(error, &fetch.subgraph, |path| {
-                entity_error_path(path, &state.data, &flatten.path, &origins)
-            })
-        })
-        .collect();
-    state.errors.extend(errors);
-    let entities = match response.data {
+    let entities = match answer.data {
         Some(Value::Object(mut data)) => data.remove("_entities"),
         _ => None,
     };
     if let Some(Value::Array(mut entities)) = entities {
-        if !(fetch.output_rewrites.is_empty() && fetch.input_rewrites.is_empty()) {
+        if !plain {
             for entity in &mut entities {
                 entities::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
                 // An `@interfaceObject` answers with the interface's name,
