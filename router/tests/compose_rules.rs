@@ -918,3 +918,44 @@ fn interface_fields_are_checked_on_each_implementation_from_every_subgraph() {
         ),
     ]);
 }
+
+#[test]
+fn a_shared_mutation_field_must_be_answered_below_by_one_subgraph_alone() {
+    // Each subgraph runs `createNote` and has half of `Note`: a query could
+    // take both halves only by running the mutation twice.
+    let split = [
+        (
+            "a",
+            r#"type Query { noop: Int } type Mutation { createNote: Note @shareable }
+               type Note @shareable { id: ID! title: String }"#,
+        ),
+        (
+            "b",
+            r#"type Mutation { createNote: Note @shareable }
+               type Note @shareable { id: ID! body: String }"#,
+        ),
+    ];
+    let found = errors(&split);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let error = &found[0];
+    assert_eq!(error.code, "SATISFIABILITY_ERROR");
+    assert_eq!(error.coordinate.as_deref(), Some("Mutation.createNote"));
+    for part in [
+        "from \"a\" alone",
+        "{ createNote { body } }",
+        "from \"b\" alone",
+        "{ createNote { title } }",
+    ] {
+        assert!(error.message.contains(part), "{part}: {}", error.message);
+    }
+    // The same fields under a query root may come from both subgraphs.
+    let query = split.map(|(name, sdl)| {
+        (
+            name,
+            sdl.replace("Mutation", "Query")
+                .replace("type Query { noop: Int } ", ""),
+        )
+    });
+    let query: Vec<(&str, &str)> = query.iter().map(|(n, s)| (*n, s.as_str())).collect();
+    composes(&query);
+}

@@ -1,6 +1,8 @@
 //! `@provides` and `@external`: provided fields are read without a jump,
 //! external ones are fetched from their owner.
 
+mod common;
+
 use storefront_router::core::plan::plan_text;
 
 const SHOP: &str = concat!(
@@ -22,4 +24,129 @@ fn external_fields_not_provided_are_fetched_from_their_owner() {
     insta::assert_snapshot!(plan(
         "{ me { reviews { author { name } product { price } } } }"
     ));
+}
+
+/// `feed` is shareable between `catalog` (ids only) and `listings`, which
+/// provides `headline` for articles only; `content` owns `headline` for
+/// articles and videos.
+fn feed_supergraph() -> String {
+    use storefront_router::core::compose::{SubgraphSdl, compose};
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@provides", "@external"])"#;
+    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
+        name: name.to_owned(),
+        url: format!("http://{name}.local/graphql"),
+        sdl: format!("{link}\n{sdl}"),
+    };
+    compose(&[
+        subgraph(
+            "catalog",
+            r#"type Query { feed: [Item] @shareable }
+               union Item = Article | Video
+               type Article @key(fields: "id") { id: ID! }
+               type Video @key(fields: "id") { id: ID! }"#,
+        ),
+        subgraph(
+            "listings",
+            r#"type Query { feed: [Item] @shareable @provides(fields: "... on Article { headline }") }
+               union Item = Article | Video
+               type Article @key(fields: "id") { id: ID! headline: String @external }
+               type Video @key(fields: "id") { id: ID! }"#,
+        ),
+        subgraph(
+            "content",
+            r#"type Article @key(fields: "id") { id: ID! headline: String @shareable }
+               type Video @key(fields: "id") { id: ID! headline: String @shareable }"#,
+        ),
+    ])
+    .expect("composes")
+    .supergraph_sdl
+}
+
+#[test]
+fn a_field_provided_under_a_type_condition_is_read_without_a_jump() {
+    let text = plan_text(
+        &feed_supergraph(),
+        "{ feed { ... on Article { id headline } ... on Video { id } } }",
+        None,
+    )
+    .expect("plans");
+    insta::assert_snapshot!(text);
+    assert_eq!(text.matches("Fetch(").count(), 1, "{text}");
+    assert!(text.contains("Fetch(service: \"listings\")"), "{text}");
+}
+
+#[test]
+fn a_type_condition_provides_for_its_own_type_only() {
+    let text = plan_text(
+        &feed_supergraph(),
+        "{ feed { ... on Article { id headline } ... on Video { id headline } } }",
+        None,
+    )
+    .expect("plans");
+    insta::assert_snapshot!(text);
+    // Videos' headlines come from `content`; articles' from `listings`.
+    assert!(text.contains("Fetch(service: \"listings\")"), "{text}");
+    let entity = &text[text
+        .find("Fetch(service: \"content\")")
+        .expect("content fetch")..];
+    assert!(entity.contains("... on Video"), "{text}");
+    assert!(!entity.contains("... on Article"), "{text}");
+}
+
+#[tokio::test]
+async fn provided_fields_on_a_union_are_served_by_the_providing_subgraph() {
+    use common::{FakeSubgraph, query, serving};
+    use serde_json::{Value, json};
+    let catalog = FakeSubgraph::start(
+        |_: &Value| json!({ "errors": [{ "message": "catalog should not be asked" }] }),
+    )
+    .await;
+    let listings = FakeSubgraph::start(|_: &Value| {
+        json!({ "data": { "feed": [
+            { "__typename": "Article", "id": "a1", "headline": "Launch day" },
+            { "__typename": "Video", "id": "v1" }
+        ] } })
+    })
+    .await;
+    let content = FakeSubgraph::start(|body: &Value| {
+        let representations = body["variables"]["representations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let entities: Vec<Value> = representations
+            .iter()
+            .map(|r| json!({ "__typename": r["__typename"], "headline": format!("{} from content", r["id"].as_str().unwrap_or("?")) }))
+            .collect();
+        json!({ "data": { "_entities": entities } })
+    })
+    .await;
+    let state = serving(
+        &feed_supergraph(),
+        &[
+            ("catalog", &catalog.url),
+            ("listings", &listings.url),
+            ("content", &content.url),
+        ],
+    );
+    let answered = query(
+        &state,
+        "{ feed { ... on Article { id headline } ... on Video { id headline } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answered.body,
+        json!({ "data": { "feed": [
+            { "id": "a1", "headline": "Launch day" },
+            { "id": "v1", "headline": "v1 from content" }
+        ] } })
+    );
+    assert!(catalog.received().is_empty(), "catalog was called");
+    assert_eq!(listings.received().len(), 1);
+    let sent = content.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body["variables"]["representations"],
+        json!([{ "__typename": "Video", "id": "v1" }])
+    );
 }

@@ -14,8 +14,12 @@
 //! never meet (its subgraph never returns that type there) needs no further
 //! check, as in Apollo's composition.
 //!
-//! What it leaves out of Apollo's check: the per-subgraph split of top-level
-//! mutation fields, `@context`, and downcasts between two abstract types.
+//! A top-level mutation field that several subgraphs have is checked once
+//! per subgraph: the mutation runs in one of them, so one must answer
+//! everything below it by itself.
+//!
+//! What it leaves out of Apollo's check: `@context`, and downcasts between
+//! two abstract types.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -98,7 +102,7 @@ pub(super) fn check(
         in_progress: RefCell::new(HashSet::new()),
         depth: RefCell::new(0),
     };
-    let mut queue: VecDeque<State> = ROOT_TYPES
+    let queue: VecDeque<State> = ROOT_TYPES
         .iter()
         .filter(|root| walk.types.contains_key(*root))
         .map(|root| State {
@@ -107,60 +111,125 @@ pub(super) fn check(
             path: Vec::new(),
         })
         .collect();
-    let mut seen: HashSet<(String, Vec<Position>)> = HashSet::new();
-    let mut reported = HashSet::new();
-    while let Some(state) = queue.pop_front() {
-        if !seen.insert((state.ty.clone(), state.positions.clone())) {
-            continue;
-        }
-        let Some(merged) = walk.types.get(state.ty.as_str()).copied() else {
-            continue;
-        };
-        // An interface's fields are checked on each type it may be (as
-        // Apollo's check does): only object types' fields here.
-        let fields = match merged.kind {
-            Kind::Object => merged.fields.as_slice(),
-            _ => &[],
-        };
-        for field in fields.iter().filter(|f| !f.applied.inaccessible) {
-            let path = extended(&state.path, &field.name);
-            let next = walk.field(&field.name, &state.positions);
-            if next.is_empty() {
-                let coordinate = format!("{}.{}", state.ty, field.name);
-                if reported.insert(coordinate.clone()) {
-                    errors.push(walk.unsatisfiable(coordinate, &state.positions, &path));
-                }
+    walk.explore(queue, errors);
+}
+
+impl Walk<'_> {
+    /// Walks from `queue` to every point the queries reach, appending an
+    /// error for each field or type condition no position can answer.
+    fn explore(&self, mut queue: VecDeque<State>, errors: &mut Vec<CompositionError>) {
+        let mut seen: HashSet<(String, Vec<Position>)> = HashSet::new();
+        let mut reported = HashSet::new();
+        while let Some(state) = queue.pop_front() {
+            if !seen.insert((state.ty.clone(), state.positions.clone())) {
                 continue;
             }
-            let target = field.ty.inner_named_type().as_str();
-            if walk.is_composite(target) {
-                queue.push_back(State {
+            let Some(merged) = self.types.get(state.ty.as_str()).copied() else {
+                continue;
+            };
+            // An interface's fields are checked on each type it may be (as
+            // Apollo's check does): only object types' fields here.
+            let fields = match merged.kind {
+                Kind::Object => merged.fields.as_slice(),
+                _ => &[],
+            };
+            for field in fields.iter().filter(|f| !f.applied.inaccessible) {
+                let path = extended(&state.path, &field.name);
+                let next = self.field(&field.name, &state.positions);
+                if next.is_empty() {
+                    let coordinate = format!("{}.{}", state.ty, field.name);
+                    if reported.insert(coordinate.clone()) {
+                        errors.push(self.unsatisfiable(coordinate, &state.positions, &path));
+                    }
+                    continue;
+                }
+                let target = field.ty.inner_named_type().as_str();
+                if !self.is_composite(target) {
+                    continue;
+                }
+                let next = State {
                     ty: target.to_owned(),
                     positions: next,
                     path,
-                });
-            }
-        }
-        for possible in walk.possible_types(merged) {
-            let path = extended(&state.path, &format!("... on {possible}"));
-            match walk.downcast(merged.kind, &state.positions, possible) {
-                Downcast::Never => {}
-                Downcast::Dead => {
-                    if reported.insert(format!("{} ... on {possible}", state.ty)) {
-                        errors.push(walk.unsatisfiable(
-                            possible.to_owned(),
-                            &state.positions,
-                            &path,
-                        ));
-                    }
+                };
+                if state.ty == "Mutation" && state.path.is_empty() {
+                    errors.extend(self.top_level_mutation(&state.ty, &field.name, next));
+                } else {
+                    queue.push_back(next);
                 }
-                Downcast::To(next) => queue.push_back(State {
-                    ty: possible.to_owned(),
-                    positions: next,
-                    path,
-                }),
+            }
+            for possible in self.possible_types(merged) {
+                let path = extended(&state.path, &format!("... on {possible}"));
+                match self.downcast(merged.kind, &state.positions, possible) {
+                    Downcast::Never => {}
+                    Downcast::Dead => {
+                        if reported.insert(format!("{} ... on {possible}", state.ty)) {
+                            errors.push(self.unsatisfiable(
+                                possible.to_owned(),
+                                &state.positions,
+                                &path,
+                            ));
+                        }
+                    }
+                    Downcast::To(next) => queue.push_back(State {
+                        ty: possible.to_owned(),
+                        positions: next,
+                        path,
+                    }),
+                }
             }
         }
+    }
+
+    /// What is below a top-level mutation field (`state`, reached from the
+    /// mutation root). A mutation is run by one subgraph only, so when several
+    /// subgraphs have the field, one of them must answer everything below it
+    /// on its own (Apollo's rule); the errors of a single subgraph are kept as
+    /// they are.
+    fn top_level_mutation(&self, root: &str, field: &str, state: State) -> Vec<CompositionError> {
+        let mut by_subgraph: Vec<(usize, Vec<Position>)> = Vec::new();
+        for position in &state.positions {
+            match by_subgraph
+                .iter_mut()
+                .find(|(s, _)| *s == position.subgraph)
+            {
+                Some((_, positions)) => positions.push(position.clone()),
+                None => by_subgraph.push((position.subgraph, vec![position.clone()])),
+            }
+        }
+        let mut errors = Vec::new();
+        if by_subgraph.len() <= 1 {
+            self.explore(VecDeque::from([state]), &mut errors);
+            return errors;
+        }
+        let mut reasons = Vec::new();
+        for (subgraph, positions) in by_subgraph {
+            let mut found = Vec::new();
+            let alone = State {
+                ty: state.ty.clone(),
+                positions,
+                path: state.path.clone(),
+            };
+            self.explore(VecDeque::from([alone]), &mut found);
+            let name = self
+                .subgraphs
+                .get(subgraph)
+                .map_or("?", |s| s.name.as_str());
+            match found.first() {
+                None => return Vec::new(),
+                Some(first) => reasons.push(format!("from \"{name}\" alone, {}", first.message)),
+            }
+        }
+        let coordinate = format!("{root}.{field}");
+        vec![CompositionError::new(
+            "SATISFIABILITY_ERROR",
+            None,
+            Some(coordinate.clone()),
+            format!(
+                "the mutation field {coordinate} is in several subgraphs, but a mutation runs in one subgraph only and none of them answers every query below it by itself: {}",
+                reasons.join("; ")
+            ),
+        )]
     }
 }
 

@@ -14,7 +14,6 @@ use std::time::Instant;
 use apollo_compiler::ast::{self, OperationType};
 use apollo_compiler::executable::{ExecutableDocument, Field, FieldSet, Selection, SelectionSet};
 use apollo_compiler::{Name, Node};
-use indexmap::IndexMap;
 use tracing::trace;
 
 use super::selection::{Conflict, FieldSel, Loc, SelSet};
@@ -69,26 +68,6 @@ struct Cx {
 struct Frame {
     cx: Cx,
     field: Node<Field>,
-}
-
-/// Fields a subgraph provides at a position (`@provides`), by name.
-#[derive(Debug, Clone, Default)]
-struct Provided(IndexMap<Name, Provided>);
-
-impl Provided {
-    fn merge(&mut self, set: &SelectionSet) {
-        for sel in &set.selections {
-            match sel {
-                Selection::Field(f) => self
-                    .0
-                    .entry(f.name.clone())
-                    .or_default()
-                    .merge(&f.selection_set),
-                Selection::InlineFragment(f) => self.merge(&f.selection_set),
-                Selection::FragmentSpread(_) => {}
-            }
-        }
-    }
 }
 
 /// Fetch ids holding planned data.
@@ -172,11 +151,7 @@ impl<'a> Builder<'a> {
                 candidates
                     .iter()
                     .max_by_key(|g| {
-                        let (resolved, total) = self.coverage(
-                            g,
-                            &field.ty().inner_named_type().clone(),
-                            &field.selection_set,
-                        );
+                        let (resolved, total) = self.field_coverage(g, root, field, None);
                         (
                             // A subgraph that resolves the whole selection
                             // beats one already fetched from.
@@ -321,21 +296,43 @@ impl<'a> Builder<'a> {
         self.sg.type_model(ty).map(|t| t.kind)
     }
 
-    /// How many of `set`'s fields `graph` resolves without a jump.
-    fn score(&self, graph: &str, parent: &Name, set: &SelectionSet) -> usize {
-        self.coverage(graph, parent, set).0
+    /// How many fields of `field`'s selections (at any depth) `graph`
+    /// resolves without a jump, counting those it `@provides` there, and how
+    /// many fields there are.
+    fn field_coverage(
+        &self,
+        graph: &str,
+        parent: &Name,
+        field: &Field,
+        provided: Option<&Provided>,
+    ) -> (usize, usize) {
+        let below = self
+            .provided_below(graph, parent, field, provided)
+            .unwrap_or_default();
+        self.coverage(
+            graph,
+            field.ty().inner_named_type(),
+            &field.selection_set,
+            below.as_ref(),
+        )
     }
 
-    /// How many of `set`'s fields `graph` resolves without a jump (as
-    /// [`Self::score`]), and how many fields there are.
-    fn coverage(&self, graph: &str, parent: &Name, set: &SelectionSet) -> (usize, usize) {
+    fn coverage(
+        &self,
+        graph: &str,
+        parent: &Name,
+        set: &SelectionSet,
+        provided: Option<&Provided>,
+    ) -> (usize, usize) {
         let (mut resolved, mut total) = (0, 0);
         for sel in &set.selections {
             let (here, all) = match sel {
                 Selection::Field(f) if f.name == "__typename" => (0, 0),
                 Selection::Field(f) => {
-                    let (r, t) = self.coverage(graph, f.ty().inner_named_type(), &f.selection_set);
-                    if self.sg.resolves(graph, parent, &f.name) {
+                    let (r, t) = self.field_coverage(graph, parent, f, provided);
+                    if self.sg.resolves(graph, parent, &f.name)
+                        || provided.is_some_and(|p| p.provides(self.sg, parent, &f.name))
+                    {
                         (1 + r, 1 + t)
                     } else {
                         (0, 1 + t)
@@ -343,10 +340,12 @@ impl<'a> Builder<'a> {
                 }
                 Selection::InlineFragment(f) => {
                     let t = f.type_condition.as_ref().unwrap_or(parent);
-                    self.coverage(graph, t, &f.selection_set)
+                    self.coverage(graph, t, &f.selection_set, provided)
                 }
                 Selection::FragmentSpread(s) => match self.doc.fragments.get(&s.fragment_name) {
-                    Some(frag) => self.coverage(graph, frag.type_condition(), &frag.selection_set),
+                    Some(frag) => {
+                        self.coverage(graph, frag.type_condition(), &frag.selection_set, provided)
+                    }
                     None => (0, 0),
                 },
             };
@@ -354,6 +353,34 @@ impl<'a> Builder<'a> {
             total += all;
         }
         (resolved, total)
+    }
+
+    /// What `graph` returns below `parent.field` without a jump beyond what
+    /// it resolves itself: what an enclosing `@provides` (`provided`) names
+    /// there, and the field's own `@provides` in `graph`.
+    fn provided_below(
+        &self,
+        graph: &str,
+        parent: &Name,
+        field: &Field,
+        provided: Option<&Provided>,
+    ) -> Result<Option<Provided>, PlanError> {
+        if field.selection_set.selections.is_empty() {
+            return Ok(None);
+        }
+        let mut below = provided.and_then(|p| p.below(self.sg, parent, &field.name));
+        let own = self
+            .sg
+            .field(parent, &field.name)
+            .and_then(|m| m.graphs.get(graph))
+            .and_then(|g| g.provides.as_deref());
+        if let Some(fields) = own {
+            let api_type = field.ty().inner_named_type();
+            let child_type = self.type_in_graph(graph, parent, &field.name, api_type);
+            let set = self.field_set(&child_type, fields)?;
+            below.get_or_insert_with(Provided::default).merge(&set);
+        }
+        Ok(below)
     }
 
     fn field_set(&self, ty: &Name, fields: &str) -> Result<SelectionSet, PlanError> {
@@ -371,7 +398,7 @@ impl<'a> Builder<'a> {
         if cx
             .provided
             .as_ref()
-            .is_some_and(|p| p.0.contains_key(field))
+            .is_some_and(|p| p.provides(self.sg, parent, field))
         {
             return true;
         }
@@ -563,19 +590,7 @@ impl<'a> Builder<'a> {
             PathElement::List,
             list_depth(field.ty()),
         ));
-        let mut provided = cx
-            .provided
-            .as_ref()
-            .and_then(|p| p.0.get(&field.name).cloned());
-        let own = self
-            .sg
-            .field(&cx.parent, &field.name)
-            .and_then(|m| m.graphs.get(&cx.graph))
-            .and_then(|g| g.provides.clone());
-        if let Some(fields) = own {
-            let set = self.field_set(&child_type, &fields)?;
-            provided.get_or_insert_with(Provided::default).merge(&set);
-        }
+        let provided = self.provided_below(&cx.graph, &cx.parent, field, cx.provided.as_ref())?;
         let mut loc = cx.loc.clone();
         loc.push(i);
         let inner = Cx {
@@ -838,3 +853,6 @@ fn arguments_text(arguments: &[Node<ast::Argument>]) -> String {
 mod abstract_types;
 mod interface_object;
 mod jump;
+mod provided;
+
+use provided::Provided;

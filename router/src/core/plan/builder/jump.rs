@@ -260,7 +260,7 @@ impl Builder<'_> {
                     && f.deps.len() == 1
                     && f.deps.contains(&cx.fetch)
             });
-            let score = self.score(graph, field.ty().inner_named_type(), &field.selection_set);
+            let (score, _) = self.field_coverage(graph, object, field, None);
             let rank = (providable.is_some(), reuse, score);
             if best.as_ref().is_none_or(|(_, r)| rank > *r) {
                 best = Some((
@@ -305,7 +305,10 @@ impl Builder<'_> {
                     return true;
                 }
                 let mut inner = cx.clone();
-                inner.provided = cx.provided.as_ref().and_then(|p| p.0.get(&f.name).cloned());
+                inner.provided = cx
+                    .provided
+                    .as_ref()
+                    .and_then(|p| p.below(self.sg, parent, &f.name));
                 self.provides_set(&inner, f.ty().inner_named_type(), &f.selection_set)
             }
             Selection::InlineFragment(f) => self.provides_set(cx, parent, &f.selection_set),
