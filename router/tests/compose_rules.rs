@@ -959,3 +959,57 @@ fn a_shared_mutation_field_must_be_answered_below_by_one_subgraph_alone() {
     let query: Vec<(&str, &str)> = query.iter().map(|(n, s)| (*n, s.as_str())).collect();
     composes(&query);
 }
+
+/// A subgraph linking federation v2.9 with every directive imported.
+fn subgraph_v29(name: &str, sdl: &str) -> SubgraphSdl {
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@authenticated", "@requiresScopes", "@policy", "@context", "@fromContext", "@cost", "@listSize"])"#;
+    SubgraphSdl {
+        name: name.to_owned(),
+        url: format!("http://{name}.local/graphql"),
+        sdl: format!("{link}\n{sdl}"),
+    }
+}
+
+#[test]
+fn access_control_and_context_directives_are_refused_rather_than_dropped() {
+    for (directive, sdl) in [
+        (
+            "@authenticated",
+            r#"type Query { me: User @authenticated } type User @key(fields: "id") { id: ID! }"#,
+        ),
+        (
+            "@requiresScopes",
+            r#"type Query { me: User } type User @key(fields: "id") { id: ID! email: String @requiresScopes(scopes: [["read:email"]]) }"#,
+        ),
+        (
+            "@fromContext",
+            r#"type Query { me: User } type User @key(fields: "id") @context(name: "u") { id: ID! locale: String cart: Cart }
+               type Cart @key(fields: "id") { id: ID! total(locale: String @fromContext(field: "$u { locale }")): Int }"#,
+        ),
+    ] {
+        let errors = compose(&[subgraph_v29("a", sdl)]).expect_err(directive);
+        let error = errors
+            .iter()
+            .find(|e| e.code == "UNSUPPORTED_FEATURE" && e.message.contains(directive))
+            .unwrap_or_else(|| panic!("{directive}: {errors:?}"));
+        assert!(error.message.contains("not supported"), "{}", error.message);
+        assert_eq!(error.subgraph.as_deref(), Some("a"));
+    }
+}
+
+#[test]
+fn demand_control_directives_are_dropped_with_a_hint() {
+    let composed = compose(&[subgraph_v29(
+        "a",
+        r#"type Query { items(first: Int): [Int] @listSize(slicingArguments: ["first"]) @cost(weight: 2) }"#,
+    )])
+    .expect("composes");
+    assert!(!composed.supergraph_sdl.contains("@cost"));
+    for directive in ["@cost", "@listSize"] {
+        assert!(
+            composed.hints.iter().any(|h| h.contains(directive)),
+            "{directive}: {:?}",
+            composed.hints
+        );
+    }
+}

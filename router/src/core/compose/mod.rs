@@ -124,6 +124,18 @@ impl CompositionError {
     }
 }
 
+/// Federation directives this composition does not carry whose loss would
+/// change what clients may see or must send (access control, `@fromContext`
+/// arguments): a subgraph using one is refused. Others (`@cost`,
+/// `@listSize`) are dropped with a hint.
+const NOT_DROPPABLE: [&str; 5] = [
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "context",
+    "fromContext",
+];
+
 /// Composes subgraphs into a supergraph SDL, or returns every problem found.
 ///
 /// The subgraphs may come in any order: the output is ordered by subgraph name
@@ -170,11 +182,30 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
     let mut hints = Vec::new();
     for model in &models {
         for directive in &model.dropped_directives {
-            hints.push(format!(
-                "UNSUPPORTED_DIRECTIVE: @{directive} in subgraph \"{}\" is not carried to the supergraph by this composition",
-                model.name
-            ));
+            if NOT_DROPPABLE.contains(&directive.as_str()) {
+                errors.push(CompositionError::new(
+                    "UNSUPPORTED_FEATURE",
+                    Some(&model.name),
+                    None,
+                    format!(
+                        "@{directive} is not supported by this router: {}",
+                        if directive.ends_with("ontext") {
+                            "the arguments @fromContext fills would become arguments clients must pass"
+                        } else {
+                            "the fields it protects would be served to every client"
+                        }
+                    ),
+                ));
+            } else {
+                hints.push(format!(
+                    "UNSUPPORTED_DIRECTIVE: @{directive} in subgraph \"{}\" is not carried to the supergraph by this composition",
+                    model.name
+                ));
+            }
         }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     merge::drop_unknown_overrides(&mut models, &mut hints);
     let supergraph = merge::merge(&models, &mut errors, &mut hints);

@@ -18,8 +18,10 @@
 //! per subgraph: the mutation runs in one of them, so one must answer
 //! everything below it by itself.
 //!
-//! What it leaves out of Apollo's check: `@context`, and downcasts between
-//! two abstract types.
+//! Type conditions lead to object types only, as in Apollo's check (its
+//! supergraph query graph has no edges between two abstract types). Subgraphs
+//! using `@context` never get here: composition refuses them first
+//! (`UNSUPPORTED_FEATURE`).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};

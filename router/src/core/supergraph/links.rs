@@ -9,6 +9,13 @@ use super::SupergraphError;
 /// The join versions this router reads.
 const JOIN_VERSIONS: [&str; 4] = ["v0.2", "v0.3", "v0.4", "v0.5"];
 
+/// The specs this router applies when a supergraph links them `for:
+/// SECURITY` or `for: EXECUTION`. Any other spec linked for one of those
+/// purposes would change who may see what or how it is fetched, so the
+/// supergraph is refused rather than served without it (as the link spec
+/// asks).
+const APPLIED_SPECS: [&str; 2] = ["join", "inaccessible"];
+
 /// One linked spec.
 #[derive(Debug, Clone)]
 pub(super) struct Link {
@@ -94,6 +101,19 @@ impl Links {
                 [v, n, ..] => ((*v).to_string(), (*n).to_string()),
                 _ => continue,
             };
+            let purpose = d
+                .specified_argument_by_name("for")
+                .and_then(|v| match v.as_ref() {
+                    Value::Enum(purpose) => Some(purpose.as_str()),
+                    _ => None,
+                });
+            if let Some(purpose @ ("SECURITY" | "EXECUTION")) = purpose
+                && !APPLIED_SPECS.contains(&name.as_str())
+            {
+                return Err(SupergraphError::Unsupported(format!(
+                    "it links {url} for {purpose}, a feature this router does not apply"
+                )));
+            }
             let prefix = d
                 .specified_argument_by_name("as")
                 .and_then(|v| v.as_str())

@@ -77,6 +77,33 @@ fn rejects_unsupported_join_versions() {
 }
 
 #[test]
+fn rejects_security_and_execution_features_it_does_not_apply() {
+    for (url, purpose) in [
+        ("https://specs.apollo.dev/authenticated/v0.1", "SECURITY"),
+        ("https://specs.apollo.dev/context/v0.1", "SECURITY"),
+        ("https://example.com/batching/v1.0", "EXECUTION"),
+    ] {
+        let sdl = STOREFRONT.replace(
+            "@link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)",
+            &format!(
+                "@link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n  @link(url: \"{url}\", for: {purpose})"
+            ),
+        );
+        assert!(sdl.contains(url), "the fixture has the inaccessible link");
+        let err = Supergraph::parse(&sdl).expect_err(url);
+        assert!(matches!(err, SupergraphError::Unsupported(_)), "{err}");
+        assert!(err.to_string().contains(url), "{err}");
+    }
+    // Features linked without a purpose (or for documentation) are fine.
+    let tagged = STOREFRONT.replace(
+        "@link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)",
+        "@link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n  @link(url: \"https://specs.apollo.dev/tag/v0.3\")",
+    );
+    assert!(tagged.contains("tag/v0.3"));
+    Supergraph::parse(&tagged).expect("tag needs no support");
+}
+
+#[test]
 fn reads_a_join_spec_linked_under_another_name() {
     let sdl = STOREFRONT.replace("join__", "j__").replace(
         "join/v0.5\", for: EXECUTION",
