@@ -8,8 +8,9 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
 use storefront_router::AppState;
 use storefront_router::core::plan::{PathElement, RequiresSelection};
-use storefront_router::execute::entities::{collect, merge_entities};
+use storefront_router::execute::entities::collect;
 use storefront_router::execute::format::Formatter;
+use storefront_router::execute::merge::merge_entities;
 use storefront_router::settings::RouterSettings;
 
 const SUPERGRAPH: &str = include_str!("../tests/fixtures/apollo-supergraph.graphql");

@@ -15,6 +15,7 @@
 
 pub mod entities;
 pub mod format;
+pub mod merge;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -217,14 +218,14 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
     match Arc::try_unwrap(response) {
         Err(shared) if fetch.output_rewrites.is_empty() => {
             if let Some(data) = &shared.data {
-                entities::deep_merge_ref(&mut state.data, data);
+                merge::deep_merge_ref(&mut state.data, data);
             }
         }
         answer => {
             let response = answer.unwrap_or_else(|shared| (*shared).clone());
             if let Some(mut data) = response.data {
-                entities::rename_keys(&ctx.supergraph.schema, &mut data, &fetch.output_rewrites);
-                entities::deep_merge(&mut state.data, data);
+                merge::rename_keys(&ctx.supergraph.schema, &mut data, &fetch.output_rewrites);
+                merge::deep_merge(&mut state.data, data);
             }
         }
     }
@@ -283,7 +284,7 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
             if let Some(Value::Array(entities)) =
                 shared.data.as_ref().and_then(|data| data.get("_entities"))
             {
-                entities::merge_shared_entities(&mut state.data, &flatten.path, entities, &origins);
+                merge::merge_shared_entities(&mut state.data, &flatten.path, entities, &origins);
             }
             return;
         }
@@ -296,7 +297,7 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
     if let Some(Value::Array(mut entities)) = entities {
         if !plain {
             for entity in &mut entities {
-                entities::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
+                merge::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
                 // An `@interfaceObject` answers with the interface's name,
                 // which must not replace the concrete type already known.
                 if let Value::Object(object) = entity
@@ -307,7 +308,7 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
                 }
             }
         }
-        entities::merge_entities(&mut state.data, &flatten.path, entities, &origins);
+        merge::merge_entities(&mut state.data, &flatten.path, entities, &origins);
     }
 }
 

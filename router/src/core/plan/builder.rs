@@ -7,7 +7,7 @@
 //! path, same dependencies) into one fetch, and expands abstract types into
 //! their possible object types only when a field needs it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -88,14 +88,6 @@ pub(super) struct Builder<'a> {
     internal: InternalAliases,
     /// When planning gives up ([`super::PlanLimits::max_time`]).
     pub deadline: Option<Instant>,
-}
-
-/// See [`Builder::alias_internal`].
-#[derive(Debug, Default)]
-struct InternalAliases {
-    first_arguments: HashMap<(Name, Name), String>,
-    aliases: HashMap<(Name, Name, String), Name>,
-    next: usize,
 }
 
 fn list_depth(ty: &ast::Type) -> usize {
@@ -294,93 +286,6 @@ impl<'a> Builder<'a> {
 
     fn kind(&self, ty: &str) -> Option<TypeKind> {
         self.sg.type_model(ty).map(|t| t.kind)
-    }
-
-    /// How many fields of `field`'s selections (at any depth) `graph`
-    /// resolves without a jump, counting those it `@provides` there, and how
-    /// many fields there are.
-    fn field_coverage(
-        &self,
-        graph: &str,
-        parent: &Name,
-        field: &Field,
-        provided: Option<&Provided>,
-    ) -> (usize, usize) {
-        let below = self
-            .provided_below(graph, parent, field, provided)
-            .unwrap_or_default();
-        self.coverage(
-            graph,
-            field.ty().inner_named_type(),
-            &field.selection_set,
-            below.as_ref(),
-        )
-    }
-
-    fn coverage(
-        &self,
-        graph: &str,
-        parent: &Name,
-        set: &SelectionSet,
-        provided: Option<&Provided>,
-    ) -> (usize, usize) {
-        let (mut resolved, mut total) = (0, 0);
-        for sel in &set.selections {
-            let (here, all) = match sel {
-                Selection::Field(f) if f.name == "__typename" => (0, 0),
-                Selection::Field(f) => {
-                    let (r, t) = self.field_coverage(graph, parent, f, provided);
-                    if self.sg.resolves(graph, parent, &f.name)
-                        || provided.is_some_and(|p| p.provides(self.sg, parent, &f.name))
-                    {
-                        (1 + r, 1 + t)
-                    } else {
-                        (0, 1 + t)
-                    }
-                }
-                Selection::InlineFragment(f) => {
-                    let t = f.type_condition.as_ref().unwrap_or(parent);
-                    self.coverage(graph, t, &f.selection_set, provided)
-                }
-                Selection::FragmentSpread(s) => match self.doc.fragments.get(&s.fragment_name) {
-                    Some(frag) => {
-                        self.coverage(graph, frag.type_condition(), &frag.selection_set, provided)
-                    }
-                    None => (0, 0),
-                },
-            };
-            resolved += here;
-            total += all;
-        }
-        (resolved, total)
-    }
-
-    /// What `graph` returns below `parent.field` without a jump beyond what
-    /// it resolves itself: what an enclosing `@provides` (`provided`) names
-    /// there, and the field's own `@provides` in `graph`.
-    fn provided_below(
-        &self,
-        graph: &str,
-        parent: &Name,
-        field: &Field,
-        provided: Option<&Provided>,
-    ) -> Result<Option<Provided>, PlanError> {
-        if field.selection_set.selections.is_empty() {
-            return Ok(None);
-        }
-        let mut below = provided.and_then(|p| p.below(self.sg, parent, &field.name));
-        let own = self
-            .sg
-            .field(parent, &field.name)
-            .and_then(|m| m.graphs.get(graph))
-            .and_then(|g| g.provides.as_deref());
-        if let Some(fields) = own {
-            let api_type = field.ty().inner_named_type();
-            let child_type = self.type_in_graph(graph, parent, &field.name, api_type);
-            let set = self.field_set(&child_type, fields)?;
-            below.get_or_insert_with(Provided::default).merge(&set);
-        }
-        Ok(below)
     }
 
     fn field_set(&self, ty: &Name, fields: &str) -> Result<SelectionSet, PlanError> {
@@ -622,79 +527,6 @@ impl<'a> Builder<'a> {
         Ok(touched)
     }
 
-    /// The response shape of `parent.field` as `graph` declares it
-    /// (`join__field(type:)`, else the supergraph's type): list and non-null
-    /// wrappers, and the named type for leaves. Two fields under one response
-    /// key must have the same shape; composite types of any name may merge
-    /// (their sub-selections are compared instead), so they print as `{}`.
-    fn response_shape(&self, graph: &str, parent: &str, name: &str) -> Option<String> {
-        let ty = match self
-            .sg
-            .field(parent, name)
-            .and_then(|m| m.graphs.get(graph))
-            .and_then(|g| g.ty.clone())
-        {
-            Some(ty) => ty,
-            None => self.sg.schema.type_field(parent, name).ok()?.ty.to_string(),
-        };
-        let named = ty.trim_matches(|c: char| matches!(c, '[' | ']' | '!' | ' '));
-        Some(if self.kind(named).is_some() {
-            ty.replace(named, "{}")
-        } else {
-            ty
-        })
-    }
-
-    /// An alias for a field whose response key another field at this level
-    /// (in a fragment on another type) already uses with another response
-    /// shape in this subgraph; the fetch then renames it back. `None` when
-    /// the key is free (shapes are only compared when a key is shared).
-    fn shape_alias(&mut self, cx: &Cx, field: &Field) -> Option<Name> {
-        let key = field.response_key();
-        let fetch = self.fetches.get(cx.fetch)?;
-        let level = fetch.selection.at(&cx.level)?;
-        let mut others = Vec::new();
-        level.fields_with_key(key, &mut others);
-        others.retain(|f| f.name != field.name || f.parent.as_ref() != Some(&cx.parent));
-        if others.is_empty() {
-            return None;
-        }
-        let shape = self.response_shape(&cx.graph, &cx.parent, &field.name)?;
-        let differs = others.iter().any(|f| {
-            f.parent
-                .as_ref()
-                .and_then(|p| self.response_shape(&cx.graph, p, &f.name))
-                .is_some_and(|s| s != shape)
-        });
-        if !differs {
-            return None;
-        }
-        let alias = loop {
-            let candidate = format!("{key}__sf{}", self.internal.next);
-            self.internal.next += 1;
-            if !level.has_key(&candidate) {
-                break Name::new(&candidate).ok()?;
-            }
-        };
-        let base = fetch.path.as_ref().map_or(0, Vec::len);
-        let path = cx
-            .path
-            .iter()
-            .skip(base)
-            .filter_map(|p| match p {
-                PathElement::Key(k) => Some(k.clone()),
-                PathElement::List => None,
-            })
-            .collect();
-        self.fetches[cx.fetch].renames.push(KeyRename {
-            path,
-            type_condition: cx.parent.to_string(),
-            from: alias.to_string(),
-            to: key.to_string(),
-        });
-        Some(alias)
-    }
-
     /// The named type of `parent.field` in `graph`: the supergraph's, unless
     /// `join__field(type:)` says the subgraph declares it narrower (a union
     /// field that one subgraph types as one of its members). Fragments are
@@ -734,93 +566,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Gives the fields of an internal (key or `@requires`) field set an alias
-    /// where their own name cannot be their response key: a client field at
-    /// that level takes the key for another field or other arguments, or an
-    /// earlier internal field of this type took it with other arguments.
-    /// `client` are the client's fields at this level.
-    fn alias_internal(
-        &mut self,
-        parent: &Name,
-        set: &SelectionSet,
-        client: &[Node<Field>],
-    ) -> SelectionSet {
-        let mut out = set.clone();
-        for sel in &mut out.selections {
-            match sel {
-                Selection::Field(node) => {
-                    let field = node.make_mut();
-                    let arguments = arguments_text(&field.arguments);
-                    let same_key: Vec<&Node<Field>> = client
-                        .iter()
-                        .filter(|c| *c.response_key() == field.name)
-                        .collect();
-                    let client_clash = same_key
-                        .iter()
-                        .any(|c| c.name != field.name || arguments_text(&c.arguments) != arguments);
-                    let first = self
-                        .internal
-                        .first_arguments
-                        .entry((parent.clone(), field.name.clone()))
-                        .or_insert_with(|| arguments.clone());
-                    if client_clash || *first != arguments {
-                        field.alias = self.internal_alias(parent, &field.name, arguments, client);
-                    }
-                    if !field.selection_set.selections.is_empty() {
-                        let mut nested = Vec::new();
-                        if field.alias.is_none() {
-                            for c in same_key {
-                                self.collect_fields(&c.selection_set, &mut nested);
-                            }
-                        }
-                        let ty = field.ty().inner_named_type().clone();
-                        field.selection_set =
-                            self.alias_internal(&ty, &field.selection_set, &nested);
-                    }
-                }
-                Selection::InlineFragment(node) => {
-                    let fragment = node.make_mut();
-                    let ty = fragment
-                        .type_condition
-                        .clone()
-                        .unwrap_or_else(|| parent.clone());
-                    fragment.selection_set =
-                        self.alias_internal(&ty, &fragment.selection_set, client);
-                }
-                Selection::FragmentSpread(_) => {}
-            }
-        }
-        out
-    }
-
-    /// The alias of an internal field: the same for the same (type, field,
-    /// arguments) within a plan, never a response key of the client's.
-    fn internal_alias(
-        &mut self,
-        parent: &Name,
-        name: &Name,
-        arguments: String,
-        client: &[Node<Field>],
-    ) -> Option<Name> {
-        let taken = |alias: &str| client.iter().any(|c| c.response_key() == alias);
-        let key = (parent.clone(), name.clone(), arguments);
-        if let Some(alias) = self.internal.aliases.get(&key)
-            && !taken(alias)
-        {
-            return Some(alias.clone());
-        }
-        loop {
-            let candidate = format!("{name}__sf{}", self.internal.next);
-            self.internal.next += 1;
-            if taken(&candidate) {
-                continue;
-            }
-            let alias = Name::new(&candidate).ok()?;
-            self.internal.aliases.insert(key, alias.clone());
-            return Some(alias);
-        }
-    }
-
     fn add(&mut self, cx: &Cx, field: FieldSel) -> Result<usize, PlanError> {
         let key = field.response_key().to_string();
         self.set_at(cx.fetch, &cx.loc)?
@@ -838,21 +583,12 @@ fn key_mentions(key: &str, field: &str) -> bool {
         .any(|w| w == field)
 }
 
-/// Arguments as text, for comparing two uses of a field.
-fn arguments_text(arguments: &[Node<ast::Argument>]) -> String {
-    let mut out = String::new();
-    for a in arguments {
-        out.push_str(&a.name);
-        out.push(':');
-        out.push_str(&a.value.to_string());
-        out.push(' ');
-    }
-    out
-}
-
 mod abstract_types;
+mod aliases;
+mod coverage;
 mod interface_object;
 mod jump;
 mod provided;
 
+use aliases::InternalAliases;
 use provided::Provided;
