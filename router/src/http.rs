@@ -8,20 +8,20 @@
 //! Before a `/graphql` request is read: CSRF prevention ([`csrf_safe`]), the
 //! `Content-Type` of a POST must be `application/json` (parsed as a media
 //! type, parameters allowed), and its body must arrive within
-//! `body_read_timeout` (else 408). Every GraphQL response carries the
-//! request's `x-request-id` (the client's, or the one generated and sent to
-//! the subgraphs).
+//! `body_read_timeout` (else 408, [`listener::read_body`]). Every GraphQL
+//! response carries the request's `x-request-id` (the client's, or the one
+//! generated and sent to the subgraphs).
 
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use storefront_shared::listener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
@@ -331,23 +331,11 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
         );
     }
     let timeout = state.settings().body_read_timeout;
-    let body = match tokio::time::timeout(timeout, Bytes::from_request(request, &state)).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(rejection)) => {
-            let status = rejection.status().as_u16();
-            return incoming.fail(&state, RequestFailure::http(status, rejection.body_text()));
-        }
-        Err(_) => {
-            return incoming.fail(
-                &state,
-                RequestFailure::http(
-                    408,
-                    format!(
-                        "the request body did not arrive within {}",
-                        humantime_serde::re::humantime::format_duration(timeout)
-                    ),
-                ),
-            );
+    let body = match listener::read_body(request, timeout).await {
+        Ok(body) => body,
+        Err(error) => {
+            let status = error.status().as_u16();
+            return incoming.fail(&state, RequestFailure::http(status, error.to_string()));
         }
     };
     let request: GraphqlRequest = match serde_json::from_slice(&body) {

@@ -14,9 +14,10 @@
 //! # Layout
 //! - [`core`]: the pure core — composition, the supergraph model, query planning.
 //! - [`settings`]: [`settings::RouterSettings`] (`[service]` of the settings file).
-//! - [`server`]: the listener — header-read and idle timeouts, graceful shutdown.
 //! - [`http`]: GraphQL over HTTP (POST/GET, content negotiation, CSRF
-//!   prevention, body timeout), probes, CORS, `/metrics`.
+//!   prevention, body timeout), probes, CORS, `/metrics`; it is served by
+//!   [`storefront_shared::listener`] (header-read and idle timeouts, graceful
+//!   shutdown), as the subgraphs are.
 //! - [`metrics`]: the Prometheus registry each [`AppState`] owns.
 //! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP (off unless an
 //!   endpoint is set) and `traceparent` propagation.
@@ -45,7 +46,6 @@ pub mod plan_cache;
 pub mod planner;
 pub mod playground;
 pub mod response;
-pub mod server;
 pub mod settings;
 pub mod source;
 pub mod telemetry;
@@ -55,6 +55,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use axum::Router;
+use storefront_shared::listener::ConnectionTimeouts;
 use tokio::net::TcpListener;
 
 use crate::client::SubgraphClient;
@@ -165,11 +166,11 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let timeouts = server::ConnectionTimeouts {
+    let timeouts = ConnectionTimeouts {
         header_read: state.settings().header_read_timeout,
         idle: state.settings().idle_timeout,
     };
-    server::serve(listener, app(state), timeouts, shutdown).await
+    storefront_shared::listener::serve(listener, app(state), timeouts, shutdown).await
 }
 
 /// The whole life of the `router` binary: load the supergraph (from the file

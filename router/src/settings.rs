@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use storefront_shared::listener;
 use storefront_shared::settings::{self, CommonSettings, ServiceSettings};
 
 /// The router's port when `PORT` is not set.
@@ -157,9 +158,9 @@ impl Default for RouterSettings {
             cors_origins: Vec::new(),
             dedupe_subgraph_fetches: true,
             dedupe_requests: false,
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            body_read_timeout: Duration::from_secs(10),
+            header_read_timeout: listener::DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: listener::DEFAULT_IDLE_TIMEOUT,
+            body_read_timeout: listener::DEFAULT_BODY_READ_TIMEOUT,
             csrf_prevention: true,
             csrf_required_headers: DEFAULT_CSRF_REQUIRED_HEADERS.map(str::to_owned).to_vec(),
             introspection: true,

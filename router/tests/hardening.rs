@@ -14,9 +14,9 @@ use common::*;
 use serde_json::{Value, json};
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use storefront_shared::testing::{Served, read_until_closed};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 
 /// The longest any test here waits for the server to act.
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -33,45 +33,9 @@ async fn with_users(settings: RouterSettings) -> (FakeSubgraph, AppState) {
     (users, state)
 }
 
-/// A router serving on a port of its own until the returned sender fires.
-struct Served {
-    addr: std::net::SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
+/// A router serving on a port of its own until `stop` fires.
 async fn serve(state: AppState) -> Served {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(storefront_router::run(listener, state, async {
-        let _ = stopped.await;
-    }));
-    Served {
-        addr,
-        stop: Some(stop),
-        task,
-    }
-}
-
-/// Reads until the peer closes the connection; `Err` if it did not within
-/// [`DEADLINE`]. Returns what was read.
-async fn read_until_closed(stream: &mut TcpStream) -> Result<String, String> {
-    let mut seen = Vec::new();
-    let mut buffer = [0u8; 4096];
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return Ok(String::from_utf8_lossy(&seen).into_owned()),
-            Ok(Ok(n)) => seen.extend_from_slice(&buffer[..n]),
-            Err(_) => {
-                return Err(format!(
-                    "still open after {DEADLINE:?}; read {:?}",
-                    String::from_utf8_lossy(&seen)
-                ));
-            }
-        }
-    }
+    Served::start(|listener, shutdown| storefront_router::run(listener, state, shutdown)).await
 }
 
 fn timeouts(header_read: u64, idle: u64, body_read: u64) -> RouterSettings {

@@ -19,6 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use storefront_shared::server::Timeouts;
 use storefront_shared::settings::{CommonSettings, Secret, Settings};
 use tokio::net::TcpListener;
 
@@ -91,6 +92,7 @@ pub async fn start_users(data_dir: &Path, admin_emails: &[&str]) -> Service {
     let task = tokio::spawn(storefront_users::run(
         listener,
         state,
+        Timeouts::default(),
         std::future::pending(),
     ));
     Service { graphql_url, task }
@@ -113,6 +115,7 @@ pub async fn start_inventory(data_dir: &Path, users_url: &str) -> Service {
     let task = tokio::spawn(storefront_inventory::run(
         listener,
         state,
+        Timeouts::default(),
         std::future::pending(),
     ));
     Service { graphql_url, task }
@@ -184,14 +187,24 @@ pub async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
                 "users",
                 Service::new(
                     users_url,
-                    tokio::spawn(storefront_users::run(users, users_state, pending())),
+                    tokio::spawn(storefront_users::run(
+                        users,
+                        users_state,
+                        Timeouts::default(),
+                        pending(),
+                    )),
                 ),
             ),
             (
                 "orders",
                 Service::new(
                     orders_url,
-                    tokio::spawn(storefront_orders::run(orders, orders_state, pending())),
+                    tokio::spawn(storefront_orders::run(
+                        orders,
+                        orders_state,
+                        Timeouts::default(),
+                        pending(),
+                    )),
                 ),
             ),
             (
@@ -201,6 +214,7 @@ pub async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
                     tokio::spawn(storefront_payments::run(
                         payments,
                         payments_state,
+                        Timeouts::default(),
                         pending(),
                     )),
                 ),
@@ -212,6 +226,7 @@ pub async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
                     tokio::spawn(storefront_inventory::run(
                         inventory,
                         inventory_state,
+                        Timeouts::default(),
                         pending(),
                     )),
                 ),

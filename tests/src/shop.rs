@@ -34,6 +34,7 @@ use storefront_payments::payments::{Payments, Timing};
 use storefront_payments::provider::{PaymentProvider, SandboxProvider};
 use storefront_shared::auth::{Authenticator, JwksVerifier};
 use storefront_shared::client::ServiceClient;
+use storefront_shared::server::Timeouts;
 use storefront_shared::settings::Secret;
 use tempfile::TempDir;
 
@@ -245,6 +246,7 @@ impl Shop {
         let users_task = tokio::spawn(storefront_users::run(
             users_listener,
             users_state,
+            Timeouts::default(),
             std::future::pending(),
         ));
 
@@ -256,6 +258,7 @@ impl Shop {
         let inventory_task = tokio::spawn(storefront_inventory::run(
             inventory_listener,
             inventory_state,
+            Timeouts::default(),
             std::future::pending(),
         ));
 
@@ -282,6 +285,7 @@ impl Shop {
         let orders_task = tokio::spawn(storefront_orders::run(
             orders_listener,
             orders_state,
+            Timeouts::default(),
             std::future::pending(),
         ));
 
@@ -310,6 +314,7 @@ impl Shop {
         let payments_task = tokio::spawn(storefront_payments::run(
             payments_listener,
             payments_state,
+            Timeouts::default(),
             std::future::pending(),
         ));
 

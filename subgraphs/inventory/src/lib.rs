@@ -107,13 +107,15 @@ pub fn app(state: AppState) -> Router {
     server::subgraph(state.schema(), state.authenticator.clone(), ready)
 }
 
-/// Serves the app on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves the app on `listener` with `timeouts` (against slow clients) until
+/// `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    timeouts: server::Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    server::serve(listener, app(state), shutdown).await
+    server::serve(listener, app(state), timeouts, shutdown).await
 }
 
 /// The whole life of the service binary: build the state from `settings`
@@ -126,7 +128,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let state = AppState::from_settings(&settings).await?;
     let sweeper = store::spawn_recovery(state.stock.clone(), settings.service.recovery_interval);
-    let served = run(listener, state, shutdown).await;
+    let served = run(listener, state, settings.common.timeouts(), shutdown).await;
     sweeper.abort();
     served.context("the HTTP server failed")
 }

@@ -159,16 +159,18 @@ pub fn app(state: AppState) -> Router {
     server::subgraph(state.schema(), state.authenticator.clone(), ready)
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves [`app`] on `listener` with `timeouts` (against slow clients) until
+/// `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    timeouts: server::Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "payments subgraph listening; GraphQL at /graphql");
     }
-    server::serve(listener, app(state), shutdown).await
+    server::serve(listener, app(state), timeouts, shutdown).await
 }
 
 /// Runs [`Payments::sweep`] every `interval` until the task is aborted.
@@ -199,7 +201,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let state = AppState::from_settings(&settings).await?;
     let sweeper = spawn_sweeper(state.payments().clone(), settings.service.sweep_interval);
-    let served = run(listener, state, shutdown).await;
+    let served = run(listener, state, settings.common.timeouts(), shutdown).await;
     sweeper.abort();
     anyhow::Context::context(served, "the server stopped with an error")
 }

@@ -1,10 +1,15 @@
-//! What every Storefront subgraph needs, so the four services stay alike.
+//! What every Storefront subgraph needs, so the four services stay alike
+//! (and the parts the router shares with them: settings, the listener).
 //!
 //! # Layout
 //! - [`settings`]: typed settings from a TOML file plus environment overrides.
 //! - [`telemetry`]: `tracing` set-up (human or JSON logs, `RUST_LOG`).
-//! - [`server`]: binding, graceful shutdown, `/health` and `/ready`, and the
-//!   GraphQL-over-HTTP endpoint that wraps an `async-graphql` schema.
+//! - [`listener`]: the HTTP listener of every process (router included) —
+//!   header-read and idle timeouts, graceful shutdown — and the body-read
+//!   timeout its handlers apply.
+//! - [`server`]: binding, the subgraphs' listener settings, `/health` and
+//!   `/ready`, and the GraphQL-over-HTTP endpoint that wraps an
+//!   `async-graphql` schema (a late body gets `408`).
 //! - [`auth`]: token claims, the JWKS-backed verifier and the service credential.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
@@ -19,6 +24,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod graphql;
+pub mod listener;
 pub mod server;
 pub mod settings;
 pub mod startup;

@@ -1,24 +1,27 @@
-//! The HTTP side every subgraph shares: binding with clear errors, graceful
-//! shutdown, `/health` and `/ready`, and `POST /graphql` in the
-//! GraphQL-over-HTTP style around an `async-graphql` executor.
+//! The HTTP side every subgraph shares: binding with clear errors, serving on
+//! the shared [`listener`] (header-read and idle timeouts, graceful
+//! shutdown), `/health` and `/ready`, and `POST /graphql` in the
+//! GraphQL-over-HTTP style around an `async-graphql` executor, whose body
+//! must arrive within the body-read timeout (else `408`).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::Executor;
 use async_trait::async_trait;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Authenticator, SERVICE_TOKEN_HEADER};
+use crate::listener::{self, ConnectionTimeouts};
 
 /// The liveness path every process serves.
 pub const HEALTH_PATH: &str = "/health";
@@ -74,15 +77,47 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// A subgraph listener's timeouts against slow clients
+/// ([`crate::settings::CommonSettings::timeouts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long request headers may take (`HEADER_READ_TIMEOUT`).
+    pub header_read: Duration,
+    /// How long a connection may sit with no request in flight (`IDLE_TIMEOUT`).
+    pub idle: Duration,
+    /// How long a `POST /graphql` body may take once the headers arrived
+    /// (`BODY_READ_TIMEOUT`).
+    pub body_read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: listener::DEFAULT_HEADER_READ_TIMEOUT,
+            idle: listener::DEFAULT_IDLE_TIMEOUT,
+            body_read: listener::DEFAULT_BODY_READ_TIMEOUT,
+        }
+    }
+}
+
+/// The body-read timeout, handed to [`graphql`]'s handler as a request extension.
+#[derive(Debug, Clone, Copy)]
+struct BodyReadTimeout(Duration);
+
+/// Serves `app` on `listener` with `timeouts` until `shutdown` resolves, then
+/// drains in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let connection = ConnectionTimeouts {
+        header_read: timeouts.header_read,
+        idle: timeouts.idle,
+    };
+    let app = app.layer(Extension(BodyReadTimeout(timeouts.body_read)));
+    listener::serve(listener, app, connection, shutdown).await
 }
 
 /// Whether a service can do its work (its store answers).
@@ -187,15 +222,10 @@ async fn graphql_get() -> Response {
 
 async fn graphql_post<E: Executor>(
     State(endpoint): State<Endpoint<E>>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    request: Request,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            return error_response(rejection.status(), &rejection.body_text(), "BAD_REQUEST");
-        }
-    };
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -207,6 +237,15 @@ async fn graphql_post<E: Executor>(
             "BAD_REQUEST",
         );
     }
+    // Served without [`serve`] (e.g. `oneshot` in tests): the default.
+    let timeout = parts
+        .extensions
+        .get::<BodyReadTimeout>()
+        .map_or(listener::DEFAULT_BODY_READ_TIMEOUT, |timeout| timeout.0);
+    let body = match listener::read_body(Request::from_parts(parts, body), timeout).await {
+        Ok(body) => body,
+        Err(error) => return error_response(error.status(), &error.to_string(), "BAD_REQUEST"),
+    };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {

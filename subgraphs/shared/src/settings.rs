@@ -9,6 +9,7 @@
 //! [common]
 //! port = 4001
 //! data_dir = "./data"
+//! header_read_timeout = "10s"
 //!
 //! [service]
 //! token_ttl = "1h"
@@ -17,11 +18,15 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::listener;
+use crate::server::Timeouts;
 
 /// Environment variables that override `[common]`, named as DESIGN.md names them.
 pub const COMMON_ENV: &[&str] = &[
@@ -36,6 +41,9 @@ pub const COMMON_ENV: &[&str] = &[
     "ADMIN_EMAILS",
     "SERVICE_TOKEN",
     "LOG_FORMAT",
+    "HEADER_READ_TIMEOUT",
+    "IDLE_TIMEOUT",
+    "BODY_READ_TIMEOUT",
 ];
 
 /// The service credential used when `SERVICE_TOKEN` is not set. Local development only.
@@ -79,6 +87,22 @@ pub struct CommonSettings {
     pub service_token: Option<Secret>,
     /// `text` for human logs, `json` for one JSON object per line (`LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// How long a client may take to send a request's headers; on HTTP/1.1
+    /// this also bounds the wait for the next request on a kept-alive
+    /// connection. A connection that runs out of it is closed
+    /// (`HEADER_READ_TIMEOUT`). The subgraphs' listener; the router reads
+    /// its `[service]` key of the same name.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay open with no request in flight before
+    /// it is closed (`IDLE_TIMEOUT`; subgraphs, as above).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// How long a client may take to send a `POST /graphql` body once its
+    /// headers arrived; a late body gets `408 Request Timeout`
+    /// (`BODY_READ_TIMEOUT`; subgraphs, as above).
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
 }
 
 impl CommonSettings {
@@ -96,6 +120,18 @@ impl CommonSettings {
             admin_emails: Vec::new(),
             service_token: None,
             log_format: LogFormat::Text,
+            header_read_timeout: listener::DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: listener::DEFAULT_IDLE_TIMEOUT,
+            body_read_timeout: listener::DEFAULT_BODY_READ_TIMEOUT,
+        }
+    }
+
+    /// The subgraph listener's timeouts against slow clients.
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            header_read: self.header_read_timeout,
+            idle: self.idle_timeout,
+            body_read: self.body_read_timeout,
         }
     }
 
@@ -267,7 +303,6 @@ pub fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Str
 #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[derive(Debug, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -344,6 +379,44 @@ mod tests {
                 .expect_err("a non-numeric port is rejected")
                 .to_string();
             assert!(error.contains("PORT") || error.contains("port"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn listener_timeouts_default_like_the_router_and_are_read_from_the_environment() {
+        with_jail(|jail| {
+            let defaults = load::<Demo>(4001, None).map_err(|e| e.to_string())?;
+            assert_eq!(defaults.common.timeouts(), Timeouts::default());
+            assert_eq!(Timeouts::default().header_read, Duration::from_secs(10));
+            assert_eq!(Timeouts::default().idle, Duration::from_secs(60));
+            assert_eq!(Timeouts::default().body_read, Duration::from_secs(10));
+
+            jail.set_env("HEADER_READ_TIMEOUT", "2s");
+            jail.set_env("IDLE_TIMEOUT", "500ms");
+            jail.set_env("BODY_READ_TIMEOUT", "1m");
+            let settings = load::<Demo>(4001, None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                settings.common.timeouts(),
+                Timeouts {
+                    header_read: Duration::from_secs(2),
+                    idle: Duration::from_millis(500),
+                    body_read: Duration::from_secs(60),
+                }
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_listener_timeout_names_the_setting() {
+        with_jail(|jail| {
+            jail.set_env("IDLE_TIMEOUT", "forever");
+            let error = load::<Demo>(4001, None)
+                .expect_err("not a duration")
+                .to_string();
+            assert!(error.contains("IDLE_TIMEOUT"), "{error}");
+            assert!(error.contains("forever"), "{error}");
             Ok(())
         });
     }

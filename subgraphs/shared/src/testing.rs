@@ -9,17 +9,21 @@
 //! - [`TokenSigner`]: user tokens signed like the users service signs them, and
 //!   an [`Authenticator`] that trusts them and [`SERVICE_TOKEN`].
 //! - [`serve`] (an app on port 0) and [`send`] (one request through an app,
-//!   without a socket).
+//!   without a socket); [`Served`] (a server on port 0 that can be shut
+//!   down) and [`read_until_closed`] for raw-TCP tests of a listener (slow
+//!   clients, graceful shutdown).
 //! - [`response_json`], [`single_error`]: reading an `async-graphql` response.
 //! - [`Counting`]: a repository wrapper that counts the calls reaching it.
 //! - [`assert_schema_file_is_current`], [`sdl_block`], [`assert_has`]: the
 //!   schema drift check against `schema/<service>.graphql` and SDL look-ups.
 //! - [`ServiceProcess`]: a service binary run as a real process.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,10 +33,15 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use http_body_util::BodyExt as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::Value;
+use tokio::io::AsyncReadExt as _;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
 use crate::auth::{AUDIENCE, Authenticator, Claims, ISSUER, KeySet, Role};
 use crate::settings::Secret;
+use crate::startup::Shutdown;
 use crate::store::connect_mongo;
 
 /// The service credential every test service accepts and sends.
@@ -114,6 +123,63 @@ pub async fn send(app: Router, request: Request<Body>) -> (StatusCode, Value) {
         .expect("the body")
         .to_bytes();
     (status, serde_json::from_slice(&bytes).expect("a JSON body"))
+}
+
+/// A server on 127.0.0.1:0 in a spawned task, serving until `stop` fires.
+pub struct Served {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Send `()` (or drop it) to shut the server down.
+    pub stop: Option<oneshot::Sender<()>>,
+    /// The server's task; it ends when the server has shut down.
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    /// Binds port 0 and spawns `serve(listener, shutdown)`, e.g. a service's
+    /// `run` with its state.
+    pub async fn start<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds port 0");
+        let addr = listener.local_addr().expect("has an address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown: Shutdown = Box::pin(async {
+            let _ = stopped.await;
+        });
+        Served {
+            addr,
+            stop: Some(stop),
+            task: tokio::spawn(serve(listener, shutdown)),
+        }
+    }
+}
+
+/// The longest [`read_until_closed`] waits for the server to close.
+pub const CLOSE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Reads a raw connection until the peer closes it; `Err` if it did not
+/// within [`CLOSE_DEADLINE`]. Returns what was read.
+pub async fn read_until_closed(stream: &mut TcpStream) -> Result<String, String> {
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + CLOSE_DEADLINE;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Ok(String::from_utf8_lossy(&seen).into_owned()),
+            Ok(Ok(n)) => seen.extend_from_slice(&buffer[..n]),
+            Err(_) => {
+                return Err(format!(
+                    "still open after {CLOSE_DEADLINE:?}; read {:?}",
+                    String::from_utf8_lossy(&seen)
+                ));
+            }
+        }
+    }
 }
 
 /// The response as JSON (`data` and `errors`).

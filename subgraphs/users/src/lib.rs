@@ -159,16 +159,18 @@ pub fn app(state: AppState) -> Router {
         ))
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves [`app`] on `listener` with `timeouts` (against slow clients) until
+/// `shutdown` resolves, then drains in-flight requests.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    timeouts: server::Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "users subgraph listening; GraphQL at /graphql");
     }
-    server::serve(listener, app(state), shutdown).await
+    server::serve(listener, app(state), timeouts, shutdown).await
 }
 
 /// The whole life of the service binary: build the state from `settings`
@@ -180,7 +182,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = AppState::from_settings(&settings).await?;
-    run(listener, state, shutdown)
+    run(listener, state, settings.common.timeouts(), shutdown)
         .await
         .context("the server stopped with an error")
 }

@@ -1,14 +1,15 @@
-//! The router's HTTP listener: hyper's server with the timeouts that keep a
-//! slow or silent client from holding a connection forever, and graceful
-//! shutdown.
+//! The HTTP listener every Storefront process serves on (the router and the
+//! subgraphs): hyper's server with the timeouts that keep a slow or silent
+//! client from holding a connection forever, and graceful shutdown.
 //!
-//! - `header_read_timeout`: hyper closes an HTTP/1.1 connection whose request
-//!   headers do not arrive in time (also while waiting for the next request
-//!   on a kept-alive connection).
-//! - `idle_timeout`: a connection with no request in flight for that long is
-//!   shut down gracefully (HTTP/1.1 and HTTP/2).
-//! - `body_read_timeout` is the handler's (see [`crate::http`]): a late body
-//!   gets `408 Request Timeout`.
+//! - `header_read`: hyper closes an HTTP/1.1 connection whose request headers
+//!   do not arrive in time (also while waiting for the next request on a
+//!   kept-alive connection).
+//! - `idle`: a connection with no request in flight for that long is shut
+//!   down gracefully (HTTP/1.1 and HTTP/2).
+//! - the body timeout is the handler's, since only it knows when a body is
+//!   wanted: [`read_body`] gives up after it, and the handler answers
+//!   `408 Request Timeout`.
 //!
 //! On shutdown the listener stops accepting, every connection is asked to
 //! finish its in-flight requests and close, and [`serve`] returns when all
@@ -21,7 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -30,12 +34,20 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
+/// How long request headers may take to arrive by default (`HEADER_READ_TIMEOUT`).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may sit idle by default (`IDLE_TIMEOUT`).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a request body may take to arrive by default (`BODY_READ_TIMEOUT`).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The listener's connection timeouts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionTimeouts {
-    /// See [`crate::settings::RouterSettings::header_read_timeout`].
+    /// How long a client may take to send a request's headers (on HTTP/1.1
+    /// also the wait for the next request on a kept-alive connection).
     pub header_read: Duration,
-    /// See [`crate::settings::RouterSettings::idle_timeout`].
+    /// How long a connection may stay open with no request in flight.
     pub idle: Duration,
 }
 
@@ -178,5 +190,66 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body did not arrive within the body-read timeout.
+    #[error("the request body did not arrive within {}", humantime_serde::re::humantime::format_duration(*.0))]
+    TimedOut(Duration),
+    /// Too large (`DefaultBodyLimit`), or the connection failed mid-body.
+    #[error("{}", .0.body_text())]
+    Rejected(#[from] BytesRejection),
+}
+
+impl BodyError {
+    /// The HTTP status to answer with: `408` for a late body, else the rejection's.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Rejected(rejection) => rejection.status(),
+        }
+    }
+}
+
+/// Reads `request`'s whole body (within the route's `DefaultBodyLimit`),
+/// giving up when it has not arrived within `timeout`.
+pub async fn read_body(request: Request, timeout: Duration) -> Result<Bytes, BodyError> {
+    match tokio::time::timeout(timeout, Bytes::from_request(request, &())).await {
+        Ok(body) => Ok(body?),
+        Err(_) => Err(BodyError::TimedOut(timeout)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt as _;
+
+    #[tokio::test]
+    async fn a_body_that_arrives_is_read() {
+        let request = Request::new(Body::from("{}"));
+        let body = read_body(request, Duration::from_secs(1))
+            .await
+            .expect("read");
+        assert_eq!(&body[..], b"{}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stalls_times_out_with_408() {
+        // One chunk, then nothing, forever.
+        let stalled = futures::stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"{"))])
+            .chain(futures::stream::pending());
+        let request = Request::new(Body::from_stream(stalled));
+        let error = read_body(request, Duration::from_millis(100))
+            .await
+            .expect_err("the body never ends");
+        assert_eq!(error.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(
+            error.to_string(),
+            "the request body did not arrive within 100ms"
+        );
     }
 }
