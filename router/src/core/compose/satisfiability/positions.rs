@@ -180,12 +180,7 @@ impl<'a> Walk<'a> {
 
     /// The position `name` leads to from `position` in its own subgraph;
     /// `context` are the positions a `@requires` may take its fields from.
-    fn advance(
-        &self,
-        position: &Position,
-        name: &str,
-        context: &[Position],
-    ) -> Vec<Position> {
+    fn advance(&self, position: &Position, name: &str, context: &[Position]) -> Vec<Position> {
         let Some(local) = self.subgraph_type(position) else {
             return Vec::new();
         };
