@@ -90,6 +90,9 @@ pub struct TypeModel {
     pub implements: IndexMap<String, Vec<Name>>,
     /// Unions: the members in each subgraph (`join__unionMember`).
     pub members: IndexMap<String, Vec<Name>>,
+    /// The contexts it sets for `@fromContext` arguments below it
+    /// (`@context(name:)`).
+    pub contexts: Vec<String>,
 }
 
 /// A type as one subgraph defines it.
@@ -141,6 +144,23 @@ pub struct FieldInGraph {
     pub used_overridden: bool,
     /// The field's type in this subgraph when it differs from the supergraph's.
     pub ty: Option<String>,
+    /// Arguments the subgraph takes from an ancestor (`@fromContext`,
+    /// `join__field(contextArguments:)`); they are not in the API schema.
+    pub context_arguments: Vec<ContextArgument>,
+}
+
+/// One `@fromContext` argument: its value is read from the nearest enclosing
+/// object that carries `context`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextArgument {
+    /// The context's supergraph name (`@context(name:)` on types).
+    pub context: String,
+    /// The argument's name in the subgraph.
+    pub name: String,
+    /// Its GraphQL type, e.g. `String!`.
+    pub ty: String,
+    /// The field set read from the context object, e.g. `{ prop }`.
+    pub selection: String,
 }
 
 impl FieldInGraph {

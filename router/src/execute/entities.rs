@@ -304,7 +304,7 @@ pub fn origin_path(data: &Value, path: &[PathElement], origin: &[usize]) -> Vec<
     }
 }
 
-fn represent(
+pub(super) fn represent(
     schema: &Schema,
     object: &Map<String, Value>,
     requires: &[RequiresSelection],

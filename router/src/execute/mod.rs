@@ -13,6 +13,7 @@
 //! between awaits (to collect representations or to merge a result), so
 //! parallel fetches interleave freely.
 
+mod context;
 pub mod entities;
 pub mod format;
 pub mod merge;
@@ -256,7 +257,47 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
     if batch.representations.is_empty() {
         return;
     }
-    let mut variables = fetch_variables(ctx, fetch);
+    if fetch.context_variables.is_empty() {
+        run_entity_batch(
+            ctx,
+            state,
+            flatten,
+            fetch,
+            fetch_variables(ctx, fetch),
+            batch,
+        )
+        .await;
+        return;
+    }
+    // `@fromContext` values: one request per distinct set of values.
+    let parts = {
+        let state = lock(state);
+        context::split(
+            &ctx.supergraph.schema,
+            &state.data,
+            &flatten.path,
+            batch,
+            &fetch.context_variables,
+        )
+    };
+    let runs = parts.into_iter().map(|(values, part)| {
+        let mut variables = fetch_variables(ctx, fetch);
+        variables.extend(values);
+        run_entity_batch(ctx, state, flatten, fetch, variables, part)
+    });
+    join_all(runs).await;
+}
+
+/// Sends one `_entities` request for `batch` and merges the answer into
+/// every object each entity came from.
+async fn run_entity_batch(
+    ctx: &ExecutionContext<'_>,
+    state: &Mutex<State>,
+    flatten: &FlattenNode,
+    fetch: &FetchNode,
+    mut variables: Map<String, Value>,
+    batch: entities::Batch,
+) {
     let entities::Batch {
         representations,
         origins,

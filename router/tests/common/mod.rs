@@ -200,6 +200,7 @@ pub fn fetch(subgraph: &str, operation: &str, variables: &[&str]) -> PlanNode {
         output_rewrites: vec![],
         input_rewrites: vec![],
         condition: None,
+        context_variables: Vec::new(),
     })
 }
 
@@ -242,6 +243,7 @@ pub fn flatten(
             output_rewrites: vec![],
             input_rewrites: vec![],
             condition: None,
+            context_variables: Vec::new(),
         })),
     })
 }

@@ -17,7 +17,7 @@ use apollo_compiler::{Name, Node};
 use tracing::trace;
 
 use super::selection::{Conflict, FieldSel, Loc, SelSet};
-use super::{KeyRename, PathElement, PlanError, TypenameRewrite};
+use super::{ContextVariable, KeyRename, PathElement, PlanError, TypenameRewrite};
 use crate::core::supergraph::{Supergraph, TypeKind};
 
 /// How deep key and `@requires` resolution may recurse before giving up.
@@ -38,6 +38,8 @@ pub(super) struct Fetch {
     pub renames: Vec<KeyRename>,
     /// `__typename`s to change in the representations.
     pub typenames: Vec<TypenameRewrite>,
+    /// Variables of `@fromContext` arguments.
+    pub contexts: Vec<ContextVariable>,
 }
 
 /// Where the walk stands.
@@ -273,6 +275,7 @@ impl<'a> Builder<'a> {
             deps,
             renames: Vec::new(),
             typenames: Vec::new(),
+            contexts: Vec::new(),
         });
         self.fetches.len() - 1
     }
@@ -313,7 +316,7 @@ impl<'a> Builder<'a> {
         let Some(here) = model.graphs.get(&cx.graph) else {
             return false;
         };
-        if here.requires.is_some() {
+        if here.requires.is_some() || !here.context_arguments.is_empty() {
             return false;
         }
         here.resolvable() || (!here.used_overridden && self.in_own_key(cx, parent, field))
@@ -585,6 +588,7 @@ fn key_mentions(key: &str, field: &str) -> bool {
 
 mod abstract_types;
 mod aliases;
+mod context;
 mod coverage;
 mod interface_object;
 mod jump;

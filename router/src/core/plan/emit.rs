@@ -139,6 +139,9 @@ impl Emitter<'_> {
             }
             definitions.push(def);
         }
+        for context in &fetch.contexts {
+            definitions.push(format!("${}: {}", context.name, context.ty));
+        }
         let kind = if entity {
             OperationKind::Query
         } else {
@@ -166,6 +169,7 @@ impl Emitter<'_> {
             output_rewrites: fetch.renames.clone(),
             input_rewrites: fetch.typenames.clone(),
             condition,
+            context_variables: fetch.contexts.clone(),
         });
         Some(match &fetch.path {
             Some(path) => PlanNode::Flatten(FlattenNode {

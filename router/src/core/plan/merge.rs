@@ -50,7 +50,7 @@ fn find_merge(fetches: &[Fetch]) -> Option<(usize, usize, Fetch)> {
 /// `into` with `from`'s selection and representation added, when both are
 /// one fragment on the same type and nothing conflicts.
 fn joined(into: &Fetch, from: &Fetch) -> Result<Fetch, Conflict> {
-    let plain = |f: &Fetch| f.renames.is_empty() && f.typenames.is_empty();
+    let plain = |f: &Fetch| f.renames.is_empty() && f.typenames.is_empty() && f.contexts.is_empty();
     if !plain(into) || !plain(from) {
         return Err(Conflict);
     }

@@ -162,6 +162,27 @@ pub struct FetchNode {
     /// of the fetch is under `@skip`/`@include`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
+    /// Variables of `@fromContext` arguments, whose value each entity takes
+    /// from an enclosing object (entity fetches only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_variables: Vec<ContextVariable>,
+}
+
+/// A variable of an entity fetch whose value is read, for each entity, from
+/// an enclosing object (a `@fromContext` argument). Entities with different
+/// values are sent in separate requests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContextVariable {
+    /// The variable's name (without `$`).
+    pub name: String,
+    /// Its GraphQL type, as declared in the operation.
+    pub ty: String,
+    /// How many elements of the flatten path lead to the enclosing object
+    /// (the flatten path itself: the entity).
+    pub ancestor_depth: usize,
+    /// Reads the value from that object: one field (after type conditions),
+    /// whose value the variable takes; `null` when it is missing.
+    pub selection: Vec<RequiresSelection>,
 }
 
 /// Sets the `__typename` of the representations built for one type.

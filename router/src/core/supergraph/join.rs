@@ -7,7 +7,8 @@ use indexmap::IndexMap;
 
 use super::links::Links;
 use super::{
-    FieldInGraph, FieldModel, Key, SubgraphInfo, SupergraphError, TypeInGraph, TypeKind, TypeModel,
+    ContextArgument, FieldInGraph, FieldModel, Key, SubgraphInfo, SupergraphError, TypeInGraph,
+    TypeKind, TypeModel,
 };
 
 /// What [`read`] finds.
@@ -25,6 +26,8 @@ struct Names {
     implements: String,
     union_member: String,
     enum_value: String,
+    /// `@context`, when the supergraph links the context spec.
+    context: Option<String>,
 }
 
 fn str_arg(d: &Directive, name: &str) -> Option<String> {
@@ -37,6 +40,34 @@ fn bool_arg(d: &Directive, name: &str) -> bool {
     d.specified_argument_by_name(name)
         .and_then(|v| v.to_bool())
         .unwrap_or(false)
+}
+
+/// `contextArguments: [{context, name, type, selection}]` of a `join__field`.
+fn context_arguments(d: &Directive) -> Vec<ContextArgument> {
+    let Some(list) = d
+        .specified_argument_by_name("contextArguments")
+        .and_then(|v| v.as_list())
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|item| {
+            let fields = item.as_object()?;
+            let get = |key: &str| {
+                fields
+                    .iter()
+                    .find(|(n, _)| n == key)
+                    .and_then(|(_, v)| v.as_str())
+                    .map(str::to_string)
+            };
+            Some(ContextArgument {
+                context: get("context")?,
+                name: get("name")?,
+                ty: get("type")?,
+                selection: get("selection")?,
+            })
+        })
+        .collect()
 }
 
 /// The subgraph name of a `graph:` argument.
@@ -56,6 +87,7 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
         implements: j.directive("implements"),
         union_member: j.directive("unionMember"),
         enum_value: j.directive("enumValue"),
+        context: links.directive_of("context", "context"),
     };
     let graph_enum = schema
         .get_enum(&names.graph_enum)
@@ -115,6 +147,16 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
             fields: IndexMap::new(),
             implements: IndexMap::new(),
             members: IndexMap::new(),
+            contexts: names
+                .context
+                .as_ref()
+                .map(|context| {
+                    ty.directives()
+                        .get_all(context)
+                        .filter_map(|d| str_arg(d, "name"))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         let (fields, interfaces) = match ty {
             ExtendedType::Object(o) => (Some(&o.fields), Some(&o.implements_interfaces)),
@@ -137,6 +179,7 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
                     override_label: str_arg(d, "overrideLabel"),
                     used_overridden: bool_arg(d, "usedOverridden"),
                     ty: str_arg(d, "type"),
+                    context_arguments: context_arguments(d),
                 };
                 field.graphs.insert(graph, entry);
             }

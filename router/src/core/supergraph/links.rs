@@ -14,7 +14,7 @@ const JOIN_VERSIONS: [&str; 4] = ["v0.2", "v0.3", "v0.4", "v0.5"];
 /// purposes would change who may see what or how it is fetched, so the
 /// supergraph is refused rather than served without it (as the link spec
 /// asks).
-const APPLIED_SPECS: [&str; 2] = ["join", "inaccessible"];
+const APPLIED_SPECS: [&str; 3] = ["join", "inaccessible", "context"];
 
 /// One linked spec.
 #[derive(Debug, Clone)]

@@ -80,7 +80,7 @@ fn rejects_unsupported_join_versions() {
 fn rejects_security_and_execution_features_it_does_not_apply() {
     for (url, purpose) in [
         ("https://specs.apollo.dev/authenticated/v0.1", "SECURITY"),
-        ("https://specs.apollo.dev/context/v0.1", "SECURITY"),
+        ("https://specs.apollo.dev/policy/v0.1", "SECURITY"),
         ("https://example.com/batching/v1.0", "EXECUTION"),
     ] {
         let sdl = STOREFRONT.replace(

@@ -16,7 +16,7 @@ use crate::core::plan::{KeyRename, PathElement};
 pub(super) struct InternalAliases {
     first_arguments: HashMap<(Name, Name), String>,
     aliases: HashMap<(Name, Name, String), Name>,
-    next: usize,
+    pub(super) next: usize,
 }
 
 impl Builder<'_> {

@@ -57,14 +57,35 @@ impl Builder<'_> {
             }
         };
         trace!(field = %field.name, from = %cx.graph, to = %target.graph, "entity jump");
-        let requires = self
+        let in_target = self
             .sg
             .field(&object, &field.name)
-            .and_then(|m| m.graphs.get(&target.graph))
-            .and_then(|g| g.requires.clone());
+            .and_then(|m| m.graphs.get(&target.graph));
+        let requires = in_target.and_then(|g| g.requires.clone());
+        let contexts = in_target
+            .map(|g| g.context_arguments.clone())
+            .unwrap_or_default();
         let (inner, child) =
             self.enter(cx, &object, &target.graph, &target.key, requires.as_deref())?;
-        let mut touched = self.plan_field(&inner, field, requires.is_some())?;
+        let field = if contexts.is_empty() {
+            field.clone()
+        } else {
+            let (arguments, sources) = self.context_arguments(cx, child, &contexts)?;
+            for source in sources {
+                let known = self.fetches[child]
+                    .deps
+                    .iter()
+                    .any(|d| *d == source || self.depends_on(*d, source));
+                if source != child && !known {
+                    self.fetches[child].deps.insert(source);
+                }
+            }
+            let mut with_arguments = (**field).clone();
+            with_arguments.arguments.extend(arguments);
+            Node::new(with_arguments)
+        };
+        let force = requires.is_some() || !contexts.is_empty();
+        let mut touched = self.plan_field(&inner, &field, force)?;
         touched.insert(child);
         Ok(touched)
     }
@@ -230,7 +251,9 @@ impl Builder<'_> {
         let mut best: Option<(Target, (bool, bool, usize))> = None;
         for (graph, in_graph) in &model.graphs {
             if !in_graph.resolvable()
-                || (*graph == cx.graph && in_graph.requires.is_none())
+                || (*graph == cx.graph
+                    && in_graph.requires.is_none()
+                    && in_graph.context_arguments.is_empty())
                 || forced.is_some_and(|f| f != graph)
             {
                 continue;
@@ -405,7 +428,12 @@ fn synthetic_path(chain: &[Node<Field>]) -> Option<Node<Field>> {
 /// Adds a key or `@requires` field set to a representation selection. The
 /// executor matches fragments by exact `__typename`, so fragments are
 /// normalised to object types, and abstract fields select `__typename`.
-fn representation_into(sg: &Supergraph, out: &mut SelSet, parent: &Name, set: &SelectionSet) {
+pub(super) fn representation_into(
+    sg: &Supergraph,
+    out: &mut SelSet,
+    parent: &Name,
+    set: &SelectionSet,
+) {
     let is_abstract = matches!(
         sg.type_model(parent).map(|t| t.kind),
         Some(TypeKind::Interface | TypeKind::Union)
