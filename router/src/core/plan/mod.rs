@@ -71,14 +71,17 @@
 //! the path to it, from the nearest ancestor entity (or shared query root
 //! field) that another subgraph resolves. An `@external` key field is read
 //! from a subgraph only where it extends the type (Fed1 style) or where the
-//! object came in by an entity fetch. Unsupported: `@fromContext`, progressive
+//! object came in by an entity fetch. A field with `@fromContext` arguments
+//! goes through its key (also from its own subgraph), each argument a
+//! variable ([`ContextVariable`]) read from the nearest enclosing object that
+//! sets the context, whose field is selected there. Unsupported: progressive
 //! `@override` labels (treated as fully overridden), subscriptions, `@defer`.
 //!
 //! # Contract additions
 //! [`Planner`], [`PlanError`], [`plan_text`] with [`PlanTextError`],
 //! [`path_text`], `impl Display for QueryPlan`; [`RequiresSelection::Field`]
-//! gained `alias`, [`FetchNode`] gained `output_rewrites` and `input_rewrites`
-//! (both empty for most fetches).
+//! gained `alias`, [`FetchNode`] gained `output_rewrites`, `input_rewrites`
+//! and `context_variables` (empty for most fetches).
 
 mod builder;
 mod condition;
