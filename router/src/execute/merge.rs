@@ -48,7 +48,7 @@ fn rename_at(schema: &Schema, value: &mut Value, path: &[String], rename: &KeyRe
 }
 
 /// Merges `entities[i]` into every object at `origins[i]` along `path`, in
-/// one walk down the path (origins are met in the order [`collect`] found
+/// one walk down the path (origins are met in the order [`super::entities::collect`] found
 /// them); an entity is cloned for all but its last place.
 pub fn merge_entities(
     data: &mut Value,
