@@ -26,12 +26,13 @@ const FEDERATION_DIRECTIVES: &[&str] = &[
     "interfaceObject",
     "extends",
     "composeDirective",
-    // Recognised but not carried to the supergraph (a hint says so).
+    "context",
+    "fromContext",
+    // Recognised but not carried to the supergraph (refused, or dropped
+    // with a hint).
     "authenticated",
     "requiresScopes",
     "policy",
-    "context",
-    "fromContext",
     "cost",
     "listSize",
 ];

@@ -23,6 +23,8 @@ pub(super) struct Supergraph {
     pub directives: Vec<SuperDirective>,
     pub uses_inaccessible: bool,
     pub uses_tag: bool,
+    /// Some subgraph sets a `@context` (the supergraph links the context spec).
+    pub uses_context: bool,
     /// The `x` of join `v0.x`: 3 up to Federation 2.6, 4 for 2.7, 5 from 2.8
     /// (as Apollo's composition picks it).
     pub join_minor: u32,
@@ -59,6 +61,20 @@ pub(super) struct JoinField {
     pub override_from: Option<String>,
     pub override_label: Option<String>,
     pub used_overridden: bool,
+    /// The arguments of the field this subgraph fills from a context.
+    pub context_arguments: Vec<ContextArgument>,
+}
+
+/// One `@fromContext` argument, as `@join__field(contextArguments:)` lists it.
+#[derive(Debug, Clone)]
+pub(super) struct ContextArgument {
+    /// The context, named after its subgraph: `users__user`.
+    pub context: String,
+    pub name: String,
+    /// The argument's type, e.g. `String`.
+    pub ty: String,
+    /// What follows `$context` in `@fromContext(field:)`, as written.
+    pub selection: String,
 }
 
 #[derive(Debug, Clone)]
@@ -209,10 +225,14 @@ pub(super) fn merge(
         7 => 4,
         _ => 5,
     };
+    let uses_context = subgraphs
+        .iter()
+        .any(|s| s.types.values().any(|t| !t.contexts.is_empty()));
     let mut supergraph = Supergraph {
         join_minor,
         uses_inaccessible: false,
         uses_tag: false,
+        uses_context,
         graphs,
         types,
         directives,
@@ -347,19 +367,48 @@ fn pick_description<'a>(
     Some(best.0.clone())
 }
 
+/// The copied directives of every subgraph: grouped by directive, the
+/// directives in order of first appearance (as Apollo's composition merges
+/// them), each application once.
 fn merge_applied<'a>(all: impl Iterator<Item = &'a Applied>) -> Applied {
     let mut merged = Applied::default();
+    let mut groups: Vec<(&str, Vec<&String>)> = Vec::new();
     for applied in all {
         merged.inaccessible |= applied.inaccessible;
         for directive in &applied.others {
-            let deprecated_twice = directive.starts_with("@deprecated")
-                && merged.others.iter().any(|d| d.starts_with("@deprecated"));
-            if !deprecated_twice && !merged.others.contains(directive) {
-                merged.others.push(directive.clone());
+            let name = directive.split('(').next().unwrap_or_default();
+            match groups.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, group)) => group.push(directive),
+                None => groups.push((name, vec![directive])),
             }
         }
     }
+    for (name, group) in groups {
+        let mut kept: Vec<&String> = Vec::new();
+        for directive in group {
+            let repeated = match name {
+                "@deprecated" => !kept.is_empty(),
+                // Apollo's composition keeps one `@context` per name as the
+                // subgraph wrote it: the first subgraph's (in name order).
+                "@context" => kept
+                    .iter()
+                    .any(|k| context_as_written(k) == context_as_written(directive)),
+                _ => kept.contains(&directive),
+            };
+            if !repeated {
+                kept.push(directive);
+            }
+        }
+        merged.others.extend(kept.into_iter().cloned());
+    }
     merged
+}
+
+/// `@context(name: "users__user")` → `user"` (the name the subgraph wrote).
+fn context_as_written(directive: &str) -> &str {
+    directive
+        .split_once("__")
+        .map_or(directive, |(_, written)| written)
 }
 
 /// Whether `sub` can stand where `sup` is expected: `T!` for `T`, and named
