@@ -1088,6 +1088,26 @@ fn context_misuse_is_rejected_with_the_rule_broken() {
 }
 
 #[test]
+fn a_field_with_a_contextual_argument_needs_its_context_above_it_on_the_query_path() {
+    let sdl = format!(
+        r#"{USER_CONTEXT} extend type Query {{ carts: [Cart] }}
+           type Cart @key(fields: "id") {{ id: ID! total(locale: String @fromContext(field: "$u {{ locale }}")): Int }}"#
+    );
+    let errors = compose(&[subgraph_v28("shop", &sdl)]).expect_err("Query.carts has no User above");
+    let error = errors
+        .iter()
+        .find(|e| e.code == "SATISFIABILITY_ERROR")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert_eq!(error.coordinate.as_deref(), Some("Cart.total"));
+    assert!(
+        error.message.contains("{ carts { total } }"),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("context"), "{}", error.message);
+}
+
+#[test]
 fn a_contextual_argument_must_be_optional_where_another_subgraph_takes_it_plainly() {
     let shop = subgraph_v28(
         "shop",

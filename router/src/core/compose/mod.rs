@@ -27,7 +27,7 @@
 //!
 //! | stage | codes |
 //! |---|---|
-//! | parsing, links | `INVALID_GRAPHQL` (syntax, unknown types or directives, duplicates), `UNKNOWN_FEDERATION_LINK_VERSION`, `INVALID_SUBGRAPH_NAME` |
+//! | parsing, links | `INVALID_GRAPHQL` (syntax, unknown types or directives, duplicates), `UNKNOWN_FEDERATION_LINK_VERSION`, `INVALID_LINK_DIRECTIVE_USAGE` (importing what the linked version lacks: `@context` before v2.8), `INVALID_SUBGRAPH_NAME` |
 //! | `@key` | `KEY_INVALID_FIELDS`, `KEY_FIELDS_HAS_ARGS`, `KEY_FIELDS_SELECT_INVALID_TYPE` |
 //! | `@requires`, `@provides`, `@external` | `REQUIRES_INVALID_FIELDS`, `REQUIRES_FIELDS_MISSING_EXTERNAL`, `PROVIDES_INVALID_FIELDS`, `PROVIDES_FIELDS_MISSING_EXTERNAL`, `PROVIDES_ON_NON_OBJECT_FIELD`, `EXTERNAL_UNUSED`, `EXTERNAL_MISSING_ON_BASE` |
 //! | `@override` | `OVERRIDE_FROM_SELF_ERROR`, `OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE`, `OVERRIDE_SOURCE_HAS_OVERRIDE` |
@@ -62,7 +62,8 @@
 //! - `satisfiability`: the `SATISFIABILITY_ERROR` check: walks the supergraph
 //!   from its roots and keeps, at each step, every subgraph position that
 //!   can be there (key jumps, shared root and value-type fields, `@provides`,
-//!   `@requires`, type conditions), as Apollo's composition does.
+//!   `@requires`, type conditions, the contexts `@fromContext` fields need),
+//!   as Apollo's composition does.
 //! - `print`: the supergraph model → SDL, laid out as Apollo's composition
 //!   prints it (sorted types, one directive per line on types).
 
