@@ -301,7 +301,7 @@ fn merge_applied<'a>(all: impl Iterator<Item = &'a Applied>) -> Applied {
     merged
 }
 
-/// `@context(name: "users__user")` → `user"` (the name the subgraph wrote).
+/// `@context(name: "users__user")` → `user")`: the name as the subgraph wrote it.
 fn context_as_written(directive: &str) -> &str {
     directive
         .split_once("__")
