@@ -40,6 +40,8 @@ struct Found {
     provides: Option<String>,
     override_from: Option<String>,
     override_label: Option<String>,
+    contexts: Vec<String>,
+    from_context: Option<String>,
     applied: Applied,
     specified_by: Option<String>,
 }
@@ -102,6 +104,19 @@ impl Builder<'_> {
                     found.override_label = string_arg(directive, "label");
                 }
                 Some("inaccessible") => found.applied.inaccessible = true,
+                Some("context") => {
+                    let name = string_arg(directive, "name").unwrap_or_default();
+                    // The supergraph names a context after its subgraph too
+                    // (contexts are per subgraph), as Apollo's composition does.
+                    found.applied.others.push(format!(
+                        "@context(name: {})",
+                        quote(&format!("{}__{name}", self.subgraph))
+                    ));
+                    found.contexts.push(name);
+                }
+                Some("fromContext") => {
+                    found.from_context = Some(string_arg(directive, "field").unwrap_or_default());
+                }
                 Some("tag") => {
                     if let Some(tag) = string_arg(directive, "name") {
                         found
@@ -159,12 +174,14 @@ impl Builder<'_> {
     }
 
     fn input_value(&self, value: &ast::InputValueDefinition) -> InputValueDef {
+        let found = self.directives(&value.directives);
         InputValueDef {
             name: value.name.to_string(),
             description: description(&value.description),
             ty: self.rename_type(&value.ty),
             default: value.default_value.as_deref().map(print_value),
-            applied: self.directives(&value.directives).applied,
+            applied: found.applied,
+            from_context: found.from_context,
         }
     }
 
@@ -274,6 +291,7 @@ impl Builder<'_> {
         entry.keys.extend(found.keys);
         entry.shareable |= found.shareable;
         entry.interface_object |= found.interface_object;
+        entry.contexts.extend(found.contexts);
         entry.applied.inaccessible |= found.applied.inaccessible;
         entry.applied.others.extend(found.applied.others);
         if found.specified_by.is_some() {

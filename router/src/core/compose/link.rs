@@ -26,15 +26,19 @@ const FEDERATION_DIRECTIVES: &[&str] = &[
     "interfaceObject",
     "extends",
     "composeDirective",
-    // Recognised but not carried to the supergraph (a hint says so).
+    "context",
+    "fromContext",
+    // Recognised but not carried to the supergraph (refused, or dropped
+    // with a hint).
     "authenticated",
     "requiresScopes",
     "policy",
-    "context",
-    "fromContext",
     "cost",
     "listSize",
 ];
+
+/// The federation minor version that brought `@context`/`@fromContext`.
+const CONTEXT_SINCE_MINOR: u32 = 8;
 
 impl Names {
     pub(super) fn canonical(&self, local: &str) -> Option<&'static str> {
@@ -64,11 +68,13 @@ pub(super) fn link_names(
         };
         let spec_name = spec.rsplit('/').next().unwrap_or_default();
         let prefix = string_arg(link, "as").unwrap_or_else(|| spec_name.to_owned());
+        let mut link_minor = None;
         let directives: &[&'static str] = match spec_name {
             "federation" => {
                 let minor = version
                     .strip_prefix("v2.")
                     .and_then(|m| m.parse::<u32>().ok());
+                link_minor = minor;
                 fed_minor = fed_minor.max(Some(minor.unwrap_or_default()));
                 if minor.is_none() {
                     errors.push(CompositionError::new(
@@ -119,6 +125,16 @@ pub(super) fn link_names(
             let Some(bare) = name.strip_prefix('@') else {
                 continue;
             };
+            if link_minor.is_some_and(|m| m < CONTEXT_SINCE_MINOR)
+                && matches!(bare, "context" | "fromContext")
+            {
+                errors.push(CompositionError::new(
+                    "INVALID_LINK_DIRECTIVE_USAGE",
+                    Some(subgraph),
+                    None,
+                    format!("{url} has no {name}: contexts came with federation v2.8"),
+                ));
+            }
             if let Some(canonical) = directives.iter().find(|d| **d == bare) {
                 let local = alias.unwrap_or(name.clone());
                 by_local.insert(local.trim_start_matches('@').to_owned(), *canonical);

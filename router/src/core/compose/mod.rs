@@ -27,11 +27,12 @@
 //!
 //! | stage | codes |
 //! |---|---|
-//! | parsing, links | `INVALID_GRAPHQL` (syntax, unknown types or directives, duplicates), `UNKNOWN_FEDERATION_LINK_VERSION`, `INVALID_SUBGRAPH_NAME` |
+//! | parsing, links | `INVALID_GRAPHQL` (syntax, unknown types or directives, duplicates), `UNKNOWN_FEDERATION_LINK_VERSION`, `INVALID_LINK_DIRECTIVE_USAGE` (importing what the linked version lacks: `@context` before v2.8), `INVALID_SUBGRAPH_NAME` |
 //! | `@key` | `KEY_INVALID_FIELDS`, `KEY_FIELDS_HAS_ARGS`, `KEY_FIELDS_SELECT_INVALID_TYPE` |
 //! | `@requires`, `@provides`, `@external` | `REQUIRES_INVALID_FIELDS`, `REQUIRES_FIELDS_MISSING_EXTERNAL`, `PROVIDES_INVALID_FIELDS`, `PROVIDES_FIELDS_MISSING_EXTERNAL`, `PROVIDES_ON_NON_OBJECT_FIELD`, `EXTERNAL_UNUSED`, `EXTERNAL_MISSING_ON_BASE` |
 //! | `@override` | `OVERRIDE_FROM_SELF_ERROR`, `OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE`, `OVERRIDE_SOURCE_HAS_OVERRIDE` |
-//! | merging | `TYPE_KIND_MISMATCH`, `FIELD_TYPE_MISMATCH`, `INVALID_FIELD_SHARING`, `FIELD_ARGUMENT_TYPE_MISMATCH`, `FIELD_ARGUMENT_DEFAULT_MISMATCH`, `REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH`, `INPUT_FIELD_DEFAULT_MISMATCH`, `REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH`, `EMPTY_MERGED_INPUT_TYPE`, `ENUM_VALUE_MISMATCH`, `EMPTY_MERGED_ENUM_TYPE`, `INTERFACE_FIELD_NO_IMPLEM`, `NO_QUERIES` |
+//! | `@context`, `@fromContext` | `CONTEXT_NAME_INVALID`, `NO_CONTEXT_IN_SELECTION`, `CONTEXT_NOT_SET`, `CONTEXT_INVALID_SELECTION`, `CONTEXT_NO_RESOLVABLE_KEY` |
+//! | merging | `TYPE_KIND_MISMATCH`, `FIELD_TYPE_MISMATCH`, `INVALID_FIELD_SHARING`, `FIELD_ARGUMENT_TYPE_MISMATCH`, `FIELD_ARGUMENT_DEFAULT_MISMATCH`, `REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH`, `INPUT_FIELD_DEFAULT_MISMATCH`, `REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH`, `CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS`, `EMPTY_MERGED_INPUT_TYPE`, `ENUM_VALUE_MISMATCH`, `EMPTY_MERGED_ENUM_TYPE`, `INTERFACE_FIELD_NO_IMPLEM`, `NO_QUERIES` |
 //! | `@inaccessible` | `REFERENCED_INACCESSIBLE`, `REQUIRED_INACCESSIBLE`, `ONLY_INACCESSIBLE_CHILDREN`, `QUERY_ROOT_TYPE_INACCESSIBLE` |
 //! | reachability | `SATISFIABILITY_ERROR` (every query path from the roots, through any chain of `@key` jumps) |
 //!
@@ -51,6 +52,9 @@
 //! - `link`: the subgraph's `@link`s → federation version and directive names.
 //! - `fieldset`: the small `FieldSet` grammar of `@key`/`@requires`/`@provides`.
 //! - `rules`: per-subgraph checks (key, requires, provides, external, override).
+//! - `context`: `@context`/`@fromContext` (Federation 2.8): their rules and
+//!   the reading of `@fromContext(field:)`; contextual arguments leave the
+//!   supergraph field for `@join__field(contextArguments:)`.
 //! - `merge`: the subgraph models → one supergraph model with join metadata,
 //!   plus the merge rules (kinds, field types, sharing, enums, inputs,
 //!   arguments, `@inaccessible`).
@@ -58,11 +62,13 @@
 //! - `satisfiability`: the `SATISFIABILITY_ERROR` check: walks the supergraph
 //!   from its roots and keeps, at each step, every subgraph position that
 //!   can be there (key jumps, shared root and value-type fields, `@provides`,
-//!   `@requires`, type conditions), as Apollo's composition does.
+//!   `@requires`, type conditions, the contexts `@fromContext` fields need),
+//!   as Apollo's composition does.
 //! - `print`: the supergraph model → SDL, laid out as Apollo's composition
 //!   prints it (sorted types, one directive per line on types).
 
 mod builder;
+mod context;
 mod fieldset;
 mod inaccessible;
 mod link;
@@ -125,16 +131,9 @@ impl CompositionError {
 }
 
 /// Federation directives this composition does not carry whose loss would
-/// change what clients may see or must send (access control, `@fromContext`
-/// arguments): a subgraph using one is refused. Others (`@cost`,
-/// `@listSize`) are dropped with a hint.
-const NOT_DROPPABLE: [&str; 5] = [
-    "authenticated",
-    "requiresScopes",
-    "policy",
-    "context",
-    "fromContext",
-];
+/// change what clients may see (access control): a subgraph using one is
+/// refused. Others (`@cost`, `@listSize`) are dropped with a hint.
+const NOT_DROPPABLE: [&str; 3] = ["authenticated", "requiresScopes", "policy"];
 
 /// Composes subgraphs into a supergraph SDL, or returns every problem found.
 ///
@@ -188,12 +187,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
                     Some(&model.name),
                     None,
                     format!(
-                        "@{directive} is not supported by this router: {}",
-                        if directive.ends_with("ontext") {
-                            "the arguments @fromContext fills would become arguments clients must pass"
-                        } else {
-                            "the fields it protects would be served to every client"
-                        }
+                        "@{directive} is not supported by this router: the fields it protects would be served to every client"
                     ),
                 ));
             } else {

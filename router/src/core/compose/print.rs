@@ -42,6 +42,10 @@ const JOIN_CONTEXT_ARGUMENT: &str = "input join__ContextArgument {
   context: String!
   selection: join__FieldValue!
 }";
+const CONTEXT_DIRECTIVE: &str =
+    "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION";
+const FROM_CONTEXT_DIRECTIVE: &str =
+    "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION";
 const INACCESSIBLE_DIRECTIVE: &str = "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION";
 const TAG_DIRECTIVE: &str = "directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION | SCHEMA";
 const LINK_PURPOSE: &str = r#"enum link__Purpose {
@@ -85,6 +89,14 @@ pub(super) fn print(supergraph: &Supergraph) -> String {
     }
     if supergraph.uses_tag {
         directives.push(("tag", TAG_DIRECTIVE));
+    }
+    if supergraph.uses_context {
+        directives.push(("context", CONTEXT_DIRECTIVE));
+        directives.push(("context__fromContext", FROM_CONTEXT_DIRECTIVE));
+        blocks.push((
+            "context__ContextFieldValue".into(),
+            "scalar context__ContextFieldValue".into(),
+        ));
     }
     let executable: Vec<(String, String)> = supergraph
         .directives
@@ -152,6 +164,9 @@ fn print_schema(supergraph: &Supergraph) -> String {
         out.push_str(
             "  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n",
         );
+    }
+    if supergraph.uses_context {
+        out.push_str("  @link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY)\n");
     }
     out.push_str("{\n");
     for (root, operation) in [
@@ -272,6 +287,22 @@ fn join_field(join: &JoinField) -> String {
     }
     if let Some(label) = &join.override_label {
         let _ = write!(out, ", overrideLabel: {}", quote(label));
+    }
+    if !join.context_arguments.is_empty() {
+        let arguments: Vec<String> = join
+            .context_arguments
+            .iter()
+            .map(|a| {
+                format!(
+                    "{{context: {}, name: {}, type: {}, selection: {}}}",
+                    quote(&a.context),
+                    quote(&a.name),
+                    quote(&a.ty),
+                    quote(&a.selection)
+                )
+            })
+            .collect();
+        let _ = write!(out, ", contextArguments: [{}]", arguments.join(", "));
     }
     out.push(')');
     out

@@ -1,5 +1,6 @@
 //! Checks of one subgraph on its own: references to defined types, `@key`,
-//! `@requires`, `@provides`, `@external` use and `@override` misuse.
+//! `@requires`, `@provides`, `@external` use and `@override` misuse (the
+//! `@context` rules are in `context`).
 
 use std::collections::HashSet;
 
@@ -10,7 +11,8 @@ use super::subgraph::{Kind, Subgraph, TypeDef};
 const BUILT_IN_SCALARS: &[&str] = &["Int", "Float", "String", "Boolean", "ID"];
 
 /// The `(type, field)` pairs the subgraph's key, requires and provides field
-/// sets select (the fields an `@external` may be used by).
+/// sets and its `@fromContext` selections select (the fields an `@external`
+/// may be used by).
 pub(super) fn field_set_usages(subgraph: &Subgraph) -> HashSet<(String, String)> {
     let mut used = HashSet::new();
     for ty in subgraph.types.values() {
@@ -35,6 +37,7 @@ pub(super) fn field_set_usages(subgraph: &Subgraph) -> HashSet<(String, String)>
             }
         }
     }
+    used.extend(super::context::selected_fields(subgraph));
     used
 }
 
@@ -131,6 +134,7 @@ pub(super) fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionEr
     if !subgraph.fed1 {
         check_external_used(subgraph, errors);
     }
+    super::context::check(subgraph, errors);
 }
 
 fn check_references(subgraph: &Subgraph, ty: &TypeDef, errors: &mut Vec<CompositionError>) {

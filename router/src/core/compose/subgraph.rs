@@ -67,6 +67,9 @@ pub(super) struct InputValueDef {
     /// The default value as GraphQL text.
     pub default: Option<String>,
     pub applied: Applied,
+    /// `@fromContext(field:)` as written, e.g. `$user { locale }`: the
+    /// router fills the argument, so it is not in the supergraph.
+    pub from_context: Option<String>,
 }
 
 /// A field of an object or interface.
@@ -108,6 +111,8 @@ pub(super) struct TypeDef {
     pub has_base: bool,
     pub shareable: bool,
     pub interface_object: bool,
+    /// The names of the `@context`s this type sets (as written here).
+    pub contexts: Vec<String>,
     pub applied: Applied,
     pub specified_by: Option<String>,
     pub implements: Vec<String>,
@@ -270,6 +275,7 @@ impl TypeDef {
             has_base: false,
             shareable: false,
             interface_object: false,
+            contexts: Vec::new(),
             applied: Applied::default(),
             specified_by: None,
             implements: Vec::new(),

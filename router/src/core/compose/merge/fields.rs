@@ -6,10 +6,11 @@ use std::collections::HashSet;
 use apollo_compiler::ast::Type;
 
 use super::{
-    JoinField, Merger, SuperEnumValue, SuperField, SuperInputValue, SuperType, is_subtype,
-    merge_applied, pick_description,
+    ContextArgument, JoinField, Merger, SuperEnumValue, SuperField, SuperInputValue, SuperType,
+    is_subtype, merge_applied, pick_description,
 };
 use crate::core::compose::CompositionError;
+use crate::core::compose::context::parse_reference;
 use crate::core::compose::subgraph::{FieldDef, InputValueDef, Kind, Subgraph, TypeDef};
 
 /// Names in order of first appearance across `lists`.
@@ -195,6 +196,7 @@ impl Merger<'_> {
                 || !overridden.is_empty()
                 || defs.iter().any(|(_, f)| {
                     f.external
+                        || is_contextual(f)
                         || f.requires.is_some()
                         || f.provides.is_some()
                         || f.override_from.is_some()
@@ -239,6 +241,7 @@ impl Merger<'_> {
                         override_from: field.override_from.clone(),
                         override_label: field.override_label.clone(),
                         used_overridden: false,
+                        context_arguments: context_arguments(subgraph, field),
                     });
                 }
             }
@@ -259,15 +262,51 @@ impl Merger<'_> {
     }
 
     /// Merges the arguments of one field: the intersection, with the most
-    /// restrictive type and one default value.
+    /// restrictive type and one default value. An argument some subgraph
+    /// fills from a context is left out (the router passes it); where
+    /// another subgraph has it as a plain argument, it must be optional there.
     fn merge_args(
         &mut self,
         coordinate: &str,
         defs: &[(&Subgraph, &FieldDef)],
     ) -> Vec<SuperInputValue> {
+        let contextual: HashSet<&str> = defs
+            .iter()
+            .flat_map(|(_, f)| f.args.values())
+            .filter(|a| a.from_context.is_some())
+            .map(|a| a.name.as_str())
+            .collect();
+        for (subgraph, field) in defs {
+            for arg in field
+                .args
+                .values()
+                .filter(|a| a.from_context.is_none() && contextual.contains(a.name.as_str()))
+            {
+                let arg_coordinate = format!("{coordinate}({}:)", arg.name);
+                if is_required(arg) {
+                    self.errors.push(CompositionError::new(
+                        "CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS",
+                        Some(&subgraph.name),
+                        Some(arg_coordinate.clone()),
+                        format!("{arg_coordinate} is filled from a context in another subgraph, so clients cannot pass it, but \"{}\" requires it (make it nullable, give it a default or use @fromContext there too)", subgraph.name),
+                    ));
+                } else {
+                    self.hints.push(format!(
+                        "CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS: {arg_coordinate} of subgraph \"{}\" is left out of the supergraph, as another subgraph fills it from a context",
+                        subgraph.name
+                    ));
+                }
+            }
+        }
         let lists: Vec<Vec<(&str, &InputValueDef)>> = defs
             .iter()
-            .map(|(s, f)| f.args.values().map(|a| (s.name.as_str(), a)).collect())
+            .map(|(s, f)| {
+                f.args
+                    .values()
+                    .filter(|a| !contextual.contains(a.name.as_str()))
+                    .map(|a| (s.name.as_str(), a))
+                    .collect()
+            })
             .collect();
         self.merge_input_values(coordinate, &lists, true)
     }
@@ -482,6 +521,27 @@ impl Merger<'_> {
             ));
         }
     }
+}
+
+fn is_contextual(field: &FieldDef) -> bool {
+    field.args.values().any(|a| a.from_context.is_some())
+}
+
+/// The `@join__field(contextArguments:)` of a field in one subgraph.
+fn context_arguments(subgraph: &Subgraph, field: &FieldDef) -> Vec<ContextArgument> {
+    field
+        .args
+        .values()
+        .filter_map(|arg| {
+            let (context, selection) = parse_reference(arg.from_context.as_deref()?)?;
+            Some(ContextArgument {
+                context: format!("{}__{context}", subgraph.name),
+                name: arg.name.clone(),
+                ty: arg.ty.to_string(),
+                selection,
+            })
+        })
+        .collect()
 }
 
 fn quoted(names: &[&str]) -> String {

@@ -2,6 +2,12 @@
 //!
 //! Subgraphs are visited in name order, so fields appear in the order of the
 //! first subgraph that defines them (as in Apollo's output).
+//!
+//! - [`mod@self`]: types (kinds, join types, implementations, members),
+//!   executable directives, copied directives and descriptions.
+//! - `fields`: the members of a type (fields, arguments, input fields, enum
+//!   values).
+//! - `model`: the supergraph model.
 
 use std::collections::HashSet;
 
@@ -12,103 +18,10 @@ use super::fieldset;
 use super::rules::field_set_usages;
 use super::subgraph::{Applied, Kind, Subgraph, TypeDef};
 
-/// The composed supergraph, ready to print.
-#[derive(Debug)]
-pub(super) struct Supergraph {
-    /// `(graph id, name, url)`, sorted by graph id.
-    pub graphs: Vec<(String, String, String)>,
-    /// Every type, sorted by name.
-    pub types: Vec<SuperType>,
-    /// Executable directives every subgraph defines.
-    pub directives: Vec<SuperDirective>,
-    pub uses_inaccessible: bool,
-    pub uses_tag: bool,
-    /// The `x` of join `v0.x`: 3 up to Federation 2.6, 4 for 2.7, 5 from 2.8
-    /// (as Apollo's composition picks it).
-    pub join_minor: u32,
-}
-
-/// An executable directive definition kept in the supergraph.
-#[derive(Debug)]
-pub(super) struct SuperDirective {
-    pub name: String,
-    pub description: Option<String>,
-    pub args: Vec<SuperInputValue>,
-    pub repeatable: bool,
-    pub locations: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct JoinType {
-    pub graph: String,
-    pub key: Option<String>,
-    pub extension: bool,
-    pub resolvable: bool,
-    /// Print `resolvable:` even when `true` (the subgraph wrote it).
-    pub resolvable_written: bool,
-    pub interface_object: bool,
-}
-
-#[derive(Debug, Default, Clone)]
-pub(super) struct JoinField {
-    pub graph: String,
-    pub requires: Option<String>,
-    pub provides: Option<String>,
-    pub ty: Option<String>,
-    pub external: bool,
-    pub override_from: Option<String>,
-    pub override_label: Option<String>,
-    pub used_overridden: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct SuperInputValue {
-    pub name: String,
-    pub description: Option<String>,
-    pub ty: Type,
-    pub default: Option<String>,
-    pub applied: Applied,
-    /// Input fields whose type differs across subgraphs get `@join__field`s.
-    pub join_fields: Vec<JoinField>,
-}
-
-#[derive(Debug)]
-pub(super) struct SuperField {
-    pub name: String,
-    pub description: Option<String>,
-    pub ty: Type,
-    pub args: Vec<SuperInputValue>,
-    pub applied: Applied,
-    /// Empty when the field needs no `@join__field`.
-    pub join_fields: Vec<JoinField>,
-}
-
-#[derive(Debug)]
-pub(super) struct SuperEnumValue {
-    pub name: String,
-    pub description: Option<String>,
-    pub applied: Applied,
-    pub graphs: Vec<String>,
-}
-
-#[derive(Debug)]
-pub(super) struct SuperType {
-    pub name: String,
-    pub kind: Kind,
-    pub description: Option<String>,
-    pub join_types: Vec<JoinType>,
-    /// `(graph, interface)` for `@join__implements`.
-    pub join_implements: Vec<(String, String)>,
-    pub implements: Vec<String>,
-    /// `(graph, member)` for `@join__unionMember`.
-    pub join_members: Vec<(String, String)>,
-    pub members: Vec<String>,
-    pub applied: Applied,
-    pub specified_by: Option<String>,
-    pub fields: Vec<SuperField>,
-    pub input_fields: Vec<SuperInputValue>,
-    pub values: Vec<SuperEnumValue>,
-}
+pub(super) use model::{
+    ContextArgument, JoinField, JoinType, SuperDirective, SuperEnumValue, SuperField,
+    SuperInputValue, SuperType, Supergraph,
+};
 
 /// Shared context of one merge.
 struct Merger<'a> {
@@ -209,10 +122,14 @@ pub(super) fn merge(
         7 => 4,
         _ => 5,
     };
+    let uses_context = subgraphs
+        .iter()
+        .any(|s| s.types.values().any(|t| !t.contexts.is_empty()));
     let mut supergraph = Supergraph {
         join_minor,
         uses_inaccessible: false,
         uses_tag: false,
+        uses_context,
         graphs,
         types,
         directives,
@@ -347,19 +264,48 @@ fn pick_description<'a>(
     Some(best.0.clone())
 }
 
+/// The copied directives of every subgraph: grouped by directive, the
+/// directives in order of first appearance (as Apollo's composition merges
+/// them), each application once.
 fn merge_applied<'a>(all: impl Iterator<Item = &'a Applied>) -> Applied {
     let mut merged = Applied::default();
+    let mut groups: Vec<(&str, Vec<&String>)> = Vec::new();
     for applied in all {
         merged.inaccessible |= applied.inaccessible;
         for directive in &applied.others {
-            let deprecated_twice = directive.starts_with("@deprecated")
-                && merged.others.iter().any(|d| d.starts_with("@deprecated"));
-            if !deprecated_twice && !merged.others.contains(directive) {
-                merged.others.push(directive.clone());
+            let name = directive.split('(').next().unwrap_or_default();
+            match groups.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, group)) => group.push(directive),
+                None => groups.push((name, vec![directive])),
             }
         }
     }
+    for (name, group) in groups {
+        let mut kept: Vec<&String> = Vec::new();
+        for directive in group {
+            let repeated = match name {
+                "@deprecated" => !kept.is_empty(),
+                // Apollo's composition keeps one `@context` per name as the
+                // subgraph wrote it: the first subgraph's (in name order).
+                "@context" => kept
+                    .iter()
+                    .any(|k| context_as_written(k) == context_as_written(directive)),
+                _ => kept.contains(&directive),
+            };
+            if !repeated {
+                kept.push(directive);
+            }
+        }
+        merged.others.extend(kept.into_iter().cloned());
+    }
     merged
+}
+
+/// `@context(name: "users__user")` → `user")`: the name as the subgraph wrote it.
+fn context_as_written(directive: &str) -> &str {
+    directive
+        .split_once("__")
+        .map_or(directive, |(_, written)| written)
 }
 
 /// Whether `sub` can stand where `sup` is expected: `T!` for `T`, and named
@@ -564,3 +510,4 @@ impl Merger<'_> {
 }
 
 mod fields;
+mod model;

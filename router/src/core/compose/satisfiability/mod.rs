@@ -19,12 +19,18 @@
 //! everything below it by itself.
 //!
 //! Type conditions lead to object types only, as in Apollo's check (its
-//! supergraph query graph has no edges between two abstract types). Subgraphs
-//! using `@context` never get here: composition refuses them first
-//! (`UNSUPPORTED_FEATURE`).
+//! supergraph query graph has no edges between two abstract types).
+//!
+//! A field with `@fromContext` arguments is answerable where its subgraph
+//! resolves it, once the query path has passed, above the field's type, a
+//! type that sets each of those contexts in that subgraph (the type, one of
+//! its interfaces or a union it belongs to carries the `@context`); the walk
+//! keeps the contexts set along the path, as Apollo's check does. Where the router then gets the context's
+//! value from is not checked (as Apollo's check, it trusts the selection the
+//! context rules accepted).
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::CompositionError;
 use super::fieldset::Selection;
@@ -75,6 +81,10 @@ struct State {
     ty: String,
     positions: Vec<Position>,
     path: Vec<String>,
+    /// The contexts the types above this point set, named after their
+    /// subgraph (`users__user`); a type's own context is for what is below.
+    /// A type condition adds none: the value is still the same one.
+    contexts: BTreeSet<String>,
 }
 
 struct Walk<'a> {
@@ -83,6 +93,10 @@ struct Walk<'a> {
     closures: RefCell<HashMap<Position, Vec<Position>>>,
     in_progress: RefCell<HashSet<Position>>,
     depth: RefCell<usize>,
+    /// Per type: the contexts reaching it sets (see [`contexts_set_by`]).
+    sets: HashMap<String, BTreeSet<String>>,
+    /// The contexts of the state whose fields are being resolved.
+    active: RefCell<BTreeSet<String>>,
 }
 
 /// Appends a `SATISFIABILITY_ERROR` for each supergraph field (or type
@@ -102,6 +116,8 @@ pub(super) fn check(
         closures: RefCell::new(HashMap::new()),
         in_progress: RefCell::new(HashSet::new()),
         depth: RefCell::new(0),
+        sets: contexts_set_by(subgraphs),
+        active: RefCell::default(),
     };
     let queue: VecDeque<State> = ROOT_TYPES
         .iter()
@@ -110,6 +126,7 @@ pub(super) fn check(
             ty: (*root).to_owned(),
             positions: walk.roots(root),
             path: Vec::new(),
+            contexts: BTreeSet::new(),
         })
         .collect();
     walk.explore(queue, errors);
@@ -119,10 +136,14 @@ impl Walk<'_> {
     /// Walks from `queue` to every point the queries reach, appending an
     /// error for each field or type condition no position can answer.
     fn explore(&self, mut queue: VecDeque<State>, errors: &mut Vec<CompositionError>) {
-        let mut seen: HashSet<(String, Vec<Position>)> = HashSet::new();
+        let mut seen: HashSet<(String, Vec<Position>, BTreeSet<String>)> = HashSet::new();
         let mut reported = HashSet::new();
         while let Some(state) = queue.pop_front() {
-            if !seen.insert((state.ty.clone(), state.positions.clone())) {
+            if !seen.insert((
+                state.ty.clone(),
+                state.positions.clone(),
+                state.contexts.clone(),
+            )) {
                 continue;
             }
             let Some(merged) = self.types.get(state.ty.as_str()).copied() else {
@@ -136,11 +157,19 @@ impl Walk<'_> {
             };
             for field in fields.iter().filter(|f| !f.applied.inaccessible) {
                 let path = extended(&state.path, &field.name);
+                // (A top-level mutation below explores with other contexts.)
+                self.active.replace(state.contexts.clone());
                 let next = self.field(&field.name, &state.positions);
                 if next.is_empty() {
                     let coordinate = format!("{}.{}", state.ty, field.name);
                     if reported.insert(coordinate.clone()) {
-                        errors.push(self.unsatisfiable(coordinate, &state.positions, &path));
+                        let mut error = self.unsatisfiable(coordinate, &state.positions, &path);
+                        if self.is_contextual(&state.ty, &field.name) {
+                            error.message.push_str(
+                                " (where it takes @fromContext arguments, no type on the path sets their context)",
+                            );
+                        }
+                        errors.push(error);
                     }
                     continue;
                 }
@@ -152,6 +181,7 @@ impl Walk<'_> {
                     ty: target.to_owned(),
                     positions: next,
                     path,
+                    contexts: self.entering(&state.contexts, &state.ty),
                 };
                 if state.ty == "Mutation" && state.path.is_empty() {
                     errors.extend(self.top_level_mutation(&state.ty, &field.name, next));
@@ -159,6 +189,7 @@ impl Walk<'_> {
                     queue.push_back(next);
                 }
             }
+            self.active.replace(state.contexts.clone());
             for possible in self.possible_types(merged) {
                 let path = extended(&state.path, &format!("... on {possible}"));
                 match self.downcast(merged.kind, &state.positions, possible) {
@@ -176,6 +207,7 @@ impl Walk<'_> {
                         ty: possible.to_owned(),
                         positions: next,
                         path,
+                        contexts: state.contexts.clone(),
                     }),
                 }
             }
@@ -210,6 +242,7 @@ impl Walk<'_> {
                 ty: state.ty.clone(),
                 positions,
                 path: state.path.clone(),
+                contexts: state.contexts.clone(),
             };
             self.explore(VecDeque::from([alone]), &mut found);
             let name = self
@@ -232,6 +265,34 @@ impl Walk<'_> {
             ),
         )]
     }
+}
+
+/// Per type: the contexts a query sets by reaching it, named after their
+/// subgraph. A type sets the contexts it carries, and an object type also
+/// those of its interfaces and of the unions it belongs to there.
+fn contexts_set_by(subgraphs: &[Subgraph]) -> HashMap<String, BTreeSet<String>> {
+    let mut sets: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for subgraph in subgraphs {
+        for ty in subgraph.types.values().filter(|t| !t.contexts.is_empty()) {
+            let mut reached = vec![ty.name.as_str()];
+            reached.extend(ty.members.iter().map(String::as_str));
+            reached.extend(
+                subgraph
+                    .types
+                    .values()
+                    .filter(|t| t.implements.contains(&ty.name))
+                    .map(|t| t.name.as_str()),
+            );
+            for name in reached {
+                sets.entry(name.to_owned()).or_default().extend(
+                    ty.contexts
+                        .iter()
+                        .map(|c| format!("{}__{c}", subgraph.name)),
+                );
+            }
+        }
+    }
+    sets
 }
 
 fn extended(path: &[String], step: &str) -> Vec<String> {
@@ -263,6 +324,25 @@ fn sorted(mut positions: Vec<Position>) -> Vec<Position> {
 }
 
 impl<'a> Walk<'a> {
+    /// The contexts set below `ty` on a path that set `contexts` above it.
+    fn entering(&self, contexts: &BTreeSet<String>, ty: &str) -> BTreeSet<String> {
+        let mut contexts = contexts.clone();
+        if let Some(set) = self.sets.get(ty) {
+            contexts.extend(set.iter().cloned());
+        }
+        contexts
+    }
+
+    /// Whether some subgraph fills an argument of `ty.field` from a context.
+    fn is_contextual(&self, ty: &str, field: &str) -> bool {
+        self.subgraphs.iter().any(|s| {
+            s.types
+                .get(ty)
+                .and_then(|t| t.fields.get(field))
+                .is_some_and(|f| f.args.values().any(|a| a.from_context.is_some()))
+        })
+    }
+
     fn subgraph_type(&self, position: &Position) -> Option<&'a TypeDef> {
         self.subgraphs
             .get(position.subgraph)?

@@ -3,9 +3,10 @@
 //! `@requires`) can be collected from a set of positions.
 
 use super::{Downcast, MAX_DEPTH, Position, ROOT_TYPES, Walk, sorted};
+use crate::core::compose::context::parse_reference;
 use crate::core::compose::fieldset::{self, Selection, provided_children, provided_for};
 use crate::core::compose::rules::effectively_external;
-use crate::core::compose::subgraph::{Kind, Subgraph, TypeDef};
+use crate::core::compose::subgraph::{FieldDef, Kind, Subgraph, TypeDef};
 
 impl<'a> Walk<'a> {
     /// Runs `f` one level deeper, or gives `fallback` past [`MAX_DEPTH`].
@@ -135,12 +136,10 @@ impl<'a> Walk<'a> {
         let Some(model) = self.subgraphs.get(subgraph) else {
             return false;
         };
-        if !model
-            .types
-            .get(ty)
-            .is_some_and(|t| t.fields.contains_key(field))
-            || effectively_external(model, ty, field)
-        {
+        let Some(def) = model.types.get(ty).and_then(|t| t.fields.get(field)) else {
+            return false;
+        };
+        if effectively_external(model, ty, field) || !self.contexts_met(model, def) {
             return false;
         }
         let joins = self
@@ -153,6 +152,17 @@ impl<'a> Walk<'a> {
             || joins
                 .iter()
                 .any(|j| j.graph == model.graph_id && !j.used_overridden && !j.external)
+    }
+
+    /// Whether the path so far sets every context the field's `@fromContext`
+    /// arguments read in this subgraph.
+    fn contexts_met(&self, subgraph: &Subgraph, field: &FieldDef) -> bool {
+        let active = self.active.borrow();
+        field
+            .args
+            .values()
+            .filter_map(|a| parse_reference(a.from_context.as_deref()?))
+            .all(|(context, _)| active.contains(&format!("{}__{context}", subgraph.name)))
     }
 
     /// Whether every type the supergraph says an interface may be that this
