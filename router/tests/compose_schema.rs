@@ -327,13 +327,11 @@ fn feature_cases_are_laid_out_like_apollos() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The router's own supergraph loader accepts what composition produces.
-/// A supergraph with `@context` may instead be refused, for its context
-/// link alone: composing contexts does not mean the planner fills them.
+/// The router's own supergraph loader accepts what composition produces
+/// (`@context` cases included).
 #[test]
 fn composed_supergraphs_load_in_the_router() {
     use storefront_router::core::supergraph::Supergraph;
-    const CONTEXT_LINK: &str = "https://specs.apollo.dev/context/v0.1";
     let mut failures = Vec::new();
     let ours = std::iter::once(("storefront".to_owned(), Ok(composed())))
         .chain(cases().into_iter().map(|case| (case.name, case.ours)));
@@ -341,11 +339,7 @@ fn composed_supergraphs_load_in_the_router() {
         if let Ok(sdl) = result
             && let Err(error) = Supergraph::parse(&sdl)
         {
-            let refused_for_context =
-                sdl.contains(CONTEXT_LINK) && error.to_string().contains(CONTEXT_LINK);
-            if !refused_for_context {
-                failures.push(format!("{name}: {error}"));
-            }
+            failures.push(format!("{name}: {error}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -166,3 +166,41 @@ async fn the_context_value_may_come_from_another_fetch_first() {
     );
     assert_eq!(a.received().len(), 2, "T.prop first, then U.field");
 }
+
+/// Our composition of the fixture's two subgraphs plans contextual fields as
+/// Apollo's supergraph does.
+#[test]
+fn our_composition_serves_contexts_like_apollos_supergraph() {
+    use storefront_router::core::compose::{SubgraphSdl, compose};
+    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
+        name: name.to_owned(),
+        url: format!("http://{name}.local/graphql"),
+        sdl: sdl.to_owned(),
+    };
+    let composed = compose(&[
+        subgraph(
+            "a",
+            r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key", "@context", "@fromContext"])
+               type Query { t: T! ts: [T!]! }
+               type T @key(fields: "id") @context(name: "context") { id: ID! u: U! us: [U!]! prop: String! }
+               type U @key(fields: "id") { id: ID! field(a: String @fromContext(field: "$context { prop }")): Int! }"#,
+        ),
+        subgraph(
+            "b",
+            r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key"])
+               type Query { a: Int! }
+               type U @key(fields: "id") { id: ID! name: String }"#,
+        ),
+    ])
+    .expect("composes");
+    for operation in [
+        "{ t { u { field } } }",
+        "{ ts { prop us { id name field } } }",
+    ] {
+        assert_eq!(
+            plan_text(&composed.supergraph_sdl, operation, None).expect("plans ours"),
+            plan_text(CONTEXT, operation, None).expect("plans Apollo's"),
+            "{operation}"
+        );
+    }
+}
