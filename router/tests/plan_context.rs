@@ -34,18 +34,21 @@ fn the_argument_is_not_part_of_the_api() {
     );
 }
 
+/// The value of the (one) context variable a subgraph request carries.
+fn context_value(body: &Value) -> Value {
+    body["variables"]
+        .as_object()
+        .and_then(|v| v.iter().find(|(name, _)| name.starts_with("sf_context_")))
+        .map_or(Value::Null, |(_, value)| value.clone())
+}
+
 /// Subgraph `a`: `ts` answers two `T`s with different `prop`s sharing `U` 1;
 /// `_entities` answers `field` as the length of the variable's value times
 /// ten plus the id, so each answer shows which context it got.
 fn answer_a(body: &Value) -> Value {
     let query = body["query"].as_str().unwrap_or_default();
     if query.contains("_entities") {
-        let variables = body["variables"].as_object().cloned().unwrap_or_default();
-        let context = variables
-            .iter()
-            .find(|(name, _)| name.starts_with("sf_context_"))
-            .map(|(_, value)| value.clone())
-            .unwrap_or(Value::Null);
+        let context = context_value(body);
         let length = context.as_str().map_or(0, str::len) as i64;
         let entities: Vec<Value> = body["variables"]["representations"]
             .as_array()
@@ -88,13 +91,10 @@ async fn each_entity_gets_the_value_of_its_own_enclosing_object() {
                 .contains("_entities")
         })
         .map(|r| {
-            let variables = r.body["variables"].as_object().cloned().unwrap_or_default();
-            let context = variables
-                .iter()
-                .find(|(name, _)| name.starts_with("sf_context_"))
-                .map(|(_, v)| v.clone())
-                .unwrap_or(Value::Null);
-            (context, r.body["variables"]["representations"].clone())
+            (
+                context_value(&r.body),
+                r.body["variables"]["representations"].clone(),
+            )
         })
         .collect();
     entity_calls.sort_by_key(|(context, _)| context.to_string());
@@ -142,11 +142,7 @@ async fn the_context_value_may_come_from_another_fetch_first() {
             .map(|r| match r["__typename"].as_str() {
                 Some("T") => json!({ "__typename": "T", "prop": "hello" }),
                 _ => {
-                    let context = body["variables"]
-                        .as_object()
-                        .and_then(|v| v.iter().find(|(n, _)| n.starts_with("sf_context_")))
-                        .and_then(|(_, v)| v.as_str())
-                        .map_or(-1, |s| s.len() as i64);
+                    let context = context_value(body).as_str().map_or(-1, |s| s.len() as i64);
                     json!({ "__typename": "U", "field": context })
                 }
             })
