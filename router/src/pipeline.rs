@@ -111,6 +111,7 @@ fn plan_bytes(node: &PlanNode) -> usize {
                 + fetch.operation_name.as_ref().map_or(0, String::len)
                 + fetch.variable_usages.iter().map(String::len).sum::<usize>()
                 + 64 * fetch.requires.as_ref().map_or(0, Vec::len)
+                + 64 * fetch.context_variables.len()
         }
         PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => nodes.iter().map(plan_bytes).sum(),
         PlanNode::Flatten(flatten) => 32 * flatten.path.len() + plan_bytes(&flatten.node),
