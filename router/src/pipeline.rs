@@ -37,48 +37,7 @@ use crate::plan_cache::{self, PlanCache};
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::settings::{Limits, RouterSettings};
 
-/// Plans operations for one supergraph. Implemented by the core planner; tests
-/// may plug in hand-written plans.
-pub trait QueryPlanner: Send + Sync {
-    /// The plan for `operation_name` of `document`. The error is internal
-    /// (logged, masked for the client).
-    fn plan(
-        &self,
-        document: &Valid<ExecutableDocument>,
-        operation_name: Option<&str>,
-    ) -> Result<QueryPlan, String>;
-
-    /// As [`QueryPlanner::plan`], telling an operation that is too complex
-    /// (shown to the client) apart from internal failures.
-    fn plan_checked(
-        &self,
-        document: &Valid<ExecutableDocument>,
-        operation_name: Option<&str>,
-    ) -> Result<QueryPlan, PlanFailure> {
-        self.plan(document, operation_name)
-            .map_err(PlanFailure::Internal)
-    }
-
-    /// The plan as text, for `extensions.queryPlan`.
-    fn print(&self, plan: &QueryPlan) -> String {
-        serde_json::to_string_pretty(plan).unwrap_or_default()
-    }
-}
-
-/// Why [`QueryPlanner::plan_checked`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PlanFailure {
-    /// Too large or too slow to plan; the message is for the client.
-    #[error("{0}")]
-    TooComplex(String),
-    /// Anything else (logged, masked for the client).
-    #[error("{0}")]
-    Internal(String),
-}
-
-/// Builds the planner for a newly loaded supergraph.
-pub type MakePlanner =
-    Arc<dyn Fn(Arc<Supergraph>) -> Result<Arc<dyn QueryPlanner>, String> + Send + Sync>;
+pub use crate::planner::{MakePlanner, PlanFailure, QueryPlanner};
 
 /// A parsed, validated and planned operation, cached per (document, operation name).
 #[derive(Debug)]
