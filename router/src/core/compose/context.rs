@@ -76,9 +76,7 @@ fn possible_types<'a>(subgraph: &'a Subgraph, ty: &'a TypeDef) -> Vec<&'a str> {
         Kind::Object => vec![ty.name.as_str()],
         Kind::Union => ty.members.iter().map(String::as_str).collect(),
         Kind::Interface => subgraph
-            .types
-            .values()
-            .filter(|t| t.kind == Kind::Object && t.implements.contains(&ty.name))
+            .implementations(&ty.name)
             .map(|t| t.name.as_str())
             .collect(),
         _ => Vec::new(),

@@ -288,6 +288,16 @@ impl TypeDef {
 }
 
 impl Subgraph {
+    /// The object types of this subgraph that implement `interface`.
+    pub(super) fn implementations<'a>(
+        &'a self,
+        interface: &'a str,
+    ) -> impl Iterator<Item = &'a TypeDef> + 'a {
+        self.types
+            .values()
+            .filter(move |t| t.kind == Kind::Object && t.implements.iter().any(|i| i == interface))
+    }
+
     /// Parses and normalises one subgraph; every problem is returned.
     pub(super) fn parse(
         input: &SubgraphSdl,

@@ -237,11 +237,7 @@ impl<'a> Walk<'a> {
         let Some(subgraph) = self.subgraphs.get(position.subgraph) else {
             return Vec::new();
         };
-        let implementations: Vec<&TypeDef> = subgraph
-            .types
-            .values()
-            .filter(|t| t.kind == Kind::Object && t.implements.contains(&position.ty))
-            .collect();
+        let implementations: Vec<&TypeDef> = subgraph.implementations(&position.ty).collect();
         if implementations.is_empty() {
             return Vec::new();
         }

@@ -103,18 +103,10 @@ impl Builder<'_> {
     /// Whether objects of type `ty` carry `context`: set on the type, or on
     /// an interface or union it belongs to.
     fn sets_context(&self, ty: &Name, context: &str) -> bool {
-        let sets = |t: &str| {
-            self.sg
-                .type_model(t)
-                .is_some_and(|m| m.contexts.iter().any(|c| c == context))
-        };
-        if sets(ty) {
-            return true;
-        }
-        let schema = &self.sg.schema;
-        schema
+        self.sg
             .types
-            .iter()
-            .any(|(name, _)| name != ty && schema.is_subtype(name, ty) && sets(name.as_str()))
+            .values()
+            .filter(|m| m.contexts.iter().any(|c| c == context))
+            .any(|m| m.name == *ty || self.sg.schema.is_subtype(&m.name, ty))
     }
 }
