@@ -25,9 +25,9 @@
 //! resolves it, once the query path has passed, above the field's type, a
 //! type that sets each of those contexts in that subgraph (the type, one of
 //! its interfaces or a union it belongs to carries the `@context`); the walk
-//! keeps the contexts set along the path, as Apollo's check does. Where the router then gets the context's
-//! value from is not checked (as Apollo's check, it trusts the selection the
-//! context rules accepted).
+//! keeps the contexts set along the path, as Apollo's check does. Whether
+//! the context's value can be fetched there is not checked: like Apollo's
+//! check, it trusts the selection the context rules accepted.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
