@@ -19,8 +19,10 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_DESCRIPTION_LEN: usize = 5000;
 /// The highest price, in minor units (one million in major units).
 pub const MAX_PRICE: i64 = 100_000_000;
-/// The most units a product may be created with.
-pub const MAX_INITIAL_STOCK: i64 = 1_000_000_000;
+/// The most units of one product on hand (`available + reserved`, which is
+/// `received - sold`): what a product is created with, and what a restock may
+/// bring it up to. Well inside GraphQL's 32-bit `Int`, so `stock` is never clamped.
+pub const MAX_STOCK: i64 = 1_000_000_000;
 /// The most units one restock, reservation line or order line may name.
 pub const MAX_QUANTITY: i64 = 1_000_000;
 /// The most distinct products one reservation may hold.
@@ -211,9 +213,9 @@ impl NewProduct {
             )));
         }
         let price = Money::price(price, currency)?;
-        if !(0..=MAX_INITIAL_STOCK).contains(&stock) {
+        if !(0..=MAX_STOCK).contains(&stock) {
             return Err(bad_input(format!(
-                "stock must be between 0 and {MAX_INITIAL_STOCK}"
+                "stock must be between 0 and {MAX_STOCK}"
             )));
         }
         Ok(NewProduct {

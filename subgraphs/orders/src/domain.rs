@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+pub use storefront_shared::graphql::MAX_AMOUNT;
 use storefront_shared::{ApiError, ApiResult, graphql};
 
 /// The longest sku accepted (inventory's rule: 1 to 64 of `A-Z 0-9 - _`).
@@ -176,7 +177,8 @@ impl OrderRequest {
                 )));
             }
             match merged.iter_mut().find(|line| line.sku == sku) {
-                Some(line) => line.quantity += quantity,
+                // Saturating: the bound check below refuses any sum past `max`.
+                Some(line) => line.quantity = line.quantity.saturating_add(quantity),
                 None => merged.push(LineRequest { sku, quantity }),
             }
             // Checked as we go, so a huge list costs no more than `max_lines` lines.
@@ -240,8 +242,12 @@ pub struct Pricing {
 }
 
 impl Pricing {
-    /// Prices `items`: BAD_USER_INPUT when they mix currencies or the total overflows.
-    pub fn of(items: Vec<OrderItem>) -> ApiResult<Self> {
+    /// Prices `items`: BAD_USER_INPUT when they mix currencies or when the total
+    /// (or any subtotal) is above `max_total` minor units — which is at most
+    /// [`MAX_AMOUNT`], the most that `Money.amount` carries, so no total is ever
+    /// clamped on its way to a client or to payments.
+    pub fn of(items: Vec<OrderItem>, max_total: i64) -> ApiResult<Self> {
+        let max_total = max_total.min(MAX_AMOUNT);
         let Some(currency) = items.first().map(|item| item.unit_price.currency.clone()) else {
             return Err(bad_input("an order needs at least one item".into()));
         };
@@ -256,7 +262,13 @@ impl Pricing {
             amount = item
                 .subtotal()
                 .and_then(|subtotal| amount.checked_add(subtotal.amount))
-                .ok_or_else(|| bad_input("the order total is too large".into()))?;
+                .filter(|total| (0..=max_total).contains(total))
+                .ok_or_else(|| {
+                    bad_input(format!(
+                        "the order's total would be above the limit of {max_total} minor units \
+                         ({currency}); order fewer units or split the order"
+                    ))
+                })?;
         }
         Ok(Pricing {
             items,
@@ -520,17 +532,50 @@ mod tests {
 
     #[test]
     fn pricing_adds_subtotals_and_refuses_mixed_currencies_and_overflow() {
-        let pricing = Pricing::of(vec![
-            item("MUG", 2, 1250, "USD"),
-            item("TEE", 1, 1999, "USD"),
-        ])
+        let pricing = Pricing::of(
+            vec![item("MUG", 2, 1250, "USD"), item("TEE", 1, 1999, "USD")],
+            MAX_AMOUNT,
+        )
         .expect("priced");
         assert_eq!(pricing.total.amount, 4499);
         assert_eq!(pricing.total.currency, "USD");
-        let mixed = Pricing::of(vec![item("MUG", 1, 1, "USD"), item("TEE", 1, 1, "EUR")]);
+        let mixed = Pricing::of(
+            vec![item("MUG", 1, 1, "USD"), item("TEE", 1, 1, "EUR")],
+            MAX_AMOUNT,
+        );
         assert_eq!(mixed.expect_err("mixed").code(), "BAD_USER_INPUT");
-        let huge = Pricing::of(vec![item("MUG", i64::MAX, 2, "USD")]);
+        let huge = Pricing::of(vec![item("MUG", i64::MAX, 2, "USD")], MAX_AMOUNT);
         assert_eq!(huge.expect_err("overflow").code(), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn order_totals_stop_at_the_money_range_and_the_configured_limit() {
+        // 21 × 100,000,000 fits Int; 22 × 100,000,000 (2.2e9) does not.
+        let fits = Pricing::of(vec![item("TV", 21, 100_000_000, "USD")], MAX_AMOUNT);
+        assert_eq!(fits.expect("fits").total.amount, 2_100_000_000);
+        let above = Pricing::of(vec![item("TV", 22, 100_000_000, "USD")], MAX_AMOUNT);
+        let error = above.expect_err("above Int");
+        assert_eq!(error.code(), "BAD_USER_INPUT");
+        assert!(error.message().contains("2147483647"), "{}", error.message());
+        // Exactly at the bound, and one past it across two lines.
+        let at = Pricing::of(
+            vec![item("A", 1, MAX_AMOUNT - 1, "USD"), item("B", 1, 1, "USD")],
+            MAX_AMOUNT,
+        );
+        assert_eq!(at.expect("at the bound").total.amount, MAX_AMOUNT);
+        let past = Pricing::of(
+            vec![item("A", 1, MAX_AMOUNT, "USD"), item("B", 1, 1, "USD")],
+            MAX_AMOUNT,
+        );
+        assert_eq!(past.expect_err("past").code(), "BAD_USER_INPUT");
+        // A lower configured limit wins; a higher one cannot lift the money range.
+        let limited = Pricing::of(vec![item("A", 2, 500, "USD")], 999);
+        assert_eq!(limited.expect_err("limited").code(), "BAD_USER_INPUT");
+        let lifted = Pricing::of(vec![item("A", 1, MAX_AMOUNT + 1, "USD")], i64::MAX);
+        assert_eq!(lifted.expect_err("lifted").code(), "BAD_USER_INPUT");
+        // A negative price (never stored by inventory) is refused, not summed.
+        let negative = Pricing::of(vec![item("A", 1, -5, "USD")], MAX_AMOUNT);
+        assert_eq!(negative.expect_err("negative").code(), "BAD_USER_INPUT");
     }
 
     #[test]

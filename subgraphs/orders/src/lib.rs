@@ -47,7 +47,7 @@ use storefront_shared::settings::{Secret, Settings};
 use tokio::net::TcpListener;
 
 use crate::clients::{InventoryClient, PaymentsClient};
-use crate::domain::OrderLimits;
+use crate::domain::{MAX_AMOUNT, OrderLimits};
 use crate::orders::{Orders, Policy};
 use crate::settings::OrdersSettings;
 use crate::store::{EmbeddedOrderRepository, MongoOrderRepository, SharedRepository};
@@ -66,16 +66,33 @@ pub struct Peers {
     pub payments_url: String,
 }
 
-impl From<&OrdersSettings> for Policy {
-    fn from(settings: &OrdersSettings) -> Self {
-        Policy {
+impl TryFrom<&OrdersSettings> for Policy {
+    type Error = anyhow::Error;
+
+    /// The rules of `settings`; an error for a limit outside what the API can carry.
+    fn try_from(settings: &OrdersSettings) -> anyhow::Result<Self> {
+        if !(1..=MAX_AMOUNT).contains(&settings.max_order_total) {
+            anyhow::bail!(
+                "max_order_total (MAX_ORDER_TOTAL) must be between 1 and {MAX_AMOUNT} minor units, \
+                 the most that Money.amount (GraphQL Int) carries; it is {}",
+                settings.max_order_total
+            );
+        }
+        if i32::try_from(settings.max_quantity_per_line).is_err() {
+            anyhow::bail!(
+                "max_quantity_per_line (MAX_QUANTITY_PER_LINE) must be at most {}",
+                i32::MAX
+            );
+        }
+        Ok(Policy {
             limits: OrderLimits {
                 max_quantity_per_line: settings.max_quantity_per_line,
                 max_lines: settings.max_lines,
             },
+            max_order_total: settings.max_order_total,
             order_ttl: settings.order_ttl,
             creating_timeout: settings.creating_timeout,
-        }
+        })
     }
 }
 
@@ -110,7 +127,7 @@ impl AppState {
             &peers.payments_url,
             service.call_timeout,
         )?);
-        let orders = Orders::new(repo, inventory, payments, Policy::from(service));
+        let orders = Orders::new(repo, inventory, payments, Policy::try_from(service)?);
         Ok(AppState {
             orders,
             authenticator,

@@ -48,6 +48,9 @@ const MAX_ATTEMPTS: usize = 5;
 pub struct Policy {
     /// How big an order may be.
     pub limits: OrderLimits,
+    /// The largest order total in minor units (at most `MAX_AMOUNT`); a bigger
+    /// order is refused with BAD_USER_INPUT and its reservation released.
+    pub max_order_total: i64,
     /// How long an unpaid order lives.
     pub order_ttl: Duration,
     /// How long an order may stay CREATING before the sweeper aborts it.
@@ -210,7 +213,7 @@ impl Orders {
                     })
             })
             .collect::<ApiResult<Vec<_>>>()
-            .and_then(Pricing::of);
+            .and_then(|items| Pricing::of(items, self.policy.max_order_total));
         let pricing = match pricing {
             Ok(pricing) => pricing,
             Err(error) => {

@@ -4,6 +4,7 @@
 //! [service]
 //! max_quantity_per_line = 100
 //! max_lines = 50
+//! max_order_total = 2147483647
 //! order_ttl = "30m"
 //! sweep_interval = "10s"
 //! creating_timeout = "1m"
@@ -13,6 +14,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use storefront_shared::graphql::MAX_AMOUNT;
 use storefront_shared::settings::ServiceSettings;
 
 /// Settings of the orders service alone (the `[service]` table).
@@ -23,6 +25,10 @@ pub struct OrdersSettings {
     pub max_quantity_per_line: u32,
     /// The most distinct products one order may have (`MAX_LINES`).
     pub max_lines: usize,
+    /// The largest order total in minor units (`MAX_ORDER_TOTAL`): 1 to
+    /// 2,147,483,647, the most `Money.amount` (GraphQL `Int`) carries, which is
+    /// the default. A bigger order is refused with BAD_USER_INPUT.
+    pub max_order_total: i64,
     /// How long an order may wait for payment before it expires and its stock is
     /// released (`ORDER_TTL`), e.g. `"30m"`.
     #[serde(with = "humantime_serde")]
@@ -48,6 +54,7 @@ impl Default for OrdersSettings {
         OrdersSettings {
             max_quantity_per_line: 100,
             max_lines: 50,
+            max_order_total: MAX_AMOUNT,
             order_ttl: Duration::from_secs(30 * 60),
             sweep_interval: Duration::from_secs(10),
             creating_timeout: Duration::from_secs(60),
@@ -60,6 +67,7 @@ impl ServiceSettings for OrdersSettings {
     const ENV: &'static [&'static str] = &[
         "MAX_QUANTITY_PER_LINE",
         "MAX_LINES",
+        "MAX_ORDER_TOTAL",
         "ORDER_TTL",
         "SWEEP_INTERVAL",
         "CREATING_TIMEOUT",

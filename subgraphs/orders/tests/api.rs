@@ -403,3 +403,67 @@ async fn mixed_currencies_are_bad_input_and_release_what_was_reserved() {
     let mine = env.execute(MY_ORDERS, json!({}), Some(&token)).await;
     assert_eq!(json_of(&mine)["data"]["myOrders"]["edges"], json!([]));
 }
+
+#[tokio::test]
+async fn a_total_above_the_money_range_is_bad_input_and_releases_the_stock() {
+    // 22 × 100,000,000 cents is 2.2e9, past what `Money.amount` (Int) carries:
+    // it used to be stored, shown and charged as 2,147,483,647.
+    let env = TestEnv::new().await;
+    env.product("TV", 100_000_000, 50).await;
+    let token = env.customer("ada");
+
+    let response = env.create(&token, &[("TV", 22)]).await;
+
+    let (code, message) = single_error(&response);
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.contains("2147483647"), "{message}");
+    assert_eq!(env.stock("TV").await, 50, "nothing stays reserved");
+    let mine = env.execute(MY_ORDERS, json!({}), Some(&token)).await;
+    assert_eq!(json_of(&mine)["data"]["myOrders"]["edges"], json!([]));
+
+    // 21 units fit, and their total is shown exactly.
+    let order = env.create_ok(&token, &[("TV", 21)]).await;
+    assert_eq!(order["total"]["amount"], 2_100_000_000_i64);
+    assert_eq!(env.stock("TV").await, 29);
+}
+
+#[tokio::test]
+async fn a_configured_max_order_total_is_enforced() {
+    let settings = storefront_orders::settings::OrdersSettings {
+        max_order_total: 10_000,
+        ..Default::default()
+    };
+    let env = TestEnv::with_settings(settings).await;
+    env.product("MUG", 1250, 10).await;
+    let token = env.customer("ada");
+
+    let at_limit = env.create_ok(&token, &[("MUG", 8)]).await;
+    assert_eq!(at_limit["total"]["amount"], 10_000);
+    assert_eq!(env.stock("MUG").await, 2);
+    env.product("TEE", 10_001, 1).await;
+    let response = env.create(&token, &[("TEE", 1)]).await;
+    let (code, message) = single_error(&response);
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.contains("10000"), "{message}");
+    assert_eq!(env.stock("TEE").await, 1);
+}
+
+#[test]
+fn a_max_order_total_outside_the_money_range_stops_start_up() {
+    use storefront_orders::orders::Policy;
+    use storefront_orders::settings::OrdersSettings;
+    for bad in [0, -1, 2_147_483_648] {
+        let settings = OrdersSettings {
+            max_order_total: bad,
+            ..Default::default()
+        };
+        let error = Policy::try_from(&settings).expect_err("refused");
+        assert!(error.to_string().contains("max_order_total"), "{error}");
+    }
+    let settings = OrdersSettings {
+        max_quantity_per_line: u32::MAX,
+        ..Default::default()
+    };
+    assert!(Policy::try_from(&settings).is_err());
+    assert!(Policy::try_from(&OrdersSettings::default()).is_ok());
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use storefront_orders::domain::{
-    LineRequest, Money, Order, OrderId, OrderItem, OrderLimits, OrderRequest, OrderState,
+    LineRequest, MAX_AMOUNT, Money, Order, OrderId, OrderItem, OrderLimits, OrderRequest, OrderState,
     PageRequest, Pricing, Transition, Unfinished, encode_cursor,
 };
 use storefront_orders::store::{
@@ -35,7 +35,7 @@ fn pricing(order: &Order) -> Pricing {
             },
         })
         .collect();
-    Pricing::of(items).expect("priced")
+    Pricing::of(items, MAX_AMOUNT).expect("priced")
 }
 
 /// Inserts an order and moves it to `state` through the real transitions.

@@ -9,7 +9,7 @@ use async_graphql::{Request, Variables};
 use common::{CountingRepository, SERVICE_TOKEN, TokenSigner, json_of};
 use serde_json::{Value, json};
 use storefront_orders::domain::{
-    Money, Order, OrderItem, OrderLimits, OrderRequest, OrderState, Pricing, Transition, now_ms,
+    MAX_AMOUNT, Money, Order, OrderItem, OrderLimits, OrderRequest, OrderState, Pricing, Transition, now_ms,
 };
 use storefront_orders::settings::OrdersSettings;
 use storefront_orders::store::{EmbeddedOrderRepository, SharedRepository};
@@ -72,7 +72,9 @@ async fn pending(repo: &SharedRepository, buyer: &str, amount: i64) -> Order {
                 amount,
                 currency: "USD".into(),
             },
-        }])
+        }],
+        MAX_AMOUNT,
+        )
         .expect("priced"),
     );
     change.expires_at_ms = Some(now_ms() + 60_000);

@@ -83,11 +83,8 @@ impl PaymentObject {
     }
 
     /// What was (or would have been) charged.
-    async fn amount(&self) -> Money {
-        Money {
-            amount: i32::try_from(self.0.amount).unwrap_or(i32::MAX),
-            currency: self.0.currency.clone(),
-        }
+    async fn amount(&self) -> async_graphql::Result<Money> {
+        Ok(Money::new(self.0.amount, self.0.currency.clone())?)
     }
 
     /// How it ended.

@@ -13,8 +13,9 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use storefront_shared::ApiResult;
 use storefront_shared::client::ServiceClient;
+use storefront_shared::graphql::MAX_AMOUNT;
+use storefront_shared::{ApiError, ApiResult};
 
 /// An order's status, as orders reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -38,6 +39,20 @@ pub struct Total {
     pub amount: i64,
     /// ISO 4217 code.
     pub currency: String,
+}
+
+impl Total {
+    /// The amount is one the API carries (`0..=MAX_AMOUNT` minor units).
+    fn check(&self) -> ApiResult<()> {
+        if (0..=MAX_AMOUNT).contains(&self.amount) {
+            Ok(())
+        } else {
+            Err(ApiError::internal(format!(
+                "orders reported a total of {} minor units, outside 0..={MAX_AMOUNT}",
+                self.amount
+            )))
+        }
+    }
 }
 
 /// What payments needs to know about an order to charge it.
@@ -76,15 +91,21 @@ impl OrdersClient {
         OrdersClient { client }
     }
 
-    /// The order to charge, or `None` when orders does not know it.
+    /// The order to charge, or `None` when orders does not know it. A total
+    /// outside `0..=MAX_AMOUNT` is an internal error: nothing is charged for it.
     pub async fn order_for_payment(&self, order_id: &str) -> ApiResult<Option<PayableOrder>> {
-        self.client
+        let order: Option<PayableOrder> = self
+            .client
             .call(
                 ORDER_FOR_PAYMENT,
                 json!({ "id": order_id }),
                 "orderForPayment",
             )
-            .await
+            .await?;
+        if let Some(order) = &order {
+            order.total.check()?;
+        }
+        Ok(order)
     }
 
     /// Tells orders that `payment_id` paid the order.
@@ -98,5 +119,24 @@ impl OrdersClient {
             )
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_total_outside_the_money_range_is_never_charged() {
+        let total = |amount| Total {
+            amount,
+            currency: "USD".into(),
+        };
+        assert!(total(0).check().is_ok());
+        assert!(total(MAX_AMOUNT).check().is_ok());
+        for bad in [-1, MAX_AMOUNT + 1, i64::MAX] {
+            let error = total(bad).check().expect_err("refused");
+            assert_eq!(error.code(), "INTERNAL_SERVER_ERROR", "{bad}");
+        }
     }
 }

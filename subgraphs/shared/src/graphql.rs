@@ -1,14 +1,36 @@
 //! GraphQL shapes more than one subgraph serves. `Money` and `PageInfo` are
 //! `@shareable`, so federation needs every subgraph's definition to be the same:
-//! there is one definition, here. Connection cursors are opaque base64 text.
+//! there is one definition, here, with the money range ([`MAX_AMOUNT`]) and the
+//! checked conversion of stored counts to `Int` ([`to_int`]). Connection cursors
+//! are opaque base64 text.
 
 use async_graphql::SimpleObject;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// Saturates a stored count or amount into GraphQL's 32-bit `Int` (negative → 0).
-pub fn saturating_int(value: i64) -> i32 {
-    i32::try_from(value.max(0)).unwrap_or(i32::MAX)
+use crate::ApiError;
+
+/// The largest amount of money, in minor units, that the API carries: GraphQL's
+/// `Int` is a signed 32-bit integer, so `Money.amount` stops at 2,147,483,647
+/// (21,474,836.47 USD). Every price, line and order total is kept within
+/// `0..=MAX_AMOUNT` when it is written (BAD_USER_INPUT otherwise), so reading
+/// one back never needs to clamp.
+pub const MAX_AMOUNT: i64 = i32::MAX as i64;
+
+/// `value` as GraphQL's 32-bit `Int`. Stored counts and amounts are bounded
+/// when they are written, so one outside `0..=i32::MAX` is a broken invariant:
+/// an internal error naming `what`, never a silently clamped number.
+pub fn to_int(value: i64, what: &str) -> Result<i32, ApiError> {
+    if value < 0 {
+        return Err(ApiError::internal(format!(
+            "{what} is negative ({value})"
+        )));
+    }
+    i32::try_from(value).map_err(|_| {
+        ApiError::internal(format!(
+            "{what} ({value}) does not fit GraphQL's 32-bit Int"
+        ))
+    })
 }
 
 /// An amount of money: an integer in minor units and an ISO 4217 currency code.
@@ -22,12 +44,13 @@ pub struct Money {
 }
 
 impl Money {
-    /// `amount` minor units, saturated into `Int` (see [`saturating_int`]).
-    pub fn saturating(amount: i64, currency: impl Into<String>) -> Self {
-        Money {
-            amount: saturating_int(amount),
+    /// `amount` minor units of `currency`; an internal error when `amount` is
+    /// outside `0..=MAX_AMOUNT` (see [`to_int`]).
+    pub fn new(amount: i64, currency: impl Into<String>) -> Result<Self, ApiError> {
+        Ok(Money {
+            amount: to_int(amount, "an amount of money")?,
             currency: currency.into(),
-        }
+        })
     }
 }
 
@@ -62,11 +85,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_saturate_into_int() {
-        assert_eq!(saturating_int(-5), 0);
-        assert_eq!(saturating_int(42), 42);
-        assert_eq!(saturating_int(i64::MAX), i32::MAX);
-        assert_eq!(Money::saturating(-1, "USD").amount, 0);
+    fn counts_and_amounts_convert_to_int_or_fail_never_clamp() {
+        assert_eq!(to_int(0, "x").ok(), Some(0));
+        assert_eq!(to_int(MAX_AMOUNT, "x").ok(), Some(i32::MAX));
+        for outside in [-1, MAX_AMOUNT + 1, i64::MAX, i64::MIN] {
+            let error = to_int(outside, "a count").expect_err("outside Int");
+            assert_eq!(error.code(), "INTERNAL_SERVER_ERROR", "{outside}");
+        }
+        assert_eq!(
+            Money::new(2_147_483_647, "USD").ok().map(|m| m.amount),
+            Some(i32::MAX)
+        );
+        assert!(Money::new(2_200_000_000, "USD").is_err());
+        assert!(Money::new(-1, "USD").is_err());
     }
 
     #[test]

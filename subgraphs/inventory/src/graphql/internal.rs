@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use storefront_shared::ApiResult;
+use storefront_shared::{ApiError, ApiResult};
 use storefront_shared::auth::ServiceCaller;
-use storefront_shared::graphql::{Money, saturating_int};
+use storefront_shared::graphql::{Money, to_int};
 
 use super::resolve;
+use super::types::money;
 use crate::domain::{self, OrderId, StockRequest};
 use crate::store::StockRepository;
 
@@ -70,21 +71,26 @@ pub struct Reservation {
     pub lines: Vec<ReservedLine>,
 }
 
-impl From<domain::Reservation> for Reservation {
-    fn from(reservation: domain::Reservation) -> Self {
-        Reservation {
+impl TryFrom<domain::Reservation> for Reservation {
+    type Error = ApiError;
+
+    fn try_from(reservation: domain::Reservation) -> ApiResult<Self> {
+        let lines = reservation
+            .lines
+            .iter()
+            .map(|line| {
+                Ok(ReservedLine {
+                    sku: ID(line.sku.to_string()),
+                    quantity: to_int(line.quantity, "a reserved quantity")?,
+                    unit_price: money(&line.unit_price)?,
+                })
+            })
+            .collect::<ApiResult<_>>()?;
+        Ok(Reservation {
             order_id: ID(reservation.order_id.to_string()),
             status: reservation.status.into(),
-            lines: reservation
-                .lines
-                .iter()
-                .map(|line| ReservedLine {
-                    sku: ID(line.sku.to_string()),
-                    quantity: saturating_int(line.quantity),
-                    unit_price: Money::from(&line.unit_price),
-                })
-                .collect(),
-        }
+            lines,
+        })
     }
 }
 
@@ -120,7 +126,7 @@ impl StockMutation {
                     .iter()
                     .map(|line| (line.sku.as_str(), i64::from(line.quantity))),
             )?;
-            Ok(self.stock.reserve(&order_id, &request).await?.into())
+            Ok(self.stock.reserve(&order_id, &request).await?.try_into()?)
         })
         .await
     }
@@ -137,7 +143,7 @@ impl StockMutation {
         resolve(async {
             require_service(ctx)?;
             let order_id = OrderId::parse(&order_id)?;
-            Ok(self.stock.release(&order_id).await?.into())
+            Ok(self.stock.release(&order_id).await?.try_into()?)
         })
         .await
     }
@@ -153,7 +159,7 @@ impl StockMutation {
         resolve(async {
             require_service(ctx)?;
             let order_id = OrderId::parse(&order_id)?;
-            Ok(self.stock.commit(&order_id).await?.into())
+            Ok(self.stock.commit(&order_id).await?.try_into()?)
         })
         .await
     }

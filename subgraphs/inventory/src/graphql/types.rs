@@ -2,14 +2,14 @@
 //! `CreateProductInput` (`Money` and `PageInfo` come from `storefront_shared::graphql`).
 
 use async_graphql::{ID, InputObject, Object, SimpleObject};
-use storefront_shared::graphql::{Money, PageInfo, saturating_int};
+use storefront_shared::ApiError;
+use storefront_shared::graphql::{Money, PageInfo, to_int};
 
 use crate::domain::{self, Cursor, ProductPage};
 
-impl From<&domain::Money> for Money {
-    fn from(money: &domain::Money) -> Self {
-        Money::saturating(money.amount, money.currency.clone())
-    }
+/// A stored amount as the shared `Money` (checked, never clamped).
+pub(crate) fn money(money: &domain::Money) -> Result<Money, ApiError> {
+    Money::new(money.amount, money.currency.clone())
 }
 
 /// A product in the catalogue.
@@ -35,13 +35,13 @@ impl ProductObject {
     }
 
     /// The unit price.
-    async fn price(&self) -> Money {
-        Money::from(&self.0.price)
+    async fn price(&self) -> async_graphql::Result<Money> {
+        Ok(money(&self.0.price)?)
     }
 
     /// Units available to buy now (reserved units excluded).
-    async fn stock(&self) -> i32 {
-        saturating_int(self.0.available)
+    async fn stock(&self) -> async_graphql::Result<i32> {
+        Ok(to_int(self.0.available, "a product's stock")?)
     }
 
     /// Whether at least one unit is available.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use storefront_shared::store::Embedded;
 
 use super::lifecycle::{self, Repeat, Shortage, State};
-use super::{ProductRepository, StockRepository, StoreError, StoreResult};
+use super::{ProductRepository, StockRepository, StoreError, StoreResult, check_stock_limit};
 use crate::domain::{
     NewProduct, OrderId, PageRequest, Product, ProductPage, Quantity, Reservation, ReservedLine,
     Sku, StockRequest, now_millis,
@@ -266,6 +266,7 @@ impl ProductRepository for EmbeddedStore {
             let mut product = tables
                 .product(&sku)?
                 .ok_or_else(|| StoreError::UnknownSku(sku.clone()))?;
+            check_stock_limit(&product, quantity)?;
             product.available = counter(
                 product.available.checked_add(quantity.get()),
                 "available",

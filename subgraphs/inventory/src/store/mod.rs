@@ -49,6 +49,19 @@ pub enum StoreError {
     /// Another call for the same order is still working on its reservation.
     #[error("the reservation for order {0} is still being made; retry shortly")]
     InProgress(OrderId),
+    /// A restock would take the units on hand past [`crate::domain::MAX_STOCK`].
+    #[error(
+        "restocking {quantity} units would take {sku} to more than {max} units on hand (it has {on_hand})",
+        max = crate::domain::MAX_STOCK
+    )]
+    StockLimit {
+        /// The product.
+        sku: Sku,
+        /// Units on hand now (available and reserved).
+        on_hand: i64,
+        /// Units the restock would add.
+        quantity: i64,
+    },
     /// Stored data does not have the expected shape.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -67,6 +80,20 @@ impl StoreError {
 /// A result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// [`StoreError::StockLimit`] when adding `quantity` units to `product` would
+/// take its units on hand (`available + reserved`) past [`crate::domain::MAX_STOCK`].
+pub(crate) fn check_stock_limit(product: &Product, quantity: Quantity) -> StoreResult<()> {
+    let on_hand = product.available.saturating_add(product.reserved);
+    if on_hand.saturating_add(quantity.get()) > crate::domain::MAX_STOCK {
+        return Err(StoreError::StockLimit {
+            sku: product.sku.clone(),
+            on_hand,
+            quantity: quantity.get(),
+        });
+    }
+    Ok(())
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -84,6 +111,7 @@ impl From<StoreError> for ApiError {
                 available,
             },
             StoreError::LinesDiffer(_) => ApiError::Conflict(error.to_string()),
+            StoreError::StockLimit { .. } => ApiError::BadUserInput(error.to_string()),
             StoreError::InvalidState(message) => ApiError::InvalidState(message),
             StoreError::InProgress(_) => ApiError::ServiceUnavailable(error.to_string()),
             StoreError::Corrupt(_) | StoreError::Backend(_) => ApiError::internal(error),

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use storefront_shared::store::is_duplicate_key;
 
 use super::lifecycle::{Shortage, State};
-use super::{ProductRepository, StoreError, StoreResult};
+use super::{ProductRepository, StoreError, StoreResult, check_stock_limit};
 use crate::domain::{
     Money, NewProduct, OrderId, PageRequest, Product, ProductPage, Quantity, ReservedLine, Sku,
     now_millis,
@@ -33,6 +33,8 @@ pub const DEFAULT_STUCK_AFTER: Duration = Duration::from_secs(30);
 /// How long after a release the sweep keeps returning late holds (and keeps the markers
 /// that make returning sold units idempotent).
 pub const LATE_HOLD_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How often a restock re-reads a product that a sale or another restock changed under it.
+const RESTOCK_ATTEMPTS: usize = 20;
 
 /// A product document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,18 +270,31 @@ impl ProductRepository for MongoStore {
 
     async fn restock(&self, sku: &Sku, quantity: Quantity) -> StoreResult<Product> {
         let q = quantity.get();
-        let found = self
-            .update_product(
-                doc! { "_id": sku.as_str() },
-                doc! { "$inc": { "available": q, "received": q } },
-            )
-            .await?;
-        if !found {
-            return Err(StoreError::UnknownSku(sku.clone()));
+        // Units on hand are `received - sold`: reservations move units between
+        // `available` and `reserved` without changing either, so only a sale or
+        // another restock can make this compare-and-set miss and go round again.
+        for _ in 0..RESTOCK_ATTEMPTS {
+            let product = self
+                .get(sku)
+                .await?
+                .ok_or_else(|| StoreError::UnknownSku(sku.clone()))?;
+            check_stock_limit(&product, quantity)?;
+            let applied = self
+                .update_product(
+                    doc! { "_id": sku.as_str(), "received": product.received, "sold": product.sold },
+                    doc! { "$inc": { "available": q, "received": q } },
+                )
+                .await?;
+            if applied {
+                return self
+                    .get(sku)
+                    .await?
+                    .ok_or_else(|| StoreError::UnknownSku(sku.clone()));
+            }
         }
-        self.get(sku)
-            .await?
-            .ok_or_else(|| StoreError::UnknownSku(sku.clone()))
+        Err(StoreError::backend(format!(
+            "{sku} kept changing during a restock; retry"
+        )))
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {

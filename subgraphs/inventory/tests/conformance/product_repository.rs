@@ -11,6 +11,7 @@ conformance!(
     pages_through_products_in_sku_order,
     search_matches_a_case_insensitive_substring_of_the_name,
     restock_adds_available_units_and_rejects_unknown_skus,
+    restock_stops_at_the_most_units_on_hand_counting_reserved_ones,
     is_empty_until_a_product_exists_and_ping_answers,
 );
 
@@ -201,6 +202,46 @@ async fn restock_adds_available_units_and_rejects_unknown_skus(store: Store) {
         .await
         .expect_err("unknown sku");
     assert!(matches!(unknown, StoreError::UnknownSku(_)), "{unknown:?}");
+}
+
+async fn restock_stops_at_the_most_units_on_hand_counting_reserved_ones(store: Store) {
+    let max = storefront_inventory::domain::MAX_STOCK;
+    common::add(store.as_ref(), &[("BOLT", "Bolt", 1, max - 10)]).await;
+    store
+        .reserve(&order("o-1"), &request(&[("BOLT", 4)]))
+        .await
+        .expect("reserves");
+    let million = Quantity::parse(1_000_000).expect("valid");
+    // Reserved units are still on hand: releasing them must not pass the bound.
+    let refused = store
+        .restock(&sku("BOLT"), million)
+        .await
+        .expect_err("past the most units on hand");
+    assert!(
+        matches!(refused, StoreError::StockLimit { on_hand, quantity: 1_000_000, .. } if on_hand == max - 10),
+        "{refused:?}"
+    );
+    let api = storefront_shared::ApiError::from(refused);
+    assert_eq!(api.code(), "BAD_USER_INPUT");
+    assert!(api.message().contains("BOLT"), "{}", api.message());
+    assert_eq!(counters(&store, "BOLT").await, (max - 14, 4, 0), "nothing changed");
+    let at_bound = store
+        .restock(&sku("BOLT"), Quantity::parse(10).expect("valid"))
+        .await
+        .expect("up to the bound");
+    assert_eq!(at_bound.available + at_bound.reserved, max);
+    let one_more = store
+        .restock(&sku("BOLT"), Quantity::parse(1).expect("valid"))
+        .await
+        .expect_err("one past the bound");
+    assert!(matches!(one_more, StoreError::StockLimit { .. }), "{one_more:?}");
+    // A sale frees room again.
+    store.commit(&order("o-1")).await.expect("commits");
+    let after_sale = store
+        .restock(&sku("BOLT"), Quantity::parse(4).expect("valid"))
+        .await
+        .expect("room after the sale");
+    assert_eq!(after_sale.available, max);
 }
 
 async fn is_empty_until_a_product_exists_and_ping_answers(store: Store) {

@@ -5,9 +5,10 @@
 //! the public API) and needs the service credential (`x-service-token`).
 
 use async_graphql::{Context, ID, Object, SimpleObject};
+use storefront_shared::ApiResult;
 use storefront_shared::graphql::Money;
 
-use super::types::OrderObject;
+use super::types::{OrderObject, money};
 use super::{orders, service_caller};
 use crate::domain::{Order, OrderStatus, now_ms};
 
@@ -26,18 +27,25 @@ pub struct PayableOrder {
 }
 
 impl PayableOrder {
-    fn of(order: &Order, now_ms: i64) -> Option<Self> {
+    /// `None` when the order does not exist for clients (or has no price yet).
+    fn of(order: &Order, now_ms: i64) -> ApiResult<Option<Self>> {
         let status = if order.is_expired(now_ms) {
             OrderStatus::Cancelled
         } else {
-            order.state.public()?
+            match order.state.public() {
+                Some(status) => status,
+                None => return Ok(None),
+            }
         };
-        Some(PayableOrder {
+        let Some(pricing) = order.pricing.as_ref() else {
+            return Ok(None);
+        };
+        Ok(Some(PayableOrder {
             id: ID(order.id.to_string()),
             buyer_id: ID(order.buyer_id.clone()),
             status,
-            total: Money::from(&order.pricing.as_ref()?.total),
-        })
+            total: money(&pricing.total)?,
+        }))
     }
 }
 
@@ -56,7 +64,10 @@ impl InternalQuery {
     ) -> async_graphql::Result<Option<PayableOrder>> {
         service_caller(ctx).require()?;
         let order = orders(ctx).for_payment(&id).await?;
-        Ok(order.and_then(|order| PayableOrder::of(&order, now_ms())))
+        match order {
+            Some(order) => Ok(PayableOrder::of(&order, now_ms())?),
+            None => Ok(None),
+        }
     }
 }
 

@@ -5,15 +5,14 @@
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
-use storefront_shared::graphql::{Money, PageInfo, saturating_int};
+use storefront_shared::graphql::{Money, PageInfo, to_int};
 
 use super::{orders, viewer};
 use crate::domain::{self, Order, OrderPage, OrderState, OrderStatus, encode_cursor};
 
-impl From<&domain::Money> for Money {
-    fn from(money: &domain::Money) -> Self {
-        Money::saturating(money.amount, money.currency.clone())
-    }
+/// A stored amount as the shared `Money` (checked, never clamped).
+pub(crate) fn money(money: &domain::Money) -> Result<Money, ApiError> {
+    Money::new(money.amount, money.currency.clone())
 }
 
 /// A product, owned by the inventory subgraph; orders only knows its sku.
@@ -99,7 +98,7 @@ impl OrderObject {
 
     /// The sum of the items' subtotals.
     async fn total(&self) -> async_graphql::Result<Money> {
-        Ok(Money::from(&self.pricing()?.total))
+        Ok(money(&self.pricing()?.total)?)
     }
 
     /// When the order was placed.
@@ -140,13 +139,13 @@ impl OrderItemObject {
     }
 
     /// Units bought.
-    async fn quantity(&self) -> i32 {
-        saturating_int(self.0.quantity)
+    async fn quantity(&self) -> async_graphql::Result<i32> {
+        Ok(to_int(self.0.quantity, "an order line's quantity")?)
     }
 
     /// The product's price when the order was placed.
-    async fn unit_price(&self) -> Money {
-        Money::from(&self.0.unit_price)
+    async fn unit_price(&self) -> async_graphql::Result<Money> {
+        Ok(money(&self.0.unit_price)?)
     }
 
     /// `unitPrice × quantity`.
@@ -155,7 +154,7 @@ impl OrderItemObject {
             .0
             .subtotal()
             .ok_or_else(|| ApiError::internal("an order item's subtotal overflows"))?;
-        Ok(Money::from(&subtotal))
+        Ok(money(&subtotal)?)
     }
 }
 
