@@ -556,7 +556,11 @@ mod tests {
         let above = Pricing::of(vec![item("TV", 22, 100_000_000, "USD")], MAX_AMOUNT);
         let error = above.expect_err("above Int");
         assert_eq!(error.code(), "BAD_USER_INPUT");
-        assert!(error.message().contains("2147483647"), "{}", error.message());
+        assert!(
+            error.message().contains("2147483647"),
+            "{}",
+            error.message()
+        );
         // Exactly at the bound, and one past it across two lines.
         let at = Pricing::of(
             vec![item("A", 1, MAX_AMOUNT - 1, "USD"), item("B", 1, 1, "USD")],

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use storefront_orders::domain::{
-    LineRequest, MAX_AMOUNT, Money, Order, OrderId, OrderItem, OrderLimits, OrderRequest, OrderState,
-    PageRequest, Pricing, Transition, Unfinished, encode_cursor,
+    LineRequest, MAX_AMOUNT, Money, Order, OrderId, OrderItem, OrderLimits, OrderRequest,
+    OrderState, PageRequest, Pricing, Transition, Unfinished, encode_cursor,
 };
 use storefront_orders::store::{
     EmbeddedOrderRepository, MongoOrderRepository, RepoError, SharedRepository,

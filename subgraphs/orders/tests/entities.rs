@@ -9,7 +9,8 @@ use async_graphql::{Request, Variables};
 use common::{CountingRepository, SERVICE_TOKEN, TokenSigner, json_of};
 use serde_json::{Value, json};
 use storefront_orders::domain::{
-    MAX_AMOUNT, Money, Order, OrderItem, OrderLimits, OrderRequest, OrderState, Pricing, Transition, now_ms,
+    MAX_AMOUNT, Money, Order, OrderItem, OrderLimits, OrderRequest, OrderState, Pricing,
+    Transition, now_ms,
 };
 use storefront_orders::settings::OrdersSettings;
 use storefront_orders::store::{EmbeddedOrderRepository, SharedRepository};
@@ -65,15 +66,16 @@ async fn pending(repo: &SharedRepository, buyer: &str, amount: i64) -> Order {
     repo.insert(&order).await.expect("inserts");
     let mut change = Transition::new(OrderState::Creating, OrderState::PendingPayment, now_ms());
     change.pricing = Some(
-        Pricing::of(vec![OrderItem {
-            sku: "MUG".into(),
-            quantity: 1,
-            unit_price: Money {
-                amount,
-                currency: "USD".into(),
-            },
-        }],
-        MAX_AMOUNT,
+        Pricing::of(
+            vec![OrderItem {
+                sku: "MUG".into(),
+                quantity: 1,
+                unit_price: Money {
+                    amount,
+                    currency: "USD".into(),
+                },
+            }],
+            MAX_AMOUNT,
         )
         .expect("priced"),
     );

@@ -22,9 +22,7 @@ pub const MAX_AMOUNT: i64 = i32::MAX as i64;
 /// an internal error naming `what`, never a silently clamped number.
 pub fn to_int(value: i64, what: &str) -> Result<i32, ApiError> {
     if value < 0 {
-        return Err(ApiError::internal(format!(
-            "{what} is negative ({value})"
-        )));
+        return Err(ApiError::internal(format!("{what} is negative ({value})")));
     }
     i32::try_from(value).map_err(|_| {
         ApiError::internal(format!(

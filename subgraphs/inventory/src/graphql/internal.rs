@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use storefront_shared::{ApiError, ApiResult};
 use storefront_shared::auth::ServiceCaller;
 use storefront_shared::graphql::{Money, to_int};
+use storefront_shared::{ApiError, ApiResult};
 
 use super::resolve;
 use super::types::money;

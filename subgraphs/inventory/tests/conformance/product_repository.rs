@@ -224,7 +224,11 @@ async fn restock_stops_at_the_most_units_on_hand_counting_reserved_ones(store: S
     let api = storefront_shared::ApiError::from(refused);
     assert_eq!(api.code(), "BAD_USER_INPUT");
     assert!(api.message().contains("BOLT"), "{}", api.message());
-    assert_eq!(counters(&store, "BOLT").await, (max - 14, 4, 0), "nothing changed");
+    assert_eq!(
+        counters(&store, "BOLT").await,
+        (max - 14, 4, 0),
+        "nothing changed"
+    );
     let at_bound = store
         .restock(&sku("BOLT"), Quantity::parse(10).expect("valid"))
         .await
@@ -234,7 +238,10 @@ async fn restock_stops_at_the_most_units_on_hand_counting_reserved_ones(store: S
         .restock(&sku("BOLT"), Quantity::parse(1).expect("valid"))
         .await
         .expect_err("one past the bound");
-    assert!(matches!(one_more, StoreError::StockLimit { .. }), "{one_more:?}");
+    assert!(
+        matches!(one_more, StoreError::StockLimit { .. }),
+        "{one_more:?}"
+    );
     // A sale frees room again.
     store.commit(&order("o-1")).await.expect("commits");
     let after_sale = store
