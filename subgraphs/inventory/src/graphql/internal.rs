@@ -126,7 +126,7 @@ impl StockMutation {
                     .iter()
                     .map(|line| (line.sku.as_str(), i64::from(line.quantity))),
             )?;
-            Ok(self.stock.reserve(&order_id, &request).await?.try_into()?)
+            self.stock.reserve(&order_id, &request).await?.try_into()
         })
         .await
     }
@@ -143,7 +143,7 @@ impl StockMutation {
         resolve(async {
             require_service(ctx)?;
             let order_id = OrderId::parse(&order_id)?;
-            Ok(self.stock.release(&order_id).await?.try_into()?)
+            self.stock.release(&order_id).await?.try_into()
         })
         .await
     }
@@ -159,7 +159,7 @@ impl StockMutation {
         resolve(async {
             require_service(ctx)?;
             let order_id = OrderId::parse(&order_id)?;
-            Ok(self.stock.commit(&order_id).await?.try_into()?)
+            self.stock.commit(&order_id).await?.try_into()
         })
         .await
     }
