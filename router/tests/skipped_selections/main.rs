@@ -98,7 +98,10 @@ async fn a_nested_object_whose_fields_are_all_skipped_is_an_empty_object() {
             json!({}),
         )
         .await;
-    assert_eq!(literal, json!({ "data": { "products": { "pageInfo": {} } } }));
+    assert_eq!(
+        literal,
+        json!({ "data": { "products": { "pageInfo": {} } } })
+    );
     let money = sf
         .ask(
             "{ order(id: \"o1\") { total { currency @skip(if: true) amount @include(if: false) } } }",
@@ -108,7 +111,10 @@ async fn a_nested_object_whose_fields_are_all_skipped_is_an_empty_object() {
     assert_eq!(money, json!({ "data": { "order": { "total": {} } } }));
     let q = "query($s: Boolean!) { products { pageInfo { hasNextPage @skip(if: $s) } } }";
     let skipped = sf.ask(q, json!({ "s": true })).await;
-    assert_eq!(skipped, json!({ "data": { "products": { "pageInfo": {} } } }));
+    assert_eq!(
+        skipped,
+        json!({ "data": { "products": { "pageInfo": {} } } })
+    );
     let kept = sf.ask(q, json!({ "s": false })).await;
     assert_eq!(
         kept,
