@@ -1,7 +1,8 @@
 //! `@skip`/`@include` that remove every top-level selection of a fetch: the
 //! fetch carries the condition (printed `if:`), or leaves the plan when the
 //! condition is a literal, and the executor does not send it when the
-//! variables say so.
+//! variables say so. A field whose selections they may all remove selects
+//! `__typename` as well (answers: `tests/skipped_selections`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -40,6 +41,17 @@ fn an_entity_fetch_whose_fields_are_all_skipped_is_conditional() {
 fn literal_skips_leave_the_fetch_out_of_the_plan() {
     insta::assert_snapshot!(plan(
         "{ me @skip(if: true) { id } order(id: \"o1\") { status payment @include(if: false) { id } } }"
+    ));
+}
+
+#[test]
+fn a_field_whose_selections_may_all_be_skipped_also_selects_typename() {
+    // Literal and variable conditions, through fragments, in an entity
+    // fetch; `edges` and `node` always select something and get nothing.
+    insta::assert_snapshot!(plan(
+        "query($s: Boolean!) { products { pageInfo { hasNextPage @skip(if: $s) } \
+         edges { node { ... @include(if: $s) { name } sku } cursor @skip(if: true) } } \
+         me { orders { edges @skip(if: true) { __typename } } } }"
     ));
 }
 

@@ -6,6 +6,10 @@
 //! Literal conditions are decided while planning (a fetch that is always
 //! skipped is left out of the plan); conditions on variables become a
 //! [`Condition`] on the [`super::FetchNode`], evaluated by the executor.
+//!
+//! The same question asked of a composite field's selections ([`selects`])
+//! tells the pruning in `selection.rs` when the field needs a `__typename`
+//! to stay an object once its fields are skipped.
 
 use apollo_compiler::ast::{self, Value};
 use serde::Serialize;
@@ -137,9 +141,15 @@ impl When {
 
 /// When a fetch with this (top-level) selection set has anything to fetch.
 pub(super) fn fetch_condition(set: &SelSet) -> When {
+    selects(set)
+}
+
+/// When `set` selects at least one field once `@skip`/`@include` are
+/// applied (`Never` for an empty set).
+pub(super) fn selects(set: &SelSet) -> When {
     When::any(set.items.iter().map(|item| match item {
         Sel::Field(f) => directives(&f.directives),
-        Sel::Fragment(f) => When::all([directives(&f.directives), fetch_condition(&f.selections)]),
+        Sel::Fragment(f) => When::all([directives(&f.directives), selects(&f.selections)]),
     }))
 }
 

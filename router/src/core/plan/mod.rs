@@ -44,6 +44,11 @@
 //!   that need one field with different arguments go to separate fetches.
 //! - Objects of an abstract type, and every object a key is read from, have
 //!   `__typename` selected.
+//! - A composite field whose selections `@skip`/`@include` may all remove
+//!   (or that has none left in its fetch) selects an unconditional
+//!   `__typename` too: the subgraph answers an object, never `{ }` or a
+//!   `null` for an object with no field selected, and the formatter gives
+//!   the client `{}` there, as GraphQL execution does.
 //! - Representation selections (`requires`) are normalised for building by
 //!   exact `__typename`: fragments are on object types only, and every
 //!   abstract-typed field in them selects `__typename` first.

@@ -7,6 +7,7 @@ use apollo_compiler::ast::{self, Value};
 use apollo_compiler::{Name, Node};
 
 use super::RequiresSelection;
+use super::condition::{When, selects};
 
 /// A selection set under construction. Items are only ever appended, so an
 /// index path ([`Loc`]) into nested sets stays valid.
@@ -197,18 +198,25 @@ impl SelSet {
     }
 
     /// Drops fragments left empty (their fields all went to other fetches)
-    /// and gives a composite field left empty a `__typename`.
+    /// and gives a composite field a `__typename` when its selections may be
+    /// left empty: none are left (they all went to other fetches), or
+    /// `@skip`/`@include` may remove every one. A selection set is never
+    /// empty in GraphQL, and a subgraph answers `null` (async-graphql) or
+    /// `{}` for an object whose fields are all skipped: with `__typename` it
+    /// answers the object, which the client sees as `{}` (as the
+    /// specification's execution gives) and a `null` only where the
+    /// subgraph's value is null.
     pub fn prune(&mut self) {
         for item in &mut self.items {
             match item {
                 Sel::Field(f) => {
                     if let Some(nested) = f.selections.as_mut() {
                         nested.prune();
-                        if nested.items.is_empty() {
+                        if selects(nested) != When::Always {
                             let typename = apollo_compiler::name!("__typename");
-                            nested
-                                .items
-                                .push(Sel::Field(FieldSel::plain(typename, true)));
+                            // Fails only when the client took `__typename`
+                            // as an alias of another field: then leave it.
+                            let _ = nested.add_field(FieldSel::plain(typename, true));
                         }
                     }
                 }
