@@ -93,7 +93,8 @@ impl PaymentObject {
     /// How it ended.
     async fn status(&self) -> PaymentStatus {
         match self.0.state {
-            PaymentState::Succeeded => PaymentStatus::Succeeded,
+            // A refund asked for but not confirmed: the money is still taken.
+            PaymentState::Succeeded | PaymentState::Refunding => PaymentStatus::Succeeded,
             PaymentState::Refunded => PaymentStatus::Refunded,
             // PROCESSING payments are never returned; a rejected one counts as declined.
             PaymentState::Declined | PaymentState::Processing => PaymentStatus::Declined,
@@ -148,8 +149,8 @@ impl OrderRef {
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(inaccessible)]
 pub struct RefundResult {
-    /// Whether the order's money is refunded (now or before); false when it had no
-    /// SUCCEEDED payment.
+    /// Whether the order's money is back (refunded now or before); false when
+    /// nothing was charged for it.
     pub refunded: bool,
 }
 
@@ -209,8 +210,10 @@ impl Mutation {
         Ok(PaymentObject(payment))
     }
 
-    /// For the orders service (service credential): refunds the order's SUCCEEDED
-    /// payment. Idempotent.
+    /// For the orders service (service credential): refunds the order's charged
+    /// payment. Idempotent; SERVICE_UNAVAILABLE while the refund's outcome is
+    /// unknown (it is recorded before the provider is called and carried
+    /// through even if the caller gives up; ask again for the outcome).
     #[graphql(inaccessible)]
     async fn refund_order_payment(
         &self,
