@@ -149,8 +149,10 @@ impl OrderRef {
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(inaccessible)]
 pub struct RefundResult {
-    /// Whether the order's money is back (refunded now or before); false when
-    /// nothing was charged for it.
+    /// Whether the order's money is refunded (now or before); false when it had no
+    /// SUCCEEDED payment.
+    // (A REFUNDING payment counts as SUCCEEDED here; the description is kept as
+    // it is, as it is part of the committed SDL.)
     pub refunded: bool,
 }
 
@@ -210,10 +212,11 @@ impl Mutation {
         Ok(PaymentObject(payment))
     }
 
-    /// For the orders service (service credential): refunds the order's charged
-    /// payment. Idempotent; SERVICE_UNAVAILABLE while the refund's outcome is
-    /// unknown (it is recorded before the provider is called and carried
-    /// through even if the caller gives up; ask again for the outcome).
+    /// For the orders service (service credential): refunds the order's SUCCEEDED
+    /// payment. Idempotent.
+    // SERVICE_UNAVAILABLE while the refund's outcome is unknown: the refund is
+    // recorded (REFUNDING) before the provider is called and carried through
+    // even if the caller gives up; asking again answers its outcome.
     #[graphql(inaccessible)]
     async fn refund_order_payment(
         &self,
