@@ -163,13 +163,7 @@ async fn retry(shop: &Shop, ada: &Buyer, session: &Session) {
 }
 
 async fn slow_step(store: Store, step: Step) {
-    let options = ShopOptions {
-        call_timeout: CALL_TIMEOUT,
-        provider_timeout: PROVIDER_DEADLINE,
-        creating_timeout: Duration::from_secs(1),
-        ..ShopOptions::default()
-    };
-    let Some((shop, ada)) = shop_with(store, options).await else {
+    let Some((shop, ada)) = shop_with(store, slow_options()).await else {
         return;
     };
     step.inject(&shop);
@@ -264,6 +258,81 @@ async fn every_step_answering_late_at_once_keeps_the_invariants(store: Store) {
     slow_step(store, Step::Everywhere).await;
 }
 
+// ── races with a slow charge ────────────────────────────────────────────────
+
+fn slow_options() -> ShopOptions {
+    ShopOptions {
+        call_timeout: CALL_TIMEOUT,
+        provider_timeout: PROVIDER_DEADLINE,
+        creating_timeout: Duration::from_secs(1),
+        ..ShopOptions::default()
+    }
+}
+
+async fn an_order_expiring_while_its_charge_answers_late_is_refunded(store: Store) {
+    let options = ShopOptions {
+        order_ttl: Duration::from_millis(500),
+        ..slow_options()
+    };
+    let Some((shop, ada)) = shop_with(store, options).await else {
+        return;
+    };
+    let order_id = shop.place_order(&ada, &[(SKU, 2)]).await;
+    shop.provider().slow_charges(Some(SLOW_PROVIDER));
+    let answer = shop.pay(&ada, &order_id, "tok_visa", "key-1").await;
+    assert_eq!(error_code(&answer), "SERVICE_UNAVAILABLE", "{answer}");
+    assert_eq!(shop.sandbox().total_charges(), 1, "the money moved");
+
+    // The order expires while the charge's outcome is unknown to payments.
+    eventually("the unpaid order expires", RECOVERY, || async {
+        storefront_orders::sweeper::sweep_once(shop.order_ops())
+            .await
+            .expect("the sweep runs");
+        shop.order_status(&ada, &order_id).await == "CANCELLED"
+    })
+    .await;
+    clear(&shop);
+    shop.settled(RECOVERY).await;
+    shop.recover_until_consistent(RECOVERY).await;
+    assert_eq!(shop.order_status(&ada, &order_id).await, "CANCELLED");
+    assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
+    assert_eq!(shop.sandbox().net_takings(), 0, "the money is back");
+    assert_eq!(shop.stock(SKU).await, STOCK);
+}
+
+async fn a_cancel_racing_a_slow_charge_ends_cancelled_and_refunded(store: Store) {
+    let Some((shop, ada)) = shop_with(store, slow_options()).await else {
+        return;
+    };
+    let order_id = shop.place_order(&ada, &[(SKU, 2)]).await;
+    // The charge answers late but within payments' deadline: payOrder waits.
+    shop.provider().slow_charges(Some(SLOW));
+    let pay = shop.pay(&ada, &order_id, "tok_visa", "key-1");
+    let cancel = async {
+        eventually("the provider charged", RECOVERY, || async {
+            shop.sandbox().total_charges() == 1
+        })
+        .await;
+        shop.cancel(&ada, &order_id).await
+    };
+    let (paid, cancelled) = tokio::join!(pay, cancel);
+    assert_eq!(
+        cancelled["data"]["cancelOrder"]["status"], "CANCELLED",
+        "the unpaid order is cancelled at once: {cancelled}"
+    );
+    assert_eq!(
+        paid["data"]["payOrder"]["status"], "REFUNDED",
+        "the charge of a cancelled order is given back: {paid}"
+    );
+    clear(&shop);
+    shop.settled(RECOVERY).await;
+    shop.recover().await;
+    shop.assert_invariants().await;
+    assert_eq!(shop.sandbox().total_refunds(), 1);
+    assert_eq!(shop.sandbox().net_takings(), 0);
+    assert_eq!(shop.stock(SKU).await, STOCK);
+}
+
 // ── the repro of issue 15 ────────────────────────────────────────────────────
 
 /// Orders with `CALL_TIMEOUT=1s SWEEP_INTERVAL=1s CREATING_TIMEOUT=3s`, a
@@ -326,5 +395,7 @@ on_both_stores!(
     a_provider_charge_answering_after_the_deadline_is_finished_once,
     a_provider_refund_answering_after_the_deadline_is_finished_once,
     every_step_answering_late_at_once_keeps_the_invariants,
+    an_order_expiring_while_its_charge_answers_late_is_refunded,
+    a_cancel_racing_a_slow_charge_ends_cancelled_and_refunded,
     a_cancel_whose_refund_answers_after_the_callers_timeout_ends_cancelled_and_refunded,
 );
