@@ -128,10 +128,7 @@ impl Orders {
     /// Runs `work` in a task of its own and waits for it. If the caller goes
     /// away (an HTTP handler is dropped when its client disconnects or times
     /// out), the task still carries the work to a recorded state.
-    pub(crate) async fn detached<T, Fut>(
-        &self,
-        work: impl FnOnce(Orders) -> Fut,
-    ) -> ApiResult<T>
+    pub(crate) async fn detached<T, Fut>(&self, work: impl FnOnce(Orders) -> Fut) -> ApiResult<T>
     where
         Fut: std::future::Future<Output = ApiResult<T>> + Send + 'static,
         T: Send + 'static,

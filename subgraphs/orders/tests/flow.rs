@@ -219,7 +219,11 @@ async fn a_cancel_whose_refund_failed_is_carried_through_by_the_sweeper_never_ba
         "payments cannot confirm the refund"
     );
     assert_eq!(env.stored(&id).await.state, OrderState::Refunding);
-    assert_eq!(status_of(&env, &id, &token).await, "PAID", "not cancelled yet");
+    assert_eq!(
+        status_of(&env, &id, &token).await,
+        "PAID",
+        "not cancelled yet"
+    );
 
     // Payments is back: the stored cancel intent is carried through, the
     // refund asked for again, and the order never goes back to PAID.

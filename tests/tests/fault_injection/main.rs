@@ -336,9 +336,7 @@ async fn cancelling_a_paid_order_whose_sale_was_not_recorded_returns_the_stock_o
 
 // ── cancelOrder: orders → payments refundOrderPayment, → inventory releaseStock
 
-async fn payments_down_during_the_cancel_of_a_paid_order_is_finished_once_it_is_back(
-    store: Store,
-) {
+async fn payments_down_during_the_cancel_of_a_paid_order_is_finished_once_it_is_back(store: Store) {
     let Some((shop, ada)) = shop_after_the_grace_period(store).await else {
         return;
     };

@@ -107,7 +107,9 @@ struct Session {
 }
 
 fn created(answer: &serde_json::Value) -> Option<String> {
-    answer["data"]["createOrder"]["id"].as_str().map(str::to_owned)
+    answer["data"]["createOrder"]["id"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Pays one order, pays and cancels another, cancels a third unpaid one;
@@ -177,8 +179,16 @@ async fn slow_step(store: Store, step: Step) {
     retry(&shop, &ada, &session).await;
     shop.recover().await;
     shop.assert_invariants().await;
-    assert_eq!(shop.stock(SKU).await, STOCK - 2, "only the paid order's units are sold");
-    assert_eq!(shop.sandbox().net_takings(), 2 * 1250, "the provider kept the paid order's total");
+    assert_eq!(
+        shop.stock(SKU).await,
+        STOCK - 2,
+        "only the paid order's units are sold"
+    );
+    assert_eq!(
+        shop.sandbox().net_takings(),
+        2 * 1250,
+        "the provider kept the paid order's total"
+    );
     if let Some(id) = &session.refunded {
         let payment = shop.payment_status(&ada, id).await;
         assert!(
@@ -191,7 +201,11 @@ async fn slow_step(store: Store, step: Step) {
 // ── orders → inventory ───────────────────────────────────────────────────────
 
 async fn a_reserve_stock_that_lands_after_the_timeout_holds_nothing(store: Store) {
-    slow_step(store, Step::OrdersToInventory("reserveStock", Fault::Slow(SLOW))).await;
+    slow_step(
+        store,
+        Step::OrdersToInventory("reserveStock", Fault::Slow(SLOW)),
+    )
+    .await;
 }
 
 async fn a_reserve_stock_answer_after_the_timeout_gives_the_stock_back(store: Store) {
@@ -200,7 +214,11 @@ async fn a_reserve_stock_answer_after_the_timeout_gives_the_stock_back(store: St
 }
 
 async fn a_commit_stock_that_lands_after_the_timeout_sells_once(store: Store) {
-    slow_step(store, Step::OrdersToInventory("commitStock", Fault::Slow(SLOW))).await;
+    slow_step(
+        store,
+        Step::OrdersToInventory("commitStock", Fault::Slow(SLOW)),
+    )
+    .await;
 }
 
 async fn a_commit_stock_answer_after_the_timeout_sells_once(store: Store) {
@@ -209,7 +227,11 @@ async fn a_commit_stock_answer_after_the_timeout_sells_once(store: Store) {
 }
 
 async fn a_release_stock_that_lands_after_the_timeout_returns_the_stock_once(store: Store) {
-    slow_step(store, Step::OrdersToInventory("releaseStock", Fault::Slow(SLOW))).await;
+    slow_step(
+        store,
+        Step::OrdersToInventory("releaseStock", Fault::Slow(SLOW)),
+    )
+    .await;
 }
 
 async fn a_release_stock_answer_after_the_timeout_returns_the_stock_once(store: Store) {
@@ -220,11 +242,19 @@ async fn a_release_stock_answer_after_the_timeout_returns_the_stock_once(store: 
 // ── payments → orders ────────────────────────────────────────────────────────
 
 async fn a_slow_order_for_payment_charges_nothing_until_retried(store: Store) {
-    slow_step(store, Step::PaymentsToOrders("orderForPayment", Fault::Slow(SLOW))).await;
+    slow_step(
+        store,
+        Step::PaymentsToOrders("orderForPayment", Fault::Slow(SLOW)),
+    )
+    .await;
 }
 
 async fn a_mark_order_paid_that_lands_after_the_timeout_pays_the_order_once(store: Store) {
-    slow_step(store, Step::PaymentsToOrders("markOrderPaid", Fault::Slow(SLOW))).await;
+    slow_step(
+        store,
+        Step::PaymentsToOrders("markOrderPaid", Fault::Slow(SLOW)),
+    )
+    .await;
 }
 
 async fn a_mark_order_paid_answer_after_the_timeout_pays_the_order_once(store: Store) {

@@ -29,17 +29,14 @@ use storefront_shared::{ApiError, ApiResult};
 
 use super::Payments;
 use crate::domain::{Payment, PaymentState, now_ms, refund_key};
-use crate::provider::{RefundRequest, within};
+use crate::provider::{ProviderError, RefundRequest, within};
 use crate::store::{Change, Condition};
 
 impl Payments {
     /// Runs `work` in a task of its own and waits for it. If the caller goes
     /// away (an HTTP handler is dropped when its client disconnects or times
     /// out), the task still finishes the work and records its outcome.
-    pub(super) async fn detached<T, Fut>(
-        &self,
-        work: impl FnOnce(Payments) -> Fut,
-    ) -> ApiResult<T>
+    pub(super) async fn detached<T, Fut>(&self, work: impl FnOnce(Payments) -> Fut) -> ApiResult<T>
     where
         Fut: Future<Output = ApiResult<T>> + Send + 'static,
         T: Send + 'static,
@@ -145,7 +142,15 @@ impl Payments {
                 }
             }
             Err(error) => {
-                tracing::warn!(payment = %payment.id, %error, "the refund's outcome is unknown; it stays REFUNDING");
+                if matches!(error, ProviderError::Rejected(_)) {
+                    // A definite refusal: the money is not back, and asking again
+                    // will not change that. It stays REFUNDING (shown as SUCCEEDED,
+                    // its order stays PAID) for someone to look at; the sweeper
+                    // keeps asking with the same key.
+                    tracing::error!(payment = %payment.id, %error, "the provider refused a refund; it stays REFUNDING");
+                } else {
+                    tracing::warn!(payment = %payment.id, %error, "the refund's outcome is unknown; it stays REFUNDING");
+                }
                 let condition = Condition {
                     attempt: Some(payment.attempt),
                     ..Condition::state(PaymentState::Refunding)
