@@ -10,7 +10,7 @@
 //!   store, wired to each other through fault-injecting proxies
 //!   ([`proxy::Proxy`]), with the sweepers at hand; `shop/invariants.rs` checks
 //!   the order flow's promises ([`shop::Shop::assert_invariants`]).
-//! - `tests/`: one file per cross-service behaviour.
+//! - `tests/`: one file (or folder, e.g. `fault_injection/`) per cross-service behaviour.
 
 pub mod proxy;
 pub mod shop;

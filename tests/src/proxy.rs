@@ -6,8 +6,16 @@
 //!              ├ Fault::Pass        forward, answer as the service did
 //!              ├ Fault::Down        503 without forwarding: nothing was done
 //!              ├ Fault::LoseAnswer  forward, let the work happen, then answer 502
-//!              └ Fault::Hold        keep the request until the test releases it
+//!              ├ Fault::Hold        keep the request until the test releases it
+//!              ├ Fault::Slow(d)     forward only after d: the work lands late, after
+//!              │                    the caller gave up (and maybe compensated)
+//!              └ Fault::SlowAnswer(d) forward now, let the work happen, answer after d
 //! ```
+//!
+//! A slow request is forwarded by a task of its own, so it reaches the service
+//! and runs to the end even when the caller times out and hangs up meanwhile
+//! (as a slow network or a busy service would); [`Proxy::in_flight`] says how
+//! many have not been answered by the service yet.
 //!
 //! A fault may apply to every request or only to requests whose path or body
 //! names an operation (e.g. `"markOrderPaid"`), so one step of a flow can fail
@@ -15,6 +23,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -35,6 +44,12 @@ pub enum Fault {
     /// Keep it until [`Proxy::release`] (or [`Proxy::pass`]), then forward it:
     /// a slow service, to order racing requests deterministically.
     Hold,
+    /// Forward it only after this long, whatever the caller does meanwhile: the
+    /// work happens late, typically after the caller's timeout.
+    Slow(Duration),
+    /// Forward it at once and let the work happen, but answer only after this
+    /// long: the caller's timeout fires although the work is done.
+    SlowAnswer(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +67,7 @@ struct Inner {
     injected: AtomicUsize,
     gate: tokio::sync::Semaphore,
     held: AtomicUsize,
+    in_flight: AtomicUsize,
 }
 
 impl Inner {
@@ -98,6 +114,7 @@ impl Proxy {
             injected: AtomicUsize::new(0),
             gate: tokio::sync::Semaphore::new(0),
             held: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
         });
         let app = Router::new()
             .fallback(forward)
@@ -159,6 +176,35 @@ impl Proxy {
     pub fn forwarded(&self) -> usize {
         self.inner.forwarded.load(Ordering::SeqCst)
     }
+
+    /// How many slow requests the service has not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// A request as the proxy received it.
+struct Request {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Counts a slow request as in flight until dropped.
+struct InFlight(Arc<Inner>);
+
+impl InFlight {
+    fn start(proxy: &Arc<Inner>) -> Self {
+        proxy.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(Arc::clone(proxy))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn forward(
@@ -176,30 +222,70 @@ async fn forward(
         });
         if matches { rule.fault } else { Fault::Pass }
     };
-    if fault == Fault::Hold {
-        proxy.injected.fetch_add(1, Ordering::SeqCst);
-        proxy.held.fetch_add(1, Ordering::SeqCst);
-        if let Ok(permit) = proxy.gate.acquire().await {
-            permit.forget();
+    let request = Request {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    match fault {
+        Fault::Pass => relay(&proxy, request).await,
+        Fault::Down => {
+            proxy.injected.fetch_add(1, Ordering::SeqCst);
+            (StatusCode::SERVICE_UNAVAILABLE, "down for the test").into_response()
         }
-        proxy.held.fetch_sub(1, Ordering::SeqCst);
+        Fault::Hold => {
+            proxy.injected.fetch_add(1, Ordering::SeqCst);
+            proxy.held.fetch_add(1, Ordering::SeqCst);
+            if let Ok(permit) = proxy.gate.acquire().await {
+                permit.forget();
+            }
+            proxy.held.fetch_sub(1, Ordering::SeqCst);
+            relay(&proxy, request).await
+        }
+        Fault::LoseAnswer => {
+            let _answer = relay(&proxy, request).await;
+            proxy.injected.fetch_add(1, Ordering::SeqCst);
+            (StatusCode::BAD_GATEWAY, "answer lost for the test").into_response()
+        }
+        Fault::Slow(delay) | Fault::SlowAnswer(delay) => {
+            proxy.injected.fetch_add(1, Ordering::SeqCst);
+            let late = matches!(fault, Fault::Slow(_));
+            let in_flight = InFlight::start(&proxy);
+            let proxy = Arc::clone(&proxy);
+            // A task of its own: the request goes on when the caller hangs up.
+            let slow = tokio::spawn(async move {
+                if late {
+                    tokio::time::sleep(delay).await;
+                }
+                let answer = relay(&proxy, request).await;
+                drop(in_flight);
+                if !late {
+                    tokio::time::sleep(delay).await;
+                }
+                answer
+            });
+            slow.await.unwrap_or_else(|error| {
+                (StatusCode::BAD_GATEWAY, format!("proxy: {error}")).into_response()
+            })
+        }
     }
-    if fault == Fault::Down {
-        proxy.injected.fetch_add(1, Ordering::SeqCst);
-        return (StatusCode::SERVICE_UNAVAILABLE, "down for the test").into_response();
-    }
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut request = proxy
+}
+
+/// Forwards `request` to the service and returns its whole answer.
+async fn relay(proxy: &Inner, request: Request) -> Response {
+    let path = request.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut forwarded = proxy
         .http
-        .request(method, format!("{}{path}", proxy.target_origin))
-        .body(body);
-    for (name, value) in &headers {
+        .request(request.method, format!("{}{path}", proxy.target_origin))
+        .body(request.body);
+    for (name, value) in &request.headers {
         if name != header::HOST && name != header::CONTENT_LENGTH {
-            request = request.header(name, value);
+            forwarded = forwarded.header(name, value);
         }
     }
     proxy.forwarded.fetch_add(1, Ordering::SeqCst);
-    let answer = match request.send().await {
+    let answer = match forwarded.send().await {
         Ok(answer) => answer,
         Err(error) => {
             return (StatusCode::BAD_GATEWAY, format!("proxy: {error}")).into_response();
@@ -207,12 +293,7 @@ async fn forward(
     };
     let status = answer.status();
     let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
-    let body = answer.bytes().await;
-    if fault == Fault::LoseAnswer {
-        proxy.injected.fetch_add(1, Ordering::SeqCst);
-        return (StatusCode::BAD_GATEWAY, "answer lost for the test").into_response();
-    }
-    match body {
+    match answer.bytes().await {
         Ok(body) => {
             let mut response = (status, body).into_response();
             if let Some(content_type) = content_type {

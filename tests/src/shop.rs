@@ -12,10 +12,19 @@
 //!     └─[Proxy]─ JWKS (inventory, orders, payments verify tokens with users' key)
 //! ```
 //!
-//! Every service-to-service call goes through a [`Proxy`] the test can break.
-//! The services' sweepers do not run on their own; [`Shop::recover`] runs them
-//! once (orders `sweep_once`, payments `sweep`, inventory `recover`), and
+//! Every service-to-service call goes through a [`Proxy`] the test can break,
+//! and payments calls the sandbox provider through a [`SlowProvider`] that can
+//! answer late. The services' sweepers do not run on their own; [`Shop::recover`]
+//! runs them once (orders `sweep_once`, payments `sweep`, inventory `recover`),
+//! [`Shop::run_sweepers`] in the background as the binaries do, and
 //! [`Shop::assert_invariants`] checks the order flow's promises in the stores.
+//!
+//! # Layout
+//! - this file: starting the shop, and the client calls the tests make.
+//! - `provider.rs`: [`SlowProvider`], the sandbox with answers that can be slowed.
+//! - `recovery.rs`: the sweepers, once or in the background, and waiting for
+//!   slowed work to land.
+//! - `invariants.rs`: the promises of the order flow.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -39,6 +48,11 @@ use storefront_shared::settings::Secret;
 use tempfile::TempDir;
 
 mod invariants;
+mod provider;
+mod recovery;
+
+pub use provider::SlowProvider;
+pub use recovery::Sweepers;
 
 use crate::proxy::Proxy;
 use crate::{SERVICE_TOKEN, Service, error_code, listen};
@@ -129,6 +143,7 @@ pub struct Shop {
     order_ops: Orders,
     payment_ops: Payments,
     sandbox: Arc<SandboxProvider>,
+    provider: Arc<SlowProvider>,
     stock: Arc<dyn InventoryStore>,
     admin_token: String,
     buyers: Mutex<Vec<String>>,
@@ -291,7 +306,8 @@ impl Shop {
 
         // payments, on the sandbox, calling orders through its proxy
         let sandbox = Arc::new(SandboxProvider::new(options.provider_timeout));
-        let provider: Arc<dyn PaymentProvider> = sandbox.clone();
+        let slow_provider = Arc::new(SlowProvider::new(Arc::clone(&sandbox)));
+        let provider: Arc<dyn PaymentProvider> = slow_provider.clone();
         let orders_client = ServiceClient::new(
             "orders",
             payments_to_orders.graphql_url.clone(),
@@ -333,6 +349,7 @@ impl Shop {
             order_ops,
             payment_ops,
             sandbox,
+            provider: slow_provider,
             stock: repos.stock,
             admin_token,
             buyers: Mutex::new(Vec::new()),
@@ -354,6 +371,11 @@ impl Shop {
     /// The sandbox provider (its ledger counts real charges).
     pub fn sandbox(&self) -> &SandboxProvider {
         &self.sandbox
+    }
+
+    /// The provider payments calls (the sandbox, answers can be slowed).
+    pub fn provider(&self) -> &SlowProvider {
+        &self.provider
     }
 
     /// Inventory's store.
@@ -538,24 +560,6 @@ impl Shop {
             .iter()
             .map(|payment| self.sandbox.charges_for(&payment.id))
             .sum()
-    }
-
-    /// Runs every service's recovery once, in the order that lets each finish
-    /// what the others started: inventory `recover`, orders `sweep_once`,
-    /// payments `sweep`, then orders and inventory again.
-    pub async fn recover(&self) {
-        self.stock.recover().await.expect("inventory recovers");
-        storefront_orders::sweeper::sweep_once(&self.order_ops)
-            .await
-            .expect("the orders sweep runs");
-        self.payment_ops
-            .sweep()
-            .await
-            .expect("the payments sweep runs");
-        storefront_orders::sweeper::sweep_once(&self.order_ops)
-            .await
-            .expect("the orders sweep runs");
-        self.stock.recover().await.expect("inventory recovers");
     }
 }
 

@@ -2,8 +2,8 @@
 //! inventory's `reserveStock`/`releaseStock`/`commitStock` and payments'
 //! `refundOrderPayment`. All of them are idempotent per order id at the
 //! callee, so a call whose outcome is unknown (SERVICE_UNAVAILABLE) can be
-//! repeated or compensated. The status of an order's payment (read through
-//! payments' `Order` entity) settles a refund whose outcome was unknown.
+//! repeated or compensated: orders never decides from a status whose outcome
+//! is unknown, it asks again.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -17,7 +17,6 @@ const RELEASE: &str = "mutation($orderId: ID!) { releaseStock(orderId: $orderId)
 const COMMIT: &str = "mutation($orderId: ID!) { commitStock(orderId: $orderId) { orderId status lines { sku quantity unitPrice { amount currency } } } }";
 const REFUND: &str =
     "mutation($orderId: ID!) { refundOrderPayment(orderId: $orderId) { refunded } }";
-const ORDER_PAYMENT: &str = "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Order { payment { status } } } }";
 
 /// Stock held, sold or released for one order, as inventory reports it.
 #[derive(Debug, Clone, Deserialize)]
@@ -100,31 +99,6 @@ struct RefundResult {
     refunded: bool,
 }
 
-/// How an order's payment stands, as payments reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentStatus {
-    /// The money was taken and is still taken.
-    Succeeded,
-    /// No money was taken.
-    Declined,
-    /// The money was taken and given back.
-    Refunded,
-    /// A status this version does not know.
-    #[serde(other)]
-    Unknown,
-}
-
-#[derive(Deserialize)]
-struct PaymentEntity {
-    status: PaymentStatus,
-}
-
-#[derive(Deserialize)]
-struct OrderEntity {
-    payment: Option<PaymentEntity>,
-}
-
 /// The payments service's internal refund operation.
 #[derive(Clone)]
 pub struct PaymentsClient(ServiceClient);
@@ -135,8 +109,9 @@ impl PaymentsClient {
         PaymentsClient(client)
     }
 
-    /// Refunds the order's successful payment, if it has one (idempotent).
-    /// Whether something was refunded.
+    /// Refunds the order's charged payment, if it has one (idempotent: asking
+    /// again is the same refund). Whether the money is back; SERVICE_UNAVAILABLE
+    /// while payments cannot confirm it (the refund goes on there regardless).
     pub async fn refund_order_payment(&self, order_id: &OrderId) -> ApiResult<bool> {
         let result: Option<RefundResult> = self
             .0
@@ -147,28 +122,5 @@ impl PaymentsClient {
             )
             .await?;
         Ok(result.is_some_and(|result| result.refunded))
-    }
-
-    /// The status of the order's payment (the charged one, if any), or `None`
-    /// when payments has no settled payment for it.
-    pub async fn order_payment_status(
-        &self,
-        order_id: &OrderId,
-    ) -> ApiResult<Option<PaymentStatus>> {
-        let representations = json!([{ "__typename": "Order", "id": order_id.as_str() }]);
-        let entities: Vec<Option<OrderEntity>> = self
-            .0
-            .call(
-                ORDER_PAYMENT,
-                json!({ "representations": representations }),
-                "_entities",
-            )
-            .await?;
-        Ok(entities
-            .into_iter()
-            .next()
-            .flatten()
-            .and_then(|order| order.payment)
-            .map(|payment| payment.status))
     }
 }

@@ -55,10 +55,11 @@ pub enum OrderState {
     PendingPayment,
     /// Paid; the reservation is (or is being) turned into a sale.
     Paid,
-    /// Paid, and a cancel asked payments to refund it; whether the money went
-    /// back is not confirmed yet. Shown as PAID: the order is cancelled only
-    /// once the refund is. A retry of the cancel finishes it; the sweeper asks
-    /// payments and moves it on to CANCELLING (refunded) or back to PAID (not).
+    /// Paid, and a cancel asked payments to refund it: the durable cancel
+    /// intent. Whether the money went back is not confirmed yet. Shown as PAID:
+    /// the order is cancelled only once the refund is. It only ever moves on
+    /// to CANCELLING: a retry of the cancel or the sweeper asks payments for the
+    /// same refund again until payments confirms it.
     Refunding,
     /// Cancelled (or expired); the stock is being released. Shown as CANCELLED.
     Cancelling,
@@ -387,7 +388,7 @@ pub enum Unfinished {
     Aborting,
     /// CANCELLING: stock to release, then CANCELLED.
     Cancelling,
-    /// REFUNDING: a cancel whose refund is not confirmed; payments decides.
+    /// REFUNDING: a cancel whose refund is not confirmed; asked for again.
     Refunding,
     /// PAID but the sale is not recorded at inventory yet.
     UncommittedPaid,

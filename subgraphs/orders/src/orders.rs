@@ -1,39 +1,39 @@
 //! The order operations, returning `ApiResult`: the order flow of DESIGN.md.
 //!
 //! ```text
-//! createOrder:  insert CREATING ─ reserveStock ─┬─ ok ────────── CAS → PENDING_PAYMENT
-//!                                               ├─ definite ──── CAS → FAILED
-//!                                               └─ unknown ───── CAS → ABORTING ─ releaseStock ─ CAS → FAILED
+//! createOrder:   insert CREATING ─ reserveStock ─┬─ ok ───────── CAS → PENDING_PAYMENT
+//!                                                ├─ definite ─── CAS → FAILED
+//!                                                └─ unknown ──── CAS → ABORTING ─ releaseStock ─ CAS → FAILED
 //! markOrderPaid: CAS PENDING_PAYMENT → PAID ─ commitStock ─ CAS stock_committed = true
-//! cancelOrder:  PENDING_PAYMENT ─────────────────────────────────────────── CAS → CANCELLING ─┐
-//!               PAID ─ CAS → REFUNDING ─ refundOrderPayment ─┬─ ok ────────── CAS → CANCELLING ─┤
-//!                                                            └─ failed ────── stays REFUNDING    │
-//!               (REFUNDING: a retry goes on from the refund)        releaseStock ─ CAS → CANCELLED
-//! sweeper:      REFUNDING ─ payment status ─┬─ SUCCEEDED ─── CAS → PAID (the refund never happened)
-//!                                           └─ otherwise ─── CAS → CANCELLING ─ release ─ CANCELLED
+//!                (expired, cancelled or paid by another payment → INVALID_STATE: payments refunds)
+//! cancelOrder:   PENDING_PAYMENT → CANCELLING; PAID → REFUNDING ─ refund ─ → CANCELLING;
+//!                releaseStock ─ → CANCELLED (see cancel.rs)
 //! ```
-//!
-//! REFUNDING is the durable cancel intent of a paid order: it is stored before
-//! payments is asked for the refund, so a refund whose answer is lost (or a
-//! crash right after it) cannot leave a refunded order PAID with its stock
-//! sold. It is shown as PAID: a paid order counts as cancelled only once its
-//! money is back. The cancel answers SERVICE_UNAVAILABLE while the refund's
-//! outcome is unknown; a retry refunds again (idempotent at payments) and
-//! finishes. Without a retry the sweeper settles it by the payment's status:
-//! refunded → cancelled; still charged → PAID again, as the client was told.
 //!
 //! Every change is a compare-and-set on the state the caller saw, so two
 //! racing operations never both win; the loser re-reads and decides again.
-//! Work left half done by a crash or an outage (ABORTING, REFUNDING,
-//! CANCELLING, a sale not committed) is finished by [`crate::sweeper`], with
-//! the same methods.
+//! Each operation runs in a task of its own once it has checked its caller
+//! ([`Orders::detached`]): when the client disconnects or its call times out,
+//! the work in flight still finishes instead of being dropped half way. Every
+//! call to another service is idempotent there, so a call whose answer is late
+//! or lost is repeated or compensated, never guessed: an unknown reservation is
+//! released (inventory refuses a reservation that arrives after its release),
+//! an unknown refund is asked for again. Work left half done by a crash or an
+//! outage (CREATING, ABORTING, REFUNDING, CANCELLING, a sale not committed) is
+//! finished by [`crate::sweeper`], with the same methods.
+//!
+//! # Layout
+//! - this file: [`Orders`], creating, reading, paying (`markOrderPaid`).
+//! - `cancel.rs`: cancelling (with the refund of a paid order) and expiry.
+
+mod cancel;
 
 use std::time::Duration;
 
 use storefront_shared::auth::{Claims, Role, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
-use crate::clients::{InventoryClient, PaymentStatus, PaymentsClient, Reservation};
+use crate::clients::{InventoryClient, PaymentsClient, Reservation};
 use crate::domain::{
     Order, OrderId, OrderItem, OrderLimits, OrderPage, OrderRequest, OrderState, PageRequest,
     Pricing, Transition, now_ms,
@@ -88,24 +88,6 @@ fn callee_error(service: &str, error: ApiError) -> ApiError {
     }
 }
 
-/// A paid order is cancelled only after its refund; whatever stopped the refund,
-/// the order stays REFUNDING (shown as PAID) and the client may try again later.
-fn refund_failed(id: &OrderId, error: ApiError) -> ApiError {
-    match error {
-        ApiError::ServiceUnavailable(_) => {
-            tracing::warn!(order_id = %id, error = ?error, "the refund of a paid order being cancelled has an unknown outcome; it stays REFUNDING");
-            error
-        }
-        other => {
-            tracing::error!(order_id = %id, code = other.code(), error = ?other, "payments did not refund a paid order");
-            ApiError::ServiceUnavailable(
-                "the payment could not be refunded right now, so the order is not cancelled; try again later"
-                    .into(),
-            )
-        }
-    }
-}
-
 fn not_found(id: &OrderId) -> ApiError {
     ApiError::NotFound(format!("there is no order {id}"))
 }
@@ -146,6 +128,19 @@ impl Orders {
         &self.policy
     }
 
+    /// Runs `work` in a task of its own and waits for it. If the caller goes
+    /// away (an HTTP handler is dropped when its client disconnects or times
+    /// out), the task still carries the work to a recorded state.
+    pub(crate) async fn detached<T, Fut>(&self, work: impl FnOnce(Orders) -> Fut) -> ApiResult<T>
+    where
+        Fut: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::spawn(work(self.clone()))
+            .await
+            .map_err(|error| ApiError::internal(format!("an order task failed: {error}")))?
+    }
+
     /// Places an order for the caller: stores the intent, reserves the stock at
     /// inventory (prices come from the reservation), then makes it PENDING_PAYMENT.
     /// On any failure nothing stays reserved and no order becomes visible.
@@ -157,6 +152,12 @@ impl Orders {
         let claims = viewer.require_user()?;
         let request = OrderRequest::parse(lines, self.policy.limits)?;
         let order = Order::intent(&claims.sub, &request, now_ms());
+        self.detached(move |orders| async move { orders.place(order).await })
+            .await
+    }
+
+    /// Stores the intent, reserves its stock and prices it (see [`Orders::create`]).
+    async fn place(&self, order: Order) -> ApiResult<Order> {
         self.repo.insert(&order).await?;
         match self.inventory.reserve(&order.id, &order.lines).await {
             Ok(reservation) => self.confirm(order, reservation).await,
@@ -317,138 +318,6 @@ impl Orders {
         Ok(self.repo.list_by_buyer(buyer_id, &page).await?)
     }
 
-    /// Cancels an order for its buyer or an ADMIN: a paid order is refunded first
-    /// (PAID → REFUNDING, refund, → CANCELLING); then the stock is released.
-    /// When the refund's outcome is unknown the answer is SERVICE_UNAVAILABLE and
-    /// the order stays REFUNDING (shown as PAID): a retry finishes the cancel.
-    /// Cancelling a cancelled order is INVALID_STATE.
-    pub async fn cancel(&self, viewer: &Viewer, raw_id: &str) -> ApiResult<Order> {
-        let claims = viewer.require_user()?;
-        let id = OrderId::parse(raw_id)?;
-        let mut order = self.visible(&id).await?.ok_or_else(|| not_found(&id))?;
-        authorize(claims, &order)?;
-        for _ in 0..MAX_ATTEMPTS {
-            let from = order.state;
-            let cancelling = match from {
-                OrderState::PendingPayment => {
-                    self.transition(&id, from, OrderState::Cancelling).await?
-                }
-                OrderState::Paid => {
-                    // The intent first, so a lost refund answer leaves a trace.
-                    match self.transition(&id, from, OrderState::Refunding).await? {
-                        Some(refunding) => self.refund(refunding).await?,
-                        None => None,
-                    }
-                }
-                OrderState::Refunding => self.refund(order).await?,
-                OrderState::Cancelling => {
-                    // Shown as CANCELLED already; help the release along, then answer
-                    // as for any cancelled order.
-                    self.finish_cancel(order).await;
-                    return Err(ApiError::InvalidState(format!(
-                        "order {id} is already cancelled"
-                    )));
-                }
-                OrderState::Cancelled => {
-                    return Err(ApiError::InvalidState(format!(
-                        "order {id} is already cancelled"
-                    )));
-                }
-                OrderState::Creating | OrderState::Aborting | OrderState::Failed => {
-                    return Err(not_found(&id));
-                }
-            };
-            if let Some(cancelling) = cancelling {
-                tracing::info!(order_id = %id, by = %claims.sub, was = from.as_str(), "order cancelled");
-                return Ok(self.finish_cancel(cancelling).await);
-            }
-            order = self.visible(&id).await?.ok_or_else(|| not_found(&id))?;
-        }
-        Err(ApiError::ServiceUnavailable(format!(
-            "order {id} kept changing while it was being cancelled; try again"
-        )))
-    }
-
-    /// Refunds a REFUNDING order's payment (idempotent at payments), then makes
-    /// it CANCELLING; `None` when the order moved on meanwhile. Whatever stops the
-    /// refund leaves the order REFUNDING, for a retry or the sweeper.
-    async fn refund(&self, order: Order) -> ApiResult<Option<Order>> {
-        let refunded = self
-            .payments
-            .refund_order_payment(&order.id)
-            .await
-            .map_err(|error| refund_failed(&order.id, error))?;
-        if !refunded {
-            tracing::warn!(order_id = %order.id, "payments had no payment to refund for a paid order");
-        }
-        self.transition(&order.id, OrderState::Refunding, OrderState::Cancelling)
-            .await
-    }
-
-    /// Settles a REFUNDING order nobody is finishing (for the sweeper) by how
-    /// its payment stands at payments: still SUCCEEDED means the refund never
-    /// happened, and the client was told the cancel failed, so it is PAID
-    /// again; refunded (or nothing charged) means the money is back, so it is
-    /// cancelled and its stock released. If payments cannot say, it stays
-    /// REFUNDING for the next sweep. The state the order is in afterwards.
-    ///
-    /// Should a cancel's refund still be on its way when the order goes back to
-    /// PAID, that cancel finds PAID after its refund and goes round again
-    /// (PAID → REFUNDING, refund: already done, → CANCELLING).
-    pub(crate) async fn settle_refund(&self, order: Order) -> ApiResult<OrderState> {
-        let status = self
-            .payments
-            .order_payment_status(&order.id)
-            .await
-            .map_err(|error| callee_error("payments", error))?;
-        let (to, why) = match status {
-            Some(PaymentStatus::Succeeded) => (OrderState::Paid, "the refund never happened"),
-            Some(PaymentStatus::Unknown) => {
-                return Err(ApiError::internal(format!(
-                    "payments reported an unknown payment status for order {}",
-                    order.id
-                )));
-            }
-            Some(PaymentStatus::Refunded | PaymentStatus::Declined) | None => {
-                (OrderState::Cancelling, "the money is back")
-            }
-        };
-        match self
-            .transition(&order.id, OrderState::Refunding, to)
-            .await?
-        {
-            Some(moved) if to == OrderState::Cancelling => {
-                tracing::info!(order_id = %order.id, why, "an unfinished cancel is finished");
-                Ok(self.finish_cancel(moved).await.state)
-            }
-            Some(moved) => {
-                tracing::info!(order_id = %order.id, why, "an unfinished cancel is given up; the order stays PAID");
-                Ok(moved.state)
-            }
-            None => Ok(self.reread(order).await.state),
-        }
-    }
-
-    /// Releases a CANCELLING order's stock and makes it CANCELLED; on failure it
-    /// stays CANCELLING (shown as CANCELLED) for the sweeper.
-    pub(crate) async fn finish_cancel(&self, order: Order) -> Order {
-        if let Err(error) = self.inventory.release(&order.id).await {
-            tracing::warn!(order_id = %order.id, error = ?error, "cannot release the stock of a cancelled order; the sweeper will retry");
-            return order;
-        }
-        match self
-            .transition(&order.id, OrderState::Cancelling, OrderState::Cancelled)
-            .await
-        {
-            Ok(Some(cancelled)) => cancelled,
-            Ok(None) => self.reread(order).await,
-            Err(error) => {
-                tracing::warn!(order_id = %order.id, error = ?error, "cannot mark the order CANCELLED; the sweeper will retry");
-                order
-            }
-        }
-    }
-
     async fn reread(&self, order: Order) -> Order {
         match self.repo.find_by_id(&order.id).await {
             Ok(Some(fresh)) => fresh,
@@ -469,10 +338,16 @@ impl Orders {
     /// INVALID_STATE (payments then refunds).
     pub async fn mark_paid(&self, raw_id: &str, payment_id: &str) -> ApiResult<Order> {
         let id = OrderId::parse(raw_id)?;
-        let payment_id = payment_id.trim();
+        let payment_id = payment_id.trim().to_owned();
         if payment_id.is_empty() {
             return Err(ApiError::BadUserInput("paymentId must not be empty".into()));
         }
+        self.detached(move |orders| async move { orders.record_payment(id, &payment_id).await })
+            .await
+    }
+
+    /// PENDING_PAYMENT → PAID by `payment_id`, then the sale (see [`Orders::mark_paid`]).
+    async fn record_payment(&self, id: OrderId, payment_id: &str) -> ApiResult<Order> {
         for _ in 0..MAX_ATTEMPTS {
             let order = self.visible(&id).await?.ok_or_else(|| not_found(&id))?;
             match order.state {
@@ -533,24 +408,6 @@ impl Orders {
             }
         }
     }
-
-    /// Expires an unpaid order past its time: PENDING_PAYMENT → CANCELLING, then
-    /// the stock is released. Whether this call expired it.
-    pub(crate) async fn expire(&self, order: &Order) -> ApiResult<bool> {
-        let Some(cancelling) = self
-            .transition(
-                &order.id,
-                OrderState::PendingPayment,
-                OrderState::Cancelling,
-            )
-            .await?
-        else {
-            return Ok(false);
-        };
-        tracing::info!(order_id = %order.id, "unpaid order expired");
-        self.finish_cancel(cancelling).await;
-        Ok(true)
-    }
 }
 
 #[cfg(test)]
@@ -594,14 +451,5 @@ mod tests {
             "timeout".into()
         )));
         assert!(!outcome_unknown(&ApiError::NotFound("no MUG".into())));
-    }
-
-    #[test]
-    fn a_refund_that_fails_for_any_reason_leaves_the_order_paid_and_retryable() {
-        let id = OrderId::generate();
-        let error = refund_failed(&id, ApiError::InvalidState("busy".into()));
-        assert_eq!(error.code(), "SERVICE_UNAVAILABLE");
-        let error = refund_failed(&id, ApiError::ServiceUnavailable("down".into()));
-        assert_eq!(error.code(), "SERVICE_UNAVAILABLE");
     }
 }

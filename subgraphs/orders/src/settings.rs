@@ -37,10 +37,10 @@ pub struct OrdersSettings {
     /// and expires unpaid orders (`SWEEP_INTERVAL`).
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
-    /// How long work in flight is left to the request doing it before the
-    /// sweeper takes over (`CREATING_TIMEOUT`): an order still in creation is
-    /// given up and its stock released; a paid order's cancel is settled by how
-    /// its payment stands.
+    /// How long an order may stay in creation before the sweeper takes over
+    /// (`CREATING_TIMEOUT`): it is given up and its stock released. (A paid
+    /// order's unfinished cancel needs no grace: the sweeper asks payments for
+    /// the same refund again at once, and never settles it any other way.)
     #[serde(with = "humantime_serde")]
     pub creating_timeout: Duration,
     /// How long a call to inventory or payments may take before its outcome counts

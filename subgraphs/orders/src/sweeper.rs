@@ -6,16 +6,19 @@
 //! |------------------------------------|----------------------------------------|
 //! | CREATING older than `creating_timeout` | → ABORTING, releaseStock, → FAILED |
 //! | ABORTING                           | releaseStock, → FAILED                 |
-//! | REFUNDING older than `creating_timeout`, payment still SUCCEEDED | → PAID (the cancel's refund never happened) |
-//! | REFUNDING older than `creating_timeout`, payment refunded | → CANCELLING, releaseStock, → CANCELLED |
+//! | REFUNDING                          | refundOrderPayment again (idempotent); money back → CANCELLING, releaseStock, → CANCELLED; else stays REFUNDING |
 //! | CANCELLING                         | releaseStock, → CANCELLED              |
 //! | PAID, stock not committed          | commitStock, stock_committed = true    |
 //! | PENDING_PAYMENT past `expires_at`  | → CANCELLING, releaseStock, → CANCELLED |
 //!
-//! Every step is idempotent at inventory, so a sweep racing a request (or
+//! Every step is idempotent at the callee, so a sweep racing a request (or
 //! another replica's sweep) does no harm: the compare-and-set decides who
-//! moves the order on. A REFUNDING order is decided by how its payment stands
-//! at payments, the authority on the money (see `Orders::settle_refund`).
+//! moves the order on. No order is ever settled from a status whose outcome is
+//! unknown: a REFUNDING order (a stored cancel intent) is only carried forward,
+//! by asking payments for the same refund again until payments confirms that
+//! the money is back (see `Orders::finish_refund` in `orders/cancel.rs`); it is
+//! never put back to PAID, since a refund whose answer was lost may have
+//! reached the provider.
 
 use std::time::Duration;
 
@@ -34,8 +37,6 @@ pub struct SweepReport {
     pub failed: usize,
     /// Cancellations whose stock was released (now CANCELLED).
     pub cancelled: usize,
-    /// Cancels of paid orders whose refund never happened (PAID again).
-    pub kept_paid: usize,
     /// Paid orders whose sale was recorded at inventory.
     pub committed: usize,
     /// Unpaid orders that expired.
@@ -68,16 +69,11 @@ pub async fn sweep_once(orders: &Orders) -> ApiResult<SweepReport> {
         }
     }
     for order in repo.find_unfinished(Unfinished::Refunding, BATCH).await? {
-        // A cancel whose refund may still be in flight is left to it: settling
-        // it now could read the payment as still charged just before the
-        // refund lands, and put a refunded order back to PAID.
-        if order.updated_at_ms > now.saturating_sub(timeout) {
-            continue;
-        }
+        // Asking payments again while a cancel's own refund is in flight is
+        // harmless: it is the same refund, and payments waits for it.
         let id = order.id.clone();
-        match orders.settle_refund(order).await {
+        match orders.finish_refund(order).await {
             Ok(OrderState::Cancelled) => report.cancelled += 1,
-            Ok(OrderState::Paid) => report.kept_paid += 1,
             Ok(_) => {}
             Err(error) => {
                 tracing::warn!(order_id = %id, error = ?error, "cannot settle an unfinished cancel yet; the next sweep will retry");

@@ -2,7 +2,14 @@
 //!
 //! A payment is created PROCESSING (an internal state the API never shows)
 //! before the provider is called, and settles exactly once as SUCCEEDED or
-//! DECLINED; a SUCCEEDED payment may later become REFUNDED.
+//! DECLINED. A SUCCEEDED payment is refunded in two steps, like a charge: it
+//! becomes REFUNDING (internal, shown as SUCCEEDED) before the provider is
+//! asked, and REFUNDED once the provider's answer is recorded.
+//!
+//! ```text
+//! PROCESSING ─┬─ SUCCEEDED ─ REFUNDING ─ REFUNDED
+//!             └─ DECLINED
+//! ```
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,19 +29,32 @@ pub enum PaymentState {
     Succeeded,
     /// The provider declined the charge (or rejected its input): no money moved.
     Declined,
+    /// Charged, and a refund is asked for (the intent is durable; the provider
+    /// has been or is being asked with [`refund_key`]). Outcome unknown until the
+    /// provider answers; the money still counts as taken. Internal: shown as
+    /// SUCCEEDED.
+    Refunding,
     /// Charged, then given back.
     Refunded,
 }
 
 impl PaymentState {
-    /// Whether the outcome is known (everything but PROCESSING).
+    /// Whether the charge's outcome is known (everything but PROCESSING).
     pub fn is_settled(self) -> bool {
         self != PaymentState::Processing
     }
 
-    /// Whether money was taken (now or before a refund).
+    /// Whether money was taken (now, while being refunded, or before a refund).
     pub fn was_charged(self) -> bool {
-        matches!(self, PaymentState::Succeeded | PaymentState::Refunded)
+        matches!(
+            self,
+            PaymentState::Succeeded | PaymentState::Refunding | PaymentState::Refunded
+        )
+    }
+
+    /// Whether nothing is left to do for the money: DECLINED or REFUNDED.
+    pub fn is_final(self) -> bool {
+        matches!(self, PaymentState::Declined | PaymentState::Refunded)
     }
 
     /// The name both stores keep.
@@ -43,6 +63,7 @@ impl PaymentState {
             PaymentState::Processing => "PROCESSING",
             PaymentState::Succeeded => "SUCCEEDED",
             PaymentState::Declined => "DECLINED",
+            PaymentState::Refunding => "REFUNDING",
             PaymentState::Refunded => "REFUNDED",
         }
     }

@@ -90,7 +90,8 @@ impl PaymentObject {
     /// How it ended.
     async fn status(&self) -> PaymentStatus {
         match self.0.state {
-            PaymentState::Succeeded => PaymentStatus::Succeeded,
+            // A refund asked for but not confirmed: the money is still taken.
+            PaymentState::Succeeded | PaymentState::Refunding => PaymentStatus::Succeeded,
             PaymentState::Refunded => PaymentStatus::Refunded,
             // PROCESSING payments are never returned; a rejected one counts as declined.
             PaymentState::Declined | PaymentState::Processing => PaymentStatus::Declined,
@@ -147,6 +148,8 @@ impl OrderRef {
 pub struct RefundResult {
     /// Whether the order's money is refunded (now or before); false when it had no
     /// SUCCEEDED payment.
+    // (A REFUNDING payment counts as SUCCEEDED here; the description is kept as
+    // it is, as it is part of the committed SDL.)
     pub refunded: bool,
 }
 
@@ -208,6 +211,9 @@ impl Mutation {
 
     /// For the orders service (service credential): refunds the order's SUCCEEDED
     /// payment. Idempotent.
+    // SERVICE_UNAVAILABLE while the refund's outcome is unknown: the refund is
+    // recorded (REFUNDING) before the provider is called and carried through
+    // even if the caller gives up; asking again answers its outcome.
     #[graphql(inaccessible)]
     async fn refund_order_payment(
         &self,

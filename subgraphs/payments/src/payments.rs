@@ -11,16 +11,33 @@
 //!                             order paid or cancelled → re-read the key's payment:
 //!                             a duplicate stored it meanwhile → answer it (as above),
 //!                             still none → INVALID_STATE
-//! charge ─ provider (idempotency key = payment id) ─┬ SUCCEEDED → markOrderPaid
-//!                                                   │     ├ INVALID_STATE → refund → REFUNDED
-//!                                                   │     └ orders down → sweeper retries
-//!                                                   ├ DECLINED  → free the order guard
-//!                                                   └ timeout   → end the lease, stay PROCESSING
+//! charge (a task of its own) ─ provider (key = payment id) ─┬ SUCCEEDED → markOrderPaid
+//!                                                           │    ├ INVALID_STATE → refund
+//!                                                           │    └ orders slow/down → sweeper retries
+//!                                                           ├ DECLINED  → free the order guard
+//!                                                           └ timeout   → end the lease, stay PROCESSING
+//! refund (refunds.rs)  ─ CAS SUCCEEDED → REFUNDING ─ task: provider (key = refund-<id>)
+//!                                                     ├ ok      → REFUNDED
+//!                                                     └ unknown → end the lease, stay REFUNDING
+//! sweep ─ PROCESSING, lease ended and old enough → charge again (same key)
+//!       ─ SUCCEEDED, orders not told             → markOrderPaid again
+//!       ─ REFUNDING, lease ended                 → refund again (same key)
 //! ```
 //!
 //! Every state change is one compare-and-set on one document; concurrent
 //! requests with the same key share one payment id, so the provider sees one
-//! idempotency key and charges once.
+//! idempotency key and charges once. Every intent (PROCESSING, REFUNDING) is
+//! stored before the provider is called, and the provider call with the
+//! recording of its answer runs in a spawned task: when the caller goes away
+//! (a client disconnecting, orders' call timing out) the work still finishes,
+//! and whatever a crash interrupts the sweeper finishes with the same key.
+//!
+//! # Layout
+//! - this file: [`Payments`] (`payOrder`, `refundOrderPayment`, the sweep).
+//! - `refunds.rs`: the refund's durable intent, the provider call and the
+//!   detached tasks.
+
+mod refunds;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,12 +46,10 @@ use storefront_shared::auth::{Claims, Role, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
 use crate::domain::{
-    IdempotencyKey, IdempotencyRecord, Payment, PaymentState, fingerprint, now_ms, refund_key,
+    IdempotencyKey, IdempotencyRecord, Payment, PaymentState, fingerprint, now_ms,
 };
 use crate::orders::{OrderStatus, OrdersClient};
-use crate::provider::{
-    ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, RefundRequest, within,
-};
+use crate::provider::{ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, within};
 use crate::store::{Change, Condition, GuardClaim, SharedRepository};
 
 /// How long things may take.
@@ -158,7 +173,11 @@ impl Payments {
         loop {
             match self.repo.find_payment(payment_id).await? {
                 None => match self.start(payment_id, claims, order_id, token).await {
-                    Ok(Some(started)) => return self.charge(started).await,
+                    Ok(Some(started)) => {
+                        return self
+                            .detached(move |payments| async move { payments.charge(started).await })
+                            .await;
+                    }
                     Ok(None) => {}
                     Err(ApiError::InvalidState(reason)) => {
                         // The order may be paid (or paid and cancelled) by this very
@@ -175,7 +194,9 @@ impl Payments {
                 Some(payment) if payment.state.is_settled() => return Ok(payment),
                 Some(payment) => {
                     if let Some(owned) = self.take_over(&payment).await? {
-                        return self.charge(owned).await;
+                        return self
+                            .detached(move |payments| async move { payments.charge(owned).await })
+                            .await;
                     }
                 }
             }
@@ -410,11 +431,11 @@ impl Payments {
             }
             Err(ApiError::InvalidState(reason)) => {
                 tracing::warn!(payment = %payment.id, order = %payment.order_id, %reason, "orders refused the payment; refunding it");
-                match self.refund(payment.clone()).await {
+                match self.refund(&payment.id).await {
                     Ok(refunded) => Ok(refunded),
                     Err(error) => {
-                        tracing::warn!(payment = %payment.id, error = %error.message(), "refund failed; the sweeper will retry");
-                        Ok(payment)
+                        tracing::warn!(payment = %payment.id, error = %error.message(), "refund not finished; the sweeper will retry");
+                        Ok(self.reload(&payment.id).await.unwrap_or(payment))
                     }
                 }
             }
@@ -425,41 +446,11 @@ impl Payments {
         }
     }
 
-    /// Gives a SUCCEEDED payment's money back (idempotent at the provider).
-    async fn refund(&self, payment: Payment) -> ApiResult<Payment> {
-        if payment.state == PaymentState::Refunded {
-            return Ok(payment);
-        }
-        let charge_reference = payment.provider_reference.clone().ok_or_else(|| {
-            ApiError::internal(format!("payment {} has no charge reference", payment.id))
-        })?;
-        let request = RefundRequest {
-            idempotency_key: refund_key(&payment.id),
-            charge_reference,
-            amount: payment.amount,
-            currency: payment.currency.clone(),
-        };
-        let outcome = within(self.provider.call_deadline(), self.provider.refund(request)).await?;
-        let change = Change {
-            state: Some(PaymentState::Refunded),
-            refund_reference: Some(outcome.reference),
-            order_notified: Some(true),
-            updated_at_ms: now_ms(),
-            ..Change::default()
-        };
-        let condition = Condition::state(PaymentState::Succeeded);
-        match self
-            .repo
-            .update_payment(&payment.id, &condition, &change)
-            .await?
-        {
-            Some(refunded) => Ok(refunded),
-            None => self.reload(&payment.id).await,
-        }
-    }
-
-    /// `refundOrderPayment`: refunds the order's SUCCEEDED payment; whether the
-    /// order's money is (now or already) refunded.
+    /// `refundOrderPayment`: refunds the order's charged payment (idempotent:
+    /// a repeat after the refund answers at once); whether the order's money is
+    /// (now or already) back. False when nothing was charged. While the
+    /// refund's outcome is unknown it is SERVICE_UNAVAILABLE, and the refund
+    /// goes on without the caller (see `refunds.rs`).
     pub async fn refund_order_payment(&self, order_id: &str) -> ApiResult<bool> {
         let payments = self
             .repo
@@ -468,8 +459,8 @@ impl Payments {
         let mut refunded = false;
         for payment in payments {
             match payment.state {
-                PaymentState::Succeeded => {
-                    self.refund(payment).await?;
+                PaymentState::Succeeded | PaymentState::Refunding => {
+                    self.refund(&payment.id).await?;
                     refunded = true;
                 }
                 PaymentState::Refunded => refunded = true,
@@ -480,8 +471,9 @@ impl Payments {
     }
 
     /// Finishes what was left in flight: tells orders about SUCCEEDED payments it
-    /// has not heard of, and resumes PROCESSING payments older than
-    /// [`Timing::resume_processing_after`] whose lease has ended.
+    /// has not heard of, resumes PROCESSING payments older than
+    /// [`Timing::resume_processing_after`] whose lease has ended, and asks the
+    /// provider again (same key) for REFUNDING payments whose lease has ended.
     pub async fn sweep(&self) -> ApiResult<SweepReport> {
         let now = now_ms();
         let before = now - ms(self.timing.resume_processing_after);
@@ -498,11 +490,18 @@ impl Payments {
                     Ok(None) => Ok(payment),
                     Err(error) => Err(error),
                 },
+                PaymentState::Refunding => match self.claim_refund(&payment).await {
+                    Ok(Some(owned)) => self.call_refund(owned).await,
+                    Ok(None) => Ok(payment),
+                    Err(error) => Err(error),
+                },
                 _ => self.notify_orders(payment).await,
             };
             match outcome {
-                Ok(done) if done.state.is_settled() && done.order_notified => report.finished += 1,
-                Ok(done) if done.state == PaymentState::Declined => report.finished += 1,
+                Ok(done) if done.state.is_final() => report.finished += 1,
+                Ok(done) if done.state == PaymentState::Succeeded && done.order_notified => {
+                    report.finished += 1;
+                }
                 Ok(_) => report.left += 1,
                 Err(error) => {
                     tracing::warn!(payment = %id, error = %error.message(), "sweep could not finish a payment");
@@ -519,8 +518,8 @@ impl Payments {
     }
 }
 
-/// The payment that stands for an order: the latest charged (SUCCEEDED or
-/// REFUNDED) one, else the latest settled attempt; PROCESSING ones are skipped.
+/// The payment that stands for an order: the latest charged (SUCCEEDED,
+/// REFUNDING or REFUNDED) one, else the latest settled attempt; PROCESSING ones are skipped.
 /// `payments` is oldest first.
 pub fn order_payment(payments: &[Payment]) -> Option<&Payment> {
     payments

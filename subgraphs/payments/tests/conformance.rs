@@ -321,7 +321,9 @@ mod cases {
         assert!(repo.find_payments(&[]).await.expect("runs").is_empty());
     }
 
-    pub async fn the_sweeper_sees_unnotified_and_stale_processing_payments(repo: SharedRepository) {
+    pub async fn the_sweeper_sees_unnotified_stale_processing_and_unleased_refunding_payments(
+        repo: SharedRepository,
+    ) {
         let mut unnotified = payment("pay-1", "order-1", PaymentState::Succeeded, 1_000);
         unnotified.order_notified = false;
         let notified = payment("pay-2", "order-2", PaymentState::Succeeded, 1_000);
@@ -329,7 +331,21 @@ mod cases {
         let mut leased = payment("pay-4", "order-4", PaymentState::Processing, 1_000);
         leased.lease_until_ms = 99_000;
         let young = payment("pay-5", "order-5", PaymentState::Processing, 50_000);
-        for p in [&unnotified, &notified, &stale, &leased, &young] {
+        // A refund asked for whose answer nobody waits for any more, however young.
+        let refunding = payment("pay-6", "order-6", PaymentState::Refunding, 50_000);
+        let mut refund_leased = payment("pay-7", "order-7", PaymentState::Refunding, 1_000);
+        refund_leased.lease_until_ms = 99_000;
+        let refunded = payment("pay-8", "order-8", PaymentState::Refunded, 1_000);
+        for p in [
+            &unnotified,
+            &notified,
+            &stale,
+            &leased,
+            &young,
+            &refunding,
+            &refund_leased,
+            &refunded,
+        ] {
             repo.insert_payment(p).await.expect("inserts");
         }
         let due = repo
@@ -338,7 +354,7 @@ mod cases {
             .expect("runs");
         let mut ids: Vec<_> = due.iter().map(|p| p.id.clone()).collect();
         ids.sort();
-        assert_eq!(ids, ["pay-1", "pay-3"]);
+        assert_eq!(ids, ["pay-1", "pay-3", "pay-6"]);
     }
 }
 
@@ -383,7 +399,7 @@ conformance!(
     the_order_guard_admits_one_payment_at_a_time,
     exactly_one_of_twenty_concurrent_guard_claims_wins,
     payments_are_listed_by_order_oldest_first_and_found_by_ids,
-    the_sweeper_sees_unnotified_and_stale_processing_payments,
+    the_sweeper_sees_unnotified_stale_processing_and_unleased_refunding_payments,
 );
 
 #[tokio::test]

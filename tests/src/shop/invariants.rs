@@ -60,10 +60,11 @@ impl Shop {
     /// - every visible order's reservation matches its status, and nothing is
     ///   left half done (CREATING, ABORTING, CANCELLING, an uncommitted sale);
     /// - every SUCCEEDED payment's order is PAID by it, every REFUNDED payment's
-    ///   order is CANCELLED, no payment is left PROCESSING;
+    ///   order is CANCELLED, no payment is left PROCESSING or REFUNDING;
     /// - the sandbox charged each order at most once, charged exactly the
     ///   SUCCEEDED and REFUNDED payments, refunded exactly the REFUNDED ones, and
-    ///   made no charge that payments has no record of.
+    ///   made no charge or refund that payments has no record of;
+    /// - the provider's net takings equal the sum of the PAID orders' totals.
     pub async fn assert_invariants(&self) {
         let orders = self.visible_orders().await;
         let repo = self.order_ops.repository();
@@ -161,6 +162,7 @@ impl Shop {
             .expect("payments' store answers");
         let mut charges_per_order: HashMap<&str, usize> = HashMap::new();
         let mut charges = 0;
+        let mut refunds = 0;
         for payment in &payments {
             let order = by_id
                 .get(payment.order_id.as_str())
@@ -168,6 +170,7 @@ impl Shop {
             let charged = self.sandbox.charges_for(&payment.id);
             let refunded = self.sandbox.refunds_for(&refund_key(&payment.id));
             charges += charged;
+            refunds += refunded;
             *charges_per_order.entry(order.id.as_str()).or_default() += charged;
             assert_eq!(
                 charged,
@@ -184,8 +187,8 @@ impl Shop {
                 payment.state
             );
             match payment.state {
-                PaymentState::Processing => {
-                    panic!("payment {} is left PROCESSING", payment.id)
+                PaymentState::Processing | PaymentState::Refunding => {
+                    panic!("payment {} is left {:?}", payment.id, payment.state)
                 }
                 PaymentState::Succeeded => {
                     assert_eq!(
@@ -223,6 +226,22 @@ impl Shop {
             self.sandbox.total_charges(),
             charges,
             "every charge the sandbox made is a recorded payment of a visible order"
+        );
+        assert_eq!(
+            self.sandbox.total_refunds(),
+            refunds,
+            "every refund the sandbox made is of a recorded payment of a visible order"
+        );
+        let paid_totals: i64 = orders
+            .iter()
+            .filter(|order| order.state == OrderState::Paid)
+            .filter_map(|order| order.pricing.as_ref())
+            .map(|pricing| pricing.total.amount)
+            .sum();
+        assert_eq!(
+            self.sandbox.net_takings(),
+            paid_totals,
+            "the provider's net takings are the sum of the PAID orders' totals"
         );
     }
 }

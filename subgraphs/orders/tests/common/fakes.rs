@@ -75,8 +75,7 @@ pub async fn serve_inventory(
 }
 
 /// A stand-in for the payments service: answers `refundOrderPayment` and records
-/// which orders it refunded, and tells an order's payment status (`_entities`):
-/// REFUNDED once refunded, else SUCCEEDED.
+/// which orders it refunded (once per order, however often it is asked).
 #[derive(Clone)]
 pub struct FakePayments {
     pub url: String,
@@ -102,26 +101,6 @@ impl FakePayments {
                             return axum::Json(json!({ "data": null, "errors": [{ "message": "no credential", "extensions": { "code": "UNAUTHENTICATED" } }] }));
                         }
                         let query = body["query"].as_str().unwrap_or_default();
-                        if query.contains("_entities") {
-                            // An order's payment: REFUNDED once refunded, else SUCCEEDED.
-                            let refunded = recorded.lock().expect("not poisoned").clone();
-                            let entities: Vec<Value> = body["variables"]["representations"]
-                                .as_array()
-                                .map(Vec::as_slice)
-                                .unwrap_or_default()
-                                .iter()
-                                .map(|order| {
-                                    let id = order["id"].as_str().unwrap_or_default();
-                                    let status = if refunded.iter().any(|r| r == id) {
-                                        "REFUNDED"
-                                    } else {
-                                        "SUCCEEDED"
-                                    };
-                                    json!({ "payment": { "status": status } })
-                                })
-                                .collect();
-                            return axum::Json(json!({ "data": { "_entities": entities } }));
-                        }
                         if !query.contains("refundOrderPayment") {
                             return axum::Json(json!({ "data": null, "errors": [{ "message": "unknown operation" }] }));
                         }
@@ -129,7 +108,11 @@ impl FakePayments {
                             .as_str()
                             .unwrap_or_default()
                             .to_owned();
-                        recorded.lock().expect("not poisoned").push(order_id);
+                        // Idempotent per order, like payments: asking again is the same refund.
+                        let mut refunded = recorded.lock().expect("not poisoned");
+                        if !refunded.contains(&order_id) {
+                            refunded.push(order_id);
+                        }
                         axum::Json(json!({ "data": { "refundOrderPayment": { "refunded": true } } }))
                     }
                 }),
@@ -142,7 +125,7 @@ impl FakePayments {
         }
     }
 
-    /// The orders refunded so far, in call order.
+    /// The orders refunded so far, in the order of their first refund.
     pub fn refunds(&self) -> Vec<String> {
         self.refunds.lock().expect("not poisoned").clone()
     }

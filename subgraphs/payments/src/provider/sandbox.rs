@@ -8,8 +8,9 @@
 //! |                      | with the same idempotency key returns the original outcome    |
 //!
 //! Like a real provider it remembers every idempotency key: a repeated key gets
-//! the first outcome and moves no money. It counts the real charges per key so
-//! tests can assert "charged once".
+//! the first outcome and moves no money. It counts the real charges and
+//! refunds per key, and the net takings, so tests can assert "charged once"
+//! and "the provider kept exactly what paid orders cost".
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -35,6 +36,10 @@ struct Ledger {
     charges: HashMap<String, (ChargeOutcome, usize)>,
     /// Refund outcome and real refunds by idempotency key.
     refunds: HashMap<String, (RefundOutcome, usize)>,
+    /// Minor units taken by real charges, all currencies together.
+    charged: i64,
+    /// Minor units given back by real refunds.
+    refunded: i64,
 }
 
 /// The sandbox provider.
@@ -70,6 +75,18 @@ impl SandboxProvider {
     /// Every real charge so far, all keys together.
     pub fn total_charges(&self) -> usize {
         self.ledger().charges.values().map(|(_, count)| count).sum()
+    }
+
+    /// Every real refund so far, all keys together.
+    pub fn total_refunds(&self) -> usize {
+        self.ledger().refunds.values().map(|(_, count)| count).sum()
+    }
+
+    /// Minor units charged minus minor units refunded so far (the provider's
+    /// net takings; tests use one currency).
+    pub fn net_takings(&self) -> i64 {
+        let ledger = self.ledger();
+        ledger.charged.saturating_sub(ledger.refunded)
     }
 
     /// Money actually given back under `idempotency_key` (0 or 1).
@@ -119,6 +136,9 @@ impl PaymentProvider for SandboxProvider {
                     )));
                 }
             };
+            if charged > 0 {
+                ledger.charged = ledger.charged.saturating_add(request.amount);
+            }
             ledger
                 .charges
                 .insert(request.idempotency_key.clone(), (outcome.clone(), charged));
@@ -152,6 +172,7 @@ impl PaymentProvider for SandboxProvider {
         let outcome = RefundOutcome {
             reference: reference("re", &request.idempotency_key),
         };
+        ledger.refunded = ledger.refunded.saturating_add(request.amount);
         ledger
             .refunds
             .insert(request.idempotency_key, (outcome.clone(), 1));

@@ -209,8 +209,9 @@ pub trait PaymentRepository: Send + Sync {
     async fn release_order(&self, order_id: &str, payment_id: &str) -> RepoResult<bool>;
 
     /// What the sweeper must finish: SUCCEEDED payments orders has not been told
-    /// about, and PROCESSING ones created before `processing_created_before_ms`
-    /// whose lease ended before `now_ms`.
+    /// about, PROCESSING ones created before `processing_created_before_ms`
+    /// whose lease ended before `now_ms`, and REFUNDING ones whose lease ended
+    /// before `now_ms` (a refund asked for whose answer nobody is waiting for).
     async fn payments_needing_attention(
         &self,
         processing_created_before_ms: i64,
@@ -231,6 +232,7 @@ pub fn needs_attention(payment: &Payment, processing_created_before_ms: i64, now
         PaymentState::Processing => {
             payment.created_at_ms < processing_created_before_ms && payment.lease_until_ms < now_ms
         }
+        PaymentState::Refunding => payment.lease_until_ms < now_ms,
         PaymentState::Declined | PaymentState::Refunded => false,
     }
 }

@@ -269,6 +269,7 @@ impl PaymentRepository for MongoPaymentRepository {
             .find_all(doc! { "$or": [
                 { "state": state_name(PaymentState::Succeeded), "order_notified": flag::stored(false) },
                 { "state": state_name(PaymentState::Processing) },
+                { "state": state_name(PaymentState::Refunding) },
             ] })
             .await?;
         Ok(candidates
