@@ -4,7 +4,19 @@
 //! Tokens are EdDSA JWTs. Every service verifies them with the users service's
 //! public keys, fetched from its JWKS (`/.well-known/jwks.json` at the origin
 //! of `USERS_URL`), cached, and fetched again when a token names an unknown key
-//! id (at most once per [`JWKS_REFRESH_INTERVAL`]).
+//! id (at most once per [`JWKS_REFRESH_INTERVAL`]). A genuine token is then
+//! checked against its user's current token generation ([`revocation`]), so
+//! `changePassword` and `logoutEverywhere` revoke older tokens everywhere
+//! within a stated bound.
+//!
+//! # Layout
+//! - this file: [`Claims`], [`TokenError`], the [`KeySet`] and
+//!   [`JwksVerifier`] that check signatures, the [`Viewer`] and
+//!   [`ServiceCaller`] a request is made by, and the [`Authenticator`] that
+//!   turns headers into them.
+//! - [`revocation`]: token generations and their per-user cache.
+
+pub mod revocation;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -16,7 +28,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::settings::Secret;
+use crate::settings::{CommonSettings, Secret};
+use revocation::{CachedRevocation, HttpTokenVersions, RevocationCheck};
 
 /// The `iss` claim of every token the users service signs.
 pub const ISSUER: &str = "storefront-users";
@@ -54,8 +67,8 @@ pub struct Claims {
     pub aud: String,
     /// A unique token id.
     pub jti: String,
-    /// The user's token generation when it was issued; `changePassword` bumps
-    /// it, which revokes older tokens at the users service.
+    /// The user's token generation when it was issued; `changePassword` and
+    /// `logoutEverywhere` bump it, which revokes older tokens ([`revocation`]).
     #[serde(default)]
     pub ver: u32,
 }
@@ -78,6 +91,14 @@ pub enum TokenError {
     /// The keys to check it could not be fetched.
     #[error("cannot verify the token right now: {0}")]
     KeysUnavailable(String),
+    /// Genuine, but issued before its user's last password change or
+    /// logout-everywhere (or the account is gone).
+    #[error("this token was revoked; log in again")]
+    Revoked,
+    /// Genuine, but whether it was revoked cannot be told right now (the users
+    /// service does not answer and nothing recent is known).
+    #[error("cannot check the token right now: {0}")]
+    RevocationUnknown(String),
 }
 
 /// Checks tokens and returns their claims.
@@ -283,9 +304,9 @@ impl Viewer {
             Viewer::Anonymous => Err(ApiError::Unauthenticated(
                 "you must be logged in: send `Authorization: Bearer <token>`".into(),
             )),
-            Viewer::Rejected(error @ TokenError::KeysUnavailable(_)) => {
-                Err(ApiError::ServiceUnavailable(error.to_string()))
-            }
+            Viewer::Rejected(
+                error @ (TokenError::KeysUnavailable(_) | TokenError::RevocationUnknown(_)),
+            ) => Err(ApiError::ServiceUnavailable(error.to_string())),
             Viewer::Rejected(error) => Err(ApiError::Unauthenticated(error.to_string())),
         }
     }
@@ -323,16 +344,45 @@ impl ServiceCaller {
 #[derive(Clone)]
 pub struct Authenticator {
     verifier: Arc<dyn TokenVerifier>,
+    revocation: Option<Arc<dyn RevocationCheck>>,
     service_token: Secret,
 }
 
 impl Authenticator {
-    /// Uses `verifier` for user tokens and `service_token` as the service credential.
+    /// Uses `verifier` for user tokens and `service_token` as the service
+    /// credential; no revocation check (see [`Authenticator::with_revocation`]).
     pub fn new(verifier: Arc<dyn TokenVerifier>, service_token: Secret) -> Self {
         Authenticator {
             verifier,
+            revocation: None,
             service_token,
         }
+    }
+
+    /// What orders, payments and inventory use: tokens verified with the
+    /// users service's JWKS and checked against its token generations
+    /// (cached for `TOKEN_VERSION_CACHE_TTL`, trusted for
+    /// `TOKEN_VERSION_GRACE` while it does not answer), all at `USERS_URL`;
+    /// `service_token` is [`CommonSettings::service_token`].
+    pub fn for_users_service(
+        common: &CommonSettings,
+        service_token: Secret,
+    ) -> Result<Self, String> {
+        let verifier = JwksVerifier::for_users_url(&common.users_url)?;
+        let versions = HttpTokenVersions::for_users_url(&common.users_url, service_token.clone())?;
+        let revocation = CachedRevocation::new(
+            Arc::new(versions),
+            common.token_version_cache_ttl,
+            common.token_version_grace,
+        );
+        Ok(Authenticator::new(Arc::new(verifier), service_token)
+            .with_revocation(Arc::new(revocation)))
+    }
+
+    /// Also refuses genuine tokens that `revocation` says were revoked.
+    pub fn with_revocation(mut self, revocation: Arc<dyn RevocationCheck>) -> Self {
+        self.revocation = Some(revocation);
+        self
     }
 
     /// The viewer named by an `Authorization` header value (or its absence).
@@ -344,10 +394,16 @@ impl Authenticator {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ => return Viewer::Rejected(TokenError::Malformed),
         };
-        match self.verifier.verify(token).await {
-            Ok(claims) => Viewer::User(claims),
-            Err(error) => Viewer::Rejected(error),
+        let claims = match self.verifier.verify(token).await {
+            Ok(claims) => claims,
+            Err(error) => return Viewer::Rejected(error),
+        };
+        if let Some(revocation) = &self.revocation
+            && let Err(error) = revocation.check(&claims).await
+        {
+            return Viewer::Rejected(error);
         }
+        Viewer::User(claims)
     }
 
     /// Whether a service-credential header value is the right one (constant time).
@@ -470,6 +526,48 @@ mod tests {
             unverifiable.require_user().expect_err("down").code(),
             "SERVICE_UNAVAILABLE"
         );
+        let revoked = Viewer::Rejected(TokenError::Revoked);
+        assert_eq!(
+            revoked.require_user().expect_err("revoked").code(),
+            "UNAUTHENTICATED"
+        );
+        let unknown = Viewer::Rejected(TokenError::RevocationUnknown("down".into()));
+        assert_eq!(
+            unknown.require_user().expect_err("unknown").code(),
+            "SERVICE_UNAVAILABLE"
+        );
+    }
+
+    /// Revokes every token older than generation 1.
+    struct RevokedBefore1;
+
+    #[async_trait]
+    impl RevocationCheck for RevokedBefore1 {
+        async fn check(&self, claims: &Claims) -> Result<(), TokenError> {
+            if claims.ver < 1 {
+                Err(TokenError::Revoked)
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_genuine_but_revoked_token_is_rejected() {
+        let (signing, verifying) = keypair();
+        let mut keys = KeySet::default();
+        keys.insert("k1", verifying);
+        let auth = authenticator(keys).with_revocation(Arc::new(RevokedBefore1));
+        let old = sign(&signing, "k1", &claims(600));
+        assert!(matches!(
+            auth.viewer(Some(&format!("Bearer {old}"))).await,
+            Viewer::Rejected(TokenError::Revoked)
+        ));
+        let current = sign(&signing, "k1", &Claims { ver: 1, ..claims(600) });
+        assert!(matches!(
+            auth.viewer(Some(&format!("Bearer {current}"))).await,
+            Viewer::User(_)
+        ));
     }
 
     #[test]
