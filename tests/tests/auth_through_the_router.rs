@@ -68,8 +68,12 @@ async fn register(router: &Service, email: &str) -> (String, String) {
         )
         .await;
     let payload = &answer["data"]["register"];
-    let token = payload["token"].as_str().unwrap_or_else(|| panic!("{answer}"));
-    let id = payload["user"]["id"].as_str().unwrap_or_else(|| panic!("{answer}"));
+    let token = payload["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    let id = payload["user"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
     (token.to_owned(), id.to_owned())
 }
 
@@ -90,7 +94,11 @@ async fn login(router: &Service, email: &str, password: &str) -> String {
 /// A product with stock to spare.
 async fn a_sku(router: &Service) -> String {
     let answer = router
-        .graphql(None, "{ products(first: 50) { edges { node { sku stock } } } }", json!({}))
+        .graphql(
+            None,
+            "{ products(first: 50) { edges { node { sku stock } } } }",
+            json!({}),
+        )
         .await;
     answer["data"]["products"]["edges"]
         .as_array()
@@ -124,7 +132,11 @@ async fn place_order(router: &Service, token: &str, sku: &str) -> String {
 
 async fn my_orders(router: &Service, token: &str) -> Value {
     router
-        .graphql(Some(token), "{ myOrders { edges { node { id } } } }", json!({}))
+        .graphql(
+            Some(token),
+            "{ myOrders { edges { node { id } } } }",
+            json!({}),
+        )
         .await
 }
 
@@ -165,12 +177,19 @@ async fn old_tokens_are_refused_everywhere_after(
     let paid = place_order(&router, &old, &sku).await;
     assert_eq!(code(&my_orders(&router, &old).await), None);
     let answer = pay(&router, &old, &paid, "tok_visa", "warm-up").await;
-    assert_eq!(answer["data"]["payOrder"]["status"], "SUCCEEDED", "{answer}");
+    assert_eq!(
+        answer["data"]["payOrder"]["status"], "SUCCEEDED",
+        "{answer}"
+    );
 
     let answer = router.graphql(Some(&old), revoke, revoke_variables).await;
     assert_eq!(code(&answer), None, "{answer}");
     let me = router.graphql(Some(&old), "{ me { id } }", json!({})).await;
-    assert_eq!(code(&me), Some("UNAUTHENTICATED"), "users refuses at once: {me}");
+    assert_eq!(
+        code(&me),
+        Some("UNAUTHENTICATED"),
+        "users refuses at once: {me}"
+    );
 
     // Orders learns within the bound; from then on every operation refuses.
     eventually("orders refuses the old token", revocation_bound(), || {
@@ -180,9 +199,17 @@ async fn old_tokens_are_refused_everywhere_after(
     })
     .await;
     let answer = create_order(&router, &old, &sku).await;
-    assert_eq!(code(&answer), Some("UNAUTHENTICATED"), "createOrder: {answer}");
+    assert_eq!(
+        code(&answer),
+        Some("UNAUTHENTICATED"),
+        "createOrder: {answer}"
+    );
     let answer = cancel(&router, &old, &to_cancel).await;
-    assert_eq!(code(&answer), Some("UNAUTHENTICATED"), "cancelOrder: {answer}");
+    assert_eq!(
+        code(&answer),
+        Some("UNAUTHENTICATED"),
+        "cancelOrder: {answer}"
+    );
 
     // Payments too (a declining card, so an early acceptance costs nothing).
     let mut attempt = 0;
@@ -207,11 +234,20 @@ async fn old_tokens_are_refused_everywhere_after(
         "{mine}"
     );
     let answer = cancel(&router, &fresh, &to_cancel).await;
-    assert_eq!(answer["data"]["cancelOrder"]["status"], "CANCELLED", "{answer}");
+    assert_eq!(
+        answer["data"]["cancelOrder"]["status"], "CANCELLED",
+        "{answer}"
+    );
     let answer = pay(&router, &fresh, &to_pay, "tok_visa", "with-the-new-token").await;
-    assert_eq!(answer["data"]["payOrder"]["status"], "SUCCEEDED", "{answer}");
+    assert_eq!(
+        answer["data"]["payOrder"]["status"], "SUCCEEDED",
+        "{answer}"
+    );
     let answer = create_order(&router, &fresh, &sku).await;
-    assert_eq!(answer["data"]["createOrder"]["status"], "PENDING_PAYMENT", "{answer}");
+    assert_eq!(
+        answer["data"]["createOrder"]["status"], "PENDING_PAYMENT",
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -230,7 +266,8 @@ async fn logout_everywhere_revokes_earlier_tokens_at_orders_and_payments() {
         .await;
 }
 
-const ENTITIES: &str = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email name role } } }";
+const ENTITIES: &str =
+    "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email name role } } }";
 
 #[tokio::test]
 async fn users_entities_hide_private_fields_but_an_orders_buyer_still_resolves() {
@@ -276,10 +313,18 @@ async fn users_entities_hide_private_fields_but_an_orders_buyer_still_resolves()
     // Through the router, the buyer and an ADMIN see the buyer's details.
     const ORDER: &str = "query($id: ID!) { order(id: $id) { id buyer { id name email } } }";
     for token in [&ada, &admin] {
-        let answer = router.graphql(Some(token), ORDER, json!({ "id": order_id })).await;
+        let answer = router
+            .graphql(Some(token), ORDER, json!({ "id": order_id }))
+            .await;
         assert_eq!(code(&answer), None, "{answer}");
-        assert_eq!(answer["data"]["order"]["buyer"]["email"], "ada@shop.test", "{answer}");
-        assert_eq!(answer["data"]["order"]["buyer"]["name"], "Tester", "{answer}");
+        assert_eq!(
+            answer["data"]["order"]["buyer"]["email"], "ada@shop.test",
+            "{answer}"
+        );
+        assert_eq!(
+            answer["data"]["order"]["buyer"]["name"], "Tester",
+            "{answer}"
+        );
     }
     let me = router
         .graphql(
@@ -290,12 +335,13 @@ async fn users_entities_hide_private_fields_but_an_orders_buyer_still_resolves()
         .await;
     assert_eq!(code(&me), None, "{me}");
     assert_eq!(
-        me["data"]["me"]["orders"]["edges"][0]["node"]["buyer"]["email"],
-        "ada@shop.test",
+        me["data"]["me"]["orders"]["edges"][0]["node"]["buyer"]["email"], "ada@shop.test",
         "{me}"
     );
     // Another customer still gets nothing of the order.
-    let answer = router.graphql(Some(&bob), ORDER, json!({ "id": order_id })).await;
+    let answer = router
+        .graphql(Some(&bob), ORDER, json!({ "id": order_id }))
+        .await;
     assert_eq!(code(&answer), Some("FORBIDDEN"), "{answer}");
     assert!(!answer.to_string().contains("ada@shop.test"), "{answer}");
 }

@@ -30,7 +30,10 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
         let path = entry.expect("a directory entry").path();
         if path.is_dir() {
             files.extend(yaml_files(&path));
-        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        {
             files.push(path);
         }
     }
@@ -52,7 +55,9 @@ fn admin_email_settings(yaml: &Yaml, found: &mut Vec<Yaml>) {
                 admin_email_settings(value, found);
             }
         }
-        Yaml::Array(items) => items.iter().for_each(|item| admin_email_settings(item, found)),
+        Yaml::Array(items) => items
+            .iter()
+            .for_each(|item| admin_email_settings(item, found)),
         _ => {}
     }
 }
@@ -64,21 +69,35 @@ fn compose_requires_the_operator_to_set_admin_emails() {
     for doc in yaml_docs(&path) {
         admin_email_settings(&doc, &mut found);
     }
-    assert_eq!(found.len(), 1, "ADMIN_EMAILS is set once, for users: {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "ADMIN_EMAILS is set once, for users: {found:?}"
+    );
     let value = found[0].as_str().expect("a string");
     // `${VAR?message}` (or `:?`) stops Compose when the variable is unset;
     // `${VAR:-default}` / `${VAR-default}` would be a default admin.
     assert!(value.starts_with("${ADMIN_EMAILS"), "{value}");
     let rest = &value["${ADMIN_EMAILS".len()..];
-    assert!(rest.starts_with('?') || rest.starts_with(":?"), "ADMIN_EMAILS must be required: {value}");
-    assert!(!read(&path).contains(OLD_DEFAULT), "docker-compose.yml names {OLD_DEFAULT}");
+    assert!(
+        rest.starts_with('?') || rest.starts_with(":?"),
+        "ADMIN_EMAILS must be required: {value}"
+    );
+    assert!(
+        !read(&path).contains(OLD_DEFAULT),
+        "docker-compose.yml names {OLD_DEFAULT}"
+    );
 }
 
 #[test]
 fn kubernetes_manifests_take_admin_emails_only_from_the_operator() {
     let mut from_operator = 0;
     for path in yaml_files(&repo_file("deploy")) {
-        assert!(!read(&path).contains(OLD_DEFAULT), "{} names {OLD_DEFAULT}", path.display());
+        assert!(
+            !read(&path).contains(OLD_DEFAULT),
+            "{} names {OLD_DEFAULT}",
+            path.display()
+        );
         for doc in yaml_docs(&path) {
             let mut found = Vec::new();
             admin_email_settings(&doc, &mut found);
@@ -87,16 +106,27 @@ fn kubernetes_manifests_take_admin_emails_only_from_the_operator() {
                 // required; never a value (a ConfigMap key or `value:`).
                 let reference = &setting["valueFrom"]["configMapKeyRef"];
                 assert!(
-                    setting["value"].is_badvalue() && reference["name"].as_str() == Some("storefront-admin"),
+                    setting["value"].is_badvalue()
+                        && reference["name"].as_str() == Some("storefront-admin"),
                     "{}: ADMIN_EMAILS must come from the operator's ConfigMap: {setting:?}",
                     path.display()
                 );
-                assert_ne!(reference["optional"].as_bool(), Some(true), "{}", path.display());
+                assert_ne!(
+                    reference["optional"].as_bool(),
+                    Some(true),
+                    "{}",
+                    path.display()
+                );
                 from_operator += 1;
             }
             // The ConfigMap it names is the operator's, not shipped here.
             if doc["kind"].as_str() == Some("ConfigMap") {
-                assert_ne!(doc["metadata"]["name"].as_str(), Some("storefront-admin"), "{}", path.display());
+                assert_ne!(
+                    doc["metadata"]["name"].as_str(),
+                    Some("storefront-admin"),
+                    "{}",
+                    path.display()
+                );
             }
         }
     }

@@ -77,12 +77,10 @@ impl AppState {
             },
         )
         .await?;
-        let authenticator = Authenticator::for_users_service(
-            &settings.common,
-            settings.common.service_token(),
-        )
-        .map_err(anyhow::Error::msg)
-        .context("cannot set up token verification")?;
+        let authenticator =
+            Authenticator::for_users_service(&settings.common, settings.common.service_token())
+                .map_err(anyhow::Error::msg)
+                .context("cannot set up token verification")?;
         let state = AppState::new(store, authenticator);
         if service.seed_demo_catalogue {
             let added = catalogue::seed_demo_catalogue(state.products.as_ref())

@@ -563,7 +563,14 @@ mod tests {
             auth.viewer(Some(&format!("Bearer {old}"))).await,
             Viewer::Rejected(TokenError::Revoked)
         ));
-        let current = sign(&signing, "k1", &Claims { ver: 1, ..claims(600) });
+        let current = sign(
+            &signing,
+            "k1",
+            &Claims {
+                ver: 1,
+                ..claims(600)
+            },
+        );
         assert!(matches!(
             auth.viewer(Some(&format!("Bearer {current}"))).await,
             Viewer::User(_)

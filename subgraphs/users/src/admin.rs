@@ -142,7 +142,10 @@ pub async fn create_admin(
             Ok(AdminOutcome::Created(user))
         }
         Err(RepoError::Conflict) => {
-            anyhow::bail!("{} registered just now; run the command again to promote it", user.email)
+            anyhow::bail!(
+                "{} registered just now; run the command again to promote it",
+                user.email
+            )
         }
         Err(error) => Err(error.into()),
     }
@@ -192,9 +195,24 @@ mod tests {
         assert_eq!(parsed.email, "ops@shop.example");
         assert_eq!(parsed.name, DEFAULT_ADMIN_NAME);
         let parsed = args(&["--email=ops@shop.example", "--name", "Ops"]).expect("valid");
-        assert_eq!((parsed.email.as_str(), parsed.name.as_str()), ("ops@shop.example", "Ops"));
-        assert!(args(&[]).expect_err("no email").contains("--email is required"));
-        assert!(args(&["--email"]).expect_err("no value").contains("needs a value"));
-        assert!(args(&["--mail", "x"]).expect_err("unknown").contains("--mail"));
+        assert_eq!(
+            (parsed.email.as_str(), parsed.name.as_str()),
+            ("ops@shop.example", "Ops")
+        );
+        assert!(
+            args(&[])
+                .expect_err("no email")
+                .contains("--email is required")
+        );
+        assert!(
+            args(&["--email"])
+                .expect_err("no value")
+                .contains("needs a value")
+        );
+        assert!(
+            args(&["--mail", "x"])
+                .expect_err("unknown")
+                .contains("--mail")
+        );
     }
 }

@@ -32,9 +32,14 @@ async fn creates_a_new_admin_that_can_log_in() {
     let AdminOutcome::Created(user) = outcome else {
         panic!("created: {outcome:?}")
     };
-    assert_eq!((user.role, user.email.as_str()), (Role::Admin, "ops@shop.example"));
+    assert_eq!(
+        (user.role, user.email.as_str()),
+        (Role::Admin, "ops@shop.example")
+    );
 
-    let login = service.login("ops@shop.example", "a long admin password").await;
+    let login = service
+        .login("ops@shop.example", "a long admin password")
+        .await;
     token_of(&login, "login");
     assert_eq!(json(&login)["data"]["login"]["user"]["role"], "ADMIN");
 }
@@ -43,20 +48,29 @@ async fn creates_a_new_admin_that_can_log_in() {
 async fn promotes_an_existing_account_without_touching_its_password() {
     let service = TestService::new();
     token_of(
-        &service.register("ada@example.com", "a long password", "Ada").await,
+        &service
+            .register("ada@example.com", "a long password", "Ada")
+            .await,
         "register",
     );
     let outcome = create_admin(&service.repo, "ada@example.com", "ignored", no_password)
         .await
         .expect("promotes");
-    assert!(matches!(&outcome, AdminOutcome::Promoted(u) if u.role == Role::Admin), "{outcome:?}");
+    assert!(
+        matches!(&outcome, AdminOutcome::Promoted(u) if u.role == Role::Admin),
+        "{outcome:?}"
+    );
     let again = create_admin(&service.repo, "ada@example.com", "ignored", no_password)
         .await
         .expect("idempotent");
     assert!(matches!(again, AdminOutcome::AlreadyAdmin(_)), "{again:?}");
 
     let login = service.login("ada@example.com", "a long password").await;
-    assert_eq!(json(&login)["data"]["login"]["user"]["role"], "ADMIN", "{login:?}");
+    assert_eq!(
+        json(&login)["data"]["login"]["user"]["role"],
+        "ADMIN",
+        "{login:?}"
+    );
 }
 
 #[tokio::test]
@@ -80,7 +94,13 @@ async fn the_binary_creates_an_admin_from_stdin_that_the_service_then_serves() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().to_str().expect("utf-8 path");
     let mut child = Command::new(BINARY)
-        .args(["create-admin", "--email", "ops@shop.example", "--name", "Ops"])
+        .args([
+            "create-admin",
+            "--email",
+            "ops@shop.example",
+            "--name",
+            "Ops",
+        ])
         .env("DATA_DIR", data_dir)
         .env_remove("ADMIN_PASSWORD")
         .env_remove("MONGODB_URI")
@@ -97,8 +117,15 @@ async fn the_binary_creates_an_admin_from_stdin_that_the_service_then_serves() {
         .expect("writes the password");
     let output = child.wait_with_output().expect("finishes");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.starts_with("created ADMIN ops@shop.example"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("created ADMIN ops@shop.example"),
+        "{stdout}"
+    );
 
     // No ADMIN_EMAILS: the role comes from the store alone.
     let port = free_port();
@@ -127,6 +154,9 @@ fn the_binary_explains_a_missing_email_in_one_line() {
         .expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.starts_with("users create-admin: --email is required"), "{stderr}");
+    assert!(
+        stderr.starts_with("users create-admin: --email is required"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }

@@ -98,9 +98,7 @@ async fn private_field(
     let query = format!(
         "query($representations: [_Any!]!) {{ _entities(representations: $representations) {{ ... on User {{ id {field} }} }} }}"
     );
-    let response = service
-        .execute(&query, representations(&[id]), token)
-        .await;
+    let response = service.execute(&query, representations(&[id]), token).await;
     let body = json(&response);
     let code = body["errors"][0]["extensions"]["code"]
         .as_str()
@@ -135,7 +133,9 @@ async fn an_anonymous_lookup_gets_the_id_but_none_of_the_private_fields() {
 async fn another_customer_is_forbidden_the_private_fields() {
     let service = TestService::new();
     let ada = token_of(
-        &service.register("ada@example.com", "a long password", "Ada").await,
+        &service
+            .register("ada@example.com", "a long password", "Ada")
+            .await,
         "register",
     );
     let bob = service
@@ -164,7 +164,9 @@ async fn the_owner_and_an_admin_see_the_private_fields() {
         .expect("id")
         .to_owned();
     let boss = token_of(
-        &service.register("boss@example.com", "a long password", "Boss").await,
+        &service
+            .register("boss@example.com", "a long password", "Boss")
+            .await,
         "register",
     );
     for token in [&ada_token, &boss] {
@@ -198,8 +200,18 @@ async fn over_http_only_the_service_credential_opens_the_private_fields() {
     let app = || storefront_users::app(service.state.clone());
 
     let (_, answer) = storefront_shared::testing::send(app(), request("svc")).await;
-    assert_eq!(answer["data"]["_entities"][0]["email"], "ada@example.com", "{answer}");
+    assert_eq!(
+        answer["data"]["_entities"][0]["email"], "ada@example.com",
+        "{answer}"
+    );
     let (_, answer) = storefront_shared::testing::send(app(), request("wrong")).await;
-    assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{answer}");
-    assert_eq!(answer["data"]["_entities"][0]["email"], Value::Null, "{answer}");
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["data"]["_entities"][0]["email"],
+        Value::Null,
+        "{answer}"
+    );
 }

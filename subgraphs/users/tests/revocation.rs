@@ -14,7 +14,11 @@ use storefront_shared::auth::revocation::TOKEN_VERSIONS_PATH;
 const PASSWORD: &str = "correct horse battery";
 const LOGOUT_EVERYWHERE: &str = "mutation { logoutEverywhere }";
 
-async fn token_version(service: &TestService, user_id: &str, credential: Option<&str>) -> (StatusCode, Value) {
+async fn token_version(
+    service: &TestService,
+    user_id: &str,
+    credential: Option<&str>,
+) -> (StatusCode, Value) {
     let mut request = Request::get(format!("{TOKEN_VERSIONS_PATH}/{user_id}"));
     if let Some(credential) = credential {
         request = request.header("x-service-token", credential);
@@ -26,10 +30,15 @@ async fn token_version(service: &TestService, user_id: &str, credential: Option<
 #[tokio::test]
 async fn logout_everywhere_revokes_every_earlier_token_and_not_later_ones() {
     let service = TestService::new();
-    let first = token_of(&service.register("ada@example.com", PASSWORD, "Ada").await, "register");
+    let first = token_of(
+        &service.register("ada@example.com", PASSWORD, "Ada").await,
+        "register",
+    );
     let second = token_of(&service.login("ada@example.com", PASSWORD).await, "login");
 
-    let answer = service.execute(LOGOUT_EVERYWHERE, json!({}), Some(&second)).await;
+    let answer = service
+        .execute(LOGOUT_EVERYWHERE, json!({}), Some(&second))
+        .await;
     assert!(answer.errors.is_empty(), "{:?}", answer.errors);
     assert_eq!(json(&answer)["data"]["logoutEverywhere"], true);
 
@@ -38,8 +47,15 @@ async fn logout_everywhere_revokes_every_earlier_token_and_not_later_ones() {
         assert_eq!(code, "UNAUTHENTICATED");
         assert_eq!(message, "this token was revoked; log in again");
     }
-    let (code, _) = single_error(&service.execute(LOGOUT_EVERYWHERE, json!({}), Some(&first)).await);
-    assert_eq!(code, "UNAUTHENTICATED", "a revoked token cannot log out again");
+    let (code, _) = single_error(
+        &service
+            .execute(LOGOUT_EVERYWHERE, json!({}), Some(&first))
+            .await,
+    );
+    assert_eq!(
+        code, "UNAUTHENTICATED",
+        "a revoked token cannot log out again"
+    );
 
     let fresh = token_of(&service.login("ada@example.com", PASSWORD).await, "login");
     let me = service.execute(ME, json!({}), Some(&fresh)).await;
@@ -67,7 +83,9 @@ async fn token_versions_are_published_to_services_only() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({ "userId": id, "tokenVersion": 0 }));
 
-    let answer = service.execute(LOGOUT_EVERYWHERE, json!({}), Some(&token)).await;
+    let answer = service
+        .execute(LOGOUT_EVERYWHERE, json!({}), Some(&token))
+        .await;
     assert!(answer.errors.is_empty(), "{:?}", answer.errors);
     let (_, body) = token_version(&service, &id, Some("svc")).await;
     assert_eq!(body["tokenVersion"], 1, "the bump is published at once");

@@ -191,9 +191,7 @@ impl CachedRevocation {
         if users.len() >= MAX_CACHED_USERS {
             let grace = self.grace;
             users.retain(|_, slot| match slot.try_lock() {
-                Ok(known) => known
-                    .confirmed
-                    .is_some_and(|(_, at)| at.elapsed() < grace),
+                Ok(known) => known.confirmed.is_some_and(|(_, at)| at.elapsed() < grace),
                 Err(_) => true,
             });
             if users.len() >= MAX_CACHED_USERS {
