@@ -144,11 +144,21 @@ impl Subgraphs {
 
 /// Starts users, orders, payments and inventory (see [`Subgraphs`]).
 pub async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
+    start_subgraphs_with(data_dir, |_| {}).await
+}
+
+/// [`start_subgraphs`], with the settings they share changed by `configure`
+/// first (e.g. `ADMIN_EMAILS`).
+pub async fn start_subgraphs_with(
+    data_dir: &Path,
+    configure: impl FnOnce(&mut CommonSettings),
+) -> Subgraphs {
     let (users, users_url) = listen().await;
     let (orders, orders_url) = listen().await;
     let (payments, payments_url) = listen().await;
     let (inventory, inventory_url) = listen().await;
     let mut common = common(data_dir);
+    configure(&mut common);
     common.users_url = users_url.clone();
     common.orders_url = orders_url.clone();
     common.payments_url = payments_url.clone();

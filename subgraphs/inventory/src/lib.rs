@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use storefront_shared::auth::{Authenticator, JwksVerifier};
+use storefront_shared::auth::Authenticator;
 use storefront_shared::server;
 use storefront_shared::settings::Settings;
 use tokio::net::TcpListener;
@@ -77,10 +77,10 @@ impl AppState {
             },
         )
         .await?;
-        let verifier = JwksVerifier::for_users_url(&settings.common.users_url)
-            .map_err(anyhow::Error::msg)
-            .context("cannot set up token verification")?;
-        let authenticator = Authenticator::new(Arc::new(verifier), settings.common.service_token());
+        let authenticator =
+            Authenticator::for_users_service(&settings.common, settings.common.service_token())
+                .map_err(anyhow::Error::msg)
+                .context("cannot set up token verification")?;
         let state = AppState::new(store, authenticator);
         if service.seed_demo_catalogue {
             let added = catalogue::seed_demo_catalogue(state.products.as_ref())

@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use storefront_shared::auth::{Authenticator, JwksVerifier};
+use storefront_shared::auth::Authenticator;
 use storefront_shared::client::ServiceClient;
 use storefront_shared::server;
 use storefront_shared::settings::{Secret, Settings};
@@ -153,11 +153,10 @@ impl AppState {
                 Arc::new(repo)
             }
         };
-        let verifier = JwksVerifier::for_users_url(&common.users_url)
+        let service_token = common.service_token();
+        let authenticator = Authenticator::for_users_service(common, service_token.clone())
             .map_err(anyhow::Error::msg)
             .context("cannot set up token verification")?;
-        let service_token = common.service_token();
-        let authenticator = Authenticator::new(Arc::new(verifier), service_token.clone());
         let peers = Peers {
             inventory_url: common.inventory_url.clone(),
             payments_url: common.payments_url.clone(),

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use storefront_shared::auth::{Authenticator, JwksVerifier};
+use storefront_shared::auth::Authenticator;
 use storefront_shared::client::ServiceClient;
 use storefront_shared::server;
 use storefront_shared::settings::Settings;
@@ -101,15 +101,12 @@ impl AppState {
             service.orders_timeout,
         )
         .map_err(anyhow::Error::msg)?;
-        let verifier = JwksVerifier::for_users_url(&common.users_url)
+        let authenticator = Authenticator::for_users_service(common, service_token)
             .map_err(anyhow::Error::msg)
             .context("cannot set up token verification")?;
         let timing = Timing::for_provider(provider.as_ref());
         let payments = Payments::new(repo, provider, OrdersClient::new(orders), timing);
-        Ok(AppState::new(
-            payments,
-            Authenticator::new(Arc::new(verifier), service_token),
-        ))
+        Ok(AppState::new(payments, authenticator))
     }
 
     /// The operations this service offers.

@@ -4,11 +4,26 @@
 //! Tokens are EdDSA JWTs. Every service verifies them with the users service's
 //! public keys, fetched from its JWKS (`/.well-known/jwks.json` at the origin
 //! of `USERS_URL`), cached, and fetched again when a token names an unknown key
-//! id (at most once per [`JWKS_REFRESH_INTERVAL`]).
+//! id (at most once per [`JWKS_REFRESH_INTERVAL`]). A genuine token is then
+//! checked against its user's current token generation ([`revocation`]), so
+//! `changePassword` and `logoutEverywhere` revoke older tokens everywhere
+//! within a stated bound.
+//!
+//! # Layout
+//! - this file: [`Claims`], [`TokenError`], the [`KeySet`] that checks
+//!   signatures, the [`Viewer`] and [`ServiceCaller`] a request is made by,
+//!   and the [`Authenticator`] that turns headers into them.
+//! - `jwks`: the [`JwksVerifier`] that fetches the users service's keys.
+//! - [`revocation`]: token generations and their per-user cache.
+
+mod jwks;
+pub mod revocation;
+
+pub use jwks::{JwksVerifier, jwks_url};
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use jsonwebtoken::jwk::JwkSet;
@@ -16,7 +31,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::settings::Secret;
+use crate::settings::{CommonSettings, Secret};
+use revocation::{CachedRevocation, HttpTokenVersions, RevocationCheck};
 
 /// The `iss` claim of every token the users service signs.
 pub const ISSUER: &str = "storefront-users";
@@ -54,8 +70,8 @@ pub struct Claims {
     pub aud: String,
     /// A unique token id.
     pub jti: String,
-    /// The user's token generation when it was issued; `changePassword` bumps
-    /// it, which revokes older tokens at the users service.
+    /// The user's token generation when it was issued; `changePassword` and
+    /// `logoutEverywhere` bump it, which revokes older tokens ([`revocation`]).
     #[serde(default)]
     pub ver: u32,
 }
@@ -78,6 +94,14 @@ pub enum TokenError {
     /// The keys to check it could not be fetched.
     #[error("cannot verify the token right now: {0}")]
     KeysUnavailable(String),
+    /// Genuine, but issued before its user's last password change or
+    /// logout-everywhere (or the account is gone).
+    #[error("this token was revoked; log in again")]
+    Revoked,
+    /// Genuine, but whether it was revoked cannot be told right now (the users
+    /// service does not answer and nothing recent is known).
+    #[error("cannot check the token right now: {0}")]
+    RevocationUnknown(String),
 }
 
 /// Checks tokens and returns their claims.
@@ -164,106 +188,6 @@ impl TokenVerifier for KeySet {
     }
 }
 
-/// Verifies tokens with the keys the users service publishes as a JWKS.
-pub struct JwksVerifier {
-    url: String,
-    http: reqwest::Client,
-    keys: RwLock<Arc<KeySet>>,
-    /// When the JWKS was last fetched. Held across a fetch, so requests that
-    /// meet the same unknown key id wait for the fetch in flight.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
-}
-
-impl JwksVerifier {
-    /// A verifier for the users service at `users_graphql_url` (its JWKS is at that origin).
-    pub fn for_users_url(users_graphql_url: &str) -> Result<Self, String> {
-        let url = jwks_url(users_graphql_url)?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(JwksVerifier {
-            url,
-            http,
-            keys: RwLock::new(Arc::new(KeySet::default())),
-            last_fetch: tokio::sync::Mutex::new(None),
-        })
-    }
-
-    fn current(&self) -> Arc<KeySet> {
-        match self.keys.read() {
-            Ok(keys) => keys.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// Fetches the JWKS so that `kid` may become known: not at all when a fetch
-    /// this caller waited for already brought it, and at most once per
-    /// [`JWKS_REFRESH_INTERVAL`] otherwise (unknown key ids cannot make this
-    /// service hammer the users service).
-    async fn refresh_for(&self, kid: &str) -> Result<(), TokenError> {
-        let mut last = self.last_fetch.lock().await;
-        if self.current().contains(kid) {
-            return Ok(());
-        }
-        if last.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
-            return Ok(());
-        }
-        *last = Some(Instant::now());
-        let jwks: JwkSet = self
-            .http
-            .get(&self.url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| TokenError::KeysUnavailable(format!("users service JWKS: {e}")))?
-            .json()
-            .await
-            .map_err(|e| TokenError::KeysUnavailable(format!("users service JWKS: {e}")))?;
-        let fresh = Arc::new(KeySet::from_jwks(&jwks));
-        tracing::debug!(url = %self.url, keys = fresh.keys.len(), "fetched JWKS");
-        match self.keys.write() {
-            Ok(mut keys) => *keys = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl TokenVerifier for JwksVerifier {
-    async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        match self.current().check(token) {
-            Ok(claims) => return Ok(claims),
-            Err(Some(error)) => return Err(error),
-            Err(None) => {}
-        }
-        // `check` found a well-formed header naming a key id that is not cached.
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        let kid = header.kid.unwrap_or_default();
-        if let Err(error) = self.refresh_for(&kid).await {
-            tracing::warn!(%error, "could not fetch the users service's JWKS");
-            return Err(error);
-        }
-        self.current()
-            .check(token)
-            .map_err(|e| e.unwrap_or(TokenError::BadSignature))
-    }
-}
-
-/// `http://host:port/anything` → `http://host:port/.well-known/jwks.json`.
-pub fn jwks_url(users_graphql_url: &str) -> Result<String, String> {
-    let url = reqwest::Url::parse(users_graphql_url)
-        .map_err(|e| format!("USERS_URL `{users_graphql_url}` is not a URL: {e}"))?;
-    if url.cannot_be_a_base() || url.host().is_none() {
-        return Err(format!("USERS_URL `{users_graphql_url}` has no host"));
-    }
-    url.join("/.well-known/jwks.json")
-        .map(String::from)
-        .map_err(|e| e.to_string())
-}
-
 /// The caller of a request, as the token in `Authorization` says.
 #[derive(Debug, Clone)]
 pub enum Viewer {
@@ -283,9 +207,9 @@ impl Viewer {
             Viewer::Anonymous => Err(ApiError::Unauthenticated(
                 "you must be logged in: send `Authorization: Bearer <token>`".into(),
             )),
-            Viewer::Rejected(error @ TokenError::KeysUnavailable(_)) => {
-                Err(ApiError::ServiceUnavailable(error.to_string()))
-            }
+            Viewer::Rejected(
+                error @ (TokenError::KeysUnavailable(_) | TokenError::RevocationUnknown(_)),
+            ) => Err(ApiError::ServiceUnavailable(error.to_string())),
             Viewer::Rejected(error) => Err(ApiError::Unauthenticated(error.to_string())),
         }
     }
@@ -323,16 +247,45 @@ impl ServiceCaller {
 #[derive(Clone)]
 pub struct Authenticator {
     verifier: Arc<dyn TokenVerifier>,
+    revocation: Option<Arc<dyn RevocationCheck>>,
     service_token: Secret,
 }
 
 impl Authenticator {
-    /// Uses `verifier` for user tokens and `service_token` as the service credential.
+    /// Uses `verifier` for user tokens and `service_token` as the service
+    /// credential; no revocation check (see [`Authenticator::with_revocation`]).
     pub fn new(verifier: Arc<dyn TokenVerifier>, service_token: Secret) -> Self {
         Authenticator {
             verifier,
+            revocation: None,
             service_token,
         }
+    }
+
+    /// What orders, payments and inventory use: tokens verified with the
+    /// users service's JWKS and checked against its token generations
+    /// (cached for `TOKEN_VERSION_CACHE_TTL`, trusted for
+    /// `TOKEN_VERSION_GRACE` while it does not answer), all at `USERS_URL`;
+    /// `service_token` is [`CommonSettings::service_token`].
+    pub fn for_users_service(
+        common: &CommonSettings,
+        service_token: Secret,
+    ) -> Result<Self, String> {
+        let verifier = JwksVerifier::for_users_url(&common.users_url)?;
+        let versions = HttpTokenVersions::for_users_url(&common.users_url, service_token.clone())?;
+        let revocation = CachedRevocation::new(
+            Arc::new(versions),
+            common.token_version_cache_ttl,
+            common.token_version_grace,
+        );
+        Ok(Authenticator::new(Arc::new(verifier), service_token)
+            .with_revocation(Arc::new(revocation)))
+    }
+
+    /// Also refuses genuine tokens that `revocation` says were revoked.
+    pub fn with_revocation(mut self, revocation: Arc<dyn RevocationCheck>) -> Self {
+        self.revocation = Some(revocation);
+        self
     }
 
     /// The viewer named by an `Authorization` header value (or its absence).
@@ -344,10 +297,16 @@ impl Authenticator {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ => return Viewer::Rejected(TokenError::Malformed),
         };
-        match self.verifier.verify(token).await {
-            Ok(claims) => Viewer::User(claims),
-            Err(error) => Viewer::Rejected(error),
+        let claims = match self.verifier.verify(token).await {
+            Ok(claims) => claims,
+            Err(error) => return Viewer::Rejected(error),
+        };
+        if let Some(revocation) = &self.revocation
+            && let Err(error) = revocation.check(&claims).await
+        {
+            return Viewer::Rejected(error);
         }
+        Viewer::User(claims)
     }
 
     /// Whether a service-credential header value is the right one (constant time).
@@ -373,9 +332,8 @@ mod tests {
     use ed25519_dalek::SigningKey;
     use ed25519_dalek::pkcs8::EncodePrivateKey;
     use jsonwebtoken::{EncodingKey, Header};
-    use std::time::Duration;
 
-    fn keypair() -> (EncodingKey, DecodingKey) {
+    pub(super) fn keypair() -> (EncodingKey, DecodingKey) {
         let signing = SigningKey::generate(&mut rand::rngs::OsRng);
         let der = signing.to_pkcs8_der().expect("encodes");
         let public = signing.verifying_key().to_bytes();
@@ -385,7 +343,7 @@ mod tests {
         )
     }
 
-    fn claims(exp_offset: i64) -> Claims {
+    pub(super) fn claims(exp_offset: i64) -> Claims {
         let now = chrono::Utc::now().timestamp();
         Claims {
             sub: "u1".into(),
@@ -399,7 +357,7 @@ mod tests {
         }
     }
 
-    fn sign(key: &EncodingKey, kid: &str, claims: &Claims) -> String {
+    pub(super) fn sign(key: &EncodingKey, kid: &str, claims: &Claims) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.into());
         jsonwebtoken::encode(&header, claims, key).expect("signs")
@@ -470,6 +428,55 @@ mod tests {
             unverifiable.require_user().expect_err("down").code(),
             "SERVICE_UNAVAILABLE"
         );
+        let revoked = Viewer::Rejected(TokenError::Revoked);
+        assert_eq!(
+            revoked.require_user().expect_err("revoked").code(),
+            "UNAUTHENTICATED"
+        );
+        let unknown = Viewer::Rejected(TokenError::RevocationUnknown("down".into()));
+        assert_eq!(
+            unknown.require_user().expect_err("unknown").code(),
+            "SERVICE_UNAVAILABLE"
+        );
+    }
+
+    /// Revokes every token older than generation 1.
+    struct RevokedBefore1;
+
+    #[async_trait]
+    impl RevocationCheck for RevokedBefore1 {
+        async fn check(&self, claims: &Claims) -> Result<(), TokenError> {
+            if claims.ver < 1 {
+                Err(TokenError::Revoked)
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_genuine_but_revoked_token_is_rejected() {
+        let (signing, verifying) = keypair();
+        let mut keys = KeySet::default();
+        keys.insert("k1", verifying);
+        let auth = authenticator(keys).with_revocation(Arc::new(RevokedBefore1));
+        let old = sign(&signing, "k1", &claims(600));
+        assert!(matches!(
+            auth.viewer(Some(&format!("Bearer {old}"))).await,
+            Viewer::Rejected(TokenError::Revoked)
+        ));
+        let current = sign(
+            &signing,
+            "k1",
+            &Claims {
+                ver: 1,
+                ..claims(600)
+            },
+        );
+        assert!(matches!(
+            auth.viewer(Some(&format!("Bearer {current}"))).await,
+            Viewer::User(_)
+        ));
     }
 
     #[test]
@@ -482,92 +489,5 @@ mod tests {
             ServiceCaller(false).require().expect_err("no").code(),
             "UNAUTHENTICATED"
         );
-    }
-
-    /// Serves `jwks` after a delay and counts the fetches.
-    async fn slow_jwks_server(
-        jwks: serde_json::Value,
-    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let fetches = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&fetches);
-        let app = axum::Router::new().route(
-            "/.well-known/jwks.json",
-            axum::routing::get(move || {
-                let counter = Arc::clone(&counter);
-                let jwks = jwks.clone();
-                async move {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    axum::Json(jwks)
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binds");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}/graphql"), fetches)
-    }
-
-    #[tokio::test]
-    async fn requests_arriving_during_the_first_jwks_fetch_wait_for_it() {
-        use base64::Engine as _;
-        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-        let der = signing.to_pkcs8_der().expect("encodes");
-        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(signing.verifying_key().to_bytes());
-        let jwks = serde_json::json!({ "keys": [{
-            "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": "k1", "x": x
-        }] });
-        let (users_url, fetches) = slow_jwks_server(jwks).await;
-        let verifier = Arc::new(JwksVerifier::for_users_url(&users_url).expect("verifier"));
-        let token = sign(
-            &EncodingKey::from_ed_der(der.as_bytes()),
-            "k1",
-            &claims(600),
-        );
-
-        let checks: Vec<_> = (0..20)
-            .map(|_| {
-                let verifier = Arc::clone(&verifier);
-                let token = token.clone();
-                tokio::spawn(async move { verifier.verify(&token).await })
-            })
-            .collect();
-        for check in checks {
-            assert_eq!(check.await.expect("task").expect("verified").sub, "u1");
-        }
-        assert_eq!(
-            fetches.load(std::sync::atomic::Ordering::SeqCst),
-            1,
-            "one JWKS fetch"
-        );
-
-        // An unknown key id right after: at most one more fetch, and rejected.
-        let (forger, _) = keypair();
-        let forged = sign(&forger, "k2", &claims(600));
-        assert_eq!(
-            verifier.verify(&forged).await,
-            Err(TokenError::BadSignature)
-        );
-        assert_eq!(
-            verifier.verify(&forged).await,
-            Err(TokenError::BadSignature)
-        );
-        assert!(
-            fetches.load(std::sync::atomic::Ordering::SeqCst) <= 2,
-            "rate-limited"
-        );
-    }
-
-    #[test]
-    fn jwks_url_is_at_the_users_origin() {
-        assert_eq!(
-            jwks_url("http://users:4001/graphql").expect("valid"),
-            "http://users:4001/.well-known/jwks.json"
-        );
-        assert!(jwks_url("not a url").is_err());
     }
 }

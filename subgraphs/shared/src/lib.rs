@@ -10,7 +10,8 @@
 //! - [`server`]: binding, the subgraphs' listener settings, `/health` and
 //!   `/ready`, and the GraphQL-over-HTTP endpoint that wraps an
 //!   `async-graphql` schema (a late body gets `408`).
-//! - [`auth`]: token claims, the JWKS-backed verifier and the service credential.
+//! - [`auth`]: token claims, the JWKS-backed verifier, revoked tokens (token
+//!   generations cached per user) and the service credential.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
 //! - [`graphql`]: the `@shareable` `Money` and `PageInfo` types and connection cursors.

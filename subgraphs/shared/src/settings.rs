@@ -40,6 +40,8 @@ pub const COMMON_ENV: &[&str] = &[
     "INVENTORY_URL",
     "ADMIN_EMAILS",
     "SERVICE_TOKEN",
+    "TOKEN_VERSION_CACHE_TTL",
+    "TOKEN_VERSION_GRACE",
     "LOG_FORMAT",
     "HEADER_READ_TIMEOUT",
     "IDLE_TIMEOUT",
@@ -85,6 +87,17 @@ pub struct CommonSettings {
     /// The shared credential for service-to-service operations (`SERVICE_TOKEN`).
     /// Without it the development default [`DEV_SERVICE_TOKEN`] is used and a warning logged.
     pub service_token: Option<Secret>,
+    /// How long a user's token generation learnt from the users service is
+    /// trusted before it is asked again: the bound on how late another service
+    /// still accepts a token revoked by `changePassword` or `logoutEverywhere`
+    /// (`TOKEN_VERSION_CACHE_TTL`). See [`crate::auth::revocation`].
+    #[serde(with = "humantime_serde")]
+    pub token_version_cache_ttl: Duration,
+    /// While the users service does not answer, how long the last generation
+    /// learnt is still used; past it, tokens are refused with
+    /// SERVICE_UNAVAILABLE (`TOKEN_VERSION_GRACE`).
+    #[serde(with = "humantime_serde")]
+    pub token_version_grace: Duration,
     /// `text` for human logs, `json` for one JSON object per line (`LOG_FORMAT`).
     pub log_format: LogFormat,
     /// How long a client may take to send a request's headers; on HTTP/1.1
@@ -119,6 +132,8 @@ impl CommonSettings {
             inventory_url: "http://127.0.0.1:4004/graphql".into(),
             admin_emails: Vec::new(),
             service_token: None,
+            token_version_cache_ttl: crate::auth::revocation::DEFAULT_CACHE_TTL,
+            token_version_grace: crate::auth::revocation::DEFAULT_GRACE,
             log_format: LogFormat::Text,
             header_read_timeout: listener::DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: listener::DEFAULT_IDLE_TIMEOUT,

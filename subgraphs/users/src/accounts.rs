@@ -1,5 +1,5 @@
-//! What the users service does: register, log in, change the password,
-//! update the profile, and find the caller's account. The GraphQL layer is a
+//! What the users service does: register, log in, change the password, log
+//! out everywhere, update the profile, and find the caller's account. The GraphQL layer is a
 //! thin shell around these; every outcome is an [`ApiResult`].
 
 use std::collections::HashSet;
@@ -160,6 +160,25 @@ impl Accounts {
                 Ok(())
             }
             // Changed concurrently by another request: this token is now stale.
+            None => Err(ApiError::Unauthenticated(REVOKED_TOKEN.into())),
+        }
+    }
+
+    /// Revokes every token of the caller issued so far, the one that made
+    /// this call included: every service refuses them within the revocation
+    /// bound (see `storefront_shared::auth::revocation`).
+    pub async fn logout_everywhere(&self, viewer: &Viewer) -> ApiResult<()> {
+        let user = self.current_user(viewer).await?;
+        match self
+            .repo
+            .revoke_tokens(&user.id, user.token_version)
+            .await?
+        {
+            Some(user) => {
+                tracing::info!(user_id = %user.id, "logged out everywhere; older tokens revoked");
+                Ok(())
+            }
+            // Revoked concurrently by another request: this token is stale too.
             None => Err(ApiError::Unauthenticated(REVOKED_TOKEN.into())),
         }
     }

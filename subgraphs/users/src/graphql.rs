@@ -1,7 +1,15 @@
 //! The users subgraph's GraphQL schema (Federation v2): `User @key(fields: "id")`,
-//! `me`, `register`, `login`, `changePassword`, `updateProfile`, and the entity
-//! resolver `find_user_by_id`, batched through a [`DataLoader`] so `_entities`
-//! with N users costs one store query.
+//! `me`, `register`, `login`, `changePassword`, `logoutEverywhere`,
+//! `updateProfile`, and the entity resolver `find_user_by_id`, batched through
+//! a [`DataLoader`] so `_entities` with N users costs one store query.
+//!
+//! Which fields of `User` are public: only `id` (the entity key, which the
+//! referencing subgraph already holds). `email`, `name`, `role` and
+//! `createdAt` are private: through `_entities` they resolve only for the
+//! account's owner, an ADMIN, or a caller with the service credential; anyone
+//! else gets UNAUTHENTICATED (no or a bad token) or FORBIDDEN on each of them.
+//! The name is private too, because nothing in the API shows one customer
+//! another's name and a display name often is a real name.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +18,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject};
 use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
-use storefront_shared::auth::{Role, Viewer};
+use storefront_shared::auth::{Role, ServiceCaller, Viewer};
 
 use crate::accounts::{Accounts, Session};
 use crate::domain::User;
@@ -39,32 +47,88 @@ fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
     ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
 }
 
-/// An account, as clients see it.
-#[Object]
-impl User {
+/// Whether the request carried the service credential; false when absent.
+fn service_caller(ctx: &Context<'_>) -> ServiceCaller {
+    ctx.data_opt::<ServiceCaller>()
+        .copied()
+        .unwrap_or(ServiceCaller(false))
+}
+
+/// Whether a `User` in this response may show its private fields.
+#[derive(Debug, Clone)]
+enum Access {
+    /// Its owner, an ADMIN or another service is asking.
+    Full,
+    /// Anyone else: the private fields answer with this error.
+    Denied(ApiError),
+}
+
+/// Who may see the private fields of the user `user_id` found by an entity lookup.
+fn entity_access(ctx: &Context<'_>, user_id: &str) -> Access {
+    if service_caller(ctx).0 {
+        return Access::Full;
+    }
+    match viewer(ctx).require_user() {
+        Ok(claims) if claims.sub == user_id || claims.role == Role::Admin => Access::Full,
+        Ok(_) => Access::Denied(ApiError::Forbidden(
+            "only the account's owner or an ADMIN may see a user's email, name, role and createdAt"
+                .into(),
+        )),
+        Err(error) => Access::Denied(error),
+    }
+}
+
+/// An account as clients see it: `id` is public, the other fields are private
+/// (see the module doc).
+pub struct UserObject {
+    user: User,
+    access: Access,
+}
+
+impl UserObject {
+    /// The caller's own account (from `me`, `register`, `login`, `updateProfile`).
+    fn own(user: User) -> Self {
+        UserObject {
+            user,
+            access: Access::Full,
+        }
+    }
+
+    fn private(&self) -> Result<&User, ApiError> {
+        match &self.access {
+            Access::Full => Ok(&self.user),
+            Access::Denied(error) => Err(error.clone()),
+        }
+    }
+}
+
+/// An account. `id` is public; `email`, `name`, `role` and `createdAt` are shown
+/// only to the account's owner, an ADMIN, or another Storefront service.
+#[Object(name = "User")]
+impl UserObject {
     /// The account's id.
     async fn id(&self) -> ID {
-        ID(self.id.clone())
+        ID(self.user.id.clone())
     }
 
-    /// The normalised (lower-cased) email address.
-    async fn email(&self) -> &str {
-        self.email.as_str()
+    /// The normalised (lower-cased) email address. Private.
+    async fn email(&self) -> async_graphql::Result<&str> {
+        Ok(self.private()?.email.as_str())
     }
 
-    /// The display name.
-    async fn name(&self) -> &str {
-        &self.name
+    /// The display name. Private.
+    async fn name(&self) -> async_graphql::Result<&str> {
+        Ok(&self.private()?.name)
     }
 
-    /// CUSTOMER, or ADMIN.
-    async fn role(&self) -> Role {
-        self.role
+    /// CUSTOMER, or ADMIN. Private.
+    async fn role(&self) -> async_graphql::Result<Role> {
+        Ok(self.private()?.role)
     }
 
-    /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+    /// When the account was created. Private.
+    async fn created_at(&self) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.private()?.created_at)
     }
 }
 
@@ -76,7 +140,7 @@ pub struct AuthPayload {
     /// When the token expires.
     expires_at: DateTime<Utc>,
     /// The signed-in account.
-    user: User,
+    user: UserObject,
 }
 
 impl From<Session> for AuthPayload {
@@ -84,7 +148,7 @@ impl From<Session> for AuthPayload {
         AuthPayload {
             token: session.token.token,
             expires_at: session.token.expires_at,
-            user: session.user,
+            user: UserObject::own(session.user),
         }
     }
 }
@@ -106,19 +170,26 @@ pub struct Query;
 #[Object]
 impl Query {
     /// The caller's account; null without a token.
-    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        Ok(accounts(ctx).viewer_account(viewer(ctx)).await?)
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserObject>> {
+        let user = accounts(ctx).viewer_account(viewer(ctx)).await?;
+        Ok(user.map(UserObject::own))
     }
 
-    /// Resolves `User` references for other subgraphs (`_entities`).
+    /// Resolves `User` references for other subgraphs (`_entities`): null for
+    /// unknown ids; the private fields only for the account's owner, an ADMIN
+    /// or a caller with the service credential.
     #[graphql(entity)]
     async fn find_user_by_id(
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<Option<User>> {
+    ) -> async_graphql::Result<Option<UserObject>> {
         let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-        loader.load_one(id.0).await.map_err(Into::into)
+        let user = loader.load_one(id.0).await?;
+        Ok(user.map(|user| {
+            let access = entity_access(ctx, &user.id);
+            UserObject { user, access }
+        }))
     }
 }
 
@@ -150,7 +221,9 @@ impl Mutation {
     }
 
     /// Replaces the caller's password. Every token issued before, including the
-    /// one that made this call, stops working at the users service: log in again.
+    /// one that made this call, is revoked — at the users service at once, at
+    /// every other service within the revocation bound (`TOKEN_VERSION_CACHE_TTL`,
+    /// 5 s by default): log in again.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -163,9 +236,24 @@ impl Mutation {
         Ok(true)
     }
 
+    /// Logs the caller out everywhere: every token issued to them so far,
+    /// including the one that made this call, is revoked — at the users
+    /// service at once, at every other service within the revocation bound
+    /// (`TOKEN_VERSION_CACHE_TTL`, 5 s by default). Returns true; log in again
+    /// for a new token.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        accounts(ctx).logout_everywhere(viewer(ctx)).await?;
+        Ok(true)
+    }
+
     /// Sets the caller's display name.
-    async fn update_profile(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<User> {
-        Ok(accounts(ctx).update_profile(viewer(ctx), &name).await?)
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> async_graphql::Result<UserObject> {
+        let user = accounts(ctx).update_profile(viewer(ctx), &name).await?;
+        Ok(UserObject::own(user))
     }
 }
 

@@ -4,7 +4,10 @@
 //! `register`/`login`, publishes the public key at `/.well-known/jwks.json`
 //! for every other service, and verifies its own tokens with that key (no
 //! HTTP to itself), also checking the token generation that `changePassword`
-//! bumps so older tokens are revoked here.
+//! and `logoutEverywhere` bump. It publishes each user's generation at
+//! `/.well-known/token-versions/<userId>` (service credential only) so that
+//! the other services refuse revoked tokens too. `users create-admin` creates
+//! or promotes an ADMIN in the same store ([`admin`]).
 //!
 //! ```text
 //! POST /graphql ─ shared endpoint (Viewer from the token) ─ graphql ─ accounts ─┬─ passwords (argon2id)
@@ -18,14 +21,20 @@
 //! - [`passwords`]: argon2id hashing off the async runtime.
 //! - [`tokens`]: the signing key, issuing tokens, the JWKS.
 //! - [`accounts`]: the operations, returning `ApiResult`.
-//! - [`graphql`]: the federated schema and the batched entity resolver.
+//! - [`revocation`]: token generations, checked here and published to the
+//!   other services.
+//! - [`admin`]: the `users create-admin` command.
+//! - [`graphql`]: the federated schema, which `User` fields are public, and
+//!   the batched entity resolver.
 //! - [`store`]: the `UserRepository` trait and its MongoDB and embedded stores.
 //! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
 
 pub mod accounts;
+pub mod admin;
 pub mod domain;
 pub mod graphql;
 pub mod passwords;
+pub mod revocation;
 pub mod settings;
 pub mod store;
 pub mod tokens;
@@ -40,11 +49,12 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use storefront_shared::auth::Authenticator;
 use storefront_shared::server;
-use storefront_shared::settings::{Secret, Settings};
+use storefront_shared::settings::{CommonSettings, Secret, Settings};
 use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
 use crate::domain::Email;
+use crate::revocation::StoreRevocation;
 use crate::settings::UsersSettings;
 use crate::store::{EmbeddedUserRepository, MongoUserRepository, SharedRepository};
 use crate::tokens::TokenIssuer;
@@ -83,22 +93,8 @@ impl AppState {
             .iter()
             .map(|raw| Email::parse(raw).context("ADMIN_EMAILS has an invalid entry"))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let repo = open_repository(common).await?;
         let service_dir = common.service_dir(SERVICE);
-        let repo: SharedRepository = match &common.mongodb_uri {
-            Some(uri) => {
-                let db = storefront_shared::store::connect_mongo(uri, SERVICE).await?;
-                let repo = MongoUserRepository::new(db)
-                    .await
-                    .context("cannot prepare the MongoDB users collection")?;
-                tracing::info!("storing users in MongoDB");
-                Arc::new(repo)
-            }
-            None => {
-                let repo = EmbeddedUserRepository::open(&service_dir)?;
-                tracing::info!(dir = %service_dir.display(), "storing users in the embedded store");
-                Arc::new(repo)
-            }
-        };
         tokio::task::spawn_blocking(passwords::warm_up)
             .await
             .context("cannot prepare password hashing")?;
@@ -123,14 +119,40 @@ impl AppState {
         graphql::schema(self.accounts.clone())
     }
 
-    /// Verifies this service's own tokens with its own key set.
+    /// Verifies this service's own tokens with its own key set, and their
+    /// generation against the store.
     pub fn authenticator(&self) -> Authenticator {
         let keys = self.accounts.tokens().key_set();
+        let revocation = StoreRevocation(Arc::clone(self.accounts.repository()));
         Authenticator::new(Arc::new(keys), self.service_token.clone())
+            .with_revocation(Arc::new(revocation))
     }
 }
 
-/// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`, `GET /.well-known/jwks.json`.
+/// Opens the store the settings name: MongoDB at `MONGODB_URI`, else the
+/// embedded store under `DATA_DIR/users/`.
+pub async fn open_repository(common: &CommonSettings) -> anyhow::Result<SharedRepository> {
+    let repo: SharedRepository = match &common.mongodb_uri {
+        Some(uri) => {
+            let db = storefront_shared::store::connect_mongo(uri, SERVICE).await?;
+            let repo = MongoUserRepository::new(db)
+                .await
+                .context("cannot prepare the MongoDB users collection")?;
+            tracing::info!("storing users in MongoDB");
+            Arc::new(repo)
+        }
+        None => {
+            let service_dir = common.service_dir(SERVICE);
+            let repo = EmbeddedUserRepository::open(&service_dir)?;
+            tracing::info!(dir = %service_dir.display(), "storing users in the embedded store");
+            Arc::new(repo)
+        }
+    };
+    Ok(repo)
+}
+
+/// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`,
+/// `GET /.well-known/jwks.json` and `GET /.well-known/token-versions/{userId}`.
 pub fn app(state: AppState) -> Router {
     let jwks = state.accounts.tokens().jwks();
     let repository = Arc::clone(state.accounts.repository());
@@ -152,6 +174,10 @@ pub fn app(state: AppState) -> Router {
                 }
             }),
         )
+        .merge(revocation::routes(
+            Arc::clone(state.accounts.repository()),
+            state.authenticator(),
+        ))
         .merge(server::subgraph(
             state.schema(),
             state.authenticator(),

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::user;
+use storefront_shared::auth::Role;
 use storefront_users::domain::{DisplayName, Email, PasswordHash};
 use storefront_users::store::{
     EmbeddedUserRepository, MongoUserRepository, RepoError, SharedRepository, UserRepository,
@@ -166,6 +167,63 @@ mod cases {
                 .is_none()
         );
     }
+
+    pub async fn revoke_tokens_bumps_only_the_version(repo: SharedRepository) {
+        let ada = user("ada@example.com", "Ada");
+        repo.insert(&ada).await.expect("inserts");
+        let updated = repo
+            .revoke_tokens(&ada.id, 0)
+            .await
+            .expect("updates")
+            .expect("matched");
+        assert_eq!(updated.token_version, 1);
+        assert_eq!(updated.password_hash, ada.password_hash);
+        let stored = repo
+            .find_by_id(&ada.id)
+            .await
+            .expect("finds")
+            .expect("exists");
+        assert_eq!(stored.token_version, 1);
+        // A stale expected version, or an unknown id, changes nothing.
+        assert!(
+            repo.revoke_tokens(&ada.id, 0)
+                .await
+                .expect("runs")
+                .is_none()
+        );
+        assert!(
+            repo.revoke_tokens("no-such-id", 0)
+                .await
+                .expect("runs")
+                .is_none()
+        );
+        let stored = repo.find_by_id(&ada.id).await.expect("finds");
+        assert_eq!(stored.map(|u| u.token_version), Some(1));
+    }
+
+    pub async fn set_role_promotes_and_keeps_the_rest(repo: SharedRepository) {
+        let ada = user("ada@example.com", "Ada");
+        repo.insert(&ada).await.expect("inserts");
+        let promoted = repo
+            .set_role(&ada.id, Role::Admin)
+            .await
+            .expect("updates")
+            .expect("matched");
+        assert_eq!(promoted.role, Role::Admin);
+        let stored = repo
+            .find_by_id(&ada.id)
+            .await
+            .expect("finds")
+            .expect("exists");
+        assert_eq!(stored.role, Role::Admin);
+        assert_eq!((stored.name, stored.email), (ada.name, ada.email));
+        assert!(
+            repo.set_role("no-such-id", Role::Admin)
+                .await
+                .expect("runs")
+                .is_none()
+        );
+    }
 }
 
 /// Runs each named case against both stores, as `embedded::<case>` and `mongodb::<case>`.
@@ -208,6 +266,8 @@ conformance!(
     find_by_ids_returns_the_existing_ones_and_skips_missing,
     update_name_changes_only_the_name,
     update_password_sets_the_hash_and_bumps_the_version,
+    revoke_tokens_bumps_only_the_version,
+    set_role_promotes_and_keeps_the_rest,
 );
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use storefront_shared::auth::Role;
 use storefront_shared::store::Embedded;
 
 use super::{RepoError, RepoResult, UserRecord, UserRepository};
@@ -185,6 +186,25 @@ impl UserRepository for EmbeddedUserRepository {
             }
             record.password_hash = hash;
             record.token_version += 1;
+            true
+        })
+        .await
+    }
+
+    async fn revoke_tokens(&self, id: &str, expected_version: u32) -> RepoResult<Option<User>> {
+        self.modify(id, move |record| {
+            if record.token_version != i64::from(expected_version) {
+                return false;
+            }
+            record.token_version += 1;
+            true
+        })
+        .await
+    }
+
+    async fn set_role(&self, id: &str, role: Role) -> RepoResult<Option<User>> {
+        self.modify(id, move |record| {
+            record.role = role;
             true
         })
         .await

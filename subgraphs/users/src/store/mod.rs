@@ -95,6 +95,14 @@ pub trait UserRepository: Send + Sync {
         expected_version: u32,
     ) -> RepoResult<Option<User>>;
 
+    /// Bumps the token generation (every token issued before is revoked),
+    /// only while it is still `expected_version`. The updated account, or
+    /// `None` when there is no such id or the generation has moved on.
+    async fn revoke_tokens(&self, id: &str, expected_version: u32) -> RepoResult<Option<User>>;
+
+    /// Sets the role; the updated account, or `None` if there is no such id.
+    async fn set_role(&self, id: &str, role: Role) -> RepoResult<Option<User>>;
+
     /// Whether the store answers (for `/ready`).
     async fn ping(&self) -> RepoResult<()>;
 }

@@ -12,6 +12,7 @@ use mongodb::bson::{Document, doc};
 use mongodb::error::Error as MongoError;
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
+use storefront_shared::auth::Role;
 use storefront_shared::store::{is_duplicate_key, is_unavailable};
 
 use super::{RepoError, RepoResult, UserRecord, UserRepository};
@@ -132,6 +133,20 @@ impl UserRepository for MongoUserRepository {
             },
         )
         .await
+    }
+
+    async fn revoke_tokens(&self, id: &str, expected_version: u32) -> RepoResult<Option<User>> {
+        self.update_one_returning(
+            doc! { "_id": id, "token_version": i64::from(expected_version) },
+            doc! { "$inc": { "token_version": 1_i64 } },
+        )
+        .await
+    }
+
+    async fn set_role(&self, id: &str, role: Role) -> RepoResult<Option<User>> {
+        let role = mongodb::bson::to_bson(&role).map_err(RepoError::backend)?;
+        self.update_one_returning(doc! { "_id": id }, doc! { "$set": { "role": role } })
+            .await
     }
 
     async fn ping(&self) -> RepoResult<()> {

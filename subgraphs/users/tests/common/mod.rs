@@ -8,7 +8,7 @@ use async_graphql::{Request, Response, Variables};
 use async_trait::async_trait;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
-use storefront_shared::auth::{Authenticator, Viewer};
+use storefront_shared::auth::{Authenticator, ServiceCaller, Viewer};
 use storefront_shared::settings::Secret;
 use storefront_users::AppState;
 use storefront_users::domain::{DisplayName, Email, PasswordHash, User};
@@ -62,6 +62,15 @@ impl TestService {
         let request = Request::new(query)
             .variables(Variables::from_json(variables))
             .data(viewer);
+        self.state.schema().execute(request).await
+    }
+
+    /// Runs `query` as another Storefront service (with the service credential).
+    pub async fn execute_as_service(&self, query: &str, variables: Value) -> Response {
+        let request = Request::new(query)
+            .variables(Variables::from_json(variables))
+            .data(Viewer::Anonymous)
+            .data(ServiceCaller(true));
         self.state.schema().execute(request).await
     }
 
@@ -163,6 +172,18 @@ impl UserRepository for CountingRepository {
         self.count()
             .update_password(id, hash, expected_version)
             .await
+    }
+
+    async fn revoke_tokens(&self, id: &str, expected_version: u32) -> RepoResult<Option<User>> {
+        self.count().revoke_tokens(id, expected_version).await
+    }
+
+    async fn set_role(
+        &self,
+        id: &str,
+        role: storefront_shared::auth::Role,
+    ) -> RepoResult<Option<User>> {
+        self.count().set_role(id, role).await
     }
 
     async fn ping(&self) -> RepoResult<()> {
