@@ -13,6 +13,9 @@
 //! - [`auth`]: token claims, the JWKS-backed verifier and the service credential.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
+//! - [`limits`]: what one GraphQL request may ask of a subgraph (depth,
+//!   aliases, tokens, fragment expansion, ...), checked before async-graphql
+//!   parses and validates, and the codes of its request errors.
 //! - [`graphql`]: the `@shareable` `Money` and `PageInfo` types and connection cursors.
 //! - [`startup`]: one-line start-up errors and the exit code.
 //! - [`store`]: connecting to MongoDB and opening the embedded store, plus what
@@ -24,6 +27,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod graphql;
+pub mod limits;
 pub mod listener;
 pub mod server;
 pub mod settings;
