@@ -186,6 +186,7 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         products: gated.clone(),
         stock: store,
         authenticator,
+        limits: Default::default(),
     };
     let timeouts = timeouts(SHORT, SHORT, SHORT);
     let mut served =
