@@ -31,14 +31,15 @@ pub fn nested_fields(object: &str, leaf: &str, depth: usize) -> String {
 /// Introspection fields nested `depth` levels deep through a chain of
 /// fragments (no selection set in the text nests more than four deep):
 /// `__schema { queryType { ...T0 } }` where `T<n>` is
-/// `fields { type { ...T<n+1> } }`. Works on every schema.
+/// `ofType { ofType { ...T<n+1> } }`. Works on every schema, and costs
+/// nothing to execute (`ofType` of the query type is null).
 pub fn deep_introspection(depth: usize) -> String {
     // __schema, queryType, then two levels per fragment, then `name`.
     let fragments = depth.saturating_sub(3) / 2;
     let mut document = String::from("{ __schema { queryType { ...T0 } } }");
     for level in 0..fragments {
         document.push_str(&format!(
-            " fragment T{level} on __Type {{ fields {{ type {{ ...T{} }} }} }}",
+            " fragment T{level} on __Type {{ ofType {{ ofType {{ ...T{} }} }} }}",
             level + 1
         ));
     }

@@ -29,10 +29,13 @@
 //! - [`tokens`]: the lexical pre-pass.
 //! - [`expansion`]: the fragment-expanded measure of a parsed document.
 //! - `documents` (tests, feature `testing`): hostile documents, one per limit.
+//! - `suite` (feature `testing`): the checks every subgraph's `tests/limits.rs` runs.
 
 #[cfg(any(test, feature = "testing"))]
 pub mod documents;
 pub mod expansion;
+#[cfg(feature = "testing")]
+pub mod suite;
 pub mod tokens;
 
 use std::sync::Arc;
