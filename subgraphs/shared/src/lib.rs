@@ -17,6 +17,8 @@
 //!   aliases, tokens, fragment expansion, ...), checked before async-graphql
 //!   parses and validates, and the codes of its request errors.
 //! - [`graphql`]: the `@shareable` `Money` and `PageInfo` types and connection cursors.
+//! - [`text`]: what stored free text (names, descriptions) may contain: no
+//!   control or invisible formatting characters.
 //! - [`startup`]: one-line start-up errors and the exit code.
 //! - [`store`]: connecting to MongoDB and opening the embedded store, plus what
 //!   every repository on them shares (MongoDB error classes, 0/1 flags, the
@@ -34,6 +36,7 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -81,7 +81,9 @@ pub struct RequestLimits {
     /// The largest `POST /graphql` body, in bytes (`413` above it); at least
     /// what the router may forward: its own body limit plus its query.
     pub max_body_bytes: usize,
-    /// The most lexical tokens in a document (`GRAPHQL_PARSE_FAILED`).
+    /// The most lexical tokens in a document (`GRAPHQL_PARSE_FAILED`). The
+    /// parser needs about 500 bytes per token, so the default bounds a
+    /// request's parse at about 25 MB.
     pub parser_max_tokens: usize,
     /// The deepest nesting of brackets in a document
     /// (`GRAPHQL_PARSE_FAILED`), and of selection sets, fragment spreads and
@@ -108,7 +110,7 @@ impl Default for RequestLimits {
     fn default() -> Self {
         RequestLimits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            parser_max_tokens: 200_000,
+            parser_max_tokens: 50_000,
             parser_max_recursion: 128,
             max_depth: 64,
             max_aliases: 256,

@@ -140,7 +140,7 @@ async fn too_many_tokens_fail_to_parse() {
     let response = run(&limits, documents::tokens(limits.parser_max_tokens + 1)).await;
     assert_eq!(code(&response), codes::PARSE_FAILED, "{response}");
     let message = response["errors"][0]["message"].as_str().unwrap_or("");
-    assert!(message.contains("200000 tokens"), "{message}");
+    assert!(message.contains("50000 tokens"), "{message}");
 }
 
 #[tokio::test]
