@@ -126,7 +126,8 @@ async fn a_415_tells_a_keep_alive_client_that_the_connection_closes() {
     let text = read_until_closed(&mut stream).await.unwrap();
     assert!(text.starts_with("HTTP/1.1 415"), "{text}");
     assert!(
-        text.to_ascii_lowercase().contains("\r\nconnection: close\r\n"),
+        text.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
         "the client must learn that its next request needs a new connection: {text}"
     );
     // Its next request, on a new connection as told, is answered.

@@ -512,7 +512,10 @@ mod tests {
                 NewProduct::parse("MUG", "Mug \u{202E}gpj.exe", "", 1, "USD", 1),
                 "name",
             ),
-            (NewProduct::parse("MUG", "Mug\nTwo", "", 1, "USD", 1), "name"),
+            (
+                NewProduct::parse("MUG", "Mug\nTwo", "", 1, "USD", 1),
+                "name",
+            ),
             (
                 NewProduct::parse("MUG", "Mug", "Nice\u{0}", 1, "USD", 1),
                 "description",

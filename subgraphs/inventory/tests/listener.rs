@@ -122,7 +122,8 @@ async fn a_415_says_connection_close_when_the_body_was_left_unread() {
     let text = read_until_closed(&mut stream).await.expect("closed");
     assert!(text.starts_with("HTTP/1.1 415"), "{text}");
     assert!(
-        text.to_ascii_lowercase().contains("\r\nconnection: close\r\n"),
+        text.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
         "{text}"
     );
 }

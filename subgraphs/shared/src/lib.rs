@@ -36,8 +36,8 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod text;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 pub use error::{ApiError, ApiResult};

@@ -348,7 +348,9 @@ mod tests {
 
     /// Serves [`app`] with `header_read` and a long idle timeout; the server
     /// stops when the returned sender is dropped.
-    async fn start(header_read: Duration) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    async fn start(
+        header_read: Duration,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
         let addr = listener.local_addr().expect("an address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -459,7 +461,10 @@ mod tests {
         let mut stream = TcpStream::connect(addr).await.expect("connects");
         for _ in 0..3 {
             // Each head arrives in two parts, well within the timeout.
-            stream.write_all(b"POST /read HTTP/1.1\r\n").await.expect("writes");
+            stream
+                .write_all(b"POST /read HTTP/1.1\r\n")
+                .await
+                .expect("writes");
             tokio::time::sleep(SHORT / 3).await;
             stream
                 .write_all(b"Host: x\r\nContent-Length: 5\r\n\r\nhello")
@@ -468,7 +473,10 @@ mod tests {
             let response = read_response(&mut stream).await;
             assert!(response.starts_with("HTTP/1.1 200"), "{response}");
             assert!(response.ends_with("read 5"), "{response}");
-            assert!(!response.to_ascii_lowercase().contains("connection: close"), "{response}");
+            assert!(
+                !response.to_ascii_lowercase().contains("connection: close"),
+                "{response}"
+            );
         }
     }
 
@@ -503,7 +511,10 @@ mod tests {
                 .expect("writes");
             let response = read_response(&mut stream).await;
             assert!(response.starts_with("HTTP/1.1 415"), "{response}");
-            assert!(!response.to_ascii_lowercase().contains("connection: close"), "{response}");
+            assert!(
+                !response.to_ascii_lowercase().contains("connection: close"),
+                "{response}"
+            );
         }
     }
 

@@ -103,9 +103,9 @@ mod tests {
             "山田 太郎",
             "محمد",
             "मेहता",
-            "می‌خواهم",          // with a zero-width non-joiner
-            "👩‍👩‍👧 family",      // with zero-width joiners
-            "❤️ mug",            // with a variation selector
+            "می‌خواهم",   // with a zero-width non-joiner
+            "👩‍👩‍👧 family", // with zero-width joiners
+            "❤️ mug",    // with a variation selector
         ] {
             assert_eq!(check_line(text), Ok(()), "{text}");
         }
@@ -114,9 +114,26 @@ mod tests {
     #[test]
     fn controls_and_invisible_formatting_are_refused() {
         for c in [
-            '\0', '\u{1}', '\u{1B}', '\u{7F}', '\u{85}', '\u{9F}', '\t', '\n', '\r', '\u{AD}',
-            '\u{200B}', '\u{200E}', '\u{200F}', '\u{2028}', '\u{202A}', '\u{202E}', '\u{2066}',
-            '\u{2069}', '\u{FEFF}', '\u{E0041}',
+            '\0',
+            '\u{1}',
+            '\u{1B}',
+            '\u{7F}',
+            '\u{85}',
+            '\u{9F}',
+            '\t',
+            '\n',
+            '\r',
+            '\u{AD}',
+            '\u{200B}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2028}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{FEFF}',
+            '\u{E0041}',
         ] {
             let text = format!("ab{c}cd");
             assert_eq!(

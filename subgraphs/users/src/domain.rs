@@ -288,10 +288,18 @@ mod tests {
 
     #[test]
     fn names_with_control_or_invisible_formatting_characters_are_refused() {
-        for raw in ["Ada\0", "Ada\u{202E}ecalevoL", "Ada\nLovelace", "A\u{7}da", "A\u{200B}da"] {
+        for raw in [
+            "Ada\0",
+            "Ada\u{202E}ecalevoL",
+            "Ada\nLovelace",
+            "A\u{7}da",
+            "A\u{200B}da",
+        ] {
             let error = DisplayName::parse(raw).expect_err(raw);
             assert!(
-                error.to_string().contains("control or invisible formatting"),
+                error
+                    .to_string()
+                    .contains("control or invisible formatting"),
                 "{raw:?}: {error}"
             );
         }

@@ -114,13 +114,10 @@ impl AppState {
         let key = tokens::load_signing_key(&settings.service, &service_dir)?;
         let issuer = TokenIssuer::new(&key, settings.service.token_ttl)?;
         tracing::info!(kid = issuer.kid(), ttl = ?issuer.ttl(), "token signing key ready");
-        Ok(AppState::new(
-            repo,
-            issuer,
-            admin_emails,
-            common.service_token(),
+        Ok(
+            AppState::new(repo, issuer, admin_emails, common.service_token())
+                .with_limits(common.limits.clone()),
         )
-        .with_limits(common.limits.clone()))
     }
 
     /// The operations this service offers.

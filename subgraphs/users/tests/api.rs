@@ -188,10 +188,13 @@ async fn change_password_checks_the_current_password_and_the_policy() {
 async fn names_with_control_or_invisible_formatting_characters_are_bad_user_input() {
     let service = TestService::new();
     let token = registered(&service, "ada@example.com").await;
-    for name in ["Ada\0", "Ada \u{202E}ecalevoL", "Ada\nLovelace", "A\u{1b}[31mda"] {
-        let registered = service
-            .register("grace@example.com", PASSWORD, name)
-            .await;
+    for name in [
+        "Ada\0",
+        "Ada \u{202E}ecalevoL",
+        "Ada\nLovelace",
+        "A\u{1b}[31mda",
+    ] {
+        let registered = service.register("grace@example.com", PASSWORD, name).await;
         let renamed = service
             .execute(UPDATE_PROFILE, json!({ "name": name }), Some(&token))
             .await;
@@ -205,7 +208,11 @@ async fn names_with_control_or_invisible_formatting_characters_are_bad_user_inpu
         }
     }
     let me = service.execute(ME, json!({}), Some(&token)).await;
-    assert_eq!(json(&me)["data"]["me"]["name"], "Ada", "the name did not change");
+    assert_eq!(
+        json(&me)["data"]["me"]["name"],
+        "Ada",
+        "the name did not change"
+    );
 }
 
 const UPDATE_PROFILE: &str =

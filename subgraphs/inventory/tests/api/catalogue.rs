@@ -203,7 +203,11 @@ async fn control_and_invisible_formatting_characters_are_refused_in_names_and_de
         let mut input = create_input("APRON-4");
         input["input"][field] = json!(value);
         let response = h.execute(Caller::Admin, CREATE, input).await;
-        assert_eq!(code(&response), "BAD_USER_INPUT", "{field} {value:?}: {response}");
+        assert_eq!(
+            code(&response),
+            "BAD_USER_INPUT",
+            "{field} {value:?}: {response}"
+        );
         assert!(
             message(&response).starts_with(field)
                 && message(&response).contains("control or invisible formatting"),
@@ -215,8 +219,7 @@ async fn control_and_invisible_formatting_characters_are_refused_in_names_and_de
     input["input"]["description"] = json!("Cotton.\r\n\tMachine washable.");
     let response = h.execute(Caller::Admin, CREATE, input).await;
     assert_eq!(
-        response["data"]["createProduct"]["description"],
-        "Cotton.\r\n\tMachine washable.",
+        response["data"]["createProduct"]["description"], "Cotton.\r\n\tMachine washable.",
         "{response}"
     );
 }

@@ -52,7 +52,10 @@ pub fn deep_introspection(depth: usize) -> String {
 pub fn spread_chain(length: usize) -> String {
     let mut document = String::from("{ ...S0 }");
     for level in 0..length.saturating_sub(1) {
-        document.push_str(&format!(" fragment S{level} on Query {{ ...S{} }}", level + 1));
+        document.push_str(&format!(
+            " fragment S{level} on Query {{ ...S{} }}",
+            level + 1
+        ));
     }
     document.push_str(&format!(
         " fragment S{} on Query {{ __typename }}",
@@ -75,10 +78,7 @@ pub fn aliases(count: usize) -> String {
 
 /// `{ __typename __typename … }`: exactly `count` tokens (`count` ≥ 2).
 pub fn tokens(count: usize) -> String {
-    format!(
-        "{{{}}}",
-        " __typename".repeat(count.saturating_sub(2))
-    )
+    format!("{{{}}}", " __typename".repeat(count.saturating_sub(2)))
 }
 
 /// `{ a(x: [[[…]]]) }` with brackets nested `depth` deep in all.

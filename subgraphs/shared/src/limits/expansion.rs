@@ -257,7 +257,10 @@ mod tests {
     fn a_fragment_bomb_is_measured_in_linear_time() {
         let mut query = String::from("query { ...F0 }");
         for i in 0..64 {
-            query.push_str(&format!(" fragment F{i} on Query {{ ...F{n} ...F{n} }}", n = i + 1));
+            query.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{n} ...F{n} }}",
+                n = i + 1
+            ));
         }
         query.push_str(" fragment F64 on Query { __typename }");
         let measure = measure_of(&query).expect("measures");

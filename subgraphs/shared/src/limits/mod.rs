@@ -42,8 +42,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-    NextPrepareRequest, NextRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextRequest, NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
@@ -262,7 +262,10 @@ impl RequestLimits {
 
 /// `builder` with `limits`: async-graphql's own limits set to them, and the
 /// [`Guard`] extension that checks them first and codes the request errors.
-pub fn apply<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: &RequestLimits) -> SchemaBuilder<Q, M, S> {
+pub fn apply<Q, M, S>(
+    builder: SchemaBuilder<Q, M, S>,
+    limits: &RequestLimits,
+) -> SchemaBuilder<Q, M, S> {
     builder
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_selections)

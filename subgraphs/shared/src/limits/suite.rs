@@ -26,7 +26,10 @@ pub async fn post(app: Router, body: &Value) -> (StatusCode, Value) {
 pub async fn assert_refused(app: Router, query: &str, code: &str, says: &str) -> String {
     let (status, body) = post(app, &json!({ "query": query })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body["data"].is_null(), "no data for a refused request: {body}");
+    assert!(
+        body["data"].is_null(),
+        "no data for a refused request: {body}"
+    );
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], code, "{body}");
     let message = error["message"].as_str().unwrap_or_default().to_owned();
@@ -91,7 +94,10 @@ pub async fn too_many_aliases_are_refused(app: Router) {
     let limit = RequestLimits::default().max_aliases;
     let (_, body) = post(app.clone(), &json!({ "query": documents::aliases(limit) })).await;
     assert_no_request_error(&body);
-    assert!(body["data"]["__schema"]["queryType"]["a0"].is_string(), "{body}");
+    assert!(
+        body["data"]["__schema"]["queryType"]["a0"].is_string(),
+        "{body}"
+    );
     assert_refused(
         app,
         &documents::aliases(limit + 1),

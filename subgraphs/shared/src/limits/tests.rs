@@ -1,8 +1,8 @@
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use serde_json::Value;
 
-use super::*;
 use super::documents;
+use super::*;
 
 struct Query;
 
@@ -96,16 +96,28 @@ async fn depth_is_counted_through_fragments() {
 #[tokio::test]
 async fn deep_nesting_within_the_defaults_executes() {
     let limits = RequestLimits::default();
-    let response = run(&limits, documents::nested_fields("a", "n", limits.max_depth)).await;
+    let response = run(
+        &limits,
+        documents::nested_fields("a", "n", limits.max_depth),
+    )
+    .await;
     assert!(response.get("errors").is_none(), "{response}");
-    let response = run(&limits, documents::nested_fields("a", "n", limits.max_depth + 1)).await;
+    let response = run(
+        &limits,
+        documents::nested_fields("a", "n", limits.max_depth + 1),
+    )
+    .await;
     assert_eq!(code(&response), codes::BAD_REQUEST, "{response}");
 }
 
 #[tokio::test]
 async fn long_spread_chains_are_refused_by_nesting() {
     let limits = RequestLimits::default();
-    let response = run(&limits, documents::spread_chain(limits.parser_max_recursion + 1)).await;
+    let response = run(
+        &limits,
+        documents::spread_chain(limits.parser_max_recursion + 1),
+    )
+    .await;
     assert_eq!(code(&response), codes::BAD_REQUEST, "{response}");
     let message = response["errors"][0]["message"].as_str().unwrap_or("");
     assert!(message.contains("fragment spreads"), "{message}");
@@ -186,7 +198,11 @@ async fn validation_errors_are_validation_failures() {
         "{ ...A } fragment A on Query { a { ...B } } fragment B on A { ...B }",
     ] {
         let response = run(&RequestLimits::default(), query).await;
-        assert_eq!(code(&response), codes::VALIDATION_FAILED, "{query}: {response}");
+        assert_eq!(
+            code(&response),
+            codes::VALIDATION_FAILED,
+            "{query}: {response}"
+        );
     }
 }
 

@@ -148,10 +148,7 @@ mod tests {
     fn stops_at_the_nesting_limit() {
         let nested = format!("{}{}", "{a".repeat(10), "}".repeat(10));
         assert_eq!(check(&nested, 1000, 10), Ok(()));
-        assert_eq!(
-            check(&nested, 1000, 9),
-            Err(LexLimit::Nesting { limit: 9 })
-        );
+        assert_eq!(check(&nested, 1000, 9), Err(LexLimit::Nesting { limit: 9 }));
         // Siblings do not add up; brackets inside strings do not count.
         assert_eq!(check("{a{b}} {c{d}} { e(s: \"[[[[\") }", 1000, 2), Ok(()));
     }
