@@ -8,7 +8,9 @@
 //! Before a `/graphql` request is read: CSRF prevention ([`csrf_safe`]), the
 //! `Content-Type` of a POST must be `application/json` (parsed as a media
 //! type, parameters allowed), and its body must arrive within
-//! `body_read_timeout` (else 408, [`listener::read_body`]). Every GraphQL
+//! `body_read_timeout` (else 408, [`listener::read_body`]); a request refused
+//! before its body was read (CSRF, `415`, `413`) is answered with
+//! `Connection: close` by the shared listener. Every GraphQL
 //! response carries the request's `x-request-id` (the client's, or the one
 //! generated and sent to the subgraphs).
 

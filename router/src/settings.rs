@@ -308,7 +308,10 @@ mod timeout_map {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    /// The largest request body, in bytes.
+    /// The largest request body, in bytes (`413` above it). The router
+    /// forwards a request's variables to the subgraphs, which accept bodies
+    /// of up to [`storefront_shared::limits::DEFAULT_MAX_BODY_BYTES`] (twice
+    /// this default) by default: raise both together.
     pub max_body_bytes: usize,
     /// The deepest selection nesting (fragments followed).
     pub max_depth: usize,

@@ -1,5 +1,7 @@
 //! The router's defences: connection timeouts against slow clients
-//! (slowloris), the body timeout, graceful shutdown, `Content-Type` parsed as
+//! (slowloris, and clients that send nothing), the body timeout, graceful
+//! shutdown, `Connection: close` when a refused request's body was left
+//! unread, `Content-Type` parsed as
 //! a media type, CSRF prevention, introspection and the playground turned
 //! off, and `x-request-id` on every GraphQL response.
 #![allow(clippy::unwrap_used)]
@@ -87,6 +89,85 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
         "closed after {:?}, before the idle timeout",
         answered.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_or_one_byte_is_closed_after_the_header_read_timeout() {
+    for sent in [&b""[..], b"P", b"G"] {
+        let (_users, state) = with_users(timeouts(300, 60_000, 60_000)).await;
+        let served = serve(state).await;
+        let mut stream = TcpStream::connect(served.addr).await.unwrap();
+        let started = Instant::now();
+        stream.write_all(sent).await.unwrap();
+        let read = read_until_closed(&mut stream).await;
+        assert!(read.is_ok(), "held open after sending {sent:?}: {read:?}");
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "closed after {:?}, before the timeout",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_415_tells_a_keep_alive_client_that_the_connection_closes() {
+    let (users, state) = with_users(RouterSettings::default()).await;
+    let served = serve(state).await;
+    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    // A keep-alive request the router refuses before reading its body, the
+    // body still on its way.
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/xml\r\n\
+              Content-Length: 100000\r\n\r\n<query>",
+        )
+        .await
+        .unwrap();
+    let text = read_until_closed(&mut stream).await.unwrap();
+    assert!(text.starts_with("HTTP/1.1 415"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "the client must learn that its next request needs a new connection: {text}"
+    );
+    // Its next request, on a new connection as told, is answered.
+    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    let body = r#"{"query":"{ me { id } }"}"#;
+    stream
+        .write_all(
+            format!(
+                "POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let text = read_until_closed(&mut stream).await.unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(r#""id":"u1""#), "{text}");
+    assert_eq!(users.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_serves_a_second_request_after_a_read_body() {
+    let (users, state) = with_users(RouterSettings::default()).await;
+    let served = serve(state).await;
+    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    let body = r#"{"query":"{ me { id } }"}"#;
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // Two requests on one connection; the second asks to close it.
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let second = request.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+    stream.write_all(second.as_bytes()).await.unwrap();
+    let text = read_until_closed(&mut stream).await.unwrap();
+    assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+    assert_eq!(users.received().len(), 2);
 }
 
 #[tokio::test]

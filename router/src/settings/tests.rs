@@ -22,6 +22,16 @@ fn defaults_poll_every_ten_seconds_and_time_out_after_five() {
 }
 
 #[test]
+fn the_subgraphs_accept_every_body_the_router_accepts_and_its_query() {
+    // The router forwards a client's variables (up to its body limit) with a
+    // query of its own; the subgraphs' default body limit leaves room for both.
+    let router = Limits::default().max_body_bytes;
+    let subgraphs = storefront_shared::limits::RequestLimits::default().max_body_bytes;
+    assert_eq!(router, 2 * 1024 * 1024);
+    assert!(subgraphs >= 2 * router, "{subgraphs} < 2 × {router}");
+}
+
+#[test]
 fn hardening_settings_are_read_from_strings_like_environment_variables() {
     let settings: RouterSettings = serde_json::from_value(serde_json::json!({
         "header_read_timeout": "2s",

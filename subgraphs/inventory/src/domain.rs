@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use storefront_shared::graphql::{decode_cursor, encode_cursor};
-use storefront_shared::{ApiError, ApiResult};
+use storefront_shared::{ApiError, ApiResult, text};
 
 /// The longest sku.
 pub const MAX_SKU_LEN: usize = 64;
@@ -206,10 +206,21 @@ impl NewProduct {
                 "name must be 1 to {MAX_NAME_LEN} characters"
             )));
         }
+        if let Err(forbidden) = text::check_line(name) {
+            return Err(bad_input(format!(
+                "name must not contain control or invisible formatting characters; it has {forbidden}"
+            )));
+        }
         let description = description.trim();
         if description.chars().count() > MAX_DESCRIPTION_LEN {
             return Err(bad_input(format!(
                 "description must be at most {MAX_DESCRIPTION_LEN} characters"
+            )));
+        }
+        if let Err(forbidden) = text::check_multiline(description) {
+            return Err(bad_input(format!(
+                "description must not contain control or invisible formatting characters \
+                 (line breaks and tabs are fine); it has {forbidden}"
             )));
         }
         let price = Money::price(price, currency)?;
@@ -472,6 +483,9 @@ mod tests {
     fn product_fields_are_checked_by_name() {
         let ok = NewProduct::parse("MUG", " Mug ", "", 1200, "USD", 5).expect("valid");
         assert_eq!(ok.name, "Mug");
+        let multiline = "Holds 300 ml.\r\n\tDishwasher safe ☕";
+        let ok = NewProduct::parse("MUG", "Mug ❤️", multiline, 1200, "USD", 5).expect("valid");
+        assert_eq!(ok.description, multiline);
         let cases = [
             (NewProduct::parse("MUG", " ", "", 1, "USD", 1), "name"),
             (
@@ -495,6 +509,23 @@ mod tests {
                 "stock",
             ),
             (NewProduct::parse("M G", "Mug", "", 1, "USD", 1), "sku"),
+            (NewProduct::parse("MUG", "Mug\0", "", 1, "USD", 1), "name"),
+            (
+                NewProduct::parse("MUG", "Mug \u{202E}gpj.exe", "", 1, "USD", 1),
+                "name",
+            ),
+            (
+                NewProduct::parse("MUG", "Mug\nTwo", "", 1, "USD", 1),
+                "name",
+            ),
+            (
+                NewProduct::parse("MUG", "Mug", "Nice\u{0}", 1, "USD", 1),
+                "description",
+            ),
+            (
+                NewProduct::parse("MUG", "Mug", "a \u{2066}b", 1, "USD", 1),
+                "description",
+            ),
         ];
         for (result, field) in cases {
             let text = message(result.expect_err(field));

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use storefront_shared::auth::Authenticator;
+use storefront_shared::limits::RequestLimits;
 use storefront_shared::server;
 use storefront_shared::settings::Settings;
 use tokio::net::TcpListener;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub stock: Arc<dyn StockRepository>,
     /// Turns request headers into the caller.
     pub authenticator: Authenticator,
+    /// What one GraphQL request may ask.
+    pub limits: RequestLimits,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             products: store.clone(),
             stock: store,
             authenticator,
+            limits: RequestLimits::default(),
         }
     }
 
@@ -81,7 +85,10 @@ impl AppState {
             Authenticator::for_users_service(&settings.common, settings.common.service_token())
                 .map_err(anyhow::Error::msg)
                 .context("cannot set up token verification")?;
-        let state = AppState::new(store, authenticator);
+        let state = AppState {
+            limits: settings.common.limits.clone(),
+            ..AppState::new(store, authenticator)
+        };
         if service.seed_demo_catalogue {
             let added = catalogue::seed_demo_catalogue(state.products.as_ref())
                 .await
@@ -91,9 +98,9 @@ impl AppState {
         Ok(state)
     }
 
-    /// The GraphQL schema over this state's repositories.
+    /// The GraphQL schema over this state's repositories, with its request limits.
     pub fn schema(&self) -> InventorySchema {
-        graphql::build_schema(self.products.clone(), self.stock.clone())
+        graphql::build_schema(self.products.clone(), self.stock.clone(), &self.limits)
     }
 }
 
@@ -104,7 +111,12 @@ pub fn app(state: AppState) -> Router {
         let repository = Arc::clone(&repository);
         async move { repository.ping().await }
     });
-    server::subgraph(state.schema(), state.authenticator.clone(), ready)
+    server::subgraph(
+        state.schema(),
+        state.authenticator.clone(),
+        ready,
+        state.limits.max_body_bytes,
+    )
 }
 
 /// Serves the app on `listener` with `timeouts` (against slow clients) until

@@ -99,6 +99,36 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn a_client_that_sends_nothing_is_disconnected_after_the_header_read_timeout() {
+    let (_dir, served) = serve(timeouts(SHORT, LONG, LONG)).await;
+    let mut stream = TcpStream::connect(served.addr).await.expect("connects");
+    let started = Instant::now();
+    let text = read_until_closed(&mut stream).await.expect("closed");
+    assert_eq!(text, "");
+    assert_waited(started, SHORT);
+}
+
+#[tokio::test]
+async fn a_415_says_connection_close_when_the_body_was_left_unread() {
+    let (_dir, served) = serve(timeouts(LONG, LONG, LONG)).await;
+    let mut stream = TcpStream::connect(served.addr).await.expect("connects");
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: inventory\r\nContent-Type: text/xml\r\n\
+              Content-Length: 100000\r\n\r\n<query>",
+        )
+        .await
+        .expect("writes");
+    let text = read_until_closed(&mut stream).await.expect("closed");
+    assert!(text.starts_with("HTTP/1.1 415"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_body_that_does_not_arrive_in_time_is_408_with_a_json_error() {
     let (_dir, served) = serve(timeouts(LONG, LONG, SHORT)).await;
     let mut stream = TcpStream::connect(served.addr).await.expect("connects");
@@ -186,6 +216,7 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         products: gated.clone(),
         stock: store,
         authenticator,
+        limits: Default::default(),
     };
     let timeouts = timeouts(SHORT, SHORT, SHORT);
     let mut served =

@@ -15,7 +15,8 @@ use storefront_shared::testing::assert_schema_file_is_current;
 async fn exported_sdl() -> String {
     let (_dir, store) = common::embedded_store().await;
     let store: std::sync::Arc<dyn InventoryStore> = store;
-    let schema = storefront_inventory::graphql::build_schema(store.clone(), store);
+    let schema =
+        storefront_inventory::graphql::build_schema(store.clone(), store, &Default::default());
     let response = schema.execute("{ _service { sdl } }").await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("json data");

@@ -42,6 +42,7 @@ use anyhow::Context as _;
 use axum::Router;
 use storefront_shared::auth::Authenticator;
 use storefront_shared::client::ServiceClient;
+use storefront_shared::limits::RequestLimits;
 use storefront_shared::server;
 use storefront_shared::settings::{Secret, Settings};
 use tokio::net::TcpListener;
@@ -101,6 +102,7 @@ impl TryFrom<&OrdersSettings> for Policy {
 pub struct AppState {
     orders: Orders,
     authenticator: Authenticator,
+    limits: RequestLimits,
 }
 
 impl AppState {
@@ -131,7 +133,14 @@ impl AppState {
         Ok(AppState {
             orders,
             authenticator,
+            limits: RequestLimits::default(),
         })
+    }
+
+    /// This state with other GraphQL request limits (the default ones otherwise).
+    pub fn with_limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Opens the store the settings name and verifies tokens with the users service's JWKS.
@@ -161,13 +170,14 @@ impl AppState {
             inventory_url: common.inventory_url.clone(),
             payments_url: common.payments_url.clone(),
         };
-        AppState::new(
+        Ok(AppState::new(
             repo,
             &settings.service,
             &peers,
             service_token,
             authenticator,
-        )
+        )?
+        .with_limits(common.limits.clone()))
     }
 
     /// The operations this service offers.
@@ -175,9 +185,9 @@ impl AppState {
         &self.orders
     }
 
-    /// The GraphQL schema over this state.
+    /// The GraphQL schema over this state, with its request limits.
     pub fn schema(&self) -> graphql::OrdersSchema {
-        graphql::schema(self.orders.clone())
+        graphql::schema(self.orders.clone(), &self.limits)
     }
 
     /// Turns request headers into the caller.
@@ -193,7 +203,12 @@ pub fn app(state: AppState) -> Router {
         let repository = Arc::clone(&repository);
         async move { repository.ping().await }
     });
-    server::subgraph(state.schema(), state.authenticator.clone(), ready)
+    server::subgraph(
+        state.schema(),
+        state.authenticator.clone(),
+        ready,
+        state.limits.max_body_bytes,
+    )
 }
 
 /// Serves [`app`] on `listener` with `timeouts` (against slow clients) until

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
 use storefront_shared::auth::{ServiceCaller, Viewer};
 use storefront_shared::graphql::Money;
+use storefront_shared::limits::{self, RequestLimits};
 
 use crate::domain::{self, PaymentState};
 use crate::payments::{Payments, check_visible, order_payment};
@@ -22,18 +23,18 @@ use crate::store::SharedRepository;
 /// The executable payments schema.
 pub type PaymentsSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema over `payments`.
-pub fn schema(payments: Payments) -> PaymentsSchema {
+/// Builds the schema over `payments`, refusing requests beyond `limits`.
+pub fn schema(payments: Payments, limits: &RequestLimits) -> PaymentsSchema {
     let repo = Arc::clone(payments.repository());
-    Schema::build(Query, Mutation, EmptySubscription)
+    let builder = Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data(DataLoader::new(
             PaymentLoader(Arc::clone(&repo)),
             tokio::spawn,
         ))
         .data(DataLoader::new(OrderPaymentsLoader(repo), tokio::spawn))
-        .data(payments)
-        .finish()
+        .data(payments);
+    limits::apply(builder, limits).finish()
 }
 
 fn payments<'a>(ctx: &Context<'a>) -> &'a Payments {

@@ -39,6 +39,7 @@ use anyhow::Context as _;
 use axum::Router;
 use storefront_shared::auth::Authenticator;
 use storefront_shared::client::ServiceClient;
+use storefront_shared::limits::RequestLimits;
 use storefront_shared::server;
 use storefront_shared::settings::Settings;
 use tokio::net::TcpListener;
@@ -61,6 +62,7 @@ pub const DEFAULT_PORT: u16 = 4003;
 pub struct AppState {
     payments: Payments,
     authenticator: Authenticator,
+    limits: RequestLimits,
 }
 
 impl AppState {
@@ -69,7 +71,14 @@ impl AppState {
         AppState {
             payments,
             authenticator,
+            limits: RequestLimits::default(),
         }
+    }
+
+    /// This state with other GraphQL request limits (the default ones otherwise).
+    pub fn with_limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Opens the store, builds the provider and the orders client the settings name.
@@ -106,7 +115,7 @@ impl AppState {
             .context("cannot set up token verification")?;
         let timing = Timing::for_provider(provider.as_ref());
         let payments = Payments::new(repo, provider, OrdersClient::new(orders), timing);
-        Ok(AppState::new(payments, authenticator))
+        Ok(AppState::new(payments, authenticator).with_limits(common.limits.clone()))
     }
 
     /// The operations this service offers.
@@ -114,9 +123,9 @@ impl AppState {
         &self.payments
     }
 
-    /// The GraphQL schema over this state.
+    /// The GraphQL schema over this state, with its request limits.
     pub fn schema(&self) -> graphql::PaymentsSchema {
-        graphql::schema(self.payments.clone())
+        graphql::schema(self.payments.clone(), &self.limits)
     }
 }
 
@@ -153,7 +162,12 @@ pub fn app(state: AppState) -> Router {
         let repository = Arc::clone(&repository);
         async move { repository.ping().await }
     });
-    server::subgraph(state.schema(), state.authenticator.clone(), ready)
+    server::subgraph(
+        state.schema(),
+        state.authenticator.clone(),
+        ready,
+        state.limits.max_body_bytes,
+    )
 }
 
 /// Serves [`app`] on `listener` with `timeouts` (against slow clients) until

@@ -14,7 +14,12 @@
 //!   generations cached per user) and the service credential.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
+//! - [`limits`]: what one GraphQL request may ask of a subgraph (depth,
+//!   aliases, tokens, fragment expansion, ...), checked before async-graphql
+//!   parses and validates, and the codes of its request errors.
 //! - [`graphql`]: the `@shareable` `Money` and `PageInfo` types and connection cursors.
+//! - [`text`]: what stored free text (names, descriptions) may contain: no
+//!   control or invisible formatting characters.
 //! - [`startup`]: one-line start-up errors and the exit code.
 //! - [`store`]: connecting to MongoDB and opening the embedded store, plus what
 //!   every repository on them shares (MongoDB error classes, 0/1 flags, the
@@ -25,6 +30,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod graphql;
+pub mod limits;
 pub mod listener;
 pub mod server;
 pub mod settings;
@@ -33,5 +39,6 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 pub use error::{ApiError, ApiResult};

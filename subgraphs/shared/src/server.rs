@@ -28,8 +28,6 @@ pub const HEALTH_PATH: &str = "/health";
 /// The readiness path every process serves (200 once its store answers).
 pub const READY_PATH: &str = "/ready";
 
-/// The largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 /// Binds `addr`, with an error that says what to do when it fails.
@@ -151,14 +149,16 @@ where
     Arc::new(Check(check))
 }
 
-/// A subgraph's routes: the GraphQL endpoint ([`graphql`]) and the probes
-/// ([`probes`]).
+/// A subgraph's routes: the GraphQL endpoint ([`graphql`], bodies up to
+/// `max_body_bytes`, [`crate::limits::RequestLimits::max_body_bytes`]) and
+/// the probes ([`probes`]).
 pub fn subgraph<E: Executor + Clone>(
     executor: E,
     auth: Authenticator,
     readiness: Arc<dyn Readiness>,
+    max_body_bytes: usize,
 ) -> Router {
-    probes(readiness).merge(graphql(executor, auth))
+    probes(readiness).merge(graphql(executor, auth, max_body_bytes))
 }
 
 /// `GET /health` (the process is alive) and `GET /ready` (its store answers).
@@ -194,14 +194,19 @@ struct Endpoint<E> {
 
 /// `POST /graphql` for `executor`, with the caller's [`crate::auth::Viewer`] and
 /// [`crate::auth::ServiceCaller`] in the request data, plus request tracing.
-pub fn graphql<E: Executor + Clone>(executor: E, auth: Authenticator) -> Router {
+/// Bodies larger than `max_body_bytes` get `413`.
+pub fn graphql<E: Executor + Clone>(
+    executor: E,
+    auth: Authenticator,
+    max_body_bytes: usize,
+) -> Router {
     Router::new()
         .route(
             "/graphql",
             get(graphql_get).post(graphql_post::<E>),
         )
         .with_state(Endpoint { executor, auth })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let request_id = request
                 .headers()
@@ -310,6 +315,7 @@ pub fn error_response(status: StatusCode, message: &str, code: &str) -> Response
 mod tests {
     use super::*;
     use crate::auth::KeySet;
+    use crate::limits::DEFAULT_MAX_BODY_BYTES;
     use crate::settings::Secret;
     use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
     use axum::body::Body;
@@ -323,12 +329,16 @@ mod tests {
         async fn hello(&self) -> &'static str {
             "world"
         }
+
+        async fn length(&self, text: String) -> usize {
+            text.len()
+        }
     }
 
     fn app() -> Router {
         let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
         let auth = Authenticator::new(Arc::new(KeySet::default()), Secret::new("svc"));
-        graphql(schema, auth)
+        graphql(schema, auth, DEFAULT_MAX_BODY_BYTES)
     }
 
     async fn post(body: &str) -> (StatusCode, serde_json::Value) {
@@ -356,6 +366,32 @@ mod tests {
         let (status, body) = post(r#"{"query":"{ hello }"}"#).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["data"]["hello"], "world");
+    }
+
+    /// A request whose variables are `bytes` long.
+    fn with_variable_of(bytes: usize) -> String {
+        json!({
+            "query": "query($text: String!) { length(text: $text) }",
+            "variables": { "text": "x".repeat(bytes) },
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn variables_as_large_as_the_router_accepts_are_accepted() {
+        // The router accepts bodies up to 2 MiB (its `limits.max_body_bytes`)
+        // and forwards their variables, adding its own query.
+        let router_body_limit = 2 * 1024 * 1024;
+        let (status, body) = post(&with_variable_of(router_body_limit)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["length"], router_body_limit);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_413() {
+        let (status, body) = post(&with_variable_of(DEFAULT_MAX_BODY_BYTES)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
     }
 
     #[tokio::test]

@@ -11,6 +11,9 @@
 //! data_dir = "./data"
 //! header_read_timeout = "10s"
 //!
+//! [common.limits]
+//! max_depth = 64
+//!
 //! [service]
 //! token_ttl = "1h"
 //! ```
@@ -25,6 +28,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::limits::RequestLimits;
 use crate::listener;
 use crate::server::Timeouts;
 
@@ -116,6 +120,12 @@ pub struct CommonSettings {
     /// (`BODY_READ_TIMEOUT`; subgraphs, as above).
     #[serde(with = "humantime_serde")]
     pub body_read_timeout: Duration,
+    /// What one GraphQL request may ask of a subgraph: body size, tokens,
+    /// nesting, depth, aliases, root fields, selections once fragments are
+    /// expanded (`[common.limits]`; subgraphs only, the router reads its
+    /// `[service.limits]`).
+    #[serde(default)]
+    pub limits: RequestLimits,
 }
 
 impl CommonSettings {
@@ -138,6 +148,7 @@ impl CommonSettings {
             header_read_timeout: listener::DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: listener::DEFAULT_IDLE_TIMEOUT,
             body_read_timeout: listener::DEFAULT_BODY_READ_TIMEOUT,
+            limits: RequestLimits::default(),
         }
     }
 
@@ -419,6 +430,34 @@ mod tests {
                     body_read: Duration::from_secs(60),
                 }
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn request_limits_default_and_are_read_from_the_file() {
+        with_jail(|jail| {
+            let defaults = load::<Demo>(4001, None).map_err(|e| e.to_string())?;
+            assert_eq!(defaults.common.limits, RequestLimits::default());
+
+            jail.create_file(
+                "s.toml",
+                "[common.limits]\nmax_depth = 10\nmax_body_bytes = 1000\n",
+            )?;
+            let settings =
+                load::<Demo>(4001, Some(Path::new("s.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(settings.common.limits.max_depth, 10);
+            assert_eq!(settings.common.limits.max_body_bytes, 1000);
+            assert_eq!(
+                settings.common.limits.max_aliases,
+                RequestLimits::default().max_aliases
+            );
+
+            jail.create_file("bad.toml", "[common.limits]\nmax_dept = 10\n")?;
+            let error = load::<Demo>(4001, Some(Path::new("bad.toml")))
+                .expect_err("unknown key")
+                .to_string();
+            assert!(error.contains("max_dept"), "{error}");
             Ok(())
         });
     }

@@ -8,6 +8,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use storefront_shared::auth::Role;
+use storefront_shared::text;
 
 /// The longest email address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -27,7 +28,7 @@ pub enum ValidationError {
     /// The password breaks the policy.
     #[error("{0}")]
     Password(String),
-    /// The display name is empty or too long.
+    /// The display name is empty, too long, or has a forbidden character.
     #[error("{0}")]
     Name(String),
 }
@@ -119,12 +120,13 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A display name: trimmed, 1 to 100 characters.
+/// A display name: trimmed, 1 to 100 characters, none of them a control or
+/// invisible formatting character ([`text::check_line`]: NUL, bidi overrides, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
 impl DisplayName {
-    /// Trims `raw` and checks its length.
+    /// Trims `raw` and checks its length and characters.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let name = raw.trim();
         if name.is_empty() {
@@ -133,6 +135,11 @@ impl DisplayName {
         if name.chars().count() > MAX_NAME_CHARS {
             return Err(ValidationError::Name(format!(
                 "the name must have at most {MAX_NAME_CHARS} characters"
+            )));
+        }
+        if let Err(forbidden) = text::check_line(name) {
+            return Err(ValidationError::Name(format!(
+                "the name must not contain control or invisible formatting characters; it has {forbidden}"
             )));
         }
         Ok(DisplayName(name.to_owned()))
@@ -277,6 +284,26 @@ mod tests {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
         assert!(DisplayName::parse(&"é".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn names_with_control_or_invisible_formatting_characters_are_refused() {
+        for raw in [
+            "Ada\0",
+            "Ada\u{202E}ecalevoL",
+            "Ada\nLovelace",
+            "A\u{7}da",
+            "A\u{200B}da",
+        ] {
+            let error = DisplayName::parse(raw).expect_err(raw);
+            assert!(
+                error
+                    .to_string()
+                    .contains("control or invisible formatting"),
+                "{raw:?}: {error}"
+            );
+        }
+        assert!(DisplayName::parse("Zoë 山田 👩\u{200D}💻").is_ok());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use async_graphql::{Context, EmptySubscription, ID, InputObject, Object, Schema,
 use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
 use storefront_shared::auth::{Role, ServiceCaller, Viewer};
+use storefront_shared::limits::{self, RequestLimits};
 
 use crate::accounts::{Accounts, Session};
 use crate::domain::User;
@@ -27,14 +28,14 @@ use crate::store::SharedRepository;
 /// The executable users schema.
 pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema over `accounts`.
-pub fn schema(accounts: Accounts) -> UsersSchema {
+/// Builds the schema over `accounts`, refusing requests beyond `limits`.
+pub fn schema(accounts: Accounts, limits: &RequestLimits) -> UsersSchema {
     let loader = DataLoader::new(UserLoader(Arc::clone(accounts.repository())), tokio::spawn);
-    Schema::build(Query, Mutation, EmptySubscription)
+    let builder = Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data(accounts)
-        .data(loader)
-        .finish()
+        .data(loader);
+    limits::apply(builder, limits).finish()
 }
 
 fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {

@@ -48,6 +48,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use storefront_shared::auth::Authenticator;
+use storefront_shared::limits::RequestLimits;
 use storefront_shared::server;
 use storefront_shared::settings::{CommonSettings, Secret, Settings};
 use tokio::net::TcpListener;
@@ -69,6 +70,7 @@ pub const DEFAULT_PORT: u16 = 4001;
 pub struct AppState {
     accounts: Accounts,
     service_token: Secret,
+    limits: RequestLimits,
 }
 
 impl AppState {
@@ -82,7 +84,14 @@ impl AppState {
         AppState {
             accounts: Accounts::new(repo, Arc::new(tokens), admin_emails),
             service_token,
+            limits: RequestLimits::default(),
         }
+    }
+
+    /// This state with other GraphQL request limits (the default ones otherwise).
+    pub fn with_limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Opens the store the settings name and loads (or creates) the signing key.
@@ -101,12 +110,10 @@ impl AppState {
         let key = tokens::load_signing_key(&settings.service, &service_dir)?;
         let issuer = TokenIssuer::new(&key, settings.service.token_ttl)?;
         tracing::info!(kid = issuer.kid(), ttl = ?issuer.ttl(), "token signing key ready");
-        Ok(AppState::new(
-            repo,
-            issuer,
-            admin_emails,
-            common.service_token(),
-        ))
+        Ok(
+            AppState::new(repo, issuer, admin_emails, common.service_token())
+                .with_limits(common.limits.clone()),
+        )
     }
 
     /// The operations this service offers.
@@ -114,9 +121,9 @@ impl AppState {
         &self.accounts
     }
 
-    /// The GraphQL schema over this state.
+    /// The GraphQL schema over this state, with its request limits.
     pub fn schema(&self) -> graphql::UsersSchema {
-        graphql::schema(self.accounts.clone())
+        graphql::schema(self.accounts.clone(), &self.limits)
     }
 
     /// Verifies this service's own tokens with its own key set, and their
@@ -182,6 +189,7 @@ pub fn app(state: AppState) -> Router {
             state.schema(),
             state.authenticator(),
             ready,
+            state.limits.max_body_bytes,
         ))
 }
 

@@ -184,6 +184,37 @@ async fn change_password_checks_the_current_password_and_the_policy() {
     assert_eq!(single_error(&anonymous).0, "UNAUTHENTICATED");
 }
 
+#[tokio::test]
+async fn names_with_control_or_invisible_formatting_characters_are_bad_user_input() {
+    let service = TestService::new();
+    let token = registered(&service, "ada@example.com").await;
+    for name in [
+        "Ada\0",
+        "Ada \u{202E}ecalevoL",
+        "Ada\nLovelace",
+        "A\u{1b}[31mda",
+    ] {
+        let registered = service.register("grace@example.com", PASSWORD, name).await;
+        let renamed = service
+            .execute(UPDATE_PROFILE, json!({ "name": name }), Some(&token))
+            .await;
+        for response in [registered, renamed] {
+            let (code, message) = single_error(&response);
+            assert_eq!(code, "BAD_USER_INPUT", "{name:?}");
+            assert!(
+                message.contains("control or invisible formatting characters"),
+                "{name:?}: {message}"
+            );
+        }
+    }
+    let me = service.execute(ME, json!({}), Some(&token)).await;
+    assert_eq!(
+        json(&me)["data"]["me"]["name"],
+        "Ada",
+        "the name did not change"
+    );
+}
+
 const UPDATE_PROFILE: &str =
     "mutation($name: String!) { updateProfile(name: $name) { id name email } }";
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Object, Schema};
 use storefront_shared::auth::Viewer;
+use storefront_shared::limits::{self, RequestLimits};
 use storefront_shared::{ApiError, ApiResult};
 
 use crate::domain::{NewProduct, PageRequest, Product, Quantity, Sku};
@@ -22,10 +23,11 @@ use types::{CreateProductInput, ProductConnection, ProductObject};
 /// The executable schema of the inventory subgraph.
 pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema over the two repositories.
+/// Builds the schema over the two repositories, refusing requests beyond `limits`.
 pub fn build_schema(
     products: Arc<dyn ProductRepository>,
     stock: Arc<dyn StockRepository>,
+    limits: &RequestLimits,
 ) -> InventorySchema {
     let loader = Arc::new(DataLoader::new(
         ProductLoader {
@@ -33,7 +35,7 @@ pub fn build_schema(
         },
         tokio::spawn,
     ));
-    Schema::build(
+    let builder = Schema::build(
         Query {
             products: products.clone(),
             loader,
@@ -41,8 +43,8 @@ pub fn build_schema(
         Mutation(CatalogueMutation { products }, StockMutation { stock }),
         EmptySubscription,
     )
-    .enable_federation()
-    .finish()
+    .enable_federation();
+    limits::apply(builder, limits).finish()
 }
 
 /// Loads products by sku in batches: one [`ProductRepository::get_many`] per batch.

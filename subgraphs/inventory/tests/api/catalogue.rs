@@ -189,6 +189,42 @@ async fn invalid_product_input_is_bad_user_input_naming_the_field() {
 }
 
 #[tokio::test]
+async fn control_and_invisible_formatting_characters_are_refused_in_names_and_descriptions() {
+    let h = harness().await;
+    let cases = [
+        ("name", "Apron\0"),
+        ("name", "Apron \u{202E}gpj.exe"),
+        ("name", "Apron\nSecond line"),
+        ("description", "Cotton\u{0}"),
+        ("description", "Cotton \u{2067}hidden"),
+        ("description", "Cot\u{85}ton"),
+    ];
+    for (field, value) in cases {
+        let mut input = create_input("APRON-4");
+        input["input"][field] = json!(value);
+        let response = h.execute(Caller::Admin, CREATE, input).await;
+        assert_eq!(
+            code(&response),
+            "BAD_USER_INPUT",
+            "{field} {value:?}: {response}"
+        );
+        assert!(
+            message(&response).starts_with(field)
+                && message(&response).contains("control or invisible formatting"),
+            "{field}: {}",
+            message(&response)
+        );
+    }
+    let mut input = create_input("APRON-4");
+    input["input"]["description"] = json!("Cotton.\r\n\tMachine washable.");
+    let response = h.execute(Caller::Admin, CREATE, input).await;
+    assert_eq!(
+        response["data"]["createProduct"]["description"], "Cotton.\r\n\tMachine washable.",
+        "{response}"
+    );
+}
+
+#[tokio::test]
 async fn restock_adds_units_and_rejects_unknown_skus_and_bad_quantities() {
     let h = harness().await;
     let restocked = h

@@ -89,6 +89,7 @@ async fn harness() -> Harness {
         products: counting.clone(),
         stock: store,
         authenticator,
+        limits: Default::default(),
     };
     let schema = state.schema();
     Harness {

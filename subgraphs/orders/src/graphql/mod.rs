@@ -14,6 +14,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Object, Schema};
 use storefront_shared::ApiError;
 use storefront_shared::auth::{Role, ServiceCaller, Viewer};
+use storefront_shared::limits::{self, RequestLimits};
 
 use crate::domain::{Order, OrderId};
 use crate::orders::Orders;
@@ -24,18 +25,18 @@ use types::{OrderConnection, OrderItemInput, OrderObject, UserRef};
 /// The executable orders schema.
 pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema over `orders`.
-pub fn schema(orders: Orders) -> OrdersSchema {
+/// Builds the schema over `orders`, refusing requests beyond `limits`.
+pub fn schema(orders: Orders, limits: &RequestLimits) -> OrdersSchema {
     let loader = DataLoader::new(OrderLoader(Arc::clone(orders.repository())), tokio::spawn);
-    Schema::build(
+    let builder = Schema::build(
         Query(PublicQuery, InternalQuery),
         Mutation(PublicMutation, InternalMutation),
         EmptySubscription,
     )
     .enable_federation()
     .data(orders)
-    .data(loader)
-    .finish()
+    .data(loader);
+    limits::apply(builder, limits).finish()
 }
 
 pub(crate) fn orders<'a>(ctx: &Context<'a>) -> &'a Orders {
