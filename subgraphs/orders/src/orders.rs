@@ -136,9 +136,7 @@ impl Orders {
         Fut: std::future::Future<Output = ApiResult<T>> + Send + 'static,
         T: Send + 'static,
     {
-        tokio::spawn(work(self.clone()))
-            .await
-            .map_err(|error| ApiError::internal(format!("an order task failed: {error}")))?
+        storefront_shared::error::detached("an order task", work(self.clone())).await
     }
 
     /// Places an order for the caller: stores the intent, reserves the stock at

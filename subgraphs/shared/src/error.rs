@@ -13,6 +13,21 @@ use std::sync::Arc;
 /// A result whose error is shown to the API's client.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Runs `work` in a task of its own and waits for its result. An HTTP
+/// handler's future is dropped when its client disconnects or its caller's
+/// timeout fires; a step of the order flow run through here still carries its
+/// work to a recorded state. `what` names the work in the error should the
+/// task itself fail (panic or runtime shutdown).
+pub async fn detached<T, Fut>(what: &str, work: Fut) -> ApiResult<T>
+where
+    Fut: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .map_err(|error| ApiError::internal(format!("{what} failed: {error}")))?
+}
+
 /// Everything a subgraph operation can fail with, as the client sees it.
 /// Cloneable, so one failed DataLoader batch can answer each of its keys.
 #[derive(Debug, Clone)]

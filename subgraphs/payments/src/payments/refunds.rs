@@ -41,9 +41,7 @@ impl Payments {
         Fut: Future<Output = ApiResult<T>> + Send + 'static,
         T: Send + 'static,
     {
-        tokio::spawn(work(self.clone()))
-            .await
-            .map_err(|error| ApiError::internal(format!("a payment task failed: {error}")))?
+        storefront_shared::error::detached("a payment task", work(self.clone())).await
     }
 
     /// Gives a charged payment's money back, once: records the intent
