@@ -3,13 +3,12 @@
 //! too many aliases and tokens are refused with a code before async-graphql
 //! expands anything, the subgraph's own parse and validation errors are
 //! coded, and an `_entities` batch as the router sends it still passes.
-//! The checks are shared (`storefront_shared::limits::suite`); this runs them
-//! behind the users app.
+//! The checks are shared (`storefront_shared::limits::suite`, run by its
+//! `limits_tests!`) behind the users app.
 
 mod common;
 
 use axum::Router;
-use storefront_shared::limits::suite;
 
 /// The users app over a fresh embedded store (the store lives as long as the app).
 fn app() -> (common::TestService, Router) {
@@ -18,38 +17,4 @@ fn app() -> (common::TestService, Router) {
     (service, app)
 }
 
-#[tokio::test]
-async fn a_fragment_bomb_is_refused_before_it_is_expanded() {
-    let app = app();
-    suite::fragment_bomb_is_refused(app.1).await;
-}
-
-#[tokio::test]
-async fn fields_nested_deeper_than_the_limit_are_refused() {
-    let app = app();
-    suite::deep_nesting_is_refused(app.1).await;
-}
-
-#[tokio::test]
-async fn more_aliases_than_the_limit_are_refused() {
-    let app = app();
-    suite::too_many_aliases_are_refused(app.1).await;
-}
-
-#[tokio::test]
-async fn more_tokens_than_the_limit_fail_to_parse() {
-    let app = app();
-    suite::too_many_tokens_are_refused(app.1).await;
-}
-
-#[tokio::test]
-async fn parse_validation_and_operation_name_errors_carry_codes() {
-    let app = app();
-    suite::request_errors_are_coded(app.1).await;
-}
-
-#[tokio::test]
-async fn an_entities_batch_of_two_thousand_representations_passes_the_limits() {
-    let (_service, app) = app();
-    suite::many_representations_pass(app, "User", "id", 2000, &[]).await;
-}
+storefront_shared::limits_tests!(app(), "User", "id");

@@ -183,3 +183,48 @@ pub async fn many_representations_pass(
     assert_no_request_error(&body);
     body
 }
+
+/// The six limits tests, each a `#[tokio::test]`, for a subgraph's
+/// `tests/limits.rs`: `$make` evaluates (inside each test's async body) to
+/// `(whatever must outlive the app, the app's Router)`, and `$typename` with
+/// its key field `$key` is the entity the `_entities` batch asks for.
+#[macro_export]
+macro_rules! limits_tests {
+    ($make:expr, $typename:literal, $key:literal) => {
+        #[tokio::test]
+        async fn a_fragment_bomb_is_refused_before_it_is_expanded() {
+            let (_keep, app) = $make;
+            $crate::limits::suite::fragment_bomb_is_refused(app).await;
+        }
+
+        #[tokio::test]
+        async fn fields_nested_deeper_than_the_limit_are_refused() {
+            let (_keep, app) = $make;
+            $crate::limits::suite::deep_nesting_is_refused(app).await;
+        }
+
+        #[tokio::test]
+        async fn more_aliases_than_the_limit_are_refused() {
+            let (_keep, app) = $make;
+            $crate::limits::suite::too_many_aliases_are_refused(app).await;
+        }
+
+        #[tokio::test]
+        async fn more_tokens_than_the_limit_fail_to_parse() {
+            let (_keep, app) = $make;
+            $crate::limits::suite::too_many_tokens_are_refused(app).await;
+        }
+
+        #[tokio::test]
+        async fn parse_validation_and_operation_name_errors_carry_codes() {
+            let (_keep, app) = $make;
+            $crate::limits::suite::request_errors_are_coded(app).await;
+        }
+
+        #[tokio::test]
+        async fn an_entities_batch_of_two_thousand_representations_passes_the_limits() {
+            let (_keep, app) = $make;
+            $crate::limits::suite::many_representations_pass(app, $typename, $key, 2000, &[]).await;
+        }
+    };
+}
