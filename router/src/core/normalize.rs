@@ -3,7 +3,13 @@
 //! with the same response key (and the same directives) merged into one,
 //! fragments without directives on the type they sit in flattened, and
 //! fragments with the same type condition and directives merged.
-//! `@skip`/`@include` stay where the client wrote them.
+//! `@skip`/`@include` on variables stay where the client wrote them; a
+//! selection a literal condition removes (`@skip(if: true)`,
+//! `@include(if: false)`) is dropped, so nothing later plans, counts or sends
+//! it (an unreachable field there cannot make planning fail). A fragment left
+//! empty goes too; a field or operation left with no selection keeps one
+//! [`removed`] `__typename @skip(if: true)`, so the document stays valid
+//! GraphQL and the field still answers its object (`{}`) or `null`.
 //!
 //! Every later walk is then linear in the size of the result: a document of
 //! nested duplicated spreads (`fragment F0 on Query { ...F1 ...F1 }`, twenty
@@ -68,7 +74,11 @@ pub fn normalize(
         count: 0,
         max: max_selections,
     };
-    let selection_set = walk.build(&operation.selection_set.ty, &[&operation.selection_set])?;
+    let selection_set = walk.build(
+        &operation.selection_set.ty,
+        &[&operation.selection_set],
+        Empty::Placeholder,
+    )?;
     let mut normalized = ExecutableDocument::new();
     normalized.sources = document.sources.clone();
     let mut op: Operation = operation.as_ref().clone();
@@ -116,6 +126,52 @@ struct Collected<'d> {
     visited: HashSet<&'d str>,
 }
 
+/// What [`Walk::build`] does with a selection set that literal conditions
+/// leave empty.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Empty {
+    /// Leave it empty (a fragment, dropped by its caller).
+    Keep,
+    /// Put the placeholder `__typename @skip(if: true)` in it.
+    Placeholder,
+}
+
+/// Whether `@skip(if: true)` or `@include(if: false)` removes a selection
+/// with these directives whatever the variables are.
+pub fn removed(directives: &DirectiveList) -> bool {
+    let literal = |name: &str| {
+        directives
+            .get(name)
+            .and_then(|d| d.specified_argument_by_name("if"))
+            .and_then(|v| v.to_bool())
+    };
+    literal("skip") == Some(true) || literal("include") == Some(false)
+}
+
+/// The selection kept in a selection set whose every selection a literal
+/// condition removed.
+fn placeholder() -> Selection {
+    use apollo_compiler::ast::{Argument, Directive, Value};
+    use apollo_compiler::schema::FieldDefinition;
+    use apollo_compiler::{name, ty};
+    let typename = FieldDefinition {
+        description: None,
+        name: name!("__typename"),
+        arguments: Vec::new(),
+        ty: ty!(String!),
+        directives: Default::default(),
+    };
+    let skip = Directive {
+        name: name!("skip"),
+        arguments: vec![Node::new(Argument {
+            name: name!("if"),
+            value: Node::new(Value::Boolean(true)),
+        })],
+    };
+    let field = Field::new(name!("__typename"), Node::new(typename)).with_directive(skip);
+    Selection::Field(Node::new(field))
+}
+
 struct Walk<'d> {
     document: &'d ExecutableDocument,
     count: usize,
@@ -135,6 +191,7 @@ impl<'d> Walk<'d> {
         &mut self,
         ty: &Name,
         sets: &[&'d SelectionSet],
+        empty: Empty,
     ) -> Result<SelectionSet, NormalizeError> {
         let mut collected = Collected::default();
         for set in sets {
@@ -151,14 +208,19 @@ impl<'d> Walk<'d> {
                     let mut field = first.as_ref().clone();
                     if !field.selection_set.selections.is_empty() {
                         let inner = field.ty().inner_named_type().clone();
-                        field.selection_set = self.build(&inner, &sets)?;
+                        field.selection_set = self.build(&inner, &sets, Empty::Placeholder)?;
                     }
                     out.selections
                         .push(Selection::Field(located(first.location(), field)));
                 }
                 (Key::Fragment(type_condition, directives), Entry::Fragment { location, sets }) => {
                     let inner = type_condition.clone().unwrap_or_else(|| ty.clone());
-                    let selection_set = self.build(&inner, &sets)?;
+                    let selection_set = self.build(&inner, &sets, Empty::Keep)?;
+                    if selection_set.selections.is_empty() {
+                        // Not counted: normalising again gives the same count.
+                        self.count -= 1;
+                        continue;
+                    }
                     let fragment = InlineFragment {
                         type_condition,
                         directives,
@@ -171,11 +233,17 @@ impl<'d> Walk<'d> {
                 _ => {}
             }
         }
+        if out.selections.is_empty() && empty == Empty::Placeholder {
+            out.selections.push(placeholder());
+        }
         Ok(out)
     }
 
     fn collect(&self, ty: &Name, set: &'d SelectionSet, out: &mut Collected<'d>) {
         for selection in &set.selections {
+            if removed(selection.directives()) {
+                continue;
+            }
             match selection {
                 Selection::Field(field) => {
                     let key = Key::Field(field.response_key().clone(), field.directives.clone());
@@ -315,6 +383,31 @@ mod tests {
             "query($v: Boolean!) { n @skip(if: $v) n a { ... @include(if: $v) { n m } } \
              u { ... on A { n m } ... on B { n } } }"
         );
+    }
+
+    #[test]
+    fn selections_a_literal_condition_removes_are_dropped() {
+        let text = normalized(
+            "query($v: Boolean!) { n @skip(if: true) a @include(if: false) { n } \
+             b { n @skip(if: false) m @include(if: true) a @skip(if: true) { n } } \
+             u { ... on A @include(if: false) { n } ... on B { n @skip(if: true) } ...X @skip(if: true) } \
+             v: a @skip(if: $v) { n } } fragment X on A { m }",
+            100,
+        )
+        .expect("ok");
+        assert_eq!(
+            text,
+            "query($v: Boolean!) { b { n @skip(if: false) m @include(if: true) } \
+             u { __typename @skip(if: true) } v: a @skip(if: $v) { n } }"
+        );
+    }
+
+    #[test]
+    fn an_operation_whose_selections_are_all_removed_keeps_a_skipped_typename() {
+        let text = normalized("{ a @include(if: false) { n } n @skip(if: true) }", 100);
+        assert_eq!(text, Ok("{ __typename @skip(if: true) }".to_string()));
+        let text = normalized("{ a { n @skip(if: true) a @include(if: false) { n } } }", 100);
+        assert_eq!(text, Ok("{ a { __typename @skip(if: true) } }".to_string()));
     }
 
     #[test]

@@ -14,7 +14,6 @@ use std::time::Instant;
 use apollo_compiler::ast::{self, OperationType};
 use apollo_compiler::executable::{ExecutableDocument, Field, FieldSet, Selection, SelectionSet};
 use apollo_compiler::{Name, Node};
-use tracing::trace;
 
 use super::selection::{Conflict, FieldSel, Loc, SelSet};
 use super::{ContextVariable, KeyRename, PathElement, PlanError, TypenameRewrite};
@@ -110,155 +109,6 @@ impl<'a> Builder<'a> {
             internal: InternalAliases::default(),
             deadline: None,
         }
-    }
-
-    /// Plans the root selections of an operation.
-    pub fn plan_root(
-        &mut self,
-        kind: OperationType,
-        root: &Name,
-        set: &SelectionSet,
-    ) -> Result<(), PlanError> {
-        self.operation_type = kind;
-        let mut entries = Vec::new();
-        self.root_fields(set, &mut Vec::new(), &mut entries);
-        let mut last: Option<(String, usize)> = None;
-        for (field, conditions) in entries {
-            let candidates: Vec<String> = self
-                .sg
-                .field(root, &field.name)
-                .map(|f| {
-                    f.graphs
-                        .iter()
-                        .filter(|(_, g)| g.resolvable())
-                        .map(|(n, _)| n.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let preferred = match kind {
-                OperationType::Mutation => last.as_ref().map(|(g, _)| g.clone()),
-                _ => None,
-            };
-            let graph = if let Some(p) = preferred.filter(|p| candidates.contains(p)) {
-                p
-            } else {
-                candidates
-                    .iter()
-                    .max_by_key(|g| {
-                        let (resolved, total) = self.field_coverage(g, root, field, None);
-                        (
-                            // A subgraph that resolves the whole selection
-                            // beats one already fetched from.
-                            resolved == total,
-                            self.roots.iter().any(|r| self.fetches[*r].graph == **g),
-                            resolved,
-                            std::cmp::Reverse(candidates.iter().position(|c| c == *g)),
-                        )
-                    })
-                    .cloned()
-                    .ok_or_else(|| {
-                        PlanError::Unsatisfiable(format!(
-                            "no subgraph resolves {root}.{}",
-                            field.name
-                        ))
-                    })?
-            };
-            let fetch = match kind {
-                OperationType::Mutation => match &last {
-                    Some((g, id)) if *g == graph => *id,
-                    _ => self.new_fetch(graph.clone(), None, BTreeSet::new()),
-                },
-                _ => self.root_fetch(&graph),
-            };
-            if !self.roots.contains(&fetch) {
-                self.roots.push(fetch);
-            }
-            last = Some((graph.clone(), fetch));
-            trace!(field = %field.name, subgraph = %graph, "root field");
-            let mut loc = Vec::new();
-            for c in &conditions {
-                let set = self.set_at(fetch, &loc)?;
-                loc.push(set.add_fragment(None, c.clone()));
-            }
-            let cx = Cx {
-                fetch,
-                graph,
-                loc,
-                entity_loc: Vec::new(),
-                level: Vec::new(),
-                parent: root.clone(),
-                path: Vec::new(),
-                conditions: Vec::new(),
-                provided: None,
-                depth: 0,
-                frames: None,
-            };
-            self.plan_field(&cx, field, false)?;
-        }
-        Ok(())
-    }
-
-    /// Root fields with the conditions of the fragments around them.
-    fn root_fields<'s>(
-        &self,
-        set: &'s SelectionSet,
-        conditions: &mut Vec<ast::DirectiveList>,
-        out: &mut Vec<(&'s Node<Field>, Vec<ast::DirectiveList>)>,
-    ) where
-        'a: 's,
-    {
-        for sel in &set.selections {
-            match sel {
-                Selection::Field(f) => {
-                    if !matches!(f.name.as_str(), "__typename" | "__schema" | "__type") {
-                        out.push((f, conditions.clone()));
-                    }
-                }
-                Selection::InlineFragment(f) => {
-                    self.with_condition(&f.directives, conditions, |c| {
-                        self.root_fields(&f.selection_set, c, out)
-                    });
-                }
-                Selection::FragmentSpread(s) => {
-                    if let Some(frag) = self.doc.fragments.get(&s.fragment_name) {
-                        self.with_condition(&s.directives, conditions, |c| {
-                            self.root_fields(&frag.selection_set, c, out)
-                        });
-                    }
-                }
-            }
-        }
-    }
-
-    fn with_condition(
-        &self,
-        directives: &ast::DirectiveList,
-        conditions: &mut Vec<ast::DirectiveList>,
-        f: impl FnOnce(&mut Vec<ast::DirectiveList>),
-    ) {
-        let pushed = !directives.is_empty();
-        if pushed {
-            conditions.push(directives.clone());
-        }
-        f(conditions);
-        if pushed {
-            conditions.pop();
-        }
-    }
-
-    /// The root fetch of a query for `graph`, created when missing.
-    fn root_fetch(&mut self, graph: &str) -> usize {
-        if let Some(id) = self
-            .roots
-            .iter()
-            .copied()
-            .find(|r| self.fetches[*r].graph == graph)
-        {
-            return id;
-        }
-        let id = self.new_fetch(graph.to_string(), None, BTreeSet::new());
-        self.roots.push(id);
-        id
     }
 
     fn new_fetch(
@@ -593,6 +443,7 @@ mod coverage;
 mod interface_object;
 mod jump;
 mod provided;
+mod root;
 
 use aliases::InternalAliases;
 use provided::Provided;
