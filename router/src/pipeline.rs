@@ -355,13 +355,7 @@ impl Engine {
                         codes::QUERY_TOO_COMPLEX,
                     )])
                 }
-                PlanFailure::Internal(error) => {
-                    tracing::error!(%error, "query planning failed");
-                    RequestFailure::graphql(vec![GraphqlError::new(
-                        "the router could not plan this operation",
-                        codes::INTERNAL,
-                    )])
-                }
+                PlanFailure::Internal(error) => plan_failed(&error),
             })?;
         let estimated_bytes = 512
             + query.len()
@@ -526,7 +520,11 @@ impl Engine {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         };
-
+        if let Some(left_out) = prepared.plan.unplannable_for(&variables) {
+            // As the operation with these conditions written as literals.
+            let error = format!("cannot plan {}: {}", left_out.path, left_out.reason);
+            return Err(plan_failed(&error));
+        }
         let ctx = ExecutionContext {
             supergraph: &self.supergraph,
             client,
@@ -580,6 +578,15 @@ impl Engine {
             kind: prepared.kind,
         })
     }
+}
+
+/// An operation (with these variables) the planner cannot plan: logged, masked.
+fn plan_failed(error: &str) -> RequestFailure {
+    tracing::error!(%error, "query planning failed");
+    RequestFailure::graphql(vec![GraphqlError::new(
+        "the router could not plan this operation",
+        codes::INTERNAL,
+    )])
 }
 
 fn internal(what: &str) -> RequestFailure {

@@ -155,7 +155,7 @@ impl QueryPlanner for Blocking {
             .lock()
             .unwrap()
             .recv_timeout(Duration::from_secs(10));
-        Ok(QueryPlan { node: None })
+        Ok(QueryPlan::default())
     }
 }
 

@@ -406,7 +406,10 @@ mod tests {
     fn an_operation_whose_selections_are_all_removed_keeps_a_skipped_typename() {
         let text = normalized("{ a @include(if: false) { n } n @skip(if: true) }", 100);
         assert_eq!(text, Ok("{ __typename @skip(if: true) }".to_string()));
-        let text = normalized("{ a { n @skip(if: true) a @include(if: false) { n } } }", 100);
+        let text = normalized(
+            "{ a { n @skip(if: true) a @include(if: false) { n } } }",
+            100,
+        );
         assert_eq!(text, Ok("{ a { __typename @skip(if: true) } }".to_string()));
     }
 

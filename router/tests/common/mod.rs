@@ -136,7 +136,7 @@ impl QueryPlanner for HandPlans {
             .0
             .get(&operation_name.map(str::to_owned))
             .cloned()
-            .unwrap_or(QueryPlan { node: None }))
+            .unwrap_or_default())
     }
 }
 
@@ -250,7 +250,10 @@ pub fn flatten(
 
 /// A plan of one node.
 pub fn plan(node: PlanNode) -> QueryPlan {
-    QueryPlan { node: Some(node) }
+    QueryPlan {
+        node: Some(node),
+        ..QueryPlan::default()
+    }
 }
 
 /// An HTTP answer: status, content type and JSON body.

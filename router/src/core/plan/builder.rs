@@ -16,7 +16,8 @@ use apollo_compiler::executable::{ExecutableDocument, Field, FieldSet, Selection
 use apollo_compiler::{Name, Node};
 
 use super::selection::{Conflict, FieldSel, Loc, SelSet};
-use super::{ContextVariable, KeyRename, PathElement, PlanError, TypenameRewrite};
+use super::{ContextVariable, KeyRename, PathElement, PlanError, TypenameRewrite, Unplannable};
+use crate::core::normalize::removed;
 use crate::core::supergraph::{Supergraph, TypeKind};
 
 /// How deep key and `@requires` resolution may recurse before giving up.
@@ -89,6 +90,13 @@ pub(super) struct Builder<'a> {
     internal: InternalAliases,
     /// When planning gives up ([`super::PlanLimits::max_time`]).
     pub deadline: Option<Instant>,
+    /// Leave out a selection under `@skip`/`@include` on variables that
+    /// cannot be planned, recording it in `unplannable` (see `guard.rs`).
+    pub tolerant: bool,
+    /// The conditions of the selections being planned, outermost first.
+    guards: Vec<ast::DirectiveList>,
+    /// The selections left out.
+    pub unplannable: Vec<Unplannable>,
 }
 
 fn list_depth(ty: &ast::Type) -> usize {
@@ -108,6 +116,9 @@ impl<'a> Builder<'a> {
             operation_type: OperationType::Query,
             internal: InternalAliases::default(),
             deadline: None,
+            tolerant: false,
+            guards: Vec::new(),
+            unplannable: Vec::new(),
         }
     }
 
@@ -192,6 +203,12 @@ impl<'a> Builder<'a> {
 
     /// Plans a selection set at `cx`.
     fn plan_set(&mut self, cx: &Cx, set: &SelectionSet) -> Result<Touched, PlanError> {
+        if set.selections.iter().any(|s| removed(s.directives())) {
+            // Normalisation's placeholder `__typename @skip(if: true)`.
+            let mut kept = set.clone();
+            kept.selections.retain(|s| !removed(s.directives()));
+            return self.plan_set(cx, &kept);
+        }
         if self.is_interface_object(&cx.graph, &cx.parent) {
             return self.plan_interface_object(cx, set);
         }
@@ -282,6 +299,17 @@ impl<'a> Builder<'a> {
         directives: &ast::DirectiveList,
         inner: &SelectionSet,
     ) -> Result<Touched, PlanError> {
+        self.guarded(std::slice::from_ref(directives), &cx.path, "", |b| {
+            b.plan_fragment_here(cx, directives, inner)
+        })
+    }
+
+    fn plan_fragment_here(
+        &mut self,
+        cx: &Cx,
+        directives: &ast::DirectiveList,
+        inner: &SelectionSet,
+    ) -> Result<Touched, PlanError> {
         if directives.is_empty() {
             return self.plan_set(cx, inner);
         }
@@ -299,9 +327,22 @@ impl<'a> Builder<'a> {
         condition == object || self.sg.schema.is_subtype(condition, object)
     }
 
+    /// Plans one field of the client's (see [`Builder::plan_one_field`]).
+    fn plan_field(
+        &mut self,
+        cx: &Cx,
+        field: &Node<Field>,
+        force: bool,
+    ) -> Result<Touched, PlanError> {
+        let directives = std::slice::from_ref(&field.directives);
+        self.guarded(directives, &cx.path, field.response_key(), |b| {
+            b.plan_one_field(cx, field, force)
+        })
+    }
+
     /// Plans one field: here when the subgraph resolves it (or `force`), else
     /// through an entity fetch.
-    fn plan_field(
+    fn plan_one_field(
         &mut self,
         cx: &Cx,
         field: &Node<Field>,
@@ -440,6 +481,7 @@ mod abstract_types;
 mod aliases;
 mod context;
 mod coverage;
+mod guard;
 mod interface_object;
 mod jump;
 mod provided;

@@ -7,6 +7,9 @@
 //! skipped is left out of the plan); conditions on variables become a
 //! [`Condition`] on the [`super::FetchNode`], evaluated by the executor.
 //!
+//! The same condition on a selection the planner could not plan
+//! ([`super::Unplannable`]) tells the pipeline when to refuse the request.
+//!
 //! The same question asked of a composite field's selections ([`selects`])
 //! tells the pruning in `selection.rs` when the field needs a `__typename`
 //! to stay an object once its fields are skipped.
@@ -100,7 +103,7 @@ pub(super) enum When {
 }
 
 impl When {
-    fn all(items: impl IntoIterator<Item = When>) -> When {
+    pub(super) fn all(items: impl IntoIterator<Item = When>) -> When {
         let mut conditions = Vec::new();
         for item in items {
             match item {
@@ -148,13 +151,15 @@ pub(super) fn fetch_condition(set: &SelSet) -> When {
 /// applied (`Never` for an empty set).
 pub(super) fn selects(set: &SelSet) -> When {
     When::any(set.items.iter().map(|item| match item {
-        Sel::Field(f) => directives(&f.directives),
-        Sel::Fragment(f) => When::all([directives(&f.directives), selects(&f.selections)]),
+        Sel::Field(f) => directives_condition(&f.directives),
+        Sel::Fragment(f) => {
+            When::all([directives_condition(&f.directives), selects(&f.selections)])
+        }
     }))
 }
 
 /// The condition `@skip` and `@include` in `list` put on a selection.
-fn directives(list: &ast::DirectiveList) -> When {
+pub(super) fn directives_condition(list: &ast::DirectiveList) -> When {
     When::all(["skip", "include"].into_iter().map(|name| {
         let Some(value) = list
             .get(name)

@@ -45,6 +45,13 @@ impl Display for QueryPlan {
         if let Some(node) = &self.node {
             write_node(&mut out, node, 1);
         }
+        for left_out in &self.unplannable {
+            let _ = writeln!(
+                out,
+                "  Unplannable(path: \"{}\", if: {}) {{ {} }},",
+                left_out.path, left_out.condition, left_out.reason
+            );
+        }
         out.push('}');
         f.write_str(&out)
     }

@@ -110,11 +110,44 @@ pub use condition::Condition;
 pub use display::path_text;
 
 /// The plan for one operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct QueryPlan {
     /// The root node; `None` when nothing needs fetching (e.g. only `__typename`
     /// or introspection).
     pub node: Option<PlanNode>,
+    /// Selections under `@skip`/`@include` on variables that no subgraph (or
+    /// path of entity jumps) reaches: left out of `node`. A request whose
+    /// variables make one's condition hold cannot be answered (see
+    /// [`QueryPlan::unplannable_for`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unplannable: Vec<Unplannable>,
+}
+
+/// A selection left out of a plan because it cannot be planned, though its
+/// `@skip`/`@include` on variables may remove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unplannable {
+    /// The selection's response path (`@` for list items), its response key
+    /// last (a fragment's: the path of the object it is in).
+    pub path: String,
+    /// When it would be executed: its conditions and those of the
+    /// conditional selections around it.
+    pub condition: Condition,
+    /// Why it cannot be planned (for the log).
+    pub reason: String,
+}
+
+impl QueryPlan {
+    /// The first selection left out of the plan that these (coerced)
+    /// variables would execute: the request cannot be answered then.
+    pub fn unplannable_for(
+        &self,
+        variables: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<&Unplannable> {
+        self.unplannable
+            .iter()
+            .find(|u| u.condition.holds(variables))
+    }
 }
 
 /// One step of a plan.
@@ -380,7 +413,17 @@ impl Planner {
             .ok_or_else(|| PlanError::Internal("no root type".into()))?;
         let mut builder = builder::Builder::new(&self.supergraph, document);
         builder.deadline = deadline;
-        builder.plan_root(operation.operation_type, &root, &operation.selection_set)?;
+        let planned = builder.plan_root(operation.operation_type, &root, &operation.selection_set);
+        if let Err(PlanError::Unsatisfiable(_)) = planned {
+            // Again, leaving out what `@skip`/`@include` on variables may
+            // remove and cannot be planned (`builder/guard.rs`).
+            builder = builder::Builder::new(&self.supergraph, document);
+            builder.deadline = deadline;
+            builder.tolerant = true;
+            builder.plan_root(operation.operation_type, &root, &operation.selection_set)?;
+        } else {
+            planned?;
+        }
         merge::merge_sibling_fetches(&mut builder.fetches, &mut builder.roots);
         let mut emitter = emit::Emitter {
             fetches: &builder.fetches,
@@ -389,7 +432,10 @@ impl Planner {
             order: Vec::new(),
         };
         let node = emitter.emit(&builder.roots);
-        Ok(QueryPlan { node })
+        Ok(QueryPlan {
+            node,
+            unplannable: builder.unplannable,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use super::{Builder, Cx};
 use crate::core::plan::{KeyRename, PathElement};
 
 /// See [`Builder::alias_internal`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct InternalAliases {
     first_arguments: HashMap<(Name, Name), String>,
     aliases: HashMap<(Name, Name, String), Name>,

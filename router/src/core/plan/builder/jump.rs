@@ -85,7 +85,8 @@ impl Builder<'_> {
             Node::new(with_arguments)
         };
         let force = requires.is_some() || !contexts.is_empty();
-        let mut touched = self.plan_field(&inner, &field, force)?;
+        // Within the guard of the client's field (`guard.rs`).
+        let mut touched = self.plan_one_field(&inner, &field, force)?;
         touched.insert(child);
         Ok(touched)
     }

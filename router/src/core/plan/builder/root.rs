@@ -9,7 +9,7 @@ use apollo_compiler::executable::{Field, Selection, SelectionSet};
 use apollo_compiler::{Name, Node};
 use tracing::trace;
 
-use super::{Builder, Cx};
+use super::{Builder, Cx, Touched};
 use crate::core::plan::PlanError;
 
 impl<'a> Builder<'a> {
@@ -25,6 +25,29 @@ impl<'a> Builder<'a> {
         self.root_fields(set, &mut Vec::new(), &mut entries);
         let mut last: Option<(String, usize)> = None;
         for (field, conditions) in entries {
+            let before = last.clone();
+            let planned = self.guarded(&conditions, &[], field.response_key(), |b| {
+                b.plan_root_field(kind, root, field, &conditions, &mut last)
+            })?;
+            if planned.is_empty() {
+                // Left out (see `guard.rs`): the fetch `last` names may be gone.
+                last = before;
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans one root field (under the `conditions` of the fragments around
+    /// it); `last` is the subgraph and fetch of the previous one.
+    fn plan_root_field(
+        &mut self,
+        kind: OperationType,
+        root: &Name,
+        field: &Node<Field>,
+        conditions: &[ast::DirectiveList],
+        last: &mut Option<(String, usize)>,
+    ) -> Result<Touched, PlanError> {
+        {
             let candidates: Vec<String> = self
                 .sg
                 .field(root, &field.name)
@@ -65,7 +88,7 @@ impl<'a> Builder<'a> {
                     })?
             };
             let fetch = match kind {
-                OperationType::Mutation => match &last {
+                OperationType::Mutation => match &*last {
                     Some((g, id)) if *g == graph => *id,
                     _ => self.new_fetch(graph.clone(), None, BTreeSet::new()),
                 },
@@ -74,10 +97,10 @@ impl<'a> Builder<'a> {
             if !self.roots.contains(&fetch) {
                 self.roots.push(fetch);
             }
-            last = Some((graph.clone(), fetch));
+            *last = Some((graph.clone(), fetch));
             trace!(field = %field.name, subgraph = %graph, "root field");
             let mut loc = Vec::new();
-            for c in &conditions {
+            for c in conditions {
                 let set = self.set_at(fetch, &loc)?;
                 loc.push(set.add_fragment(None, c.clone()));
             }
@@ -94,9 +117,8 @@ impl<'a> Builder<'a> {
                 depth: 0,
                 frames: None,
             };
-            self.plan_field(&cx, field, false)?;
+            self.plan_field(&cx, field, false)
         }
-        Ok(())
     }
 
     /// Root fields with the conditions of the fragments around them.

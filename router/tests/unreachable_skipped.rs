@@ -1,0 +1,181 @@
+//! A selection `@skip`/`@include` removes may be one no subgraph can reach
+//! from where it is asked (here `Notice.text`, only in an
+//! `@interfaceObject` whose key is not resolvable). A literal condition
+//! removes it before planning; under a condition on variables the rest of
+//! the operation is planned, the selection is left out with its condition
+//! (printed `Unplannable`), and a request whose variables would execute it
+//! is refused as the operation without the condition is.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{FakeSubgraph, query, serving};
+use serde_json::{Value, json};
+use storefront_router::core::plan::plan_text;
+
+const NOTICES: &str = concat!(
+    include_str!("fixtures/plan/join-preamble.graphql"),
+    include_str!("fixtures/plan/notices.graphql")
+);
+
+fn plan(operation: &str) -> String {
+    plan_text(NOTICES, operation, None).expect("plans")
+}
+
+#[test]
+fn an_unreachable_field_a_literal_condition_removes_is_not_planned() {
+    insta::assert_snapshot!(plan(
+        "{ pinned @include(if: false) { text } other: pinned @skip(if: true) { id text } }"
+    ));
+    insta::assert_snapshot!(plan("{ headline pinned @skip(if: true) { text } }"));
+}
+
+#[test]
+fn an_object_whose_unreachable_field_is_skipped_selects_typename() {
+    insta::assert_snapshot!(plan(
+        "{ pinned { text @skip(if: true) __typename } latest { ... @include(if: false) { text } } }"
+    ));
+}
+
+#[test]
+fn an_unreachable_field_under_a_variable_condition_is_left_out_with_its_condition() {
+    insta::assert_snapshot!(plan(
+        "query($i: Boolean!, $s: Boolean!) { headline pinned @include(if: $i) { text } \
+         latest { id text @skip(if: $s) ... @include(if: $i) { text } } }"
+    ));
+}
+
+#[test]
+fn conditions_around_an_unreachable_field_are_all_kept() {
+    insta::assert_snapshot!(plan(
+        "query($a: Boolean!, $b: Boolean!) { ... @include(if: $a) { pinned @skip(if: $b) { id text } } }"
+    ));
+}
+
+#[test]
+fn an_unreachable_field_without_a_condition_still_fails_planning() {
+    let error = plan_text(
+        NOTICES,
+        "query($i: Boolean!) { headline @include(if: $i) pinned { text } }",
+        None,
+    )
+    .expect_err("unplannable");
+    assert!(error.to_string().contains("text"), "{error}");
+}
+
+/// Board: answers `headline`, and every notice as `Notice` with its id.
+fn board(body: &Value) -> Value {
+    let query = body["query"].as_str().unwrap();
+    let mut data = serde_json::Map::new();
+    if query.contains("headline") {
+        data.insert("headline".into(), json!("Closed on Monday"));
+    }
+    if query.contains("pinned") {
+        data.insert(
+            "pinned".into(),
+            json!({ "__typename": "Notice", "id": "n1" }),
+        );
+    }
+    if query.contains("latest") {
+        data.insert(
+            "latest".into(),
+            json!([{ "__typename": "Notice", "id": "n1" }, { "__typename": "Notice", "id": "n2" }]),
+        );
+    }
+    json!({ "data": data })
+}
+
+fn notes(_: &Value) -> Value {
+    json!({ "errors": [{ "message": "notes resolves no Notice by its key" }] })
+}
+
+async fn started() -> (FakeSubgraph, FakeSubgraph, storefront_router::AppState) {
+    let board = FakeSubgraph::start(board).await;
+    let notes = FakeSubgraph::start(notes).await;
+    let state = serving(NOTICES, &[("board", &board.url), ("notes", &notes.url)]);
+    (board, notes, state)
+}
+
+#[tokio::test]
+async fn a_removed_unreachable_root_field_answers_empty_data() {
+    let (board, notes, state) = started().await;
+    for q in [
+        "{ pinned @include(if: false) { text } }",
+        "{ pinned @skip(if: true) { text } }",
+    ] {
+        let answered = query(&state, q, json!({})).await;
+        assert_eq!(answered.body, json!({ "data": {} }), "{q}");
+    }
+    assert!(board.received().is_empty(), "board was called");
+    assert!(notes.received().is_empty(), "notes was called");
+}
+
+#[tokio::test]
+async fn a_skipped_unreachable_field_leaves_the_rest_of_its_object() {
+    let (board, notes, state) = started().await;
+    let answered = query(
+        &state,
+        "{ pinned { text @skip(if: true) __typename } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answered.body,
+        json!({ "data": { "pinned": { "__typename": "Notice" } } })
+    );
+    let answered = query(
+        &state,
+        "{ pinned { id text @include(if: false) } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answered.body,
+        json!({ "data": { "pinned": { "id": "n1" } } })
+    );
+    let sent: Vec<String> = board
+        .received()
+        .iter()
+        .map(|r| r.body["query"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(sent.iter().all(|q| !q.contains("text")), "{sent:?}");
+    assert!(notes.received().is_empty(), "notes was called");
+}
+
+#[tokio::test]
+async fn a_variable_that_leaves_the_unreachable_field_out_gets_the_rest() {
+    let (board, notes, state) = started().await;
+    let q = "query($i: Boolean!, $s: Boolean!) { headline pinned @include(if: $i) { text } \
+             latest { id text @skip(if: $s) } }";
+    let answered = query(&state, q, json!({ "i": false, "s": true })).await;
+    assert_eq!(
+        answered.body,
+        json!({ "data": { "headline": "Closed on Monday", "latest": [{ "id": "n1" }, { "id": "n2" }] } })
+    );
+    assert_eq!(board.received().len(), 1);
+    assert!(notes.received().is_empty(), "notes was called");
+}
+
+#[tokio::test]
+async fn a_variable_that_keeps_the_unreachable_field_is_refused_as_the_literal_is() {
+    let (board, _notes, state) = started().await;
+    let literal = query(&state, "{ headline pinned { text } }", json!({})).await;
+    assert_eq!(
+        literal.body["errors"][0]["extensions"]["code"],
+        json!("INTERNAL_SERVER_ERROR"),
+        "{}",
+        literal.body
+    );
+    let q = "query($i: Boolean!, $s: Boolean!) { headline pinned @include(if: $i) { text } \
+             latest { id text @skip(if: $s) } }";
+    for variables in [
+        json!({ "i": true, "s": true }),
+        json!({ "i": false, "s": false }),
+    ] {
+        let answered = query(&state, q, variables.clone()).await;
+        assert_eq!(answered.status, literal.status, "{variables}");
+        assert_eq!(answered.body, literal.body, "{variables}");
+    }
+    assert!(board.received().is_empty(), "board was called");
+}
