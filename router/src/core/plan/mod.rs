@@ -425,6 +425,7 @@ impl Planner {
             planned?;
         }
         merge::merge_sibling_fetches(&mut builder.fetches, &mut builder.roots);
+        builder.alias_merged_conflicts();
         let mut emitter = emit::Emitter {
             fetches: &builder.fetches,
             operation,

@@ -2,6 +2,16 @@
 //! field at its level uses with another shape in the subgraph, and for
 //! internal (key and `@requires`) fields whose name a client field or other
 //! arguments already take.
+//!
+//! # Layout
+//! - [`Builder::shape_alias`]: while walking, against the fields already at
+//!   the level of the enclosing field (fragments on other types).
+//! - [`Builder::alias_merged_conflicts`]: once the fetches are built, against
+//!   the fields that meet only when fields of one response key merge their
+//!   selections (GraphQL's `SameResponseShape`), e.g. `... on A { f { ... on
+//!   X { id } } } ... on B { f { ... on Y { id } } }` with `X.id: ID` and
+//!   `Y.id: ID!` in the subgraph.
+//! - [`Builder::alias_internal`]: key and `@requires` fields.
 
 use std::collections::HashMap;
 
@@ -9,6 +19,7 @@ use apollo_compiler::executable::{Field, Selection, SelectionSet};
 use apollo_compiler::{Name, Node, ast};
 
 use super::{Builder, Cx};
+use crate::core::plan::selection::{FieldSel, Loc, Sel, SelSet};
 use crate::core::plan::{KeyRename, PathElement};
 
 /// See [`Builder::alias_internal`].
@@ -91,6 +102,142 @@ impl Builder<'_> {
             to: key.to_string(),
         });
         Some(alias)
+    }
+
+    /// Aliases, in every fetch, each field whose response key a field met
+    /// earlier at its merged level (see the module's Layout) answers with
+    /// another shape in the subgraph, which would otherwise reject the whole
+    /// operation; the fetch renames it back, and its objects select
+    /// `__typename` so that the executor can tell them.
+    pub(in crate::core::plan) fn alias_merged_conflicts(&mut self) {
+        for id in 0..self.fetches.len() {
+            let mut found = Vec::new();
+            self.merged_conflicts(id, &[Vec::new()], &[], &mut found);
+            if found.is_empty() {
+                continue;
+            }
+            for conflict in found {
+                self.alias_conflict(id, conflict);
+            }
+            // A rename below a renamed key follows the client's key, so
+            // renames run outer first (the key's depth is its path's length).
+            self.fetches[id].renames.sort_by_key(|r| r.path.len());
+        }
+    }
+
+    /// The fields of the merged level made of the sets at `levels` of fetch
+    /// `id` (response keys `path` from the fetch's result) whose shape
+    /// differs from the first known shape of their key, and those of every
+    /// merged level below.
+    fn merged_conflicts(
+        &self,
+        id: usize,
+        levels: &[Loc],
+        path: &[String],
+        out: &mut Vec<MergeConflict>,
+    ) {
+        let Some(fetch) = self.fetches.get(id) else {
+            return;
+        };
+        let mut met = Vec::new();
+        for level in levels {
+            if let Some(set) = fetch.selection.at(level) {
+                met_fields(set, level, level, &mut met);
+            }
+        }
+        let mut keys: Vec<&Name> = Vec::new();
+        for m in &met {
+            if !keys.contains(&m.key) {
+                keys.push(&m.key);
+            }
+        }
+        for key in keys {
+            let shape = |m: &Met| {
+                m.field
+                    .parent
+                    .as_ref()
+                    .and_then(|p| self.response_shape(&fetch.graph, p, &m.field.name))
+            };
+            let group: Vec<(&Met, Option<String>)> = met
+                .iter()
+                .filter(|m| m.key == key)
+                .map(|m| (m, shape(m)))
+                .collect();
+            let first = group.iter().find_map(|(_, s)| s.clone());
+            let mut below = path.to_vec();
+            below.push(key.to_string());
+            let mut merged = Vec::new();
+            for (m, s) in &group {
+                let nested = m.field.selections.is_some().then(|| m.nested());
+                let differs = matches!((&first, s), (Some(f), Some(s)) if f != s);
+                if differs {
+                    out.push(MergeConflict {
+                        set: m.set.clone(),
+                        index: m.index,
+                        level: m.level.clone(),
+                        levels: levels.to_vec(),
+                        path: path.to_vec(),
+                    });
+                    if let Some(nested) = nested {
+                        self.merged_conflicts(id, &[nested], &below, out);
+                    }
+                } else {
+                    merged.extend(nested);
+                }
+            }
+            if !merged.is_empty() {
+                self.merged_conflicts(id, &merged, &below, out);
+            }
+        }
+    }
+
+    /// Gives the field of `conflict` in fetch `id` a fresh alias.
+    fn alias_conflict(&mut self, id: usize, conflict: MergeConflict) {
+        let Some(fetch) = self.fetches.get(id) else {
+            return;
+        };
+        let Some(Sel::Field(field)) = fetch
+            .selection
+            .at(&conflict.set)
+            .and_then(|s| s.items.get(conflict.index))
+        else {
+            return;
+        };
+        let (key, parent) = (field.response_key().clone(), field.parent.clone());
+        let Some(parent) = parent else { return };
+        let alias = loop {
+            let candidate = format!("{key}__sf{}", self.internal.next);
+            self.internal.next += 1;
+            let taken = conflict
+                .levels
+                .iter()
+                .filter_map(|l| fetch.selection.at(l))
+                .any(|s| s.has_key(&candidate));
+            if !taken {
+                break Name::new(&candidate).ok();
+            }
+        };
+        let Some(alias) = alias else { return };
+        let fetch = &mut self.fetches[id];
+        if let Some(Sel::Field(field)) = fetch
+            .selection
+            .at_mut(&conflict.set)
+            .and_then(|s| s.items.get_mut(conflict.index))
+        {
+            field.alias = Some(alias.clone());
+        }
+        if let Some(level) = fetch.selection.at_mut(&conflict.level) {
+            let typename = apollo_compiler::name!("__typename");
+            // Fails only when the client took `__typename` as an alias of
+            // another field: its objects are then not told apart.
+            let _ = level.add_field(FieldSel::plain(typename, true));
+        }
+        fetch.renames.push(KeyRename {
+            path: conflict.path,
+            type_condition: parent.to_string(),
+            from: alias.to_string(),
+            to: key.to_string(),
+        });
     }
 
     /// Gives the fields of an internal (key or `@requires`) field set an alias
@@ -177,6 +324,58 @@ impl Builder<'_> {
             let alias = Name::new(&candidate).ok()?;
             self.internal.aliases.insert(key, alias.clone());
             return Some(alias);
+        }
+    }
+}
+
+/// A field of a merged level.
+struct Met<'s> {
+    field: &'s FieldSel,
+    key: &'s Name,
+    /// The set holding it, and its index there.
+    set: Loc,
+    index: usize,
+    /// The set of the level it was found under (its object's selections).
+    level: Loc,
+}
+
+impl Met<'_> {
+    /// Where the field's own selections are.
+    fn nested(&self) -> Loc {
+        let mut loc = self.set.clone();
+        loc.push(self.index);
+        loc
+    }
+}
+
+/// A field to alias, found by [`Builder::merged_conflicts`].
+struct MergeConflict {
+    set: Loc,
+    index: usize,
+    level: Loc,
+    /// The sets of its merged level (the alias must be new in all).
+    levels: Vec<Loc>,
+    /// Response keys from the fetch's result to its objects.
+    path: Vec<String>,
+}
+
+/// The fields of `set` (at `loc`, under the level set `level`) and of its
+/// fragments, in order.
+fn met_fields<'s>(set: &'s SelSet, loc: &Loc, level: &Loc, out: &mut Vec<Met<'s>>) {
+    for (index, item) in set.items.iter().enumerate() {
+        match item {
+            Sel::Field(field) => out.push(Met {
+                field,
+                key: field.response_key(),
+                set: loc.clone(),
+                index,
+                level: level.clone(),
+            }),
+            Sel::Fragment(fragment) => {
+                let mut inner = loc.clone();
+                inner.push(index);
+                met_fields(&fragment.selections, &inner, level, out);
+            }
         }
     }
 }
