@@ -44,6 +44,14 @@ fn an_unreachable_field_under_a_variable_condition_is_left_out_with_its_conditio
         "query($i: Boolean!, $s: Boolean!) { headline pinned @include(if: $i) { text } \
          latest { id text @skip(if: $s) ... @include(if: $i) { text } } }"
     ));
+    // Where no condition may remove it, planning still fails.
+    let error = plan_text(
+        NOTICES,
+        "query($i: Boolean!) { headline @include(if: $i) pinned { text } }",
+        None,
+    )
+    .expect_err("unplannable");
+    assert!(error.to_string().contains("Notice.text"), "{error}");
 }
 
 #[test]
@@ -51,17 +59,6 @@ fn conditions_around_an_unreachable_field_are_all_kept() {
     insta::assert_snapshot!(plan(
         "query($a: Boolean!, $b: Boolean!) { ... @include(if: $a) { pinned @skip(if: $b) { id text } } }"
     ));
-}
-
-#[test]
-fn an_unreachable_field_without_a_condition_still_fails_planning() {
-    let error = plan_text(
-        NOTICES,
-        "query($i: Boolean!) { headline @include(if: $i) pinned { text } }",
-        None,
-    )
-    .expect_err("unplannable");
-    assert!(error.to_string().contains("text"), "{error}");
 }
 
 /// Board: answers `headline`, and every notice as `Notice` with its id.
@@ -144,7 +141,7 @@ async fn a_skipped_unreachable_field_leaves_the_rest_of_its_object() {
 }
 
 #[tokio::test]
-async fn a_variable_that_leaves_the_unreachable_field_out_gets_the_rest() {
+async fn variables_that_leave_the_unreachable_field_out_get_the_rest_else_the_literals_refusal() {
     let (board, notes, state) = started().await;
     let q = "query($i: Boolean!, $s: Boolean!) { headline pinned @include(if: $i) { text } \
              latest { id text @skip(if: $s) } }";
@@ -154,12 +151,8 @@ async fn a_variable_that_leaves_the_unreachable_field_out_gets_the_rest() {
         json!({ "data": { "headline": "Closed on Monday", "latest": [{ "id": "n1" }, { "id": "n2" }] } })
     );
     assert_eq!(board.received().len(), 1);
-    assert!(notes.received().is_empty(), "notes was called");
-}
-
-#[tokio::test]
-async fn a_variable_that_keeps_the_unreachable_field_is_refused_as_the_literal_is() {
-    let (board, _notes, state) = started().await;
+    // Variables that would execute `text` get what the operation without
+    // the condition gets, and nothing is sent.
     let literal = query(&state, "{ headline pinned { text } }", json!({})).await;
     assert_eq!(
         literal.body["errors"][0]["extensions"]["code"],
@@ -167,15 +160,14 @@ async fn a_variable_that_keeps_the_unreachable_field_is_refused_as_the_literal_i
         "{}",
         literal.body
     );
-    let q = "query($i: Boolean!, $s: Boolean!) { headline pinned @include(if: $i) { text } \
-             latest { id text @skip(if: $s) } }";
     for variables in [
         json!({ "i": true, "s": true }),
         json!({ "i": false, "s": false }),
     ] {
-        let answered = query(&state, q, variables.clone()).await;
-        assert_eq!(answered.status, literal.status, "{variables}");
-        assert_eq!(answered.body, literal.body, "{variables}");
+        let refused = query(&state, q, variables.clone()).await;
+        assert_eq!(refused.status, literal.status, "{variables}");
+        assert_eq!(refused.body, literal.body, "{variables}");
     }
-    assert!(board.received().is_empty(), "board was called");
+    assert_eq!(board.received().len(), 1, "board was called again");
+    assert!(notes.received().is_empty(), "notes was called");
 }
