@@ -148,7 +148,7 @@ impl Builder<'_> {
         let mut keys: Vec<&Name> = Vec::new();
         for m in &met {
             if !keys.contains(&m.key) {
-                keys.push(&m.key);
+                keys.push(m.key);
             }
         }
         for key in keys {
