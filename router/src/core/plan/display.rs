@@ -31,7 +31,8 @@
 //! ```
 //! Root fetches show their selection set (variables are in the operation text);
 //! entity fetches show the representation selection `=>` the selection made
-//! on `_entities`.
+//! on `_entities`. Selections left out of the plan follow the nodes, one a
+//! line: `Unplannable(path: "pinned", if: $i) { <reason> },`.
 
 use std::fmt::{self, Display, Formatter, Write as _};
 

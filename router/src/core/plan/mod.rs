@@ -10,8 +10,11 @@
 //! - this file: the plan types (the contract with the executor), [`Planner`],
 //!   [`PlanError`] and [`plan_text`].
 //! - `builder`: the walk over the client's operation that collects fetches;
-//!   `builder/abstract_types.rs` (interfaces, unions), `builder/jump.rs`
-//!   (entity jumps through `@key`, `@requires`, re-fetch from an ancestor).
+//!   `builder/root.rs` (root fields), `builder/abstract_types.rs`
+//!   (interfaces, unions), `builder/jump.rs` (entity jumps through `@key`,
+//!   `@requires`, re-fetch from an ancestor), `builder/aliases.rs` (aliases
+//!   the planner adds), `builder/guard.rs` (conditional selections that
+//!   cannot be planned).
 //! - `selection`: subgraph selection sets under construction and their text.
 //! - `condition`: the `@skip`/`@include` condition under which a fetch is sent.
 //! - `merge`: an entity fetch that feeds no other joins a sibling fetch to the
@@ -32,7 +35,17 @@
 //!   from that alias ([`RequiresSelection::Field::alias`]).
 //! - One response key at two types with different subgraph types (`ID!` and
 //!   `ID`) would fail the subgraph's validation: the later one is aliased
-//!   `<key>__sf<n>` and the fetch carries a [`KeyRename`] back.
+//!   `<key>__sf<n>` and the fetch carries a [`KeyRename`] back. That holds
+//!   too where the two only meet because fields of one response key merge
+//!   their selections (`... on A { f { id } } ... on B { f { id } }`); the
+//!   objects of such an aliased field select `__typename`, and renames run
+//!   outer keys first.
+//! - A selection that a literal `@skip`/`@include` removes is not planned
+//!   (normalisation drops it). One under conditions on variables that no
+//!   subgraph reaches is left out of the nodes and listed in
+//!   [`QueryPlan::unplannable`] with its condition; a request whose
+//!   variables make one hold must not be executed
+//!   ([`QueryPlan::unplannable_for`]).
 //! - `@interfaceObject`: a subgraph that declares an interface as an object
 //!   resolves the interface's fields for every implementation. Entity fetches
 //!   there select on the interface and send its name as `__typename`
@@ -86,7 +99,8 @@
 //! [`Planner`], [`PlanError`], [`plan_text`] with [`PlanTextError`],
 //! [`path_text`], `impl Display for QueryPlan`; [`RequiresSelection::Field`]
 //! gained `alias`, [`FetchNode`] gained `output_rewrites`, `input_rewrites`
-//! and `context_variables` (empty for most fetches).
+//! and `context_variables` (empty for most fetches); [`QueryPlan`] gained
+//! `unplannable` ([`Unplannable`]).
 
 mod builder;
 mod condition;
