@@ -8,8 +8,8 @@
 //! # Layout
 //! - [`domain`]: validated values (`Sku::parse`, `Quantity::parse`, ...), products,
 //!   reservations, cursors.
-//! - [`store`]: the [`ProductRepository`](store::ProductRepository) and
-//!   [`StockRepository`](store::StockRepository) traits with their MongoDB and
+//! - [`store`]: the [`ProductRepository`] and
+//!   [`StockRepository`] traits with their MongoDB and
 //!   embedded (`redb`) implementations; `StockRepository::sweep` finishes what a
 //!   crash left half done.
 //! - [`sweeper`]: the store's sweep every `sweep_interval` (`SWEEP_INTERVAL`),

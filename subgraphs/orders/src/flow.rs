@@ -14,7 +14,7 @@
 //! Every change is a compare-and-set on the state the caller saw, so two
 //! racing operations never both win; the loser re-reads and decides again.
 //! Each operation runs in a task of its own once it has checked its caller
-//! ([`Orders::detached`]): when the client disconnects or its call times out,
+//! (`Orders::detached`): when the client disconnects or its call times out,
 //! the work in flight still finishes instead of being dropped half way. Every
 //! call to another service is idempotent there, so a call whose answer is late
 //! or lost is repeated or compensated, never guessed: an unknown reservation is

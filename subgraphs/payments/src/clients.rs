@@ -11,6 +11,10 @@
 //!
 //! A transport failure is SERVICE_UNAVAILABLE and means "outcome unknown":
 //! `markOrderPaid` is idempotent per payment, so the sweeper just calls it again.
+//!
+//! # Layout
+//! - [`OrdersClient`]: the two calls; [`PayableOrder`] and [`OrderStatus`]: what
+//!   `orderForPayment` answers (its total is the shared domain `Money`).
 
 use serde::Deserialize;
 use serde_json::json;

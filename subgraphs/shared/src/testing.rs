@@ -16,7 +16,8 @@
 //! - [`Counting`]: a repository wrapper that counts the calls reaching it.
 //! - [`assert_schema_file_is_current`], [`sdl_block`], [`assert_has`]: the
 //!   schema drift check against `schema/<service>.graphql` and SDL look-ups.
-//! - [`ServiceProcess`]: a service binary run as a real process.
+//! - [`ServiceProcess`]: a service binary run as a real process (its stderr,
+//!   and with `spawn_with_logs` its logs, kept for the test to read).
 
 use std::future::Future;
 use std::net::SocketAddr;
