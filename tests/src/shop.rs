@@ -14,15 +14,15 @@
 //!
 //! Every service-to-service call goes through a [`Proxy`] the test can break,
 //! and payments calls the sandbox provider through a [`SlowProvider`] that can
-//! answer late. The services' sweepers do not run on their own; [`Shop::recover`]
-//! runs them once (orders `sweep_once`, payments `sweep`, inventory `recover`),
+//! answer late. The services' sweepers do not run on their own; [`Shop::sweep`]
+//! runs each service's `sweep` once (orders, payments, inventory),
 //! [`Shop::run_sweepers`] in the background as the binaries do, and
 //! [`Shop::assert_invariants`] checks the order flow's promises in the stores.
 //!
 //! # Layout
 //! - this file: starting the shop, and the client calls the tests make.
 //! - `provider.rs`: [`SlowProvider`], the sandbox with answers that can be slowed.
-//! - `recovery.rs`: the sweepers, once or in the background, and waiting for
+//! - `sweepers.rs`: the sweepers, once or in the background, and waiting for
 //!   slowed work to land.
 //! - `invariants.rs`: the promises of the order flow.
 
@@ -35,11 +35,11 @@ use storefront_inventory::domain::{
 };
 use storefront_inventory::store::InventoryStore;
 use storefront_orders::domain::{Order, OrderId};
-use storefront_orders::orders::Orders;
+use storefront_orders::flow::Orders;
 use storefront_orders::settings::OrdersSettings;
+use storefront_payments::clients::OrdersClient;
 use storefront_payments::domain::Payment;
-use storefront_payments::orders::OrdersClient;
-use storefront_payments::payments::{Payments, Timing};
+use storefront_payments::flow::{Payments, Timing};
 use storefront_payments::provider::{PaymentProvider, SandboxProvider};
 use storefront_shared::auth::{Authenticator, JwksVerifier};
 use storefront_shared::client::ServiceClient;
@@ -49,10 +49,10 @@ use tempfile::TempDir;
 
 mod invariants;
 mod provider;
-mod recovery;
+mod sweepers;
 
 pub use provider::SlowProvider;
-pub use recovery::Sweepers;
+pub use sweepers::Sweepers;
 
 use crate::proxy::Proxy;
 use crate::{SERVICE_TOKEN, Service, error_code, listen};

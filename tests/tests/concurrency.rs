@@ -70,7 +70,7 @@ async fn a_hundred_concurrent_orders_for_thirty_units_place_exactly_thirty(store
         .as_array()
         .map(Vec::len);
     assert_eq!(visible, Some(30), "{orders}");
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 
@@ -104,7 +104,7 @@ async fn fifty_concurrent_payments_with_one_key_charge_exactly_once(store: Store
     assert_eq!(shop.sandbox().total_charges(), 1);
     assert_eq!(shop.payments_of(&order_id).await.len(), 1);
     assert_eq!(shop.order_status(&ada, &order_id).await, "PAID");
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 
@@ -189,7 +189,7 @@ async fn ten_concurrent_payments_with_different_keys_charge_the_order_once(store
     );
     assert_eq!(shop.charges_for_order(&order_id).await, 1);
     assert_eq!(shop.order_status(&ada, &order_id).await, "PAID");
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 
@@ -213,7 +213,7 @@ async fn a_payment_racing_a_cancel_never_keeps_the_money_of_a_cancelled_order(st
         }
     });
     join_all(races).await;
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     for order_id in &orders {
         let status = shop.order_status(&ada, order_id).await;

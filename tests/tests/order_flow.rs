@@ -128,7 +128,7 @@ async fn a_customer_buys_pays_sees_everything_and_gets_it_all_back_on_cancel(sto
     );
     assert_eq!(shop.stock("E2E-TEE").await, 5);
     assert_eq!(shop.product("E2E-MUG").await.sold, 0);
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 
@@ -167,7 +167,7 @@ async fn a_declined_card_leaves_the_order_payable_with_a_new_key(store: Store) {
     assert_eq!(shop.payment_status(&ada, &order_id).await, "SUCCEEDED");
     assert_eq!(shop.charges_for_order(&order_id).await, 1);
     assert_eq!(shop.stock("E2E-MUG").await, 7);
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 
@@ -194,7 +194,7 @@ async fn a_provider_timeout_then_a_retry_with_the_same_key_charges_once(store: S
     assert_eq!(shop.order_status(&ada, &order_id).await, "PAID");
     assert_eq!(shop.charges_for_order(&order_id).await, 1);
     assert_eq!(shop.sandbox().total_charges(), 1);
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 
@@ -215,9 +215,7 @@ async fn an_unpaid_order_expires_through_the_sweeper_and_releases_its_stock(stor
         "the orders sweeper expires the unpaid order",
         Duration::from_secs(10),
         || async {
-            storefront_orders::sweeper::sweep_once(shop.order_ops())
-                .await
-                .expect("the sweep runs");
+            shop.order_ops().sweep().await.expect("the sweep runs");
             shop.stored_order(&order_id).await.state == OrderState::Cancelled
         },
     )
@@ -227,7 +225,7 @@ async fn an_unpaid_order_expires_through_the_sweeper_and_releases_its_stock(stor
     let late = shop.pay(&ada, &order_id, "tok_visa", "late-1").await;
     assert_eq!(error_code(&late), "INVALID_STATE", "{late}");
     assert_eq!(shop.charges_for_order(&order_id).await, 0);
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 

@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use storefront_shared::graphql::{decode_cursor, encode_cursor};
+pub use storefront_shared::money::Money;
 use storefront_shared::{ApiError, ApiResult, text};
 
 /// The longest sku.
@@ -115,34 +116,21 @@ impl fmt::Display for OrderId {
     }
 }
 
-/// An amount of money in minor units of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Money {
-    /// Minor units (cents).
-    pub amount: i64,
-    /// Three upper-case letters, e.g. `USD`.
-    pub currency: String,
-}
-
-impl Money {
-    /// A product price: `price` 0 to 100 000 000 minor units, `currency` three upper-case letters.
-    pub fn price(amount: i64, currency: &str) -> ApiResult<Self> {
-        if !(0..=MAX_PRICE).contains(&amount) {
-            return Err(bad_input(format!(
-                "price must be between 0 and {MAX_PRICE} minor units (cents)"
-            )));
-        }
-        let currency = currency.trim();
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(bad_input(
-                "currency must be an ISO 4217 code of three upper-case letters, e.g. USD",
-            ));
-        }
-        Ok(Money {
-            amount,
-            currency: currency.to_owned(),
-        })
+/// A product price: `amount` 0 to 100 000 000 minor units, `currency` three
+/// upper-case letters (the shared domain [`Money`]).
+pub fn parse_price(amount: i64, currency: &str) -> ApiResult<Money> {
+    if !(0..=MAX_PRICE).contains(&amount) {
+        return Err(bad_input(format!(
+            "price must be between 0 and {MAX_PRICE} minor units (cents)"
+        )));
     }
+    let currency = currency.trim();
+    if !Money::is_currency_code(currency) {
+        return Err(bad_input(
+            "currency must be an ISO 4217 code of three upper-case letters, e.g. USD",
+        ));
+    }
+    Ok(Money::new(amount, currency))
 }
 
 /// A number of units for a restock or a reservation line: 1 to 1 000 000.
@@ -223,7 +211,7 @@ impl NewProduct {
                  (line breaks and tabs are fine); it has {forbidden}"
             )));
         }
-        let price = Money::price(price, currency)?;
+        let price = parse_price(price, currency)?;
         if !(0..=MAX_STOCK).contains(&stock) {
             return Err(bad_input(format!(
                 "stock must be between 0 and {MAX_STOCK}"

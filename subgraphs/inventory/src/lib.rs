@@ -8,9 +8,12 @@
 //! # Layout
 //! - [`domain`]: validated values (`Sku::parse`, `Quantity::parse`, ...), products,
 //!   reservations, cursors.
-//! - [`store`]: the [`ProductRepository`](store::ProductRepository) and
-//!   [`StockRepository`](store::StockRepository) traits with their MongoDB and
-//!   embedded (`redb`) implementations, and the recovery sweep.
+//! - [`store`]: the [`ProductRepository`] and
+//!   [`StockRepository`] traits with their MongoDB and
+//!   embedded (`redb`) implementations; `StockRepository::sweep` finishes what a
+//!   crash left half done.
+//! - [`sweeper`]: the store's sweep every `sweep_interval` (`SWEEP_INTERVAL`),
+//!   with the same words as orders and payments (`flow`, `clients`, `sweeper`).
 //! - [`graphql`]: the Federation v2 schema, the batched `Product` entity resolver and
 //!   the internal stock operations.
 //! - [`catalogue`]: the demo products seeded into an empty store.
@@ -26,6 +29,7 @@ pub mod domain;
 pub mod graphql;
 pub mod settings;
 pub mod store;
+pub mod sweeper;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -138,8 +142,15 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let mut settings = settings;
+    if let Some(warning) = settings
+        .service
+        .settle_old_names(|var| std::env::var_os(var).is_some())
+    {
+        tracing::warn!("{warning}");
+    }
     let state = AppState::from_settings(&settings).await?;
-    let sweeper = store::spawn_recovery(state.stock.clone(), settings.service.recovery_interval);
+    let sweeper = sweeper::spawn_sweeper(state.stock.clone(), settings.service.sweep_interval);
     let served = run(listener, state, settings.common.timeouts(), shutdown).await;
     sweeper.abort();
     served.context("the HTTP server failed")

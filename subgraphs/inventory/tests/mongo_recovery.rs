@@ -1,5 +1,5 @@
 //! Crash recovery of the MongoDB store: documents are written directly to look like a
-//! process died half-way through an operation, then `recover()` must restore the
+//! process died half-way through an operation, then `sweep()` must restore the
 //! invariant (available + reserved + sold = received, holds matching `reserved`).
 //! Skipped without `STOREFRONT_TEST_MONGODB_URI`.
 
@@ -101,7 +101,7 @@ async fn status(store: &dyn StockRepository, order: &str) -> Option<ReservationS
 }
 
 #[tokio::test]
-async fn recover_releases_a_reserve_that_crashed_after_holding_some_lines() {
+async fn sweep_releases_a_reserve_that_crashed_after_holding_some_lines() {
     let Some((db, store)) = common::mongo_store().await else {
         return;
     };
@@ -121,7 +121,7 @@ async fn recover_releases_a_reserve_that_crashed_after_holding_some_lines() {
     hold(&db, "A", "o-crash", 2).await;
     assert_eq!(counters(&db, store.as_ref(), "A").await, (8, 2, 0, 1));
 
-    let touched = store.recover().await.expect("recovers");
+    let touched = store.sweep().await.expect("sweeps");
     assert_eq!(touched, 1);
     assert_eq!(counters(&db, store.as_ref(), "A").await, (10, 0, 0, 0));
     assert_eq!(counters(&db, store.as_ref(), "B").await, (5, 0, 0, 0));
@@ -140,19 +140,19 @@ async fn recover_releases_a_reserve_that_crashed_after_holding_some_lines() {
 }
 
 #[tokio::test]
-async fn recover_leaves_a_reserve_that_is_still_in_progress_alone() {
+async fn sweep_leaves_a_reserve_that_is_still_in_progress_alone() {
     let Some((db, store)) = common::mongo_store().await else {
         return;
     };
     common::add(store.as_ref(), &[("A", "Apple", 100, 10)]).await;
     insert_reservation(&db, "o-busy", "RESERVING", vec![line("A", 2)], 0).await;
     hold(&db, "A", "o-busy", 2).await;
-    assert_eq!(store.recover().await.expect("recovers"), 0);
+    assert_eq!(store.sweep().await.expect("sweeps"), 0);
     assert_eq!(counters(&db, store.as_ref(), "A").await, (8, 2, 0, 1));
 }
 
 #[tokio::test]
-async fn recover_finishes_a_release_that_crashed_half_way() {
+async fn sweep_finishes_a_release_that_crashed_half_way() {
     let Some((db, store)) = common::mongo_store().await else {
         return;
     };
@@ -171,7 +171,7 @@ async fn recover_finishes_a_release_that_crashed_half_way() {
     )
     .await;
     hold(&db, "B", "o-1", 3).await;
-    store.recover().await.expect("recovers");
+    store.sweep().await.expect("sweeps");
     assert_eq!(counters(&db, store.as_ref(), "A").await, (10, 0, 0, 0));
     assert_eq!(counters(&db, store.as_ref(), "B").await, (5, 0, 0, 0));
     assert_eq!(
@@ -181,7 +181,7 @@ async fn recover_finishes_a_release_that_crashed_half_way() {
 }
 
 #[tokio::test]
-async fn recover_finishes_a_commit_that_crashed_half_way() {
+async fn sweep_finishes_a_commit_that_crashed_half_way() {
     let Some((db, store)) = common::mongo_store().await else {
         return;
     };
@@ -201,14 +201,14 @@ async fn recover_finishes_a_commit_that_crashed_half_way() {
     // A was already sold; B is still held.
     update_product(&db, "A", doc! { "$inc": { "available": -2, "sold": 2 } }).await;
     hold(&db, "B", "o-1", 3).await;
-    store.recover().await.expect("recovers");
+    store.sweep().await.expect("sweeps");
     assert_eq!(counters(&db, store.as_ref(), "A").await, (8, 0, 2, 0));
     assert_eq!(counters(&db, store.as_ref(), "B").await, (2, 0, 3, 0));
     assert_eq!(
         status(store.as_ref(), "o-1").await,
         Some(ReservationStatus::Committed)
     );
-    store.recover().await.expect("recovers again");
+    store.sweep().await.expect("sweeps again");
     assert_eq!(
         counters(&db, store.as_ref(), "B").await,
         (2, 0, 3, 0),
@@ -217,7 +217,7 @@ async fn recover_finishes_a_commit_that_crashed_half_way() {
 }
 
 #[tokio::test]
-async fn recover_finishes_returning_a_cancelled_sale_exactly_once() {
+async fn sweep_finishes_returning_a_cancelled_sale_exactly_once() {
     let Some((db, store)) = common::mongo_store().await else {
         return;
     };
@@ -237,7 +237,7 @@ async fn recover_finishes_returning_a_cancelled_sale_exactly_once() {
     // Both lines were sold; A was already returned (with its marker), B not yet.
     update_product(&db, "A", doc! { "$set": { "returns.o-1": 2_i64 } }).await;
     update_product(&db, "B", doc! { "$inc": { "available": -3, "sold": 3 } }).await;
-    store.recover().await.expect("recovers");
+    store.sweep().await.expect("sweeps");
     assert_eq!(counters(&db, store.as_ref(), "A").await, (10, 0, 0, 0));
     assert_eq!(counters(&db, store.as_ref(), "B").await, (5, 0, 0, 0));
     assert_eq!(
@@ -249,7 +249,7 @@ async fn recover_finishes_returning_a_cancelled_sale_exactly_once() {
         .await
         .expect("idempotent");
     assert_eq!(released.status, ReservationStatus::Released);
-    store.recover().await.expect("recovers again");
+    store.sweep().await.expect("sweeps again");
     assert_eq!(
         counters(&db, store.as_ref(), "B").await,
         (5, 0, 0, 0),
@@ -258,7 +258,7 @@ async fn recover_finishes_returning_a_cancelled_sale_exactly_once() {
 }
 
 #[tokio::test]
-async fn recover_gives_back_a_hold_placed_after_the_release() {
+async fn sweep_gives_back_a_hold_placed_after_the_release() {
     let Some((db, store)) = common::mongo_store().await else {
         return;
     };
@@ -266,12 +266,12 @@ async fn recover_gives_back_a_hold_placed_after_the_release() {
     insert_reservation(&db, "o-late", "RELEASED", vec![line("A", 4)], MINUTE_MS).await;
     // A delayed reserve call held A after the release had run.
     hold(&db, "A", "o-late", 4).await;
-    assert_eq!(store.recover().await.expect("recovers"), 1);
+    assert_eq!(store.sweep().await.expect("sweeps"), 1);
     assert_eq!(counters(&db, store.as_ref(), "A").await, (10, 0, 0, 0));
 }
 
 #[tokio::test]
-async fn recover_removes_return_markers_once_no_late_call_can_need_them() {
+async fn sweep_removes_return_markers_once_no_late_call_can_need_them() {
     let Some((db, store)) = common::mongo_store().await else {
         return;
     };
@@ -285,7 +285,7 @@ async fn recover_removes_return_markers_once_no_late_call_can_need_them() {
         .await
         .expect("flags the reservation");
     update_product(&db, "A", doc! { "$set": { "returns.o-old": 1_i64 } }).await;
-    store.recover().await.expect("recovers");
+    store.sweep().await.expect("sweeps");
     let raw = db
         .collection::<Document>("products")
         .find_one(doc! { "_id": "A" })

@@ -1,6 +1,7 @@
 //! The `inventory` binary as a real process: the demo catalogue is seeded,
 //! SIGTERM stops it cleanly, and products, stock and reservations survive a
-//! restart on the embedded store.
+//! restart on the embedded store; the sweeper's period under its old name
+//! still works, with a deprecation warning at start-up.
 
 use std::time::Duration;
 
@@ -101,4 +102,25 @@ async fn a_bad_setting_is_a_one_line_error() {
     assert!(stderr.starts_with("inventory: "), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn warns_at_start_up_when_the_old_sweep_interval_name_is_set() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().to_str().expect("utf-8 path");
+    let env = [("DATA_DIR", data_dir), ("RECOVERY_INTERVAL", "2s")];
+    let mut inventory = ServiceProcess::spawn_with_logs(BINARY, free_port(), &env);
+    inventory.wait_ready(READY).await;
+    let status = inventory.terminate(Duration::from_secs(10)).await;
+    assert!(
+        status.success(),
+        "SIGTERM ends the process cleanly: {status}"
+    );
+    let logs = inventory.logs();
+    assert!(
+        logs.contains(
+            "RECOVERY_INTERVAL (recovery_interval) is deprecated: rename it to SWEEP_INTERVAL"
+        ),
+        "{logs}"
+    );
 }

@@ -4,6 +4,11 @@
 //! callee, so a call whose outcome is unknown (SERVICE_UNAVAILABLE) can be
 //! repeated or compensated: orders never decides from a status whose outcome
 //! is unknown, it asks again.
+//!
+//! # Layout
+//! - [`InventoryClient`] (`reserve`, `release`, `commit`) and what it answers
+//!   ([`Reservation`], [`ReservedLine`], priced in the shared domain `Money`).
+//! - [`PaymentsClient`] (`refund_order_payment`).
 
 use serde::Deserialize;
 use serde_json::json;

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 pub use storefront_shared::graphql::MAX_AMOUNT;
+pub use storefront_shared::money::Money;
 use storefront_shared::{ApiError, ApiResult, graphql};
 
 /// The longest sku accepted (inventory's rule: 1 to 64 of `A-Z 0-9 - _`).
@@ -119,15 +120,6 @@ pub enum OrderStatus {
     Paid,
     /// Cancelled by the buyer or an ADMIN, or expired unpaid.
     Cancelled,
-}
-
-/// An amount in minor units of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Money {
-    /// Minor units (cents).
-    pub amount: i64,
-    /// ISO 4217 code, e.g. `USD`.
-    pub currency: String,
 }
 
 /// One product and how many units of it, as asked for.

@@ -6,14 +6,17 @@
 //! internal operations; payments reads orders and marks them paid through the
 //! internal operations here, and orders asks payments to refund a paid order
 //! that is cancelled. The order flow (DESIGN.md) is a chain of single-document
-//! compare-and-set steps, so any one service may crash or be down and the
-//! sweeper finishes or compensates what was in flight.
+//! compare-and-set steps (`flow`), so any one service may crash or be down and
+//! the sweeper finishes or compensates what was in flight. Payments and
+//! inventory use the same words: `flow` for the saga's steps, `clients` for
+//! the calls to other services, `sweeper` for the recovery loop, every
+//! `sweep_interval` (`SWEEP_INTERVAL`).
 //!
 //! ```text
-//! POST /graphql ─ shared endpoint (Viewer, ServiceCaller) ─ graphql ─ orders ─┬─ store (MongoDB | redb)
-//!                                                                            ├─ inventory (reserve/release/commit)
-//!                                                                            └─ payments (refund)
-//! sweeper (every sweep_interval) ─ orders: finish aborted/cancelled/paid orders, expire unpaid ones
+//! POST /graphql ─ shared endpoint (Viewer, ServiceCaller) ─ graphql ─ flow ─┬─ store (MongoDB | redb)
+//!                                                                          └─ clients ─┬─ inventory (reserve/release/commit)
+//!                                                                                      └─ payments (refund)
+//! sweeper (every sweep_interval) ─ flow: finish aborted/cancelled/paid orders, expire unpaid ones
 //! ```
 //!
 //! # Layout
@@ -21,15 +24,16 @@
 //! - [`domain`]: the order, its states and validated values (`OrderRequest::parse`, ...).
 //! - [`store`]: the `OrderRepository` trait and its MongoDB and embedded stores.
 //! - [`clients`]: the calls to inventory and payments.
-//! - [`orders`]: the operations, returning `ApiResult`.
-//! - [`sweeper`]: finishing half-done work and expiring unpaid orders.
+//! - [`flow`]: the order flow's steps (the operations), returning `ApiResult`.
+//! - [`sweeper`]: finishing half-done work and expiring unpaid orders
+//!   (`Orders::sweep`, run every `sweep_interval`).
 //! - [`graphql`]: the federated schema, the batched entity resolver, the internal operations.
 //! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
 
 pub mod clients;
 pub mod domain;
+pub mod flow;
 pub mod graphql;
-pub mod orders;
 pub mod settings;
 pub mod store;
 pub mod sweeper;
@@ -49,7 +53,7 @@ use tokio::net::TcpListener;
 
 use crate::clients::{InventoryClient, PaymentsClient};
 use crate::domain::{MAX_AMOUNT, OrderLimits};
-use crate::orders::{Orders, Policy};
+use crate::flow::{Orders, Policy};
 use crate::settings::OrdersSettings;
 use crate::store::{EmbeddedOrderRepository, MongoOrderRepository, SharedRepository};
 

@@ -1,6 +1,11 @@
 //! The sweeper: finishes what a crash or an outage left half done, and expires
-//! unpaid orders. The binary runs [`spawn_sweeper`] every `sweep_interval`;
-//! tests call [`sweep_once`].
+//! unpaid orders. The binary runs [`spawn_sweeper`] every `sweep_interval`
+//! (`SWEEP_INTERVAL`, the loop shared by every service's sweeper); tests call
+//! [`Orders::sweep`].
+//!
+//! # Layout
+//! - [`Orders::sweep`]: one pass, as below; [`SweepReport`]: what it did.
+//! - [`spawn_sweeper`]: the pass every `sweep_interval`, as a task.
 //!
 //! | found                              | done                                   |
 //! |------------------------------------|----------------------------------------|
@@ -16,7 +21,7 @@
 //! moves the order on. No order is ever settled from a status whose outcome is
 //! unknown: a REFUNDING order (a stored cancel intent) is only carried forward,
 //! by asking payments for the same refund again until payments confirms that
-//! the money is back (see `Orders::finish_refund` in `orders/cancel.rs`); it is
+//! the money is back (see `Orders::finish_refund` in `flow/cancel.rs`); it is
 //! never put back to PAID, since a refund whose answer was lost may have
 //! reached the provider.
 
@@ -25,7 +30,7 @@ use std::time::Duration;
 use storefront_shared::ApiResult;
 
 use crate::domain::{OrderState, Unfinished, now_ms};
-use crate::orders::Orders;
+use crate::flow::Orders;
 
 /// The most orders of each kind one sweep handles.
 pub const BATCH: usize = 100;
@@ -50,74 +55,72 @@ impl SweepReport {
     }
 }
 
-/// One pass over every kind of unfinished order.
-pub async fn sweep_once(orders: &Orders) -> ApiResult<SweepReport> {
-    let repo = orders.repository();
-    let mut report = SweepReport::default();
-    let now = now_ms();
-    let timeout = i64::try_from(orders.policy().creating_timeout.as_millis()).unwrap_or(i64::MAX);
-
-    let stale = Unfinished::CreatingSince(now.saturating_sub(timeout));
-    for order in repo.find_unfinished(stale, BATCH).await? {
-        if orders.abort(&order.id, OrderState::Creating).await {
-            report.failed += 1;
-        }
+impl storefront_shared::sweeper::SweepReport for SweepReport {
+    fn is_empty(&self) -> bool {
+        SweepReport::is_empty(self)
     }
-    for order in repo.find_unfinished(Unfinished::Aborting, BATCH).await? {
-        if orders.abort(&order.id, OrderState::Aborting).await {
-            report.failed += 1;
-        }
-    }
-    for order in repo.find_unfinished(Unfinished::Refunding, BATCH).await? {
-        // Asking payments again while a cancel's own refund is in flight is
-        // harmless: it is the same refund, and payments waits for it.
-        let id = order.id.clone();
-        match orders.finish_refund(order).await {
-            Ok(OrderState::Cancelled) => report.cancelled += 1,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(order_id = %id, error = ?error, "cannot settle an unfinished cancel yet; the next sweep will retry");
-            }
-        }
-    }
-    for order in repo.find_unfinished(Unfinished::Cancelling, BATCH).await? {
-        if orders.finish_cancel(order).await.state == OrderState::Cancelled {
-            report.cancelled += 1;
-        }
-    }
-    for order in repo
-        .find_unfinished(Unfinished::UncommittedPaid, BATCH)
-        .await?
-    {
-        if orders.commit_sale(order).await.stock_committed {
-            report.committed += 1;
-        }
-    }
-    for order in repo
-        .find_unfinished(Unfinished::ExpiredAt(now), BATCH)
-        .await?
-    {
-        if orders.expire(&order).await? {
-            report.expired += 1;
-        }
-    }
-    Ok(report)
 }
 
-/// Runs [`sweep_once`] now and then every `interval`, logging what it did.
-pub fn spawn_sweeper(orders: Orders, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match sweep_once(&orders).await {
-                Ok(report) if report.is_empty() => tracing::debug!("order sweep: nothing to do"),
-                Ok(report) => tracing::info!(?report, "order sweep finished orders"),
+impl Orders {
+    /// One pass over every kind of unfinished order.
+    pub async fn sweep(&self) -> ApiResult<SweepReport> {
+        let repo = self.repository();
+        let mut report = SweepReport::default();
+        let now = now_ms();
+        let timeout = i64::try_from(self.policy().creating_timeout.as_millis()).unwrap_or(i64::MAX);
+
+        let stale = Unfinished::CreatingSince(now.saturating_sub(timeout));
+        for order in repo.find_unfinished(stale, BATCH).await? {
+            if self.abort(&order.id, OrderState::Creating).await {
+                report.failed += 1;
+            }
+        }
+        for order in repo.find_unfinished(Unfinished::Aborting, BATCH).await? {
+            if self.abort(&order.id, OrderState::Aborting).await {
+                report.failed += 1;
+            }
+        }
+        for order in repo.find_unfinished(Unfinished::Refunding, BATCH).await? {
+            // Asking payments again while a cancel's own refund is in flight is
+            // harmless: it is the same refund, and payments waits for it.
+            let id = order.id.clone();
+            match self.finish_refund(order).await {
+                Ok(OrderState::Cancelled) => report.cancelled += 1,
+                Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(error = ?error, "order sweep failed; retrying later");
+                    tracing::warn!(order_id = %id, error = ?error, "cannot settle an unfinished cancel yet; the next sweep will retry");
                 }
             }
         }
+        for order in repo.find_unfinished(Unfinished::Cancelling, BATCH).await? {
+            if self.finish_cancel(order).await.state == OrderState::Cancelled {
+                report.cancelled += 1;
+            }
+        }
+        for order in repo
+            .find_unfinished(Unfinished::UncommittedPaid, BATCH)
+            .await?
+        {
+            if self.commit_sale(order).await.stock_committed {
+                report.committed += 1;
+            }
+        }
+        for order in repo
+            .find_unfinished(Unfinished::ExpiredAt(now), BATCH)
+            .await?
+        {
+            if self.expire(&order).await? {
+                report.expired += 1;
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Runs [`Orders::sweep`] now and then every `interval`, logging what it did.
+pub fn spawn_sweeper(orders: Orders, interval: Duration) -> tokio::task::JoinHandle<()> {
+    storefront_shared::sweeper::spawn_sweeper(interval, "orders", move || {
+        let orders = orders.clone();
+        async move { orders.sweep().await }
     })
 }

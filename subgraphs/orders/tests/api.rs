@@ -450,7 +450,7 @@ async fn a_configured_max_order_total_is_enforced() {
 
 #[test]
 fn a_max_order_total_outside_the_money_range_stops_start_up() {
-    use storefront_orders::orders::Policy;
+    use storefront_orders::flow::Policy;
     use storefront_orders::settings::OrdersSettings;
     for bad in [0, -1, 2_147_483_648] {
         let settings = OrdersSettings {

@@ -11,7 +11,7 @@ use common::{
 use serde_json::json;
 use storefront_orders::domain::{OrderState, now_ms};
 use storefront_orders::settings::OrdersSettings;
-use storefront_orders::sweeper::{SweepReport, sweep_once};
+use storefront_orders::sweeper::SweepReport;
 
 async fn placed(env: &TestEnv, sku: &str, quantity: i64) -> String {
     let order = env
@@ -21,9 +21,7 @@ async fn placed(env: &TestEnv, sku: &str, quantity: i64) -> String {
 }
 
 async fn sweep(env: &TestEnv) -> SweepReport {
-    sweep_once(env.state.orders())
-        .await
-        .expect("the sweep runs")
+    env.state.orders().sweep().await.expect("the sweep runs")
 }
 
 async fn mark_order_paid_sells_the_stock_and_is_idempotent_per_payment(backend: Backend) {

@@ -17,7 +17,7 @@ use storefront_shared::graphql::Money;
 use storefront_shared::limits::{self, RequestLimits};
 
 use crate::domain::{self, PaymentState};
-use crate::payments::{Payments, check_visible, order_payment};
+use crate::flow::{Payments, check_visible, order_payment};
 use crate::store::SharedRepository;
 
 /// The executable payments schema.

@@ -6,34 +6,40 @@
 //! is called, so a retried request never charges twice. It tells the orders
 //! service about each successful charge (`markOrderPaid`), refunds when orders
 //! refuses, and a sweeper finishes whatever a crash or an outage left in flight.
+//! Orders and inventory use the same words: `flow` for the saga's steps,
+//! `clients` for the calls to other services, `sweeper` for the recovery
+//! loop, every `sweep_interval` (`SWEEP_INTERVAL`).
 //!
 //! ```text
-//! POST /graphql ─ shared endpoint (Viewer, ServiceCaller) ─ graphql ─ payments ─┬─ store (MongoDB | redb)
-//!                                                                              ├─ provider (sandbox | HTTP)
-//!                                                                              └─ orders (ServiceClient)
+//! POST /graphql ─ shared endpoint (Viewer, ServiceCaller) ─ graphql ─ flow ─┬─ store (MongoDB | redb)
+//!                                                                          ├─ provider (sandbox | HTTP)
+//!                                                                          └─ clients ─ orders
+//! sweeper (every sweep_interval) ─ flow: charge, tell orders or refund again what was left in flight
 //! ```
 //!
 //! # Layout
-//! - [`settings`]: the `[service]` settings (provider, timeouts, sweep interval).
+//! - [`settings`]: the `[service]` settings (provider, timeouts, `sweep_interval`).
 //! - [`domain`]: the payment record, its states, validated keys and fingerprints.
 //! - [`provider`]: the `PaymentProvider` trait, the sandbox and the HTTP client.
-//! - [`orders`]: the calls to the orders service (`orderForPayment`, `markOrderPaid`).
-//! - [`payments`]: the operations (`payOrder`, `refundOrderPayment`, the sweep).
+//! - [`clients`]: the calls to the orders service (`orderForPayment`, `markOrderPaid`).
+//! - [`flow`]: the order flow's steps (`payOrder`, `refundOrderPayment`).
+//! - [`sweeper`]: finishing what was left in flight (`Payments::sweep`, run
+//!   every `sweep_interval`).
 //! - [`graphql`]: the federated schema and the batched entity resolvers.
 //! - [`store`]: the `PaymentRepository` trait and its MongoDB and embedded stores.
-//! - this file: [`AppState`], [`app`] (the HTTP routes), [`run`] and [`spawn_sweeper`].
+//! - this file: [`AppState`], [`app`] (the HTTP routes), [`run`] and [`serve`].
 
+pub mod clients;
 pub mod domain;
+pub mod flow;
 pub mod graphql;
-pub mod orders;
-pub mod payments;
 pub mod provider;
 pub mod settings;
 pub mod store;
+pub mod sweeper;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -43,10 +49,9 @@ use storefront_shared::limits::RequestLimits;
 use storefront_shared::server;
 use storefront_shared::settings::Settings;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
-use crate::orders::OrdersClient;
-use crate::payments::{Payments, Timing};
+use crate::clients::OrdersClient;
+use crate::flow::{Payments, Timing};
 use crate::provider::http::HttpProviderConfig;
 use crate::provider::{HttpProvider, PaymentProvider, SandboxProvider};
 use crate::settings::{PaymentsSettings, ProviderKind};
@@ -184,24 +189,6 @@ pub async fn run(
     server::serve(listener, app(state), timeouts, shutdown).await
 }
 
-/// Runs [`Payments::sweep`] every `interval` until the task is aborted.
-pub fn spawn_sweeper(payments: Payments, interval: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            match payments.sweep().await {
-                Ok(report) if report.seen > 0 => {
-                    tracing::info!(?report, "payment sweep finished");
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(error = %error.message(), "payment sweep failed"),
-            }
-        }
-    })
-}
-
 /// The whole life of the service binary: build the state from `settings`
 /// (opening its store), start its background work, and serve on `listener`
 /// until `shutdown` resolves.
@@ -210,8 +197,15 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let mut settings = settings;
+    if let Some(warning) = settings
+        .service
+        .settle_old_names(|var| std::env::var_os(var).is_some())
+    {
+        tracing::warn!("{warning}");
+    }
     let state = AppState::from_settings(&settings).await?;
-    let sweeper = spawn_sweeper(state.payments().clone(), settings.service.sweep_interval);
+    let sweeper = sweeper::spawn_sweeper(state.payments().clone(), settings.service.sweep_interval);
     let served = run(listener, state, settings.common.timeouts(), shutdown).await;
     sweeper.abort();
     anyhow::Context::context(served, "the server stopped with an error")

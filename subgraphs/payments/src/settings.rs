@@ -8,14 +8,23 @@
 //! # provider_url = "http://provider:8080"
 //! # provider_api_key = "..."    # better: PAYMENT_PROVIDER_API_KEY
 //! ```
+//!
+//! The sweeper's period is `sweep_interval` (`SWEEP_INTERVAL`), as in orders
+//! and inventory. The old variable `PAYMENTS_SWEEP_INTERVAL` still works for
+//! now, with a warning at start-up ([`PaymentsSettings::settle_old_names`]);
+//! when both are set, `SWEEP_INTERVAL` wins.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use storefront_shared::settings::{Secret, ServiceSettings};
+use storefront_shared::sweeper::{SWEEP_INTERVAL_ENV, settle_old_interval};
 
 /// The environment variable that holds the provider's API key.
 pub const PROVIDER_API_KEY_ENV: &str = "PAYMENT_PROVIDER_API_KEY";
+/// The deprecated name of `SWEEP_INTERVAL` (payments only), still read.
+pub const OLD_SWEEP_INTERVAL_ENV: &str = "PAYMENTS_SWEEP_INTERVAL";
+const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Which payment provider to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,9 +50,13 @@ pub struct PaymentsSettings {
     /// (`PAYMENT_PROVIDER_TIMEOUT`), e.g. `"5s"`.
     #[serde(with = "humantime_serde")]
     pub provider_timeout: Duration,
-    /// How often the sweeper finishes what was left in flight (`PAYMENTS_SWEEP_INTERVAL`).
+    /// How often the sweeper finishes what was left in flight (`SWEEP_INTERVAL`).
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
+    /// What the deprecated `PAYMENTS_SWEEP_INTERVAL` said, if it was set; see
+    /// [`PaymentsSettings::settle_old_names`]. Never written.
+    #[serde(default, with = "humantime_serde", skip_serializing)]
+    pub payments_sweep_interval: Option<Duration>,
     /// How long a call to the orders service may take (`ORDERS_TIMEOUT`).
     #[serde(with = "humantime_serde")]
     pub orders_timeout: Duration,
@@ -56,7 +69,8 @@ impl Default for PaymentsSettings {
             provider_url: None,
             provider_api_key: None,
             provider_timeout: Duration::from_secs(5),
-            sweep_interval: Duration::from_secs(10),
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            payments_sweep_interval: None,
             orders_timeout: Duration::from_secs(5),
         }
     }
@@ -68,7 +82,8 @@ impl ServiceSettings for PaymentsSettings {
         "PAYMENT_PROVIDER_URL",
         PROVIDER_API_KEY_ENV,
         "PAYMENT_PROVIDER_TIMEOUT",
-        "PAYMENTS_SWEEP_INTERVAL",
+        SWEEP_INTERVAL_ENV,
+        OLD_SWEEP_INTERVAL_ENV,
         "ORDERS_TIMEOUT",
     ];
 
@@ -78,9 +93,23 @@ impl ServiceSettings for PaymentsSettings {
             "PAYMENT_PROVIDER_URL" => "provider_url".into(),
             PROVIDER_API_KEY_ENV => "provider_api_key".into(),
             "PAYMENT_PROVIDER_TIMEOUT" => "provider_timeout".into(),
-            "PAYMENTS_SWEEP_INTERVAL" => "sweep_interval".into(),
             other => other.to_ascii_lowercase(),
         }
+    }
+}
+
+impl PaymentsSettings {
+    /// Applies the deprecated `PAYMENTS_SWEEP_INTERVAL` to `sweep_interval`
+    /// unless `SWEEP_INTERVAL` is set too (`env_has` says which variables are
+    /// set); the warning to log at start-up when the old name was used.
+    pub fn settle_old_names(&mut self, env_has: impl Fn(&str) -> bool) -> Option<String> {
+        settle_old_interval(
+            &mut self.sweep_interval,
+            self.payments_sweep_interval.take(),
+            DEFAULT_SWEEP_INTERVAL,
+            env_has(SWEEP_INTERVAL_ENV),
+            OLD_SWEEP_INTERVAL_ENV,
+        )
     }
 }
 
@@ -96,7 +125,7 @@ mod tests {
         );
         assert_eq!(PaymentsSettings::env_key("PAYMENT_PROVIDER"), "provider");
         assert_eq!(
-            PaymentsSettings::env_key("PAYMENTS_SWEEP_INTERVAL"),
+            PaymentsSettings::env_key("SWEEP_INTERVAL"),
             "sweep_interval"
         );
         assert_eq!(
@@ -132,5 +161,33 @@ mod tests {
             ..PaymentsSettings::default()
         };
         assert!(!format!("{settings:?}").contains("sk_live"));
+    }
+
+    #[test]
+    fn the_old_payments_sweep_interval_still_works_with_a_warning() {
+        let mut settings: PaymentsSettings =
+            serde_json::from_str(r#"{"payments_sweep_interval":"2s"}"#).expect("valid settings");
+        let warning = settings.settle_old_names(|_| false).expect("a warning");
+        assert_eq!(settings.sweep_interval, Duration::from_secs(2));
+        assert!(
+            warning.contains("PAYMENTS_SWEEP_INTERVAL is deprecated"),
+            "{warning}"
+        );
+        assert_eq!(settings.payments_sweep_interval, None);
+
+        let mut both: PaymentsSettings =
+            serde_json::from_str(r#"{"payments_sweep_interval":"2s"}"#).expect("valid settings");
+        let warning = both
+            .settle_old_names(|var| var == "SWEEP_INTERVAL")
+            .expect("a warning");
+        assert_eq!(
+            both.sweep_interval,
+            Duration::from_secs(10),
+            "SWEEP_INTERVAL wins"
+        );
+        assert!(warning.contains("ignored"), "{warning}");
+
+        let mut new: PaymentsSettings = PaymentsSettings::default();
+        assert_eq!(new.settle_old_names(|_| true), None);
     }
 }

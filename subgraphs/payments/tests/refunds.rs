@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use storefront_payments::clients::OrdersClient;
 use storefront_payments::domain::{PaymentState, now_ms, refund_key};
-use storefront_payments::orders::OrdersClient;
-use storefront_payments::payments::{Payments, Timing};
+use storefront_payments::flow::{Payments, Timing};
 use storefront_payments::provider::{
     ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, RefundOutcome, RefundRequest,
     SandboxProvider,

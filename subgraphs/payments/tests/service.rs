@@ -11,8 +11,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{PAY, TestService, paid, single_error};
 use serde_json::{Value, json};
+use storefront_payments::app;
 use storefront_payments::store::{MongoPaymentRepository, SharedRepository};
-use storefront_payments::{app, spawn_sweeper};
+use storefront_payments::sweeper::spawn_sweeper;
 use storefront_shared::testing::send;
 use tower::ServiceExt;
 

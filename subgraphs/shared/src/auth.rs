@@ -76,6 +76,24 @@ pub struct Claims {
     pub ver: u32,
 }
 
+impl Claims {
+    /// Whether these are the claims of the user `owner` or of an ADMIN.
+    pub fn is_owner_or_admin(&self, owner: &str) -> bool {
+        self.sub == owner || self.role == Role::Admin
+    }
+
+    /// `Ok` for the user `owner` or an ADMIN; FORBIDDEN with `forbidden` as
+    /// its message for anyone else (the one buyer-or-ADMIN rule of every
+    /// subgraph).
+    pub fn require_owner_or_admin(&self, owner: &str, forbidden: &str) -> ApiResult<()> {
+        if self.is_owner_or_admin(owner) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(forbidden.to_owned()))
+        }
+    }
+}
+
 /// Why a token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -212,6 +230,14 @@ impl Viewer {
             ) => Err(ApiError::ServiceUnavailable(error.to_string())),
             Viewer::Rejected(error) => Err(ApiError::Unauthenticated(error.to_string())),
         }
+    }
+
+    /// The caller's claims if they are the user `owner` or an ADMIN;
+    /// UNAUTHENTICATED without a user, FORBIDDEN with `forbidden` for anyone else.
+    pub fn require_owner_or_admin(&self, owner: &str, forbidden: &str) -> ApiResult<&Claims> {
+        let claims = self.require_user()?;
+        claims.require_owner_or_admin(owner, forbidden)?;
+        Ok(claims)
     }
 
     /// The caller's claims if they are an ADMIN; FORBIDDEN for customers.
@@ -489,5 +515,25 @@ mod tests {
             ServiceCaller(false).require().expect_err("no").code(),
             "UNAUTHENTICATED"
         );
+    }
+
+    #[test]
+    fn only_the_owner_or_an_admin_passes_the_owner_check() {
+        let customer = claims(60);
+        assert!(customer.require_owner_or_admin("u1", "no").is_ok());
+        let error = customer
+            .require_owner_or_admin("u2", "only u2")
+            .expect_err("another user");
+        assert_eq!(error.code(), "FORBIDDEN");
+        assert_eq!(error.message(), "only u2");
+        let admin = Claims {
+            role: Role::Admin,
+            ..claims(60)
+        };
+        assert!(admin.require_owner_or_admin("u2", "no").is_ok());
+        let viewer = Viewer::User(customer);
+        assert!(viewer.require_owner_or_admin("u1", "no").is_ok());
+        let anonymous = Viewer::Anonymous.require_owner_or_admin("u1", "no");
+        assert_eq!(anonymous.expect_err("anonymous").code(), "UNAUTHENTICATED");
     }
 }

@@ -5,7 +5,9 @@
 //! repository built on them needs: MongoDB error classes ([`is_duplicate_key`],
 //! [`is_unavailable`]) and 0/1 [`flag`]s; the [`Embedded`] handle that runs
 //! redb work on the blocking pool, with [`embedded_store_errors!`](crate::embedded_store_errors)
-//! for the error conversions that work needs.
+//! for the error conversions that work needs; and [`repo_error!`](crate::repo_error),
+//! the error type of a repository with the failures every store shares and
+//! their one mapping to the client's codes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -214,6 +216,79 @@ macro_rules! embedded_store_errors {
     )*};
 }
 
+/// A repository's error type: the variants every store shares — the store is
+/// unreachable (`Unavailable`), it failed (`Backend`, with
+/// `RepoError::backend` to wrap any error), a record does not read back
+/// (`Corrupt`) — after the repository's own unit variants, and the one
+/// mapping of them to the client's [`ApiError`](crate::ApiError): each own
+/// variant as given, `Unavailable` as SERVICE_UNAVAILABLE ("the `<store>`
+/// store is unavailable; `<retry>`", the reason logged), anything else as an
+/// internal error (logged in full, masked for the client). The caller
+/// depends on `thiserror` and `tracing`.
+///
+/// ```ignore
+/// storefront_shared::repo_error! {
+///     /// What a store can fail with.
+///     pub enum RepoError in "order" store, retry "try again shortly" {
+///         /// An order with this id exists already.
+///         #[error("an order with this id already exists")]
+///         Conflict => ApiError::internal("an order with this id already exists"),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! repo_error {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident in $store:literal store, retry $retry:literal {
+            $(
+                $(#[$variant_meta:meta])*
+                $variant:ident => $api:expr,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, ::thiserror::Error)]
+        $vis enum $name {
+            $(
+                $(#[$variant_meta])*
+                $variant,
+            )*
+            /// The store cannot be reached right now.
+            #[error("the {} store is unavailable: {}", $store, .0)]
+            Unavailable(String),
+            /// Anything else the store reported.
+            #[error("the {} store failed: {}", $store, .0)]
+            Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+            /// A stored record cannot be read back.
+            #[error("a stored {} record is invalid: {}", $store, .0)]
+            Corrupt(String),
+        }
+
+        impl $name {
+            /// Wraps any store error.
+            pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+                $name::Backend(error.into())
+            }
+        }
+
+        impl From<$name> for $crate::ApiError {
+            fn from(error: $name) -> Self {
+                match error {
+                    $($name::$variant => $api,)*
+                    $name::Unavailable(reason) => {
+                        ::tracing::warn!(%reason, concat!($store, " store unavailable"));
+                        $crate::ApiError::ServiceUnavailable(
+                            concat!("the ", $store, " store is unavailable; ", $retry).into(),
+                        )
+                    }
+                    other => $crate::ApiError::internal(other),
+                }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +373,36 @@ mod tests {
         assert!(
             panicked.to_string().starts_with("store failed:"),
             "{panicked}"
+        );
+    }
+
+    crate::repo_error! {
+        /// A demo repository's errors.
+        enum DemoError in "demo" store, retry "try again shortly" {
+            /// A duplicate.
+            #[error("the demo exists already")]
+            Taken => crate::ApiError::Conflict("taken".into()),
+        }
+    }
+
+    #[test]
+    fn repository_errors_map_to_the_clients_codes_in_one_way() {
+        let code = |error: DemoError| crate::ApiError::from(error).code();
+        assert_eq!(code(DemoError::Taken), "CONFLICT");
+        let unavailable = crate::ApiError::from(DemoError::Unavailable("timeout".into()));
+        assert_eq!(unavailable.code(), "SERVICE_UNAVAILABLE");
+        assert_eq!(
+            unavailable.message(),
+            "the demo store is unavailable; try again shortly"
+        );
+        assert_eq!(code(DemoError::backend("disk")), "INTERNAL_SERVER_ERROR");
+        assert_eq!(
+            code(DemoError::Corrupt("x".into())),
+            "INTERNAL_SERVER_ERROR"
+        );
+        assert_eq!(
+            DemoError::Corrupt("bad id".into()).to_string(),
+            "a stored demo record is invalid: bad id"
         );
     }
 }

@@ -16,7 +16,8 @@
 //! - [`Counting`]: a repository wrapper that counts the calls reaching it.
 //! - [`assert_schema_file_is_current`], [`sdl_block`], [`assert_has`]: the
 //!   schema drift check against `schema/<service>.graphql` and SDL look-ups.
-//! - [`ServiceProcess`]: a service binary run as a real process.
+//! - [`ServiceProcess`]: a service binary run as a real process (its stderr,
+//!   and with `spawn_with_logs` its logs, kept for the test to read).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -352,6 +353,16 @@ pub fn free_port() -> u16 {
 impl ServiceProcess {
     /// Starts `binary` on `port` with only `env` (plus `PATH`, `HOME`, `BIND_ADDRESS=127.0.0.1`).
     pub fn spawn(binary: &str, port: u16, env: &[(&str, &str)]) -> Self {
+        Self::start(binary, port, env, std::process::Stdio::null())
+    }
+
+    /// Like [`ServiceProcess::spawn`], keeping its logs (stdout, at
+    /// `RUST_LOG=warn`) for [`ServiceProcess::logs`].
+    pub fn spawn_with_logs(binary: &str, port: u16, env: &[(&str, &str)]) -> Self {
+        Self::start(binary, port, env, std::process::Stdio::piped())
+    }
+
+    fn start(binary: &str, port: u16, env: &[(&str, &str)], stdout: std::process::Stdio) -> Self {
         let mut command = std::process::Command::new(binary);
         command
             .env_clear()
@@ -361,7 +372,7 @@ impl ServiceProcess {
             .env("PORT", port.to_string())
             .env("RUST_LOG", "warn")
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
+            .stdout(stdout)
             .stderr(std::process::Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
@@ -427,6 +438,17 @@ impl ServiceProcess {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// Everything the process logged (started with
+    /// [`ServiceProcess::spawn_with_logs`]; call after it exited).
+    pub fn logs(&mut self) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let _ = stdout.read_to_string(&mut text);
+        }
+        text
     }
 
     /// Everything the process wrote to stderr (call after it exited).

@@ -70,7 +70,7 @@ fn entity_access(ctx: &Context<'_>, user_id: &str) -> Access {
         return Access::Full;
     }
     match viewer(ctx).require_user() {
-        Ok(claims) if claims.sub == user_id || claims.role == Role::Admin => Access::Full,
+        Ok(claims) if claims.is_owner_or_admin(user_id) => Access::Full,
         Ok(_) => Access::Denied(ApiError::Forbidden(
             "only the account's owner or an ADMIN may see a user's email, name, role and createdAt"
                 .into(),

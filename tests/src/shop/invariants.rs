@@ -53,7 +53,7 @@ impl Shop {
     }
 
     /// Asserts the promises of the order flow over everything the test created,
-    /// reading the stores and the APIs (call after [`Shop::recover`]):
+    /// reading the stores and the APIs (call after [`Shop::sweep`]):
     /// - per product, available + reserved + sold = received (initial + restocked),
     ///   `product { stock }` = available, reserved = what unpaid orders hold and
     ///   sold = what paid orders bought;

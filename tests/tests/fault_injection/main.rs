@@ -72,7 +72,7 @@ async fn inventory_down_during_create_order_places_nothing(store: Store) {
     assert_broken(&shop, "an aborted order waits for its release").await;
 
     shop.orders_to_inventory.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.stock(SKU).await, STOCK);
 
@@ -95,7 +95,7 @@ async fn a_lost_reserve_answer_gives_the_stock_back_and_shows_no_order(store: St
     assert_eq!(shop.stock(SKU).await, STOCK);
 
     shop.orders_to_inventory.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
 }
 
@@ -114,7 +114,7 @@ async fn a_lost_reserve_and_release_answer_is_finished_by_the_sweeper(store: Sto
     assert_broken(&shop, "the aborted order is not marked FAILED yet").await;
 
     shop.orders_to_inventory.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.stock(SKU).await, STOCK);
 }
@@ -132,7 +132,7 @@ async fn orders_down_when_payments_checks_the_order_charges_nothing(store: Store
     assert_eq!(shop.sandbox().total_charges(), 0);
 
     shop.payments_to_orders.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     let status = shop.pay_status(&ada, &order_id, "tok_visa", "key-1").await;
     assert_eq!(status, "SUCCEEDED");
@@ -156,7 +156,7 @@ async fn a_lost_mark_order_paid_answer_is_finished_by_the_payments_sweep(store: 
     assert_broken(&shop, "payments has not heard that orders knows").await;
 
     shop.payments_to_orders.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.charges_for_order(&order_id).await, 1);
     assert_eq!(shop.stock(SKU).await, STOCK - 2);
@@ -176,7 +176,7 @@ async fn orders_down_after_the_charge_is_finished_by_the_payments_sweep(store: S
     assert_broken(&shop, "a SUCCEEDED payment's order is not PAID yet").await;
 
     shop.payments_to_orders.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.order_status(&ada, &order_id).await, "PAID");
     assert_eq!(shop.payment_status(&ada, &order_id).await, "SUCCEEDED");
@@ -202,15 +202,13 @@ async fn a_charge_for_an_order_that_expired_while_orders_was_down_is_refunded(st
         "the unpaid order expires",
         Duration::from_secs(10),
         || async {
-            storefront_orders::sweeper::sweep_once(shop.order_ops())
-                .await
-                .expect("the sweep runs");
+            shop.order_ops().sweep().await.expect("the sweep runs");
             shop.stored_order(&order_id).await.state == OrderState::Cancelled
         },
     )
     .await;
     shop.payments_to_orders.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.order_status(&ada, &order_id).await, "CANCELLED");
     assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
@@ -235,7 +233,7 @@ async fn a_charge_for_an_order_cancelled_while_orders_could_not_be_told_is_refun
     assert_broken(&shop, "a SUCCEEDED payment's order is CANCELLED").await;
 
     shop.payments_to_orders.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
     assert_eq!(shop.stock(SKU).await, STOCK);
@@ -254,7 +252,7 @@ async fn a_timed_out_charge_that_is_never_retried_is_finished_by_the_payments_sw
     );
     assert_broken(&shop, "a payment is left PROCESSING").await;
 
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.order_status(&ada, &order_id).await, "PAID");
     assert_eq!(shop.payment_status(&ada, &order_id).await, "SUCCEEDED");
@@ -282,7 +280,7 @@ async fn a_lost_commit_answer_is_finished_by_the_orders_sweep(store: Store) {
     assert_broken(&shop, "orders has not recorded the sale").await;
 
     shop.orders_to_inventory.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert!(shop.stored_order(&order_id).await.stock_committed);
     assert_eq!(shop.product(SKU).await.sold, 2);
@@ -304,7 +302,7 @@ async fn inventory_down_during_commit_is_finished_by_the_orders_sweep(store: Sto
     assert_broken(&shop, "the paid order's stock is still only reserved").await;
 
     shop.orders_to_inventory.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(
         shop.reservation(&order_id).await,
@@ -328,7 +326,7 @@ async fn cancelling_a_paid_order_whose_sale_was_not_recorded_returns_the_stock_o
         cancelled["data"]["cancelOrder"]["status"], "CANCELLED",
         "{cancelled}"
     );
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.stock(SKU).await, STOCK);
     assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
@@ -350,7 +348,7 @@ async fn payments_down_during_the_cancel_of_a_paid_order_is_finished_once_it_is_
     assert_eq!(error_code(&answer), "SERVICE_UNAVAILABLE", "{answer}");
     assert_eq!(shop.order_status(&ada, &order_id).await, "PAID");
     assert_eq!(shop.payment_status(&ada, &order_id).await, "SUCCEEDED");
-    shop.recover().await;
+    shop.sweep().await;
     assert_eq!(
         shop.stored_order(&order_id).await.state,
         OrderState::Refunding,
@@ -360,7 +358,7 @@ async fn payments_down_during_the_cancel_of_a_paid_order_is_finished_once_it_is_
     // The stored cancel intent is carried through once payments is back: the
     // order is never put back to PAID.
     shop.orders_to_payments.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.order_status(&ada, &order_id).await, "CANCELLED");
     assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
@@ -396,7 +394,7 @@ async fn retrying_a_cancel_whose_refund_answer_was_lost_finishes_it(store: Store
         again["data"]["cancelOrder"]["status"], "CANCELLED",
         "{again}"
     );
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
     assert_eq!(shop.stock(SKU).await, STOCK);
@@ -419,7 +417,7 @@ async fn a_sweep_finishes_a_cancel_whose_refund_answer_was_lost_at_once(store: S
     let order_id = cancel_losing_the_refund_answer(&shop, &ada).await;
     // Asking payments for the same refund again is safe at any time, so the
     // sweep needs no grace period: it never reads a status to decide from.
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.order_status(&ada, &order_id).await, "CANCELLED");
     assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
@@ -433,7 +431,7 @@ async fn a_lost_refund_answer_ends_with_the_order_cancelled_after_recovery(store
         return;
     };
     let order_id = cancel_losing_the_refund_answer(&shop, &ada).await;
-    shop.recover().await;
+    shop.sweep().await;
     let payments = shop.payments_of(&order_id).await;
     assert_eq!(payments.len(), 1);
     assert_eq!(
@@ -467,7 +465,7 @@ async fn a_lost_release_answer_during_cancel_is_finished_by_the_sweeper(store: S
     assert_broken(&shop, "the cancel is not recorded as finished").await;
 
     shop.orders_to_inventory.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(
         shop.stored_order(&order_id).await.state,
@@ -497,7 +495,7 @@ async fn inventory_down_during_the_cancel_of_a_paid_order_is_finished_by_the_swe
     assert_broken(&shop, "the sold units are not returned yet").await;
 
     shop.orders_to_inventory.pass();
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.stock(SKU).await, STOCK);
     assert_eq!(shop.product(SKU).await.sold, 0);

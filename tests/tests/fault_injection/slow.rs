@@ -174,10 +174,10 @@ async fn slow_step(store: Store, step: Step) {
 
     clear(&shop);
     shop.settled(RECOVERY).await;
-    shop.recover_until_consistent(RECOVERY).await;
+    shop.sweep_until_consistent(RECOVERY).await;
 
     retry(&shop, &ada, &session).await;
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(
         shop.stock(SKU).await,
@@ -315,15 +315,13 @@ async fn an_order_expiring_while_its_charge_answers_late_is_refunded(store: Stor
 
     // The order expires while the charge's outcome is unknown to payments.
     eventually("the unpaid order expires", RECOVERY, || async {
-        storefront_orders::sweeper::sweep_once(shop.order_ops())
-            .await
-            .expect("the sweep runs");
+        shop.order_ops().sweep().await.expect("the sweep runs");
         shop.order_status(&ada, &order_id).await == "CANCELLED"
     })
     .await;
     clear(&shop);
     shop.settled(RECOVERY).await;
-    shop.recover_until_consistent(RECOVERY).await;
+    shop.sweep_until_consistent(RECOVERY).await;
     assert_eq!(shop.order_status(&ada, &order_id).await, "CANCELLED");
     assert_eq!(shop.payment_status(&ada, &order_id).await, "REFUNDED");
     assert_eq!(shop.sandbox().net_takings(), 0, "the money is back");
@@ -356,7 +354,7 @@ async fn a_cancel_racing_a_slow_charge_ends_cancelled_and_refunded(store: Store)
     );
     clear(&shop);
     shop.settled(RECOVERY).await;
-    shop.recover().await;
+    shop.sweep().await;
     shop.assert_invariants().await;
     assert_eq!(shop.sandbox().total_refunds(), 1);
     assert_eq!(shop.sandbox().net_takings(), 0);

@@ -9,7 +9,7 @@ use crate::domain::{self, Cursor, ProductPage};
 
 /// A stored amount as the shared `Money` (checked, never clamped).
 pub(crate) fn money(money: &domain::Money) -> Result<Money, ApiError> {
-    Money::new(money.amount, money.currency.clone())
+    money.to_graphql()
 }
 
 /// A product in the catalogue.

@@ -467,7 +467,7 @@ impl StockRepository for EmbeddedStore {
     }
 
     /// Nothing to do: every operation is one transaction, so a crash leaves none half done.
-    async fn recover(&self) -> StoreResult<usize> {
+    async fn sweep(&self) -> StoreResult<usize> {
         Ok(0)
     }
 }

@@ -9,7 +9,7 @@
 //! ```
 //! The embedded store changes state in one transaction and so uses only the stable
 //! states (RESERVED, COMMITTED, RELEASED, FAILED); MongoDB passes through the
-//! transitional ones, which `recover` finishes after a crash.
+//! transitional ones, which `sweep` finishes after a crash.
 
 use serde::{Deserialize, Serialize};
 

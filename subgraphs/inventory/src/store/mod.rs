@@ -1,6 +1,12 @@
 //! Where products and reservations live: the repository traits, their errors, and
 //! the two stores that implement them ([`mongo::MongoStore`] and
 //! [`embedded::EmbeddedStore`]), which pass the same conformance tests.
+//!
+//! # Layout
+//! - this file: [`ProductRepository`], [`StockRepository`] (with its `sweep`),
+//!   [`StoreError`] and its mapping to the client's codes, [`open`].
+//! - `mongo.rs` (+ `mongo/stock.rs`), `embedded.rs`: the two stores.
+//! - `lifecycle.rs`: the states of a reservation.
 
 pub mod embedded;
 pub mod lifecycle;
@@ -156,9 +162,9 @@ pub trait StockRepository: Send + Sync + 'static {
     async fn commit(&self, order_id: &OrderId) -> StoreResult<Reservation>;
     /// The order's reservation, if any (failed attempts count as none).
     async fn reservation(&self, order_id: &OrderId) -> StoreResult<Option<Reservation>>;
-    /// Finishes or compensates operations that a crash left half done; returns how
-    /// many reservations it touched.
-    async fn recover(&self) -> StoreResult<usize>;
+    /// One sweep: finishes or compensates operations that a crash left half
+    /// done; returns how many reservations it touched (see [`crate::sweeper`]).
+    async fn sweep(&self) -> StoreResult<usize>;
 }
 
 /// A store that keeps both the catalogue and the reservations.
@@ -169,8 +175,8 @@ impl<T: ProductRepository + StockRepository> InventoryStore for T {}
 /// Tuning of the MongoDB store.
 #[derive(Debug, Clone, Copy)]
 pub struct MongoOptions {
-    /// How long a reservation may sit in a transitional state before the recovery
-    /// sweep finishes it.
+    /// How long a reservation may sit in a transitional state before the sweep
+    /// finishes it.
     pub stuck_after: Duration,
 }
 
@@ -211,25 +217,6 @@ pub enum OpenError {
     /// Preparing the store (tables, indexes) failed.
     #[error("cannot prepare the inventory store: {0}")]
     Prepare(#[from] StoreError),
-}
-
-/// Runs [`StockRepository::recover`] now and then every `interval`, logging what it did.
-pub fn spawn_recovery(
-    stock: Arc<dyn StockRepository>,
-    interval: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match stock.recover().await {
-                Ok(0) => tracing::debug!("recovery sweep: nothing to do"),
-                Ok(touched) => tracing::info!(touched, "recovery sweep finished reservations"),
-                Err(error) => tracing::warn!(%error, "recovery sweep failed; retrying later"),
-            }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! (`available`, `reserved`, `sold`, `received`) and a `holds` sub-document with one
 //! entry per order that holds units of it, so holding, releasing and selling a line
 //! are each one atomic, idempotent `update_one`. The reservation document is the
-//! order's intent, written first; see [`stock`] for the protocol and the recovery sweep.
+//! order's intent, written first; see `mongo/stock.rs` for the protocol and the sweep.
 //! Timestamps are integer milliseconds.
 
 mod stock;
@@ -141,7 +141,7 @@ impl MongoStore {
     }
 
     /// Sets how long a reservation may stay in a transitional state before
-    /// [`StockRepository::recover`](super::StockRepository::recover) finishes it.
+    /// [`StockRepository::sweep`](super::StockRepository::sweep) finishes it.
     #[must_use]
     pub fn with_stuck_after(mut self, stuck_after: Duration) -> Self {
         self.stuck_after = stuck_after;

@@ -22,7 +22,7 @@ conformance!(
     concurrent_reserves_never_oversell,
     concurrent_repeats_of_one_reserve_hold_its_lines_once,
     racing_releases_and_reserves_leave_nothing_held,
-    recover_leaves_finished_reservations_alone,
+    sweep_leaves_finished_reservations_alone,
 );
 
 async fn reserve_holds_every_line_and_snapshots_unit_prices(store: Store) {
@@ -290,7 +290,7 @@ async fn release_after_commit_returns_sold_units_once(store: Store) {
     }
     let error = store.commit(&order("o-1")).await.expect_err("returned");
     assert!(matches!(error, StoreError::InvalidState(_)), "{error:?}");
-    store.recover().await.expect("recovers");
+    store.sweep().await.expect("sweeps");
     assert_eq!(
         counters(&store, "A").await,
         (10, 0, 0),
@@ -322,7 +322,7 @@ async fn concurrent_reserves_never_oversell(store: Store) {
     assert_eq!(counters(&store, "HOT").await, (0, 50, 0));
 }
 
-async fn recover_leaves_finished_reservations_alone(store: Store) {
+async fn sweep_leaves_finished_reservations_alone(store: Store) {
     common::add(store.as_ref(), &[("A", "Apple", 1, 10)]).await;
     store
         .reserve(&order("o-1"), &request(&[("A", 2)]))
@@ -338,7 +338,7 @@ async fn recover_leaves_finished_reservations_alone(store: Store) {
         .await
         .expect("reserves");
     store.release(&order("o-3")).await.expect("releases");
-    store.recover().await.expect("recovers");
+    store.sweep().await.expect("sweeps");
     assert_eq!(counters(&store, "A").await, (5, 2, 3));
     let statuses = [
         store
@@ -423,7 +423,7 @@ async fn racing_releases_and_reserves_leave_nothing_held(store: Store) {
     for task in tasks {
         task.await.expect("the task finishes");
     }
-    store.recover().await.expect("recovers");
+    store.sweep().await.expect("sweeps");
     assert_eq!(counters(&store, "A").await, (100, 0, 0));
     assert_eq!(counters(&store, "B").await, (100, 0, 0));
 }

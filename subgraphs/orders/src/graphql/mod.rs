@@ -13,11 +13,11 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Object, Schema};
 use storefront_shared::ApiError;
-use storefront_shared::auth::{Role, ServiceCaller, Viewer};
+use storefront_shared::auth::{ServiceCaller, Viewer};
 use storefront_shared::limits::{self, RequestLimits};
 
 use crate::domain::{Order, OrderId};
-use crate::orders::Orders;
+use crate::flow::Orders;
 use crate::store::SharedRepository;
 use internal::{InternalMutation, InternalQuery};
 use types::{OrderConnection, OrderItemInput, OrderObject, UserRef};
@@ -111,13 +111,10 @@ impl PublicQuery {
             return Ok(None);
         };
         if !service_caller(ctx).0 {
-            let claims = viewer(ctx).require_user()?;
-            if claims.sub != order.buyer_id && claims.role != Role::Admin {
-                return Err(ApiError::Forbidden(
-                    "only the buyer or an ADMIN may see this order".into(),
-                )
-                .into());
-            }
+            viewer(ctx).require_owner_or_admin(
+                &order.buyer_id,
+                "only the buyer or an ADMIN may see this order",
+            )?;
         }
         Ok(Some(OrderObject(order)))
     }

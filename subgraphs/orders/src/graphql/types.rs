@@ -12,7 +12,7 @@ use crate::domain::{self, Order, OrderPage, OrderState, OrderStatus, encode_curs
 
 /// A stored amount as the shared `Money` (checked, never clamped).
 pub(crate) fn money(money: &domain::Money) -> Result<Money, ApiError> {
-    Money::new(money.amount, money.currency.clone())
+    money.to_graphql()
 }
 
 /// A product, owned by the inventory subgraph; orders only knows its sku.

@@ -26,41 +26,13 @@ use crate::domain::{
 pub use embedded::EmbeddedOrderRepository;
 pub use mongo::MongoOrderRepository;
 
-/// What a store can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum RepoError {
-    /// An order with this id exists already.
-    #[error("an order with this id already exists")]
-    Conflict,
-    /// The store cannot be reached right now.
-    #[error("the order store is unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else the store reported.
-    #[error("the order store failed: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// A stored record cannot be read back.
-    #[error("a stored order record is invalid: {0}")]
-    Corrupt(String),
-}
-
-impl RepoError {
-    /// Wraps any store error.
-    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        RepoError::Backend(error.into())
-    }
-}
-
-impl From<RepoError> for ApiError {
-    fn from(error: RepoError) -> Self {
-        match error {
-            RepoError::Unavailable(reason) => {
-                tracing::warn!(%reason, "order store unavailable");
-                ApiError::ServiceUnavailable(
-                    "the order store is unavailable; try again shortly".into(),
-                )
-            }
-            other => ApiError::internal(other),
-        }
+storefront_shared::repo_error! {
+    /// What a store can fail with (with the failures every store shares:
+    /// `Unavailable`, `Backend`, `Corrupt`).
+    pub enum RepoError in "order" store, retry "try again shortly" {
+        /// An order with this id exists already (ids are fresh UUIDs: a bug).
+        #[error("an order with this id already exists")]
+        Conflict => ApiError::internal("an order with this id already exists"),
     }
 }
 

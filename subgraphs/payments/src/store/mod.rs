@@ -16,46 +16,16 @@ pub mod mongo;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use storefront_shared::ApiError;
 
 use crate::domain::{IdempotencyRecord, Payment, PaymentState};
 
 pub use embedded::EmbeddedPaymentRepository;
 pub use mongo::MongoPaymentRepository;
 
-/// What a store can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum RepoError {
-    /// The store cannot be reached right now.
-    #[error("the payment store is unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else the store reported.
-    #[error("the payment store failed: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// A stored record cannot be read back.
-    #[error("a stored payment record is invalid: {0}")]
-    Corrupt(String),
-}
-
-impl RepoError {
-    /// Wraps any store error.
-    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        RepoError::Backend(error.into())
-    }
-}
-
-impl From<RepoError> for ApiError {
-    fn from(error: RepoError) -> Self {
-        match error {
-            RepoError::Unavailable(reason) => {
-                tracing::warn!(%reason, "payment store unavailable");
-                ApiError::ServiceUnavailable(
-                    "the payment store is unavailable; retry with the same idempotencyKey".into(),
-                )
-            }
-            other => ApiError::internal(other),
-        }
-    }
+storefront_shared::repo_error! {
+    /// What a store can fail with: only the failures every store shares
+    /// (`Unavailable`, `Backend`, `Corrupt`).
+    pub enum RepoError in "payment" store, retry "retry with the same idempotencyKey" {}
 }
 
 /// Shorthand for store results.

@@ -18,9 +18,9 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
 use serde_json::{Value, json};
 use storefront_payments::AppState;
+use storefront_payments::clients::OrdersClient;
 use storefront_payments::domain::{IdempotencyRecord, Payment, PaymentState};
-use storefront_payments::orders::OrdersClient;
-use storefront_payments::payments::{Payments, Timing};
+use storefront_payments::flow::{Payments, Timing};
 use storefront_payments::provider::SandboxProvider;
 use storefront_payments::store::{
     Change, Condition, EmbeddedPaymentRepository, GuardClaim, PaymentRepository, RepoResult,

@@ -22,44 +22,13 @@ use crate::domain::{DisplayName, Email, PasswordHash, User};
 pub use embedded::EmbeddedUserRepository;
 pub use mongo::MongoUserRepository;
 
-/// What a store can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum RepoError {
-    /// An account with this email already exists.
-    #[error("an account with this email already exists")]
-    Conflict,
-    /// The store cannot be reached right now.
-    #[error("the user store is unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else the store reported.
-    #[error("the user store failed: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// A stored record cannot be read back.
-    #[error("a stored user record is invalid: {0}")]
-    Corrupt(String),
-}
-
-impl RepoError {
-    /// Wraps any store error.
-    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        RepoError::Backend(error.into())
-    }
-}
-
-impl From<RepoError> for ApiError {
-    fn from(error: RepoError) -> Self {
-        match error {
-            RepoError::Conflict => {
-                ApiError::Conflict("an account with this email already exists".into())
-            }
-            RepoError::Unavailable(reason) => {
-                tracing::warn!(%reason, "user store unavailable");
-                ApiError::ServiceUnavailable(
-                    "the user store is unavailable; try again shortly".into(),
-                )
-            }
-            other => ApiError::internal(other),
-        }
+storefront_shared::repo_error! {
+    /// What a store can fail with (with the failures every store shares:
+    /// `Unavailable`, `Backend`, `Corrupt`).
+    pub enum RepoError in "user" store, retry "try again shortly" {
+        /// An account with this email already exists.
+        #[error("an account with this email already exists")]
+        Conflict => ApiError::Conflict("an account with this email already exists".into()),
     }
 }
 

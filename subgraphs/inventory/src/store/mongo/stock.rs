@@ -11,7 +11,7 @@
 //! The reservation document records the intent first (RESERVING) and moves on with
 //! compare-and-set updates filtered on its state; the order's own call is the only
 //! one that ever holds lines, and it undoes its holds when a release overtook it.
-//! [`StockRepository::recover`] finishes what a crash left in a transitional state and,
+//! [`StockRepository::sweep`] finishes what a crash left in a transitional state and,
 //! for reservations released or failed within [`LATE_HOLD_WINDOW`], releases any hold a
 //! delayed call placed afterwards; after that window it removes the `returns` markers.
 
@@ -384,7 +384,7 @@ impl StockRepository for MongoStore {
             .and_then(|doc| doc.state.public().map(|status| reservation(&doc, status))))
     }
 
-    async fn recover(&self) -> StoreResult<usize> {
+    async fn sweep(&self) -> StoreResult<usize> {
         let now = now_millis();
         let mut touched = 0;
 

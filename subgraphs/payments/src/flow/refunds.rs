@@ -78,7 +78,7 @@ impl Payments {
     /// Takes the refund's lease: SUCCEEDED → REFUNDING (the durable intent), or
     /// a REFUNDING payment whose lease has ended. `None` when someone else holds
     /// it or the payment moved on.
-    pub(super) async fn claim_refund(&self, payment: &Payment) -> ApiResult<Option<Payment>> {
+    pub(crate) async fn claim_refund(&self, payment: &Payment) -> ApiResult<Option<Payment>> {
         let now = now_ms();
         let condition = match payment.state {
             PaymentState::Succeeded => Condition::state(PaymentState::Succeeded),
@@ -106,7 +106,7 @@ impl Payments {
     /// Asks the provider to refund a REFUNDING payment whose lease this caller
     /// holds, and records the answer: REFUNDED, or (outcome unknown) the lease
     /// ended so that the next attempt may take over with the same key.
-    pub(super) async fn call_refund(&self, payment: Payment) -> ApiResult<Payment> {
+    pub(crate) async fn call_refund(&self, payment: Payment) -> ApiResult<Payment> {
         let charge_reference = payment.provider_reference.clone().ok_or_else(|| {
             ApiError::internal(format!("payment {} has no charge reference", payment.id))
         })?;

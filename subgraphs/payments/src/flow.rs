@@ -1,4 +1,5 @@
-//! The payment operations: `payOrder`, `refundOrderPayment` and the sweeper.
+//! The order flow of DESIGN.md, payments' side: the payment operations
+//! (`payOrder`, `refundOrderPayment`), each a step of the saga.
 //!
 //! ```text
 //! payOrder ─ validate ─ record key (buyer:key → payment id + fingerprint) ─┐
@@ -16,12 +17,12 @@
 //!                                                           │    └ orders slow/down → sweeper retries
 //!                                                           ├ DECLINED  → free the order guard
 //!                                                           └ timeout   → end the lease, stay PROCESSING
-//! refund (refunds.rs)  ─ CAS SUCCEEDED → REFUNDING ─ task: provider (key = refund-<id>)
+//! refund (flow/refunds.rs) ─ CAS SUCCEEDED → REFUNDING ─ task: provider (key = refund-<id>)
 //!                                                     ├ ok      → REFUNDED
 //!                                                     └ unknown → end the lease, stay REFUNDING
-//! sweep ─ PROCESSING, lease ended and old enough → charge again (same key)
-//!       ─ SUCCEEDED, orders not told             → markOrderPaid again
-//!       ─ REFUNDING, lease ended                 → refund again (same key)
+//! sweep (sweeper.rs) ─ PROCESSING, lease ended and old enough → charge again (same key)
+//!                     ─ SUCCEEDED, orders not told             → markOrderPaid again
+//!                     ─ REFUNDING, lease ended                 → refund again (same key)
 //! ```
 //!
 //! Every state change is one compare-and-set on one document; concurrent
@@ -33,22 +34,25 @@
 //! and whatever a crash interrupts the sweeper finishes with the same key.
 //!
 //! # Layout
-//! - this file: [`Payments`] (`payOrder`, `refundOrderPayment`, the sweep).
-//! - `refunds.rs`: the refund's durable intent, the provider call and the
+//! - this file: [`Payments`] (`payOrder`, `refundOrderPayment`), who may see a
+//!   payment.
+//! - `flow/refunds.rs`: the refund's durable intent, the provider call and the
 //!   detached tasks.
+//! - elsewhere: the calls to orders in [`crate::clients`], the sweep in
+//!   [`crate::sweeper`].
 
 mod refunds;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use storefront_shared::auth::{Claims, Role, Viewer};
+use storefront_shared::auth::{Claims, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
+use crate::clients::{OrderStatus, OrdersClient};
 use crate::domain::{
     IdempotencyKey, IdempotencyRecord, Payment, PaymentState, fingerprint, now_ms,
 };
-use crate::orders::{OrderStatus, OrdersClient};
 use crate::provider::{ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, within};
 use crate::store::{Change, Condition, GuardClaim, SharedRepository};
 
@@ -74,17 +78,6 @@ impl Timing {
     }
 }
 
-/// What one sweep did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SweepReport {
-    /// Payments looked at.
-    pub seen: usize,
-    /// Payments orders now knows about (or that were refunded).
-    pub finished: usize,
-    /// Payments still waiting for the next sweep.
-    pub left: usize,
-}
-
 /// The payments service's operations.
 #[derive(Clone)]
 pub struct Payments {
@@ -94,7 +87,7 @@ pub struct Payments {
     timing: Timing,
 }
 
-fn ms(duration: Duration) -> i64 {
+pub(crate) fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -117,6 +110,11 @@ impl Payments {
     /// The store.
     pub fn repository(&self) -> &SharedRepository {
         &self.repo
+    }
+
+    /// How long things may take.
+    pub fn timing(&self) -> &Timing {
+        &self.timing
     }
 
     /// How long the provider call of an attempt is owned by one request.
@@ -302,7 +300,7 @@ impl Payments {
     }
 
     /// Takes over a PROCESSING payment whose lease has ended.
-    async fn take_over(&self, payment: &Payment) -> ApiResult<Option<Payment>> {
+    pub(crate) async fn take_over(&self, payment: &Payment) -> ApiResult<Option<Payment>> {
         let now = now_ms();
         let condition = Condition {
             lease_ended_before_ms: Some(now),
@@ -321,7 +319,7 @@ impl Payments {
     }
 
     /// Calls the provider for a payment whose lease this request holds.
-    async fn charge(&self, payment: Payment) -> ApiResult<Payment> {
+    pub(crate) async fn charge(&self, payment: Payment) -> ApiResult<Payment> {
         let request = ChargeRequest {
             idempotency_key: payment.id.clone(),
             amount: payment.amount,
@@ -404,7 +402,7 @@ impl Payments {
 
     /// Tells orders a SUCCEEDED payment paid the order. If orders refuses
     /// (INVALID_STATE) the money goes back; if it is down, the sweeper retries.
-    async fn notify_orders(&self, payment: Payment) -> ApiResult<Payment> {
+    pub(crate) async fn notify_orders(&self, payment: Payment) -> ApiResult<Payment> {
         match self
             .orders
             .mark_order_paid(&payment.order_id, &payment.id)
@@ -470,48 +468,6 @@ impl Payments {
         Ok(refunded)
     }
 
-    /// Finishes what was left in flight: tells orders about SUCCEEDED payments it
-    /// has not heard of, resumes PROCESSING payments older than
-    /// [`Timing::resume_processing_after`] whose lease has ended, and asks the
-    /// provider again (same key) for REFUNDING payments whose lease has ended.
-    pub async fn sweep(&self) -> ApiResult<SweepReport> {
-        let now = now_ms();
-        let before = now - ms(self.timing.resume_processing_after);
-        let pending = self.repo.payments_needing_attention(before, now).await?;
-        let mut report = SweepReport {
-            seen: pending.len(),
-            ..SweepReport::default()
-        };
-        for payment in pending {
-            let id = payment.id.clone();
-            let outcome = match payment.state {
-                PaymentState::Processing => match self.take_over(&payment).await {
-                    Ok(Some(owned)) => self.charge(owned).await,
-                    Ok(None) => Ok(payment),
-                    Err(error) => Err(error),
-                },
-                PaymentState::Refunding => match self.claim_refund(&payment).await {
-                    Ok(Some(owned)) => self.call_refund(owned).await,
-                    Ok(None) => Ok(payment),
-                    Err(error) => Err(error),
-                },
-                _ => self.notify_orders(payment).await,
-            };
-            match outcome {
-                Ok(done) if done.state.is_final() => report.finished += 1,
-                Ok(done) if done.state == PaymentState::Succeeded && done.order_notified => {
-                    report.finished += 1;
-                }
-                Ok(_) => report.left += 1,
-                Err(error) => {
-                    tracing::warn!(payment = %id, error = %error.message(), "sweep could not finish a payment");
-                    report.left += 1;
-                }
-            }
-        }
-        Ok(report)
-    }
-
     /// The payments with these ids (for the entity loader).
     pub async fn find_payments(&self, ids: &[String]) -> ApiResult<Vec<Payment>> {
         Ok(self.repo.find_payments(ids).await?)
@@ -531,12 +487,9 @@ pub fn order_payment(payments: &[Payment]) -> Option<&Payment> {
 
 /// FORBIDDEN unless the caller is the payment's buyer or an ADMIN.
 pub fn check_visible(viewer: &Viewer, payment: &Payment) -> ApiResult<()> {
-    let claims = viewer.require_user()?;
-    if claims.sub == payment.buyer_id || claims.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only the order's buyer or an ADMIN may see its payment".into(),
-        ))
-    }
+    viewer.require_owner_or_admin(
+        &payment.buyer_id,
+        "only the order's buyer or an ADMIN may see its payment",
+    )?;
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! What payments asks of the orders service (with the service credential).
+//! The calls payments makes to other services (with the service credential):
+//! the orders service's side of the order flow.
 //!
 //! The contract, served by orders and kept out of the public API:
 //!
@@ -10,11 +11,16 @@
 //!
 //! A transport failure is SERVICE_UNAVAILABLE and means "outcome unknown":
 //! `markOrderPaid` is idempotent per payment, so the sweeper just calls it again.
+//!
+//! # Layout
+//! - [`OrdersClient`]: the two calls; [`PayableOrder`] and [`OrderStatus`]: what
+//!   `orderForPayment` answers (its total is the shared domain `Money`).
 
 use serde::Deserialize;
 use serde_json::json;
 use storefront_shared::client::ServiceClient;
 use storefront_shared::graphql::MAX_AMOUNT;
+use storefront_shared::money::Money;
 use storefront_shared::{ApiError, ApiResult};
 
 /// An order's status, as orders reports it.
@@ -32,26 +38,16 @@ pub enum OrderStatus {
     Unknown,
 }
 
-/// An amount as orders reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Total {
-    /// Minor units.
-    pub amount: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-}
-
-impl Total {
-    /// The amount is one the API carries (`0..=MAX_AMOUNT` minor units).
-    fn check(&self) -> ApiResult<()> {
-        if (0..=MAX_AMOUNT).contains(&self.amount) {
-            Ok(())
-        } else {
-            Err(ApiError::internal(format!(
-                "orders reported a total of {} minor units, outside 0..={MAX_AMOUNT}",
-                self.amount
-            )))
-        }
+/// `Ok` when the total orders reported is one the API carries
+/// (`0..=MAX_AMOUNT` minor units).
+fn check_total(total: &Money) -> ApiResult<()> {
+    if (0..=MAX_AMOUNT).contains(&total.amount) {
+        Ok(())
+    } else {
+        Err(ApiError::internal(format!(
+            "orders reported a total of {} minor units, outside 0..={MAX_AMOUNT}",
+            total.amount
+        )))
     }
 }
 
@@ -66,7 +62,7 @@ pub struct PayableOrder {
     /// Where the order stands.
     pub status: OrderStatus,
     /// What to charge.
-    pub total: Total,
+    pub total: Money,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +99,7 @@ impl OrdersClient {
             )
             .await?;
         if let Some(order) = &order {
-            order.total.check()?;
+            check_total(&order.total)?;
         }
         Ok(order)
     }
@@ -128,14 +124,11 @@ mod tests {
 
     #[test]
     fn a_total_outside_the_money_range_is_never_charged() {
-        let total = |amount| Total {
-            amount,
-            currency: "USD".into(),
-        };
-        assert!(total(0).check().is_ok());
-        assert!(total(MAX_AMOUNT).check().is_ok());
+        let total = |amount| Money::new(amount, "USD");
+        assert!(check_total(&total(0)).is_ok());
+        assert!(check_total(&total(MAX_AMOUNT)).is_ok());
         for bad in [-1, MAX_AMOUNT + 1, i64::MAX] {
-            let error = total(bad).check().expect_err("refused");
+            let error = check_total(&total(bad)).expect_err("refused");
             assert_eq!(error.code(), "INTERNAL_SERVER_ERROR", "{bad}");
         }
     }

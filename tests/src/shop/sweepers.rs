@@ -1,5 +1,5 @@
 //! Finishing what faults left in flight: the services' sweepers, run once
-//! ([`Shop::recover`]) or in the background as the binaries run them
+//! ([`Shop::sweep`]) or in the background as the binaries run them
 //! ([`Shop::run_sweepers`]), and waiting until slowed requests have landed
 //! ([`Shop::settled`]).
 
@@ -21,30 +21,26 @@ impl Drop for Sweepers {
 }
 
 impl Shop {
-    /// Runs every service's recovery once, in the order that lets each finish
-    /// what the others started: inventory `recover`, orders `sweep_once`,
-    /// payments `sweep`, then orders and inventory again.
-    pub async fn recover(&self) {
-        self.stock.recover().await.expect("inventory recovers");
-        storefront_orders::sweeper::sweep_once(&self.order_ops)
-            .await
-            .expect("the orders sweep runs");
+    /// Runs every service's sweep once, in the order that lets each finish
+    /// what the others started: inventory, orders, payments, then orders and
+    /// inventory again.
+    pub async fn sweep(&self) {
+        self.stock.sweep().await.expect("the inventory sweep runs");
+        self.order_ops.sweep().await.expect("the orders sweep runs");
         self.payment_ops
             .sweep()
             .await
             .expect("the payments sweep runs");
-        storefront_orders::sweeper::sweep_once(&self.order_ops)
-            .await
-            .expect("the orders sweep runs");
-        self.stock.recover().await.expect("inventory recovers");
+        self.order_ops.sweep().await.expect("the orders sweep runs");
+        self.stock.sweep().await.expect("the inventory sweep runs");
     }
 
     /// Starts the orders and payments sweepers every `interval`, as the
-    /// binaries run them (`SWEEP_INTERVAL`, `PAYMENTS_SWEEP_INTERVAL`).
+    /// binaries run them (`SWEEP_INTERVAL`).
     pub fn run_sweepers(&self, interval: Duration) -> Sweepers {
         Sweepers(vec![
             storefront_orders::sweeper::spawn_sweeper(self.order_ops.clone(), interval),
-            storefront_payments::spawn_sweeper(self.payment_ops.clone(), interval),
+            storefront_payments::sweeper::spawn_sweeper(self.payment_ops.clone(), interval),
         ])
     }
 
@@ -61,18 +57,18 @@ impl Shop {
         .await;
     }
 
-    /// Runs [`Shop::recover`] until [`Shop::assert_invariants`] holds, as the
+    /// Runs [`Shop::sweep`] until [`Shop::assert_invariants`] holds, as the
     /// sweepers would every interval; panics with the last broken promise after
     /// `deadline`.
-    pub async fn recover_until_consistent(&self, deadline: Duration) {
+    pub async fn sweep_until_consistent(&self, deadline: Duration) {
         let give_up = tokio::time::Instant::now() + deadline;
         loop {
-            self.recover().await;
+            self.sweep().await;
             match self.check_invariants().await {
                 Ok(()) => return,
                 Err(broken) => assert!(
                     tokio::time::Instant::now() < give_up,
-                    "still broken after {deadline:?} of recovery: {broken}"
+                    "still broken after {deadline:?} of sweeping: {broken}"
                 ),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

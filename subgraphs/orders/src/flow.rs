@@ -1,4 +1,5 @@
-//! The order operations, returning `ApiResult`: the order flow of DESIGN.md.
+//! The order flow of DESIGN.md, orders' side: the order operations, each a
+//! step of the saga, returning `ApiResult`.
 //!
 //! ```text
 //! createOrder:   insert CREATING ─ reserveStock ─┬─ ok ───────── CAS → PENDING_PAYMENT
@@ -13,24 +14,25 @@
 //! Every change is a compare-and-set on the state the caller saw, so two
 //! racing operations never both win; the loser re-reads and decides again.
 //! Each operation runs in a task of its own once it has checked its caller
-//! ([`Orders::detached`]): when the client disconnects or its call times out,
+//! (`Orders::detached`): when the client disconnects or its call times out,
 //! the work in flight still finishes instead of being dropped half way. Every
 //! call to another service is idempotent there, so a call whose answer is late
 //! or lost is repeated or compensated, never guessed: an unknown reservation is
 //! released (inventory refuses a reservation that arrives after its release),
 //! an unknown refund is asked for again. Work left half done by a crash or an
 //! outage (CREATING, ABORTING, REFUNDING, CANCELLING, a sale not committed) is
-//! finished by [`crate::sweeper`], with the same methods.
+//! finished by [`crate::sweeper`], with the same methods. The calls to
+//! inventory and payments are in [`crate::clients`].
 //!
 //! # Layout
 //! - this file: [`Orders`], creating, reading, paying (`markOrderPaid`).
-//! - `cancel.rs`: cancelling (with the refund of a paid order) and expiry.
+//! - `flow/cancel.rs`: cancelling (with the refund of a paid order) and expiry.
 
 mod cancel;
 
 use std::time::Duration;
 
-use storefront_shared::auth::{Claims, Role, Viewer};
+use storefront_shared::auth::{Claims, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
 use crate::clients::{InventoryClient, PaymentsClient, Reservation};
@@ -93,13 +95,10 @@ fn not_found(id: &OrderId) -> ApiError {
 }
 
 fn authorize(claims: &Claims, order: &Order) -> ApiResult<()> {
-    if claims.sub == order.buyer_id || claims.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only the buyer or an ADMIN may see or change this order".into(),
-        ))
-    }
+    claims.require_owner_or_admin(
+        &order.buyer_id,
+        "only the buyer or an ADMIN may see or change this order",
+    )
 }
 
 impl Orders {
@@ -293,14 +292,11 @@ impl Orders {
 
     /// Whether the viewer may see orders of `buyer_id` (their own, or an ADMIN).
     pub fn may_list(viewer: &Viewer, buyer_id: &str) -> ApiResult<()> {
-        let claims = viewer.require_user()?;
-        if claims.sub == buyer_id || claims.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "only the user themselves or an ADMIN may list their orders".into(),
-            ))
-        }
+        viewer.require_owner_or_admin(
+            buyer_id,
+            "only the user themselves or an ADMIN may list their orders",
+        )?;
+        Ok(())
     }
 
     /// A page of `buyer_id`'s orders, newest first, for that user or an ADMIN.
@@ -410,6 +406,8 @@ impl Orders {
 
 #[cfg(test)]
 mod tests {
+    use storefront_shared::auth::Role;
+
     use super::*;
 
     fn claims(sub: &str, role: Role) -> Claims {
