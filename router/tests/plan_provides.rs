@@ -211,7 +211,10 @@ fn a_field_under_a_type_condition_whose_key_is_not_provided_is_fetched_with_its_
     // `front` cannot give a song's `id`, so no song is entered by its key:
     // the album is, and `tracks` answers its tracks' lengths.
     assert_eq!(text.matches("Fetch(").count(), 2, "{text}");
-    assert!(!text.contains("... on Song {\n            __typename\n            id"), "{text}");
+    assert!(
+        !text.contains("... on Song {\n            __typename\n            id"),
+        "{text}"
+    );
     assert!(text.contains("Flatten(path: \"album\")"), "{text}");
     assert!(!text.contains("album.tracks"), "{text}");
 }
