@@ -395,7 +395,8 @@ async fn variables_are_forwarded_and_skip_include_aliases_fragments_shape_the_ou
 /// entity is `null`); `writers` knows volumes by `serial` only.
 fn volumes_supergraph() -> String {
     use storefront_router::core::compose::{SubgraphSdl, compose};
-    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])"#;
+    let link =
+        r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])"#;
     let subgraph = |name: &str, sdl: &str| SubgraphSdl {
         name: name.to_owned(),
         url: format!("http://{name}.local/graphql"),
