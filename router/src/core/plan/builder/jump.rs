@@ -48,11 +48,13 @@ impl Builder<'_> {
         // position: the path to it is fetched again from an ancestor
         // (`@provides` under a type condition on an interface field), rather
         // than fetching the key that way first and jumping a second time.
-        if forced.is_none()
-            && !self.identifiable(cx, &object)
-            && let Ok(Some(touched)) = self.refetch_from_ancestor(cx, field)
-        {
-            return Ok(touched);
+        // A failed attempt leaves no fetch or field behind.
+        if forced.is_none() && !self.identifiable(cx, &object) {
+            let saved = (self.fetches.clone(), self.roots.clone());
+            if let Ok(Some(touched)) = self.refetch_from_ancestor(cx, field) {
+                return Ok(touched);
+            }
+            (self.fetches, self.roots) = saved;
         }
         let target = match self.choose_target(cx, &object, field, forced) {
             Ok(target) => target,
