@@ -386,11 +386,21 @@ impl Builder<'_> {
             let is_query_root = self.operation_type == OperationType::Query
                 && self.sg.schema.root_operation(OperationType::Query) == Some(&ancestor.parent);
             let graphs: Vec<String> = self.sg.subgraphs.iter().map(|s| s.name.clone()).collect();
+            // From the root, a path is fetched again as the client wrote it
+            // (no object type the walk chose on the way): a root field is not
+            // re-entered for an object the first subgraph could not identify.
+            let untyped;
+            let chain_here = if is_query_root {
+                untyped = declared_types(&ancestor.parent, &chain);
+                &untyped
+            } else {
+                &chain
+            };
             for graph in graphs {
-                if graph == ancestor.graph || !self.chain_resolvable(&graph, &chain) {
+                if graph == ancestor.graph || !self.chain_resolvable(&graph, chain_here) {
                     continue;
                 }
-                let Some(path_field) = synthetic_path(&chain) else {
+                let Some(path_field) = synthetic_path(chain_here) else {
                     continue;
                 };
                 if is_query_root {
@@ -432,6 +442,19 @@ impl Builder<'_> {
             .iter()
             .all(|(f, parent)| self.sg.resolves(graph, parent, &f.name))
     }
+}
+
+/// `chain` with each field on the declared type of the field before it.
+fn declared_types(root: &Name, chain: &[(Node<Field>, Name)]) -> Vec<(Node<Field>, Name)> {
+    let mut parent = root.clone();
+    chain
+        .iter()
+        .map(|(f, _)| {
+            let entry = (f.clone(), parent.clone());
+            parent = f.ty().inner_named_type().clone();
+            entry
+        })
+        .collect()
 }
 
 /// The first field of `chain` selecting only the next one (under a type
