@@ -24,6 +24,9 @@ pub mod codes {
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     /// A non-null field resolved to null.
     pub const NULL_IN_NON_NULL: &str = "NON_NULLABLE_FIELD_WAS_NULL";
+    /// A value of an interface or union type whose object type no subgraph
+    /// told, where the client's selection depends on it.
+    pub const UNRESOLVED_ABSTRACT_TYPE: &str = "UNRESOLVED_ABSTRACT_TYPE";
     /// No supergraph is loaded yet.
     pub const NOT_READY: &str = "SUPERGRAPH_NOT_LOADED";
     /// The request was refused as a possible cross-site request forgery.

@@ -389,3 +389,96 @@ async fn variables_are_forwarded_and_skip_include_aliases_fragments_shape_the_ou
         json!({ "sku": "A" })
     );
 }
+
+/// The shape of the audit's `null-keys`: `shelves` lists volumes by `isbn`;
+/// `registry` maps an `isbn` to a `serial` but has no third volume (its
+/// entity is `null`); `writers` knows volumes by `serial` only.
+fn volumes_supergraph() -> String {
+    use storefront_router::core::compose::{SubgraphSdl, compose};
+    let link =
+        r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])"#;
+    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
+        name: name.to_owned(),
+        url: format!("http://{name}.local/graphql"),
+        sdl: format!("{link}\n{sdl}"),
+    };
+    compose(&[
+        subgraph(
+            "shelves",
+            r#"type Query { shelves: [Shelf] }
+               type Shelf { volume: Volume }
+               type Volume @key(fields: "isbn") { isbn: ID! }"#,
+        ),
+        subgraph(
+            "registry",
+            r#"type Volume @key(fields: "serial") @key(fields: "isbn") { serial: ID! isbn: ID! }"#,
+        ),
+        subgraph(
+            "writers",
+            r#"type Volume @key(fields: "serial") { serial: ID! writer: Writer }
+               type Writer { id: ID! name: String }"#,
+        ),
+    ])
+    .expect("composes")
+    .supergraph_sdl
+}
+
+/// Kept on purpose (the GraphQL specification's value completion): a null
+/// for a non-null field nulls the nearest nullable parent and says so with
+/// `NON_NULLABLE_FIELD_WAS_NULL` at the field's path, as a top-level error
+/// (Apollo's gateway moves it into `extensions.valueCompletion`, Hive's
+/// router reports nothing).
+#[tokio::test]
+async fn a_missing_entity_nulls_its_non_null_key_with_an_error_at_its_path() {
+    let shelves = FakeSubgraph::start(|_: &Value| {
+        json!({ "data": { "shelves": [
+            { "volume": { "__typename": "Volume", "isbn": "b1" } },
+            { "volume": { "__typename": "Volume", "isbn": "b2" } },
+            { "volume": { "__typename": "Volume", "isbn": "b3" } },
+        ] } })
+    })
+    .await;
+    let registry = FakeSubgraph::start(|body: &Value| {
+        let entities: Vec<Value> = body["variables"]["representations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| match r["isbn"].as_str() {
+                Some("b1") => json!({ "__typename": "Volume", "serial": "1" }),
+                Some("b2") => json!({ "__typename": "Volume", "serial": "2" }),
+                _ => Value::Null,
+            })
+            .collect();
+        json!({ "data": { "_entities": entities } })
+    })
+    .await;
+    let writers = FakeSubgraph::start(
+        |_: &Value| json!({ "errors": [{ "message": "writers should not be asked" }] }),
+    )
+    .await;
+    let state = serving(
+        &volumes_supergraph(),
+        &[
+            ("shelves", &shelves.url),
+            ("registry", &registry.url),
+            ("writers", &writers.url),
+        ],
+    );
+    let answered = query(&state, "{ shelves { volume { serial } } }", json!({})).await;
+    assert_eq!(
+        answered.body,
+        json!({
+            "errors": [{
+                "message": "Cannot return null for non-nullable field Volume.serial",
+                "path": ["shelves", 2, "volume", "serial"],
+                "extensions": { "code": "NON_NULLABLE_FIELD_WAS_NULL" }
+            }],
+            "data": { "shelves": [
+                { "volume": { "serial": "1" } },
+                { "volume": { "serial": "2" } },
+                { "volume": null },
+            ] }
+        })
+    );
+    assert!(writers.received().is_empty());
+}

@@ -150,3 +150,157 @@ async fn provided_fields_on_a_union_are_served_by_the_providing_subgraph() {
         json!([{ "__typename": "Video", "id": "v1" }])
     );
 }
+
+/// The shape of the audit's `provides-on-interface`: `front` returns albums
+/// and provides the titles of their songs (under a type condition on the
+/// interface field `tracks`), but every track's `id` there is `@external`;
+/// `mirror` shares an interface-typed root field providing `tracks { id
+/// title }`; `tracks` owns albums' tracks and songs' and episodes' lengths.
+fn tracks_supergraph() -> String {
+    use storefront_router::core::compose::{SubgraphSdl, compose};
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@provides", "@external"])"#;
+    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
+        name: name.to_owned(),
+        url: format!("http://{name}.local/graphql"),
+        sdl: format!("{link}\n{sdl}"),
+    };
+    compose(&[
+        subgraph(
+            "front",
+            r#"type Query {
+                 item: Item @shareable
+                 album: Album @provides(fields: "tracks { ... on Song { title } }")
+               }
+               interface Item { id: ID! }
+               interface Track { id: ID! }
+               type Album implements Item @key(fields: "id") { id: ID! tracks: [Track] @shareable }
+               type Song implements Track @key(fields: "id") { id: ID! @external title: String @external }
+               type Episode implements Track @key(fields: "id") { id: ID! @external }"#,
+        ),
+        subgraph(
+            "mirror",
+            r#"type Query { item: Item @shareable @provides(fields: "tracks { id title }") }
+               interface Item { id: ID! tracks: [Track] }
+               interface Track { id: ID! title: String }
+               type Album implements Item { id: ID! @shareable tracks: [Track] @external }
+               type Song implements Track { id: ID! @external title: String @external }
+               type Episode implements Track { id: ID! @external title: String @external }"#,
+        ),
+        subgraph(
+            "tracks",
+            r#"interface Item { id: ID! tracks: [Track] }
+               interface Track { id: ID! title: String }
+               type Album implements Item @key(fields: "id") { id: ID! tracks: [Track] @shareable }
+               type Song implements Track @key(fields: "id") { id: ID! title: String @shareable length: Int }
+               type Episode implements Track @key(fields: "id") { id: ID! title: String @shareable length: Int }"#,
+        ),
+    ])
+    .expect("composes")
+    .supergraph_sdl
+}
+
+#[test]
+fn a_field_under_a_type_condition_whose_key_is_not_provided_is_fetched_with_its_list() {
+    let text = plan_text(
+        &tracks_supergraph(),
+        "{ album { tracks { ... on Song { length } } } }",
+        None,
+    )
+    .expect("plans");
+    insta::assert_snapshot!(text);
+    // `front` cannot give a song's `id`, so no song is entered by its key:
+    // the album is, and `tracks` answers its tracks' lengths.
+    assert_eq!(text.matches("Fetch(").count(), 2, "{text}");
+    assert!(
+        !text.contains("... on Song {\n            __typename\n            id"),
+        "{text}"
+    );
+    assert!(text.contains("Flatten(path: \"album\")"), "{text}");
+    assert!(!text.contains("album.tracks"), "{text}");
+}
+
+#[test]
+fn provided_fields_under_a_type_condition_on_an_interface_field_stay_with_the_provider() {
+    let text = plan_text(
+        &tracks_supergraph(),
+        "{ album { tracks { ... on Song { title length } } } }",
+        None,
+    )
+    .expect("plans");
+    insta::assert_snapshot!(text);
+    let front = &text[..text.find("Flatten").expect("an entity fetch")];
+    assert!(front.contains("title"), "{text}");
+    assert!(!front.contains("id\n            }\n          }"), "{text}");
+}
+
+#[tokio::test]
+async fn a_song_is_never_entered_by_a_key_its_provider_does_not_have() {
+    use common::{FakeSubgraph, query, serving};
+    use serde_json::{Value, json};
+    let front = FakeSubgraph::start(|_: &Value| {
+        json!({ "data": { "album": {
+            "__typename": "Album", "id": "al1",
+            "tracks": [
+                { "__typename": "Song", "title": "Intro" },
+                { "__typename": "Episode" }
+            ]
+        } } })
+    })
+    .await;
+    let mirror = FakeSubgraph::start(
+        |_: &Value| json!({ "errors": [{ "message": "mirror should not be asked" }] }),
+    )
+    .await;
+    // Like the audit's subgraph, `tracks` refuses to resolve songs by key.
+    let tracks = FakeSubgraph::start(|body: &Value| {
+        let representations = body["variables"]["representations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if representations.iter().any(|r| r["__typename"] == "Song") {
+            return json!({ "errors": [{ "message": "songs are not resolved by key" }] });
+        }
+        // Albums' tracks with the fields the query names.
+        let asks_length = body["query"].as_str().unwrap_or("").contains("length");
+        let entities: Vec<Value> = representations
+            .iter()
+            .map(|_| {
+                let mut song = json!({ "__typename": "Song", "id": "s1" });
+                if asks_length {
+                    song["length"] = json!(3);
+                }
+                json!({ "__typename": "Album", "tracks": [
+                    song,
+                    { "__typename": "Episode", "id": "e1" }
+                ] })
+            })
+            .collect();
+        json!({ "data": { "_entities": entities } })
+    })
+    .await;
+    let state = serving(
+        &tracks_supergraph(),
+        &[
+            ("front", &front.url),
+            ("mirror", &mirror.url),
+            ("tracks", &tracks.url),
+        ],
+    );
+    let answered = query(
+        &state,
+        "{ album { tracks { ... on Song { length } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answered.body,
+        json!({ "data": { "album": { "tracks": [{ "length": 3 }, {}] } } })
+    );
+    assert!(mirror.received().is_empty(), "mirror was called");
+    let sent = tracks.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body["variables"]["representations"],
+        json!([{ "__typename": "Album", "id": "al1" }])
+    );
+}

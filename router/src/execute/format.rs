@@ -2,7 +2,11 @@
 //! (fragments, inline fragments by `__typename`, aliases, `@skip`/`@include`,
 //! `__typename`), so the output has exactly the client's fields in the
 //! client's order, with GraphQL null propagation: a null in a non-null
-//! position nulls the nearest nullable parent, with an error.
+//! position nulls the nearest nullable parent, with an error. `__typename` is
+//! always an object type's name: a value whose object type no subgraph told
+//! (an `@interfaceObject`'s, when the lookup failed) answers the interface's
+//! own fields, and is null with an error where the selection depends on its
+//! type.
 //!
 //! The output borrows its leaves from the merged tree and its keys from the
 //! document: nothing is copied.
@@ -229,6 +233,9 @@ impl<'a> Formatter<'a> {
                 if self.hidden_type(name, runtime) {
                     return self.invalid(parent, field, ty);
                 }
+                if !self.is_object(runtime) && self.needs_object_type(runtime, sets) {
+                    return self.unresolved(runtime, ty);
+                }
                 self.selection_set(runtime, sets, object)
                     .map(Output::Object)
             }
@@ -255,6 +262,63 @@ impl<'a> Formatter<'a> {
             return None;
         }
         Some(Output::Null)
+    }
+
+    /// A value whose object type is unknown (its `__typename` names an
+    /// interface, as an `@interfaceObject` subgraph's do, or is missing) where
+    /// the selection depends on it: completing an abstract type needs an
+    /// object type (GraphQL's `ResolveAbstractType`), so this is a field
+    /// error, the value null, with the usual propagation. `__typename` is
+    /// never an interface's name.
+    fn unresolved(&mut self, runtime: &str, ty: &Type) -> Option<Output<'a>> {
+        self.field_error(
+            format!("Could not resolve the object type of a {runtime} value"),
+            codes::UNRESOLVED_ABSTRACT_TYPE,
+        );
+        if ty.is_non_null() {
+            return None;
+        }
+        Some(Output::Null)
+    }
+
+    fn is_object(&self, name: &str) -> bool {
+        matches!(self.schema.types.get(name), Some(ExtendedType::Object(_)))
+    }
+
+    /// Whether the selection of a value of the abstract type `abstract_type`
+    /// answers differently for different object types: it asks for
+    /// `__typename`, or has a fragment on a narrower type. Fields of the
+    /// abstract type alone are the same for every object type, and are
+    /// answered without knowing it.
+    fn needs_object_type(&self, abstract_type: &str, sets: &[&'a SelectionSet]) -> bool {
+        sets.iter().any(|set| {
+            set.selections.iter().any(|selection| match selection {
+                Selection::Field(field) => {
+                    field.name == "__typename" && self.included(&field.directives)
+                }
+                Selection::InlineFragment(inline) => {
+                    self.included(&inline.directives)
+                        && match &inline.type_condition {
+                            Some(condition) if !self.applies(condition, abstract_type) => true,
+                            _ => self.needs_object_type(abstract_type, &[&inline.selection_set]),
+                        }
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.included(&spread.directives)
+                        && self
+                            .document
+                            .fragments
+                            .get(&spread.fragment_name)
+                            .is_some_and(|fragment| {
+                                !self.applies(fragment.type_condition(), abstract_type)
+                                    || self.needs_object_type(
+                                        abstract_type,
+                                        &[&fragment.selection_set],
+                                    )
+                            })
+                }
+            })
+        })
     }
 
     /// Whether `runtime` (a subgraph's `__typename` for a field of type
@@ -286,6 +350,18 @@ impl<'a> Formatter<'a> {
     }
 
     fn null_error(&mut self, parent: &str, field: &Field) {
+        self.field_error(
+            format!(
+                "Cannot return null for non-nullable field {parent}.{}",
+                field.name
+            ),
+            codes::NULL_IN_NON_NULL,
+        );
+    }
+
+    /// An error at the current path, unless an error already known explains
+    /// it (one at this path, above or below it, or a whole failed fetch).
+    fn field_error(&mut self, message: String, code: &str) {
         if self.quiet_nulls {
             return;
         }
@@ -304,16 +380,8 @@ impl<'a> Formatter<'a> {
                 .is_some_and(|known| known.starts_with(&path) || path.starts_with(known))
         });
         if !explained {
-            self.errors.push(
-                GraphqlError::new(
-                    format!(
-                        "Cannot return null for non-nullable field {parent}.{}",
-                        field.name
-                    ),
-                    codes::NULL_IN_NON_NULL,
-                )
-                .with_path(path),
-            );
+            self.errors
+                .push(GraphqlError::new(message, code).with_path(path));
         }
     }
 

@@ -3,7 +3,7 @@
 
 use apollo_compiler::Name;
 use apollo_compiler::ast;
-use apollo_compiler::executable::{Field, Selection, SelectionSet};
+use apollo_compiler::executable::{Field, InlineFragment, Selection, SelectionSet};
 use tracing::trace;
 
 use std::rc::Rc;
@@ -42,6 +42,19 @@ impl Builder<'_> {
                 "{object}.{} is too many entity jumps away from {}",
                 field.name, cx.graph
             )));
+        }
+        // An object whose key no subgraph can take from here (its key fields
+        // are `@external` and not provided) is entered by no jump from this
+        // position: the path to it is fetched again from an ancestor
+        // (`@provides` under a type condition on an interface field), rather
+        // than fetching the key that way first and jumping a second time.
+        // A failed attempt leaves no fetch or field behind.
+        if forced.is_none() && !self.identifiable(cx, &object) {
+            let saved = (self.fetches.clone(), self.roots.clone());
+            if let Ok(Some(touched)) = self.refetch_from_ancestor(cx, field) {
+                return Ok(touched);
+            }
+            (self.fetches, self.roots) = saved;
         }
         let target = match self.choose_target(cx, &object, field, forced) {
             Ok(target) => target,
@@ -304,6 +317,20 @@ impl Builder<'_> {
         })
     }
 
+    /// Whether some subgraph has a key of `object` that the current subgraph
+    /// can return here, so that an entity jump can start from this object.
+    fn identifiable(&self, cx: &Cx, object: &Name) -> bool {
+        self.sg.type_model(object).is_some_and(|t| {
+            t.graphs.iter().any(|(graph, in_graph)| {
+                *graph != cx.graph
+                    && in_graph
+                        .keys
+                        .iter()
+                        .any(|k| k.resolvable && self.can_provide(cx, object, &k.fields))
+            })
+        })
+    }
+
     /// Whether the current subgraph can return every field of `key` on `object`.
     pub(super) fn can_provide(&self, cx: &Cx, object: &Name, key: &str) -> bool {
         let Ok(set) = self.field_set(object, key) else {
@@ -350,21 +377,31 @@ impl Builder<'_> {
         cx: &Cx,
         field: &Node<Field>,
     ) -> Result<Option<Touched>, PlanError> {
-        let mut chain = vec![field.clone()];
+        // Each field with the type it is selected on (an object type where
+        // the walk went through a type condition).
+        let mut chain = vec![(field.clone(), cx.parent.clone())];
         let mut frame: Option<Rc<Frame>> = cx.frames.clone();
         while let Some(fr) = frame {
-            chain.insert(0, fr.field.clone());
+            chain.insert(0, (fr.field.clone(), fr.cx.parent.clone()));
             let ancestor = &fr.cx;
             let is_query_root = self.operation_type == OperationType::Query
                 && self.sg.schema.root_operation(OperationType::Query) == Some(&ancestor.parent);
             let graphs: Vec<String> = self.sg.subgraphs.iter().map(|s| s.name.clone()).collect();
+            // From the root, a path is fetched again as the client wrote it
+            // (no object type the walk chose on the way): a root field is not
+            // re-entered for an object the first subgraph could not identify.
+            let untyped;
+            let chain_here = if is_query_root {
+                untyped = declared_types(&ancestor.parent, &chain);
+                &untyped
+            } else {
+                &chain
+            };
             for graph in graphs {
-                if graph == ancestor.graph
-                    || !self.chain_resolvable(&graph, &ancestor.parent, &chain)
-                {
+                if graph == ancestor.graph || !self.chain_resolvable(&graph, chain_here) {
                     continue;
                 }
-                let Some(path_field) = synthetic_path(&chain) else {
+                let Some(path_field) = synthetic_path(chain_here) else {
                     continue;
                 };
                 if is_query_root {
@@ -400,28 +437,51 @@ impl Builder<'_> {
         Ok(None)
     }
 
-    /// Whether `graph` resolves every field of `chain`, starting at `parent`.
-    fn chain_resolvable(&self, graph: &str, parent: &Name, chain: &[Node<Field>]) -> bool {
-        let mut parent = parent.clone();
-        for f in chain {
-            if !self.sg.resolves(graph, &parent, &f.name) {
-                return false;
-            }
-            parent = f.ty().inner_named_type().clone();
-        }
-        true
+    /// Whether `graph` resolves every field of `chain` on its type.
+    fn chain_resolvable(&self, graph: &str, chain: &[(Node<Field>, Name)]) -> bool {
+        chain
+            .iter()
+            .all(|(f, parent)| self.sg.resolves(graph, parent, &f.name))
     }
 }
 
-/// The first field of `chain` selecting only the next one, down to the last
-/// field with its own selections.
-fn synthetic_path(chain: &[Node<Field>]) -> Option<Node<Field>> {
-    let (last, rest) = chain.split_last()?;
+/// `chain` with each field on the declared type of the field before it.
+fn declared_types(root: &Name, chain: &[(Node<Field>, Name)]) -> Vec<(Node<Field>, Name)> {
+    let mut parent = root.clone();
+    chain
+        .iter()
+        .map(|(f, _)| {
+            let entry = (f.clone(), parent.clone());
+            parent = f.ty().inner_named_type().clone();
+            entry
+        })
+        .collect()
+}
+
+/// The first field of `chain` selecting only the next one (under a type
+/// condition where that one is selected on a narrower type), down to the
+/// last field with its own selections.
+fn synthetic_path(chain: &[(Node<Field>, Name)]) -> Option<Node<Field>> {
+    let ((last, _), rest) = chain.split_last()?;
     let mut current = last.clone();
-    for f in rest.iter().rev() {
+    let mut current_parent = &chain.last()?.1;
+    for (f, parent_of_f) in rest.iter().rev() {
         let mut parent: Field = (**f).clone();
-        parent.selection_set.selections = vec![Selection::Field(current)];
+        let own_type = f.ty().inner_named_type();
+        let selection = if current_parent == own_type {
+            Selection::Field(current)
+        } else {
+            let mut selection_set = SelectionSet::new(current_parent.clone());
+            selection_set.selections.push(Selection::Field(current));
+            Selection::InlineFragment(Node::new(InlineFragment {
+                type_condition: Some(current_parent.clone()),
+                directives: ast::DirectiveList::new(),
+                selection_set,
+            }))
+        };
+        parent.selection_set.selections = vec![selection];
         current = Node::new(parent);
+        current_parent = parent_of_f;
     }
     Some(current)
 }
