@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use storefront_shared::listener;
+use storefront_process::listener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 

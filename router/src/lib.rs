@@ -16,7 +16,7 @@
 //! - [`settings`]: [`settings::RouterSettings`] (`[service]` of the settings file).
 //! - [`http`]: GraphQL over HTTP (POST/GET, content negotiation, CSRF
 //!   prevention, body timeout), probes, CORS, `/metrics`; it is served by
-//!   [`storefront_shared::listener`] (header-read and idle timeouts, graceful
+//!   [`storefront_process::listener`] (header-read and idle timeouts, graceful
 //!   shutdown), as the subgraphs are.
 //! - [`metrics`]: the Prometheus registry each [`AppState`] owns.
 //! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP (off unless an
@@ -55,7 +55,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use axum::Router;
-use storefront_shared::listener::ConnectionTimeouts;
+use storefront_process::listener::ConnectionTimeouts;
 use tokio::net::TcpListener;
 
 use crate::client::SubgraphClient;
@@ -170,14 +170,14 @@ pub async fn run(
         header_read: state.settings().header_read_timeout,
         idle: state.settings().idle_timeout,
     };
-    storefront_shared::listener::serve(listener, app(state), timeouts, shutdown).await
+    storefront_process::listener::serve(listener, app(state), timeouts, shutdown).await
 }
 
 /// The whole life of the `router` binary: load the supergraph (from the file
 /// the settings name, or composed from the subgraphs and polled), then serve
 /// on `listener` until `shutdown` resolves.
 pub async fn serve(
-    settings: storefront_shared::settings::Settings<RouterSettings>,
+    settings: storefront_process::settings::Settings<RouterSettings>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {

@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use storefront_process::{settings, startup};
 use storefront_router::core::plan::plan_text;
 use storefront_router::settings::{DEFAULT_PORT, RouterSettings, parse_subgraph};
 use storefront_router::source::{self, SourceError};
 use storefront_router::telemetry;
-use storefront_shared::{server, settings, startup};
 
 /// mimalloc: the router allocates many small, short-lived values per request
 /// (JSON trees, selections), where it is markedly cheaper than the system
@@ -121,8 +121,8 @@ async fn serve(args: &[String]) -> anyhow::Result<()> {
         settings.service.otlp_endpoint.as_deref(),
     )?;
     let addr = SocketAddr::new(settings.common.bind_address, settings.common.port);
-    let listener = server::bind(addr).await.map_err(anyhow::Error::msg)?;
-    let served = storefront_router::serve(settings, listener, server::shutdown_signal()).await;
+    let listener = startup::bind(addr).await.map_err(anyhow::Error::msg)?;
+    let served = storefront_router::serve(settings, listener, startup::shutdown_signal()).await;
     telemetry.shutdown().await;
     served
 }

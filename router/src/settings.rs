@@ -1,5 +1,5 @@
 //! The router's own settings (`[service]` in the settings file), loaded with
-//! the shared [`storefront_shared::settings::load`] so environment variables
+//! the shared [`storefront_process::settings::load`] so environment variables
 //! override the file.
 //!
 //! ```toml
@@ -27,8 +27,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use storefront_shared::listener;
-use storefront_shared::settings::{self, ServiceSettings};
+use storefront_process::listener;
+use storefront_process::settings::{self, ServiceSettings};
 
 /// The router's port when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 4000;
@@ -310,7 +310,7 @@ mod timeout_map {
 pub struct Limits {
     /// The largest request body, in bytes (`413` above it). The router
     /// forwards a request's variables to the subgraphs, which accept bodies
-    /// of up to [`storefront_shared::limits::DEFAULT_MAX_BODY_BYTES`] (twice
+    /// of up to [`storefront_process::settings::DEFAULT_MAX_BODY_BYTES`] (twice
     /// this default) by default: raise both together.
     pub max_body_bytes: usize,
     /// The deepest selection nesting (fragments followed).

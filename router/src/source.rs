@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::client::SubgraphClient;
 use crate::core::compose::{SubgraphSdl, compose};
 use crate::settings::{RouterSettings, Subgraph, SubgraphsError};
-use storefront_shared::settings::Settings;
+use storefront_process::settings::Settings;
 
 /// How long to wait before asking again while no supergraph is loaded.
 const RETRY_UNTIL_LOADED: Duration = Duration::from_millis(500);

@@ -23,7 +23,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use storefront_shared::settings::LogFormat;
+use storefront_process::settings::LogFormat;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// The `service.name` of the router's spans.
@@ -70,7 +70,7 @@ impl Telemetry {
 /// runtime, first thing in `main`.
 pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
     let Some(endpoint) = otlp_endpoint.map(str::trim).filter(|e| !e.is_empty()) else {
-        storefront_shared::telemetry::init(format);
+        storefront_process::telemetry::init(format);
         return Ok(Telemetry { provider: None });
     };
     let traces = traces_url(endpoint);
@@ -98,7 +98,7 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<Telemetry,
         .with_resource(Resource::builder().with_service_name(SERVICE_NAME).build())
         .build();
     let tracer = provider.tracer("storefront-router");
-    storefront_shared::telemetry::init_with(
+    storefront_process::telemetry::init_with(
         format,
         tracing_opentelemetry::layer().with_tracer(tracer),
     );

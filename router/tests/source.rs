@@ -117,8 +117,8 @@ async fn the_subgraphs_the_settings_name_are_composed_polled_and_swapped() {
     let orders_sdl = Arc::new(Mutex::new(ORDERS.to_owned()));
     let users = sdl_subgraph(&users_sdl).await;
     let orders = sdl_subgraph(&orders_sdl).await;
-    let mut settings = storefront_shared::settings::Settings {
-        common: storefront_shared::settings::CommonSettings::local(4000),
+    let mut settings = storefront_process::settings::Settings {
+        common: storefront_process::settings::CommonSettings::local(4000),
         service: RouterSettings {
             subgraphs: vec![
                 ("accounts".to_owned(), users.url.clone()),

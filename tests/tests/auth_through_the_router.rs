@@ -11,7 +11,7 @@ use storefront_e2e::{Service, Subgraphs, eventually, init_logs, listen, start_su
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;
 use storefront_router::source::{self, SupergraphSource};
-use storefront_shared::auth::revocation::DEFAULT_CACHE_TTL;
+use storefront_shared::settings::DEFAULT_TOKEN_VERSION_CACHE_TTL;
 
 const ADMIN: &str = "boss@shop.test";
 const PASSWORD: &str = "a long password";
@@ -20,7 +20,7 @@ const NEW_PASSWORD: &str = "another long password";
 /// How long after a revocation the other services may still accept a token:
 /// the cache bound, plus a second for the requests themselves.
 fn revocation_bound() -> Duration {
-    DEFAULT_CACHE_TTL + Duration::from_secs(1)
+    DEFAULT_TOKEN_VERSION_CACHE_TTL + Duration::from_secs(1)
 }
 
 /// The four subgraphs (with [`ADMIN`] as an admin email) and a router composed

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use storefront_shared::settings::CommonSettings;
+use storefront_process::settings::CommonSettings;
 
 use super::RouterSettings;
 

@@ -1,5 +1,5 @@
 use super::*;
-use storefront_shared::settings::CommonSettings;
+use storefront_process::settings::CommonSettings;
 
 #[test]
 fn defaults_poll_every_ten_seconds_and_time_out_after_five() {
@@ -26,7 +26,7 @@ fn the_subgraphs_accept_every_body_the_router_accepts_and_its_query() {
     // The router forwards a client's variables (up to its body limit) with a
     // query of its own; the subgraphs' default body limit leaves room for both.
     let router = Limits::default().max_body_bytes;
-    let subgraphs = storefront_shared::limits::RequestLimits::default().max_body_bytes;
+    let subgraphs = storefront_process::settings::RequestLimits::default().max_body_bytes;
     assert_eq!(router, 2 * 1024 * 1024);
     assert!(subgraphs >= 2 * router, "{subgraphs} < 2 × {router}");
 }
@@ -110,7 +110,7 @@ fn a_settings_file_sets_the_router_table() {
         "[service]\nsupergraph = \"s.graphql\"\npoll_interval = \"0s\"\nexpose_query_plan = true\n\n[service.timeouts]\ndefault = \"3s\"\npayments = \"1s\"\n\n[service.limits]\nmax_depth = 7\n",
     )
     .expect("written");
-    let settings = storefront_shared::settings::load::<RouterSettings>(DEFAULT_PORT, Some(&file))
+    let settings = storefront_process::settings::load::<RouterSettings>(DEFAULT_PORT, Some(&file))
         .expect("valid settings");
     let service = settings.service;
     assert_eq!(service.supergraph, Some(PathBuf::from("s.graphql")));
@@ -151,7 +151,7 @@ fn a_subgraphs_table_in_the_settings_file_names_the_subgraphs() {
         "[service.subgraphs]\nreviews = \"http://127.0.0.1:4005/graphql\"\nusers_v2 = \"https://users.internal/graphql\"\n",
     )
     .expect("written");
-    let settings = storefront_shared::settings::load::<RouterSettings>(DEFAULT_PORT, Some(&file))
+    let settings = storefront_process::settings::load::<RouterSettings>(DEFAULT_PORT, Some(&file))
         .expect("valid settings");
     let list = settings
         .service

@@ -1,15 +1,15 @@
-//! What every Storefront subgraph needs, so the four services stay alike
-//! (and the parts the router shares with them: settings, the listener).
+//! What every Storefront subgraph needs, so the four services stay alike.
+//! What the router needs as well (settings, the listener, start-up,
+//! telemetry) is the `storefront-process` crate's, re-exported here, so the
+//! router links none of this crate's stores or GraphQL server.
 //!
 //! # Layout
-//! - [`settings`]: typed settings from a TOML file plus environment overrides.
-//! - [`telemetry`]: `tracing` set-up (human or JSON logs, `RUST_LOG`).
-//! - [`listener`]: the HTTP listener of every process (router included) —
-//!   header-read and idle timeouts, graceful shutdown — and the body-read
-//!   timeout its handlers apply.
-//! - [`server`]: binding, the subgraphs' listener settings, `/health` and
-//!   `/ready`, and the GraphQL-over-HTTP endpoint that wraps an
-//!   `async-graphql` schema (a late body gets `408`).
+//! - [`settings`], [`listener`], [`startup`], [`telemetry`]: re-exported
+//!   from `storefront_process` (every process's settings, HTTP listener,
+//!   start-up and shutdown, `tracing` set-up).
+//! - [`server`]: serving a subgraph, `/health` and `/ready`, and the
+//!   GraphQL-over-HTTP endpoint that wraps an `async-graphql` schema (a late
+//!   body gets `408`).
 //! - [`auth`]: token claims, the JWKS-backed verifier, revoked tokens (token
 //!   generations cached per user), the service credential, and the one
 //!   buyer-or-ADMIN rule (`Viewer::require_owner_or_admin`).
@@ -25,7 +25,6 @@
 //!   recovery: now, then every `SWEEP_INTERVAL`).
 //! - [`text`]: what stored free text (names, descriptions) may contain: no
 //!   control or invisible formatting characters.
-//! - [`startup`]: one-line start-up errors and the exit code.
 //! - [`store`]: connecting to MongoDB and opening the embedded store, plus what
 //!   every repository on them shares (MongoDB error classes, 0/1 flags, the
 //!   blocking-pool handle for `redb` and its error conversions, the
@@ -37,16 +36,13 @@ pub mod client;
 pub mod error;
 pub mod graphql;
 pub mod limits;
-pub mod listener;
 pub mod money;
 pub mod server;
-pub mod settings;
-pub mod startup;
 pub mod store;
 pub mod sweeper;
-pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
 
 pub use error::{ApiError, ApiResult};
+pub use storefront_process::{listener, settings, startup, telemetry};

@@ -1,11 +1,14 @@
-//! The HTTP side every subgraph shares: binding with clear errors, serving on
-//! the shared [`listener`] (header-read and idle timeouts, graceful
-//! shutdown), `/health` and `/ready`, and `POST /graphql` in the
-//! GraphQL-over-HTTP style around an `async-graphql` executor, whose body
-//! must arrive within the body-read timeout (else `408`).
+//! The HTTP side every subgraph shares: serving on the shared [`listener`]
+//! (header-read and idle timeouts, graceful shutdown), `/health` and
+//! `/ready`, and `POST /graphql` in the GraphQL-over-HTTP style around an
+//! `async-graphql` executor, whose body must arrive within the body-read
+//! timeout (else `408`).
+//!
+//! Binding, the shutdown signal, the probe paths and the listener's
+//! [`Timeouts`] are every process's (`storefront_process`), re-exported here
+//! so a subgraph finds its whole HTTP side in one module.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,80 +26,10 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Authenticator, SERVICE_TOKEN_HEADER};
 use crate::listener::{self, ConnectionTimeouts};
 
-/// The liveness path every process serves.
-pub const HEALTH_PATH: &str = "/health";
-/// The readiness path every process serves (200 once its store answers).
-pub const READY_PATH: &str = "/ready";
+pub use crate::listener::Timeouts;
+pub use crate::startup::{HEALTH_PATH, READY_PATH, bind, shutdown_signal};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
-
-/// Binds `addr`, with an error that says what to do when it fails.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
-    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => format!(
-            "port {} is already in use on {}: stop the other process or set PORT",
-            addr.port(),
-            addr.ip()
-        ),
-        std::io::ErrorKind::PermissionDenied => format!(
-            "not allowed to listen on port {} (ports below 1024 need privileges): set PORT",
-            addr.port()
-        ),
-        _ => format!("cannot listen on {addr}: {e}"),
-    })
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested; finishing in-flight requests");
-}
-
-/// A subgraph listener's timeouts against slow clients
-/// ([`crate::settings::CommonSettings::timeouts`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// How long request headers may take (`HEADER_READ_TIMEOUT`).
-    pub header_read: Duration,
-    /// How long a connection may sit with no request in flight (`IDLE_TIMEOUT`).
-    pub idle: Duration,
-    /// How long a `POST /graphql` body may take once the headers arrived
-    /// (`BODY_READ_TIMEOUT`).
-    pub body_read: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            header_read: listener::DEFAULT_HEADER_READ_TIMEOUT,
-            idle: listener::DEFAULT_IDLE_TIMEOUT,
-            body_read: listener::DEFAULT_BODY_READ_TIMEOUT,
-        }
-    }
-}
 
 /// The body-read timeout, handed to [`graphql`]'s handler as a request extension.
 #[derive(Debug, Clone, Copy)]
@@ -430,15 +363,5 @@ mod tests {
     async fn ready_answers_when_the_store_does() {
         let up = readiness(|| async { Ok::<(), String>(()) });
         assert_eq!(ready_status(up).await, StatusCode::OK);
-    }
-
-    #[tokio::test]
-    async fn a_taken_port_is_explained() {
-        let first = bind("127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("binds");
-        let addr = first.local_addr().expect("addr");
-        let error = bind(addr).await.expect_err("port taken");
-        assert!(error.contains("already in use"), "{error}");
     }
 }

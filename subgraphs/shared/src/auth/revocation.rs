@@ -43,10 +43,6 @@ use crate::settings::Secret;
 /// Where the users service publishes a user's token generation: this path,
 /// then `/<userId>` (percent-encoded), at the origin of `USERS_URL`.
 pub const TOKEN_VERSIONS_PATH: &str = "/.well-known/token-versions";
-/// The default of `TOKEN_VERSION_CACHE_TTL`.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
-/// The default of `TOKEN_VERSION_GRACE`.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(5 * 60);
 /// How long after a failed fetch the users service is not asked again for
 /// the same user.
 pub const FAILURE_BACKOFF: Duration = Duration::from_secs(1);

@@ -24,8 +24,9 @@
 //! spread the next twice costs them 2^30 steps (and the response 2^30 fields).
 //!
 //! # Layout
-//! - this file: [`RequestLimits`] (the settings), [`apply`] (a schema's
-//!   limits and the [`Guard`] extension) and the error codes.
+//! - this file: [`apply`] (a schema's limits and the [`Guard`] extension)
+//!   and the error codes; [`RequestLimits`] (the settings, `[common.limits]`)
+//!   is `storefront_process::settings`'s, re-exported here.
 //! - [`tokens`]: the lexical pre-pass.
 //! - [`expansion`]: the fragment-expanded measure of a parsed document.
 //! - `documents` (tests, feature `testing`): hostile documents, one per limit.
@@ -50,7 +51,7 @@ use async_graphql::{
     ErrorExtensionValues, Request, Response, SchemaBuilder, ServerError, ServerResult,
     ValidationResult, Variables,
 };
-use serde::{Deserialize, Serialize};
+pub use storefront_process::settings::{DEFAULT_MAX_BODY_BYTES, RequestLimits};
 
 use expansion::ExpansionError;
 use tokens::LexLimit;
@@ -68,57 +69,6 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     /// The operation is too large once its fragments are expanded.
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-}
-
-/// What one request may ask of a subgraph. The defaults are well above what
-/// the router forwards for operations within its own default limits (32
-/// levels, 64 aliases, 32 root fields, 20,000 selections, 2 MiB bodies),
-/// since its fetches inline fragments and add key fields, `__typename`
-/// and internal aliases.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RequestLimits {
-    /// The largest `POST /graphql` body, in bytes (`413` above it); at least
-    /// what the router may forward: its own body limit plus its query.
-    pub max_body_bytes: usize,
-    /// The most lexical tokens in a document (`GRAPHQL_PARSE_FAILED`). The
-    /// parser needs about 500 bytes per token, so the default bounds a
-    /// request's parse at about 25 MB.
-    pub parser_max_tokens: usize,
-    /// The deepest nesting of brackets in a document
-    /// (`GRAPHQL_PARSE_FAILED`), and of selection sets, fragment spreads and
-    /// inline fragments once spreads are followed (`BAD_REQUEST`).
-    pub parser_max_recursion: usize,
-    /// The deepest field nesting, fragments followed (`BAD_REQUEST`).
-    pub max_depth: usize,
-    /// The most aliases in an operation, fragments expanded (`BAD_REQUEST`).
-    pub max_aliases: usize,
-    /// The most root fields in an operation (`BAD_REQUEST`).
-    pub max_root_fields: usize,
-    /// The most selections (fields, fragment spreads, inline fragments) in
-    /// an operation or a fragment once fragments are expanded
-    /// (`QUERY_TOO_COMPLEX`).
-    pub max_selections: usize,
-    /// The most directives on one field (`BAD_REQUEST`).
-    pub max_directives: usize,
-}
-
-/// The default `max_body_bytes`: twice the router's default body limit.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-
-impl Default for RequestLimits {
-    fn default() -> Self {
-        RequestLimits {
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            parser_max_tokens: 50_000,
-            parser_max_recursion: 128,
-            max_depth: 64,
-            max_aliases: 256,
-            max_root_fields: 64,
-            max_selections: 50_000,
-            max_directives: 16,
-        }
-    }
 }
 
 /// A limit a document breaks, as the client is told.
@@ -211,53 +161,54 @@ impl From<LimitError> for ServerError {
     }
 }
 
-impl RequestLimits {
-    /// Checks `source` before it is parsed (step 2).
-    pub fn check_source(&self, source: &str) -> Result<(), LimitError> {
-        Ok(tokens::check(
-            source,
-            self.parser_max_tokens,
-            self.parser_max_recursion,
-        )?)
-    }
+/// Checks `source` before it is parsed (step 2).
+pub fn check_source(limits: &RequestLimits, source: &str) -> Result<(), LimitError> {
+    Ok(tokens::check(
+        source,
+        limits.parser_max_tokens,
+        limits.parser_max_recursion,
+    )?)
+}
 
-    /// Checks a parsed document's expanded size (step 4).
-    pub fn check_document(&self, document: &ExecutableDocument) -> Result<(), LimitError> {
-        let measured = expansion::measure(document)?;
-        let operations = measured.operations;
-        let any = operations.max(measured.fragments);
-        if any.selections > self.max_selections {
-            return Err(LimitError::Selections {
-                found: any.selections,
-                limit: self.max_selections,
-            });
-        }
-        if operations.top_fields > self.max_root_fields {
-            return Err(LimitError::RootFields {
-                found: operations.top_fields,
-                limit: self.max_root_fields,
-            });
-        }
-        if any.depth > self.max_depth {
-            return Err(LimitError::Depth {
-                found: any.depth,
-                limit: self.max_depth,
-            });
-        }
-        if any.nesting > self.parser_max_recursion {
-            return Err(LimitError::Nesting {
-                found: any.nesting,
-                limit: self.parser_max_recursion,
-            });
-        }
-        if operations.aliases > self.max_aliases {
-            return Err(LimitError::Aliases {
-                found: operations.aliases,
-                limit: self.max_aliases,
-            });
-        }
-        Ok(())
+/// Checks a parsed document's expanded size (step 4).
+pub fn check_document(
+    limits: &RequestLimits,
+    document: &ExecutableDocument,
+) -> Result<(), LimitError> {
+    let measured = expansion::measure(document)?;
+    let operations = measured.operations;
+    let any = operations.max(measured.fragments);
+    if any.selections > limits.max_selections {
+        return Err(LimitError::Selections {
+            found: any.selections,
+            limit: limits.max_selections,
+        });
     }
+    if operations.top_fields > limits.max_root_fields {
+        return Err(LimitError::RootFields {
+            found: operations.top_fields,
+            limit: limits.max_root_fields,
+        });
+    }
+    if any.depth > limits.max_depth {
+        return Err(LimitError::Depth {
+            found: any.depth,
+            limit: limits.max_depth,
+        });
+    }
+    if any.nesting > limits.parser_max_recursion {
+        return Err(LimitError::Nesting {
+            found: any.nesting,
+            limit: limits.parser_max_recursion,
+        });
+    }
+    if operations.aliases > limits.max_aliases {
+        return Err(LimitError::Aliases {
+            found: operations.aliases,
+            limit: limits.max_aliases,
+        });
+    }
+    Ok(())
 }
 
 /// `builder` with `limits`: async-graphql's own limits set to them, and the
@@ -318,11 +269,11 @@ impl Extension for GuardRequest {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        self.limits.check_source(&request.query)?;
+        check_source(&self.limits, &request.query)?;
         let document = request
             .parsed_query()
             .map_err(|error| with_code(error, codes::PARSE_FAILED))?;
-        self.limits.check_document(document)?;
+        check_document(&self.limits, document)?;
         next.run(ctx, request).await
     }
 

@@ -2,6 +2,14 @@
 //! subgraph binary (settings, telemetry, bind, serve until SIGTERM/Ctrl-C);
 //! a start-up failure is one line on stderr and exit code 1, never a panic or
 //! a backtrace for a user's mistake.
+//!
+//! # Layout
+//! - [`bind`] and [`shutdown_signal`]: the start and the end of serving, for
+//!   every binary (the router's `main` calls them itself).
+//! - [`HEALTH_PATH`], [`READY_PATH`] and [`healthcheck`]: the probes every
+//!   process serves, and `<binary> healthcheck`, which asks for the first.
+//! - [`run_service`], [`exit_code`], [`one_line`]: a subgraph's `main` and
+//!   how any binary reports a failed start.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +20,57 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::settings::{self, ServiceSettings, Settings};
-use crate::{server, telemetry};
+use crate::telemetry;
+
+/// The liveness path every process serves.
+pub const HEALTH_PATH: &str = "/health";
+/// The readiness path every process serves (200 once its store answers).
+pub const READY_PATH: &str = "/ready";
+
+/// Binds `addr`, with an error that says what to do when it fails.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "port {} is already in use on {}: stop the other process or set PORT",
+            addr.port(),
+            addr.ip()
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "not allowed to listen on port {} (ports below 1024 need privileges): set PORT",
+            addr.port()
+        ),
+        _ => format!("cannot listen on {addr}: {e}"),
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
 
 /// Resolves when the service should stop.
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -34,8 +92,8 @@ where
         let settings = settings::load::<S>(default_port, file.as_deref())?;
         telemetry::init(settings.common.log_format);
         let addr = SocketAddr::new(settings.common.bind_address, settings.common.port);
-        let listener = server::bind(addr).await.map_err(anyhow::Error::msg)?;
-        serve(settings, listener, Box::pin(server::shutdown_signal())).await
+        let listener = bind(addr).await.map_err(anyhow::Error::msg)?;
+        serve(settings, listener, Box::pin(shutdown_signal())).await
     };
     exit_code(service, started.await)
 }
@@ -56,7 +114,7 @@ pub async fn healthcheck(default_port: u16) -> ExitCode {
         .ok()
         .and_then(|port| port.parse::<u16>().ok())
         .unwrap_or(default_port);
-    let url = format!("http://127.0.0.1:{port}{}", crate::server::HEALTH_PATH);
+    let url = format!("http://127.0.0.1:{port}{}", HEALTH_PATH);
     let answer = match reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -125,5 +183,15 @@ mod tests {
     fn multi_line_messages_become_one_line() {
         let error = anyhow::Error::msg("first\nsecond");
         assert_eq!(one_line(&error), "first second");
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_explained() {
+        let first = bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("binds");
+        let addr = first.local_addr().expect("addr");
+        let error = bind(addr).await.expect_err("port taken");
+        assert!(error.contains("already in use"), "{error}");
     }
 }

@@ -24,6 +24,14 @@
 //! On shutdown the listener stops accepting, every connection is asked to
 //! finish its in-flight requests and close, and [`serve`] returns when all
 //! have.
+//!
+//! # Layout
+//! - [`Timeouts`] (all three, as `[common]` sets them) and
+//!   [`ConnectionTimeouts`] (the connection's two), with their defaults.
+//! - [`serve`] and what is behind it: a task per connection, requests in
+//!   flight counted until their response body is sent.
+//! - [`read_body`] and [`BodyError`]: the handler's side, the body timeout.
+//! - tests: slow and silent clients, kept-alive and unread bodies, shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -63,6 +71,31 @@ pub struct ConnectionTimeouts {
     pub header_read: Duration,
     /// How long a connection may stay open with no request in flight.
     pub idle: Duration,
+}
+
+/// A process's timeouts against slow clients, as `[common]` sets them
+/// ([`crate::settings::CommonSettings::timeouts`]): the connection's
+/// ([`ConnectionTimeouts`]) and the body-read timeout its handlers apply
+/// ([`read_body`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long request headers may take (`HEADER_READ_TIMEOUT`).
+    pub header_read: Duration,
+    /// How long a connection may sit with no request in flight (`IDLE_TIMEOUT`).
+    pub idle: Duration,
+    /// How long a `POST /graphql` body may take once the headers arrived
+    /// (`BODY_READ_TIMEOUT`).
+    pub body_read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: DEFAULT_HEADER_READ_TIMEOUT,
+            idle: DEFAULT_IDLE_TIMEOUT,
+            body_read: DEFAULT_BODY_READ_TIMEOUT,
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight

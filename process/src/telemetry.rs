@@ -1,6 +1,10 @@
 //! One `tracing` set-up for every binary: `RUST_LOG` filters, human logs by
 //! default, JSON lines with `LOG_FORMAT=json`. A binary may add a layer of
 //! its own (the router's OpenTelemetry export) with [`init_with`].
+//!
+//! # Layout
+//! - [`init`]: the subscriber a subgraph installs; [`init_with`]: the same
+//!   with one more layer.
 
 use tracing_subscriber::layer::{Identity, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;

@@ -17,6 +17,13 @@
 //! [service]
 //! token_ttl = "1h"
 //! ```
+//!
+//! # Layout
+//! - this file: [`Settings`], [`CommonSettings`] (with the defaults of the
+//!   local run), [`Secret`], [`ServiceSettings`], [`load`] and the
+//!   command-line's `--config`.
+//! - `limits`: [`RequestLimits`], the `[common.limits]` table (the
+//!   subgraphs check it; `storefront_shared::limits`).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -28,9 +35,11 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::limits::RequestLimits;
-use crate::listener;
-use crate::server::Timeouts;
+use crate::listener::{self, Timeouts};
+
+mod limits;
+
+pub use limits::{DEFAULT_MAX_BODY_BYTES, RequestLimits};
 
 /// Environment variables that override `[common]`, named as DESIGN.md names them.
 pub const COMMON_ENV: &[&str] = &[
@@ -54,6 +63,11 @@ pub const COMMON_ENV: &[&str] = &[
 
 /// The service credential used when `SERVICE_TOKEN` is not set. Local development only.
 pub const DEV_SERVICE_TOKEN: &str = "storefront-local-dev-service-token";
+
+/// The default of `TOKEN_VERSION_CACHE_TTL`.
+pub const DEFAULT_TOKEN_VERSION_CACHE_TTL: Duration = Duration::from_secs(5);
+/// The default of `TOKEN_VERSION_GRACE`.
+pub const DEFAULT_TOKEN_VERSION_GRACE: Duration = Duration::from_secs(5 * 60);
 
 /// A binary's settings: the shared part and its own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,7 +108,7 @@ pub struct CommonSettings {
     /// How long a user's token generation learnt from the users service is
     /// trusted before it is asked again: the bound on how late another service
     /// still accepts a token revoked by `changePassword` or `logoutEverywhere`
-    /// (`TOKEN_VERSION_CACHE_TTL`). See [`crate::auth::revocation`].
+    /// (`TOKEN_VERSION_CACHE_TTL`). See `storefront_shared::auth::revocation`.
     #[serde(with = "humantime_serde")]
     pub token_version_cache_ttl: Duration,
     /// While the users service does not answer, how long the last generation
@@ -142,8 +156,8 @@ impl CommonSettings {
             inventory_url: "http://127.0.0.1:4004/graphql".into(),
             admin_emails: Vec::new(),
             service_token: None,
-            token_version_cache_ttl: crate::auth::revocation::DEFAULT_CACHE_TTL,
-            token_version_grace: crate::auth::revocation::DEFAULT_GRACE,
+            token_version_cache_ttl: DEFAULT_TOKEN_VERSION_CACHE_TTL,
+            token_version_grace: DEFAULT_TOKEN_VERSION_GRACE,
             log_format: LogFormat::Text,
             header_read_timeout: listener::DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: listener::DEFAULT_IDLE_TIMEOUT,
