@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::client::SubgraphClient;
 use crate::core::normalize;
-use crate::core::plan::{PlanNode, QueryPlan};
+use crate::core::plan::{PlanError, PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::dedupe::SingleFlight;
 use crate::execute::format::{Formatter, Output};
@@ -37,7 +37,7 @@ use crate::plan_cache::{self, PlanCache};
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::settings::{Limits, RouterSettings};
 
-pub use crate::planner::{MakePlanner, PlanFailure, QueryPlanner};
+pub use crate::planner::{MakePlanner, QueryPlanner};
 
 /// A parsed, validated and planned operation, cached per (document, operation name).
 #[derive(Debug)]
@@ -218,11 +218,6 @@ impl Engine {
         self.cache.lock().map(|c| c.bytes()).unwrap_or(0)
     }
 
-    /// The printed plan.
-    pub fn print_plan(&self, plan: &QueryPlan) -> String {
-        self.planner.print(plan)
-    }
-
     /// Caches a freshly prepared operation under `key`.
     fn remember(&self, key: plan_cache::Key, prepared: Prepared) -> Arc<Prepared> {
         let prepared = Arc::new(prepared);
@@ -347,15 +342,13 @@ impl Engine {
         let kind = operation.operation_type;
         let plan = self
             .planner
-            .plan_checked(&document, operation_name)
-            .map_err(|failure| match failure {
-                PlanFailure::TooComplex(message) => {
-                    RequestFailure::graphql(vec![GraphqlError::new(
-                        message,
-                        codes::QUERY_TOO_COMPLEX,
-                    )])
-                }
-                PlanFailure::Internal(error) => plan_failed(&error),
+            .plan(&document, operation_name)
+            .map_err(|error| match error {
+                PlanError::TooComplex(message) => RequestFailure::graphql(vec![GraphqlError::new(
+                    message,
+                    codes::QUERY_TOO_COMPLEX,
+                )]),
+                other => plan_failed(&other.to_string()),
             })?;
         let estimated_bytes = 512
             + query.len()

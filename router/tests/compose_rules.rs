@@ -33,7 +33,7 @@ fn errors(sdls: &[(&str, &str)]) -> Vec<CompositionError> {
 }
 
 fn codes(sdls: &[(&str, &str)]) -> Vec<&'static str> {
-    let mut codes: Vec<&'static str> = errors(sdls).iter().map(|e| e.code).collect();
+    let mut codes: Vec<&'static str> = errors(sdls).iter().map(|e| e.code.as_str()).collect();
     codes.sort_unstable();
     codes.dedup();
     codes

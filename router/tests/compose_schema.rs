@@ -267,7 +267,8 @@ fn feature_cases_compose_like_apollos_composition() {
                 failures.push(format!("{name}: composed, Apollo fails with {codes:?}"));
             }
             (Err(errors), Err(codes)) => {
-                let ours: BTreeSet<String> = errors.iter().map(|e| e.code.to_owned()).collect();
+                let ours: BTreeSet<String> =
+                    errors.iter().map(|e| e.code.as_str().to_owned()).collect();
                 if &ours != codes {
                     failures.push(format!(
                         "{name}: codes {ours:?}, Apollo's {codes:?}\n{}",

@@ -357,8 +357,11 @@ impl storefront_router::pipeline::QueryPlanner for FailingPlanner {
         &self,
         _document: &apollo_compiler::validation::Valid<apollo_compiler::ExecutableDocument>,
         _operation_name: Option<&str>,
-    ) -> Result<storefront_router::core::plan::QueryPlan, String> {
-        Err("secret planner detail".into())
+    ) -> Result<storefront_router::core::plan::QueryPlan, storefront_router::core::plan::PlanError>
+    {
+        Err(storefront_router::core::plan::PlanError::Internal(
+            "secret planner detail".into(),
+        ))
     }
 }
 

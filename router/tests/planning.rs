@@ -148,7 +148,7 @@ impl QueryPlanner for Blocking {
         &self,
         _document: &apollo_compiler::validation::Valid<apollo_compiler::ExecutableDocument>,
         _operation_name: Option<&str>,
-    ) -> Result<QueryPlan, String> {
+    ) -> Result<QueryPlan, storefront_router::core::plan::PlanError> {
         let _ = self.started.lock().unwrap().send(());
         let _ = self
             .release

@@ -131,7 +131,7 @@ impl QueryPlanner for HandPlans {
         &self,
         _document: &apollo_compiler::validation::Valid<apollo_compiler::ExecutableDocument>,
         operation_name: Option<&str>,
-    ) -> Result<QueryPlan, String> {
+    ) -> Result<QueryPlan, storefront_router::core::plan::PlanError> {
         Ok(self
             .0
             .get(&operation_name.map(str::to_owned))

@@ -6,14 +6,15 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use apollo_compiler::ast::{self, Definition, DirectiveList, Type};
+use apollo_compiler::{Name, Node};
 use indexmap::IndexMap;
 
-use super::CompositionError;
 use super::link::Names;
-use super::subgraph::{
+use super::model::{
     Applied, BUILT_IN_DIRECTIVES, DirectiveDef, EXECUTABLE_LOCATIONS, EnumValueDef, FieldDef,
     InputValueDef, Key, Kind, TypeDef, bool_arg, description, print_value, quote, string_arg,
 };
+use super::{CompositionError, CompositionErrorCode};
 
 pub(super) struct Builder<'a> {
     pub(super) names: &'a Names,
@@ -206,8 +207,141 @@ impl Builder<'_> {
         }
     }
 
+    /// Adds one definition to the subgraph's types: a type definition or
+    /// extension (its directives, then its members), folded into the type of
+    /// that name. Executable definitions are an error; others are skipped.
     pub(super) fn add(&mut self, definition: &Definition, types: &mut IndexMap<String, TypeDef>) {
-        let (kind, name, desc, directives, extension) = match definition {
+        if matches!(
+            definition,
+            Definition::OperationDefinition(_) | Definition::FragmentDefinition(_)
+        ) {
+            self.errors.push(CompositionError::new(
+                CompositionErrorCode::InvalidGraphql,
+                Some(self.subgraph),
+                None,
+                "executable definitions are not allowed in a subgraph schema",
+            ));
+            return;
+        }
+        let Some(header) = Header::of(definition) else {
+            return;
+        };
+        let name = self.rename(header.name.as_str());
+        let found = self.directives(header.directives);
+        let entry = types
+            .entry(name.clone())
+            .or_insert_with(|| TypeDef::empty(&name, header.kind));
+        if entry.kind != header.kind {
+            self.errors.push(CompositionError::new(
+                CompositionErrorCode::InvalidGraphql,
+                Some(self.subgraph),
+                Some(name.clone()),
+                format!(
+                    "{name} is defined both as {} and as {}",
+                    entry.kind.keyword(),
+                    header.kind.keyword()
+                ),
+            ));
+            return;
+        }
+        if !header.extension {
+            if entry.has_base {
+                self.errors.push(CompositionError::new(
+                    CompositionErrorCode::InvalidGraphql,
+                    Some(self.subgraph),
+                    Some(name.clone()),
+                    format!("there can be only one type named {name}"),
+                ));
+            }
+            entry.has_base = true;
+            entry.extension = found.extends;
+            entry.description = description(header.description);
+        }
+        let shareable = found.shareable;
+        let external = found.external;
+        apply_type_directives(entry, found);
+        self.add_members(&name, entry, Members::of(definition), shareable, external);
+    }
+
+    /// Adds what one definition declares inside its type: fields (with the
+    /// type's `@shareable`/`@external`), interfaces, union members, enum
+    /// values, input fields.
+    fn add_members(
+        &mut self,
+        name: &str,
+        entry: &mut TypeDef,
+        members: Members<'_>,
+        shareable: bool,
+        external: bool,
+    ) {
+        for field in members.fields.into_iter().flatten() {
+            let mut def = self.field(field);
+            // `@shareable` on a type (definition or extension) covers the
+            // fields that definition declares.
+            def.shareable |= shareable;
+            // So does `@external` on a type: every field it declares is
+            // external.
+            def.external |= external;
+            if entry.fields.insert(def.name.clone(), def).is_some() {
+                self.errors.push(CompositionError::new(
+                    CompositionErrorCode::InvalidGraphql,
+                    Some(self.subgraph),
+                    Some(format!("{name}.{}", field.name)),
+                    format!("field {name}.{} is defined more than once", field.name),
+                ));
+            }
+        }
+        for interface in members.implements.into_iter().flatten() {
+            entry.implements.push(self.rename(interface.as_str()));
+        }
+        for member in members.members.into_iter().flatten() {
+            entry.members.push(self.rename(member.as_str()));
+        }
+        for value in members.values.into_iter().flatten() {
+            entry.values.insert(
+                value.value.to_string(),
+                EnumValueDef {
+                    description: description(&value.description),
+                    applied: self.directives(&value.directives).applied,
+                },
+            );
+        }
+        for field in members.input_fields.into_iter().flatten() {
+            let def = self.input_value(field);
+            entry.input_fields.insert(def.name.clone(), def);
+        }
+    }
+}
+
+/// Folds the federation directives found on one definition of a type into
+/// the type.
+fn apply_type_directives(entry: &mut TypeDef, found: Found) {
+    entry.extension |= found.extends;
+    entry.extends |= found.extends;
+    entry.keys.extend(found.keys);
+    entry.shareable |= found.shareable;
+    entry.interface_object |= found.interface_object;
+    entry.contexts.extend(found.contexts);
+    entry.applied.inaccessible |= found.applied.inaccessible;
+    entry.applied.others.extend(found.applied.others);
+    if found.specified_by.is_some() {
+        entry.specified_by = found.specified_by;
+    }
+}
+
+/// What a type definition or extension says about the type itself.
+struct Header<'d> {
+    kind: Kind,
+    name: &'d Name,
+    description: &'d Option<Node<str>>,
+    directives: &'d DirectiveList,
+    extension: bool,
+}
+
+impl<'d> Header<'d> {
+    /// `None` for what is not a type definition or extension.
+    fn of(definition: &'d Definition) -> Option<Self> {
+        let (kind, name, description, directives, extension) = match definition {
             Definition::ScalarTypeDefinition(d) => {
                 (Kind::Scalar, &d.name, &d.description, &d.directives, false)
             }
@@ -231,146 +365,101 @@ impl Builder<'_> {
                 (Kind::Input, &d.name, &d.description, &d.directives, false)
             }
             Definition::ScalarTypeExtension(d) => {
-                (Kind::Scalar, &d.name, &None, &d.directives, true)
+                (Kind::Scalar, &d.name, &NO_DESCRIPTION, &d.directives, true)
             }
             Definition::ObjectTypeExtension(d) => {
-                (Kind::Object, &d.name, &None, &d.directives, true)
+                (Kind::Object, &d.name, &NO_DESCRIPTION, &d.directives, true)
+            }
+            Definition::InterfaceTypeExtension(d) => (
+                Kind::Interface,
+                &d.name,
+                &NO_DESCRIPTION,
+                &d.directives,
+                true,
+            ),
+            Definition::UnionTypeExtension(d) => {
+                (Kind::Union, &d.name, &NO_DESCRIPTION, &d.directives, true)
+            }
+            Definition::EnumTypeExtension(d) => {
+                (Kind::Enum, &d.name, &NO_DESCRIPTION, &d.directives, true)
+            }
+            Definition::InputObjectTypeExtension(d) => {
+                (Kind::Input, &d.name, &NO_DESCRIPTION, &d.directives, true)
+            }
+            _ => return None,
+        };
+        Some(Self {
+            kind,
+            name,
+            description,
+            directives,
+            extension,
+        })
+    }
+}
+
+/// Extensions carry no description.
+static NO_DESCRIPTION: Option<Node<str>> = None;
+
+/// What a type definition or extension declares inside the type.
+#[derive(Default)]
+struct Members<'d> {
+    fields: Option<&'d [Node<ast::FieldDefinition>]>,
+    implements: Option<&'d [Name]>,
+    members: Option<&'d [Name]>,
+    values: Option<&'d [Node<ast::EnumValueDefinition>]>,
+    input_fields: Option<&'d [Node<ast::InputValueDefinition>]>,
+}
+
+impl<'d> Members<'d> {
+    fn of(definition: &'d Definition) -> Self {
+        match definition {
+            Definition::ObjectTypeDefinition(d) => {
+                Self::object(&d.fields, &d.implements_interfaces)
+            }
+            Definition::ObjectTypeExtension(d) => Self::object(&d.fields, &d.implements_interfaces),
+            Definition::InterfaceTypeDefinition(d) => {
+                Self::object(&d.fields, &d.implements_interfaces)
             }
             Definition::InterfaceTypeExtension(d) => {
-                (Kind::Interface, &d.name, &None, &d.directives, true)
+                Self::object(&d.fields, &d.implements_interfaces)
             }
-            Definition::UnionTypeExtension(d) => (Kind::Union, &d.name, &None, &d.directives, true),
-            Definition::EnumTypeExtension(d) => (Kind::Enum, &d.name, &None, &d.directives, true),
-            Definition::InputObjectTypeExtension(d) => {
-                (Kind::Input, &d.name, &None, &d.directives, true)
-            }
-            Definition::OperationDefinition(_) | Definition::FragmentDefinition(_) => {
-                self.errors.push(CompositionError::new(
-                    "INVALID_GRAPHQL",
-                    Some(self.subgraph),
-                    None,
-                    "executable definitions are not allowed in a subgraph schema",
-                ));
-                return;
-            }
-            _ => return,
-        };
-        let name = self.rename(name.as_str());
-        let found = self.directives(directives);
-        let entry = types
-            .entry(name.clone())
-            .or_insert_with(|| TypeDef::empty(&name, kind));
-        if entry.kind != kind {
-            self.errors.push(CompositionError::new(
-                "INVALID_GRAPHQL",
-                Some(self.subgraph),
-                Some(name.clone()),
-                format!(
-                    "{name} is defined both as {} and as {}",
-                    entry.kind.keyword(),
-                    kind.keyword()
-                ),
-            ));
-            return;
+            Definition::UnionTypeDefinition(d) => Self::union(&d.members),
+            Definition::UnionTypeExtension(d) => Self::union(&d.members),
+            Definition::EnumTypeDefinition(d) => Self::enumeration(&d.values),
+            Definition::EnumTypeExtension(d) => Self::enumeration(&d.values),
+            Definition::InputObjectTypeDefinition(d) => Self::input(&d.fields),
+            Definition::InputObjectTypeExtension(d) => Self::input(&d.fields),
+            _ => Self::default(),
         }
-        if !extension {
-            if entry.has_base {
-                self.errors.push(CompositionError::new(
-                    "INVALID_GRAPHQL",
-                    Some(self.subgraph),
-                    Some(name.clone()),
-                    format!("there can be only one type named {name}"),
-                ));
-            }
-            entry.has_base = true;
-            entry.extension = found.extends;
-            entry.description = description(desc);
+    }
+
+    fn object(fields: &'d [Node<ast::FieldDefinition>], implements: &'d [Name]) -> Self {
+        Self {
+            fields: Some(fields),
+            implements: Some(implements),
+            ..Self::default()
         }
-        entry.extension |= found.extends;
-        entry.extends |= found.extends;
-        entry.keys.extend(found.keys);
-        entry.shareable |= found.shareable;
-        entry.interface_object |= found.interface_object;
-        entry.contexts.extend(found.contexts);
-        entry.applied.inaccessible |= found.applied.inaccessible;
-        entry.applied.others.extend(found.applied.others);
-        if found.specified_by.is_some() {
-            entry.specified_by = found.specified_by;
+    }
+
+    fn union(members: &'d [Name]) -> Self {
+        Self {
+            members: Some(members),
+            ..Self::default()
         }
-        let shareable = found.shareable;
-        let external = found.external;
-        let (fields, implements, members, values, input_fields) = match definition {
-            Definition::ObjectTypeDefinition(d) => (
-                Some(&d.fields),
-                Some(&d.implements_interfaces),
-                None,
-                None,
-                None,
-            ),
-            Definition::ObjectTypeExtension(d) => (
-                Some(&d.fields),
-                Some(&d.implements_interfaces),
-                None,
-                None,
-                None,
-            ),
-            Definition::InterfaceTypeDefinition(d) => (
-                Some(&d.fields),
-                Some(&d.implements_interfaces),
-                None,
-                None,
-                None,
-            ),
-            Definition::InterfaceTypeExtension(d) => (
-                Some(&d.fields),
-                Some(&d.implements_interfaces),
-                None,
-                None,
-                None,
-            ),
-            Definition::UnionTypeDefinition(d) => (None, None, Some(&d.members), None, None),
-            Definition::UnionTypeExtension(d) => (None, None, Some(&d.members), None, None),
-            Definition::EnumTypeDefinition(d) => (None, None, None, Some(&d.values), None),
-            Definition::EnumTypeExtension(d) => (None, None, None, Some(&d.values), None),
-            Definition::InputObjectTypeDefinition(d) => (None, None, None, None, Some(&d.fields)),
-            Definition::InputObjectTypeExtension(d) => (None, None, None, None, Some(&d.fields)),
-            _ => (None, None, None, None, None),
-        };
-        for field in fields.into_iter().flatten() {
-            let mut def = self.field(field);
-            // `@shareable` on a type (definition or extension) covers the
-            // fields that definition declares.
-            def.shareable |= shareable;
-            // So does `@external` on a type: every field it declares is
-            // external.
-            def.external |= external;
-            if entry.fields.insert(def.name.clone(), def).is_some() {
-                self.errors.push(CompositionError::new(
-                    "INVALID_GRAPHQL",
-                    Some(self.subgraph),
-                    Some(format!("{name}.{}", field.name)),
-                    format!("field {name}.{} is defined more than once", field.name),
-                ));
-            }
+    }
+
+    fn enumeration(values: &'d [Node<ast::EnumValueDefinition>]) -> Self {
+        Self {
+            values: Some(values),
+            ..Self::default()
         }
-        for interface in implements.into_iter().flatten() {
-            entry.implements.push(self.rename(interface.as_str()));
-        }
-        for member in members.into_iter().flatten() {
-            entry.members.push(self.rename(member.as_str()));
-        }
-        for value in values.into_iter().flatten() {
-            entry.values.insert(
-                value.value.to_string(),
-                EnumValueDef {
-                    description: description(&value.description),
-                    applied: self.directives(&value.directives).applied,
-                },
-            );
-        }
-        for field in input_fields.into_iter().flatten() {
-            let def = self.input_value(field);
-            entry.input_fields.insert(def.name.clone(), def);
+    }
+
+    fn input(fields: &'d [Node<ast::InputValueDefinition>]) -> Self {
+        Self {
+            input_fields: Some(fields),
+            ..Self::default()
         }
     }
 }

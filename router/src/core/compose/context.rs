@@ -19,9 +19,9 @@ use std::collections::BTreeSet;
 
 use apollo_compiler::ast::Type;
 
-use super::CompositionError;
 use super::fieldset::{self, Selection};
-use super::subgraph::{InputValueDef, Kind, Subgraph, TypeDef};
+use super::model::{InputValueDef, Kind, Subgraph, TypeDef};
+use super::{CompositionError, CompositionErrorCode};
 
 /// `$name rest` → `(name, rest)`, `rest` as written (e.g. ` { locale }`);
 /// `None` when `field:` does not start with a `$name`. Spaces, commas and
@@ -150,7 +150,7 @@ pub(super) fn check(subgraph: &Subgraph, errors: &mut Vec<CompositionError>) {
                 && name.chars().all(|c| c.is_ascii_alphanumeric());
             if !well_formed {
                 errors.push(CompositionError::new(
-                    "CONTEXT_NAME_INVALID",
+                    CompositionErrorCode::ContextNameInvalid,
                     sub,
                     Some(ty.name.clone()),
                     format!(
@@ -188,7 +188,7 @@ struct Argument<'a> {
 }
 
 impl Argument<'_> {
-    fn error(&self, code: &'static str, message: String) -> CompositionError {
+    fn error(&self, code: CompositionErrorCode, message: String) -> CompositionError {
         CompositionError::new(
             code,
             Some(&self.subgraph.name),
@@ -201,7 +201,7 @@ impl Argument<'_> {
         let coordinate = &self.coordinate;
         if self.ty.kind != Kind::Object {
             errors.push(self.error(
-                "CONTEXT_NOT_SET",
+                CompositionErrorCode::ContextNotSet,
                 format!("{coordinate} takes its value from a context, which only fields of object types may do, not fields of interfaces"),
             ));
             return;
@@ -214,14 +214,14 @@ impl Argument<'_> {
                 .is_some_and(|i| i.fields.contains_key(self.field))
             {
                 errors.push(self.error(
-                    "CONTEXT_NOT_SET",
+                    CompositionErrorCode::ContextNotSet,
                     format!("{coordinate} takes its value from a context, but {}.{} implements the field of interface {interface}", self.ty.name, self.field),
                 ));
             }
         }
         if self.arg.default.is_some() {
             errors.push(self.error(
-                "CONTEXT_NOT_SET",
+                CompositionErrorCode::ContextNotSet,
                 format!(
                     "{coordinate} takes its value from a context and so cannot have a default value"
                 ),
@@ -231,7 +231,7 @@ impl Argument<'_> {
             parse_reference(reference).filter(|(_, selection)| !selection.is_empty())
         else {
             errors.push(self.error(
-                "NO_CONTEXT_IN_SELECTION",
+                CompositionErrorCode::NoContextInSelection,
                 format!("@fromContext(field: \"{reference}\") on {coordinate} must name a context (`$name`) followed by a selection"),
             ));
             return;
@@ -239,12 +239,12 @@ impl Argument<'_> {
         let locations = locations(self.subgraph, &context);
         if locations.is_empty() {
             errors.push(self.error(
-                "CONTEXT_NOT_SET",
+                CompositionErrorCode::ContextNotSet,
                 format!("{coordinate} reads context \"{context}\", which no type of this subgraph sets with @context"),
             ));
         } else if let Err(why) = self.check_selection(&selection, &locations) {
             errors.push(self.error(
-                "CONTEXT_INVALID_SELECTION",
+                CompositionErrorCode::ContextInvalidSelection,
                 format!(
                     "{coordinate} reads `{}` from context \"{context}\": {why}",
                     selection.trim()
@@ -253,7 +253,7 @@ impl Argument<'_> {
         }
         if !self.ty.keys.iter().any(|k| k.resolvable) {
             errors.push(self.error(
-                "CONTEXT_NO_RESOLVABLE_KEY",
+                CompositionErrorCode::ContextNoResolvableKey,
                 format!("{coordinate} takes its value from a context, so {} needs a resolvable @key (the router fetches it as an entity)", self.ty.name),
             ));
         }

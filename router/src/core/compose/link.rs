@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use apollo_compiler::ast::{self, Definition, Value};
 
-use super::CompositionError;
-use super::subgraph::string_arg;
+use super::model::string_arg;
+use super::{CompositionError, CompositionErrorCode};
 
 /// The names federation directives have in one subgraph.
 pub(super) struct Names {
@@ -78,7 +78,7 @@ pub(super) fn link_names(
                 fed_minor = fed_minor.max(Some(minor.unwrap_or_default()));
                 if minor.is_none() {
                     errors.push(CompositionError::new(
-                        "UNKNOWN_FEDERATION_LINK_VERSION",
+                        CompositionErrorCode::UnknownFederationLinkVersion,
                         Some(subgraph),
                         None,
                         format!("unknown federation version {version} in {url}"),
@@ -129,7 +129,7 @@ pub(super) fn link_names(
                 && matches!(bare, "context" | "fromContext")
             {
                 errors.push(CompositionError::new(
-                    "INVALID_LINK_DIRECTIVE_USAGE",
+                    CompositionErrorCode::InvalidLinkDirectiveUsage,
                     Some(subgraph),
                     None,
                     format!("{url} has no {name}: contexts came with federation v2.8"),

@@ -42,12 +42,14 @@
 //! against Apollo's own composition with.
 //!
 //! # Layout
-//! - [`mod@self`]: the API — [`SubgraphSdl`], [`compose`], [`Composed`],
-//!   [`CompositionError`].
+//! - [`mod@self`]: the API — [`SubgraphSdl`], [`compose`], [`Composed`].
+//! - `error`: [`CompositionError`] and its typed [`CompositionErrorCode`].
 //! - `subgraph`: one subgraph SDL → a normalised model: federation `@link`
 //!   imports and renames resolved, federation's own definitions (`_Service`,
 //!   `_Any`, `_Entity`, `_entities`, `_service`, directive definitions)
 //!   dropped, extensions folded into their types.
+//! - `model`: the subgraph model (types, fields, applied federation
+//!   directives) that `subgraph` fills and the rules, merging and printing read.
 //! - `builder`: the parsed definitions → the subgraph model (used by `subgraph`).
 //! - `link`: the subgraph's `@link`s → federation version and directive names.
 //! - `fieldset`: the small `FieldSet` grammar of `@key`/`@requires`/`@provides`.
@@ -57,8 +59,8 @@
 //!   supergraph field for `@join__field(contextArguments:)`.
 //! - `merge`: the subgraph models → one supergraph model with join metadata,
 //!   plus the merge rules (kinds, field types, sharing, enums, inputs,
-//!   arguments, `@inaccessible`).
-//! - `inaccessible`: the `@inaccessible` rules on the merged model.
+//!   arguments, `@inaccessible`); its `inaccessible` holds the
+//!   `@inaccessible` rules on the merged model.
 //! - `satisfiability`: the `SATISFIABILITY_ERROR` check: walks the supergraph
 //!   from its roots and keeps, at each step, every subgraph position that
 //!   can be there (key jumps, shared root and value-type fields, `@provides`,
@@ -69,14 +71,17 @@
 
 mod builder;
 mod context;
+mod error;
 mod fieldset;
-mod inaccessible;
 mod link;
 mod merge;
+mod model;
 mod print;
 mod rules;
 mod satisfiability;
 mod subgraph;
+
+pub use error::{CompositionError, CompositionErrorCode};
 
 /// One subgraph to compose: its name (e.g. `users`), its GraphQL URL and its SDL
 /// (as `_service { sdl }` returns it).
@@ -100,36 +105,6 @@ pub struct Composed {
     pub hints: Vec<String>,
 }
 
-/// One composition problem.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("[{code}]{}{} {message}", .subgraph.as_ref().map(|s| format!(" subgraph \"{s}\"")).unwrap_or_default(), .coordinate.as_ref().map(|c| format!(" at {c}")).unwrap_or_default())]
-pub struct CompositionError {
-    /// The rule broken, e.g. `FIELD_TYPE_MISMATCH` (Apollo's code for the rule).
-    pub code: &'static str,
-    /// The subgraph at fault, when one is.
-    pub subgraph: Option<String>,
-    /// The schema coordinate: `Type` or `Type.field`.
-    pub coordinate: Option<String>,
-    /// What is wrong, for people.
-    pub message: String,
-}
-
-impl CompositionError {
-    pub(crate) fn new(
-        code: &'static str,
-        subgraph: Option<&str>,
-        coordinate: Option<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            code,
-            subgraph: subgraph.map(str::to_owned),
-            coordinate,
-            message: message.into(),
-        }
-    }
-}
-
 /// Federation directives this composition does not carry whose loss would
 /// change what clients may see (access control): a subgraph using one is
 /// refused. Others (`@cost`, `@listSize`) are dropped with a hint.
@@ -143,7 +118,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
     let mut errors = Vec::new();
     if subgraphs.is_empty() {
         errors.push(CompositionError::new(
-            "NO_QUERIES",
+            CompositionErrorCode::NoQueries,
             None,
             None,
             "no subgraphs to compose",
@@ -158,7 +133,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
     for input in sorted {
         if input.name.is_empty() || !seen.insert(input.name.clone()) {
             errors.push(CompositionError::new(
-                "INVALID_SUBGRAPH_NAME",
+                CompositionErrorCode::InvalidSubgraphName,
                 Some(&input.name),
                 None,
                 "subgraph names must be non-empty and unique",
@@ -167,7 +142,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
         }
         let graph_id = subgraph::graph_enum_value(&input.name, &graph_ids);
         graph_ids.insert(graph_id.clone());
-        match subgraph::Subgraph::parse(input, graph_id) {
+        match model::Subgraph::parse(input, graph_id) {
             Ok(model) => models.push(model),
             Err(mut problems) => errors.append(&mut problems),
         }
@@ -183,7 +158,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
         for directive in &model.dropped_directives {
             if NOT_DROPPABLE.contains(&directive.as_str()) {
                 errors.push(CompositionError::new(
-                    "UNSUPPORTED_FEATURE",
+                    CompositionErrorCode::UnsupportedFeature,
                     Some(&model.name),
                     None,
                     format!(
@@ -220,7 +195,7 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
             .iter()
             .map(|d| {
                 CompositionError::new(
-                    "INVALID_GRAPHQL",
+                    CompositionErrorCode::InvalidGraphql,
                     None,
                     None,
                     format!("the composed supergraph is invalid: {}", d.error),
@@ -239,22 +214,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn display_names_rule_subgraph_and_coordinate() {
-        let error = CompositionError::new(
-            "FIELD_TYPE_MISMATCH",
-            Some("users"),
-            Some("User.id".into()),
-            "types differ",
-        );
-        assert_eq!(
-            error.to_string(),
-            "[FIELD_TYPE_MISMATCH] subgraph \"users\" at User.id types differ"
-        );
-    }
-
-    #[test]
     fn no_subgraphs_is_an_error() {
         let errors = compose(&[]).expect_err("nothing to compose");
-        assert_eq!(errors[0].code, "NO_QUERIES");
+        assert_eq!(errors[0].code, CompositionErrorCode::NoQueries);
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::merge::{
     JoinField, JoinType, SuperDirective, SuperField, SuperInputValue, SuperType, Supergraph,
 };
-use super::subgraph::{Applied, Kind, quote};
+use super::model::{Applied, Kind, quote};
 
 const LINK_DIRECTIVE: &str = "directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA";
 const JOIN_DIRECTIVES: &[(&str, &str)] = &[

@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::CompositionError;
 use super::fieldset::{self, Selection};
-use super::subgraph::{Kind, Subgraph, TypeDef};
+use super::model::{Kind, Subgraph, TypeDef};
+use super::{CompositionError, CompositionErrorCode};
 
 const BUILT_IN_SCALARS: &[&str] = &["Int", "Float", "String", "Boolean", "ID"];
 
@@ -105,7 +105,7 @@ pub(super) fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionEr
                         check_field_set(subgraph, t, &target, provides, "PROVIDES", errors);
                     }
                     _ => errors.push(error(
-                        "PROVIDES_ON_NON_OBJECT_FIELD",
+                        CompositionErrorCode::ProvidesOnNonObjectField,
                         coordinate.clone(),
                         format!(
                             "@provides on {coordinate}, whose type {target} is not a composite type"
@@ -116,14 +116,14 @@ pub(super) fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionEr
             if let Some(from) = &field.override_from {
                 if from == &subgraph.name {
                     errors.push(error(
-                        "OVERRIDE_FROM_SELF_ERROR",
+                        CompositionErrorCode::OverrideFromSelfError,
                         coordinate.clone(),
                         format!("{coordinate} overrides its own subgraph \"{from}\""),
                     ));
                 }
                 if field.external {
                     errors.push(error(
-                        "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                        CompositionErrorCode::OverrideCollisionWithAnotherDirective,
                         coordinate.clone(),
                         format!("{coordinate} cannot be both @override and @external"),
                     ));
@@ -142,7 +142,7 @@ fn check_references(subgraph: &Subgraph, ty: &TypeDef, errors: &mut Vec<Composit
     let mut missing = |coordinate: String, name: &str| {
         if !type_exists(subgraph, name) {
             errors.push(CompositionError::new(
-                "INVALID_GRAPHQL",
+                CompositionErrorCode::InvalidGraphql,
                 sub,
                 Some(coordinate),
                 format!("unknown type {name}"),
@@ -182,14 +182,14 @@ fn check_field_set(
 ) {
     let sub = Some(subgraph.name.as_str());
     let (invalid, missing_external) = match rule {
-        "KEY" => ("KEY_INVALID_FIELDS", ""),
+        "KEY" => (CompositionErrorCode::KeyInvalidFields, None),
         "REQUIRES" => (
-            "REQUIRES_INVALID_FIELDS",
-            "REQUIRES_FIELDS_MISSING_EXTERNAL",
+            CompositionErrorCode::RequiresInvalidFields,
+            Some(CompositionErrorCode::RequiresFieldsMissingExternal),
         ),
         _ => (
-            "PROVIDES_INVALID_FIELDS",
-            "PROVIDES_FIELDS_MISSING_EXTERNAL",
+            CompositionErrorCode::ProvidesInvalidFields,
+            Some(CompositionErrorCode::ProvidesFieldsMissingExternal),
         ),
     };
     let directive = rule.to_ascii_lowercase();
@@ -234,7 +234,7 @@ fn check_field_set(
             let leaf_kind = subgraph.types.get(inner.as_str()).map(|t| t.kind);
             if matches!(leaf_kind, Some(Kind::Interface | Kind::Union)) {
                 errors.push(CompositionError::new(
-                    "KEY_FIELDS_SELECT_INVALID_TYPE",
+                    CompositionErrorCode::KeyFieldsSelectInvalidType,
                     sub,
                     Some(owner.name.clone()),
                     format!(
@@ -245,7 +245,7 @@ fn check_field_set(
             }
             if !field.args.is_empty() {
                 errors.push(CompositionError::new(
-                    "KEY_FIELDS_HAS_ARGS",
+                    CompositionErrorCode::KeyFieldsHasArgs,
                     sub,
                     Some(owner.name.clone()),
                     format!(
@@ -256,7 +256,7 @@ fn check_field_set(
             }
         }
     }
-    if rule != "KEY" && !subgraph.fed1 {
+    if let (Some(missing_external), false) = (missing_external, subgraph.fed1) {
         let mut leaves = Vec::new();
         non_external_leaves(subgraph, target, &selections, false, &mut leaves);
         for coordinate in leaves {
@@ -360,7 +360,7 @@ fn check_external_used(subgraph: &Subgraph, errors: &mut Vec<CompositionError>) 
             });
             if !for_interface && !used.contains(&(ty.name.clone(), field.name.clone())) {
                 errors.push(CompositionError::new(
-                    "EXTERNAL_UNUSED",
+                    CompositionErrorCode::ExternalUnused,
                     Some(&subgraph.name),
                     Some(format!("{}.{}", ty.name, field.name)),
                     format!(

@@ -1,8 +1,16 @@
 //! Reads the `join__*` directives into the planner's model.
+//!
+//! # Layout
+//! - [`read`]: the driver — subgraphs, then each type (`Reader`), then the
+//!   fields reached through `@interfaceObject`s and where union members live.
+//! - `type_graphs`, `context_arguments` and small argument readers.
 
 use apollo_compiler::Name;
 use apollo_compiler::Schema;
-use apollo_compiler::schema::{Directive, DirectiveList, ExtendedType};
+use apollo_compiler::collections::IndexSet;
+use apollo_compiler::schema::{
+    ComponentName, Directive, DirectiveList, EnumType, ExtendedType, FieldDefinition, UnionType,
+};
 use indexmap::IndexMap;
 
 use super::links::Links;
@@ -77,18 +85,65 @@ fn graph_arg(d: &Directive, ids: &IndexMap<String, String>) -> Option<String> {
 }
 
 /// Reads the subgraphs and where every type, field and enum value lives.
+/// Reads the subgraphs (`join__Graph`), then every type the supergraph
+/// defines (enums apart), then what only the whole model tells: the fields
+/// reached through `@interfaceObject`s and where union members live.
 pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphError> {
-    let j = &links.join;
-    let names = Names {
-        graph_enum: format!("{}__Graph", j.prefix),
-        graph: j.directive("graph"),
-        ty: j.directive("type"),
-        field: j.directive("field"),
-        implements: j.directive("implements"),
-        union_member: j.directive("unionMember"),
-        enum_value: j.directive("enumValue"),
-        context: links.directive_of("context", "context"),
+    let names = Names::of(links);
+    let (subgraphs, ids) = read_graphs(schema, &names)?;
+    let reader = Reader {
+        all_graphs: subgraphs.iter().map(|s| s.name.clone()).collect(),
+        names,
+        ids,
     };
+    let mut types = IndexMap::new();
+    let mut enums = IndexMap::new();
+    for (name, ty) in &schema.types {
+        if ty.is_built_in() || links.all.iter().any(|l| l.owns_type(name)) {
+            continue;
+        }
+        let kind = match ty {
+            ExtendedType::Object(_) => TypeKind::Object,
+            ExtendedType::Interface(_) => TypeKind::Interface,
+            ExtendedType::Union(_) => TypeKind::Union,
+            ExtendedType::Enum(e) => {
+                enums.insert(name.clone(), reader.enum_values(e));
+                continue;
+            }
+            _ => continue,
+        };
+        types.insert(name.clone(), reader.type_model(name, kind, ty));
+    }
+    add_interface_object_fields(&mut types);
+    keep_members_where_defined(&mut types);
+    Ok(Model {
+        subgraphs,
+        types,
+        enums,
+    })
+}
+
+impl Names {
+    fn of(links: &Links) -> Self {
+        let j = &links.join;
+        Names {
+            graph_enum: format!("{}__Graph", j.prefix),
+            graph: j.directive("graph"),
+            ty: j.directive("type"),
+            field: j.directive("field"),
+            implements: j.directive("implements"),
+            union_member: j.directive("unionMember"),
+            enum_value: j.directive("enumValue"),
+            context: links.directive_of("context", "context"),
+        }
+    }
+}
+
+/// The subgraphs of the `join__Graph` enum, and their names by enum value.
+fn read_graphs(
+    schema: &Schema,
+    names: &Names,
+) -> Result<(Vec<SubgraphInfo>, IndexMap<String, String>), SupergraphError> {
     let graph_enum = schema
         .get_enum(&names.graph_enum)
         .ok_or_else(|| SupergraphError::Unsupported(format!("no `{}` enum", names.graph_enum)))?;
@@ -108,38 +163,53 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
             url,
         });
     }
-    let all_graphs: Vec<String> = subgraphs.iter().map(|s| s.name.clone()).collect();
+    Ok((subgraphs, ids))
+}
 
-    let mut types = IndexMap::new();
-    let mut enums = IndexMap::new();
-    for (name, ty) in &schema.types {
-        if ty.is_built_in() || links.all.iter().any(|l| l.owns_type(name)) {
-            continue;
+/// A union member lives in a subgraph only where that object is defined.
+fn keep_members_where_defined(types: &mut IndexMap<Name, TypeModel>) {
+    let object_graphs: IndexMap<Name, Vec<String>> = types
+        .iter()
+        .map(|(n, t)| (n.clone(), t.graphs.keys().cloned().collect()))
+        .collect();
+    for model in types.values_mut() {
+        for (graph, members) in &mut model.members {
+            members.retain(|m| object_graphs.get(m).is_some_and(|g| g.contains(graph)));
         }
-        let kind = match ty {
-            ExtendedType::Object(_) => TypeKind::Object,
-            ExtendedType::Interface(_) => TypeKind::Interface,
-            ExtendedType::Union(_) => TypeKind::Union,
-            ExtendedType::Enum(e) => {
-                let graphs_of_type = type_graphs(&e.directives, &names, &ids, &all_graphs);
-                let mut values = IndexMap::new();
-                for (value, def) in &e.values {
-                    let mut in_graphs: Vec<String> = def
-                        .directives
-                        .get_all(&names.enum_value)
-                        .filter_map(|d| graph_arg(d, &ids))
-                        .collect();
-                    if in_graphs.is_empty() {
-                        in_graphs = graphs_of_type.keys().cloned().collect();
-                    }
-                    values.insert(value.clone(), in_graphs);
-                }
-                enums.insert(name.clone(), values);
-                continue;
+    }
+}
+
+/// What reading one type needs: the directive names and the subgraphs.
+struct Reader {
+    names: Names,
+    /// Subgraph names by `join__Graph` value.
+    ids: IndexMap<String, String>,
+    all_graphs: Vec<String>,
+}
+
+impl Reader {
+    /// An enum's values, each with the subgraphs that define it.
+    fn enum_values(&self, e: &EnumType) -> IndexMap<Name, Vec<String>> {
+        let graphs_of_type = type_graphs(&e.directives, &self.names, &self.ids, &self.all_graphs);
+        let mut values = IndexMap::new();
+        for (value, def) in &e.values {
+            let mut in_graphs: Vec<String> = def
+                .directives
+                .get_all(&self.names.enum_value)
+                .filter_map(|d| graph_arg(d, &self.ids))
+                .collect();
+            if in_graphs.is_empty() {
+                in_graphs = graphs_of_type.keys().cloned().collect();
             }
-            _ => continue,
-        };
-        let graphs = type_graphs(ty.directives(), &names, &ids, &all_graphs);
+            values.insert(value.clone(), in_graphs);
+        }
+        values
+    }
+
+    /// An object, interface or union type: its subgraphs, fields,
+    /// interfaces and members.
+    fn type_model(&self, name: &Name, kind: TypeKind, ty: &ExtendedType) -> TypeModel {
+        let graphs = type_graphs(ty.directives(), &self.names, &self.ids, &self.all_graphs);
         let mut model = TypeModel {
             name: name.clone(),
             kind,
@@ -147,7 +217,8 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
             fields: IndexMap::new(),
             implements: IndexMap::new(),
             members: IndexMap::new(),
-            contexts: names
+            contexts: self
+                .names
                 .context
                 .as_ref()
                 .map(|context| {
@@ -164,39 +235,59 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
             _ => (None, None),
         };
         for (field_name, def) in fields.into_iter().flatten() {
-            let mut field = FieldModel::default();
-            let mut join_fields = 0;
-            for d in def.directives.get_all(&names.field) {
-                join_fields += 1;
-                let Some(graph) = graph_arg(d, &ids) else {
-                    continue;
-                };
-                let entry = FieldInGraph {
-                    external: bool_arg(d, "external"),
-                    requires: str_arg(d, "requires"),
-                    provides: str_arg(d, "provides"),
-                    override_from: str_arg(d, "override"),
-                    override_label: str_arg(d, "overrideLabel"),
-                    used_overridden: bool_arg(d, "usedOverridden"),
-                    ty: str_arg(d, "type"),
-                    context_arguments: context_arguments(d),
-                };
-                field.graphs.insert(graph, entry);
-            }
-            // `@join__field` without a graph: no subgraph of the type resolves
-            // it; an `@interfaceObject` does (added below).
-            if join_fields == 0 {
-                for graph in model.graphs.keys() {
-                    field.graphs.insert(graph.clone(), FieldInGraph::default());
-                }
-            }
+            let field = self.field_model(&model, def);
             model.fields.insert(field_name.clone(), field);
         }
+        self.read_implements(&mut model, ty, interfaces);
+        if let ExtendedType::Union(u) = ty {
+            self.read_members(&mut model, u);
+        }
+        model
+    }
+
+    /// One field: where each `@join__field` says it is resolved, and how.
+    fn field_model(&self, model: &TypeModel, def: &FieldDefinition) -> FieldModel {
+        let mut field = FieldModel::default();
+        let mut join_fields = 0;
+        for d in def.directives.get_all(&self.names.field) {
+            join_fields += 1;
+            let Some(graph) = graph_arg(d, &self.ids) else {
+                continue;
+            };
+            let entry = FieldInGraph {
+                external: bool_arg(d, "external"),
+                requires: str_arg(d, "requires"),
+                provides: str_arg(d, "provides"),
+                override_from: str_arg(d, "override"),
+                override_label: str_arg(d, "overrideLabel"),
+                used_overridden: bool_arg(d, "usedOverridden"),
+                ty: str_arg(d, "type"),
+                context_arguments: context_arguments(d),
+            };
+            field.graphs.insert(graph, entry);
+        }
+        // `@join__field` without a graph: no subgraph of the type resolves
+        // it; an `@interfaceObject` does (added below).
+        if join_fields == 0 {
+            for graph in model.graphs.keys() {
+                field.graphs.insert(graph.clone(), FieldInGraph::default());
+            }
+        }
+        field
+    }
+
+    /// The interfaces the type implements in each subgraph.
+    fn read_implements(
+        &self,
+        model: &mut TypeModel,
+        ty: &ExtendedType,
+        interfaces: Option<&IndexSet<ComponentName>>,
+    ) {
         let implements: Vec<(String, Name)> = ty
             .directives()
-            .get_all(&names.implements)
+            .get_all(&self.names.implements)
             .filter_map(|d| {
-                let graph = graph_arg(d, &ids)?;
+                let graph = graph_arg(d, &self.ids)?;
                 let interface = Name::new(&str_arg(d, "interface")?).ok()?;
                 Some((graph, interface))
             })
@@ -217,45 +308,30 @@ pub(super) fn read(schema: &Schema, links: &Links) -> Result<Model, SupergraphEr
                 model.implements.entry(graph).or_default().push(interface);
             }
         }
-        if let ExtendedType::Union(u) = ty {
-            let members: Vec<(String, Name)> = u
-                .directives
-                .get_all(&names.union_member)
-                .filter_map(|d| {
-                    let graph = graph_arg(d, &ids)?;
-                    let member = Name::new(&str_arg(d, "member")?).ok()?;
-                    Some((graph, member))
-                })
-                .collect();
-            if members.is_empty() {
-                for graph in model.graphs.keys() {
-                    let list = u.members.iter().map(|c| c.name.clone()).collect();
-                    model.members.insert(graph.clone(), list);
-                }
-            } else {
-                for (graph, member) in members {
-                    model.members.entry(graph).or_default().push(member);
-                }
+    }
+
+    /// The members of a union in each subgraph.
+    fn read_members(&self, model: &mut TypeModel, u: &UnionType) {
+        let members: Vec<(String, Name)> = u
+            .directives
+            .get_all(&self.names.union_member)
+            .filter_map(|d| {
+                let graph = graph_arg(d, &self.ids)?;
+                let member = Name::new(&str_arg(d, "member")?).ok()?;
+                Some((graph, member))
+            })
+            .collect();
+        if members.is_empty() {
+            for graph in model.graphs.keys() {
+                let list = u.members.iter().map(|c| c.name.clone()).collect();
+                model.members.insert(graph.clone(), list);
+            }
+        } else {
+            for (graph, member) in members {
+                model.members.entry(graph).or_default().push(member);
             }
         }
-        types.insert(name.clone(), model);
     }
-    add_interface_object_fields(&mut types);
-    // A union member lives in a subgraph only where that object is defined.
-    let object_graphs: IndexMap<Name, Vec<String>> = types
-        .iter()
-        .map(|(n, t)| (n.clone(), t.graphs.keys().cloned().collect()))
-        .collect();
-    for model in types.values_mut() {
-        for (graph, members) in &mut model.members {
-            members.retain(|m| object_graphs.get(m).is_some_and(|g| g.contains(graph)));
-        }
-    }
-    Ok(Model {
-        subgraphs,
-        types,
-        enums,
-    })
 }
 
 /// An object type implementing an interface that a subgraph declares as an

@@ -3,20 +3,23 @@
 //! Subgraphs are visited in name order, so fields appear in the order of the
 //! first subgraph that defines them (as in Apollo's output).
 //!
+//! # Layout
 //! - [`mod@self`]: types (kinds, join types, implementations, members),
 //!   executable directives, copied directives and descriptions.
-//! - `fields`: the members of a type (fields, arguments, input fields, enum
-//!   values).
+//! - `fields`: the fields of a type (sharing, types, arguments, `@override`,
+//!   join fields).
+//! - `values`: arguments, input fields and enum values.
+//! - `inaccessible`: the `@inaccessible` rules on the merged model.
 //! - `model`: the supergraph model.
 
 use std::collections::HashSet;
 
 use apollo_compiler::ast::Type;
 
-use super::CompositionError;
 use super::fieldset;
+use super::model::{Applied, Kind, Subgraph, TypeDef};
 use super::rules::field_set_usages;
-use super::subgraph::{Applied, Kind, Subgraph, TypeDef};
+use super::{CompositionError, CompositionErrorCode};
 
 pub(super) use model::{
     ContextArgument, JoinField, JoinType, SuperDirective, SuperEnumValue, SuperField,
@@ -101,7 +104,7 @@ pub(super) fn merge(
         .any(|s| s.types.get("Query").is_some_and(|q| !q.fields.is_empty()))
     {
         merger.errors.push(CompositionError::new(
-            "NO_QUERIES",
+            CompositionErrorCode::NoQueries,
             None,
             Some("Query".into()),
             "no subgraph defines a Query field",
@@ -134,7 +137,7 @@ pub(super) fn merge(
         types,
         directives,
     };
-    super::inaccessible::check(&mut supergraph, merger.errors);
+    inaccessible::check(&mut supergraph, merger.errors);
     supergraph
 }
 
@@ -149,7 +152,7 @@ fn check_interface_fields_implemented(types: &[SuperType], errors: &mut Vec<Comp
             for field in &interface.fields {
                 if !object.fields.iter().any(|f| f.name == field.name) {
                     errors.push(CompositionError::new(
-                        "INTERFACE_FIELD_NO_IMPLEM",
+                        CompositionErrorCode::InterfaceFieldNoImplem,
                         None,
                         Some(format!("{}.{}", interface.name, field.name)),
                         format!(
@@ -349,7 +352,7 @@ impl Merger<'_> {
         };
         let mut merged = Vec::new();
         for name in first.directives.keys() {
-            let defs: Vec<(&Subgraph, &super::subgraph::DirectiveDef)> = subgraphs
+            let defs: Vec<(&Subgraph, &super::model::DirectiveDef)> = subgraphs
                 .iter()
                 .filter_map(|s| s.directives.get(name).map(|d| (s, d)))
                 .collect();
@@ -366,7 +369,7 @@ impl Merger<'_> {
             if locations.is_empty() {
                 continue;
             }
-            let lists: Vec<Vec<(&str, &super::subgraph::InputValueDef)>> = defs
+            let lists: Vec<Vec<(&str, &super::model::InputValueDef)>> = defs
                 .iter()
                 .map(|(s, d)| d.args.values().map(|a| (s.name.as_str(), a)).collect())
                 .collect();
@@ -495,7 +498,7 @@ impl Merger<'_> {
             return Some(kind);
         }
         self.errors.push(CompositionError::new(
-            "TYPE_KIND_MISMATCH",
+            CompositionErrorCode::TypeKindMismatch,
             None,
             Some(name.to_owned()),
             format!(
@@ -510,4 +513,6 @@ impl Merger<'_> {
 }
 
 mod fields;
+mod inaccessible;
 mod model;
+mod values;

@@ -3,7 +3,7 @@
 
 use apollo_compiler::ast::Type;
 
-use crate::core::compose::subgraph::{Applied, Kind};
+use crate::core::compose::model::{Applied, Kind};
 
 /// The composed supergraph, ready to print.
 #[derive(Debug)]

@@ -32,10 +32,10 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::CompositionError;
 use super::fieldset::Selection;
 use super::merge::{SuperType, Supergraph};
-use super::subgraph::{Kind, Subgraph, TypeDef};
+use super::model::{Kind, Subgraph, TypeDef};
+use super::{CompositionError, CompositionErrorCode};
 
 /// How deep key, `@requires` and interface look-ups may nest (a guard against
 /// pathological field sets; real schemas stay far below it).
@@ -256,7 +256,7 @@ impl Walk<'_> {
         }
         let coordinate = format!("{root}.{field}");
         vec![CompositionError::new(
-            "SATISFIABILITY_ERROR",
+            CompositionErrorCode::SatisfiabilityError,
             None,
             Some(coordinate.clone()),
             format!(
@@ -399,7 +399,7 @@ impl<'a> Walk<'a> {
         names.dedup();
         let listed: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         CompositionError::new(
-            "SATISFIABILITY_ERROR",
+            CompositionErrorCode::SatisfiabilityError,
             names.first().copied(),
             Some(coordinate.clone()),
             format!(

@@ -5,8 +5,8 @@
 use super::{Downcast, MAX_DEPTH, Position, ROOT_TYPES, Walk, sorted};
 use crate::core::compose::context::parse_reference;
 use crate::core::compose::fieldset::{self, Selection, provided_children, provided_for};
+use crate::core::compose::model::{FieldDef, Kind, Subgraph, TypeDef};
 use crate::core::compose::rules::effectively_external;
-use crate::core::compose::subgraph::{FieldDef, Kind, Subgraph, TypeDef};
 
 impl<'a> Walk<'a> {
     /// Runs `f` one level deeper, or gives `fallback` past [`MAX_DEPTH`].

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::CompositionError;
-use super::merge::Supergraph;
-use super::subgraph::Kind;
+use super::model::Supergraph;
+use crate::core::compose::model::Kind;
+use crate::core::compose::{CompositionError, CompositionErrorCode};
 
 /// Checks the rules and records whether `@inaccessible`/`@tag` are used.
 pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionError>) {
@@ -42,7 +42,7 @@ pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionErr
         if ty.applied.inaccessible {
             if matches!(ty.name.as_str(), "Query") {
                 error(
-                    "QUERY_ROOT_TYPE_INACCESSIBLE",
+                    CompositionErrorCode::QueryRootTypeInaccessible,
                     ty.name.clone(),
                     "the Query root type cannot be @inaccessible".into(),
                 );
@@ -55,7 +55,7 @@ pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionErr
             let target = field.ty.inner_named_type().as_str();
             if is_hidden(target) {
                 error(
-                    "REFERENCED_INACCESSIBLE",
+                    CompositionErrorCode::ReferencedInaccessible,
                     coordinate.clone(),
                     format!("{coordinate} is accessible but its type {target} is @inaccessible"),
                 );
@@ -65,7 +65,7 @@ pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionErr
                 if arg.applied.inaccessible {
                     if arg.ty.is_non_null() && arg.default.is_none() {
                         error(
-                            "REQUIRED_INACCESSIBLE",
+                            CompositionErrorCode::RequiredInaccessible,
                             arg_coordinate.clone(),
                             format!(
                                 "required argument {arg_coordinate} is @inaccessible but its field is accessible"
@@ -74,7 +74,7 @@ pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionErr
                     }
                 } else if is_hidden(arg.ty.inner_named_type().as_str()) {
                     error(
-                        "REFERENCED_INACCESSIBLE",
+                        CompositionErrorCode::ReferencedInaccessible,
                         arg_coordinate.clone(),
                         format!(
                             "argument {arg_coordinate} is accessible but its type {} is @inaccessible",
@@ -89,7 +89,7 @@ pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionErr
             if field.applied.inaccessible {
                 if field.ty.is_non_null() && field.default.is_none() {
                     error(
-                        "REQUIRED_INACCESSIBLE",
+                        CompositionErrorCode::RequiredInaccessible,
                         coordinate.clone(),
                         format!(
                             "required input field {coordinate} is @inaccessible but {name} is accessible"
@@ -98,7 +98,7 @@ pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionErr
                 }
             } else if is_hidden(field.ty.inner_named_type().as_str()) {
                 error(
-                    "REFERENCED_INACCESSIBLE",
+                    CompositionErrorCode::ReferencedInaccessible,
                     coordinate.clone(),
                     format!(
                         "input field {coordinate} is accessible but its type {} is @inaccessible",
@@ -121,7 +121,7 @@ pub(super) fn check(supergraph: &mut Supergraph, errors: &mut Vec<CompositionErr
         };
         if all_children_hidden {
             error(
-                "ONLY_INACCESSIBLE_CHILDREN",
+                CompositionErrorCode::OnlyInaccessibleChildren,
                 name.clone(),
                 format!("{name} is accessible but all its members are @inaccessible"),
             );
