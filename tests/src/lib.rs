@@ -142,6 +142,23 @@ impl Subgraphs {
     }
 }
 
+/// A router state with the supergraph composed from the live `subgraphs`
+/// (polling off); panics if they do not compose within 30 s.
+pub async fn composed_router(subgraphs: &Subgraphs) -> storefront_router::AppState {
+    use storefront_router::settings::{RouterSettings, Subgraph};
+    use storefront_router::source::{self, SupergraphSource};
+    let state = storefront_router::AppState::new(RouterSettings::default()).expect("router state");
+    let source = SupergraphSource::Compose {
+        subgraphs: subgraphs.urls().into_iter().map(Subgraph::from).collect(),
+        poll_interval: Duration::ZERO,
+    };
+    tokio::time::timeout(Duration::from_secs(30), source::run(state.clone(), source))
+        .await
+        .expect("the router composes within 30 s")
+        .expect("the subgraphs compose");
+    state
+}
+
 /// Starts users, orders, payments and inventory (see [`Subgraphs`]).
 pub async fn start_subgraphs(data_dir: &Path) -> Subgraphs {
     start_subgraphs_with(data_dir, |_| {}).await

@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use storefront_e2e::{Service, Subgraphs, eventually, init_logs, listen, start_subgraphs_with};
-use storefront_router::AppState;
-use storefront_router::settings::RouterSettings;
-use storefront_router::source::{self, SupergraphSource};
+use storefront_e2e::{
+    Service, Subgraphs, composed_router, eventually, init_logs, listen, start_subgraphs_with,
+};
 use storefront_shared::settings::DEFAULT_TOKEN_VERSION_CACHE_TTL;
 
 const ADMIN: &str = "boss@shop.test";
@@ -31,19 +30,7 @@ async fn shop(dir: &std::path::Path) -> (Subgraphs, Service) {
         common.admin_emails = vec![ADMIN.to_owned()];
     })
     .await;
-    let state = AppState::new(RouterSettings::default()).expect("router state");
-    let source = SupergraphSource::Compose {
-        subgraphs: subgraphs
-            .urls()
-            .into_iter()
-            .map(storefront_router::settings::Subgraph::from)
-            .collect(),
-        poll_interval: Duration::ZERO,
-    };
-    tokio::time::timeout(Duration::from_secs(30), source::run(state.clone(), source))
-        .await
-        .expect("the router composes within 30 s")
-        .expect("the subgraphs compose");
+    let state = composed_router(&subgraphs).await;
     let (listener, url) = listen().await;
     let task = tokio::spawn(storefront_router::run(
         listener,

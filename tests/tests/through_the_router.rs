@@ -5,33 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use storefront_e2e::{Service, Subgraphs, listen, start_subgraphs};
+use storefront_e2e::{Service, composed_router, listen, start_subgraphs};
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;
-use storefront_router::source::{self, SupergraphSource};
+use storefront_router::source;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-
-/// A router composed from the live subgraphs, polling off.
-async fn composed_router(subgraphs: &Subgraphs) -> AppState {
-    let state = AppState::new(RouterSettings::default()).unwrap();
-    let source = SupergraphSource::Compose {
-        subgraphs: subgraphs
-            .urls()
-            .into_iter()
-            .map(storefront_router::settings::Subgraph::from)
-            .collect(),
-        poll_interval: std::time::Duration::ZERO,
-    };
-    tokio::time::timeout(
-        std::time::Duration::from_secs(30),
-        source::run(state.clone(), source),
-    )
-    .await
-    .expect("the router composes within 30 s")
-    .unwrap();
-    state
-}
 
 /// Serves `state` on port 0.
 async fn serve(state: AppState) -> Service {
