@@ -306,7 +306,22 @@ impl Payments {
             lease_ended_before_ms: Some(now),
             ..Condition::state(PaymentState::Processing)
         };
+        self.take_lease(&payment.id, &condition, None, now).await
+    }
+
+    /// Takes the lease of a payment where `condition` holds (moving it to
+    /// `state`, if given) for the next attempt: the caller then owns its
+    /// provider call until [`Self::lease`] runs out. `None` when the
+    /// condition no longer holds.
+    pub(crate) async fn take_lease(
+        &self,
+        payment_id: &str,
+        condition: &Condition,
+        state: Option<PaymentState>,
+        now: i64,
+    ) -> ApiResult<Option<Payment>> {
         let change = Change {
+            state,
             lease_until_ms: Some(now + self.lease()),
             next_attempt: true,
             updated_at_ms: now,
@@ -314,7 +329,7 @@ impl Payments {
         };
         Ok(self
             .repo
-            .update_payment(&payment.id, &condition, &change)
+            .update_payment(payment_id, condition, &change)
             .await?)
     }
 

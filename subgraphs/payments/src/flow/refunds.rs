@@ -90,17 +90,8 @@ impl Payments {
                 return Ok(None);
             }
         };
-        let change = Change {
-            state: Some(PaymentState::Refunding),
-            lease_until_ms: Some(now + self.lease()),
-            next_attempt: true,
-            updated_at_ms: now,
-            ..Change::default()
-        };
-        Ok(self
-            .repo
-            .update_payment(&payment.id, &condition, &change)
-            .await?)
+        self.take_lease(&payment.id, &condition, Some(PaymentState::Refunding), now)
+            .await
     }
 
     /// Asks the provider to refund a REFUNDING payment whose lease this caller
