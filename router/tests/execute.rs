@@ -394,33 +394,28 @@ async fn variables_are_forwarded_and_skip_include_aliases_fragments_shape_the_ou
 /// `registry` maps an `isbn` to a `serial` but has no third volume (its
 /// entity is `null`); `writers` knows volumes by `serial` only.
 fn volumes_supergraph() -> String {
-    use storefront_router::core::compose::{SubgraphSdl, compose};
     let link =
         r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])"#;
-    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
-        name: name.to_owned(),
-        url: format!("http://{name}.local/graphql"),
-        sdl: format!("{link}\n{sdl}"),
-    };
-    compose(&[
-        subgraph(
-            "shelves",
-            r#"type Query { shelves: [Shelf] }
+    common::compose_inline(
+        link,
+        &[
+            (
+                "shelves",
+                r#"type Query { shelves: [Shelf] }
                type Shelf { volume: Volume }
                type Volume @key(fields: "isbn") { isbn: ID! }"#,
-        ),
-        subgraph(
-            "registry",
-            r#"type Volume @key(fields: "serial") @key(fields: "isbn") { serial: ID! isbn: ID! }"#,
-        ),
-        subgraph(
-            "writers",
-            r#"type Volume @key(fields: "serial") { serial: ID! writer: Writer }
+            ),
+            (
+                "registry",
+                r#"type Volume @key(fields: "serial") @key(fields: "isbn") { serial: ID! isbn: ID! }"#,
+            ),
+            (
+                "writers",
+                r#"type Volume @key(fields: "serial") { serial: ID! writer: Writer }
                type Writer { id: ID! name: String }"#,
-        ),
-    ])
-    .expect("composes")
-    .supergraph_sdl
+            ),
+        ],
+    )
 }
 
 /// Kept on purpose (the GraphQL specification's value completion): a null

@@ -172,33 +172,28 @@ async fn interface_typed_objects_answer_interface_fields_without_a_concrete_type
 /// declaring `Seat` as an `@interfaceObject`. `Pilot` has its own
 /// `isActive` in `crew`; `Guest` gets it from `status` only.
 fn seats_supergraph() -> String {
-    use storefront_router::core::compose::{SubgraphSdl, compose};
     let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@interfaceObject"])"#;
-    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
-        name: name.to_owned(),
-        url: format!("http://{name}.local/graphql"),
-        sdl: format!("{link}\n{sdl}"),
-    };
-    compose(&[
-        subgraph(
-            "crew",
-            r#"type Query { crewSize: Int }
+    common::compose_inline(
+        link,
+        &[
+            (
+                "crew",
+                r#"type Query { crewSize: Int }
                interface Seat @key(fields: "id") { id: ID! }
                type Pilot implements Seat @key(fields: "id") { id: ID! isLead: Boolean! isActive: Boolean! @shareable }
                type Guest implements Seat @key(fields: "id") { id: ID! isLead: Boolean! }"#,
-        ),
-        subgraph(
-            "roster",
-            r#"type Query { seats: [Seat] @shareable }
+            ),
+            (
+                "roster",
+                r#"type Query { seats: [Seat] @shareable }
                type Seat @key(fields: "id") @interfaceObject { id: ID! label: String! }"#,
-        ),
-        subgraph(
-            "status",
-            r#"type Seat @key(fields: "id") @interfaceObject { id: ID! isActive: Boolean! @shareable }"#,
-        ),
-    ])
-    .expect("composes")
-    .supergraph_sdl
+            ),
+            (
+                "status",
+                r#"type Seat @key(fields: "id") @interfaceObject { id: ID! isActive: Boolean! @shareable }"#,
+            ),
+        ],
+    )
 }
 
 /// Roster: three seats, typed by the interface (as an `@interfaceObject`

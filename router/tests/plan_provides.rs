@@ -30,36 +30,31 @@ fn external_fields_not_provided_are_fetched_from_their_owner() {
 /// provides `headline` for articles only; `content` owns `headline` for
 /// articles and videos.
 fn feed_supergraph() -> String {
-    use storefront_router::core::compose::{SubgraphSdl, compose};
     let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@provides", "@external"])"#;
-    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
-        name: name.to_owned(),
-        url: format!("http://{name}.local/graphql"),
-        sdl: format!("{link}\n{sdl}"),
-    };
-    compose(&[
-        subgraph(
-            "catalog",
-            r#"type Query { feed: [Item] @shareable }
+    common::compose_inline(
+        link,
+        &[
+            (
+                "catalog",
+                r#"type Query { feed: [Item] @shareable }
                union Item = Article | Video
                type Article @key(fields: "id") { id: ID! }
                type Video @key(fields: "id") { id: ID! }"#,
-        ),
-        subgraph(
-            "listings",
-            r#"type Query { feed: [Item] @shareable @provides(fields: "... on Article { headline }") }
+            ),
+            (
+                "listings",
+                r#"type Query { feed: [Item] @shareable @provides(fields: "... on Article { headline }") }
                union Item = Article | Video
                type Article @key(fields: "id") { id: ID! headline: String @external }
                type Video @key(fields: "id") { id: ID! }"#,
-        ),
-        subgraph(
-            "content",
-            r#"type Article @key(fields: "id") { id: ID! headline: String @shareable }
+            ),
+            (
+                "content",
+                r#"type Article @key(fields: "id") { id: ID! headline: String @shareable }
                type Video @key(fields: "id") { id: ID! headline: String @shareable }"#,
-        ),
-    ])
-    .expect("composes")
-    .supergraph_sdl
+            ),
+        ],
+    )
 }
 
 #[test]
@@ -157,17 +152,13 @@ async fn provided_fields_on_a_union_are_served_by_the_providing_subgraph() {
 /// `mirror` shares an interface-typed root field providing `tracks { id
 /// title }`; `tracks` owns albums' tracks and songs' and episodes' lengths.
 fn tracks_supergraph() -> String {
-    use storefront_router::core::compose::{SubgraphSdl, compose};
     let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@provides", "@external"])"#;
-    let subgraph = |name: &str, sdl: &str| SubgraphSdl {
-        name: name.to_owned(),
-        url: format!("http://{name}.local/graphql"),
-        sdl: format!("{link}\n{sdl}"),
-    };
-    compose(&[
-        subgraph(
-            "front",
-            r#"type Query {
+    common::compose_inline(
+        link,
+        &[
+            (
+                "front",
+                r#"type Query {
                  item: Item @shareable
                  album: Album @provides(fields: "tracks { ... on Song { title } }")
                }
@@ -176,27 +167,26 @@ fn tracks_supergraph() -> String {
                type Album implements Item @key(fields: "id") { id: ID! tracks: [Track] @shareable }
                type Song implements Track @key(fields: "id") { id: ID! @external title: String @external }
                type Episode implements Track @key(fields: "id") { id: ID! @external }"#,
-        ),
-        subgraph(
-            "mirror",
-            r#"type Query { item: Item @shareable @provides(fields: "tracks { id title }") }
+            ),
+            (
+                "mirror",
+                r#"type Query { item: Item @shareable @provides(fields: "tracks { id title }") }
                interface Item { id: ID! tracks: [Track] }
                interface Track { id: ID! title: String }
                type Album implements Item { id: ID! @shareable tracks: [Track] @external }
                type Song implements Track { id: ID! @external title: String @external }
                type Episode implements Track { id: ID! @external title: String @external }"#,
-        ),
-        subgraph(
-            "tracks",
-            r#"interface Item { id: ID! tracks: [Track] }
+            ),
+            (
+                "tracks",
+                r#"interface Item { id: ID! tracks: [Track] }
                interface Track { id: ID! title: String }
                type Album implements Item @key(fields: "id") { id: ID! tracks: [Track] @shareable }
                type Song implements Track @key(fields: "id") { id: ID! title: String @shareable length: Int }
                type Episode implements Track @key(fields: "id") { id: ID! title: String @shareable length: Int }"#,
-        ),
-    ])
-    .expect("composes")
-    .supergraph_sdl
+            ),
+        ],
+    )
 }
 
 #[test]

@@ -158,6 +158,22 @@ pub fn router(
     state
 }
 
+/// The supergraph our composition builds from inline subgraphs
+/// (`(name, sdl)`, each served at `http://<name>.local/graphql`), every one
+/// starting with the `link` line (`extend schema @link(...)`).
+pub fn compose_inline(link: &str, subgraphs: &[(&str, &str)]) -> String {
+    use storefront_router::core::compose::{SubgraphSdl, compose};
+    let subgraphs: Vec<SubgraphSdl> = subgraphs
+        .iter()
+        .map(|(name, sdl)| SubgraphSdl {
+            name: (*name).to_owned(),
+            url: format!("http://{name}.local/graphql"),
+            sdl: format!("{link}\n{sdl}"),
+        })
+        .collect();
+    compose(&subgraphs).expect("composes").supergraph_sdl
+}
+
 /// A router with the real planner on the supergraph `sdl`, its subgraph URLs
 /// replaced by `urls` (name → URL; `"*"` for every subgraph).
 pub fn serving(sdl: &str, urls: &[(&str, &str)]) -> AppState {
