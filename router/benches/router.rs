@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use storefront_router::AppState;
 use storefront_router::core::plan::{PathElement, RequiresSelection};
 use storefront_router::execute::entities::collect;
-use storefront_router::execute::format::Formatter;
 use storefront_router::execute::merge::merge_entities;
+use storefront_router::pipeline::format::Formatter;
 use storefront_router::settings::RouterSettings;
 
 const SUPERGRAPH: &str = include_str!("../tests/fixtures/apollo-supergraph.graphql");

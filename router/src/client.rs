@@ -15,16 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::dedupe::SingleFlight;
-use crate::metrics::Metrics;
+use crate::metrics::{FetchErrorKind, Metrics};
+use crate::request::answer_headers;
 use crate::settings::Timeouts;
-
-/// Headers taken from the client's request and sent to every subgraph.
-pub const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "x-request-id"];
-
-/// Forwarded headers that only trace a request: they differ between client
-/// requests without changing a subgraph's answer, so identical queries that
-/// differ only in them are sent once ([`SubgraphClient::fetch_shared`]).
-pub const TRACING_HEADERS: [&str; 2] = ["traceparent", "x-request-id"];
 
 /// Why a subgraph request failed (the subgraph counts as unavailable).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,6 +42,16 @@ pub enum SubgraphError {
 }
 
 impl SubgraphError {
+    /// Which kind of failure it is, for the metrics' `kind` label.
+    pub fn kind(&self) -> FetchErrorKind {
+        match self {
+            SubgraphError::Timeout(_) => FetchErrorKind::Timeout,
+            SubgraphError::Transport { .. } => FetchErrorKind::Connect,
+            SubgraphError::Status(_) => FetchErrorKind::Status,
+            SubgraphError::InvalidResponse(_) => FetchErrorKind::Invalid,
+        }
+    }
+
     /// A short reason for the client, without hosts or internal detail.
     pub fn client_reason(&self) -> String {
         match self {
@@ -132,7 +135,11 @@ impl SubgraphClient {
         let started = Instant::now();
         let result = fetch.await;
         if let Some(metrics) = &self.metrics {
-            metrics.subgraph_fetch(subgraph, started.elapsed(), result.as_ref().err());
+            metrics.subgraph_fetch(
+                subgraph,
+                started.elapsed(),
+                result.as_ref().err().map(SubgraphError::kind),
+            );
         }
         result
     }
@@ -158,7 +165,7 @@ impl SubgraphClient {
     }
 
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
-    /// [`FORWARDED_HEADERS`]).
+    /// [`crate::request::FORWARDED_HEADERS`]).
     pub async fn fetch(
         &self,
         subgraph: &str,
@@ -292,38 +299,4 @@ fn classify(error: reqwest::Error, timeout: Duration) -> SubgraphError {
             detail: text,
         }
     }
-}
-
-/// The headers to forward from a client's request.
-pub fn forwarded_headers(incoming: &HeaderMap) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    for name in FORWARDED_HEADERS {
-        if let Some(value) = incoming.get(name) {
-            headers.insert(HeaderName::from_static(name), value.clone());
-        }
-    }
-    headers
-}
-
-/// The forwarded headers that can change an answer (all but
-/// [`TRACING_HEADERS`]): what, besides the request itself, makes two
-/// requests the same for deduplication.
-pub fn answer_headers(headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
-    headers
-        .iter()
-        .filter(|(name, _)| !TRACING_HEADERS.contains(&name.as_str()))
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect()
-}
-
-/// Adds `x-request-id` when the client did not send one.
-pub fn ensure_request_id(headers: &mut HeaderMap) -> String {
-    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
-        return id.to_owned();
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        headers.insert(HeaderName::from_static("x-request-id"), value);
-    }
-    id
 }

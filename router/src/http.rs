@@ -27,20 +27,19 @@ use storefront_process::listener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
-use crate::AppState;
-use crate::client::{ensure_request_id, forwarded_headers};
 use crate::metrics::{self, Kind};
-use crate::pipeline::{GraphqlRequest, Method};
 use crate::playground;
+use crate::request::{GraphqlRequest, Method, ensure_request_id, forwarded_headers};
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::settings::RouterSettings;
+use crate::state::AppState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
 /// The request header that asks for the query plan (with `expose_query_plan`).
 pub const QUERY_PLAN_HEADER: &str = "x-storefront-query-plan";
 /// The header that names a request, forwarded to subgraphs and returned.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub use crate::request::REQUEST_ID_HEADER;
 /// `Content-Type`s a browser sends cross-origin without a CORS preflight.
 const SIMPLE_CONTENT_TYPES: [&str; 3] = [
     "text/plain",

@@ -2,13 +2,13 @@
 //! Storefront subgraphs, or any set of subgraphs the settings name.
 //!
 //! ```text
-//!  HTTP (http) ─► parse ─► validate (API schema) ─► limits ─► normalise ─► plan (cached)   pipeline
-//!                                                              │
-//!        ┌─────────────────────────────────────────────────────────────────┘
+//!  HTTP (http, request) ─► pipeline::prepare (cached per document):
+//!      parse ─► validate (API schema) ─► limits ─► normalise ─► introspection ─► plan
+//!        ┌──────────────────────────────────────────────────────────────┘
 //!        ▼
-//!  execute: Sequence / Parallel / Fetch / Flatten(_entities)   execute, client
-//!        ▼
-//!  merge into one tree ─► format in the client's shape (nulls) ─► JSON response
+//!  pipeline, per request: coerce variables ─► execute ─► format ─► JSON body
+//!                                               │
+//!        execute: Sequence / Parallel / Fetch / Flatten(_entities), merge ─► client
 //! ```
 //!
 //! # Layout
@@ -18,19 +18,23 @@
 //!   prevention, body timeout), probes, CORS, `/metrics`; it is served by
 //!   [`storefront_process::listener`] (header-read and idle timeouts, graceful
 //!   shutdown), as the subgraphs are.
-//! - [`metrics`]: the Prometheus registry each [`AppState`] owns.
-//! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP (off unless an
-//!   endpoint is set) and `traceparent` propagation.
-//! - [`playground`]: the self-hosted GraphiQL page, embedded from `playground/dist`.
-//! - [`pipeline`]: an [`pipeline::Engine`] per loaded supergraph — parse,
-//!   validate, limits, the plan cache, introspection, execute, format.
-//! - [`limits`]: depth, alias and root-field limits.
+//! - [`request`]: a client's GraphQL request and which of its headers reach
+//!   the subgraphs.
+//! - [`state`]: the [`AppState`] every handler shares (current engine,
+//!   client, settings, metrics).
+//! - [`pipeline`]: an [`pipeline::Engine`] per loaded supergraph, one module
+//!   per stage — parse, validate, limits, normalise, introspection, plan (with
+//!   the plan cache), coerce variables, format — each with its own error.
 //! - [`plan_cache`]: prepared operations by hash, bounded by bytes.
-//! - [`execute`]: running a plan, entity batches, merging and formatting.
+//! - [`execute`]: running a plan, entity batches, merging into one tree.
 //! - [`client`]: the [`client::SubgraphClient`] (one pool, timeouts, headers,
 //!   identical queries in flight sent once).
 //! - [`dedupe`]: single flight — identical work in progress is shared (subgraph
 //!   queries; client queries when `dedupe_requests` is on).
+//! - [`metrics`]: the Prometheus registry each [`AppState`] owns.
+//! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP (off unless an
+//!   endpoint is set) and `traceparent` propagation.
+//! - [`playground`]: the self-hosted GraphiQL page, embedded from `playground/dist`.
 //! - [`source`]: where the supergraph comes from (file, or composed and polled).
 //! - [`response`]: client-facing errors and their codes.
 
@@ -39,120 +43,25 @@ pub mod core;
 pub mod dedupe;
 pub mod execute;
 pub mod http;
-pub mod limits;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan_cache;
-pub mod planner;
 pub mod playground;
+pub mod request;
 pub mod response;
 pub mod settings;
 pub mod source;
+pub mod state;
 pub mod telemetry;
 
 use std::future::Future;
-use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
 use axum::Router;
 use storefront_process::listener::ConnectionTimeouts;
 use tokio::net::TcpListener;
 
-use crate::client::SubgraphClient;
-use crate::core::supergraph::Supergraph;
-use crate::metrics::Metrics;
-use crate::pipeline::{Engine, MakePlanner};
 use crate::settings::RouterSettings;
-
-/// What every request handler shares: the current engine (swapped atomically
-/// when the supergraph changes), the subgraph client, the settings and the
-/// metrics.
-#[derive(Clone)]
-pub struct AppState {
-    inner: Arc<Shared>,
-}
-
-struct Shared {
-    engine: ArcSwapOption<Engine>,
-    client: SubgraphClient,
-    settings: RouterSettings,
-    make_planner: MakePlanner,
-    metrics: Arc<Metrics>,
-}
-
-/// Why a supergraph could not be installed.
-#[derive(Debug, thiserror::Error)]
-pub enum InstallError {
-    /// The SDL is not a usable supergraph.
-    #[error(transparent)]
-    Supergraph(#[from] crate::core::supergraph::SupergraphError),
-    /// The planner could not be built for it.
-    #[error("the query planner cannot use this supergraph: {0}")]
-    Planner(String),
-}
-
-impl AppState {
-    /// A state with no supergraph yet, planning with the core planner.
-    pub fn new(settings: RouterSettings) -> Result<Self, reqwest::Error> {
-        let make_planner = planner::core_planner_with(settings.limits.plan_limits());
-        Self::with_planner(settings, make_planner)
-    }
-
-    /// A state whose engines plan with `make_planner` (tests use hand-written plans).
-    pub fn with_planner(
-        settings: RouterSettings,
-        make_planner: MakePlanner,
-    ) -> Result<Self, reqwest::Error> {
-        let metrics = Arc::new(Metrics::new());
-        let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
-        Ok(AppState {
-            inner: Arc::new(Shared {
-                engine: ArcSwapOption::empty(),
-                client,
-                settings,
-                make_planner,
-                metrics,
-            }),
-        })
-    }
-
-    /// The current engine, if a supergraph is loaded.
-    pub fn engine(&self) -> Option<Arc<Engine>> {
-        self.inner.engine.load_full()
-    }
-
-    /// The subgraph client.
-    pub fn client(&self) -> &SubgraphClient {
-        &self.inner.client
-    }
-
-    /// The router settings.
-    pub fn settings(&self) -> &RouterSettings {
-        &self.inner.settings
-    }
-
-    /// This router's metrics.
-    pub fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
-    }
-
-    /// Parses `sdl` and swaps it in (with a new planner and empty caches).
-    pub fn install_sdl(&self, sdl: &str) -> Result<(), InstallError> {
-        let supergraph = Supergraph::parse(sdl)?;
-        self.install(supergraph, sdl.to_owned())
-    }
-
-    /// Swaps in `supergraph` (read from `sdl`), with a new planner and empty caches.
-    pub fn install(&self, supergraph: Supergraph, sdl: String) -> Result<(), InstallError> {
-        let supergraph = Arc::new(supergraph);
-        let planner =
-            (self.inner.make_planner)(supergraph.clone()).map_err(InstallError::Planner)?;
-        let engine = Engine::new(supergraph, sdl, planner, &self.inner.settings)
-            .with_cache_counters(self.inner.metrics.plan_cache());
-        self.inner.engine.store(Some(Arc::new(engine)));
-        Ok(())
-    }
-}
+pub use crate::state::{AppState, InstallError};
 
 /// The router's HTTP app.
 pub fn app(state: AppState) -> Router {

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::AppState;
 use crate::client::SubgraphClient;
 use crate::core::compose::{SubgraphSdl, compose};
 use crate::settings::{RouterSettings, Subgraph, SubgraphsError};
+use crate::state::{AppState, InstallError};
 use storefront_process::settings::Settings;
 
 /// How long to wait before asking again while no supergraph is loaded.
@@ -105,7 +105,7 @@ pub enum SourceError {
     Composition(Vec<crate::core::compose::CompositionError>),
     /// The SDL is not a usable supergraph.
     #[error(transparent)]
-    Install(#[from] crate::InstallError),
+    Install(#[from] InstallError),
 }
 
 /// Reads a supergraph SDL file.

@@ -355,8 +355,7 @@ struct FailingPlanner;
 impl storefront_router::pipeline::QueryPlanner for FailingPlanner {
     fn plan(
         &self,
-        _document: &apollo_compiler::validation::Valid<apollo_compiler::ExecutableDocument>,
-        _operation_name: Option<&str>,
+        _operation: &storefront_router::core::normalize::Normalized,
     ) -> Result<storefront_router::core::plan::QueryPlan, storefront_router::core::plan::PlanError>
     {
         Err(storefront_router::core::plan::PlanError::Internal(

@@ -146,8 +146,7 @@ struct Blocking {
 impl QueryPlanner for Blocking {
     fn plan(
         &self,
-        _document: &apollo_compiler::validation::Valid<apollo_compiler::ExecutableDocument>,
-        _operation_name: Option<&str>,
+        _operation: &storefront_router::core::normalize::Normalized,
     ) -> Result<QueryPlan, storefront_router::core::plan::PlanError> {
         let _ = self.started.lock().unwrap().send(());
         let _ = self

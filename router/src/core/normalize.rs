@@ -58,6 +58,13 @@ pub struct Normalized {
     pub selections: usize,
 }
 
+impl Normalized {
+    /// Its one operation (`None` only if the document was changed since).
+    pub fn operation(&self) -> Option<&Node<Operation>> {
+        self.document.operations.iter().next()
+    }
+}
+
 /// Normalises operation `operation_name` of `document`, building at most
 /// `max_selections` selections.
 pub fn normalize(

@@ -6,8 +6,6 @@
 //!   subgraph errors.
 //! - [`entities`]: representations for a flatten fetch (select, deduplicate)
 //!   and merging `_entities` results back where they came from.
-//! - [`format`]: the final response in the client's shape, with null
-//!   propagation.
 //!
 //! The response tree is a `serde_json::Value` behind a mutex that is only held
 //! between awaits (to collect representations or to merge a result), so
@@ -15,7 +13,6 @@
 
 mod context;
 pub mod entities;
-pub mod format;
 pub mod merge;
 
 use std::sync::{Arc, Mutex, MutexGuard};

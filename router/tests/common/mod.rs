@@ -123,18 +123,22 @@ pub fn dead_url() -> String {
     format!("http://127.0.0.1:{port}/graphql")
 }
 
-/// Plans by operation name (`None` for anonymous operations).
+/// Plans by operation name; the plan under `None` for anonymous operations
+/// and for names without a plan of their own.
 pub struct HandPlans(pub HashMap<Option<String>, QueryPlan>);
 
 impl QueryPlanner for HandPlans {
     fn plan(
         &self,
-        _document: &apollo_compiler::validation::Valid<apollo_compiler::ExecutableDocument>,
-        operation_name: Option<&str>,
+        operation: &storefront_router::core::normalize::Normalized,
     ) -> Result<QueryPlan, storefront_router::core::plan::PlanError> {
+        let name = operation
+            .operation()
+            .and_then(|op| op.name.as_ref().map(|n| n.to_string()));
         Ok(self
             .0
-            .get(&operation_name.map(str::to_owned))
+            .get(&name)
+            .or_else(|| self.0.get(&None))
             .cloned()
             .unwrap_or_default())
     }

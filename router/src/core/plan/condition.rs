@@ -18,8 +18,6 @@ use apollo_compiler::ast::{self, Value};
 use serde::Serialize;
 use serde_json::Map;
 
-use super::selection::{Sel, SelSet};
-
 /// A condition on the client's variables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Condition {
@@ -120,7 +118,7 @@ impl When {
         }
     }
 
-    fn any(items: impl IntoIterator<Item = When>) -> When {
+    pub(super) fn any(items: impl IntoIterator<Item = When>) -> When {
         let mut conditions = Vec::new();
         for item in items {
             match item {
@@ -140,22 +138,6 @@ impl When {
             _ => When::If(Condition::Any(conditions)),
         }
     }
-}
-
-/// When a fetch with this (top-level) selection set has anything to fetch.
-pub(super) fn fetch_condition(set: &SelSet) -> When {
-    selects(set)
-}
-
-/// When `set` selects at least one field once `@skip`/`@include` are
-/// applied (`Never` for an empty set).
-pub(super) fn selects(set: &SelSet) -> When {
-    When::any(set.items.iter().map(|item| match item {
-        Sel::Field(f) => directives_condition(&f.directives),
-        Sel::Fragment(f) => {
-            When::all([directives_condition(&f.directives), selects(&f.selections)])
-        }
-    }))
 }
 
 /// The condition `@skip` and `@include` in `list` put on a selection.

@@ -8,7 +8,7 @@ use apollo_compiler::Name;
 use apollo_compiler::executable::Operation;
 
 use super::builder::Fetch;
-use super::condition::{When, fetch_condition};
+use super::condition::When;
 use super::{FetchNode, FlattenNode, OperationKind, PlanNode};
 
 pub(super) struct Emitter<'a> {
@@ -89,7 +89,7 @@ impl Emitter<'_> {
     fn fetch(&mut self, id: usize) -> Option<PlanNode> {
         let mut fetch = self.fetches[id].clone();
         fetch.selection.prune();
-        let condition = match fetch_condition(&fetch.selection) {
+        let condition = match fetch.selection.condition() {
             When::Never => return None,
             When::Always => None,
             When::If(condition) => Some(condition),

@@ -35,7 +35,7 @@ use apollo_compiler::validation::Valid;
 
 use super::query_plan::{OperationKind, QueryPlan};
 use super::{builder, emit, merge};
-use crate::core::normalize::{self, NormalizeError};
+use crate::core::normalize::{self, NormalizeError, Normalized};
 use crate::core::supergraph::{Supergraph, SupergraphError};
 
 /// Why an operation cannot be planned.
@@ -122,13 +122,14 @@ impl Planner {
     /// Plans one operation of a document validated against the API schema.
     /// The result depends only on (supergraph, document, operation name).
     /// The operation is normalised first ([`normalize`]), so planning is
-    /// polynomial in the document's size; a normalised document plans the same.
+    /// polynomial in the document's size; a normalised document plans the
+    /// same. A caller that has normalised already calls
+    /// [`Planner::plan_normalized`].
     pub fn plan(
         &self,
         document: &Valid<ExecutableDocument>,
         operation_name: Option<&str>,
     ) -> Result<QueryPlan, PlanError> {
-        let deadline = self.limits.max_time.map(|t| Instant::now() + t);
         let normalized = normalize::normalize(document, operation_name, self.limits.max_selections)
             .map_err(|e| match e {
                 NormalizeError::UnknownOperation(name) => PlanError::UnknownOperation(name),
@@ -136,11 +137,16 @@ impl Planner {
                     PlanError::TooComplex(too_many.to_string())
                 }
             })?;
+        self.plan_normalized(&normalized)
+    }
+
+    /// Plans the one operation of a normalised document.
+    pub fn plan_normalized(&self, normalized: &Normalized) -> Result<QueryPlan, PlanError> {
+        let deadline = self.limits.max_time.map(|t| Instant::now() + t);
         let document = &normalized.document;
-        let operation = document
-            .operations
-            .get(operation_name)
-            .map_err(|e| PlanError::UnknownOperation(e.message().to_string()))?;
+        let operation = normalized
+            .operation()
+            .ok_or_else(|| PlanError::UnknownOperation("the document has no operation".into()))?;
         let kind = match operation.operation_type {
             OperationType::Query => OperationKind::Query,
             OperationType::Mutation => OperationKind::Mutation,

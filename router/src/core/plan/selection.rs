@@ -7,7 +7,7 @@ use apollo_compiler::ast::{self, Value};
 use apollo_compiler::{Name, Node};
 
 use super::RequiresSelection;
-use super::condition::{When, selects};
+use super::condition::{When, directives_condition};
 
 /// A selection set under construction. Items are only ever appended, so an
 /// index path ([`Loc`]) into nested sets stays valid.
@@ -197,6 +197,19 @@ impl SelSet {
         self.items.len() - 1
     }
 
+    /// When the set selects at least one field once `@skip`/`@include` are
+    /// applied (`Never` for an empty set): for a fetch's top-level set, when
+    /// the fetch has anything to fetch.
+    pub(super) fn condition(&self) -> When {
+        When::any(self.items.iter().map(|item| match item {
+            Sel::Field(f) => directives_condition(&f.directives),
+            Sel::Fragment(f) => When::all([
+                directives_condition(&f.directives),
+                f.selections.condition(),
+            ]),
+        }))
+    }
+
     /// Drops fragments left empty (their fields all went to other fetches)
     /// and gives a composite field a `__typename` when its selections may be
     /// left empty: none are left (they all went to other fetches), or
@@ -212,7 +225,7 @@ impl SelSet {
                 Sel::Field(f) => {
                     if let Some(nested) = f.selections.as_mut() {
                         nested.prune();
-                        if selects(nested) != When::Always {
+                        if nested.condition() != When::Always {
                             let typename = apollo_compiler::name!("__typename");
                             // Fails only when the client took `__typename`
                             // as an alias of another field: then leave it.

@@ -1,11 +1,13 @@
-//! Operation limits (depth, aliases, root fields), checked after validation
-//! and before planning.
+//! Limits: the operation's depth, aliases and root fields, checked after
+//! validation and before normalising (which has its own selection budget).
 
 use std::collections::HashMap;
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::executable::{Operation, Selection, SelectionSet};
 
+use super::error::StageError;
+use crate::response::codes;
 use crate::settings::Limits;
 
 /// A limit the operation breaks, as the client is told.
@@ -35,6 +37,12 @@ pub enum LimitError {
         /// The limit.
         limit: usize,
     },
+}
+
+impl StageError for LimitError {
+    fn code(&self) -> &'static str {
+        codes::BAD_REQUEST
+    }
 }
 
 /// Checks `operation` of `document` against `limits`.

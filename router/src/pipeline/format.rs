@@ -9,7 +9,8 @@
 //! type.
 //!
 //! The output borrows its leaves from the merged tree and its keys from the
-//! document: nothing is copied.
+//! document: nothing is copied, and [`response_body`] serialises it, with the
+//! subgraphs' and the formatter's errors, straight into the response body.
 
 use std::rc::Rc;
 
@@ -24,6 +25,8 @@ use indexmap::IndexMap;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
+use super::error::Internal;
+use crate::execute::Executed;
 use crate::response::{GraphqlError, PathSegment, codes};
 
 /// Leaf types that are never enums (most leaves: no schema lookup for them).
@@ -79,6 +82,57 @@ struct Group<'a> {
     key: &'a str,
     field: &'a Field,
     sets: Vec<&'a SelectionSet>,
+}
+
+/// The body of a response whose execution started (`data` is present).
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Errors::is_empty")]
+    errors: Errors<'a>,
+    data: &'a Output<'a>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    extensions: &'a Map<String, Value>,
+}
+
+/// Subgraph errors, then the formatter's, without copying either.
+struct Errors<'a>(&'a [GraphqlError], &'a [GraphqlError]);
+
+impl Errors<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty() && self.1.is_empty()
+    }
+}
+
+impl Serialize for Errors<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().chain(self.1))
+    }
+}
+
+/// The JSON response body of `operation` executed into `executed`: its data
+/// in the client's shape, the errors, and `extensions`.
+pub fn response_body(
+    schema: &Valid<Schema>,
+    document: &Valid<ExecutableDocument>,
+    operation: &Operation,
+    variables: &Map<String, Value>,
+    executed: &Executed,
+    extensions: &Map<String, Value>,
+) -> Result<Vec<u8>, Internal> {
+    let mut formatter = Formatter::new(
+        schema,
+        document,
+        variables,
+        &executed.errors,
+        executed.fetch_failed,
+    );
+    let output = formatter.format_operation(operation, &executed.data);
+    let body = ResponseBody {
+        errors: Errors(&executed.errors, &formatter.errors),
+        data: &output,
+        extensions,
+    };
+    serde_json::to_vec(&body).map_err(|_| Internal::logged("the response could not be serialized"))
 }
 
 /// Walks one operation over the merged tree.

@@ -1,0 +1,320 @@
+//! One GraphQL request through the router, one stage per module:
+//!
+//! ```text
+//!  preparation (cached per document and operation name)         prepare
+//!    parse ─► validate ─► limits ─► normalise ─► introspection ─► plan
+//!  response (every request)
+//!    coerce variables ─► execute (plan, introspection) ─► format ─► body
+//! ```
+//!
+//! An [`Engine`] is one loaded supergraph with its planner and caches; the
+//! source swaps in a new engine when the supergraph changes, so caches never
+//! outlive the schema they were built for.
+//!
+//! # Layout
+//! - this file: the [`Engine`], which runs the stages in order, and request
+//!   deduplication (identical queries in flight share one execution).
+//! - [`error`]: [`StageError`] — each stage's error knows its code and HTTP
+//!   status, and `?` turns it into the [`RequestFailure`] the client gets.
+//! - [`prepare`]: the preparation stages and the plan cache; [`parse`],
+//!   [`validate`], [`limits`], [`normalize`], [`introspection`] (checked when
+//!   preparing, answered when executing), [`plan`] (the [`QueryPlanner`]
+//!   seam).
+//! - [`coerce`]: variables. [`format`]: the client-shaped response and its
+//!   body. Running the plan is [`crate::execute`].
+
+pub mod coerce;
+pub mod error;
+pub mod format;
+pub mod introspection;
+pub mod limits;
+pub mod normalize;
+pub mod parse;
+pub mod plan;
+pub mod prepare;
+pub mod validate;
+
+use std::sync::Arc;
+
+use apollo_compiler::Name;
+use apollo_compiler::collections::HashMap;
+use apollo_compiler::executable::OperationType;
+use apollo_compiler::schema::Implementers;
+use axum::body::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+
+use self::error::{Internal, StageError};
+use self::prepare::Preparer;
+use crate::client::SubgraphClient;
+use crate::core::supergraph::Supergraph;
+use crate::dedupe::SingleFlight;
+use crate::execute::{self, ExecutionContext};
+use crate::metrics::PlanCacheCounters;
+use crate::request::{GraphqlRequest, Method, answer_headers};
+use crate::response::{RequestFailure, codes};
+use crate::settings::RouterSettings;
+
+pub use self::plan::{MakePlanner, QueryPlanner};
+pub use self::prepare::Prepared;
+
+/// An executed request's response body and the kind of operation it ran.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The JSON response body.
+    pub body: Bytes,
+    /// Query, mutation or subscription.
+    pub kind: OperationType,
+}
+
+/// The request itself cannot run: it has no document, or asks GET for what
+/// only POST may do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No `query`, or an empty one.
+    #[error("the request has no `query`")]
+    NoQuery,
+    /// A mutation sent with GET.
+    #[error("only queries can be sent with GET; send mutations with POST")]
+    MutationOverGet,
+}
+
+impl StageError for RequestError {
+    fn code(&self) -> &'static str {
+        codes::BAD_REQUEST
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            RequestError::NoQuery => 400,
+            RequestError::MutationOverGet => 405,
+        }
+    }
+
+    fn always_status(&self) -> bool {
+        true
+    }
+}
+
+/// One loaded supergraph, its planner and its caches.
+pub struct Engine {
+    /// The supergraph.
+    pub supergraph: Arc<Supergraph>,
+    /// The supergraph SDL it was loaded from (to notice changes).
+    pub sdl: String,
+    preparer: Arc<Preparer>,
+    implementers: HashMap<Name, Implementers>,
+    dedupe_fetches: bool,
+    /// Client queries in flight, when identical ones share one execution.
+    requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
+}
+
+/// What makes two client queries the same (tracing headers left out).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RequestKey {
+    query: String,
+    operation_name: Option<String>,
+    variables: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    want_plan: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("subgraphs", &self.supergraph.subgraphs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine for `supergraph` (read from `sdl`) planned by `planner`,
+    /// with the cache, planning and limits of `settings`, counting plan
+    /// cache hits and misses in `counters`.
+    pub fn new(
+        supergraph: Arc<Supergraph>,
+        sdl: String,
+        planner: Arc<dyn QueryPlanner>,
+        settings: &RouterSettings,
+        counters: PlanCacheCounters,
+    ) -> Self {
+        let implementers = supergraph.api_schema.implementers_map();
+        let preparer = Preparer::new(supergraph.clone(), planner, settings, counters);
+        Engine {
+            preparer: Arc::new(preparer),
+            supergraph,
+            sdl,
+            implementers,
+            dedupe_fetches: settings.dedupe_subgraph_fetches,
+            requests: settings.dedupe_requests.then(SingleFlight::default),
+        }
+    }
+
+    /// How many prepared operations are cached.
+    pub fn cached_operations(&self) -> usize {
+        self.preparer.cached_operations()
+    }
+
+    /// The estimated size of the cached operations, in bytes.
+    pub fn cached_bytes(&self) -> usize {
+        self.preparer.cached_bytes()
+    }
+
+    /// Parses, validates, checks limits and plans on the calling thread — or
+    /// takes it from the cache (for tools and benchmarks; requests prepare a
+    /// miss on a blocking thread).
+    pub fn prepare(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Arc<Prepared>, RequestFailure> {
+        self.preparer.prepare(query, operation_name)
+    }
+
+    /// Every preparation stage on the calling thread, without the cache.
+    pub fn prepare_uncached(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Prepared, RequestFailure> {
+        self.preparer.prepare_uncached(query, operation_name)
+    }
+
+    /// [`Engine::execute`], except that with request deduplication on, a
+    /// query identical to one being executed (same document, operation,
+    /// variables and forwarded headers but `traceparent` and `x-request-id`)
+    /// gets that one's response. Mutations always run.
+    pub async fn execute_shared(
+        self: &Arc<Self>,
+        client: &SubgraphClient,
+        request: &GraphqlRequest,
+        method: Method,
+        headers: &HeaderMap,
+        want_plan: bool,
+    ) -> Result<Answered, RequestFailure> {
+        let Some(requests) = &self.requests else {
+            return self
+                .execute(client, request, method, headers, want_plan)
+                .await;
+        };
+        let query = query_of(request)?;
+        let prepared = self
+            .preparer
+            .prepare_off_workers(query, request.operation_name.as_deref())
+            .await?;
+        if prepared.kind != OperationType::Query {
+            return self
+                .run_prepared(&prepared, client, request, method, headers, want_plan)
+                .await;
+        }
+        let key = RequestKey {
+            query: query.to_owned(),
+            operation_name: request.operation_name.clone(),
+            variables: request
+                .variables
+                .as_ref()
+                .map(|v| Value::Object(v.clone()).to_string())
+                .unwrap_or_default(),
+            headers: answer_headers(headers),
+            want_plan,
+        };
+        let work = || {
+            let (engine, client, request, headers) = (
+                self.clone(),
+                client.clone(),
+                request.clone(),
+                headers.clone(),
+            );
+            async move {
+                engine
+                    .run_prepared(&prepared, &client, &request, method, &headers, want_plan)
+                    .await
+            }
+        };
+        requests.run(key, work).await
+    }
+
+    /// Runs a request to the end: the response body, or a request error.
+    pub async fn execute(
+        self: &Arc<Self>,
+        client: &SubgraphClient,
+        request: &GraphqlRequest,
+        method: Method,
+        headers: &HeaderMap,
+        want_plan: bool,
+    ) -> Result<Answered, RequestFailure> {
+        let prepared = self
+            .preparer
+            .prepare_off_workers(query_of(request)?, request.operation_name.as_deref())
+            .await?;
+        self.run_prepared(&prepared, client, request, method, headers, want_plan)
+            .await
+    }
+
+    /// The response stages for a prepared operation of `request`.
+    async fn run_prepared(
+        &self,
+        prepared: &Prepared,
+        client: &SubgraphClient,
+        request: &GraphqlRequest,
+        method: Method,
+        headers: &HeaderMap,
+        want_plan: bool,
+    ) -> Result<Answered, RequestFailure> {
+        if method == Method::Get && prepared.kind != OperationType::Query {
+            return Err(RequestError::MutationOverGet.into());
+        }
+        let schema = &self.supergraph.api_schema;
+        let document = &prepared.document;
+        let operation = document
+            .operations
+            .get(prepared.operation_name.as_deref())
+            .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+        let variables = coerce::coerce(schema, document, operation, request.variables.as_ref())?;
+        plan::check_variables(&prepared.plan, &variables.json)?;
+        let ctx = ExecutionContext {
+            supergraph: &self.supergraph,
+            client,
+            variables: &variables.json,
+            headers,
+            dedupe: self.dedupe_fetches,
+        };
+        let mut executed = execute::execute(&ctx, &prepared.plan).await;
+        if prepared.introspection {
+            let answered = introspection::answer(
+                schema,
+                &self.implementers,
+                document,
+                operation,
+                &variables.coerced,
+            )?;
+            executed.data.extend(answered);
+        }
+        let mut extensions = Map::new();
+        if want_plan {
+            let printed = self.preparer.planner().print(&prepared.plan);
+            extensions.insert("queryPlan".into(), Value::String(printed));
+        }
+        let body = format::response_body(
+            schema,
+            document,
+            operation,
+            &variables.json,
+            &executed,
+            &extensions,
+        )?;
+        Ok(Answered {
+            body: Bytes::from(body),
+            kind: prepared.kind,
+        })
+    }
+}
+
+/// The request's document, if it has a non-blank one.
+fn query_of(request: &GraphqlRequest) -> Result<&str, RequestError> {
+    request
+        .query
+        .as_deref()
+        .filter(|q| !q.trim().is_empty())
+        .ok_or(RequestError::NoQuery)
+}

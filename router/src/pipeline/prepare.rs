@@ -1,0 +1,204 @@
+//! Preparation: parse → validate → limits → normalise → introspection check →
+//! plan, once per (document, operation name), cached ([`crate::plan_cache`],
+//! keyed by a hash and bounded by bytes). A cache miss is prepared on a
+//! blocking thread, at most `planning_concurrency` at once, so a slow plan
+//! never holds up `/health` or cached operations.
+
+use std::sync::{Arc, Mutex};
+
+use apollo_compiler::ExecutableDocument;
+use apollo_compiler::executable::OperationType;
+use apollo_compiler::validation::Valid;
+
+use super::error::Internal;
+use super::plan::QueryPlanner;
+use super::{introspection, limits, normalize, parse, plan, validate};
+use crate::core::plan::{PlanNode, QueryPlan};
+use crate::core::supergraph::Supergraph;
+use crate::metrics::PlanCacheCounters;
+use crate::plan_cache::{self, PlanCache};
+use crate::response::RequestFailure;
+use crate::settings::{Limits, RouterSettings};
+
+/// A parsed, validated and planned operation, cached per (document, operation name).
+#[derive(Debug)]
+pub struct Prepared {
+    /// The validated document, normalised ([`crate::core::normalize`]): only
+    /// the selected operation, fragments inlined, fields merged.
+    pub document: Valid<ExecutableDocument>,
+    /// The selected operation's name as the client gave it.
+    pub operation_name: Option<String>,
+    /// Query or mutation.
+    pub kind: OperationType,
+    /// The plan (subgraph operation texts built in).
+    pub plan: QueryPlan,
+    /// Whether the operation has `__schema` or `__type` at the root.
+    pub introspection: bool,
+    /// The estimated memory the entry holds, in bytes (for the cache).
+    pub estimated_bytes: usize,
+}
+
+/// Roughly what one normalised selection costs in memory (the node, its
+/// field definition reference, name and arguments).
+const BYTES_PER_SELECTION: usize = 256;
+
+/// The bytes a plan holds: its operation texts and a little per node.
+fn plan_bytes(node: &PlanNode) -> usize {
+    128 + match node {
+        PlanNode::Fetch(fetch) => {
+            fetch.operation.len()
+                + fetch.subgraph.len()
+                + fetch.operation_name.as_ref().map_or(0, String::len)
+                + fetch.variable_usages.iter().map(String::len).sum::<usize>()
+                + 64 * fetch.requires.as_ref().map_or(0, Vec::len)
+                + 64 * fetch.context_variables.len()
+        }
+        PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => nodes.iter().map(plan_bytes).sum(),
+        PlanNode::Flatten(flatten) => 32 * flatten.path.len() + plan_bytes(&flatten.node),
+    }
+}
+
+/// Prepares operations for one supergraph and keeps them.
+pub(super) struct Preparer {
+    supergraph: Arc<Supergraph>,
+    planner: Arc<dyn QueryPlanner>,
+    cache: Mutex<PlanCache<Prepared>>,
+    /// Turns to prepare a cache miss on a blocking thread.
+    planning: tokio::sync::Semaphore,
+    limits: Limits,
+    introspection: bool,
+    cache_counters: PlanCacheCounters,
+}
+
+impl Preparer {
+    pub(super) fn new(
+        supergraph: Arc<Supergraph>,
+        planner: Arc<dyn QueryPlanner>,
+        settings: &RouterSettings,
+        cache_counters: PlanCacheCounters,
+    ) -> Self {
+        Preparer {
+            supergraph,
+            planner,
+            cache: Mutex::new(PlanCache::new(
+                settings.plan_cache_size,
+                settings.plan_cache_bytes,
+            )),
+            planning: tokio::sync::Semaphore::new(settings.planning_concurrency.max(1)),
+            limits: settings.limits.clone(),
+            introspection: settings.introspection,
+            cache_counters,
+        }
+    }
+
+    /// The planner (to print plans).
+    pub(super) fn planner(&self) -> &dyn QueryPlanner {
+        self.planner.as_ref()
+    }
+
+    /// How many prepared operations are cached.
+    pub(super) fn cached_operations(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// The estimated size of the cached operations, in bytes.
+    pub(super) fn cached_bytes(&self) -> usize {
+        self.cache.lock().map(|c| c.bytes()).unwrap_or(0)
+    }
+
+    /// Caches a freshly prepared operation under `key`.
+    fn remember(&self, key: plan_cache::Key, prepared: Prepared) -> Arc<Prepared> {
+        let prepared = Arc::new(prepared);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, prepared.clone(), prepared.estimated_bytes);
+        }
+        prepared
+    }
+
+    fn cached(&self, key: &plan_cache::Key) -> Option<Arc<Prepared>> {
+        let hit = self.cache.lock().ok().and_then(|mut c| c.get(key));
+        if hit.is_some() {
+            self.cache_counters.hit();
+        }
+        hit
+    }
+
+    /// The prepared operation, from the cache or prepared on the calling thread.
+    pub(super) fn prepare(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Arc<Prepared>, RequestFailure> {
+        let key = plan_cache::key(query, operation_name);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        self.cache_counters.miss();
+        Ok(self.remember(key, self.prepare_uncached(query, operation_name)?))
+    }
+
+    /// As [`Preparer::prepare`], but a miss is prepared on a blocking thread
+    /// when one of the planning turns is free, so the async workers go on.
+    pub(super) async fn prepare_off_workers(
+        self: &Arc<Self>,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Arc<Prepared>, RequestFailure> {
+        let key = plan_cache::key(query, operation_name);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let _turn = self
+            .planning
+            .acquire()
+            .await
+            .map_err(|_| Internal::logged("the planning turns are closed"))?;
+        // Another request may have prepared it while this one waited.
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        self.cache_counters.miss();
+        let preparer = self.clone();
+        let query = query.to_owned();
+        let operation_name = operation_name.map(str::to_owned);
+        let prepared = tokio::task::spawn_blocking(move || {
+            preparer.prepare_uncached(&query, operation_name.as_deref())
+        })
+        .await
+        .map_err(|_| Internal::logged("preparing an operation panicked"))??;
+        Ok(self.remember(key, prepared))
+    }
+
+    /// Every preparation stage, on the calling thread.
+    pub(super) fn prepare_uncached(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Prepared, RequestFailure> {
+        let ast = parse::parse(query, &self.limits)?;
+        let (document, operation) =
+            validate::validate(&ast, &self.supergraph.api_schema, operation_name)?;
+        limits::check(&document, &operation, &self.limits)?;
+        let normalized =
+            normalize::normalize(&document, operation_name, self.limits.max_selections)?;
+        let operation = normalized
+            .operation()
+            .ok_or_else(|| Internal::logged("the normalised operation is missing"))?
+            .clone();
+        let introspection =
+            introspection::check(&normalized.document, &operation, self.introspection)?;
+        let plan = plan::plan(self.planner.as_ref(), &normalized)?;
+        let estimated_bytes = 512
+            + query.len()
+            + normalized.selections * BYTES_PER_SELECTION
+            + plan.node.as_ref().map_or(0, plan_bytes);
+        Ok(Prepared {
+            document: normalized.document,
+            operation_name: operation_name.map(str::to_owned),
+            kind: operation.operation_type,
+            plan,
+            introspection,
+            estimated_bytes,
+        })
+    }
+}

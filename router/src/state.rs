@@ -1,0 +1,108 @@
+//! What every request handler shares ([`AppState`]): the current [`Engine`]
+//! (swapped atomically when the supergraph changes), the subgraph client, the
+//! settings and the metrics.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+
+use crate::client::SubgraphClient;
+use crate::core::supergraph::Supergraph;
+use crate::metrics::Metrics;
+use crate::pipeline::{self, Engine, MakePlanner};
+use crate::settings::RouterSettings;
+
+/// What every request handler shares: the current engine (swapped atomically
+/// when the supergraph changes), the subgraph client, the settings and the
+/// metrics.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    engine: ArcSwapOption<Engine>,
+    client: SubgraphClient,
+    settings: RouterSettings,
+    make_planner: MakePlanner,
+    metrics: Arc<Metrics>,
+}
+
+/// Why a supergraph could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The SDL is not a usable supergraph.
+    #[error(transparent)]
+    Supergraph(#[from] crate::core::supergraph::SupergraphError),
+    /// The planner could not be built for it.
+    #[error("the query planner cannot use this supergraph: {0}")]
+    Planner(String),
+}
+
+impl AppState {
+    /// A state with no supergraph yet, planning with the core planner.
+    pub fn new(settings: RouterSettings) -> Result<Self, reqwest::Error> {
+        let make_planner = pipeline::plan::core_planner_with(settings.limits.plan_limits());
+        Self::with_planner(settings, make_planner)
+    }
+
+    /// A state whose engines plan with `make_planner` (tests use hand-written plans).
+    pub fn with_planner(
+        settings: RouterSettings,
+        make_planner: MakePlanner,
+    ) -> Result<Self, reqwest::Error> {
+        let metrics = Arc::new(Metrics::new());
+        let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
+        Ok(AppState {
+            inner: Arc::new(Shared {
+                engine: ArcSwapOption::empty(),
+                client,
+                settings,
+                make_planner,
+                metrics,
+            }),
+        })
+    }
+
+    /// The current engine, if a supergraph is loaded.
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.inner.engine.load_full()
+    }
+
+    /// The subgraph client.
+    pub fn client(&self) -> &SubgraphClient {
+        &self.inner.client
+    }
+
+    /// The router settings.
+    pub fn settings(&self) -> &RouterSettings {
+        &self.inner.settings
+    }
+
+    /// This router's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Parses `sdl` and swaps it in (with a new planner and empty caches).
+    pub fn install_sdl(&self, sdl: &str) -> Result<(), InstallError> {
+        let supergraph = Supergraph::parse(sdl)?;
+        self.install(supergraph, sdl.to_owned())
+    }
+
+    /// Swaps in `supergraph` (read from `sdl`), with a new planner and empty caches.
+    pub fn install(&self, supergraph: Supergraph, sdl: String) -> Result<(), InstallError> {
+        let supergraph = Arc::new(supergraph);
+        let planner =
+            (self.inner.make_planner)(supergraph.clone()).map_err(InstallError::Planner)?;
+        let engine = Engine::new(
+            supergraph,
+            sdl,
+            planner,
+            &self.inner.settings,
+            self.inner.metrics.plan_cache(),
+        );
+        self.inner.engine.store(Some(Arc::new(engine)));
+        Ok(())
+    }
+}
