@@ -55,7 +55,7 @@ fn committed_supergraph_matches_composition_of_committed_subgraphs() {
     assert!(
         committed == fresh,
         "schema/supergraph.graphql is stale: refresh it with \
-         `UPDATE_SCHEMA=1 cargo test -p storefront-router --test compose_schema`"
+         `UPDATE_SCHEMA=1 cargo test -p storefront-router --test compose schema::`"
     );
 }
 
