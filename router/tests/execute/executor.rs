@@ -4,11 +4,9 @@
 //! are down or slow, and header forwarding.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use storefront_router::core::plan::PlanNode;
 use storefront_router::settings::RouterSettings;
@@ -396,7 +394,7 @@ async fn variables_are_forwarded_and_skip_include_aliases_fragments_shape_the_ou
 fn volumes_supergraph() -> String {
     let link =
         r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])"#;
-    common::compose_inline(
+    crate::common::compose_inline(
         link,
         &[
             (

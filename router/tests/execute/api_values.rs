@@ -4,13 +4,11 @@
 //! to the nearest nullable parent, with an error.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use storefront_router::AppState;
 
-const SUPERGRAPH: &str = include_str!("fixtures/api-values-supergraph.graphql");
+const SUPERGRAPH: &str = include_str!("../fixtures/api-values-supergraph.graphql");
 
 /// The shelf subgraph: answers by the root field the router asks for.
 fn shelf(body: &Value) -> Value {

@@ -3,11 +3,9 @@
 //! mutations and requests with other credentials are never shared.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;

@@ -6,16 +6,6 @@
 //! `cargo bench`.
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)]
-#[path = "../benches/gateway/data.rs"]
-mod data;
-#[allow(dead_code)]
-#[path = "../benches/gateway/subgraphs.rs"]
-mod subgraphs;
-#[allow(dead_code)]
-#[path = "../benches/gateway/workload.rs"]
-mod workload;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
@@ -24,6 +14,8 @@ use storefront_router::client::SubgraphClient;
 use storefront_router::settings::{RouterSettings, Timeouts};
 use storefront_router::{AppState, app};
 use tower::ServiceExt as _;
+
+use crate::{subgraphs, workload};
 
 async fn router_over(subgraphs: &subgraphs::Subgraphs) -> AppState {
     let client = SubgraphClient::new(Timeouts::default()).unwrap();
