@@ -1,11 +1,9 @@
 //! The `router` binary's subcommands: `plan`, `compose` and start-up errors.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::process::Output;
 
-use common::FakeSubgraph;
+use crate::common::FakeSubgraph;
 use serde_json::{Value, json};
 
 const FIXTURE: &str = concat!(
@@ -204,7 +202,7 @@ async fn serve_composes_from_the_subgraphs_given_with_subgraph_flags() {
         .env("PORT", port.to_string())
         .env("BIND_ADDRESS", "127.0.0.1")
         // Not the fakes: the flags must win over the environment.
-        .env("SUBGRAPHS", format!("c={}", common::dead_url()))
+        .env("SUBGRAPHS", format!("c={}", crate::common::dead_url()))
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -212,7 +210,7 @@ async fn serve_composes_from_the_subgraphs_given_with_subgraph_flags() {
 
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    common::wait_until_ready(&http, &base, std::time::Duration::from_secs(20)).await;
+    crate::common::wait_until_ready(&http, &base, std::time::Duration::from_secs(20)).await;
     let body: Value = http
         .post(format!("{base}/graphql"))
         .header("content-type", "application/json")

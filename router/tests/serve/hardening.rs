@@ -6,13 +6,11 @@
 //! off, and `x-request-id` on every GraphQL response.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use serde_json::{Value, json};
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;

@@ -3,11 +3,9 @@
 //! composition fails.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::FakeSubgraph;
+use crate::common::FakeSubgraph;
 use serde_json::{Value, json};
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;
@@ -49,7 +47,7 @@ async fn the_router_is_not_ready_until_composition_succeeds_then_swaps_on_change
     let state = AppState::new(RouterSettings::default()).unwrap();
 
     // orders is not up yet: nothing is loaded.
-    let orders_url = common::dead_url();
+    let orders_url = crate::common::dead_url();
     let subgraphs = vec![
         ("users".to_owned(), users.url.clone()),
         ("orders".to_owned(), orders_url.clone()),

@@ -3,13 +3,11 @@
 //! routers in one process do not see each other's traffic.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use http_body_util::BodyExt;
 use serde_json::json;
 use storefront_router::settings::{RouterSettings, Timeouts};

@@ -2,11 +2,9 @@
 //! locations and codes, limits, introspection of the API schema, probes.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::Request;
-use common::*;
 use serde_json::{Value, json};
 use storefront_router::AppState;
 use storefront_router::settings::RouterSettings;

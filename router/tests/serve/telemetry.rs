@@ -4,20 +4,18 @@
 //! subgraphs.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::FakeSubgraph;
 use axum::body::Bytes;
-use common::FakeSubgraph;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::json;
 
-const FIXTURE: &str = include_str!("fixtures/apollo-supergraph.graphql");
+const FIXTURE: &str = include_str!("../fixtures/apollo-supergraph.graphql");
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -113,7 +111,7 @@ async fn the_router_exports_its_spans_over_otlp_and_propagates_the_trace() {
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + DEADLINE;
-    common::wait_until_ready(&http, &base, DEADLINE).await;
+    crate::common::wait_until_ready(&http, &base, DEADLINE).await;
 
     let answer = http
         .post(format!("{base}/graphql"))
