@@ -1,7 +1,9 @@
-//! Shared by the router's HTTP and executor tests: fake subgraphs (axum on
-//! port 0 answering canned JSON and recording what they received), a router
-//! on the Storefront fixture supergraph with hand-written plans, and a small
-//! request helper.
+//! Shared by the router's test binaries that run requests (`plan`, `execute`,
+//! `serve`; each includes this file as its `common` module): fake subgraphs
+//! (axum on port 0 answering canned JSON and recording what they received), a
+//! router on the Storefront fixture supergraph with hand-written plans or on
+//! any supergraph with the real planner, the supergraph our composition builds
+//! from inline subgraphs, and small request helpers.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::HashMap;

@@ -1,0 +1,41 @@
+//! Entity jumps through `@key`: single, several, compound and nested keys.
+
+use storefront_router::core::plan::plan_text;
+
+const SHOP: &str = concat!(
+    include_str!("../fixtures/plan/join-preamble.graphql"),
+    include_str!("../fixtures/plan/shop.graphql")
+);
+
+fn plan(operation: &str) -> String {
+    plan_text(SHOP, operation, None).expect("plans")
+}
+
+#[test]
+fn jumps_through_a_single_key() {
+    insta::assert_snapshot!(plan("{ me { name reviews { body } } }"));
+}
+
+#[test]
+fn jumps_with_the_compound_nested_key_the_target_resolves() {
+    insta::assert_snapshot!(plan("{ topProducts { name inStock } }"));
+}
+
+#[test]
+fn picks_the_key_the_source_can_provide_among_several() {
+    insta::assert_snapshot!(plan("{ stockedProducts { inStock name } }"));
+}
+
+#[test]
+fn groups_fields_of_one_subgraph_at_one_path_into_one_fetch() {
+    insta::assert_snapshot!(plan(
+        "{ topProducts { reviews { body } name upc reviews { id } } }"
+    ));
+}
+
+#[test]
+fn chains_jumps_through_nested_entities() {
+    insta::assert_snapshot!(plan(
+        "{ reviews { product { inStock reviews { author { name } } } } }"
+    ));
+}

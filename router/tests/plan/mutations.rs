@@ -1,0 +1,33 @@
+//! Mutations run in order; consecutive root fields of one subgraph share a fetch.
+
+use storefront_router::core::plan::plan_text;
+
+const SHOP: &str = concat!(
+    include_str!("../fixtures/plan/join-preamble.graphql"),
+    include_str!("../fixtures/plan/shop.graphql")
+);
+
+fn plan(operation: &str) -> String {
+    plan_text(SHOP, operation, None).expect("plans")
+}
+
+#[test]
+fn mutations_of_different_subgraphs_run_in_sequence() {
+    insta::assert_snapshot!(plan(
+        "mutation { updateName(name: \"a\") { id } addReview(upc: \"1\", body: \"b\") { id } logout }"
+    ));
+}
+
+#[test]
+fn consecutive_mutations_of_one_subgraph_share_a_fetch() {
+    insta::assert_snapshot!(plan(
+        "mutation { updateName(name: \"a\") { id } logout addReview(upc: \"1\", body: \"b\") { id } deleteReview(id: \"2\") }"
+    ));
+}
+
+#[test]
+fn entity_fetches_of_a_mutation_run_before_the_next_mutation() {
+    insta::assert_snapshot!(plan(
+        "mutation { addReview(upc: \"1\", body: \"b\") { product { name inStock } } updateName(name: \"a\") { name } }"
+    ));
+}

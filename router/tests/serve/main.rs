@@ -1,0 +1,35 @@
+//! The router as a service: GraphQL over HTTP, CORS, its defences, metrics,
+//! the playground and the composed supergraph source, on the app in-process;
+//! and the `router` binary run as a process (its command line, and the
+//! OpenTelemetry export).
+//!
+//! # Layout
+//! - `http`: GraphQL over HTTP: methods, media types, request errors with
+//!   locations and codes, limits, introspection, probes.
+//! - `cors`: CORS for the configured origins only.
+//! - `hardening`: timeouts against slow clients, graceful shutdown,
+//!   `Content-Type` as a media type, CSRF prevention, introspection and the
+//!   playground turned off, `x-request-id`.
+//! - `metrics`: `GET /metrics`, per router.
+//! - `playground`: the page at `/` and its assets, on this origin only.
+//! - `source`: the supergraph composed from the subgraphs, swapped when they
+//!   change, the last good one kept.
+//! - `cli`: the `router` binary's `plan` and `compose` subcommands and its
+//!   start-up errors.
+//! - `telemetry`: the `router` binary exports its spans over OTLP and
+//!   propagates the trace.
+//!
+//! Shared helpers (fake subgraphs, a router with hand-written plans,
+//! requests, readiness polling) are in `tests/common`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod cors;
+mod hardening;
+mod http;
+mod metrics;
+mod playground;
+mod source;
+mod telemetry;
