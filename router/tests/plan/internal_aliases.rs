@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
+use crate::fixtures::SHOP;
 use serde_json::{Value, json};
 use storefront_router::core::plan::plan_text;
 
@@ -15,11 +16,6 @@ const LISTINGS: &str = concat!(
     include_str!("../fixtures/plan/join-preamble.graphql"),
     include_str!("../fixtures/plan/listings.graphql")
 );
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
 fn plan(operation: &str) -> String {
     plan_text(LISTINGS, operation, None).expect("plans")
 }

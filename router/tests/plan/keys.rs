@@ -1,15 +1,6 @@
 //! Entity jumps through `@key`: single, several, compound and nested keys.
 
-use storefront_router::core::plan::plan_text;
-
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
-fn plan(operation: &str) -> String {
-    plan_text(SHOP, operation, None).expect("plans")
-}
+use crate::fixtures::shop_plan as plan;
 
 #[test]
 fn jumps_through_a_single_key() {

@@ -31,6 +31,20 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+/// The fixture supergraph several modules plan against.
+mod fixtures {
+    /// The shop (`tests/fixtures/plan/shop.graphql` after the join-spec preamble).
+    pub const SHOP: &str = concat!(
+        include_str!("../fixtures/plan/join-preamble.graphql"),
+        include_str!("../fixtures/plan/shop.graphql")
+    );
+
+    /// The printed plan of `operation` on the shop supergraph.
+    pub fn shop_plan(operation: &str) -> String {
+        storefront_router::core::plan::plan_text(SHOP, operation, None).expect("plans")
+    }
+}
+
 mod abstract_types;
 mod conditions;
 mod context;

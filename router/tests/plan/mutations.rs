@@ -1,15 +1,6 @@
 //! Mutations run in order; consecutive root fields of one subgraph share a fetch.
 
-use storefront_router::core::plan::plan_text;
-
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
-fn plan(operation: &str) -> String {
-    plan_text(SHOP, operation, None).expect("plans")
-}
+use crate::fixtures::shop_plan as plan;
 
 #[test]
 fn mutations_of_different_subgraphs_run_in_sequence() {

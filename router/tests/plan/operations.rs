@@ -1,16 +1,8 @@
 //! Fragments, aliases, `@skip`/`@include`, `__typename` and variables.
 
-use storefront_router::core::plan::{PlanNode, Planner, plan_text};
+use crate::fixtures::{SHOP, shop_plan as plan};
+use storefront_router::core::plan::{PlanNode, Planner};
 use storefront_router::core::supergraph::Supergraph;
-
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
-fn plan(operation: &str) -> String {
-    plan_text(SHOP, operation, None).expect("plans")
-}
 
 /// The subgraph operations of a plan, in plan order.
 fn operations(operation: &str, name: Option<&str>) -> Vec<(String, String, Vec<String>)> {

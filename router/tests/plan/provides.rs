@@ -1,16 +1,8 @@
 //! `@provides` and `@external`: provided fields are read without a jump,
 //! external ones are fetched from their owner.
 
+use crate::fixtures::shop_plan as plan;
 use storefront_router::core::plan::plan_text;
-
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
-fn plan(operation: &str) -> String {
-    plan_text(SHOP, operation, None).expect("plans")
-}
 
 #[test]
 fn uses_provided_fields_without_a_jump() {

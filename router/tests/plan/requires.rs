@@ -1,16 +1,8 @@
 //! `@requires`: the required fields are fetched first and sent in the
 //! representation.
 
+use crate::fixtures::shop_plan as plan;
 use storefront_router::core::plan::plan_text;
-
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
-fn plan(operation: &str) -> String {
-    plan_text(SHOP, operation, None).expect("plans")
-}
 
 #[test]
 fn fetches_required_fields_from_other_subgraphs_before_the_requiring_one() {

@@ -1,15 +1,6 @@
 //! Root fields spread over several subgraphs.
 
-use storefront_router::core::plan::plan_text;
-
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
-fn plan(operation: &str) -> String {
-    plan_text(SHOP, operation, None).expect("plans")
-}
+use crate::fixtures::shop_plan as plan;
 
 #[test]
 fn root_fields_of_different_subgraphs_run_in_parallel() {

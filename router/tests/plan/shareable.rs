@@ -1,15 +1,7 @@
 //! `@shareable`, `@override` and `@inaccessible`.
 
+use crate::fixtures::{SHOP, shop_plan as plan};
 use storefront_router::core::plan::plan_text;
-
-const SHOP: &str = concat!(
-    include_str!("../fixtures/plan/join-preamble.graphql"),
-    include_str!("../fixtures/plan/shop.graphql")
-);
-
-fn plan(operation: &str) -> String {
-    plan_text(SHOP, operation, None).expect("plans")
-}
 
 #[test]
 fn shareable_fields_stay_in_the_current_subgraph() {
