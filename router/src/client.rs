@@ -241,7 +241,7 @@ fn request_body(
     operation_name: Option<&str>,
     variables: &Map<String, Value>,
 ) -> Result<Vec<u8>, SubgraphError> {
-    serde_json::to_vec(&SubgraphRequest {
+    sonic_rs::to_vec(&SubgraphRequest {
         query,
         operation_name,
         variables,
@@ -272,7 +272,7 @@ fn post(
         let answer = request.send().await.map_err(|e| classify(e, timeout))?;
         let status = answer.status();
         let bytes = answer.bytes().await.map_err(|e| classify(e, timeout))?;
-        match serde_json::from_slice::<SubgraphResponse>(&bytes) {
+        match sonic_rs::from_slice::<SubgraphResponse>(&bytes) {
             Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
             _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
             Ok(_) => Err(SubgraphError::InvalidResponse(

@@ -132,7 +132,7 @@ pub fn response_body(
         data: &output,
         extensions,
     };
-    serde_json::to_vec(&body).map_err(|_| Internal::logged("the response could not be serialized"))
+    sonic_rs::to_vec(&body).map_err(|_| Internal::logged("the response could not be serialized"))
 }
 
 /// Walks one operation over the merged tree.
