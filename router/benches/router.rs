@@ -102,8 +102,9 @@ fn merging(c: &mut Criterion) {
                 let operation = prepared.document.operations.get(None).unwrap();
                 let variables = Map::new();
                 let mut formatter = Formatter::new(api, &prepared.document, &variables, &[], false);
-                let output = formatter.format_operation(operation, &data);
-                serde_json::to_vec(&output).unwrap()
+                let mut output = Vec::new();
+                formatter.format_operation(operation, &data, &mut output);
+                output
             },
             BatchSize::SmallInput,
         )

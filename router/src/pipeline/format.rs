@@ -8,9 +8,11 @@
 //! own fields, and is null with an error where the selection depends on its
 //! type.
 //!
-//! The output borrows its leaves from the merged tree and its keys from the
-//! document: nothing is copied, and [`response_body`] serialises it, with the
-//! subgraphs' and the formatter's errors, straight into the response body.
+//! The data is written as JSON while the tree is walked, with no
+//! intermediate tree: a value that turns out null in a non-null position
+//! is cut from the buffer back to where its nearest nullable parent
+//! started, which is then written as `null`. [`response_body`] puts the
+//! subgraphs' and the formatter's errors in front of it.
 
 use std::rc::Rc;
 
@@ -22,7 +24,7 @@ use apollo_compiler::executable::{Field, Operation, Selection, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use indexmap::IndexMap;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::Internal;
@@ -31,45 +33,6 @@ use crate::response::{GraphqlError, PathSegment, codes};
 
 /// Leaf types that are never enums (most leaves: no schema lookup for them).
 const BUILT_IN_SCALARS: [&str; 5] = ["String", "ID", "Int", "Float", "Boolean"];
-
-/// A response value that borrows from the merged tree and the document.
-#[derive(Debug)]
-pub enum Output<'a> {
-    /// `null`.
-    Null,
-    /// A leaf (or introspection result) as the tree holds it.
-    Leaf(&'a Value),
-    /// A type name (`__typename`).
-    Name(&'a str),
-    /// An object, in the client's selection order.
-    Object(Vec<(&'a str, Output<'a>)>),
-    /// A list.
-    List(Vec<Output<'a>>),
-}
-
-impl Serialize for Output<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Output::Null => serializer.serialize_unit(),
-            Output::Leaf(value) => value.serialize(serializer),
-            Output::Name(name) => serializer.serialize_str(name),
-            Output::Object(fields) => {
-                let mut map = serializer.serialize_map(Some(fields.len()))?;
-                for (key, value) in fields {
-                    map.serialize_entry(key, value)?;
-                }
-                map.end()
-            }
-            Output::List(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-        }
-    }
-}
 
 #[derive(Clone, Copy)]
 enum Step<'a> {
@@ -80,28 +43,14 @@ enum Step<'a> {
 /// The fields of one response key.
 struct Group<'a> {
     key: &'a str,
+    /// `"key":`, escaped once.
+    key_json: Vec<u8>,
     field: &'a Field,
     sets: Vec<&'a SelectionSet>,
 }
 
-/// The body of a response whose execution started (`data` is present).
-#[derive(serde::Serialize)]
-struct ResponseBody<'a> {
-    #[serde(skip_serializing_if = "Errors::is_empty")]
-    errors: Errors<'a>,
-    data: &'a Output<'a>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    extensions: &'a Map<String, Value>,
-}
-
 /// Subgraph errors, then the formatter's, without copying either.
 struct Errors<'a>(&'a [GraphqlError], &'a [GraphqlError]);
-
-impl Errors<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty() && self.1.is_empty()
-    }
-}
 
 impl Serialize for Errors<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -109,8 +58,8 @@ impl Serialize for Errors<'_> {
     }
 }
 
-/// The JSON response body of `operation` executed into `executed`: its data
-/// in the client's shape, the errors, and `extensions`.
+/// The JSON response body of `operation` executed into `executed`: the
+/// errors (if any), its data in the client's shape, and `extensions` (if any).
 pub fn response_body(
     schema: &Valid<Schema>,
     document: &Valid<ExecutableDocument>,
@@ -126,13 +75,37 @@ pub fn response_body(
         &executed.errors,
         executed.fetch_failed,
     );
-    let output = formatter.format_operation(operation, &executed.data);
-    let body = ResponseBody {
-        errors: Errors(&executed.errors, &formatter.errors),
-        data: &output,
-        extensions,
-    };
-    sonic_rs::to_vec(&body).map_err(|_| Internal::logged("the response could not be serialized"))
+    let mut data = Vec::with_capacity(4096);
+    formatter.format_operation(operation, &executed.data, &mut data);
+    let serialized = || Internal::logged("the response could not be serialized");
+    let mut body = Vec::with_capacity(data.len() + 64);
+    body.push(b'{');
+    if !executed.errors.is_empty() || !formatter.errors.is_empty() {
+        body.extend_from_slice(br#""errors":"#);
+        sonic_rs::to_writer(&mut body, &Errors(&executed.errors, &formatter.errors))
+            .map_err(|_| serialized())?;
+        body.push(b',');
+    }
+    body.extend_from_slice(br#""data":"#);
+    body.extend_from_slice(&data);
+    if !extensions.is_empty() {
+        body.extend_from_slice(br#","extensions":"#);
+        sonic_rs::to_writer(&mut body, extensions).map_err(|_| serialized())?;
+    }
+    body.push(b'}');
+    Ok(body)
+}
+
+/// Writes `value` as JSON.
+fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    let start = out.len();
+    if sonic_rs::to_writer(&mut *out, value).is_err() {
+        // Values from the merged tree always serialise; should one not, it
+        // answers null rather than a broken document.
+        tracing::error!("a response value could not be serialized");
+        out.truncate(start);
+        out.extend_from_slice(b"null");
+    }
 }
 
 /// Walks one operation over the merged tree.
@@ -172,16 +145,19 @@ impl<'a> Formatter<'a> {
         }
     }
 
-    /// The `data` of the response: `Output::Null` when a non-null root field is null.
+    /// Writes the `data` of the response to `out`: `null` when a non-null
+    /// root field is null.
     pub fn format_operation(
         &mut self,
         operation: &'a Operation,
         data: &'a Map<String, Value>,
-    ) -> Output<'a> {
+        out: &mut Vec<u8>,
+    ) {
         let root_type = operation.object_type().as_str();
-        match self.selection_set(root_type, &[&operation.selection_set], data) {
-            Some(fields) => Output::Object(fields),
-            None => Output::Null,
+        let start = out.len();
+        if !self.selection_set(root_type, &[&operation.selection_set], data, out) {
+            out.truncate(start);
+            out.extend_from_slice(b"null");
         }
     }
 
@@ -204,6 +180,12 @@ impl<'a> Formatter<'a> {
             .into_iter()
             .map(|(key, fields)| Group {
                 key,
+                key_json: {
+                    let mut json = Vec::with_capacity(key.len() + 3);
+                    write_json(&mut json, key);
+                    json.push(b':');
+                    json
+                },
                 field: fields[0],
                 sets: fields.iter().map(|f| &f.selection_set).collect(),
             })
@@ -214,33 +196,52 @@ impl<'a> Formatter<'a> {
         groups
     }
 
+    /// Writes the object; `false` when a field of it is null in a non-null
+    /// position (what was written is then the caller's to cut).
     fn selection_set(
         &mut self,
         type_name: &'a str,
         sets: &[&'a SelectionSet],
         object: &'a Map<String, Value>,
-    ) -> Option<Vec<(&'a str, Output<'a>)>> {
+        out: &mut Vec<u8>,
+    ) -> bool {
         let groups = self.grouped(type_name, sets);
-        let mut out = Vec::with_capacity(groups.len());
-        for group in groups.iter() {
+        out.push(b'{');
+        for (index, group) in groups.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&group.key_json);
             let (key, field) = (group.key, group.field);
-            let value = match field.name.as_str() {
-                "__typename" => Output::Name(type_name),
-                "__schema" | "__type" => object.get(key).map_or(Output::Null, Output::Leaf),
+            match field.name.as_str() {
+                "__typename" => write_json(out, type_name),
+                "__schema" | "__type" => match object.get(key) {
+                    Some(value) => write_json(out, value),
+                    None => out.extend_from_slice(b"null"),
+                },
                 _ => {
                     self.path.push(Step::Key(key));
-                    let value =
-                        self.complete(type_name, field, field.ty(), object.get(key), &group.sets);
+                    let written = self.complete(
+                        type_name,
+                        field,
+                        field.ty(),
+                        object.get(key),
+                        &group.sets,
+                        out,
+                    );
                     self.path.pop();
-                    value?
+                    if !written {
+                        return false;
+                    }
                 }
-            };
-            out.push((key, value));
+            }
         }
-        Some(out)
+        out.push(b'}');
+        true
     }
 
-    /// `None` means "null in a non-null position": the parent becomes null.
+    /// Writes the field's value; `false` means "null in a non-null
+    /// position": nothing of it is left in `out`, and the parent becomes null.
     fn complete(
         &mut self,
         parent: &str,
@@ -248,34 +249,38 @@ impl<'a> Formatter<'a> {
         ty: &'a Type,
         value: Option<&'a Value>,
         sets: &[&'a SelectionSet],
-    ) -> Option<Output<'a>> {
+        out: &mut Vec<u8>,
+    ) -> bool {
         let value = match value {
             None | Some(Value::Null) => {
                 if ty.is_non_null() {
                     self.null_error(parent, field);
-                    return None;
+                    return false;
                 }
-                return Some(Output::Null);
+                out.extend_from_slice(b"null");
+                return true;
             }
             Some(value) => value,
         };
+        let start = out.len();
         let completed = match (ty, value) {
             (Type::List(inner) | Type::NonNullList(inner), Value::Array(items)) => {
-                let mut out = Vec::with_capacity(items.len());
+                out.push(b'[');
                 let mut failed = false;
                 for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
                     self.path.push(Step::Index(index));
-                    let item = self.complete(parent, field, inner, Some(item), sets);
+                    let written = self.complete(parent, field, inner, Some(item), sets, out);
                     self.path.pop();
-                    match item {
-                        Some(item) => out.push(item),
-                        None => {
-                            failed = true;
-                            break;
-                        }
+                    if !written {
+                        failed = true;
+                        break;
                     }
                 }
-                (!failed).then_some(Output::List(out))
+                out.push(b']');
+                !failed
             }
             (Type::Named(name) | Type::NonNullNamed(name), Value::Object(object))
                 if !sets.iter().all(|s| s.selections.is_empty()) =>
@@ -285,37 +290,44 @@ impl<'a> Formatter<'a> {
                     .and_then(Value::as_str)
                     .unwrap_or(name.as_str());
                 if self.hidden_type(name, runtime) {
-                    return self.invalid(parent, field, ty);
+                    return self.invalid(parent, field, ty, out);
                 }
                 if !self.is_object(runtime) && self.needs_object_type(runtime, sets) {
-                    return self.unresolved(runtime, ty);
+                    return self.unresolved(runtime, ty, out);
                 }
-                self.selection_set(runtime, sets, object)
-                    .map(Output::Object)
+                self.selection_set(runtime, sets, object, out)
             }
             (Type::Named(name) | Type::NonNullNamed(name), value)
                 if !self.valid_enum_value(name, value) =>
             {
-                return self.invalid(parent, field, ty);
+                return self.invalid(parent, field, ty, out);
             }
-            (_, value) => Some(Output::Leaf(value)),
+            (_, value) => {
+                write_json(out, value);
+                true
+            }
         };
-        match completed {
-            Some(output) => Some(output),
-            None if ty.is_non_null() => None,
-            None => Some(Output::Null),
+        if completed {
+            return true;
         }
+        out.truncate(start);
+        if ty.is_non_null() {
+            return false;
+        }
+        out.extend_from_slice(b"null");
+        true
     }
 
     /// A subgraph value the API schema cannot show (an enum value or a
     /// runtime type it does not have, e.g. `@inaccessible` ones) completes as
     /// null, with the usual propagation when the position is non-null.
-    fn invalid(&mut self, parent: &str, field: &'a Field, ty: &Type) -> Option<Output<'a>> {
+    fn invalid(&mut self, parent: &str, field: &'a Field, ty: &Type, out: &mut Vec<u8>) -> bool {
         if ty.is_non_null() {
             self.null_error(parent, field);
-            return None;
+            return false;
         }
-        Some(Output::Null)
+        out.extend_from_slice(b"null");
+        true
     }
 
     /// A value whose object type is unknown (its `__typename` names an
@@ -324,15 +336,16 @@ impl<'a> Formatter<'a> {
     /// object type (GraphQL's `ResolveAbstractType`), so this is a field
     /// error, the value null, with the usual propagation. `__typename` is
     /// never an interface's name.
-    fn unresolved(&mut self, runtime: &str, ty: &Type) -> Option<Output<'a>> {
+    fn unresolved(&mut self, runtime: &str, ty: &Type, out: &mut Vec<u8>) -> bool {
         self.field_error(
             format!("Could not resolve the object type of a {runtime} value"),
             codes::UNRESOLVED_ABSTRACT_TYPE,
         );
         if ty.is_non_null() {
-            return None;
+            return false;
         }
-        Some(Output::Null)
+        out.extend_from_slice(b"null");
+        true
     }
 
     fn is_object(&self, name: &str) -> bool {
