@@ -11,13 +11,14 @@
 #    later runs against the same commit; the worktree is removed.
 # 2. Runs `BASELINE_ROUTER_BIN=<that binary> cargo bench -p storefront-router
 #    --bench gateway` in the working tree, which builds the working tree's
-#    release router and measures both, alternating rounds, then prints the
+#    release router and measures both (and a peer router, with
+#    PEER_ROUTER_CMD), taking turns, in each dedupe mode, then prints the
 #    medians side by side with ratios.
 #
-# BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS,
-# BENCH_ROUTER_CPUS and BENCH_CLIENT_CPUS pass through to the bench (see
-# router/benches/gateway/settings.rs); CARGO_TARGET_DIR, if set, is used for
-# the working tree's build.
+# Every other setting of the bench passes through (BENCH_SUBGRAPHS,
+# BENCH_SUPERGRAPH, BENCH_MODES, BENCH_ROUNDS, BENCH_DURATION, PEER_ROUTER_CMD,
+# ...; see router/benches/gateway/settings.rs); CARGO_TARGET_DIR, if set, is
+# used for the working tree's build.
 set -euo pipefail
 
 rev=${1:?usage: router/benches/compare.sh <git-rev>}

@@ -1,6 +1,7 @@
 //! The workload's data: the users, products, stock and reviews of The Guild's
-//! graphql-gateways-benchmark (the values only), read by the fake subgraphs
-//! and by [`crate::workload`] to work out the expected response.
+//! graphql-gateways-benchmark (the values only, as its subgraphs hold them),
+//! read by the in-bench subgraphs and by [`crate::workload`] to work out the
+//! expected response.
 
 /// A user of the accounts subgraph.
 pub struct User {
@@ -116,16 +117,16 @@ pub fn reviews_of_product(upc: &str) -> impl Iterator<Item = &'static Review> {
     REVIEWS.iter().filter(move |r| r.product_upc == upc)
 }
 
-/// `Product.shippingEstimate` from the `price` and `weight` inventory
-/// `@requires`: free above 1000, else half the weight. (The benchmark's
-/// inventory ignores the required fields and answers null; this one uses them,
-/// so a router that drops `@requires` inputs gets a different answer.)
-pub fn shipping_estimate(price: Option<i64>, weight: Option<i64>) -> Option<i64> {
-    match (price?, weight) {
-        (price, _) if price > 1000 => Some(0),
-        (_, weight) => weight.map(|w| w / 2),
-    }
-}
+/// `Product.shippingEstimate`. The benchmark's inventory subgraph declares it
+/// `@requires(fields: "price weight")` but resolves its entities from the key
+/// alone, so the estimate is always null; ours checks that the required fields
+/// arrive (see `schemas::inventory`) and answers the same null.
+pub const SHIPPING_ESTIMATE: Option<i64> = None;
+
+/// The username the benchmark's reviews subgraph gives a `User` entity it is
+/// asked for by key (`username` is `@external` there, so a router that asks
+/// it for one gets this instead of the real one).
+pub const REVIEWS_ENTITY_USERNAME: &str = "user";
 
 pub fn user_by_id(id: &str) -> Option<&'static User> {
     USERS.iter().find(|u| u.id == id)

@@ -4,10 +4,14 @@
 //! finish inside the window count. An answer is right when it is `200` with
 //! exactly as many bytes as the answer checked against the expected response
 //! before the round (a response with `errors` or other data is longer or
-//! shorter); anything else — another status, a transport error, a timeout —
-//! is an error.
+//! shorter); the first answer on a connection, and every
+//! [`FULL_CHECK_EVERY`]th after it, must moreover be that answer byte for
+//! byte or, failing that, the expected response as JSON (a router may order
+//! keys differently). Anything else — another status, a transport error, a
+//! timeout — is an error.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -22,6 +26,9 @@ use tokio::net::TcpStream;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait before reconnecting after a connection failed.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(20);
+/// Every how many answers a connection compares the whole answer (the others
+/// only by length, which costs the load generator nothing).
+pub const FULL_CHECK_EVERY: u64 = 8;
 
 /// What to send, where, and for how long.
 #[derive(Clone)]
@@ -30,8 +37,10 @@ pub struct Load {
     pub addr: SocketAddr,
     /// The request body.
     pub body: Bytes,
-    /// The length of a right answer, in bytes.
-    pub expected_len: usize,
+    /// A right answer, as checked before the round.
+    pub expected: Bytes,
+    /// The expected response.
+    pub expected_json: Arc<serde_json::Value>,
     /// How many connections.
     pub connections: usize,
     /// Not measured: lets connections open and caches settle.
@@ -71,12 +80,12 @@ impl Outcome {
 }
 
 /// Runs `load`; calls `at_start` when the measured window opens and
-/// `at_end` when it closes (to sample CPU times), then waits for the
-/// connections to finish their last request.
+/// `at_end` when it closes (to sample CPU times and counters), then waits for
+/// the connections to finish their last request.
 pub async fn run<S, E>(
     load: &Load,
-    at_start: impl FnOnce() -> S,
-    at_end: impl FnOnce() -> E,
+    at_start: impl AsyncFnOnce() -> S,
+    at_end: impl AsyncFnOnce() -> E,
 ) -> anyhow::Result<(Outcome, S, E)> {
     let start = Instant::now() + load.warmup;
     let end = start + load.duration;
@@ -87,9 +96,9 @@ pub async fn run<S, E>(
         })
         .collect();
     tokio::time::sleep_until(start.into()).await;
-    let started = at_start();
+    let started = at_start().await;
     tokio::time::sleep_until(end.into()).await;
-    let ended = at_end();
+    let ended = at_end().await;
     let mut outcome = Outcome {
         latencies_us: Vec::new(),
         errors: 0,
@@ -114,6 +123,7 @@ pub async fn run<S, E>(
 async fn connection(load: &Load, start: Instant, end: Instant) -> Seen {
     let mut seen = Seen::default();
     let mut sender: Option<SendRequest<Full<Bytes>>> = None;
+    let mut answers: u64 = 0;
     while Instant::now() < end {
         let began = Instant::now();
         let answer = match sender.as_mut() {
@@ -129,18 +139,21 @@ async fn connection(load: &Load, start: Instant, end: Instant) -> Seen {
         let done = Instant::now();
         let counted = done >= start && done < end;
         let error = match answer {
-            Ok(Ok(len)) if len == load.expected_len => {
-                if counted {
-                    let micros = done.duration_since(began).as_micros();
-                    seen.latencies_us
-                        .push(u32::try_from(micros).unwrap_or(u32::MAX));
+            Ok(Ok(body)) => {
+                let whole = answers.is_multiple_of(FULL_CHECK_EVERY);
+                answers += 1;
+                match wrong_answer(load, &body, whole) {
+                    None => {
+                        if counted {
+                            let micros = done.duration_since(began).as_micros();
+                            seen.latencies_us
+                                .push(u32::try_from(micros).unwrap_or(u32::MAX));
+                        }
+                        continue;
+                    }
+                    Some(wrong) => wrong,
                 }
-                continue;
             }
-            Ok(Ok(len)) => format!(
-                "an answer of {len} bytes, not the {} expected",
-                load.expected_len
-            ),
             Ok(Err(error)) => format!("{error:#}"),
             Err(_) => format!("no answer within {REQUEST_TIMEOUT:?}"),
         };
@@ -171,8 +184,27 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     Ok(sender)
 }
 
-/// Posts the body and reads the whole answer; its length when the status is 200.
-async fn send(sender: &mut SendRequest<Full<Bytes>>, load: &Load) -> anyhow::Result<usize> {
+/// Why `body` is not a right answer, if it is not: by its length, and when
+/// `whole`, by its content too.
+fn wrong_answer(load: &Load, body: &Bytes, whole: bool) -> Option<String> {
+    if body.len() != load.expected.len() {
+        return Some(format!(
+            "an answer of {} bytes, not the {} expected",
+            body.len(),
+            load.expected.len()
+        ));
+    }
+    if !whole || *body == load.expected {
+        return None;
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => crate::workload::first_difference(&load.expected_json, &value),
+        Err(error) => Some(format!("an answer that is not JSON: {error}")),
+    }
+}
+
+/// Posts the body and reads the whole answer; the answer when the status is 200.
+async fn send(sender: &mut SendRequest<Full<Bytes>>, load: &Load) -> anyhow::Result<Bytes> {
     sender.ready().await.context("the connection closed")?;
     let request = hyper::Request::post("/graphql")
         .header(HOST, load.addr.to_string())
@@ -196,5 +228,5 @@ async fn send(sender: &mut SendRequest<Full<Bytes>>, load: &Load) -> anyhow::Res
             String::from_utf8_lossy(&body[..body.len().min(200)])
         );
     }
-    Ok(body.len())
+    Ok(body)
 }

@@ -1,60 +1,98 @@
-//! The gateway load benchmark: the router binary under load on the workload of
-//! The Guild's graphql-gateways-benchmark (four subgraphs — accounts,
-//! inventory, products, reviews — and its nested `TestQuery`), printing RPS,
-//! router CPU per request, latency and memory; with a baseline router, both
-//! side by side with ratios.
+//! The gateway load benchmark: routers under load on the workload of The
+//! Guild's graphql-gateways-benchmark (four subgraphs — accounts, inventory,
+//! products, reviews — with its data, and its nested `TestQuery`, an 87 KB
+//! answer), printing per router RPS, router CPU per request, the subgraphs'
+//! CPU per request (the floor no router goes below), latency and memory, in
+//! three dedupe modes, with ratios to the current router.
 //!
 //! ```text
 //! cargo bench -p storefront-router --bench gateway              # the working tree's router
 //! BASELINE_ROUTER_BIN=/path/to/router cargo bench -p storefront-router --bench gateway
-//! router/benches/compare.sh <git-rev>                           # builds <git-rev>, then the above
+//! PEER_ROUTER_CMD=/path/to/hive_router cargo bench -p storefront-router --bench gateway
+//! router/benches/compare.sh <git-rev>                           # builds <git-rev> as the baseline
 //! ```
 //!
-//! The routers run as child processes pinned to CPU 0 (`taskset`); this
-//! process — the subgraphs and the load generator, on one thread — pins itself
-//! to CPU 1, so the subgraphs' and the client's work is not billed to the
-//! router. The CPU figure is the router process's `utime + stime` over the
-//! measured window divided by the right answers in it. Settings: see
-//! `settings`. Under `cargo test --benches` (no `--bench` argument) it does
-//! nothing.
+//! Routers: `current` (the working tree's, or `ROUTER_BIN`), `baseline` (an
+//! older build of ours, `BASELINE_ROUTER_BIN`) and a peer (another router
+//! started by a command, `PEER_ROUTER_CMD`, configured as Hive Router is;
+//! see `routers`). Each dedupe mode of `BENCH_MODES` (`off`, `defaults`,
+//! `inbound`; default all three) starts every router afresh configured for
+//! it, checks that each returns the expected response, then the routers take
+//! turns for `BENCH_ROUNDS` rounds.
+//!
+//! Subgraphs (`BENCH_SUBGRAPHS`): `real` (default) — in-bench subgraphs of
+//! the benchmark's shape and data that parse, validate and execute every
+//! request, in a process of their own; `memo` — the same answering a repeated
+//! request body from memory; `external` — subgraphs started outside the
+//! bench (e.g. the benchmark's own), at the URLs of the supergraph file
+//! `BENCH_SUPERGRAPH`, their CPU measured when `BENCH_SUBGRAPHS_PID` names
+//! their process. The supergraph: `BENCH_SUPERGRAPH` when set (with in-bench
+//! subgraphs its URLs are pointed at them), else composed by this tree's
+//! composition from the in-bench subgraphs.
+//!
+//! The routers run pinned to CPU 0 (`taskset`); this process — the load
+//! generator, on one thread — and the in-bench subgraphs are pinned to CPU 1,
+//! so their work is not billed to the router. CPU figures are a process's
+//! `utime + stime` over the measured window divided by the right answers in
+//! it. Settings: see `settings`. Under `cargo test --benches` (no `--bench`
+//! argument) it does nothing.
 //!
 //! # Layout
 //! - `settings`: [`settings::BenchSettings`] from environment variables.
 //! - `data`: the benchmark's users, products, stock and reviews.
-//! - `subgraphs`: the four Federation 2 subgraphs over HTTP, memoised by request body.
+//! - `schemas`: the four subgraphs' `async-graphql` schemas, of the benchmark's shape.
+//! - `server`: the four subgraphs over HTTP, real or memoised, with counters.
+//! - `subgraphs`: the server as a process of its own (`--serve-subgraphs`),
+//!   and the bench's handle on any subgraphs.
+//! - `supergraph`: a supergraph file's subgraph URLs, read and rewritten.
 //! - `workload`: the query and the response it must get.
-//! - `process`: a router binary as a pinned child process; `/proc` CPU and memory.
+//! - `routers`: the routers under test and their settings in each dedupe mode.
+//! - `process`: a program as a pinned child process.
+//! - `procfs`: CPU time and memory from `/proc`; pinning this process.
+//! - `measure`: one dedupe mode — routers started, checked, measured in turns.
 //! - `load`: the closed-loop load generator over keep-alive connections.
-//! - `report`: a line per round, then medians and ratios.
+//! - `report`: a line per round, then a table per mode with ratios.
 
 mod data;
 mod load;
+mod measure;
 mod process;
+mod procfs;
 mod report;
+mod routers;
+mod schemas;
+mod server;
 mod settings;
 mod subgraphs;
+mod supergraph;
 mod workload;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use hyper::body::Bytes;
 
-use crate::process::RouterProcess;
-use crate::report::{Round, RouterResult};
-use crate::settings::BenchSettings;
+use crate::measure::{Run, Workload};
+use crate::report::RouterResult;
+use crate::routers::RouterSpec;
+use crate::settings::{BenchSettings, SubgraphsMode};
+use crate::subgraphs::Subgraphs;
 
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
-    if !std::env::args().any(|arg| arg == "--bench") {
+    let args: Vec<String> = std::env::args().collect();
+    let outcome = if let Some(at) = args.iter().position(|a| a == subgraphs::SERVE_FLAG) {
+        subgraphs::serve(&args[at + 1..])
+    } else if args.iter().any(|arg| arg == "--bench") {
+        start()
+    } else {
+        // `cargo bench` passes `--bench`; `cargo test --benches` does not.
         println!(
             "gateway: a load benchmark; run it with `cargo bench -p storefront-router --bench gateway`"
         );
-        return ExitCode::SUCCESS;
-    }
-    match start() {
+        Ok(())
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("gateway bench: {error:#}");
@@ -67,7 +105,7 @@ fn start() -> anyhow::Result<()> {
     let settings = BenchSettings::from_env()?;
     if let Some(cpus) = &settings.client_cpus {
         // Before the runtime starts, so every thread it starts inherits it.
-        process::pin_self(cpus).context("cannot pin the bench (BENCH_CLIENT_CPUS)")?;
+        procfs::pin_self(cpus).context("cannot pin the bench (BENCH_CLIENT_CPUS)")?;
     }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -76,214 +114,126 @@ fn start() -> anyhow::Result<()> {
         .block_on(run(settings))
 }
 
-/// A router under test.
-struct Contender {
-    label: &'static str,
-    binary: PathBuf,
-    process: RouterProcess,
-    load: load::Load,
-    rounds: Vec<Round>,
-}
-
 async fn run(settings: BenchSettings) -> anyhow::Result<()> {
-    let subgraphs = subgraphs::Subgraphs::start().await?;
+    let specs = RouterSpec::all(&settings)?;
+    let client = reqwest::Client::new();
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let mut subgraphs = match settings.subgraphs {
+        SubgraphsMode::External => Subgraphs::External {
+            pid: settings.subgraphs_pid,
+        },
+        mode => {
+            Subgraphs::start(
+                mode,
+                settings.client_cpus.as_deref(),
+                dir.path().join("subgraphs.stderr"),
+                &client,
+            )
+            .await?
+        }
+    };
     let supergraph = dir.path().join("supergraph.graphql");
-    std::fs::write(&supergraph, compose(&subgraphs).await?)
+    let (sdl, origin) = supergraph_sdl(&settings, &subgraphs).await?;
+    std::fs::write(&supergraph, sdl)
         .with_context(|| format!("cannot write {}", supergraph.display()))?;
 
-    let mut binaries: Vec<(&'static str, PathBuf)> = Vec::new();
-    if let Some(baseline) = &settings.baseline {
-        binaries.push(("baseline", baseline.clone()));
-    }
-    binaries.push(("current", settings.router.clone()));
-
     println!(
-        "gateway bench: graphql-gateways-benchmark TestQuery, {} connections, {} round(s) of {:?} (after {:?} warm-up) per router{}",
-        settings.connections,
-        settings.rounds,
-        settings.duration,
-        settings.warmup,
-        if binaries.len() == 2 {
-            ", alternating"
-        } else {
-            ""
-        },
+        "gateway bench: graphql-gateways-benchmark TestQuery, {} connections, {} round(s) of {:?} (after {:?} warm-up) per router and mode, routers taking turns",
+        settings.connections, settings.rounds, settings.duration, settings.warmup,
     );
     println!(
-        "  routers on CPU {}, load generator and subgraphs on CPU {}",
+        "  routers on CPU {}, load generator and in-bench subgraphs on CPU {}",
         settings.router_cpus.as_deref().unwrap_or("any"),
         settings.client_cpus.as_deref().unwrap_or("any"),
     );
+    println!("  subgraphs: {}", subgraphs.describe());
+    println!("  supergraph: {origin}");
+    for spec in &specs {
+        println!("  {}: {}", spec.label, spec.describe());
+    }
 
-    let client = reqwest::Client::new();
-    let body = Bytes::from(workload::request_body());
-    let expected = workload::expected_response();
-    let mut contenders = Vec::new();
-    for (label, binary) in binaries {
-        println!("  {label}: {}", binary.display());
-        if label == "current" && !settings.current_env.is_empty() {
-            let env: Vec<String> = settings
-                .current_env
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            println!("    with {}", env.join(" "));
-        }
-        if !binary.is_file() {
-            bail!(
-                "the {label} router {} does not exist (build it with `cargo build --release -p storefront-router --bin router`)",
-                binary.display()
-            );
-        }
-        let stderr = dir.path().join(format!("{label}.stderr"));
-        let env: &[(String, String)] = if label == "current" {
-            &settings.current_env
-        } else {
-            &[]
-        };
-        let mut process = RouterProcess::start(
-            &binary,
-            &supergraph,
-            settings.router_cpus.as_deref(),
-            env,
-            stderr,
-        )
-        .with_context(|| format!("the {label} router"))?;
-        process
-            .wait_until_healthy(&client)
+    let run = Run {
+        settings: &settings,
+        specs: &specs,
+        supergraph: &supergraph,
+        client: &client,
+        workload: Workload {
+            body: Bytes::from(workload::request_body()),
+            expected: Arc::new(workload::expected_response()),
+        },
+        dir: dir.path(),
+    };
+    let mut tables = Vec::new();
+    let mut errors = 0;
+    for &mode in &settings.modes {
+        println!("dedupe {}:", mode.name());
+        let results = run
+            .mode(mode, &mut subgraphs)
             .await
-            .with_context(|| format!("the {label} router ({})", binary.display()))?;
-        let expected_len = check_answer(&client, &process, &body, &expected)
-            .await
-            .with_context(|| {
-                format!("the {label} router ({}) answers wrongly", binary.display())
-            })?;
-        let load = load::Load {
-            addr: process.addr(),
-            body: body.clone(),
-            expected_len,
-            connections: settings.connections,
-            warmup: settings.warmup,
-            duration: settings.duration,
-        };
-        contenders.push(Contender {
-            label,
-            binary,
-            process,
-            load,
-            rounds: Vec::new(),
-        });
-    }
-    println!("  every router gave the expected response; measuring");
-
-    for round in 1..=settings.rounds {
-        for contender in &mut contenders {
-            contender.process.check_running()?;
-            let result = measure(contender)
-                .await
-                .with_context(|| format!("round {round} of the {} router", contender.label))?;
-            println!("round {round} {:<8} {}", contender.label, result.line());
-            contender.rounds.push(result);
-        }
+            .with_context(|| format!("dedupe mode {}", mode.name()))?;
+        errors += results.iter().map(RouterResult::errors).sum::<u64>();
+        tables.push(report::summary(mode, &results));
     }
 
-    let mut results = Vec::new();
-    for contender in &contenders {
-        let (lines, tail) = contender.process.stderr_summary();
-        if lines > 0 {
-            println!(
-                "  the {} router ({}) wrote {lines} line(s) to stderr; the last:\n{tail}",
-                contender.label,
-                contender.binary.display()
-            );
-        }
-        results.push(RouterResult {
-            label: contender.label,
-            rounds: contender.rounds.clone(),
-            memory: contender.process.memory().ok(),
-        });
+    println!("\nmedians over rounds ({:?} each):", settings.duration);
+    for table in &tables {
+        println!("{table}");
     }
-    println!();
-    print!("{}", report::summary(&results));
-    let memo = subgraphs.memo_stats();
-    println!(
-        "subgraph fetches: {} answered from the memo, {} executed",
-        memo.hits, memo.misses
-    );
-    let errors: u64 = results.iter().map(RouterResult::errors).sum();
+    if specs.len() > 1 {
+        println!("{}", report::RATIO_NOTE);
+    }
+    if let Some(stats) = subgraphs.stats(&client).await? {
+        println!(
+            "subgraph requests: {} in all, {} answered from the memo",
+            stats.requests, stats.memo_hits
+        );
+    }
     if errors > 0 {
         bail!("{errors} request(s) failed or were answered wrongly; the figures do not count");
     }
     Ok(())
 }
 
-/// The supergraph of the four subgraphs, composed (with this tree's
-/// composition) from their `_service { sdl }` over HTTP.
-async fn compose(subgraphs: &subgraphs::Subgraphs) -> anyhow::Result<String> {
-    let client = storefront_router::client::SubgraphClient::new(
-        storefront_router::settings::Timeouts::default(),
-    )
-    .context("cannot build the subgraph client")?;
-    storefront_router::source::compose_live(&client, &subgraphs.urls())
-        .await
-        .context("cannot compose the subgraphs")
-}
-
-/// Sends the query once; fails unless the answer is the expected response.
-/// Returns the answer's length in bytes.
-async fn check_answer(
-    client: &reqwest::Client,
-    process: &RouterProcess,
-    body: &Bytes,
-    expected: &serde_json::Value,
-) -> anyhow::Result<usize> {
-    let answer = client
-        .post(format!("http://{}/graphql", process.addr()))
-        .header("content-type", "application/json")
-        .body(body.clone())
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .context("the query failed")?;
-    let status = answer.status();
-    let text = answer.bytes().await.context("reading the answer")?;
-    if !status.is_success() {
-        bail!(
-            "HTTP {status}: {}",
-            String::from_utf8_lossy(&text[..text.len().min(500)])
-        );
+/// The supergraph's SDL, and where it came from.
+async fn supergraph_sdl(
+    settings: &BenchSettings,
+    subgraphs: &Subgraphs,
+) -> anyhow::Result<(String, String)> {
+    match (&settings.supergraph, subgraphs) {
+        (Some(path), Subgraphs::External { .. }) => {
+            let sdl = supergraph::read(path)?;
+            let urls: Vec<String> = supergraph::join_graphs(&sdl)?
+                .into_iter()
+                .map(|g| format!("{} {}", g.name, g.url))
+                .collect();
+            let origin = format!("{} (subgraphs: {})", path.display(), urls.join(", "));
+            Ok((sdl, origin))
+        }
+        (Some(path), _) => {
+            let sdl = supergraph::with_urls(&supergraph::read(path)?, |name| subgraphs.url(name))
+                .with_context(|| format!("the supergraph {}", path.display()))?;
+            let origin = format!(
+                "{}, its subgraph URLs pointed at the in-bench subgraphs",
+                path.display()
+            );
+            Ok((sdl, origin))
+        }
+        (None, _) => {
+            let urls = server::NAMES
+                .iter()
+                .map(|name| Ok((name.to_string(), subgraphs.url(name)?)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let subgraph_client = storefront_router::client::SubgraphClient::new(
+                storefront_router::settings::Timeouts::default(),
+            )
+            .context("cannot build the subgraph client")?;
+            let sdl = storefront_router::source::compose_live(&subgraph_client, &urls)
+                .await
+                .context("cannot compose the subgraphs")?;
+            Ok((
+                sdl,
+                "composed by this tree's composition from the in-bench subgraphs".to_owned(),
+            ))
+        }
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&text).context("the answer is not JSON")?;
-    if let Some(difference) = workload::first_difference(expected, &value) {
-        bail!("{difference}");
-    }
-    Ok(text.len())
-}
-
-/// One round of `contender`: warm-up, then the measured window.
-async fn measure(contender: &Contender) -> anyhow::Result<Round> {
-    let sample = || -> anyhow::Result<(Instant, Duration, Duration)> {
-        Ok((
-            Instant::now(),
-            contender.process.cpu_time()?,
-            process::own_cpu_time()?,
-        ))
-    };
-    let (outcome, start, end) = load::run(&contender.load, sample, sample).await?;
-    let (t0, router0, own0) = start?;
-    let (t1, router1, own1) = end?;
-    if let Some(error) = &outcome.first_error {
-        println!("  {} router, first error: {error}", contender.label);
-    }
-    Ok(Round {
-        requests: outcome.latencies_us.len() as u64,
-        errors: outcome.errors,
-        elapsed: t1.duration_since(t0),
-        router_cpu: router1.saturating_sub(router0),
-        client_cpu: own1.saturating_sub(own0),
-        p50: outcome.latency(0.50),
-        p99: outcome.latency(0.99),
-    })
 }

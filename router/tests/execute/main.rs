@@ -11,9 +11,10 @@
 //!   not know complete as null.
 //! - `dedupe`: identical subgraph queries in flight are sent once, identical
 //!   client queries may share one execution.
-//! - `gateway_workload`: the load benchmark's subgraphs and `TestQuery`
-//!   (`benches/gateway`; its `data`, `subgraphs` and `workload` modules are
-//!   included below).
+//! - `gateway_workload`: the load benchmark's subgraphs and `TestQuery`,
+//!   and its supergraph URL rewriting (`benches/gateway`; its `data`,
+//!   `schemas`, `server`, `supergraph` and `workload` modules are included
+//!   below).
 //!
 //! Shared helpers (fake subgraphs, a router with hand-written plans,
 //! requests) are in `tests/common`.
@@ -32,8 +33,14 @@ mod gateway_workload;
 #[path = "../../benches/gateway/data.rs"]
 mod data;
 #[allow(dead_code)]
-#[path = "../../benches/gateway/subgraphs.rs"]
-mod subgraphs;
+#[path = "../../benches/gateway/schemas.rs"]
+mod schemas;
+#[allow(dead_code)]
+#[path = "../../benches/gateway/server.rs"]
+mod server;
+#[allow(dead_code)]
+#[path = "../../benches/gateway/supergraph.rs"]
+mod supergraph;
 #[allow(dead_code)]
 #[path = "../../benches/gateway/workload.rs"]
 mod workload;
