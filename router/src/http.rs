@@ -28,6 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 use crate::metrics::{self, Kind};
+use crate::pipeline::Call;
 use crate::playground;
 use crate::request::{GraphqlRequest, Method, ensure_request_id, forwarded_headers};
 use crate::response::{GraphqlError, RequestFailure, codes};
@@ -400,15 +401,14 @@ async fn handle(
                     .as_ref()
                     .and_then(|e| e.get("queryPlan"))
                     .is_some_and(|v| v == &Value::Bool(true)));
-        let result = engine
-            .execute_shared(
-                state.client(),
-                &request,
-                method,
-                &incoming.forwarded,
-                want_plan,
-            )
-            .await;
+        let call = Call {
+            client: state.client(),
+            request: &request,
+            method,
+            headers: &incoming.forwarded,
+            want_plan,
+        };
+        let result = engine.execute_shared(call).await;
         match result {
             Ok(answered) => {
                 let response = ([(header::CONTENT_TYPE, media)], answered.body).into_response();

@@ -67,6 +67,21 @@ pub struct Answered {
     pub kind: OperationType,
 }
 
+/// One client request, as the response stages need it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'r> {
+    /// The subgraph client.
+    pub client: &'r SubgraphClient,
+    /// The request's parameters.
+    pub request: &'r GraphqlRequest,
+    /// How it came in.
+    pub method: Method,
+    /// The headers forwarded to the subgraphs.
+    pub headers: &'r HeaderMap,
+    /// Whether the response carries the plan (`extensions.queryPlan`).
+    pub want_plan: bool,
+}
+
 /// The request itself cannot run: it has no document, or asks GET for what
 /// only POST may do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -186,26 +201,19 @@ impl Engine {
     /// gets that one's response. Mutations always run.
     pub async fn execute_shared(
         self: &Arc<Self>,
-        client: &SubgraphClient,
-        request: &GraphqlRequest,
-        method: Method,
-        headers: &HeaderMap,
-        want_plan: bool,
+        call: Call<'_>,
     ) -> Result<Answered, RequestFailure> {
         let Some(requests) = &self.requests else {
-            return self
-                .execute(client, request, method, headers, want_plan)
-                .await;
+            return self.execute(call).await;
         };
+        let request = call.request;
         let query = query_of(request)?;
         let prepared = self
             .preparer
             .prepare_off_workers(query, request.operation_name.as_deref())
             .await?;
         if prepared.kind != OperationType::Query {
-            return self
-                .run_prepared(&prepared, client, request, method, headers, want_plan)
-                .await;
+            return self.run_prepared(&prepared, call).await;
         }
         let key = RequestKey {
             query: query.to_owned(),
@@ -215,53 +223,48 @@ impl Engine {
                 .as_ref()
                 .map(|v| Value::Object(v.clone()).to_string())
                 .unwrap_or_default(),
-            headers: answer_headers(headers),
-            want_plan,
+            headers: answer_headers(call.headers),
+            want_plan: call.want_plan,
         };
         let work = || {
             let (engine, client, request, headers) = (
                 self.clone(),
-                client.clone(),
+                call.client.clone(),
                 request.clone(),
-                headers.clone(),
+                call.headers.clone(),
             );
+            let (method, want_plan) = (call.method, call.want_plan);
             async move {
-                engine
-                    .run_prepared(&prepared, &client, &request, method, &headers, want_plan)
-                    .await
+                let call = Call {
+                    client: &client,
+                    request: &request,
+                    method,
+                    headers: &headers,
+                    want_plan,
+                };
+                engine.run_prepared(&prepared, call).await
             }
         };
         requests.run(key, work).await
     }
 
     /// Runs a request to the end: the response body, or a request error.
-    pub async fn execute(
-        self: &Arc<Self>,
-        client: &SubgraphClient,
-        request: &GraphqlRequest,
-        method: Method,
-        headers: &HeaderMap,
-        want_plan: bool,
-    ) -> Result<Answered, RequestFailure> {
+    pub async fn execute(self: &Arc<Self>, call: Call<'_>) -> Result<Answered, RequestFailure> {
+        let request = call.request;
         let prepared = self
             .preparer
             .prepare_off_workers(query_of(request)?, request.operation_name.as_deref())
             .await?;
-        self.run_prepared(&prepared, client, request, method, headers, want_plan)
-            .await
+        self.run_prepared(&prepared, call).await
     }
 
-    /// The response stages for a prepared operation of `request`.
+    /// The response stages for a prepared operation of the call's request.
     async fn run_prepared(
         &self,
         prepared: &Prepared,
-        client: &SubgraphClient,
-        request: &GraphqlRequest,
-        method: Method,
-        headers: &HeaderMap,
-        want_plan: bool,
+        call: Call<'_>,
     ) -> Result<Answered, RequestFailure> {
-        if method == Method::Get && prepared.kind != OperationType::Query {
+        if call.method == Method::Get && prepared.kind != OperationType::Query {
             return Err(RequestError::MutationOverGet.into());
         }
         let schema = &self.supergraph.api_schema;
@@ -270,13 +273,14 @@ impl Engine {
             .operations
             .get(prepared.operation_name.as_deref())
             .map_err(|_| Internal::logged("a prepared operation is missing"))?;
-        let variables = coerce::coerce(schema, document, operation, request.variables.as_ref())?;
+        let variables =
+            coerce::coerce(schema, document, operation, call.request.variables.as_ref())?;
         plan::check_variables(&prepared.plan, &variables.json)?;
         let ctx = ExecutionContext {
             supergraph: &self.supergraph,
-            client,
+            client: call.client,
             variables: &variables.json,
-            headers,
+            headers: call.headers,
             dedupe: self.dedupe_fetches,
         };
         let mut executed = execute::execute(&ctx, &prepared.plan).await;
@@ -291,7 +295,7 @@ impl Engine {
             executed.data.extend(answered);
         }
         let mut extensions = Map::new();
-        if want_plan {
+        if call.want_plan {
             let printed = self.preparer.planner().print(&prepared.plan);
             extensions.insert("queryPlan".into(), Value::String(printed));
         }
