@@ -11,6 +11,8 @@
 //!   ([`proxy::Proxy`]), with the sweepers at hand; `shop/invariants.rs` checks
 //!   the order flow's promises ([`shop::Shop::assert_invariants`]).
 //! - `tests/`: one file (or folder, e.g. `fault_injection/`) per cross-service behaviour.
+//! - `benches/storefront/`: the storefront's own workload under load, every
+//!   service a release binary in a process of its own.
 
 pub mod proxy;
 pub mod shop;

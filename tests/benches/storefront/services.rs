@@ -1,0 +1,367 @@
+//! The Storefront's five binaries as child processes: built by cargo from
+//! this workspace (release), the four subgraphs each on its own embedded
+//! store (`DATA_DIR` a folder of its own in a temp dir), every one on a free
+//! loopback port, pointing at each other over HTTP; and what `/proc` says
+//! about each: CPU time (`utime + stime`, all threads) and memory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use storefront_e2e::SERVICE_TOKEN;
+
+/// The subgraphs, in the order the report shows them.
+pub const SUBGRAPHS: [&str; 4] = ["users", "orders", "payments", "inventory"];
+/// Where every service and the router find each of [`SUBGRAPHS`].
+const URL_VARIABLES: [&str; 4] = ["USERS_URL", "ORDERS_URL", "PAYMENTS_URL", "INVENTORY_URL"];
+
+/// The email that registers as ADMIN (to create the products).
+pub const ADMIN_EMAIL: &str = "admin@bench.test";
+
+/// How long a process may take to answer `/ready` after it is started.
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Builds the five binaries with cargo (release, into the target directory
+/// this bench runs from, so they are the working tree's); the folder they are in.
+pub fn build_binaries() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the bench's own path")?;
+    // <target>/<profile>/deps/storefront-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the bench does not run from a cargo target directory")?;
+    let target_dir = profile_dir
+        .parent()
+        .context("the bench does not run from a cargo target directory")?;
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => bail!("unexpected target directory {}", profile_dir.display()),
+    };
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let mut command = Command::new(env!("CARGO"));
+    // What cargo set for this bench (not for the build): left in, build
+    // scripts that watch e.g. `CARGO_MANIFEST_DIR` would run again, and every
+    // crate after them be rebuilt, on every other build.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_for_the_bench = key.starts_with("CARGO_PKG_")
+            || matches!(
+                &*key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "OUT_DIR"
+            );
+        if set_for_the_bench {
+            command.env_remove(&*key);
+        }
+    }
+    command
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .args(["--profile", profile, "--quiet"]);
+    for (package, binary) in [
+        ("storefront-router", "router"),
+        ("storefront-users", "users"),
+        ("storefront-orders", "orders"),
+        ("storefront-payments", "payments"),
+        ("storefront-inventory", "inventory"),
+    ] {
+        command.args(["-p", package, "--bin", binary]);
+    }
+    let status = command
+        .stdin(Stdio::null())
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building the binaries failed ({status})");
+    }
+    Ok(profile_dir.to_path_buf())
+}
+
+/// A running child process; killed when dropped.
+pub struct Process {
+    name: String,
+    child: Child,
+    addr: SocketAddr,
+    stderr: PathBuf,
+}
+
+/// A process's memory, in KiB.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// The peak resident set (`VmHWM`).
+    pub peak_kib: u64,
+    /// The resident set now (`VmRSS`).
+    pub now_kib: u64,
+}
+
+impl Process {
+    /// Starts `binary` with `args` and only the environment given (plus
+    /// `PORT`, `BIND_ADDRESS=127.0.0.1` and `RUST_LOG=warn`); stderr goes
+    /// to `<logs>/<name>.stderr`.
+    pub fn start(
+        name: &str,
+        binary: &Path,
+        args: &[&str],
+        port: u16,
+        env: &[(&str, String)],
+        logs: &Path,
+    ) -> anyhow::Result<Self> {
+        let stderr = logs.join(format!("{name}.stderr"));
+        let file = std::fs::File::create(&stderr)
+            .with_context(|| format!("cannot create {}", stderr.display()))?;
+        let child = Command::new(binary)
+            .args(args)
+            .env_clear()
+            .env("PORT", port.to_string())
+            .env("BIND_ADDRESS", "127.0.0.1")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        Ok(Process {
+            name: name.to_owned(),
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            stderr,
+        })
+    }
+
+    /// Its name in the report.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its GraphQL URL.
+    pub fn graphql_url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until `/ready` answers 200 (polling, within [`START_DEADLINE`]).
+    pub async fn wait_until_ready(&mut self, client: &reqwest::Client) -> anyhow::Result<()> {
+        let url = format!("http://{}/ready", self.addr);
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            self.check_running()?;
+            let ready = client
+                .get(&url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+                .is_ok_and(|answer| answer.status().is_success());
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} did not answer {url} within {START_DEADLINE:?}{}",
+                    self.name,
+                    self.stderr_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Fails when the process has exited.
+    pub fn check_running(&mut self) -> anyhow::Result<()> {
+        match self
+            .child
+            .try_wait()
+            .context("cannot poll a child process")?
+        {
+            Some(status) => bail!("{} exited ({status}){}", self.name, self.stderr_tail()),
+            None => Ok(()),
+        }
+    }
+
+    /// Its CPU time so far (user + system, all threads).
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        cpu_time(&format!("/proc/{}/stat", self.child.id()))
+    }
+
+    /// Its memory now.
+    pub fn memory(&self) -> anyhow::Result<Memory> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+                .with_context(|| format!("no {name} in {path}"))
+        };
+        Ok(Memory {
+            peak_kib: field("VmHWM:")?,
+            now_kib: field("VmRSS:")?,
+        })
+    }
+
+    /// How many lines it wrote to stderr, and the last few.
+    pub fn stderr_summary(&self) -> (usize, String) {
+        let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        (
+            lines.len(),
+            lines[lines.len().saturating_sub(5)..].join("\n"),
+        )
+    }
+
+    fn stderr_tail(&self) -> String {
+        match self.stderr_summary() {
+            (0, _) => String::new(),
+            (_, tail) => format!("; its stderr ends:\n{tail}"),
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The four subgraphs, running; their data lives in `dir` until dropped.
+pub struct Subgraphs {
+    /// users, orders, payments, inventory (as [`SUBGRAPHS`]).
+    pub processes: Vec<Process>,
+    /// The environment a router needs to find them (`USERS_URL`, ...).
+    pub router_env: Vec<(&'static str, String)>,
+    // Declared last: dropped after the processes are killed.
+    dir: tempfile::TempDir,
+}
+
+impl Subgraphs {
+    /// Starts the four subgraphs from `bin_dir` and waits until each is ready.
+    pub async fn start(bin_dir: &Path, client: &reqwest::Client) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
+        let ports = free_ports(SUBGRAPHS.len())?;
+        let urls: Vec<(&'static str, String)> = URL_VARIABLES
+            .into_iter()
+            .zip(&ports)
+            .map(|(var, port)| (var, format!("http://127.0.0.1:{port}/graphql")))
+            .collect();
+        let mut processes = Vec::new();
+        for (name, port) in SUBGRAPHS.iter().zip(ports) {
+            let data_dir = dir.path().join(name);
+            std::fs::create_dir(&data_dir)
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            let mut env = urls.clone();
+            env.extend([
+                ("DATA_DIR", data_dir.display().to_string()),
+                ("SERVICE_TOKEN", SERVICE_TOKEN.to_owned()),
+                ("ADMIN_EMAILS", ADMIN_EMAIL.to_owned()),
+                ("SEED_DEMO_CATALOGUE", "false".to_owned()),
+            ]);
+            let binary = bin_dir.join(name);
+            processes.push(Process::start(name, &binary, &[], port, &env, dir.path())?);
+        }
+        for process in &mut processes {
+            process.wait_until_ready(client).await?;
+        }
+        Ok(Subgraphs {
+            processes,
+            router_env: urls,
+            dir,
+        })
+    }
+
+    /// Starts `binary` as a router (`router serve`, composing from the four
+    /// subgraphs once, no polling) and waits until it has a supergraph.
+    pub async fn start_router(
+        &self,
+        label: &str,
+        binary: &Path,
+        client: &reqwest::Client,
+    ) -> anyhow::Result<Process> {
+        if !binary.is_file() {
+            bail!("the {label} router {} does not exist", binary.display());
+        }
+        let port = free_ports(1)?[0];
+        let mut env = self.router_env.clone();
+        env.push(("POLL_INTERVAL", "0s".to_owned()));
+        let mut router = Process::start(
+            &format!("{label} router"),
+            binary,
+            &["serve"],
+            port,
+            &env,
+            self.dir.path(),
+        )?;
+        router.wait_until_ready(client).await?;
+        Ok(router)
+    }
+
+    /// Fails when a subgraph has exited.
+    pub fn check_running(&mut self) -> anyhow::Result<()> {
+        self.processes
+            .iter_mut()
+            .try_for_each(Process::check_running)
+    }
+}
+
+/// `n` distinct ports nothing listens on now (the OS picks them; the
+/// services bind them next).
+fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|listener| Ok(listener.local_addr().context("a free port")?.port()))
+        .collect()
+}
+
+/// `utime + stime` from a `/proc/<pid>/stat` file.
+fn cpu_time(path: &str) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+    // After the command name (in parentheses, may hold spaces) come the state
+    // (field 3) ... utime (field 14) and stime (field 15).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .with_context(|| format!("unexpected {path}"))?;
+    let ticks = |index: usize| -> anyhow::Result<u64> {
+        fields
+            .get(index)
+            .and_then(|field| field.parse().ok())
+            .with_context(|| format!("unexpected {path}"))
+    };
+    Ok(Duration::from_secs_f64(
+        (ticks(11)? + ticks(12)?) as f64 / clock_ticks_per_second() as f64,
+    ))
+}
+
+/// `getconf CLK_TCK` (the unit of `/proc/<pid>/stat` times), read once.
+fn clock_ticks_per_second() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .filter(|&ticks| ticks > 0)
+            .unwrap_or(100)
+    })
+}
