@@ -43,8 +43,9 @@ pub fn own_cpu_time() -> anyhow::Result<Duration> {
     cpu_time(std::process::id())
 }
 
-/// `utime + stime` from `/proc/<pid>/stat`.
-fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+/// The CPU time so far of `pid` alone (`utime + stime` from
+/// `/proc/<pid>/stat`, all threads).
+pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     let fields = stat_fields(pid)?;
     let ticks = |index: usize| -> anyhow::Result<u64> {
         fields
@@ -71,7 +72,8 @@ fn stat_fields(pid: u32) -> anyhow::Result<Vec<String>> {
     Ok(after_name.split_whitespace().map(str::to_owned).collect())
 }
 
-fn memory(pid: u32) -> anyhow::Result<Memory> {
+/// The memory now of `pid` alone.
+pub fn memory(pid: u32) -> anyhow::Result<Memory> {
     let path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
     let field = |name: &str| {

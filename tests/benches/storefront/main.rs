@@ -31,6 +31,10 @@
 //! - `report`: a line per round, then medians (and ratios with a baseline).
 
 mod load;
+/// `/proc` CPU time and memory, shared with the gateway bench.
+#[allow(dead_code)]
+#[path = "../../../router/benches/gateway/procfs.rs"]
+mod procfs;
 mod report;
 mod services;
 mod settings;

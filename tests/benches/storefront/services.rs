@@ -95,14 +95,7 @@ pub struct Process {
     stderr: PathBuf,
 }
 
-/// A process's memory, in KiB.
-#[derive(Debug, Clone, Copy)]
-pub struct Memory {
-    /// The peak resident set (`VmHWM`).
-    pub peak_kib: u64,
-    /// The resident set now (`VmRSS`).
-    pub now_kib: u64,
-}
+pub use crate::procfs::Memory;
 
 impl Process {
     /// Starts `binary` with `args` and only the environment given (plus
@@ -194,25 +187,12 @@ impl Process {
 
     /// Its CPU time so far (user + system, all threads).
     pub fn cpu_time(&self) -> anyhow::Result<Duration> {
-        cpu_time(&format!("/proc/{}/stat", self.child.id()))
+        crate::procfs::cpu_time(self.child.id())
     }
 
     /// Its memory now.
     pub fn memory(&self) -> anyhow::Result<Memory> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-                .with_context(|| format!("no {name} in {path}"))
-        };
-        Ok(Memory {
-            peak_kib: field("VmHWM:")?,
-            now_kib: field("VmRSS:")?,
-        })
+        crate::procfs::memory(self.child.id())
     }
 
     /// How many lines it wrote to stderr, and the last few.
@@ -329,39 +309,4 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
         .iter()
         .map(|listener| Ok(listener.local_addr().context("a free port")?.port()))
         .collect()
-}
-
-/// `utime + stime` from a `/proc/<pid>/stat` file.
-fn cpu_time(path: &str) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
-    // After the command name (in parentheses, may hold spaces) come the state
-    // (field 3) ... utime (field 14) and stime (field 15).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .with_context(|| format!("unexpected {path}"))?;
-    let ticks = |index: usize| -> anyhow::Result<u64> {
-        fields
-            .get(index)
-            .and_then(|field| field.parse().ok())
-            .with_context(|| format!("unexpected {path}"))
-    };
-    Ok(Duration::from_secs_f64(
-        (ticks(11)? + ticks(12)?) as f64 / clock_ticks_per_second() as f64,
-    ))
-}
-
-/// `getconf CLK_TCK` (the unit of `/proc/<pid>/stat` times), read once.
-fn clock_ticks_per_second() -> u64 {
-    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .filter(|&ticks| ticks > 0)
-            .unwrap_or(100)
-    })
 }
