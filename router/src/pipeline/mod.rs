@@ -23,6 +23,7 @@
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
 
+pub mod authenticate;
 pub mod coerce;
 pub mod error;
 pub mod format;
@@ -46,6 +47,7 @@ use serde_json::{Map, Value};
 
 use self::error::{Internal, StageError};
 use self::prepare::Preparer;
+use crate::auth::Identity;
 use crate::client::SubgraphClient;
 use crate::core::supergraph::Supergraph;
 use crate::dedupe::SingleFlight;
@@ -80,6 +82,8 @@ pub struct Call<'r> {
     pub headers: &'r HeaderMap,
     /// Whether the response carries the plan (`extensions.queryPlan`).
     pub want_plan: bool,
+    /// The caller's verified token claims; `None` when anonymous.
+    pub identity: Option<&'r Identity>,
 }
 
 /// The request itself cannot run: it has no document, or asks GET for what
@@ -234,6 +238,7 @@ impl Engine {
                 call.headers.clone(),
             );
             let (method, want_plan) = (call.method, call.want_plan);
+            let identity = call.identity.cloned();
             async move {
                 let call = Call {
                     client: &client,
@@ -241,6 +246,7 @@ impl Engine {
                     method,
                     headers: &headers,
                     want_plan,
+                    identity: identity.as_ref(),
                 };
                 engine.run_prepared(&prepared, call).await
             }

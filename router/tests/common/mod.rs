@@ -6,6 +6,8 @@
 //! from inline subgraphs, and small request helpers.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod jwt;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
