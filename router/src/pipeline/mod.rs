@@ -1,10 +1,12 @@
 //! One GraphQL request through the router, one stage per module:
 //!
 //! ```text
+//!  authenticate (every request, before anything else; HTTP layer)
 //!  preparation (cached per document and operation name)         prepare
 //!    parse ─► validate ─► limits ─► normalise ─► introspection ─► plan
 //!  response (every request)
-//!    coerce variables ─► execute (plan, introspection) ─► format ─► body
+//!    coerce variables ─► authorize (filtered plan cached) ─►
+//!    execute (plan, introspection) ─► format ─► body
 //! ```
 //!
 //! An [`Engine`] is one loaded supergraph with its planner and caches; the
@@ -20,10 +22,14 @@
 //!   [`validate`], [`limits`], [`normalize`], [`introspection`] (checked when
 //!   preparing, answered when executing), [`plan`] (the [`QueryPlanner`]
 //!   seam).
+//! - [`authenticate`]: the token → the caller's identity (or 401).
+//!   [`authorize`]: `@authenticated`/`@requiresScopes`/`@policy` — what the
+//!   caller may not see is removed before planning.
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
 
 pub mod authenticate;
+pub mod authorize;
 pub mod coerce;
 pub mod error;
 pub mod format;
@@ -54,8 +60,8 @@ use crate::dedupe::SingleFlight;
 use crate::execute::{self, ExecutionContext};
 use crate::metrics::PlanCacheCounters;
 use crate::request::{GraphqlRequest, Method, answer_headers};
-use crate::response::{RequestFailure, codes};
-use crate::settings::RouterSettings;
+use crate::response::{GraphqlError, RequestFailure, codes};
+use crate::settings::{AuthorizationSettings, RouterSettings};
 
 pub use self::plan::{MakePlanner, QueryPlanner};
 pub use self::prepare::Prepared;
@@ -124,6 +130,8 @@ pub struct Engine {
     preparer: Arc<Preparer>,
     implementers: HashMap<Name, Implementers>,
     dedupe_fetches: bool,
+    /// What `@requiresScopes` and `@policy` are decided by.
+    authorization: AuthorizationSettings,
     /// Client queries in flight, when identical ones share one execution.
     requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
 }
@@ -158,6 +166,7 @@ impl Engine {
         counters: PlanCacheCounters,
     ) -> Self {
         let implementers = supergraph.api_schema.implementers_map();
+        authorize::warn_about_undecided_policies(&supergraph.access, &settings.authorization);
         let preparer = Preparer::new(supergraph.clone(), planner, settings, counters);
         Engine {
             preparer: Arc::new(preparer),
@@ -165,6 +174,7 @@ impl Engine {
             sdl,
             implementers,
             dedupe_fetches: settings.dedupe_subgraph_fetches,
+            authorization: settings.authorization.clone(),
             requests: settings.dedupe_requests.then(SingleFlight::default),
         }
     }
@@ -281,7 +291,9 @@ impl Engine {
             .map_err(|_| Internal::logged("a prepared operation is missing"))?;
         let variables =
             coerce::coerce(schema, document, operation, call.request.variables.as_ref())?;
-        plan::check_variables(&prepared.plan, &variables.json)?;
+        let (planned, unauthorized) = self.authorized(prepared, call.identity).await?;
+        let planned = planned.as_deref().unwrap_or(prepared);
+        plan::check_variables(&planned.plan, &variables.json)?;
         let ctx = ExecutionContext {
             supergraph: &self.supergraph,
             client: call.client,
@@ -289,7 +301,10 @@ impl Engine {
             headers: call.headers,
             dedupe: self.dedupe_fetches,
         };
-        let mut executed = execute::execute(&ctx, &prepared.plan).await;
+        let mut executed = execute::execute(&ctx, &planned.plan).await;
+        if !unauthorized.is_empty() {
+            executed.errors.splice(0..0, unauthorized);
+        }
         if prepared.introspection {
             let answered = introspection::answer(
                 schema,
@@ -302,7 +317,7 @@ impl Engine {
         }
         let mut extensions = Map::new();
         if call.want_plan {
-            let printed = self.preparer.planner().print(&prepared.plan);
+            let printed = self.preparer.planner().print(&planned.plan);
             extensions.insert("queryPlan".into(), Value::String(printed));
         }
         let body = format::response_body(
@@ -317,6 +332,28 @@ impl Engine {
             body: Bytes::from(body),
             kind: prepared.kind,
         })
+    }
+}
+
+impl Engine {
+    /// The authorization stage: the prepared operation as the caller may run
+    /// it (`None`: unchanged) and an error per removed selection.
+    async fn authorized(
+        &self,
+        prepared: &Prepared,
+        identity: Option<&Identity>,
+    ) -> Result<(Option<Arc<Prepared>>, Vec<GraphqlError>), RequestFailure> {
+        let grants = authorize::Grants {
+            identity,
+            settings: &self.authorization,
+        };
+        match authorize::authorize(&self.supergraph, &prepared.document, grants)? {
+            authorize::Outcome::Unchanged => Ok((None, Vec::new())),
+            authorize::Outcome::Filtered { document, errors } => {
+                let filtered = self.preparer.prepare_filtered(prepared, document).await?;
+                Ok((Some(filtered), errors))
+            }
+        }
     }
 }
 

@@ -42,6 +42,7 @@ composition_error_codes! {
     InvalidLinkDirectiveUsage => "INVALID_LINK_DIRECTIVE_USAGE",
     InvalidSubgraphName => "INVALID_SUBGRAPH_NAME",
     UnsupportedFeature => "UNSUPPORTED_FEATURE",
+    AuthRequirementsAppliedOnInterface => "AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE",
     KeyInvalidFields => "KEY_INVALID_FIELDS",
     KeyFieldsHasArgs => "KEY_FIELDS_HAS_ARGS",
     KeyFieldsSelectInvalidType => "KEY_FIELDS_SELECT_INVALID_TYPE",

@@ -148,6 +148,7 @@ impl Subgraph {
                 types,
                 directives,
                 dropped_directives,
+                access_aliases: names.access_aliases(),
             })
         } else {
             Err(errors)
