@@ -159,6 +159,6 @@ mod tests {
             );
             assert!(seen.insert(text), "{text} twice");
         }
-        assert_eq!(seen.len(), 42);
+        assert_eq!(seen.len(), 43);
     }
 }
