@@ -93,6 +93,9 @@ pub enum Outcome {
         document: Valid<ExecutableDocument>,
         /// One error per removed selection.
         errors: Vec<GraphqlError>,
+        /// The response paths of the removed fields (response keys, lists
+        /// not counted), to strip whatever a subgraph sends there anyway.
+        fields: Vec<Vec<String>>,
     },
 }
 
@@ -151,10 +154,16 @@ pub fn authorize(
     }
     let mut filtered: Operation = operation.as_ref().clone();
     walk.filter(&mut filtered.selection_set);
+    let fields: Vec<Vec<String>> = walk
+        .removed
+        .iter()
+        .filter(|(_, field)| *field)
+        .map(|(path, _)| path.clone())
+        .collect();
     let errors: Vec<GraphqlError> = walk
         .removed
         .into_iter()
-        .map(|path| {
+        .map(|(path, _)| {
             GraphqlError::new(UNAUTHORIZED_MESSAGE, codes::UNAUTHORIZED_FIELD_OR_TYPE)
                 .with_path(path.into_iter().map(PathSegment::Key).collect())
         })
@@ -178,6 +187,7 @@ pub fn authorize(
         // valid: no selection set is left empty, variables may go unused.
         document: Valid::assume_valid(out),
         errors,
+        fields,
     })
 }
 
@@ -185,8 +195,9 @@ struct Walk<'a> {
     supergraph: &'a Supergraph,
     rules: &'a AccessRules,
     grants: Grants<'a>,
-    /// The response paths of removed selections.
-    removed: Vec<Vec<String>>,
+    /// The response paths of removed selections, and whether each is a
+    /// field (else an inline fragment at that path).
+    removed: Vec<(Vec<String>, bool)>,
     path: Vec<String>,
 }
 
@@ -247,7 +258,7 @@ impl Walk<'_> {
                     let keep =
                         if !self.field_allowed(&parent, &field.name, field.ty().inner_named_type())
                         {
-                            self.removed.push(self.path.clone());
+                            self.removed.push((self.path.clone(), true));
                             false
                         } else if self.denies_any(&field.selection_set) {
                             let field = field.make_mut();
@@ -265,7 +276,7 @@ impl Walk<'_> {
                         .as_ref()
                         .is_some_and(|t| !self.type_allowed(t))
                     {
-                        self.removed.push(self.path.clone());
+                        self.removed.push((self.path.clone(), false));
                         false
                     } else if self.denies_any(&fragment.selection_set) {
                         let fragment = fragment.make_mut();
@@ -279,6 +290,41 @@ impl Walk<'_> {
             };
             if keep {
                 set.selections.push(selection);
+            }
+        }
+    }
+}
+
+/// Removes the values at `paths` (response keys; every item of a list) from
+/// `data`: a removed field answers null even if a subgraph sent it unasked.
+pub fn strip(data: &mut serde_json::Map<String, Value>, paths: &[Vec<String>]) {
+    fn strip_in(value: &mut Value, path: &[String]) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(|item| strip_in(item, path)),
+            Value::Object(object) => match path {
+                [] => {}
+                [last] => {
+                    object.remove(last);
+                }
+                [first, rest @ ..] => {
+                    if let Some(inner) = object.get_mut(first) {
+                        strip_in(inner, rest);
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+    for path in paths {
+        match path.as_slice() {
+            [] => {}
+            [last] => {
+                data.remove(last);
+            }
+            [first, rest @ ..] => {
+                if let Some(inner) = data.get_mut(first) {
+                    strip_in(inner, rest);
+                }
             }
         }
     }

@@ -291,7 +291,7 @@ impl Engine {
             .map_err(|_| Internal::logged("a prepared operation is missing"))?;
         let variables =
             coerce::coerce(schema, document, operation, call.request.variables.as_ref())?;
-        let (planned, unauthorized) = self.authorized(prepared, call.identity).await?;
+        let (planned, unauthorized, removed) = self.authorized(prepared, call.identity).await?;
         let planned = planned.as_deref().unwrap_or(prepared);
         plan::check_variables(&planned.plan, &variables.json)?;
         let ctx = ExecutionContext {
@@ -303,6 +303,7 @@ impl Engine {
         };
         let mut executed = execute::execute(&ctx, &planned.plan).await;
         if !unauthorized.is_empty() {
+            authorize::strip(&mut executed.data, &removed);
             executed.errors.splice(0..0, unauthorized);
         }
         if prepared.introspection {
@@ -335,6 +336,10 @@ impl Engine {
     }
 }
 
+/// The operation the caller may run (`None`: as prepared), an error per
+/// removed selection, and the paths of the removed fields.
+type Authorized = (Option<Arc<Prepared>>, Vec<GraphqlError>, Vec<Vec<String>>);
+
 impl Engine {
     /// The authorization stage: the prepared operation as the caller may run
     /// it (`None`: unchanged) and an error per removed selection.
@@ -342,16 +347,20 @@ impl Engine {
         &self,
         prepared: &Prepared,
         identity: Option<&Identity>,
-    ) -> Result<(Option<Arc<Prepared>>, Vec<GraphqlError>), RequestFailure> {
+    ) -> Result<Authorized, RequestFailure> {
         let grants = authorize::Grants {
             identity,
             settings: &self.authorization,
         };
         match authorize::authorize(&self.supergraph, &prepared.document, grants)? {
-            authorize::Outcome::Unchanged => Ok((None, Vec::new())),
-            authorize::Outcome::Filtered { document, errors } => {
+            authorize::Outcome::Unchanged => Ok((None, Vec::new(), Vec::new())),
+            authorize::Outcome::Filtered {
+                document,
+                errors,
+                fields,
+            } => {
                 let filtered = self.preparer.prepare_filtered(prepared, document).await?;
-                Ok((Some(filtered), errors))
+                Ok((Some(filtered), errors, fields))
             }
         }
     }

@@ -190,6 +190,13 @@ pub fn serving(sdl: &str, urls: &[(&str, &str)]) -> AppState {
     state
 }
 
+/// As [`serving`], with `settings`.
+pub fn serving_with(settings: RouterSettings, sdl: &str, urls: &[(&str, &str)]) -> AppState {
+    let state = AppState::new(settings).unwrap();
+    install(&state, sdl, urls);
+    state
+}
+
 /// Installs the fixture supergraph with its subgraph URLs replaced by `urls`.
 pub fn install_with_urls(state: &AppState, urls: &[(&str, &str)]) {
     install(state, SUPERGRAPH, urls);
