@@ -217,6 +217,8 @@ impl ServiceSettings for RouterSettings {
         "JWT_JWKS_MIN_REFETCH_INTERVAL",
         "JWT_JWKS_TIMEOUT",
         "AUTHORIZATION_SCOPE_CLAIM",
+        "AUTHORIZATION_POLICY_SERVICE_URL",
+        "AUTHORIZATION_POLICY_SERVICE_TIMEOUT",
     ];
 
     fn env_key(var: &str) -> String {
@@ -387,7 +389,7 @@ impl Default for Limits {
 mod auth;
 mod subgraphs;
 
-pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings};
+pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
 
 pub use subgraphs::{
     Subgraph, SubgraphsError, check_subgraph, parse_subgraph, parse_supergraph_config,

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
+/// How soon a JWKS URL whose last fetch failed may be fetched again.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
 /// Why the keys could not be loaded at start.
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
@@ -95,9 +98,10 @@ pub fn keys_of(jwks: &JwkSet) -> Vec<Key> {
 struct Remote {
     url: String,
     keys: RwLock<Arc<Vec<Key>>>,
-    /// When it was last fetched (or tried). Held across a fetch, so callers
-    /// that need the same fetch wait for the one in flight.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// When it was last fetched (or tried) and whether that brought keys.
+    /// Held across a fetch, so callers that need the same fetch wait for
+    /// the one in flight.
+    last_fetch: tokio::sync::Mutex<Option<(Instant, bool)>>,
 }
 
 /// Every key the router verifies tokens with.
@@ -183,11 +187,24 @@ impl KeyStore {
             if kid.is_some_and(|kid| self.knows(kid)) {
                 return;
             }
-            if last.is_some_and(|at| at.elapsed() < self.min_refetch) {
+            if !self.may_fetch(*last, self.min_refetch) {
                 continue;
             }
-            *last = Some(Instant::now());
-            remote.fetch(&self.http).await;
+            let fetched = remote.fetch(&self.http).await;
+            *last = Some((Instant::now(), fetched));
+        }
+    }
+
+    /// Whether a URL last fetched at `last` may be fetched again, `wait`
+    /// after a fetch that brought keys; after a failed one (the host was not
+    /// up yet, say) already after [`RETRY_AFTER_FAILURE`] (or `wait`, if
+    /// shorter), so a freshly started router soon learns its keys and a
+    /// host that is down still sees at most one fetch a second.
+    fn may_fetch(&self, last: Option<(Instant, bool)>, wait: Duration) -> bool {
+        match last {
+            None => true,
+            Some((at, true)) => at.elapsed() >= wait,
+            Some((at, false)) => at.elapsed() >= wait.min(RETRY_AFTER_FAILURE),
         }
     }
 
@@ -196,11 +213,11 @@ impl KeyStore {
     pub async fn refresh_older_than(&self, age: Duration) {
         for remote in &self.remotes {
             let mut last = remote.last_fetch.lock().await;
-            if last.is_some_and(|at| at.elapsed() < age.max(self.min_refetch)) {
+            if !self.may_fetch(*last, age.max(self.min_refetch)) {
                 continue;
             }
-            *last = Some(Instant::now());
-            remote.fetch(&self.http).await;
+            let fetched = remote.fetch(&self.http).await;
+            *last = Some((Instant::now(), fetched));
         }
     }
 
@@ -218,8 +235,9 @@ impl Remote {
         }
     }
 
-    /// One fetch; on failure the keys fetched before stay in use.
-    async fn fetch(&self, http: &reqwest::Client) {
+    /// One fetch; on failure the keys fetched before stay in use. Whether
+    /// it brought a JWKS.
+    async fn fetch(&self, http: &reqwest::Client) -> bool {
         let fetched = async {
             http.get(&self.url)
                 .send()
@@ -237,9 +255,11 @@ impl Remote {
                     Ok(mut keys) => *keys = fresh,
                     Err(poisoned) => *poisoned.into_inner() = fresh,
                 }
+                true
             }
             Err(error) => {
                 tracing::warn!(url = %self.url, %error, "could not fetch a JWKS; keeping the keys fetched before");
+                false
             }
         }
     }

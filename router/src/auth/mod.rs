@@ -9,8 +9,10 @@
 //!   [`Identity`], [`AuthenticationError`], and the background JWKS
 //!   refresher.
 //! - [`keys`]: the [`keys::KeyStore`] (JWKS URLs and files).
+//! - [`policy`]: the optional HTTP policy service for `@policy`.
 
 pub mod keys;
+pub mod policy;
 
 use std::sync::{Arc, Weak};
 

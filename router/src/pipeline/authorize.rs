@@ -41,6 +41,9 @@ pub struct Grants<'a> {
     pub identity: Option<&'a Identity>,
     /// The scope claim and the policy rules.
     pub settings: &'a AuthorizationSettings,
+    /// The policies the policy service granted this request (for those no
+    /// rule in the settings decides).
+    pub granted: &'a [String],
 }
 
 impl Grants<'_> {
@@ -68,10 +71,11 @@ impl Grants<'_> {
 
     /// Whether policy `name` holds for `identity` by the settings' rule: every
     /// claim the rule names equals one of its values (for an array claim, one
-    /// element does). A policy without a rule never holds.
+    /// element does). A policy without a rule holds only if the policy
+    /// service granted it.
     fn policy_holds(&self, identity: &Identity, name: &str) -> bool {
         let Some(rule) = self.settings.policies.get(name) else {
-            return false;
+            return self.granted.iter().any(|g| g == name);
         };
         rule.iter()
             .all(|(claim, accepted)| match identity.claims.get(claim) {
@@ -144,7 +148,6 @@ pub fn authorize(
     };
     let mut walk = Walk {
         supergraph,
-        rules,
         grants,
         removed: Vec::new(),
         path: Vec::new(),
@@ -191,9 +194,80 @@ pub fn authorize(
     })
 }
 
+/// What selecting `parent.field` (of type `output`) requires: the field's
+/// own requirement, its parent's and its output type's, and on an
+/// interface every implementation's and its field's there.
+fn field_requirements<'s>(
+    supergraph: &'s Supergraph,
+    parent: &str,
+    field: &str,
+    output: &str,
+) -> Vec<&'s Requirement> {
+    let rules = &supergraph.access;
+    let mut all: Vec<&Requirement> = [
+        rules.of_type(parent),
+        rules.of_field(parent, field),
+        rules.of_type(output),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if matches!(
+        supergraph.api_schema.types.get(parent),
+        Some(ExtendedType::Interface(_))
+    ) {
+        for object in supergraph.possible_types(parent) {
+            all.extend(rules.of_type(&object));
+            all.extend(rules.of_field(&object, field));
+        }
+    }
+    all
+}
+
+/// Every `@policy` name an operation's selections may need decided, sorted.
+pub fn policies_involved(supergraph: &Supergraph, document: &ExecutableDocument) -> Vec<String> {
+    fn walk<'s>(supergraph: &'s Supergraph, set: &SelectionSet, out: &mut Vec<&'s Requirement>) {
+        for selection in &set.selections {
+            match selection {
+                Selection::Field(field) => {
+                    if !field.name.starts_with("__") {
+                        out.extend(field_requirements(
+                            supergraph,
+                            &set.ty,
+                            &field.name,
+                            field.ty().inner_named_type(),
+                        ));
+                    }
+                    walk(supergraph, &field.selection_set, out);
+                }
+                Selection::InlineFragment(fragment) => {
+                    if let Some(condition) = &fragment.type_condition {
+                        out.extend(supergraph.access.of_type(condition));
+                    }
+                    walk(supergraph, &fragment.selection_set, out);
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    if supergraph.access.is_empty() {
+        return Vec::new();
+    }
+    let mut requirements = Vec::new();
+    for operation in document.operations.iter() {
+        walk(supergraph, &operation.selection_set, &mut requirements);
+    }
+    let mut names: Vec<String> = requirements
+        .into_iter()
+        .flat_map(|r| r.policies.iter().flatten().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 struct Walk<'a> {
     supergraph: &'a Supergraph,
-    rules: &'a AccessRules,
     grants: Grants<'a>,
     /// The response paths of removed selections, and whether each is a
     /// field (else an inline fragment at that path).
@@ -202,29 +276,17 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn allows(&self, requirement: Option<&Requirement>) -> bool {
-        requirement.is_none_or(|r| self.grants.allows(r))
-    }
-
     fn type_allowed(&self, name: &str) -> bool {
-        self.allows(self.rules.of_type(name))
+        self.supergraph
+            .access
+            .of_type(name)
+            .is_none_or(|r| self.grants.allows(r))
     }
 
     fn field_allowed(&self, parent: &str, field: &str, output: &str) -> bool {
-        if !self.type_allowed(parent)
-            || !self.allows(self.rules.of_field(parent, field))
-            || !self.type_allowed(output)
-        {
-            return false;
-        }
-        let interface = matches!(
-            self.supergraph.api_schema.types.get(parent),
-            Some(ExtendedType::Interface(_))
-        );
-        !interface
-            || self.supergraph.possible_types(parent).iter().all(|object| {
-                self.type_allowed(object) && self.allows(self.rules.of_field(object, field))
-            })
+        field_requirements(self.supergraph, parent, field, output)
+            .into_iter()
+            .all(|r| self.grants.allows(r))
     }
 
     /// Whether anything under `set` would be removed.
@@ -333,6 +395,9 @@ pub fn strip(data: &mut serde_json::Map<String, Value>, paths: &[Vec<String>]) {
 /// Logs, once per loaded supergraph, the `@policy` names no rule in the
 /// settings decides (they never hold).
 pub fn warn_about_undecided_policies(rules: &AccessRules, settings: &AuthorizationSettings) {
+    if settings.policy_service.is_some() {
+        return;
+    }
     for name in rules.policy_names() {
         if !settings.policies.contains_key(name) {
             tracing::warn!(

@@ -54,6 +54,7 @@ use serde_json::{Map, Value};
 use self::error::{Internal, StageError};
 use self::prepare::Preparer;
 use crate::auth::Identity;
+use crate::auth::policy::PolicyService;
 use crate::client::SubgraphClient;
 use crate::core::supergraph::Supergraph;
 use crate::dedupe::SingleFlight;
@@ -132,6 +133,8 @@ pub struct Engine {
     dedupe_fetches: bool,
     /// What `@requiresScopes` and `@policy` are decided by.
     authorization: AuthorizationSettings,
+    /// The HTTP policy service, when the settings name one.
+    policy_service: Option<PolicyService>,
     /// Client queries in flight, when identical ones share one execution.
     requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
 }
@@ -175,6 +178,13 @@ impl Engine {
             implementers,
             dedupe_fetches: settings.dedupe_subgraph_fetches,
             authorization: settings.authorization.clone(),
+            policy_service: settings.authorization.policy_service.as_ref().and_then(|service| {
+                PolicyService::new(service)
+                    .map_err(|error| {
+                        tracing::error!(%error, "cannot build the policy service client; the policies it decides are denied");
+                    })
+                    .ok()
+            }),
             requests: settings.dedupe_requests.then(SingleFlight::default),
         }
     }
@@ -336,6 +346,30 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The policies the policy service grants this caller, among those the
+    /// operation involves that no settings rule decides (no call when there
+    /// are none, or the caller is anonymous: anonymous callers hold no
+    /// policy).
+    async fn policies_granted(
+        &self,
+        prepared: &Prepared,
+        identity: Option<&Identity>,
+    ) -> Vec<String> {
+        let (Some(service), Some(identity)) = (&self.policy_service, identity) else {
+            return Vec::new();
+        };
+        let names: Vec<String> = authorize::policies_involved(&self.supergraph, &prepared.document)
+            .into_iter()
+            .filter(|name| !self.authorization.policies.contains_key(name))
+            .collect();
+        if names.is_empty() {
+            return Vec::new();
+        }
+        service.decide(&names, Some(identity)).await
+    }
+}
+
 /// The operation the caller may run (`None`: as prepared), an error per
 /// removed selection, and the paths of the removed fields.
 type Authorized = (Option<Arc<Prepared>>, Vec<GraphqlError>, Vec<Vec<String>>);
@@ -348,9 +382,11 @@ impl Engine {
         prepared: &Prepared,
         identity: Option<&Identity>,
     ) -> Result<Authorized, RequestFailure> {
+        let granted = self.policies_granted(prepared, identity).await;
         let grants = authorize::Grants {
             identity,
             settings: &self.authorization,
+            granted: &granted,
         };
         match authorize::authorize(&self.supergraph, &prepared.document, grants)? {
             authorize::Outcome::Unchanged => Ok((None, Vec::new(), Vec::new())),

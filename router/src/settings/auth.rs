@@ -142,6 +142,11 @@ pub struct AuthorizationSettings {
     /// array claim: one element does). A policy with no rule never holds
     /// (fail closed). Only in the settings file.
     pub policies: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
+    /// An HTTP service that decides the policies no rule above decides
+    /// (`[service.authorization.policy_service]`; its URL also from
+    /// `AUTHORIZATION_POLICY_SERVICE_URL`). Asked once per request that
+    /// selects such policies; no answer in time, or any failure, denies them.
+    pub policy_service: Option<PolicyServiceSettings>,
 }
 
 impl Default for AuthorizationSettings {
@@ -149,8 +154,27 @@ impl Default for AuthorizationSettings {
         AuthorizationSettings {
             scope_claim: "scope".into(),
             policies: BTreeMap::new(),
+            policy_service: None,
         }
     }
+}
+
+/// The policy service: `POST url` with `{"policies": {"<name>": null, …},
+/// "claims": {…} | null}` and answering `{"policies": {"<name>": true|false,
+/// …}}`; only `true` grants a policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyServiceSettings {
+    /// Its URL (`AUTHORIZATION_POLICY_SERVICE_URL`).
+    pub url: String,
+    /// How long one decision may take (`AUTHORIZATION_POLICY_SERVICE_TIMEOUT`);
+    /// past it every policy asked is denied.
+    #[serde(with = "humantime_serde", default = "default_policy_timeout")]
+    pub timeout: Duration,
+}
+
+fn default_policy_timeout() -> Duration {
+    Duration::from_secs(1)
 }
 
 /// The `[service]` keys the `JWT_*` and `AUTHORIZATION_*` variables set:
@@ -158,6 +182,12 @@ impl Default for AuthorizationSettings {
 pub(super) fn env_key(var: &str) -> Option<String> {
     if let Some(rest) = var.strip_prefix("JWT_") {
         return Some(format!("jwt.{}", rest.to_ascii_lowercase()));
+    }
+    if let Some(rest) = var.strip_prefix("AUTHORIZATION_POLICY_SERVICE_") {
+        return Some(format!(
+            "authorization.policy_service.{}",
+            rest.to_ascii_lowercase()
+        ));
     }
     var.strip_prefix("AUTHORIZATION_")
         .map(|rest| format!("authorization.{}", rest.to_ascii_lowercase()))

@@ -135,6 +135,11 @@ impl Drop for JwksServer {
 impl JwksServer {
     /// Serves `document` at `/.well-known/jwks.json`.
     pub async fn start(document: Value) -> Self {
+        Self::start_on(0, document).await
+    }
+
+    /// As [`JwksServer::start`], on `port` of 127.0.0.1.
+    pub async fn start_on(port: u16, document: Value) -> Self {
         let fetches = Arc::new(AtomicUsize::new(0));
         let document = Arc::new(Mutex::new(document));
         let (counter, served) = (fetches.clone(), document.clone());
@@ -146,7 +151,9 @@ impl JwksServer {
                 async move { axum::Json(body) }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let url = format!(
             "http://{}/.well-known/jwks.json",
             listener.local_addr().unwrap()

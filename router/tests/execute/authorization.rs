@@ -356,3 +356,99 @@ async fn protected_scalars_enums_and_interfaces_are_removed_where_they_are_retur
     assert_eq!(unauthorized_paths(&answer), [json!(["node"])]);
     assert_eq!(a.received().len(), 1, "no request for `node`");
 }
+
+/// A policy service on port 0 that grants `staff` to tokens with
+/// `role: STAFF`, answering after `delay`, and records what it was asked.
+async fn policy_service(
+    delay: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use std::sync::{Arc, Mutex};
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let recorded = asked.clone();
+    let app = axum::Router::new().route(
+        "/decide",
+        axum::routing::post(move |body: axum::Json<Value>| {
+            let recorded = recorded.clone();
+            async move {
+                recorded.lock().unwrap().push(body.0.clone());
+                tokio::time::sleep(delay).await;
+                let staff = body.0["claims"]["role"] == "STAFF";
+                axum::Json(json!({ "policies": { "staff": staff, "finance": false } }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/decide", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, asked)
+}
+
+#[tokio::test]
+async fn the_policy_service_decides_policies_without_rules_once_per_request_and_fails_closed() {
+    use storefront_router::settings::PolicyServiceSettings;
+    let (url, asked) = policy_service(std::time::Duration::ZERO).await;
+    let shop = shop(AuthorizationSettings {
+        policy_service: Some(PolicyServiceSettings {
+            url,
+            timeout: std::time::Duration::from_millis(300),
+        }),
+        ..AuthorizationSettings::default()
+    })
+    .await;
+    let query = "{ report { total } products { sku } }";
+    let staff = shop.token(json!({ "role": "STAFF" }));
+    let answer = shop.run(query, Some(&staff)).await;
+    assert_eq!(
+        answer.body["data"]["report"]["total"], 42,
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.get("errors").is_none(), "{}", answer.body);
+    // `cost` needs (staff and finance) or admin: the service denies both.
+    let answer = shop.run("{ products { cost } }", Some(&staff)).await;
+    assert_eq!(unauthorized_paths(&answer), [json!(["products", "cost"])]);
+    {
+        let asked = asked.lock().unwrap();
+        assert_eq!(asked.len(), 2, "one decision per request");
+        assert_eq!(asked[0]["policies"], json!({ "staff": null }));
+        assert_eq!(
+            asked[1]["policies"],
+            json!({ "admin": null, "finance": null, "staff": null })
+        );
+        assert_eq!(asked[0]["claims"]["role"], "STAFF");
+    }
+    let customer = shop.token(json!({ "role": "CUSTOMER" }));
+    let answer = shop.run(query, Some(&customer)).await;
+    assert_eq!(answer.body["data"]["report"], Value::Null);
+    // Anonymous callers hold no policy, and operations without policies
+    // need no decision: the service is not asked.
+    shop.run(query, None).await;
+    shop.run("{ products { sku } }", Some(&customer)).await;
+    assert_eq!(asked.lock().unwrap().len(), 3);
+
+    let (slow_url, _) = policy_service(std::time::Duration::from_secs(2)).await;
+    let slow = self::shop(AuthorizationSettings {
+        policy_service: Some(PolicyServiceSettings {
+            url: slow_url,
+            timeout: std::time::Duration::from_millis(200),
+        }),
+        ..AuthorizationSettings::default()
+    })
+    .await;
+    let staff = slow.token(json!({ "role": "STAFF" }));
+    let started = std::time::Instant::now();
+    let answer = slow
+        .run("{ report { total } products { sku } }", Some(&staff))
+        .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(
+        answer.body["data"]["report"],
+        Value::Null,
+        "a late answer denies"
+    );
+    assert_eq!(unauthorized_paths(&answer), [json!(["report"])]);
+    let sent = Shop::sent(&slow.inventory).pop().unwrap();
+    assert!(!sent.contains("report"), "{sent}");
+}

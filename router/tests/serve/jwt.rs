@@ -289,3 +289,23 @@ fn hmac_algorithms_and_unreadable_key_files_are_refused_at_start() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_jwks_host_that_was_down_at_start_is_asked_again_a_second_later() {
+    let signer = Signer::ed25519("k1");
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
+    let (users, state) = router_with(jwt_settings(&[&url])).await;
+    let token = signer.sign(&claims("u1", json!({})));
+    let answer = me_with(&state, &[("authorization", &bearer(&token))]).await;
+    assert_eq!(answer.status, 401, "no keys yet: {}", answer.body);
+    let server = JwksServer::start_on(port, jwks(&[&signer])).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let answer = me_with(&state, &[("authorization", &bearer(&token))]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(server.fetches(), 1);
+    assert_eq!(users.received().len(), 1);
+}
