@@ -94,7 +94,7 @@ pub enum Outcome {
     /// Some selections were removed.
     Filtered {
         /// The operation without them (still normalised).
-        document: Valid<ExecutableDocument>,
+        document: Box<Valid<ExecutableDocument>>,
         /// One error per removed selection.
         errors: Vec<GraphqlError>,
         /// The response paths of the removed fields (response keys, lists
@@ -188,7 +188,7 @@ pub fn authorize(
     Ok(Outcome::Filtered {
         // Removing selections from a valid normalised operation leaves it
         // valid: no selection set is left empty, variables may go unused.
-        document: Valid::assume_valid(out),
+        document: Box::new(Valid::assume_valid(out)),
         errors,
         fields,
     })

@@ -395,7 +395,7 @@ impl Engine {
                 errors,
                 fields,
             } => {
-                let filtered = self.preparer.prepare_filtered(prepared, document).await?;
+                let filtered = self.preparer.prepare_filtered(prepared, *document).await?;
                 Ok((Some(filtered), errors, fields))
             }
         }

@@ -61,7 +61,7 @@ pub(super) fn dnf_conjunction(values: Vec<Vec<Vec<String>>>) -> Vec<Vec<String>>
         for inner in &mut value {
             inner.sort();
         }
-        value.sort_by_key(|inner| json(inner));
+        value.sort_by_key(json);
         if seen.insert(json(&value)) {
             filtered.push(value);
         }
@@ -128,8 +128,7 @@ pub(super) fn propagate_to_interfaces(subgraphs: &[Subgraph], types: &mut [Super
             .map(|o| o.applied.access.as_slice())
             .collect();
         let own = std::mem::take(&mut ty.applied.access);
-        ty.applied.access =
-            merge_access(std::iter::once(own.as_slice()).chain(from_objects.into_iter()));
+        ty.applied.access = merge_access(std::iter::once(own.as_slice()).chain(from_objects));
         for field in &mut ty.fields {
             let from_objects: Vec<&[Access]> = subgraphs
                 .iter()
@@ -140,7 +139,7 @@ pub(super) fn propagate_to_interfaces(subgraphs: &[Subgraph], types: &mut [Super
                 .collect();
             let own = std::mem::take(&mut field.applied.access);
             field.applied.access =
-                merge_access(std::iter::once(own.as_slice()).chain(from_objects.into_iter()));
+                merge_access(std::iter::once(own.as_slice()).chain(from_objects));
         }
     }
 }
