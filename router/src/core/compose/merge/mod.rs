@@ -142,6 +142,7 @@ pub(super) fn merge(
         access: access::supergraph_names(subgraphs),
     };
     inaccessible::check(&mut supergraph, merger.errors);
+    access::check_requires(&supergraph.types, &supergraph.graphs, merger.errors);
     supergraph
 }
 
