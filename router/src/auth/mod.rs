@@ -354,3 +354,96 @@ impl<'h> TokenSource<'h> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn authenticator(cookie: Option<&str>) -> Arc<Authenticator> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("jwks.json");
+        // One Ed25519 public key (any 32 bytes make a key to parse).
+        std::fs::write(
+            &path,
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+        )
+        .expect("writes");
+        let settings = JwtSettings {
+            key_files: vec![path.display().to_string()],
+            cookie: cookie.map(str::to_owned),
+            ..JwtSettings::default()
+        };
+        Authenticator::new(&settings)
+            .expect("valid settings")
+            .expect("enabled")
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_str(value).expect("ascii"));
+        }
+        headers
+    }
+
+    #[test]
+    fn the_token_comes_from_the_bearer_header_in_any_case_or_else_the_cookie() {
+        let auth = authenticator(Some("session"));
+        let token = |pairs: &[(&'static str, &str)]| {
+            auth.token(&headers(pairs))
+                .map(|t| t.map(|t| t.token().to_owned()))
+        };
+        assert_eq!(
+            token(&[("authorization", "Bearer abc")]),
+            Ok(Some("abc".into()))
+        );
+        assert_eq!(
+            token(&[("authorization", "bearer  abc ")]),
+            Ok(Some("abc".into()))
+        );
+        assert_eq!(
+            token(&[("authorization", "Basic abc")]),
+            Err(AuthenticationError::Malformed)
+        );
+        assert_eq!(
+            token(&[("authorization", "Bearer")]),
+            Err(AuthenticationError::Malformed)
+        );
+        assert_eq!(
+            token(&[("cookie", "a=1; session=xyz"), ("cookie", "b=2")]),
+            Ok(Some("xyz".into()))
+        );
+        assert_eq!(token(&[("cookie", "sessionx=1")]), Ok(None));
+        assert_eq!(token(&[]), Ok(None));
+        let no_cookie = authenticator(None);
+        assert_eq!(
+            no_cookie.token(&headers(&[("cookie", "session=xyz")])),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn scopes_are_read_from_a_string_or_an_array() {
+        let identity = |claims: serde_json::Value| Identity {
+            claims: claims.as_object().cloned().unwrap_or_default(),
+        };
+        assert_eq!(
+            identity(serde_json::json!({ "scope": " a  b " })).scopes("scope"),
+            ["a", "b"]
+        );
+        assert_eq!(
+            identity(serde_json::json!({ "scp": ["a", 1, "b"] })).scopes("scp"),
+            ["a", "b"]
+        );
+        assert!(identity(serde_json::json!({})).scopes("scope").is_empty());
+    }
+
+    #[test]
+    fn hmac_and_unknown_algorithms_are_refused() {
+        assert!(parse_algorithm("EdDSA").is_ok());
+        assert!(parse_algorithm("PS512").is_ok());
+        assert!(parse_algorithm("HS256").is_err());
+        assert!(parse_algorithm("none").is_err());
+    }
+}

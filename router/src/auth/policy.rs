@@ -1,5 +1,8 @@
 //! The optional HTTP policy service: decides the `@policy` names no rule in
 //! the settings decides, once per request, failing closed.
+//!
+//! # Layout
+//! - [`PolicyService`]: the client and [`PolicyService::decide`].
 
 use serde_json::{Map, Value, json};
 

@@ -2,6 +2,9 @@
 //! runs ([`crate::auth::Authenticator`]). A present but invalid token — or
 //! none where the settings require one — is `UNAUTHENTICATED` with HTTP 401
 //! (whatever the `Accept`), before any subgraph is called.
+//!
+//! # Layout
+//! - [`authenticate`], and [`AuthenticationError`] as a [`StageError`].
 
 use axum::http::HeaderMap;
 

@@ -6,6 +6,10 @@
 //!
 //! Scopes and policies are in disjunctive normal form, as the specs say:
 //! `[["a", "b"], ["c"]]` holds with (a and b) or c.
+//!
+//! # Layout
+//! - [`Requirement`] and [`AccessRules`]: the model.
+//! - `read`: the directives, under their linked names, into the model.
 
 use apollo_compiler::Name;
 use apollo_compiler::Schema;
