@@ -2,11 +2,14 @@
 //! Storefront subgraphs, or any set of subgraphs the settings name.
 //!
 //! ```text
-//!  HTTP (http, request) ─► pipeline::prepare (cached per document):
+//!  HTTP (http, request) ─► authenticate (JWT; 401 if invalid) ─►
+//!  pipeline::prepare (cached per document):
 //!      parse ─► validate (API schema) ─► limits ─► normalise ─► introspection ─► plan
 //!        ┌──────────────────────────────────────────────────────────────┘
 //!        ▼
-//!  pipeline, per request: coerce variables ─► execute ─► format ─► JSON body
+//!  pipeline, per request: coerce variables ─► authorize (@authenticated,
+//!      @requiresScopes, @policy: filtered operation planned and cached)
+//!      ─► execute ─► format ─► JSON body
 //!                                               │
 //!        execute: Sequence / Parallel / Fetch / Flatten(_entities), merge ─► client
 //! ```

@@ -279,6 +279,10 @@ async fn policies_are_decided_by_the_settings_rules_over_the_token_claims() {
     let staff_only = shop.token(json!({ "role": "STAFF" }));
     let answer = shop.run(query, Some(&staff_only)).await;
     assert_eq!(unauthorized_paths(&answer), [json!(["products", "cost"])]);
+    // `cost: Int!` nulls the whole (non-null) list and so `data`; the
+    // authorization error explains it, with no second error.
+    assert_eq!(answer.body["data"], Value::Null, "{}", answer.body);
+    assert_eq!(answer.body["errors"].as_array().map(Vec::len), Some(1));
     let last = Shop::sent(&shop.inventory).pop().unwrap();
     assert!(!last.contains("cost"), "{last}");
     let finance = shop.token(json!({ "role": ["STAFF"], "dept": "finance" }));
