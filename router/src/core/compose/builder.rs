@@ -52,6 +52,9 @@ pub(super) struct Builder<'a> {
     pub(super) unknown: RefCell<BTreeSet<String>>,
     /// Federation directives used that the supergraph does not carry.
     pub(super) dropped: RefCell<BTreeSet<String>>,
+    /// Access-control directives applied under another name than their own
+    /// (`as:` imports, `@federation__authenticated`): the supergraph keeps it.
+    pub(super) access_names: RefCell<Vec<(AccessKind, String)>>,
 }
 
 /// The federation directives found on one element.
@@ -155,6 +158,11 @@ impl Builder<'_> {
                     if let Some(kind) = AccessKind::ALL.into_iter().find(|k| k.spec() == canonical)
                     {
                         found.applied.others.push(kind.marker());
+                        let local = directive.name.as_str();
+                        let mut names = self.access_names.borrow_mut();
+                        if local != kind.spec() && !names.iter().any(|(k, _)| *k == kind) {
+                            names.push((kind, local.to_owned()));
+                        }
                         found.applied.access.push(Access {
                             kind,
                             value: kind

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use apollo_compiler::ast::{self, Definition, Value};
 
-use super::model::{AccessKind, string_arg};
+use super::model::string_arg;
 use super::{CompositionError, CompositionErrorCode};
 
 /// The names federation directives have in one subgraph.
@@ -43,23 +43,6 @@ const CONTEXT_SINCE_MINOR: u32 = 8;
 impl Names {
     pub(super) fn canonical(&self, local: &str) -> Option<&'static str> {
         self.by_local.get(local).copied()
-    }
-
-    /// The access-control directives imported under another name (`as:`),
-    /// the supergraph keeps that name.
-    pub(super) fn access_aliases(&self) -> Vec<(AccessKind, String)> {
-        let mut aliases: Vec<(AccessKind, String)> = self
-            .by_local
-            .iter()
-            .filter_map(|(local, canonical)| {
-                let kind = AccessKind::ALL
-                    .into_iter()
-                    .find(|k| k.spec() == *canonical)?;
-                (local != canonical && !local.contains("__")).then(|| (kind, local.clone()))
-            })
-            .collect();
-        aliases.sort();
-        aliases
     }
 }
 
