@@ -170,6 +170,11 @@ impl Engine {
     ) -> Self {
         let implementers = supergraph.api_schema.implementers_map();
         authorize::warn_about_undecided_policies(&supergraph.access, &settings.authorization);
+        if !supergraph.access.is_empty() && !settings.jwt.enabled() {
+            tracing::warn!(
+                "the supergraph uses @authenticated/@requiresScopes/@policy but JWT authentication is off ([service.jwt], JWT_JWKS_URLS): every caller is anonymous and every protected field is refused"
+            );
+        }
         let preparer = Preparer::new(supergraph.clone(), planner, settings, counters);
         Engine {
             preparer: Arc::new(preparer),
