@@ -210,6 +210,17 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Storefront> {
     }
     inventory.settings.service.seed_demo_catalogue = true;
     router.settings.service.expose_query_plan = true;
+    // The router checks tokens itself with the users service's keys (the
+    // subgraphs still do too).
+    let jwt = &mut router.settings.service.jwt;
+    if !jwt.enabled() {
+        jwt.jwks_urls = vec![format!(
+            "http://127.0.0.1:{}/.well-known/jwks.json",
+            users.listener.local_addr()?.port()
+        )];
+        jwt.issuers = vec![storefront_shared::auth::ISSUER.to_owned()];
+        jwt.audiences = vec![storefront_shared::auth::AUDIENCE.to_owned()];
+    }
     if router.settings.service.cors_origins.is_empty() {
         router.settings.service.cors_origins = LOCAL_CORS_ORIGINS.map(str::to_owned).to_vec();
     }

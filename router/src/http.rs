@@ -27,8 +27,10 @@ use storefront_process::listener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
+use crate::auth::{Authenticator, TokenSource};
 use crate::metrics::{self, Kind};
 use crate::pipeline::Call;
+use crate::pipeline::authenticate::authenticate;
 use crate::playground;
 use crate::request::{GraphqlRequest, Method, ensure_request_id, forwarded_headers};
 use crate::response::{GraphqlError, RequestFailure, codes};
@@ -245,6 +247,20 @@ impl Incoming {
         }
     }
 
+    /// A token the client sent in the configured cookie (and no
+    /// `Authorization` header) is forwarded to the subgraphs as `Authorization:
+    /// Bearer …`, so they see the caller the router saw.
+    fn forward_cookie_token(&mut self, authenticator: &Authenticator, headers: &HeaderMap) {
+        if self.forwarded.contains_key(header::AUTHORIZATION) {
+            return;
+        }
+        if let Ok(Some(TokenSource::Cookie(token))) = authenticator.token(headers)
+            && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
+        {
+            self.forwarded.insert(header::AUTHORIZATION, value);
+        }
+    }
+
     /// The final response: `x-request-id` added, and counted in the metrics.
     fn finish(&self, state: &AppState, kind: Kind, mut response: Response) -> Response {
         if let Some(value) = self.forwarded.get(REQUEST_ID_HEADER) {
@@ -379,6 +395,18 @@ async fn handle(
     );
     crate::telemetry::set_parent(&span, &headers);
     async move {
+        let authenticator = state.authenticator().cloned();
+        if let Some(authenticator) = &authenticator {
+            authenticator.start();
+        }
+        let identity = match authenticate(authenticator.as_deref(), &headers).await {
+            Ok(identity) => identity,
+            Err(error) => return incoming.fail(&state, error.into()),
+        };
+        let mut incoming = incoming;
+        if let Some(authenticator) = &authenticator {
+            incoming.forward_cookie_token(authenticator, &headers);
+        }
         let Some(engine) = state.engine() else {
             return incoming.fail(
                 &state,
@@ -407,6 +435,7 @@ async fn handle(
             method,
             headers: &incoming.forwarded,
             want_plan,
+            identity: identity.as_ref(),
         };
         let result = engine.execute_shared(call).await;
         match result {
@@ -430,6 +459,11 @@ fn failure_response(failure: RequestFailure, media: Option<&'static str>) -> Res
     };
     let body = json!({ "errors": failure.errors }).to_string();
     let mut response = (status, [(header::CONTENT_TYPE, media)], body).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()

@@ -2,11 +2,14 @@
 //! Storefront subgraphs, or any set of subgraphs the settings name.
 //!
 //! ```text
-//!  HTTP (http, request) ─► pipeline::prepare (cached per document):
+//!  HTTP (http, request) ─► authenticate (JWT; 401 if invalid) ─►
+//!  pipeline::prepare (cached per document):
 //!      parse ─► validate (API schema) ─► limits ─► normalise ─► introspection ─► plan
 //!        ┌──────────────────────────────────────────────────────────────┘
 //!        ▼
-//!  pipeline, per request: coerce variables ─► execute ─► format ─► JSON body
+//!  pipeline, per request: coerce variables ─► authorize (@authenticated,
+//!      @requiresScopes, @policy: filtered operation planned and cached)
+//!      ─► execute ─► format ─► JSON body
 //!                                               │
 //!        execute: Sequence / Parallel / Fetch / Flatten(_entities), merge ─► client
 //! ```
@@ -18,6 +21,8 @@
 //!   prevention, body timeout), probes, CORS, `/metrics`; it is served by
 //!   [`storefront_process::listener`] (header-read and idle timeouts, graceful
 //!   shutdown), as the subgraphs are.
+//! - [`auth`]: JWT authentication (JWKS URLs and files) → the caller's
+//!   [`auth::Identity`].
 //! - [`request`]: a client's GraphQL request and which of its headers reach
 //!   the subgraphs.
 //! - [`state`]: the [`AppState`] every handler shares (current engine,
@@ -38,6 +43,7 @@
 //! - [`source`]: where the supergraph comes from (file, or composed and polled).
 //! - [`response`]: client-facing errors and their codes.
 
+pub mod auth;
 pub mod client;
 pub mod core;
 pub mod dedupe;
@@ -61,7 +67,7 @@ use storefront_process::listener::ConnectionTimeouts;
 use tokio::net::TcpListener;
 
 use crate::settings::RouterSettings;
-pub use crate::state::{AppState, InstallError};
+pub use crate::state::{AppState, BuildError, InstallError};
 
 /// The router's HTTP app.
 pub fn app(state: AppState) -> Router {
@@ -91,7 +97,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let state = AppState::new(settings.service.clone()).context("cannot build the HTTP client")?;
+    let state = AppState::new(settings.service.clone()).context("cannot build the router")?;
     let source = source::SupergraphSource::from_settings(&settings)?;
     let poller = match source {
         source::SupergraphSource::File(_) => {

@@ -33,6 +33,11 @@ pub mod codes {
     pub const CSRF_BLOCKED: &str = "CSRF_BLOCKED";
     /// `__schema` or `__type` asked of a router with introspection off.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// A present but invalid token, or none where one is required.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// A field or type the caller may not see (`@authenticated`,
+    /// `@requiresScopes`, `@policy`): answered as null, never fetched.
+    pub const UNAUTHORIZED_FIELD_OR_TYPE: &str = "UNAUTHORIZED_FIELD_OR_TYPE";
     /// Anything else; details are logged, never shown.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

@@ -13,6 +13,9 @@
 //! introspection = false   # production
 //! playground = false      # production
 //!
+//! [service.jwt]          # see settings::JwtSettings
+//! jwks_urls = ["http://127.0.0.1:4001/.well-known/jwks.json"]
+//!
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
@@ -140,6 +143,11 @@ pub struct RouterSettings {
     /// as the OTLP spec says. Unset (the default): no export
     /// (`OTEL_EXPORTER_OTLP_ENDPOINT`).
     pub otlp_endpoint: Option<String>,
+    /// JWT authentication at the router (`[service.jwt]`, `JWT_*`).
+    pub jwt: JwtSettings,
+    /// What `@requiresScopes` and `@policy` are decided by
+    /// (`[service.authorization]`).
+    pub authorization: AuthorizationSettings,
 }
 
 impl Default for RouterSettings {
@@ -167,6 +175,8 @@ impl Default for RouterSettings {
             playground: true,
             metrics: true,
             otlp_endpoint: None,
+            jwt: JwtSettings::default(),
+            authorization: AuthorizationSettings::default(),
         }
     }
 }
@@ -193,13 +203,29 @@ impl ServiceSettings for RouterSettings {
         "PLAYGROUND",
         "METRICS",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "JWT_JWKS_URLS",
+        "JWT_KEY_FILES",
+        "JWT_ALGORITHMS",
+        "JWT_ISSUERS",
+        "JWT_AUDIENCES",
+        "JWT_LEEWAY",
+        "JWT_REQUIRED",
+        "JWT_HEADER_NAME",
+        "JWT_HEADER_PREFIX",
+        "JWT_COOKIE",
+        "JWT_JWKS_REFRESH_INTERVAL",
+        "JWT_JWKS_MIN_REFETCH_INTERVAL",
+        "JWT_JWKS_TIMEOUT",
+        "AUTHORIZATION_SCOPE_CLAIM",
+        "AUTHORIZATION_POLICY_SERVICE_URL",
+        "AUTHORIZATION_POLICY_SERVICE_TIMEOUT",
     ];
 
     fn env_key(var: &str) -> String {
         match var {
             "SUPERGRAPH_FILE" => "supergraph".into(),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
-            other => other.to_ascii_lowercase(),
+            other => auth::env_key(other).unwrap_or_else(|| other.to_ascii_lowercase()),
         }
     }
 }
@@ -360,7 +386,10 @@ impl Default for Limits {
     }
 }
 
+mod auth;
 mod subgraphs;
+
+pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
 
 pub use subgraphs::{
     Subgraph, SubgraphsError, check_subgraph, parse_subgraph, parse_supergraph_config,

@@ -1,11 +1,12 @@
 //! What every request handler shares ([`AppState`]): the current [`Engine`]
 //! (swapped atomically when the supergraph changes), the subgraph client, the
-//! settings and the metrics.
+//! settings, the metrics and the JWT authenticator.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 
+use crate::auth::{self, Authenticator};
 use crate::client::SubgraphClient;
 use crate::core::supergraph::Supergraph;
 use crate::metrics::Metrics;
@@ -26,6 +27,18 @@ struct Shared {
     settings: RouterSettings,
     make_planner: MakePlanner,
     metrics: Arc<Metrics>,
+    authenticator: Option<Arc<Authenticator>>,
+}
+
+/// Why an [`AppState`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The subgraph client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// JWT authentication could not be set up (a key file, an algorithm).
+    #[error("cannot set up JWT authentication: {0}")]
+    Authentication(#[from] auth::SetupError),
 }
 
 /// Why a supergraph could not be installed.
@@ -41,7 +54,7 @@ pub enum InstallError {
 
 impl AppState {
     /// A state with no supergraph yet, planning with the core planner.
-    pub fn new(settings: RouterSettings) -> Result<Self, reqwest::Error> {
+    pub fn new(settings: RouterSettings) -> Result<Self, BuildError> {
         let make_planner = pipeline::plan::core_planner_with(settings.limits.plan_limits());
         Self::with_planner(settings, make_planner)
     }
@@ -50,9 +63,13 @@ impl AppState {
     pub fn with_planner(
         settings: RouterSettings,
         make_planner: MakePlanner,
-    ) -> Result<Self, reqwest::Error> {
+    ) -> Result<Self, BuildError> {
         let metrics = Arc::new(Metrics::new());
         let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
+        let authenticator = Authenticator::new(&settings.jwt)?;
+        if let Some(authenticator) = &authenticator {
+            authenticator.start();
+        }
         Ok(AppState {
             inner: Arc::new(Shared {
                 engine: ArcSwapOption::empty(),
@@ -60,6 +77,7 @@ impl AppState {
                 settings,
                 make_planner,
                 metrics,
+                authenticator,
             }),
         })
     }
@@ -77,6 +95,11 @@ impl AppState {
     /// The router settings.
     pub fn settings(&self) -> &RouterSettings {
         &self.inner.settings
+    }
+
+    /// The JWT authenticator, when `[service.jwt]` names a key source.
+    pub fn authenticator(&self) -> Option<&Arc<Authenticator>> {
+        self.inner.authenticator.as_ref()
     }
 
     /// This router's metrics.

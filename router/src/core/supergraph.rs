@@ -10,11 +10,14 @@
 //! - `links`: the `@link`s on the schema (which specs, under which names).
 //! - `join`: reading the `join__*` directives into the model.
 //! - `api`: deriving the client-facing API schema.
+//! - [`access`]: `@authenticated`, `@requiresScopes` and `@policy` read into
+//!   [`access::AccessRules`].
 //!
 //! # Contract additions (beyond the agreed `schema`, `api_schema`, `subgraphs`)
 //! `Supergraph::parse`, the pub fields `types` and `enums`, and the lookup
 //! helpers below (`subgraph`, `type_model`, `field`, `possible_types_in`).
 
+pub mod access;
 mod api;
 mod join;
 mod links;
@@ -61,6 +64,9 @@ pub struct Supergraph {
     pub types: IndexMap<Name, TypeModel>,
     /// Every enum type: the subgraphs defining each value (`join__enumValue`).
     pub enums: IndexMap<Name, IndexMap<Name, Vec<String>>>,
+    /// What types and fields require of the caller (`@authenticated`,
+    /// `@requiresScopes`, `@policy`); empty for most supergraphs.
+    pub access: access::AccessRules,
 }
 
 /// The kind of a composite type.
@@ -178,12 +184,14 @@ impl Supergraph {
         let links = links::Links::read(&schema)?;
         let model = join::read(&schema, &links)?;
         let api_schema = api::api_schema(&schema, &links)?;
+        let access = access::read(&schema, &links);
         Ok(Supergraph {
             schema,
             api_schema,
             subgraphs: model.subgraphs,
             types: model.types,
             enums: model.enums,
+            access,
         })
     }
 

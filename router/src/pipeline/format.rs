@@ -440,11 +440,19 @@ impl<'a> Formatter<'a> {
                 Step::Index(index) => PathSegment::Index(*index),
             })
             .collect();
+        // Authorization errors name a field's path without list indices.
+        let keys: Vec<PathSegment> = path
+            .iter()
+            .filter(|segment| matches!(segment, PathSegment::Key(_)))
+            .cloned()
+            .collect();
         let explained = self.known_errors.iter().chain(&self.errors).any(|error| {
-            error
-                .path
-                .as_ref()
-                .is_some_and(|known| known.starts_with(&path) || path.starts_with(known))
+            error.path.as_ref().is_some_and(|known| {
+                known.starts_with(&path)
+                    || path.starts_with(known)
+                    || (error.code() == Some(codes::UNAUTHORIZED_FIELD_OR_TYPE)
+                        && (known.starts_with(&keys) || keys.starts_with(known)))
+            })
         });
         if !explained {
             self.errors

@@ -1,10 +1,12 @@
 //! One GraphQL request through the router, one stage per module:
 //!
 //! ```text
+//!  authenticate (every request, before anything else; HTTP layer)
 //!  preparation (cached per document and operation name)         prepare
 //!    parse ─► validate ─► limits ─► normalise ─► introspection ─► plan
 //!  response (every request)
-//!    coerce variables ─► execute (plan, introspection) ─► format ─► body
+//!    coerce variables ─► authorize (filtered plan cached) ─►
+//!    execute (plan, introspection) ─► format ─► body
 //! ```
 //!
 //! An [`Engine`] is one loaded supergraph with its planner and caches; the
@@ -20,9 +22,14 @@
 //!   [`validate`], [`limits`], [`normalize`], [`introspection`] (checked when
 //!   preparing, answered when executing), [`plan`] (the [`QueryPlanner`]
 //!   seam).
+//! - [`authenticate`]: the token → the caller's identity (or 401).
+//!   [`authorize`]: `@authenticated`/`@requiresScopes`/`@policy` — what the
+//!   caller may not see is removed before planning.
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
 
+pub mod authenticate;
+pub mod authorize;
 pub mod coerce;
 pub mod error;
 pub mod format;
@@ -46,14 +53,16 @@ use serde_json::{Map, Value};
 
 use self::error::{Internal, StageError};
 use self::prepare::Preparer;
+use crate::auth::Identity;
+use crate::auth::policy::PolicyService;
 use crate::client::SubgraphClient;
 use crate::core::supergraph::Supergraph;
 use crate::dedupe::SingleFlight;
 use crate::execute::{self, ExecutionContext};
 use crate::metrics::PlanCacheCounters;
 use crate::request::{GraphqlRequest, Method, answer_headers};
-use crate::response::{RequestFailure, codes};
-use crate::settings::RouterSettings;
+use crate::response::{GraphqlError, RequestFailure, codes};
+use crate::settings::{AuthorizationSettings, RouterSettings};
 
 pub use self::plan::{MakePlanner, QueryPlanner};
 pub use self::prepare::Prepared;
@@ -80,6 +89,8 @@ pub struct Call<'r> {
     pub headers: &'r HeaderMap,
     /// Whether the response carries the plan (`extensions.queryPlan`).
     pub want_plan: bool,
+    /// The caller's verified token claims; `None` when anonymous.
+    pub identity: Option<&'r Identity>,
 }
 
 /// The request itself cannot run: it has no document, or asks GET for what
@@ -120,6 +131,10 @@ pub struct Engine {
     preparer: Arc<Preparer>,
     implementers: HashMap<Name, Implementers>,
     dedupe_fetches: bool,
+    /// What `@requiresScopes` and `@policy` are decided by.
+    authorization: AuthorizationSettings,
+    /// The HTTP policy service, when the settings name one.
+    policy_service: Option<PolicyService>,
     /// Client queries in flight, when identical ones share one execution.
     requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
 }
@@ -154,6 +169,12 @@ impl Engine {
         counters: PlanCacheCounters,
     ) -> Self {
         let implementers = supergraph.api_schema.implementers_map();
+        authorize::warn_about_undecided_policies(&supergraph.access, &settings.authorization);
+        if !supergraph.access.is_empty() && !settings.jwt.enabled() {
+            tracing::warn!(
+                "the supergraph uses @authenticated/@requiresScopes/@policy but JWT authentication is off ([service.jwt], JWT_JWKS_URLS): every caller is anonymous and every protected field is refused"
+            );
+        }
         let preparer = Preparer::new(supergraph.clone(), planner, settings, counters);
         Engine {
             preparer: Arc::new(preparer),
@@ -161,6 +182,14 @@ impl Engine {
             sdl,
             implementers,
             dedupe_fetches: settings.dedupe_subgraph_fetches,
+            authorization: settings.authorization.clone(),
+            policy_service: settings.authorization.policy_service.as_ref().and_then(|service| {
+                PolicyService::new(service)
+                    .map_err(|error| {
+                        tracing::error!(%error, "cannot build the policy service client; the policies it decides are denied");
+                    })
+                    .ok()
+            }),
             requests: settings.dedupe_requests.then(SingleFlight::default),
         }
     }
@@ -234,6 +263,7 @@ impl Engine {
                 call.headers.clone(),
             );
             let (method, want_plan) = (call.method, call.want_plan);
+            let identity = call.identity.cloned();
             async move {
                 let call = Call {
                     client: &client,
@@ -241,6 +271,7 @@ impl Engine {
                     method,
                     headers: &headers,
                     want_plan,
+                    identity: identity.as_ref(),
                 };
                 engine.run_prepared(&prepared, call).await
             }
@@ -275,7 +306,9 @@ impl Engine {
             .map_err(|_| Internal::logged("a prepared operation is missing"))?;
         let variables =
             coerce::coerce(schema, document, operation, call.request.variables.as_ref())?;
-        plan::check_variables(&prepared.plan, &variables.json)?;
+        let (planned, unauthorized, removed) = self.authorized(prepared, call.identity).await?;
+        let planned = planned.as_deref().unwrap_or(prepared);
+        plan::check_variables(&planned.plan, &variables.json)?;
         let ctx = ExecutionContext {
             supergraph: &self.supergraph,
             client: call.client,
@@ -283,7 +316,11 @@ impl Engine {
             headers: call.headers,
             dedupe: self.dedupe_fetches,
         };
-        let mut executed = execute::execute(&ctx, &prepared.plan).await;
+        let mut executed = execute::execute(&ctx, &planned.plan).await;
+        if !unauthorized.is_empty() {
+            authorize::strip(&mut executed.data, &removed);
+            executed.errors.splice(0..0, unauthorized);
+        }
         if prepared.introspection {
             let answered = introspection::answer(
                 schema,
@@ -296,7 +333,7 @@ impl Engine {
         }
         let mut extensions = Map::new();
         if call.want_plan {
-            let printed = self.preparer.planner().print(&prepared.plan);
+            let printed = self.preparer.planner().print(&planned.plan);
             extensions.insert("queryPlan".into(), Value::String(printed));
         }
         let body = format::response_body(
@@ -311,6 +348,62 @@ impl Engine {
             body: Bytes::from(body),
             kind: prepared.kind,
         })
+    }
+}
+
+impl Engine {
+    /// The policies the policy service grants this caller, among those the
+    /// operation involves that no settings rule decides (no call when there
+    /// are none, or the caller is anonymous: anonymous callers hold no
+    /// policy).
+    async fn policies_granted(
+        &self,
+        prepared: &Prepared,
+        identity: Option<&Identity>,
+    ) -> Vec<String> {
+        let (Some(service), Some(identity)) = (&self.policy_service, identity) else {
+            return Vec::new();
+        };
+        let names: Vec<String> = authorize::policies_involved(&self.supergraph, &prepared.document)
+            .into_iter()
+            .filter(|name| !self.authorization.policies.contains_key(name))
+            .collect();
+        if names.is_empty() {
+            return Vec::new();
+        }
+        service.decide(&names, Some(identity)).await
+    }
+}
+
+/// The operation the caller may run (`None`: as prepared), an error per
+/// removed selection, and the paths of the removed fields.
+type Authorized = (Option<Arc<Prepared>>, Vec<GraphqlError>, Vec<Vec<String>>);
+
+impl Engine {
+    /// The authorization stage: the prepared operation as the caller may run
+    /// it (`None`: unchanged) and an error per removed selection.
+    async fn authorized(
+        &self,
+        prepared: &Prepared,
+        identity: Option<&Identity>,
+    ) -> Result<Authorized, RequestFailure> {
+        let granted = self.policies_granted(prepared, identity).await;
+        let grants = authorize::Grants {
+            identity,
+            settings: &self.authorization,
+            granted: &granted,
+        };
+        match authorize::authorize(&self.supergraph, &prepared.document, grants)? {
+            authorize::Outcome::Unchanged => Ok((None, Vec::new(), Vec::new())),
+            authorize::Outcome::Filtered {
+                document,
+                errors,
+                fields,
+            } => {
+                let filtered = self.preparer.prepare_filtered(prepared, *document).await?;
+                Ok((Some(filtered), errors, fields))
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use apollo_compiler::validation::Valid;
 use super::error::Internal;
 use super::plan::QueryPlanner;
 use super::{introspection, limits, normalize, parse, plan, validate};
+use crate::core::normalize::Normalized;
 use crate::core::plan::{PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::metrics::PlanCacheCounters;
@@ -167,6 +168,55 @@ impl Preparer {
         .await
         .map_err(|_| Internal::logged("preparing an operation panicked"))??;
         Ok(self.remember(key, prepared))
+    }
+
+    /// The plan of `document`, the prepared operation `prepared` with
+    /// selections removed by authorization: cached by the filtered text, so
+    /// callers with the same grants share it. Planned on a blocking thread.
+    pub(super) async fn prepare_filtered(
+        self: &Arc<Self>,
+        prepared: &Prepared,
+        document: Valid<ExecutableDocument>,
+    ) -> Result<Arc<Prepared>, RequestFailure> {
+        let text = document.serialize().no_indent().to_string();
+        let key = plan_cache::key(
+            &format!("authorized\0{text}"),
+            prepared.operation_name.as_deref(),
+        );
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let _turn = self
+            .planning
+            .acquire()
+            .await
+            .map_err(|_| Internal::logged("the planning turns are closed"))?;
+        self.cache_counters.miss();
+        let preparer = self.clone();
+        let (kind, introspection, operation_name) = (
+            prepared.kind,
+            prepared.introspection,
+            prepared.operation_name.clone(),
+        );
+        let filtered = tokio::task::spawn_blocking(move || {
+            let normalized = Normalized {
+                document,
+                selections: 0,
+            };
+            let plan = plan::plan(preparer.planner.as_ref(), &normalized)?;
+            let estimated_bytes = 512 + 2 * text.len() + plan.node.as_ref().map_or(0, plan_bytes);
+            Ok::<_, RequestFailure>(Prepared {
+                document: normalized.document,
+                operation_name,
+                kind,
+                plan,
+                introspection,
+                estimated_bytes,
+            })
+        })
+        .await
+        .map_err(|_| Internal::logged("planning an authorized operation panicked"))??;
+        Ok(self.remember(key, filtered))
     }
 
     /// Every preparation stage, on the calling thread.

@@ -328,3 +328,50 @@ fn the_subgraphs_file_is_read_and_not_combined_with_a_list() {
         .to_string();
     assert!(error.contains("missing.yaml"), "{error}");
 }
+
+#[test]
+fn jwt_and_authorization_variables_set_their_nested_keys() {
+    assert_eq!(RouterSettings::env_key("JWT_JWKS_URLS"), "jwt.jwks_urls");
+    assert_eq!(RouterSettings::env_key("JWT_REQUIRED"), "jwt.required");
+    assert_eq!(
+        RouterSettings::env_key("AUTHORIZATION_SCOPE_CLAIM"),
+        "authorization.scope_claim"
+    );
+    for var in RouterSettings::ENV {
+        let key = RouterSettings::env_key(var);
+        if let Some(rest) = key.strip_prefix("jwt.") {
+            let known = serde_json::to_value(JwtSettings::default()).expect("serializes");
+            assert!(known.get(rest).is_some(), "{var} sets an unknown key {key}");
+        }
+    }
+}
+
+#[test]
+fn jwt_settings_are_read_from_strings_like_environment_variables() {
+    let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+        "jwt": {
+            "jwks_urls": "http://users:4001/.well-known/jwks.json, http://idp/jwks",
+            "algorithms": "EdDSA,RS256",
+            "issuers": "storefront-users",
+            "audiences": "storefront",
+            "leeway": "10s",
+            "required": true,
+            "cookie": "session",
+        },
+        "authorization": {
+            "scope_claim": "scp",
+            "policies": { "admin": { "role": ["ADMIN"] } },
+        },
+    }))
+    .expect("valid settings");
+    assert!(settings.jwt.enabled() && settings.jwt.required);
+    assert_eq!(settings.jwt.jwks_urls.len(), 2);
+    assert_eq!(settings.jwt.algorithms, ["EdDSA", "RS256"]);
+    assert_eq!(settings.jwt.leeway, Duration::from_secs(10));
+    assert_eq!(settings.authorization.scope_claim, "scp");
+    assert_eq!(
+        settings.authorization.policies["admin"]["role"],
+        [serde_json::json!("ADMIN")]
+    );
+    assert!(!RouterSettings::default().jwt.enabled());
+}

@@ -6,6 +6,8 @@
 //! from inline subgraphs, and small request helpers.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod jwt;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -184,6 +186,13 @@ pub fn compose_inline(link: &str, subgraphs: &[(&str, &str)]) -> String {
 /// replaced by `urls` (name → URL; `"*"` for every subgraph).
 pub fn serving(sdl: &str, urls: &[(&str, &str)]) -> AppState {
     let state = AppState::new(RouterSettings::default()).unwrap();
+    install(&state, sdl, urls);
+    state
+}
+
+/// As [`serving`], with `settings`.
+pub fn serving_with(settings: RouterSettings, sdl: &str, urls: &[(&str, &str)]) -> AppState {
+    let state = AppState::new(settings).unwrap();
     install(&state, sdl, urls);
     state
 }

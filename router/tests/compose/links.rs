@@ -88,28 +88,39 @@ fn subgraph_v29(name: &str, sdl: &str) -> SubgraphSdl {
 }
 
 #[test]
-fn access_control_directives_are_refused_rather_than_dropped() {
-    for (directive, sdl) in [
+fn access_control_directives_are_carried_to_the_supergraph_and_read_by_the_router() {
+    for (directive, sdl, printed) in [
         (
             "@authenticated",
             r#"type Query { me: User @authenticated } type User @key(fields: "id") { id: ID! }"#,
+            "me: User @authenticated",
         ),
         (
             "@requiresScopes",
             r#"type Query { me: User } type User @key(fields: "id") { id: ID! email: String @requiresScopes(scopes: [["read:email"]]) }"#,
+            r#"email: String @requiresScopes(scopes: [["read:email"]])"#,
         ),
         (
             "@policy",
             r#"type Query { me: User } type User @key(fields: "id") { id: ID! email: String @policy(policies: [["staff"]]) }"#,
+            r#"email: String @policy(policies: [["staff"]])"#,
         ),
     ] {
-        let errors = compose(&[subgraph_v29("a", sdl)]).expect_err(directive);
-        let error = errors
-            .iter()
-            .find(|e| e.code == "UNSUPPORTED_FEATURE" && e.message.contains(directive))
-            .unwrap_or_else(|| panic!("{directive}: {errors:?}"));
-        assert!(error.message.contains("not supported"), "{}", error.message);
-        assert_eq!(error.subgraph.as_deref(), Some("a"));
+        let composed = compose(&[subgraph_v29("a", sdl)]).expect(directive);
+        assert!(
+            composed.supergraph_sdl.contains(printed),
+            "{directive}: {}",
+            composed.supergraph_sdl
+        );
+        let supergraph =
+            storefront_router::core::supergraph::Supergraph::parse(&composed.supergraph_sdl)
+                .expect("the router serves it");
+        assert!(!supergraph.access.is_empty(), "{directive}: rules read");
+        let api = supergraph.api_schema.serialize().to_string();
+        assert!(
+            !api.contains(directive),
+            "{directive} stays out of the API schema"
+        );
     }
 }
 

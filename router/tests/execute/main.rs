@@ -7,6 +7,9 @@
 //! - `executor`: hand-written plans: parallel fetches, flatten over lists,
 //!   batched representations, error paths, null propagation, subgraphs that
 //!   are down or slow, forwarded headers.
+//! - `authorization`: `@authenticated`, `@requiresScopes`, `@policy`
+//!   enforced before planning: removed fields are null with an error and
+//!   never fetched; an operation left empty is refused.
 //! - `api_values`: enum values and object types the API schema hides or does
 //!   not know complete as null.
 //! - `dedupe`: identical subgraph queries in flight are sent once, identical
@@ -23,6 +26,7 @@
 mod common;
 
 mod api_values;
+mod authorization;
 mod dedupe;
 mod executor;
 mod gateway_workload;

@@ -10,6 +10,8 @@
 //! - `hardening`: timeouts against slow clients, graceful shutdown,
 //!   `Content-Type` as a media type, CSRF prevention, introspection and the
 //!   playground turned off, `x-request-id`.
+//! - `jwt`: JWT authentication at the router: JWKS (refetch bound), key
+//!   files, algorithms, claims, header and cookie, 401 before any subgraph.
 //! - `metrics`: `GET /metrics`, per router.
 //! - `playground`: the page at `/` and its assets, on this origin only.
 //! - `source`: the supergraph composed from the subgraphs, swapped when they
@@ -29,6 +31,7 @@ mod cli;
 mod cors;
 mod hardening;
 mod http;
+mod jwt;
 mod metrics;
 mod playground;
 mod source;

@@ -11,10 +11,35 @@ use indexmap::IndexMap;
 
 use super::link::Names;
 use super::model::{
-    Applied, BUILT_IN_DIRECTIVES, DirectiveDef, EXECUTABLE_LOCATIONS, EnumValueDef, FieldDef,
-    InputValueDef, Key, Kind, TypeDef, bool_arg, description, print_value, quote, string_arg,
+    Access, AccessKind, Applied, BUILT_IN_DIRECTIVES, DirectiveDef, EXECUTABLE_LOCATIONS,
+    EnumValueDef, FieldDef, InputValueDef, Key, Kind, TypeDef, bool_arg, description, print_value,
+    quote, string_arg,
 };
 use super::{CompositionError, CompositionErrorCode};
+
+/// A `[["a", "b"], ["c"]]` argument as lists of strings.
+fn dnf_arg(directive: &ast::Directive, name: &str) -> Vec<Vec<String>> {
+    let Some(outer) = directive
+        .specified_argument_by_name(name)
+        .and_then(|v| v.as_list())
+    else {
+        return Vec::new();
+    };
+    outer
+        .iter()
+        .map(|inner| match inner.as_list() {
+            Some(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            // A single value where a list is expected is coerced to a list.
+            None => inner
+                .as_str()
+                .map(|s| vec![s.to_owned()])
+                .unwrap_or_default(),
+        })
+        .collect()
+}
 
 pub(super) struct Builder<'a> {
     pub(super) names: &'a Names,
@@ -27,6 +52,9 @@ pub(super) struct Builder<'a> {
     pub(super) unknown: RefCell<BTreeSet<String>>,
     /// Federation directives used that the supergraph does not carry.
     pub(super) dropped: RefCell<BTreeSet<String>>,
+    /// Access-control directives applied under another name than their own
+    /// (`as:` imports, `@federation__authenticated`): the supergraph keeps it.
+    pub(super) access_names: RefCell<Vec<(AccessKind, String)>>,
 }
 
 /// The federation directives found on one element.
@@ -124,6 +152,24 @@ impl Builder<'_> {
                             .applied
                             .others
                             .push(format!("@tag(name: {})", quote(&tag)));
+                    }
+                }
+                Some(canonical @ ("authenticated" | "requiresScopes" | "policy")) => {
+                    if let Some(kind) = AccessKind::ALL.into_iter().find(|k| k.spec() == canonical)
+                    {
+                        found.applied.others.push(kind.marker());
+                        let local = directive.name.as_str();
+                        let mut names = self.access_names.borrow_mut();
+                        if local != kind.spec() && !names.iter().any(|(k, _)| *k == kind) {
+                            names.push((kind, local.to_owned()));
+                        }
+                        found.applied.access.push(Access {
+                            kind,
+                            value: kind
+                                .argument()
+                                .map(|arg| dnf_arg(directive, arg))
+                                .unwrap_or_default(),
+                        });
                     }
                 }
                 Some(other) => {
@@ -324,6 +370,7 @@ fn apply_type_directives(entry: &mut TypeDef, found: Found) {
     entry.contexts.extend(found.contexts);
     entry.applied.inaccessible |= found.applied.inaccessible;
     entry.applied.others.extend(found.applied.others);
+    entry.applied.access.extend(found.applied.access);
     if found.specified_by.is_some() {
         entry.specified_by = found.specified_by;
     }

@@ -42,6 +42,8 @@ composition_error_codes! {
     InvalidLinkDirectiveUsage => "INVALID_LINK_DIRECTIVE_USAGE",
     InvalidSubgraphName => "INVALID_SUBGRAPH_NAME",
     UnsupportedFeature => "UNSUPPORTED_FEATURE",
+    AuthRequirementsAppliedOnInterface => "AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE",
+    MissingTransitiveAuthRequirements => "MISSING_TRANSITIVE_AUTH_REQUIREMENTS",
     KeyInvalidFields => "KEY_INVALID_FIELDS",
     KeyFieldsHasArgs => "KEY_FIELDS_HAS_ARGS",
     KeyFieldsSelectInvalidType => "KEY_FIELDS_SELECT_INVALID_TYPE",
@@ -158,6 +160,6 @@ mod tests {
             );
             assert!(seen.insert(text), "{text} twice");
         }
-        assert_eq!(seen.len(), 42);
+        assert_eq!(seen.len(), 44);
     }
 }

@@ -28,11 +28,11 @@ const FEDERATION_DIRECTIVES: &[&str] = &[
     "composeDirective",
     "context",
     "fromContext",
-    // Recognised but not carried to the supergraph (refused, or dropped
-    // with a hint).
+    // Carried to the supergraph, each as its own spec.
     "authenticated",
     "requiresScopes",
     "policy",
+    // Recognised but not carried to the supergraph (dropped with a hint).
     "cost",
     "listSize",
 ];

@@ -105,11 +105,6 @@ pub struct Composed {
     pub hints: Vec<String>,
 }
 
-/// Federation directives this composition does not carry whose loss would
-/// change what clients may see (access control): a subgraph using one is
-/// refused. Others (`@cost`, `@listSize`) are dropped with a hint.
-const NOT_DROPPABLE: [&str; 3] = ["authenticated", "requiresScopes", "policy"];
-
 /// Composes subgraphs into a supergraph SDL, or returns every problem found.
 ///
 /// The subgraphs may come in any order: the output is ordered by subgraph name
@@ -156,25 +151,11 @@ pub fn compose(subgraphs: &[SubgraphSdl]) -> Result<Composed, Vec<CompositionErr
     let mut hints = Vec::new();
     for model in &models {
         for directive in &model.dropped_directives {
-            if NOT_DROPPABLE.contains(&directive.as_str()) {
-                errors.push(CompositionError::new(
-                    CompositionErrorCode::UnsupportedFeature,
-                    Some(&model.name),
-                    None,
-                    format!(
-                        "@{directive} is not supported by this router: the fields it protects would be served to every client"
-                    ),
-                ));
-            } else {
-                hints.push(format!(
-                    "UNSUPPORTED_DIRECTIVE: @{directive} in subgraph \"{}\" is not carried to the supergraph by this composition",
-                    model.name
-                ));
-            }
+            hints.push(format!(
+                "UNSUPPORTED_DIRECTIVE: @{directive} in subgraph \"{}\" is not carried to the supergraph by this composition",
+                model.name
+            ));
         }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
     }
     merge::drop_unknown_overrides(&mut models, &mut hints);
     let supergraph = merge::merge(&models, &mut errors, &mut hints);

@@ -55,8 +55,76 @@ pub(super) struct Key {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Applied {
     pub inaccessible: bool,
-    /// `@tag(...)` and `@deprecated(...)` as printed, in source order.
+    /// `@tag(...)` and `@deprecated(...)` as printed, in source order, and
+    /// an [`AccessKind::marker`] where an access-control directive was (object
+    /// types print those in that order).
     pub others: Vec<String>,
+    /// `@authenticated`, `@requiresScopes`, `@policy`: at most one of each
+    /// once merged.
+    pub access: Vec<Access>,
+}
+
+/// The access-control directives composition carries (each its own spec:
+/// `authenticated/v0.1`, `requiresScopes/v0.1`, `policy/v0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum AccessKind {
+    Authenticated,
+    RequiresScopes,
+    Policy,
+}
+
+impl AccessKind {
+    pub(super) const ALL: [AccessKind; 3] = [
+        AccessKind::Authenticated,
+        AccessKind::RequiresScopes,
+        AccessKind::Policy,
+    ];
+
+    /// The spec's (and its directive's) name.
+    pub(super) fn spec(self) -> &'static str {
+        match self {
+            AccessKind::Authenticated => "authenticated",
+            AccessKind::RequiresScopes => "requiresScopes",
+            AccessKind::Policy => "policy",
+        }
+    }
+
+    /// Its argument: `scopes`, `policies` (none for `@authenticated`).
+    pub(super) fn argument(self) -> Option<&'static str> {
+        match self {
+            AccessKind::Authenticated => None,
+            AccessKind::RequiresScopes => Some("scopes"),
+            AccessKind::Policy => Some("policies"),
+        }
+    }
+
+    /// The spec's custom scalar, e.g. `requiresScopes__Scope`.
+    pub(super) fn scalar(self) -> Option<&'static str> {
+        match self {
+            AccessKind::Authenticated => None,
+            AccessKind::RequiresScopes => Some("requiresScopes__Scope"),
+            AccessKind::Policy => Some("policy__Policy"),
+        }
+    }
+
+    /// The placeholder in [`Applied::others`] that keeps its position.
+    pub(super) fn marker(self) -> String {
+        format!("\u{1}{}", self.spec())
+    }
+
+    /// The kind whose marker `text` is.
+    pub(super) fn of_marker(text: &str) -> Option<AccessKind> {
+        let name = text.strip_prefix('\u{1}')?;
+        AccessKind::ALL.into_iter().find(|k| k.spec() == name)
+    }
+}
+
+/// One access-control directive: its kind and, for scopes and policies,
+/// its argument in disjunctive normal form (`[["a", "b"], ["c"]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Access {
+    pub kind: AccessKind,
+    pub value: Vec<Vec<String>>,
 }
 
 /// An argument or input field.
@@ -172,8 +240,10 @@ pub(super) struct Subgraph {
     /// Executable directive definitions (not built-in, not federation's).
     pub directives: IndexMap<String, DirectiveDef>,
     /// Federation directives used here that the supergraph does not carry
-    /// (e.g. `@authenticated`), for a hint.
+    /// (e.g. `@cost`), for a hint.
     pub dropped_directives: BTreeSet<String>,
+    /// Access-control directives imported under another name (`as:`).
+    pub access_aliases: Vec<(AccessKind, String)>,
 }
 
 pub(super) fn string_arg(directive: &ast::Directive, name: &str) -> Option<String> {

@@ -7,7 +7,13 @@ use std::fmt::Write as _;
 use super::merge::{
     JoinField, JoinType, SuperDirective, SuperField, SuperInputValue, SuperType, Supergraph,
 };
-use super::model::{Applied, Kind, quote};
+use super::model::{Access, AccessKind, Applied, Kind, quote};
+
+/// The access-control specs the supergraph links and their directive names.
+type AccessNames = [(AccessKind, String)];
+
+/// Where an access-control directive may be applied (all three specs).
+const ACCESS_LOCATIONS: &str = "FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM";
 
 const LINK_DIRECTIVE: &str = "directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA";
 const JOIN_DIRECTIVES: &[(&str, &str)] = &[
@@ -98,11 +104,23 @@ pub(super) fn print(supergraph: &Supergraph) -> String {
             "scalar context__ContextFieldValue".into(),
         ));
     }
-    let executable: Vec<(String, String)> = supergraph
+    let mut executable: Vec<(String, String)> = supergraph
         .directives
         .iter()
         .map(|d| (d.name.clone(), print_directive(d)))
         .collect();
+    for (kind, name) in &supergraph.access {
+        let definition = match (kind.argument(), kind.scalar()) {
+            (Some(argument), Some(scalar)) => {
+                format!("directive @{name}({argument}: [[{scalar}!]!]!) on {ACCESS_LOCATIONS}")
+            }
+            _ => format!("directive @{name} on {ACCESS_LOCATIONS}"),
+        };
+        executable.push((name.clone(), definition));
+        if let Some(scalar) = kind.scalar() {
+            blocks.push((scalar.to_owned(), format!("scalar {scalar}")));
+        }
+    }
     directives.extend(executable.iter().map(|(n, d)| (n.as_str(), d.as_str())));
     directives.sort_by_key(|(name, _)| name.to_lowercase());
 
@@ -121,7 +139,7 @@ pub(super) fn print(supergraph: &Supergraph) -> String {
     blocks.push(("link__Import".into(), "scalar link__Import".into()));
     blocks.push(("link__Purpose".into(), LINK_PURPOSE.into()));
     for ty in &supergraph.types {
-        blocks.push((ty.name.clone(), print_type(ty)));
+        blocks.push((ty.name.clone(), print_type(ty, &supergraph.access)));
     }
     blocks.sort_by(|(a, _), (b, _)| a.to_lowercase().cmp(&b.to_lowercase()).then(a.cmp(b)));
 
@@ -167,6 +185,17 @@ fn print_schema(supergraph: &Supergraph) -> String {
     }
     if supergraph.uses_context {
         out.push_str("  @link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY)\n");
+    }
+    for (kind, name) in &supergraph.access {
+        let spec = kind.spec();
+        let _ = write!(
+            out,
+            "  @link(url: \"https://specs.apollo.dev/{spec}/v0.1\", for: SECURITY"
+        );
+        if name != spec {
+            let _ = write!(out, ", import: [{{name: \"@{spec}\", as: \"@{name}\"}}]");
+        }
+        out.push_str(")\n");
     }
     out.push_str("{\n");
     for (root, operation) in [
@@ -214,7 +243,81 @@ fn applied_list(applied: &Applied) -> Vec<String> {
     if applied.inaccessible {
         list.push("@inaccessible".to_owned());
     }
-    list.extend(applied.others.iter().cloned());
+    list.extend(
+        applied
+            .others
+            .iter()
+            .filter(|d| AccessKind::of_marker(d).is_none())
+            .cloned(),
+    );
+    list
+}
+
+/// One access-control directive as applied, under its supergraph name.
+fn access_directive(access: &Access, names: &AccessNames) -> String {
+    let name = names
+        .iter()
+        .find(|(k, _)| *k == access.kind)
+        .map_or(access.kind.spec(), |(_, n)| n.as_str());
+    match access.kind.argument() {
+        None => format!("@{name}"),
+        Some(argument) => {
+            let alternatives: Vec<String> = access
+                .value
+                .iter()
+                .map(|all| {
+                    let items: Vec<String> = all.iter().map(|v| quote(v)).collect();
+                    format!("[{}]", items.join(", "))
+                })
+                .collect();
+            format!("@{name}({argument}: [{}])", alternatives.join(", "))
+        }
+    }
+}
+
+/// The access-control directives of a field or an interface, in the order
+/// the supergraph links their specs (Apollo merges those first).
+fn access_in_spec_order(applied: &Applied, names: &AccessNames) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|(kind, _)| applied.access.iter().find(|a| a.kind == *kind))
+        .map(|a| access_directive(a, names))
+        .collect()
+}
+
+/// The directives of an object, scalar, enum or union type after its join
+/// directives: `@inaccessible`, then the others and access-control ones in
+/// order of first appearance. Interfaces: access-control ones first.
+fn type_directives(ty: &SuperType, names: &AccessNames) -> Vec<String> {
+    if ty.kind == Kind::Interface {
+        let mut list = Vec::new();
+        if ty.applied.inaccessible {
+            list.push("@inaccessible".to_owned());
+        }
+        list.extend(access_in_spec_order(&ty.applied, names));
+        list.extend(
+            applied_list(&ty.applied)
+                .into_iter()
+                .skip(usize::from(ty.applied.inaccessible)),
+        );
+        return list;
+    }
+    let mut list = Vec::new();
+    if ty.applied.inaccessible {
+        list.push("@inaccessible".to_owned());
+    }
+    for directive in &ty.applied.others {
+        match AccessKind::of_marker(directive) {
+            Some(kind) => list.extend(
+                ty.applied
+                    .access
+                    .iter()
+                    .filter(|a| a.kind == kind)
+                    .map(|a| access_directive(a, names)),
+            ),
+            None => list.push(directive.clone()),
+        }
+    }
     list
 }
 
@@ -336,7 +439,7 @@ fn print_args(out: &mut String, args: &[SuperInputValue], indent: &str) {
     let _ = write!(out, "{indent})");
 }
 
-fn field(out: &mut String, field: &SuperField, first: bool) {
+fn field(out: &mut String, field: &SuperField, first: bool, names: &AccessNames) {
     description(out, field.description.as_ref(), "  ", first);
     let _ = write!(out, "  {}", field.name);
     print_args(out, &field.args, "  ");
@@ -345,11 +448,15 @@ fn field(out: &mut String, field: &SuperField, first: bool) {
     for join in &field.join_fields {
         out.push_str(&join_field(join));
     }
+    for directive in access_in_spec_order(&field.applied, names) {
+        out.push(' ');
+        out.push_str(&directive);
+    }
     others(out, &field.applied);
     out.push('\n');
 }
 
-fn print_type(ty: &SuperType) -> String {
+fn print_type(ty: &SuperType, names: &AccessNames) -> String {
     let mut out = String::new();
     description(&mut out, ty.description.as_ref(), "", true);
     let _ = write!(out, "{} {}", ty.kind.keyword(), ty.name);
@@ -373,7 +480,7 @@ fn print_type(ty: &SuperType) -> String {
             quote(member)
         );
     }
-    let mut own = applied_list(&ty.applied);
+    let mut own = type_directives(ty, names);
     if let Some(url) = &ty.specified_by {
         own.push(format!("@specifiedBy(url: {})", quote(url)));
     }
@@ -388,7 +495,7 @@ fn print_type(ty: &SuperType) -> String {
         Kind::Object | Kind::Interface => {
             out.push_str("\n{\n");
             for (i, f) in ty.fields.iter().enumerate() {
-                field(&mut out, f, i == 0);
+                field(&mut out, f, i == 0, names);
             }
             out.push('}');
         }

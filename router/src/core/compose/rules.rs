@@ -83,6 +83,41 @@ fn type_exists(subgraph: &Subgraph, name: &str) -> bool {
 }
 
 /// Runs every single-subgraph rule and appends what it finds.
+/// `@authenticated`, `@requiresScopes` and `@policy` may not sit on an
+/// interface, its fields or an `@interfaceObject` (composition derives an
+/// interface's requirements from its implementations).
+fn check_access_on_interface(
+    subgraph: &Subgraph,
+    ty: &TypeDef,
+    errors: &mut Vec<CompositionError>,
+) {
+    if ty.kind != Kind::Interface && !ty.interface_object {
+        return;
+    }
+    let what = if ty.interface_object {
+        "interface object"
+    } else {
+        "interface"
+    };
+    let mut report = |coordinate: String, access: &[super::model::Access]| {
+        for directive in access {
+            let name = directive.kind.spec();
+            errors.push(CompositionError::new(
+                CompositionErrorCode::AuthRequirementsAppliedOnInterface,
+                Some(&subgraph.name),
+                Some(coordinate.clone()),
+                format!(
+                    "Invalid use of @{name} on {what} \"{coordinate}\": @{name} cannot be applied on interfaces, interface fields and interface objects"
+                ),
+            ));
+        }
+    };
+    report(ty.name.clone(), &ty.applied.access);
+    for field in ty.fields.values() {
+        report(format!("{}.{}", ty.name, field.name), &field.applied.access);
+    }
+}
+
 pub(super) fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionError>) {
     let sub = Some(subgraph.name.as_str());
     let error = |code, coordinate: String, message: String| {
@@ -90,6 +125,7 @@ pub(super) fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionEr
     };
     for ty in subgraph.types.values() {
         check_references(subgraph, ty, errors);
+        check_access_on_interface(subgraph, ty, errors);
         for key in &ty.keys {
             check_field_set(subgraph, ty, &ty.name, &key.fields, "KEY", errors);
         }

@@ -105,6 +105,7 @@ impl Subgraph {
             defined: &defined,
             unknown: RefCell::default(),
             dropped: RefCell::default(),
+            access_names: RefCell::default(),
         };
         let mut directives = IndexMap::new();
         for definition in &document.definitions {
@@ -117,6 +118,7 @@ impl Subgraph {
         }
         let unknown = builder.unknown.take();
         let dropped_directives = builder.dropped.take();
+        let access_aliases = builder.access_names.take();
         for name in unknown {
             errors.push(CompositionError::new(
                 CompositionErrorCode::InvalidGraphql,
@@ -148,6 +150,7 @@ impl Subgraph {
                 types,
                 directives,
                 dropped_directives,
+                access_aliases,
             })
         } else {
             Err(errors)

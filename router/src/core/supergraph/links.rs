@@ -14,7 +14,14 @@ const JOIN_VERSIONS: [&str; 4] = ["v0.2", "v0.3", "v0.4", "v0.5"];
 /// purposes would change who may see what or how it is fetched, so the
 /// supergraph is refused rather than served without it (as the link spec
 /// asks).
-const APPLIED_SPECS: [&str; 3] = ["join", "inaccessible", "context"];
+const APPLIED_SPECS: [&str; 6] = [
+    "join",
+    "inaccessible",
+    "context",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+];
 
 /// One linked spec.
 #[derive(Debug, Clone)]

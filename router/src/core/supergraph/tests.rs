@@ -79,8 +79,8 @@ fn rejects_unsupported_join_versions() {
 #[test]
 fn rejects_security_and_execution_features_it_does_not_apply() {
     for (url, purpose) in [
-        ("https://specs.apollo.dev/authenticated/v0.1", "SECURITY"),
-        ("https://specs.apollo.dev/policy/v0.1", "SECURITY"),
+        ("https://example.com/entitlements/v0.1", "SECURITY"),
+        ("https://specs.apollo.dev/unknown/v0.1", "SECURITY"),
         ("https://example.com/batching/v1.0", "EXECUTION"),
     ] {
         let sdl = STOREFRONT.replace(

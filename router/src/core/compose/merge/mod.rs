@@ -10,6 +10,8 @@
 //!   join fields).
 //! - `values`: arguments, input fields and enum values.
 //! - `inaccessible`: the `@inaccessible` rules on the merged model.
+//! - `access`: `@authenticated`, `@requiresScopes`, `@policy` (merged, and
+//!   propagated from implementations to interfaces).
 //! - `model`: the supergraph model.
 
 use std::collections::HashSet;
@@ -97,6 +99,7 @@ pub(super) fn merge(
         .filter_map(|name| merger.merge_type(name))
         .collect();
     add_interface_object_fields(&mut types);
+    access::propagate_to_interfaces(subgraphs, &mut types);
     check_interface_fields_implemented(&types, merger.errors);
     let directives = merger.merge_directives();
     if !subgraphs
@@ -136,8 +139,10 @@ pub(super) fn merge(
         graphs,
         types,
         directives,
+        access: access::supergraph_names(subgraphs),
     };
     inaccessible::check(&mut supergraph, merger.errors);
+    access::check_requires(&supergraph.types, &supergraph.graphs, merger.errors);
     supergraph
 }
 
@@ -271,7 +276,11 @@ fn pick_description<'a>(
 /// directives in order of first appearance (as Apollo's composition merges
 /// them), each application once.
 fn merge_applied<'a>(all: impl Iterator<Item = &'a Applied>) -> Applied {
-    let mut merged = Applied::default();
+    let all: Vec<&Applied> = all.collect();
+    let mut merged = Applied {
+        access: access::merge_access(all.iter().map(|a| a.access.as_slice())),
+        ..Applied::default()
+    };
     let mut groups: Vec<(&str, Vec<&String>)> = Vec::new();
     for applied in all {
         merged.inaccessible |= applied.inaccessible;
@@ -512,6 +521,7 @@ impl Merger<'_> {
     }
 }
 
+mod access;
 mod fields;
 mod inaccessible;
 mod model;

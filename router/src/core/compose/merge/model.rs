@@ -3,7 +3,7 @@
 
 use apollo_compiler::ast::Type;
 
-use crate::core::compose::model::{Applied, Kind};
+use crate::core::compose::model::{AccessKind, Applied, Kind};
 
 /// The composed supergraph, ready to print.
 #[derive(Debug)]
@@ -21,6 +21,9 @@ pub(crate) struct Supergraph {
     /// The `x` of join `v0.x`: 3 up to Federation 2.6, 4 for 2.7, 5 from 2.8
     /// (as Apollo's composition picks it).
     pub join_minor: u32,
+    /// The access-control specs linked (in Apollo's order) and the name of
+    /// each one's directive in the supergraph.
+    pub access: Vec<(AccessKind, String)>,
 }
 
 /// An executable directive definition kept in the supergraph.
