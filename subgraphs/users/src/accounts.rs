@@ -8,6 +8,7 @@ use std::sync::Arc;
 use storefront_shared::auth::{Claims, Role, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
+use crate::addresses::Addresses;
 use crate::domain::{DisplayName, Email, Password, User};
 use crate::passwords;
 use crate::store::{RepoError, SharedRepository};
@@ -32,6 +33,7 @@ pub struct Session {
 #[derive(Clone)]
 pub struct Accounts {
     repo: SharedRepository,
+    addresses: Addresses,
     tokens: Arc<TokenIssuer>,
     admin_emails: Arc<HashSet<Email>>,
 }
@@ -44,6 +46,7 @@ impl Accounts {
         admin_emails: impl IntoIterator<Item = Email>,
     ) -> Self {
         Accounts {
+            addresses: Addresses::new(Arc::clone(&repo) as _),
             repo,
             tokens,
             admin_emails: Arc::new(admin_emails.into_iter().collect()),
@@ -53,6 +56,11 @@ impl Accounts {
     /// The store.
     pub fn repository(&self) -> &SharedRepository {
         &self.repo
+    }
+
+    /// Users' saved addresses, in the same store.
+    pub fn addresses(&self) -> &Addresses {
+        &self.addresses
     }
 
     /// The token issuer.

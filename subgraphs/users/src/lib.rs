@@ -30,6 +30,7 @@
 //! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
 
 pub mod accounts;
+pub mod addresses;
 pub mod admin;
 pub mod domain;
 pub mod graphql;
