@@ -84,12 +84,12 @@ impl AddressMutation {
         &self,
         ctx: &Context<'_>,
         input: AddressInput,
-        #[graphql(default = false)] make_default: bool,
+        #[graphql(default_with = "Some(false)")] make_default: Option<bool>,
     ) -> async_graphql::Result<AddressObject> {
         let user = accounts(ctx).current_user(viewer(ctx)).await?;
         let view = accounts(ctx)
             .addresses()
-            .add(&user.id, input, make_default)
+            .add(&user.id, input, make_default.unwrap_or(false))
             .await?;
         Ok(AddressObject(view))
     }
