@@ -251,13 +251,17 @@ impl AccountMutation {
     }
 
     /// Signs in. An unknown email and a wrong password get the same answer.
+    /// After repeated failures for the same account or from the same client,
+    /// further attempts must wait: too early, the answer is an error with
+    /// code TOO_MANY_REQUESTS and `retryAfter` (seconds) in its extensions.
     async fn login(
         &self,
         ctx: &Context<'_>,
         email: String,
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
-        Ok(accounts(ctx).login(&email, &password).await?.into())
+        let client = crate::client::current();
+        Ok(accounts(ctx).login(&email, &password, client).await?.into())
     }
 
     /// Replaces the caller's password. Every token issued before, including the

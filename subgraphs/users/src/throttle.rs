@@ -1,0 +1,475 @@
+//! Login throttling: online password guessing made slow, without letting an
+//! attacker lock a real user out for long.
+//!
+//! Every login attempt is counted, before its password is checked, against
+//! three counters (each with its own number of free failures, see
+//! [`LoginThrottleSettings`]):
+//! - the account (the normalised email) **and** the client address: one
+//!   source guessing one account;
+//! - the account from every address: guessing spread over many addresses;
+//! - the client address over every account: one password sprayed over many
+//!   accounts. An IPv6 address counts by its /64 network, which one
+//!   client usually has whole.
+//!
+//! Beyond a counter's free failures, each further attempt must wait
+//! `base_delay · 2^(n-1)` after the previous counted one (n = failures beyond
+//! the free ones), at most `max_delay`. An attempt that comes too early is
+//! refused at once, before any password hashing, with `TOO_MANY_REQUESTS`
+//! and a `retryAfter` in seconds, and does not count. A successful login
+//! resets the account's counters (not the address's: logging in to one's own
+//! account must not reset a spraying counter). Failures are forgotten
+//! `window` after the last one. Unknown emails count exactly as known ones,
+//! so the answers reveal nothing.
+//!
+//! Why a real user is not locked out: an attacker at one address slows only
+//! that address's attempts (the owner, elsewhere, is counted apart); only
+//! guessing from many addresses (beyond `free_failures_per_account`) delays
+//! the owner, and never by more than `max_delay` per attempt; and everything
+//! is forgotten one `window` after the attack stops.
+//!
+//! State is in this process's memory, bounded by `max_tracked` entries (the
+//! oldest failure is forgotten first). Replicas of the users service
+//! throttle separately, so N replicas allow N times the rate.
+//!
+//! # Layout
+//! - [`LoginThrottle`]: the counters and [`LoginThrottle::begin`] /
+//!   [`LoginThrottle::succeeded`].
+//! - [`Throttled`]: the refusal, with its GraphQL error.
+//! - [`client_key`]: what counts as one client address.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use std::time::Instant;
+
+use crate::settings::LoginThrottleSettings;
+
+/// The `extensions.code` of a throttled login.
+pub const TOO_MANY_REQUESTS: &str = "TOO_MANY_REQUESTS";
+
+/// A login refused because it came too early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// How long until an attempt will be checked again.
+    pub retry_after: Duration,
+}
+
+impl Throttled {
+    /// `retry_after` in whole seconds, rounded up (at least 1).
+    pub fn retry_after_seconds(&self) -> u64 {
+        let whole = self.retry_after.as_secs();
+        let seconds = if self.retry_after.subsec_nanos() > 0 {
+            whole + 1
+        } else {
+            whole
+        };
+        seconds.max(1)
+    }
+}
+
+impl From<Throttled> for async_graphql::Error {
+    fn from(throttled: Throttled) -> Self {
+        let seconds = throttled.retry_after_seconds();
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", TOO_MANY_REQUESTS);
+        extensions.set("retryAfter", seconds);
+        async_graphql::Error {
+            message: format!("too many failed logins; try again in {seconds} s"),
+            source: None,
+            extensions: Some(extensions),
+        }
+    }
+}
+
+/// One client address as the throttle counts it: an IPv4 address, an IPv6
+/// /64 network, or "unknown" (no address could be told; all such attempts
+/// share one counter).
+pub fn client_key(address: Option<IpAddr>) -> String {
+    match address.map(|a| a.to_canonical()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            let network = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{network}/64")
+        }
+        None => "unknown".to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Counter {
+    AccountFrom(String, String),
+    Account(String),
+    Address(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    last: Instant,
+    blocked_until: Instant,
+}
+
+/// The login counters of this process. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct LoginThrottle {
+    settings: Arc<LoginThrottleSettings>,
+    entries: Arc<Mutex<HashMap<Counter, Entry>>>,
+}
+
+impl LoginThrottle {
+    /// Counters under `settings`.
+    pub fn new(settings: LoginThrottleSettings) -> Self {
+        LoginThrottle {
+            settings: Arc::new(settings),
+            entries: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Counts an attempt to log in to `account` (the normalised email) from
+    /// `address` (see [`client_key`]), as a failure until
+    /// [`LoginThrottle::succeeded`] says otherwise; refused, counting
+    /// nothing, while any of its counters says wait.
+    pub fn begin(&self, account: &str, address: &str) -> Result<(), Throttled> {
+        self.begin_at(account, address, Instant::now())
+    }
+
+    /// [`LoginThrottle::begin`] at the time `now`.
+    pub fn begin_at(&self, account: &str, address: &str, now: Instant) -> Result<(), Throttled> {
+        if !self.settings.enabled {
+            return Ok(());
+        }
+        let counters = self.counters(account, address);
+        let mut entries = self.lock();
+        let mut wait = Duration::ZERO;
+        for (counter, _) in &counters {
+            if let Some(entry) = self.live(&entries, counter, now) {
+                wait = wait.max(entry.blocked_until.saturating_duration_since(now));
+            }
+        }
+        if !wait.is_zero() {
+            return Err(Throttled { retry_after: wait });
+        }
+        for (counter, free) in counters {
+            let failures = self
+                .live(&entries, &counter, now)
+                .map_or(0, |entry| entry.failures)
+                .saturating_add(1);
+            let blocked_until = now + self.delay(failures, free);
+            if !entries.contains_key(&counter) {
+                self.make_room(&mut entries, now);
+            }
+            entries.insert(
+                counter,
+                Entry {
+                    failures,
+                    last: now,
+                    blocked_until,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The attempt begun for `account` from `address` had the right
+    /// password: the account's counters start afresh (the address's does not).
+    pub fn succeeded(&self, account: &str, address: &str) {
+        let mut entries = self.lock();
+        entries.remove(&Counter::AccountFrom(account.to_owned(), address.to_owned()));
+        entries.remove(&Counter::Account(account.to_owned()));
+    }
+
+    /// How many entries are tracked (for tests and metrics).
+    pub fn tracked(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn counters(&self, account: &str, address: &str) -> [(Counter, u32); 3] {
+        let s = &self.settings;
+        [
+            (
+                Counter::AccountFrom(account.to_owned(), address.to_owned()),
+                s.free_failures_per_account_and_address,
+            ),
+            (
+                Counter::Account(account.to_owned()),
+                s.free_failures_per_account,
+            ),
+            (
+                Counter::Address(address.to_owned()),
+                s.free_failures_per_address,
+            ),
+        ]
+    }
+
+    /// The entry of `counter`, unless its last failure is older than the window.
+    fn live(
+        &self,
+        entries: &HashMap<Counter, Entry>,
+        counter: &Counter,
+        now: Instant,
+    ) -> Option<Entry> {
+        entries
+            .get(counter)
+            .copied()
+            .filter(|entry| now.saturating_duration_since(entry.last) < self.settings.window)
+    }
+
+    /// The wait after the `failures`-th failure of a counter with `free` free ones.
+    fn delay(&self, failures: u32, free: u32) -> Duration {
+        let Some(beyond) = failures.checked_sub(free).filter(|n| *n > 0) else {
+            return Duration::ZERO;
+        };
+        let factor = 2_u32.saturating_pow(beyond - 1);
+        self.settings
+            .base_delay
+            .saturating_mul(factor)
+            .min(self.settings.max_delay)
+    }
+
+    /// Below `max_tracked` entries: forgets expired ones, then the oldest.
+    fn make_room(&self, entries: &mut HashMap<Counter, Entry>, now: Instant) {
+        if entries.len() < self.settings.max_tracked {
+            return;
+        }
+        let window = self.settings.window;
+        entries.retain(|_, entry| now.saturating_duration_since(entry.last) < window);
+        while entries.len() >= self.settings.max_tracked.max(1) {
+            let Some(oldest) = entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.last)
+                .map(|(counter, _)| counter.clone())
+            else {
+                break;
+            };
+            entries.remove(&oldest);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Counter, Entry>> {
+        // A panic while holding the lock leaves plain counters behind, still usable.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> LoginThrottleSettings {
+        LoginThrottleSettings {
+            enabled: true,
+            window: Duration::from_secs(15 * 60),
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            free_failures_per_account_and_address: 3,
+            free_failures_per_account: 6,
+            free_failures_per_address: 10,
+            max_tracked: 1000,
+        }
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn fail_freely(throttle: &LoginThrottle, account: &str, address: &str, times: u32, now: Instant) {
+        for n in 0..times {
+            throttle
+                .begin_at(account, address, now)
+                .unwrap_or_else(|t| panic!("attempt {n} refused: {t:?}"));
+        }
+    }
+
+    #[test]
+    fn delays_start_after_the_free_failures_and_double_up_to_the_cap() {
+        let throttle = LoginThrottle::new(settings());
+        let mut now = Instant::now();
+        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 3, now);
+        // The 4th is checked, and makes the next wait 1 s.
+        throttle
+            .begin_at("ada@example.com", "10.0.0.1", now)
+            .expect("4th");
+        let mut expected = Vec::new();
+        let mut seen = Vec::new();
+        for step in 0..9 {
+            let refused = throttle
+                .begin_at("ada@example.com", "10.0.0.1", now)
+                .expect_err("too early");
+            seen.push(refused.retry_after.as_secs());
+            expected.push(60.min(1 << step));
+            now += refused.retry_after;
+            throttle
+                .begin_at("ada@example.com", "10.0.0.1", now)
+                .expect("on time");
+        }
+        assert_eq!(seen, expected, "1, 2, 4, ... capped at 60 s");
+    }
+
+    #[test]
+    fn refused_attempts_do_not_count_or_extend_the_wait() {
+        let throttle = LoginThrottle::new(settings());
+        let now = Instant::now();
+        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now);
+        for n in 0..50 {
+            let refused = throttle
+                .begin_at("ada@example.com", "10.0.0.1", now + Duration::from_millis(n * 10))
+                .expect_err("too early");
+            assert!(refused.retry_after <= secs(1));
+        }
+        throttle
+            .begin_at("ada@example.com", "10.0.0.1", now + secs(1))
+            .expect("the wait did not grow");
+    }
+
+    #[test]
+    fn one_attackers_address_does_not_delay_the_owner_elsewhere() {
+        let throttle = LoginThrottle::new(settings());
+        let now = Instant::now();
+        fail_freely(&throttle, "ada@example.com", "203.0.113.9", 4, now);
+        assert!(throttle.begin_at("ada@example.com", "203.0.113.9", now).is_err());
+        throttle
+            .begin_at("ada@example.com", "198.51.100.7", now)
+            .expect("the owner, at another address, is not held up");
+        throttle.succeeded("ada@example.com", "198.51.100.7");
+    }
+
+    #[test]
+    fn guessing_from_many_addresses_delays_the_account_at_most_the_cap() {
+        let throttle = LoginThrottle::new(settings());
+        let mut now = Instant::now();
+        for n in 0..7 {
+            throttle
+                .begin_at("ada@example.com", &format!("10.0.1.{n}"), now)
+                .expect("free per account");
+        }
+        let refused = throttle
+            .begin_at("ada@example.com", "192.0.2.1", now)
+            .expect_err("the account now waits");
+        assert!(refused.retry_after <= secs(60));
+        // However long the attack, the owner's next try is never further off than the cap.
+        for n in 0..40 {
+            now += secs(60);
+            throttle
+                .begin_at("ada@example.com", &format!("10.0.2.{n}"), now)
+                .expect("one guess per cap");
+            let refused = throttle
+                .begin_at("ada@example.com", "192.0.2.1", now)
+                .expect_err("still waiting");
+            assert!(refused.retry_after <= secs(60));
+        }
+    }
+
+    #[test]
+    fn spraying_one_address_over_many_accounts_is_delayed() {
+        let throttle = LoginThrottle::new(settings());
+        let now = Instant::now();
+        for n in 0..11 {
+            throttle
+                .begin_at(&format!("user{n}@example.com"), "10.9.9.9", now)
+                .expect("free per address");
+        }
+        let refused = throttle
+            .begin_at("another@example.com", "10.9.9.9", now)
+            .expect_err("the address waits");
+        assert_eq!(refused.retry_after, secs(1));
+        throttle
+            .begin_at("another@example.com", "10.9.9.10", now)
+            .expect("other addresses are not");
+    }
+
+    #[test]
+    fn success_resets_the_account_but_not_the_address() {
+        let throttle = LoginThrottle::new(settings());
+        let now = Instant::now();
+        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 3, now);
+        throttle.succeeded("ada@example.com", "10.0.0.1");
+        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now);
+        assert!(throttle.begin_at("ada@example.com", "10.0.0.1", now).is_err());
+
+        let throttle = LoginThrottle::new(settings());
+        for n in 0..10 {
+            throttle
+                .begin_at(&format!("victim{n}@example.com"), "10.9.9.9", now)
+                .expect("free");
+        }
+        throttle
+            .begin_at("mine@example.com", "10.9.9.9", now)
+            .expect("11th");
+        throttle.succeeded("mine@example.com", "10.9.9.9");
+        assert!(
+            throttle.begin_at("victim0@example.com", "10.9.9.9", now).is_err(),
+            "a login to one's own account does not reset spraying"
+        );
+    }
+
+    #[test]
+    fn failures_are_forgotten_a_window_after_the_last() {
+        let throttle = LoginThrottle::new(settings());
+        let now = Instant::now();
+        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now);
+        assert!(throttle.begin_at("ada@example.com", "10.0.0.1", now).is_err());
+        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now + secs(15 * 60));
+    }
+
+    #[test]
+    fn disabled_throttling_never_refuses() {
+        let throttle = LoginThrottle::new(LoginThrottleSettings {
+            enabled: false,
+            ..settings()
+        });
+        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 100, Instant::now());
+        assert_eq!(throttle.tracked(), 0);
+    }
+
+    #[test]
+    fn the_table_stays_within_its_bound() {
+        let throttle = LoginThrottle::new(LoginThrottleSettings {
+            max_tracked: 30,
+            free_failures_per_address: 1000,
+            ..settings()
+        });
+        let mut now = Instant::now();
+        for n in 0..100 {
+            throttle
+                .begin_at(&format!("u{n}@example.com"), "10.0.0.1", now)
+                .expect("free");
+            now += Duration::from_millis(10);
+        }
+        assert!(throttle.tracked() <= 30, "{}", throttle.tracked());
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(client_key(Some(a)), client_key(Some(b)));
+        assert_ne!(client_key(Some(a)), client_key(Some(c)));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
+        assert_eq!(client_key(Some(mapped)), "192.0.2.1");
+        assert_eq!(client_key(None), "unknown");
+    }
+
+    #[test]
+    fn the_error_says_when_to_retry() {
+        let error: async_graphql::Error = Throttled {
+            retry_after: Duration::from_millis(1500),
+        }
+        .into();
+        let extensions = error.extensions.expect("extensions");
+        assert_eq!(
+            extensions.get("code").map(ToString::to_string).as_deref(),
+            Some("\"TOO_MANY_REQUESTS\"")
+        );
+        assert_eq!(
+            extensions.get("retryAfter").map(ToString::to_string).as_deref(),
+            Some("2")
+        );
+        assert!(error.message.contains("2 s"), "{}", error.message);
+    }
+}
