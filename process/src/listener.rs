@@ -373,9 +373,11 @@ mod tests {
             .route("/health", get(|| async { "ok" }))
             .route(
                 "/peer",
-                get(|ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>| async move {
-                    peer.to_string()
-                }),
+                get(
+                    |ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>| async move {
+                        peer.to_string()
+                    },
+                ),
             )
             .route(
                 "/read",

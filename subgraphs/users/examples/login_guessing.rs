@@ -8,7 +8,8 @@
 //! - `one-address`: throttling on, every guess from one client address;
 //! - `many-addresses`: throttling on, every guess from a new address (a
 //!   trusted `X-Forwarded-For`, as a botnet behind the router would look),
-//!   while the account's owner logs in from their own address now and then.
+//!   while the account's owner logs in now and then, alternately from the
+//!   address they logged in from before the attack and from a new one.
 //!
 //! ```sh
 //! cargo run -p storefront-users --example login_guessing -- [--seconds 10] [--workers 4]
@@ -119,6 +120,14 @@ async fn run(scenario: Scenario, seconds: u64, workers: u64) -> anyhow::Result<(
         "cannot register: {registered}"
     );
 
+    // The owner's usual address: logged in from before the attack.
+    let usual = "198.51.100.20";
+    let before = login(&http, &url, PASSWORD, Some(usual)).await?;
+    anyhow::ensure!(
+        before["data"]["login"]["token"].is_string(),
+        "the owner cannot log in: {before}"
+    );
+
     let counts = Arc::new(Counts::default());
     let next_address = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -138,7 +147,12 @@ async fn run(scenario: Scenario, seconds: u64, workers: u64) -> anyhow::Result<(
                 let address = match scenario {
                     Scenario::ManyAddresses => {
                         let i = next_address.fetch_add(1, Ordering::Relaxed);
-                        Some(format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255))
+                        Some(format!(
+                            "10.{}.{}.{}",
+                            (i >> 16) & 255,
+                            (i >> 8) & 255,
+                            i & 255
+                        ))
                     }
                     _ => Some("203.0.113.66".to_owned()),
                 };
@@ -156,25 +170,34 @@ async fn run(scenario: Scenario, seconds: u64, workers: u64) -> anyhow::Result<(
         }));
     }
 
-    // The owner, from their own address, tries now and then; when refused,
-    // waits as told and tries again.
-    let mut owner_waits = Vec::new();
+    // The owner tries now and then, from their usual address or a new
+    // one; when refused, waits as told and tries again.
+    let mut owner_waits: Vec<(&str, Duration)> = Vec::new();
     if scenario == Scenario::ManyAddresses {
         let mut next_try = Instant::now() + Duration::from_secs(seconds / 2);
+        let mut round = 0_u32;
         while next_try < deadline {
             tokio::time::sleep_until(next_try.into()).await;
+            round += 1;
+            let (from, address) = if round % 2 == 1 {
+                ("usual", usual.to_owned())
+            } else {
+                ("new", format!("198.51.100.{}", 100 + round))
+            };
             let asked = Instant::now();
             loop {
-                let answer = login(&http, &url, PASSWORD, Some("198.51.100.20")).await?;
+                let answer = login(&http, &url, PASSWORD, Some(&address)).await?;
                 if answer["data"]["login"]["token"].is_string() {
                     break;
                 }
                 let retry = answer["errors"][0]["extensions"]["retryAfter"]
                     .as_u64()
-                    .with_context(|| format!("the owner was refused without a retryAfter: {answer}"))?;
+                    .with_context(|| {
+                        format!("the owner was refused without a retryAfter: {answer}")
+                    })?;
                 tokio::time::sleep(Duration::from_secs(retry)).await;
             }
-            owner_waits.push(asked.elapsed());
+            owner_waits.push((from, asked.elapsed()));
             next_try = Instant::now() + Duration::from_secs(2);
         }
     }
@@ -191,13 +214,20 @@ async fn run(scenario: Scenario, seconds: u64, workers: u64) -> anyhow::Result<(
         guesses as f64 / elapsed,
         refused as f64 / elapsed,
     );
-    if let Some(longest) = owner_waits.iter().max() {
-        println!(
-            "    the owner logged in {} times during the attack, waiting at most {:.1} s (max_delay {:?})",
-            owner_waits.len(),
-            longest.as_secs_f64(),
-            throttle.max_delay
-        );
+    for from in ["usual", "new"] {
+        let waits: Vec<Duration> = owner_waits
+            .iter()
+            .filter(|(f, _)| *f == from)
+            .map(|(_, wait)| *wait)
+            .collect();
+        if let Some(longest) = waits.iter().max() {
+            println!(
+                "    the owner logged in {} times from a {from} address during the attack, waiting at most {:.1} s (max_delay {:?})",
+                waits.len(),
+                longest.as_secs_f64(),
+                throttle.max_delay
+            );
+        }
     }
     let _ = stop.send(());
     server.await??;

@@ -10,7 +10,7 @@ use storefront_shared::auth::{Claims, Role, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
 use crate::addresses::Addresses;
-use crate::domain::{DisplayName, Email, Password, User};
+use crate::domain::{DisplayName, Email, MAX_EMAIL_CHARS, Password, User};
 use crate::passwords;
 use crate::settings::LoginThrottleSettings;
 use crate::store::{RepoError, SharedRepository};
@@ -143,9 +143,15 @@ impl Accounts {
         client: Option<IpAddr>,
     ) -> Result<Session, LoginError> {
         let parsed = Email::parse(email);
+        // What the throttle counts as the account; bounded, whatever was sent.
         let account = match &parsed {
             Ok(email) => email.as_str().to_owned(),
-            Err(_) => email.trim().to_lowercase(),
+            Err(_) => email
+                .trim()
+                .to_lowercase()
+                .chars()
+                .take(MAX_EMAIL_CHARS)
+                .collect(),
         };
         let address = client_key(client);
         self.throttle

@@ -102,7 +102,11 @@ mod tests {
         let peer = Some(ip("10.0.0.2"));
         let h = headers("203.0.113.7, 10.0.0.9");
         assert_eq!(client_address(&h, peer, true), Some(ip("203.0.113.7")));
-        assert_eq!(client_address(&h, peer, false), peer, "a client cannot pick its address");
+        assert_eq!(
+            client_address(&h, peer, false),
+            peer,
+            "a client cannot pick its address"
+        );
     }
 
     #[test]

@@ -35,8 +35,8 @@
 
 pub mod accounts;
 pub mod addresses;
-pub mod client;
 pub mod admin;
+pub mod client;
 pub mod domain;
 pub mod graphql;
 pub mod passwords;

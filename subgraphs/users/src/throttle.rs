@@ -16,19 +16,26 @@
 //! the free ones), at most `max_delay`. An attempt that comes too early is
 //! refused at once, before any password hashing, with `TOO_MANY_REQUESTS`
 //! and a `retryAfter` in seconds, and does not count. A successful login
-//! resets the account's counters (not the address's: logging in to one's own
-//! account must not reset a spraying counter). Failures are forgotten
+//! resets the account's counter for that address (the owner's own typos),
+//! not the account's over all addresses (else every login of the owner
+//! would hand a distributed attack fresh free guesses) nor the address's
+//! (logging in to one's own account must not reset spraying). It also makes
+//! the address known for the account (below). Failures are forgotten
 //! `window` after the last one. Unknown emails count exactly as known ones,
 //! so the answers reveal nothing.
 //!
 //! Why a real user is not locked out: an attacker at one address slows only
-//! that address's attempts (the owner, elsewhere, is counted apart); only
-//! guessing from many addresses (beyond `free_failures_per_account`) delays
-//! the owner, and never by more than `max_delay` per attempt; and everything
-//! is forgotten one `window` after the attack stops.
+//! that address's attempts (the owner, elsewhere, is counted apart). Guessing
+//! from many addresses (beyond `free_failures_per_account`) delays the
+//! account, but not from an address the owner has logged in from within
+//! [`KNOWN_ADDRESS_TTL`]: attempts from a known (account, address) pair skip
+//! the account's own counter (they still count per pair and per address).
+//! An owner on a new address waits at most `max_delay` per attempt, though
+//! while many addresses keep guessing they race the attackers for each slot;
+//! everything is forgotten one `window` after the attack stops.
 //!
 //! State is in this process's memory, bounded by `max_tracked` entries (the
-//! oldest failure is forgotten first). Replicas of the users service
+//! oldest failure is forgotten first), and as many known addresses. Replicas of the users service
 //! throttle separately, so N replicas allow N times the rate.
 //!
 //! # Layout
@@ -45,6 +52,9 @@ use std::time::Duration;
 use std::time::Instant;
 
 use crate::settings::LoginThrottleSettings;
+
+/// How long an address a user logged in from stays known for their account.
+pub const KNOWN_ADDRESS_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The `extensions.code` of a throttled login.
 pub const TOO_MANY_REQUESTS: &str = "TOO_MANY_REQUESTS";
@@ -117,6 +127,8 @@ struct Entry {
 pub struct LoginThrottle {
     settings: Arc<LoginThrottleSettings>,
     entries: Arc<Mutex<HashMap<Counter, Entry>>>,
+    /// (account, address) pairs of successful logins, and when.
+    known: Arc<Mutex<HashMap<(String, String), Instant>>>,
 }
 
 impl LoginThrottle {
@@ -125,6 +137,7 @@ impl LoginThrottle {
         LoginThrottle {
             settings: Arc::new(settings),
             entries: Arc::new(Mutex::new(HashMap::new())),
+            known: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -141,7 +154,8 @@ impl LoginThrottle {
         if !self.settings.enabled {
             return Ok(());
         }
-        let counters = self.counters(account, address);
+        let known = self.is_known(account, address, now);
+        let counters = self.counters(account, address, known);
         let mut entries = self.lock();
         let mut wait = Duration::ZERO;
         for (counter, _) in &counters {
@@ -174,11 +188,53 @@ impl LoginThrottle {
     }
 
     /// The attempt begun for `account` from `address` had the right
-    /// password: the account's counters start afresh (the address's does not).
+    /// password: the account's failures from that address start afresh (not
+    /// the account's over all addresses, which would hand a distributed
+    /// attack fresh guesses at every login of the owner, nor the address's).
+    /// The address becomes known for the account for [`KNOWN_ADDRESS_TTL`].
     pub fn succeeded(&self, account: &str, address: &str) {
-        let mut entries = self.lock();
-        entries.remove(&Counter::AccountFrom(account.to_owned(), address.to_owned()));
-        entries.remove(&Counter::Account(account.to_owned()));
+        self.succeeded_at(account, address, Instant::now());
+    }
+
+    /// [`LoginThrottle::succeeded`] at the time `now`.
+    pub fn succeeded_at(&self, account: &str, address: &str, now: Instant) {
+        if !self.settings.enabled {
+            return;
+        }
+        self.lock().remove(&Counter::AccountFrom(
+            account.to_owned(),
+            address.to_owned(),
+        ));
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pair = (account.to_owned(), address.to_owned());
+        if !known.contains_key(&pair) && known.len() >= self.settings.max_tracked {
+            known.retain(|_, at| now.saturating_duration_since(*at) < KNOWN_ADDRESS_TTL);
+            while known.len() >= self.settings.max_tracked.max(1) {
+                let Some(oldest) = known
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(pair, _)| pair.clone())
+                else {
+                    break;
+                };
+                known.remove(&oldest);
+            }
+        }
+        known.insert(pair, now);
+    }
+
+    /// Whether `account` was logged in to from `address` within [`KNOWN_ADDRESS_TTL`].
+    fn is_known(&self, account: &str, address: &str, now: Instant) -> bool {
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known
+            .get(&(account.to_owned(), address.to_owned()))
+            .is_some_and(|at| now.saturating_duration_since(*at) < KNOWN_ADDRESS_TTL)
     }
 
     /// How many entries are tracked (for tests and metrics).
@@ -186,9 +242,11 @@ impl LoginThrottle {
         self.lock().len()
     }
 
-    fn counters(&self, account: &str, address: &str) -> [(Counter, u32); 3] {
+    /// The counters an attempt counts against: all three, or, from an
+    /// address known for the account, all but the account's own.
+    fn counters(&self, account: &str, address: &str, known: bool) -> Vec<(Counter, u32)> {
         let s = &self.settings;
-        [
+        let mut counters = vec![
             (
                 Counter::AccountFrom(account.to_owned(), address.to_owned()),
                 s.free_failures_per_account_and_address,
@@ -201,7 +259,11 @@ impl LoginThrottle {
                 Counter::Address(address.to_owned()),
                 s.free_failures_per_address,
             ),
-        ]
+        ];
+        if known {
+            counters.retain(|(counter, _)| !matches!(counter, Counter::Account(_)));
+        }
+        counters
     }
 
     /// The entry of `counter`, unless its last failure is older than the window.
@@ -277,7 +339,13 @@ mod tests {
         Duration::from_secs(n)
     }
 
-    fn fail_freely(throttle: &LoginThrottle, account: &str, address: &str, times: u32, now: Instant) {
+    fn fail_freely(
+        throttle: &LoginThrottle,
+        account: &str,
+        address: &str,
+        times: u32,
+        now: Instant,
+    ) {
         for n in 0..times {
             throttle
                 .begin_at(account, address, now)
@@ -317,7 +385,11 @@ mod tests {
         fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now);
         for n in 0..50 {
             let refused = throttle
-                .begin_at("ada@example.com", "10.0.0.1", now + Duration::from_millis(n * 10))
+                .begin_at(
+                    "ada@example.com",
+                    "10.0.0.1",
+                    now + Duration::from_millis(n * 10),
+                )
                 .expect_err("too early");
             assert!(refused.retry_after <= secs(1));
         }
@@ -331,7 +403,11 @@ mod tests {
         let throttle = LoginThrottle::new(settings());
         let now = Instant::now();
         fail_freely(&throttle, "ada@example.com", "203.0.113.9", 4, now);
-        assert!(throttle.begin_at("ada@example.com", "203.0.113.9", now).is_err());
+        assert!(
+            throttle
+                .begin_at("ada@example.com", "203.0.113.9", now)
+                .is_err()
+        );
         throttle
             .begin_at("ada@example.com", "198.51.100.7", now)
             .expect("the owner, at another address, is not held up");
@@ -365,6 +441,35 @@ mod tests {
     }
 
     #[test]
+    fn an_owner_at_a_known_address_is_not_delayed_by_guessing_from_many() {
+        let throttle = LoginThrottle::new(settings());
+        let now = Instant::now();
+        throttle
+            .begin_at("ada@example.com", "198.51.100.7", now)
+            .expect("first login");
+        throttle.succeeded_at("ada@example.com", "198.51.100.7", now);
+        // With the owner's own attempt, 7 on the account: it now waits.
+        for n in 0..6 {
+            throttle
+                .begin_at("ada@example.com", &format!("10.0.1.{n}"), now)
+                .expect("free per account");
+        }
+        assert!(
+            throttle.begin_at("ada@example.com", "192.0.2.1", now).is_err(),
+            "a new address waits"
+        );
+        throttle
+            .begin_at("ada@example.com", "198.51.100.7", now)
+            .expect("the owner's known address does not");
+        // Known, but still counted per pair: guessing from there is delayed too.
+        fail_freely(&throttle, "ada@example.com", "198.51.100.7", 3, now);
+        assert!(throttle.begin_at("ada@example.com", "198.51.100.7", now).is_err());
+        // Forgotten after a while.
+        let later = now + KNOWN_ADDRESS_TTL + secs(1);
+        assert!(!throttle.is_known("ada@example.com", "198.51.100.7", later));
+    }
+
+    #[test]
     fn spraying_one_address_over_many_accounts_is_delayed() {
         let throttle = LoginThrottle::new(settings());
         let now = Instant::now();
@@ -383,13 +488,33 @@ mod tests {
     }
 
     #[test]
-    fn success_resets_the_account_but_not_the_address() {
+    fn success_does_not_hand_a_distributed_attack_fresh_guesses() {
+        let throttle = LoginThrottle::new(settings());
+        let now = Instant::now();
+        for n in 0..7 {
+            throttle
+                .begin_at("ada@example.com", &format!("10.0.1.{n}"), now)
+                .expect("free per account");
+        }
+        throttle.succeeded_at("ada@example.com", "10.0.1.0", now);
+        assert!(
+            throttle.begin_at("ada@example.com", "10.0.3.1", now).is_err(),
+            "the account-wide counter stays"
+        );
+    }
+
+    #[test]
+    fn success_resets_the_accounts_failures_from_that_address_only() {
         let throttle = LoginThrottle::new(settings());
         let now = Instant::now();
         fail_freely(&throttle, "ada@example.com", "10.0.0.1", 3, now);
         throttle.succeeded("ada@example.com", "10.0.0.1");
         fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now);
-        assert!(throttle.begin_at("ada@example.com", "10.0.0.1", now).is_err());
+        assert!(
+            throttle
+                .begin_at("ada@example.com", "10.0.0.1", now)
+                .is_err()
+        );
 
         let throttle = LoginThrottle::new(settings());
         for n in 0..10 {
@@ -402,7 +527,9 @@ mod tests {
             .expect("11th");
         throttle.succeeded("mine@example.com", "10.9.9.9");
         assert!(
-            throttle.begin_at("victim0@example.com", "10.9.9.9", now).is_err(),
+            throttle
+                .begin_at("victim0@example.com", "10.9.9.9", now)
+                .is_err(),
             "a login to one's own account does not reset spraying"
         );
     }
@@ -412,8 +539,18 @@ mod tests {
         let throttle = LoginThrottle::new(settings());
         let now = Instant::now();
         fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now);
-        assert!(throttle.begin_at("ada@example.com", "10.0.0.1", now).is_err());
-        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 4, now + secs(15 * 60));
+        assert!(
+            throttle
+                .begin_at("ada@example.com", "10.0.0.1", now)
+                .is_err()
+        );
+        fail_freely(
+            &throttle,
+            "ada@example.com",
+            "10.0.0.1",
+            4,
+            now + secs(15 * 60),
+        );
     }
 
     #[test]
@@ -422,7 +559,13 @@ mod tests {
             enabled: false,
             ..settings()
         });
-        fail_freely(&throttle, "ada@example.com", "10.0.0.1", 100, Instant::now());
+        fail_freely(
+            &throttle,
+            "ada@example.com",
+            "10.0.0.1",
+            100,
+            Instant::now(),
+        );
         assert_eq!(throttle.tracked(), 0);
     }
 
@@ -467,7 +610,10 @@ mod tests {
             Some("\"TOO_MANY_REQUESTS\"")
         );
         assert_eq!(
-            extensions.get("retryAfter").map(ToString::to_string).as_deref(),
+            extensions
+                .get("retryAfter")
+                .map(ToString::to_string)
+                .as_deref(),
             Some("2")
         );
         assert!(error.message.contains("2 s"), "{}", error.message);

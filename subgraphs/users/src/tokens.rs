@@ -339,7 +339,11 @@ mod tests {
         // The shared claims sit beside it, and the services still accept the token.
         assert_eq!(claims["sub"], user.id.as_str());
         assert_eq!(claims["role"], "ADMIN");
-        let verified = issuer.key_set().verify(&admin.token).await.expect("verifies");
+        let verified = issuer
+            .key_set()
+            .verify(&admin.token)
+            .await
+            .expect("verifies");
         assert_eq!(verified.role, Role::Admin);
     }
 

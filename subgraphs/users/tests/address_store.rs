@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use storefront_shared::ApiError;
 use storefront_shared::address::{AddressInput, PostalAddress};
-use storefront_users::addresses::{
-    AddressBook, Addresses, MAX_ADDRESSES_PER_USER, SavedAddress,
-};
+use storefront_users::addresses::{AddressBook, Addresses, MAX_ADDRESSES_PER_USER, SavedAddress};
 use storefront_users::store::{
     AddressRepository, EmbeddedUserRepository, MongoUserRepository, SharedRepository,
 };
@@ -45,7 +43,8 @@ mod cases {
         assert_eq!(empty, AddressBook::empty("u1"));
 
         let mut book = empty.clone();
-        book.add(saved("a", 1_700_000_000_123), false).expect("adds");
+        book.add(saved("a", 1_700_000_000_123), false)
+            .expect("adds");
         let mut second = saved("b", 1_700_000_000_456);
         second.address.line2 = None;
         second.address.phone = Some("+1 408 555 0100".into());
@@ -116,9 +115,7 @@ mod cases {
         assert_eq!((stored.version, stored.addresses.len()), (1, 1));
     }
 
-    pub async fn concurrent_adds_stop_exactly_at_the_cap_with_one_default(
-        repo: SharedRepository,
-    ) {
+    pub async fn concurrent_adds_stop_exactly_at_the_cap_with_one_default(repo: SharedRepository) {
         let addresses = Addresses::new(Arc::clone(&repo) as Arc<dyn AddressRepository>);
         let extra = 10;
         let adds: Vec<_> = (0..MAX_ADDRESSES_PER_USER + extra)
@@ -148,7 +145,11 @@ mod cases {
         assert_eq!(listed.iter().filter(|a| a.is_default).count(), 1);
         assert!(listed[0].is_default, "the default is listed first");
         let ids: HashSet<_> = listed.iter().map(|a| a.saved.id.clone()).collect();
-        assert_eq!(ids.len(), MAX_ADDRESSES_PER_USER, "no lost or doubled write");
+        assert_eq!(
+            ids.len(),
+            MAX_ADDRESSES_PER_USER,
+            "no lost or doubled write"
+        );
     }
 
     pub async fn concurrent_deletes_and_default_changes_keep_one_default(repo: SharedRepository) {

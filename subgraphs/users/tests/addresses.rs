@@ -35,7 +35,11 @@ async fn add(service: &TestService, token: &str, input: Value, make_default: boo
         "mutation($input: AddressInput!, $d: Boolean) {{ addAddress(input: $input, makeDefault: $d) {{ {FIELDS} }} }}"
     );
     let response = service
-        .execute(&query, json!({ "input": input, "d": make_default }), Some(token))
+        .execute(
+            &query,
+            json!({ "input": input, "d": make_default }),
+            Some(token),
+        )
         .await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     json(&response)["data"]["addAddress"].clone()
@@ -177,7 +181,11 @@ async fn addresses_are_visible_to_their_owner_only() {
             .map(Vec::len),
         Some(1)
     );
-    let (code, _) = single_error(&service.execute(query, variables.clone(), Some(&admin)).await);
+    let (code, _) = single_error(
+        &service
+            .execute(query, variables.clone(), Some(&admin))
+            .await,
+    );
     assert_eq!(code, "FORBIDDEN", "not even an ADMIN");
     let (code, _) = single_error(&service.execute_as_service(query, variables.clone()).await);
     assert_eq!(code, "UNAUTHENTICATED", "services use addressForCheckout");
@@ -189,16 +197,36 @@ async fn invalid_addresses_are_refused_naming_the_field() {
     let (token, _) = registered(&service, "ada@example.com").await;
     let query = "mutation($input: AddressInput!) { addAddress(input: $input) { id } }";
     for (input, field) in [
-        (json!({ "name": "A", "line1": "1 Main St", "city": "X", "country": "ZZ" }), "country"),
-        (json!({ "name": "A", "line1": " ", "city": "X", "country": "DE", "postalCode": "10115" }), "line1"),
-        (json!({ "name": "A", "line1": "1 Main St", "city": "X", "country": "US" }), "postalCode"),
-        (json!({ "name": "A", "line1": "1 Main St", "city": "X", "country": "US", "postalCode": "1234" }), "postalCode"),
-        (json!({ "name": "A\u{202E}", "line1": "1 Main St", "city": "X", "country": "IE" }), "name"),
+        (
+            json!({ "name": "A", "line1": "1 Main St", "city": "X", "country": "ZZ" }),
+            "country",
+        ),
+        (
+            json!({ "name": "A", "line1": " ", "city": "X", "country": "DE", "postalCode": "10115" }),
+            "line1",
+        ),
+        (
+            json!({ "name": "A", "line1": "1 Main St", "city": "X", "country": "US" }),
+            "postalCode",
+        ),
+        (
+            json!({ "name": "A", "line1": "1 Main St", "city": "X", "country": "US", "postalCode": "1234" }),
+            "postalCode",
+        ),
+        (
+            json!({ "name": "A\u{202E}", "line1": "1 Main St", "city": "X", "country": "IE" }),
+            "name",
+        ),
     ] {
-        let response = service.execute(query, json!({ "input": input }), Some(&token)).await;
+        let response = service
+            .execute(query, json!({ "input": input }), Some(&token))
+            .await;
         let (code, message) = single_error(&response);
         assert_eq!(code, "BAD_USER_INPUT", "{message}");
-        assert!(message.contains(&format!("address {field} ")), "{field}: {message}");
+        assert!(
+            message.contains(&format!("address {field} ")),
+            "{field}: {message}"
+        );
     }
     assert!(my_addresses(&service, &token).await.is_empty());
 }
@@ -269,7 +297,11 @@ async fn orders_reads_the_owners_address_for_checkout_with_the_service_credentia
 
     // Not for users, not even the owner.
     let response = service
-        .execute(FOR_CHECKOUT, json!({ "u": ada_id, "a": home["id"] }), Some(&ada))
+        .execute(
+            FOR_CHECKOUT,
+            json!({ "u": ada_id, "a": home["id"] }),
+            Some(&ada),
+        )
         .await;
     assert_eq!(single_error(&response).0, "UNAUTHENTICATED");
 }

@@ -114,7 +114,12 @@ async fn the_schema_has_saved_addresses_and_hides_the_checkout_lookup() {
         assert_has(&address, field);
     }
     let input = block(&sdl, "input", "AddressInput");
-    for field in ["name: String!", "line1: String!", "country: String!", "postalCode: String"] {
+    for field in [
+        "name: String!",
+        "line1: String!",
+        "country: String!",
+        "postalCode: String",
+    ] {
         assert_has(&input, field);
     }
     assert_has(&block(&sdl, "type", "MailingAddress"), "@shareable");
@@ -134,7 +139,9 @@ async fn the_schema_has_saved_addresses_and_hides_the_checkout_lookup() {
         .find(|line| line.contains("addressForCheckout("))
         .expect("addressForCheckout is served");
     assert!(
-        internal.contains("addressForCheckout(userId: ID!, addressId: ID!): MailingAddress @inaccessible"),
+        internal.contains(
+            "addressForCheckout(userId: ID!, addressId: ID!): MailingAddress @inaccessible"
+        ),
         "{internal}"
     );
 }

@@ -104,7 +104,13 @@ async fn a_trusted_proxy_names_the_client_and_other_clients_are_not_held_up() {
     }
     let attacker = login(&served, "ada@example.com", "wrong", Some("203.0.113.9")).await;
     assert_eq!(code(&attacker), "TOO_MANY_REQUESTS", "{attacker}");
-    let owner = login(&served, "ada@example.com", PASSWORD, Some("198.51.100.7, 10.0.0.1")).await;
+    let owner = login(
+        &served,
+        "ada@example.com",
+        PASSWORD,
+        Some("198.51.100.7, 10.0.0.1"),
+    )
+    .await;
     assert!(owner["data"]["login"]["token"].is_string(), "{owner}");
 }
 
@@ -118,7 +124,11 @@ async fn an_untrusted_forwarded_header_cannot_dodge_the_throttle() {
         assert_eq!(code(&answer), "UNAUTHENTICATED", "{answer}");
     }
     let answer = login(&served, "ada@example.com", "wrong", Some("192.0.2.200")).await;
-    assert_eq!(code(&answer), "TOO_MANY_REQUESTS", "the peer address counts: {answer}");
+    assert_eq!(
+        code(&answer),
+        "TOO_MANY_REQUESTS",
+        "the peer address counts: {answer}"
+    );
 }
 
 #[tokio::test]

@@ -11,8 +11,8 @@ use serde_json::Value;
 use storefront_shared::auth::{Authenticator, ServiceCaller, Viewer};
 use storefront_shared::settings::Secret;
 use storefront_users::AppState;
-use storefront_users::domain::{DisplayName, Email, PasswordHash, User};
 use storefront_users::addresses::AddressBook;
+use storefront_users::domain::{DisplayName, Email, PasswordHash, User};
 use storefront_users::store::{
     AddressRepository, EmbeddedUserRepository, RepoResult, SharedRepository, UserRepository,
 };
