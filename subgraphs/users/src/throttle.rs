@@ -455,7 +455,9 @@ mod tests {
                 .expect("free per account");
         }
         assert!(
-            throttle.begin_at("ada@example.com", "192.0.2.1", now).is_err(),
+            throttle
+                .begin_at("ada@example.com", "192.0.2.1", now)
+                .is_err(),
             "a new address waits"
         );
         throttle
@@ -463,7 +465,11 @@ mod tests {
             .expect("the owner's known address does not");
         // Known, but still counted per pair: guessing from there is delayed too.
         fail_freely(&throttle, "ada@example.com", "198.51.100.7", 3, now);
-        assert!(throttle.begin_at("ada@example.com", "198.51.100.7", now).is_err());
+        assert!(
+            throttle
+                .begin_at("ada@example.com", "198.51.100.7", now)
+                .is_err()
+        );
         // Forgotten after a while.
         let later = now + KNOWN_ADDRESS_TTL + secs(1);
         assert!(!throttle.is_known("ada@example.com", "198.51.100.7", later));
@@ -498,7 +504,9 @@ mod tests {
         }
         throttle.succeeded_at("ada@example.com", "10.0.1.0", now);
         assert!(
-            throttle.begin_at("ada@example.com", "10.0.3.1", now).is_err(),
+            throttle
+                .begin_at("ada@example.com", "10.0.3.1", now)
+                .is_err(),
             "the account-wide counter stays"
         );
     }
