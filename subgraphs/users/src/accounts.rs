@@ -10,11 +10,12 @@ use storefront_shared::auth::{Claims, Role, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
 use crate::addresses::Addresses;
+use crate::client::client_key;
 use crate::domain::{DisplayName, Email, MAX_EMAIL_CHARS, Password, User};
 use crate::passwords;
 use crate::settings::LoginThrottleSettings;
 use crate::store::{RepoError, SharedRepository};
-use crate::throttle::{LoginThrottle, Throttled, client_key};
+use crate::throttle::{LoginThrottle, Throttled};
 use crate::tokens::{IssuedToken, TokenIssuer};
 
 /// The one message for every failed login: an unknown email and a wrong

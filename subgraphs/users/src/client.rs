@@ -6,8 +6,9 @@
 //! address reaches the `login` resolver through a task-local set by a layer
 //! around the endpoint ([`layer`]); resolvers read it with [`current`].
 //! Without the layer (a schema executed directly, as tests do) it is unknown.
+//! [`client_key`] is what the throttle counts as one client.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
@@ -56,6 +57,21 @@ pub fn client_address(
         }
     }
     peer
+}
+
+/// One client address as the throttle counts it: an IPv4 address, an IPv6
+/// /64 network, or "unknown" (no address could be told; all such attempts
+/// share one counter).
+pub fn client_key(address: Option<IpAddr>) -> String {
+    match address.map(|a| a.to_canonical()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            let network = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{network}/64")
+        }
+        None => "unknown".to_owned(),
+    }
 }
 
 /// `routes` with every request's client address made [`current`].
@@ -125,5 +141,17 @@ mod tests {
         assert_eq!(current(), None);
         let inside = scope(Some(ip("192.0.2.1")), async { current() }).await;
         assert_eq!(inside, Some(ip("192.0.2.1")));
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(client_key(Some(a)), client_key(Some(b)));
+        assert_ne!(client_key(Some(a)), client_key(Some(c)));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
+        assert_eq!(client_key(Some(mapped)), "192.0.2.1");
+        assert_eq!(client_key(None), "unknown");
     }
 }

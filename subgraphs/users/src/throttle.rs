@@ -9,7 +9,7 @@
 //! - the account from every address: guessing spread over many addresses;
 //! - the client address over every account: one password sprayed over many
 //!   accounts. An IPv6 address counts by its /64 network, which one
-//!   client usually has whole.
+//!   client usually has whole ([`crate::client::client_key`]).
 //!
 //! Beyond a counter's free failures, each further attempt must wait
 //! `base_delay · 2^(n-1)` after the previous counted one (n = failures beyond
@@ -42,10 +42,9 @@
 //! - [`LoginThrottle`]: the counters and [`LoginThrottle::begin`] /
 //!   [`LoginThrottle::succeeded`].
 //! - [`Throttled`]: the refusal, with its GraphQL error.
-//! - [`client_key`]: what counts as one client address.
+//! - what counts as one client address: [`crate::client::client_key`].
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -90,21 +89,6 @@ impl From<Throttled> for async_graphql::Error {
             source: None,
             extensions: Some(extensions),
         }
-    }
-}
-
-/// One client address as the throttle counts it: an IPv4 address, an IPv6
-/// /64 network, or "unknown" (no address could be told; all such attempts
-/// share one counter).
-pub fn client_key(address: Option<IpAddr>) -> String {
-    match address.map(|a| a.to_canonical()) {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            let network = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-            format!("{network}/64")
-        }
-        None => "unknown".to_owned(),
     }
 }
 
@@ -592,18 +576,6 @@ mod tests {
             now += Duration::from_millis(10);
         }
         assert!(throttle.tracked() <= 30, "{}", throttle.tracked());
-    }
-
-    #[test]
-    fn ipv6_clients_count_by_their_64_network() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
-        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
-        assert_eq!(client_key(Some(a)), client_key(Some(b)));
-        assert_ne!(client_key(Some(a)), client_key(Some(c)));
-        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
-        assert_eq!(client_key(Some(mapped)), "192.0.2.1");
-        assert_eq!(client_key(None), "unknown");
     }
 
     #[test]
