@@ -123,6 +123,47 @@ async fn every_example_operation_runs_through_the_router() {
     let me = client.run("Me", Some(&token), json!({})).await;
     assert_eq!(me["me"]["email"], "bob@example.com");
 
+    // Saved addresses.
+    let home = client
+        .run(
+            "AddAddress",
+            Some(&token),
+            json!({ "input": { "name": "Bob Example", "line1": "1 Main St", "city": "Springfield", "region": "IL", "postalCode": "62701", "country": "us" } }),
+        )
+        .await;
+    assert_eq!(home["addAddress"]["isDefault"], true);
+    assert_eq!(home["addAddress"]["country"], "US");
+    let home_id = home["addAddress"]["id"].as_str().expect("id").to_owned();
+    let work = client
+        .run(
+            "AddAddress",
+            Some(&token),
+            json!({ "input": { "name": "Bob Example", "line1": "Unter den Linden 1", "city": "Berlin", "postalCode": "10117", "country": "DE" }, "makeDefault": false }),
+        )
+        .await;
+    let work_id = work["addAddress"]["id"].as_str().expect("id").to_owned();
+    let updated = client
+        .run(
+            "UpdateAddress",
+            Some(&token),
+            json!({ "id": work_id, "input": { "name": "Bob at work", "line1": "Unter den Linden 1", "city": "Berlin", "postalCode": "10117", "country": "DE" } }),
+        )
+        .await;
+    assert_eq!(updated["updateAddress"]["name"], "Bob at work");
+    let default = client
+        .run("SetDefaultAddress", Some(&token), json!({ "id": work_id }))
+        .await;
+    assert_eq!(default["setDefaultAddress"]["isDefault"], true);
+    let deleted = client
+        .run("DeleteAddress", Some(&token), json!({ "id": home_id }))
+        .await;
+    assert_eq!(deleted["deleteAddress"], true);
+    let mine = client.run("MyAddresses", Some(&token), json!({})).await;
+    let addresses = mine["me"]["addresses"].as_array().expect("a list");
+    assert_eq!(addresses.len(), 1);
+    assert_eq!(addresses[0]["id"], work_id.as_str());
+    assert_eq!(addresses[0]["isDefault"], true);
+
     // Catalogue administration.
     let created = client
         .run(

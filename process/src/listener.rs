@@ -16,6 +16,9 @@
 //! - the body timeout is the handler's, since only it knows when a body is
 //!   wanted: [`read_body`] gives up after it, and the handler answers
 //!   `408 Request Timeout`.
+//! - every request carries its connection's peer address as axum's
+//!   `ConnectInfo<SocketAddr>` extension (what a handler needs to tell
+//!   clients apart, e.g. the users service's login throttle).
 //! - a response to an HTTP/1.1 request whose body the handler did not read
 //!   to the end (a `415`, `413`, a CSRF refusal, ...) carries
 //!   `Connection: close`: hyper cannot keep such a connection, and a client
@@ -44,7 +47,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, Version, header};
 use http_body_util::BodyExt as _;
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
@@ -257,7 +260,11 @@ async fn connection(
         multiplexed: AtomicBool::new(false),
     });
     let tracker = activity.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let peer = stream.peer_addr().ok();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
         let response = serve_request(app.clone(), tracker.clone(), request);
         async move { Ok::<_, Infallible>(response.await) }
     });
@@ -365,6 +372,14 @@ mod tests {
         Router::new()
             .route("/health", get(|| async { "ok" }))
             .route(
+                "/peer",
+                get(
+                    |ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>| async move {
+                        peer.to_string()
+                    },
+                ),
+            )
+            .route(
                 "/read",
                 post(|request: Request| async move {
                     match read_body(request, LONG).await {
@@ -445,6 +460,20 @@ mod tests {
             elapsed >= header_read - Duration::from_millis(50),
             "closed after {elapsed:?}, before the header-read timeout"
         );
+    }
+
+    #[tokio::test]
+    async fn handlers_see_the_peer_address_of_the_connection() {
+        let (addr, _stop) = start(LONG).await;
+        let mut stream = TcpStream::connect(addr).await.expect("connects");
+        let local = stream.local_addr().expect("a local address");
+        stream
+            .write_all(b"GET /peer HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .expect("writes");
+        let response = read_response(&mut stream).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.ends_with(&local.to_string()), "{response}");
     }
 
     #[tokio::test]

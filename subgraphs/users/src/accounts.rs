@@ -3,14 +3,19 @@
 //! thin shell around these; every outcome is an [`ApiResult`].
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use storefront_shared::auth::{Claims, Role, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
-use crate::domain::{DisplayName, Email, Password, User};
+use crate::addresses::Addresses;
+use crate::client::client_key;
+use crate::domain::{DisplayName, Email, MAX_EMAIL_CHARS, Password, User};
 use crate::passwords;
+use crate::settings::LoginThrottleSettings;
 use crate::store::{RepoError, SharedRepository};
+use crate::throttle::{LoginThrottle, Throttled};
 use crate::tokens::{IssuedToken, TokenIssuer};
 
 /// The one message for every failed login: an unknown email and a wrong
@@ -32,8 +37,40 @@ pub struct Session {
 #[derive(Clone)]
 pub struct Accounts {
     repo: SharedRepository,
+    addresses: Addresses,
     tokens: Arc<TokenIssuer>,
     admin_emails: Arc<HashSet<Email>>,
+    throttle: LoginThrottle,
+}
+
+/// Why a login failed: the usual API error, or too early after failures.
+#[derive(Debug, Clone)]
+pub enum LoginError {
+    /// Wrong credentials (UNAUTHENTICATED) or a failure of the service.
+    Api(ApiError),
+    /// Throttled (`TOO_MANY_REQUESTS`, see [`crate::throttle`]).
+    Throttled(Throttled),
+}
+
+impl From<ApiError> for LoginError {
+    fn from(error: ApiError) -> Self {
+        LoginError::Api(error)
+    }
+}
+
+impl From<RepoError> for LoginError {
+    fn from(error: RepoError) -> Self {
+        LoginError::Api(error.into())
+    }
+}
+
+impl From<LoginError> for async_graphql::Error {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::Api(error) => error.into(),
+            LoginError::Throttled(throttled) => throttled.into(),
+        }
+    }
 }
 
 impl Accounts {
@@ -44,15 +81,28 @@ impl Accounts {
         admin_emails: impl IntoIterator<Item = Email>,
     ) -> Self {
         Accounts {
+            addresses: Addresses::new(Arc::clone(&repo) as _),
             repo,
             tokens,
             admin_emails: Arc::new(admin_emails.into_iter().collect()),
+            throttle: LoginThrottle::new(LoginThrottleSettings::default()),
         }
+    }
+
+    /// These accounts with logins throttled by `settings`.
+    pub fn with_login_throttle(mut self, settings: LoginThrottleSettings) -> Self {
+        self.throttle = LoginThrottle::new(settings);
+        self
     }
 
     /// The store.
     pub fn repository(&self) -> &SharedRepository {
         &self.repo
+    }
+
+    /// Users' saved addresses, in the same store.
+    pub fn addresses(&self) -> &Addresses {
+        &self.addresses
     }
 
     /// The token issuer.
@@ -83,9 +133,32 @@ impl Accounts {
         self.session(user)
     }
 
-    /// Signs in with an email and a password.
-    pub async fn login(&self, email: &str, password: &str) -> ApiResult<Session> {
-        let user = match Email::parse(email) {
+    /// Signs in with an email and a password, from the client at `client`
+    /// (if known), throttled per account and per client address
+    /// ([`crate::throttle`]): too early after failures, the answer is
+    /// [`LoginError::Throttled`] and the password is not even checked.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Session, LoginError> {
+        let parsed = Email::parse(email);
+        // What the throttle counts as the account; bounded, whatever was sent.
+        let account = match &parsed {
+            Ok(email) => email.as_str().to_owned(),
+            Err(_) => email
+                .trim()
+                .to_lowercase()
+                .chars()
+                .take(MAX_EMAIL_CHARS)
+                .collect(),
+        };
+        let address = client_key(client);
+        self.throttle
+            .begin(&account, &address)
+            .map_err(LoginError::Throttled)?;
+        let user = match parsed {
             Ok(email) => self.repo.find_by_email(&email).await?,
             Err(_) => None,
         };
@@ -94,15 +167,16 @@ impl Accounts {
             passwords::verify_dummy(password)
                 .await
                 .map_err(ApiError::internal)?;
-            return Err(ApiError::Unauthenticated(INVALID_CREDENTIALS.into()));
+            return Err(ApiError::Unauthenticated(INVALID_CREDENTIALS.into()).into());
         };
         let matches = passwords::verify(password, &user.password_hash)
             .await
             .map_err(ApiError::internal)?;
         if !matches {
-            return Err(ApiError::Unauthenticated(INVALID_CREDENTIALS.into()));
+            return Err(ApiError::Unauthenticated(INVALID_CREDENTIALS.into()).into());
         }
-        self.session(user)
+        self.throttle.succeeded(&account, &address);
+        Ok(self.session(user)?)
     }
 
     /// The caller's account: `None` for anonymous callers, UNAUTHENTICATED for a

@@ -19,8 +19,12 @@
 //! - [`settings`]: the `[service]` settings (`token_ttl`, the signing key).
 //! - [`domain`]: the account and its validated values (`Email::parse`, ...).
 //! - [`passwords`]: argon2id hashing off the async runtime.
-//! - [`tokens`]: the signing key, issuing tokens, the JWKS.
+//! - [`tokens`]: the signing key, issuing tokens (with their `scope`), the JWKS.
 //! - [`accounts`]: the operations, returning `ApiResult`.
+//! - [`addresses`]: users' saved addresses (one versioned book per user).
+//! - [`throttle`]: login throttling per account and per client address;
+//!   [`client`]: the client address of a request (peer, or a trusted
+//!   `X-Forwarded-For`).
 //! - [`revocation`]: token generations, checked here and published to the
 //!   other services.
 //! - [`admin`]: the `users create-admin` command.
@@ -30,13 +34,16 @@
 //! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
 
 pub mod accounts;
+pub mod addresses;
 pub mod admin;
+pub mod client;
 pub mod domain;
 pub mod graphql;
 pub mod passwords;
 pub mod revocation;
 pub mod settings;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 
 use std::future::Future;
@@ -56,7 +63,7 @@ use tokio::net::TcpListener;
 use crate::accounts::Accounts;
 use crate::domain::Email;
 use crate::revocation::StoreRevocation;
-use crate::settings::UsersSettings;
+use crate::settings::{LoginThrottleSettings, UsersSettings};
 use crate::store::{EmbeddedUserRepository, MongoUserRepository, SharedRepository};
 use crate::tokens::TokenIssuer;
 
@@ -71,6 +78,7 @@ pub struct AppState {
     accounts: Accounts,
     service_token: Secret,
     limits: RequestLimits,
+    trust_forwarded_for: bool,
 }
 
 impl AppState {
@@ -85,7 +93,21 @@ impl AppState {
             accounts: Accounts::new(repo, Arc::new(tokens), admin_emails),
             service_token,
             limits: RequestLimits::default(),
+            trust_forwarded_for: false,
         }
+    }
+
+    /// This state with logins throttled by `settings` (the defaults otherwise).
+    pub fn with_login_throttle(mut self, settings: LoginThrottleSettings) -> Self {
+        self.accounts = self.accounts.with_login_throttle(settings);
+        self
+    }
+
+    /// This state taking the client address of a request from
+    /// `X-Forwarded-For` when `trust` (from the peer address otherwise).
+    pub fn trusting_forwarded_for(mut self, trust: bool) -> Self {
+        self.trust_forwarded_for = trust;
+        self
     }
 
     /// This state with other GraphQL request limits (the default ones otherwise).
@@ -110,9 +132,15 @@ impl AppState {
         let key = tokens::load_signing_key(&settings.service, &service_dir)?;
         let issuer = TokenIssuer::new(&key, settings.service.token_ttl)?;
         tracing::info!(kid = issuer.kid(), ttl = ?issuer.ttl(), "token signing key ready");
+        let throttle = &settings.service.login_throttle;
+        if !throttle.enabled {
+            tracing::warn!("login throttling is off (LOGIN_THROTTLE_ENABLED=false)");
+        }
         Ok(
             AppState::new(repo, issuer, admin_emails, common.service_token())
-                .with_limits(common.limits.clone()),
+                .with_limits(common.limits.clone())
+                .with_login_throttle(throttle.clone())
+                .trusting_forwarded_for(settings.service.trust_forwarded_for),
         )
     }
 
@@ -185,11 +213,14 @@ pub fn app(state: AppState) -> Router {
             Arc::clone(state.accounts.repository()),
             state.authenticator(),
         ))
-        .merge(server::subgraph(
-            state.schema(),
-            state.authenticator(),
-            ready,
-            state.limits.max_body_bytes,
+        .merge(client::layer(
+            server::subgraph(
+                state.schema(),
+                state.authenticator(),
+                ready,
+                state.limits.max_body_bytes,
+            ),
+            state.trust_forwarded_for,
         ))
 }
 

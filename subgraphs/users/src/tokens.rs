@@ -5,6 +5,12 @@
 //! the local run, a key generated once and kept at
 //! `DATA_DIR/users/jwt-signing-key.pem` (mode 0600) so tokens survive restarts.
 //! The key id is the key's RFC 7638 JWK thumbprint, so it is stable too.
+//!
+//! Besides the shared [`Claims`] every token carries a `scope` claim, the
+//! OAuth 2.0 way (RFC 8693 §4.2: space-separated), for the router's
+//! `@requiresScopes`: every user has [`CUSTOMER_SCOPE`], an ADMIN
+//! [`ADMIN_SCOPE`] as well (see [`scope_of`]). The services themselves keep
+//! deciding on `role`; they ignore `scope`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,10 +27,34 @@ use jsonwebtoken::jwk::{
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, ThumbprintHash,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
-use storefront_shared::auth::{AUDIENCE, Claims, ISSUER, KeySet};
+use serde::Serialize;
+use storefront_shared::auth::{AUDIENCE, Claims, ISSUER, KeySet, Role};
 
 use crate::domain::User;
 use crate::settings::{SIGNING_KEY_ENV, SIGNING_KEY_FILE_ENV, UsersSettings};
+
+/// The scope every signed-in user has: buying, their own orders and addresses.
+pub const CUSTOMER_SCOPE: &str = "customer";
+/// The scope of an ADMIN: managing the catalogue and seeing every order.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// The `scope` claim of a token for a user with `role`: space-separated
+/// scopes, `customer` for everyone and `admin` too for an ADMIN (who can
+/// also buy).
+pub fn scope_of(role: Role) -> String {
+    match role {
+        Role::Customer => CUSTOMER_SCOPE.to_owned(),
+        Role::Admin => format!("{CUSTOMER_SCOPE} {ADMIN_SCOPE}"),
+    }
+}
+
+/// What a token's payload holds: the shared claims and `scope`.
+#[derive(Serialize)]
+struct SignedClaims<'a> {
+    #[serde(flatten)]
+    claims: &'a Claims,
+    scope: String,
+}
 
 /// The name of the generated key file under `DATA_DIR/users/`.
 pub const KEY_FILE_NAME: &str = "jwt-signing-key.pem";
@@ -225,7 +255,11 @@ impl TokenIssuer {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)?;
+        let payload = SignedClaims {
+            claims: &claims,
+            scope: scope_of(user.role),
+        };
+        let token = jsonwebtoken::encode(&header, &payload, &self.encoding)?;
         let expires_at = DateTime::from_timestamp(expires, 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
         Ok(IssuedToken { token, expires_at })
     }
@@ -235,7 +269,7 @@ impl TokenIssuer {
 mod tests {
     use super::*;
     use crate::domain::{DisplayName, Email, PasswordHash};
-    use storefront_shared::auth::{Role, TokenVerifier};
+    use storefront_shared::auth::TokenVerifier;
     use storefront_shared::settings::Secret;
 
     fn user() -> User {
@@ -276,6 +310,41 @@ mod tests {
             .verify(&issued.token)
             .await
             .expect("own key set");
+    }
+
+    /// The payload of `token`, as any JWT library would read it.
+    fn payload(token: &str) -> serde_json::Value {
+        let part = token.split('.').nth(1).expect("a JWT has a payload");
+        let bytes = URL_SAFE_NO_PAD.decode(part).expect("base64url");
+        serde_json::from_slice(&bytes).expect("a JSON payload")
+    }
+
+    #[tokio::test]
+    async fn tokens_carry_space_separated_scopes_by_role() {
+        let issuer = issuer(&SigningKey::generate(&mut rand::rngs::OsRng));
+        let mut user = user();
+        user.role = Role::Customer;
+        let customer = issuer.issue(&user).expect("signs");
+        assert_eq!(payload(&customer.token)["scope"], "customer");
+        user.role = Role::Admin;
+        let admin = issuer.issue(&user).expect("signs");
+        let claims = payload(&admin.token);
+        assert_eq!(claims["scope"], "customer admin");
+        let scopes: Vec<&str> = claims["scope"]
+            .as_str()
+            .expect("a string")
+            .split(' ')
+            .collect();
+        assert!(scopes.contains(&ADMIN_SCOPE) && scopes.contains(&CUSTOMER_SCOPE));
+        // The shared claims sit beside it, and the services still accept the token.
+        assert_eq!(claims["sub"], user.id.as_str());
+        assert_eq!(claims["role"], "ADMIN");
+        let verified = issuer
+            .key_set()
+            .verify(&admin.token)
+            .await
+            .expect("verifies");
+        assert_eq!(verified.role, Role::Admin);
     }
 
     #[test]

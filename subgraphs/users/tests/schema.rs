@@ -91,3 +91,57 @@ async fn the_schema_has_every_users_name_and_type_api_md_promises() {
         "Federation v2 link is missing:\n{sdl}"
     );
 }
+
+#[tokio::test]
+async fn the_schema_has_saved_addresses_and_hides_the_checkout_lookup() {
+    let sdl = served_sdl().await;
+    let user = block(&sdl, "type", "User");
+    assert_has(&user, "addresses: [Address!]!");
+
+    let address = block(&sdl, "type", "Address");
+    for field in [
+        "id: ID!",
+        "isDefault: Boolean!",
+        "name: String!",
+        "line1: String!",
+        "line2: String",
+        "city: String!",
+        "region: String",
+        "postalCode: String",
+        "country: String!",
+        "phone: String",
+    ] {
+        assert_has(&address, field);
+    }
+    let input = block(&sdl, "input", "AddressInput");
+    for field in [
+        "name: String!",
+        "line1: String!",
+        "country: String!",
+        "postalCode: String",
+    ] {
+        assert_has(&input, field);
+    }
+    assert_has(&block(&sdl, "type", "MailingAddress"), "@shareable");
+
+    let mutation = block(&sdl, "type", "Mutation");
+    for operation in [
+        "addAddress(input: AddressInput!, makeDefault: Boolean = false): Address!",
+        "updateAddress(id: ID!, input: AddressInput!): Address!",
+        "deleteAddress(id: ID!): Boolean!",
+        "setDefaultAddress(id: ID!): Address!",
+    ] {
+        assert_has(&mutation, operation);
+    }
+    let query = block(&sdl, "type", "Query");
+    let internal = query
+        .lines()
+        .find(|line| line.contains("addressForCheckout("))
+        .expect("addressForCheckout is served");
+    assert!(
+        internal.contains(
+            "addressForCheckout(userId: ID!, addressId: ID!): MailingAddress @inaccessible"
+        ),
+        "{internal}"
+    );
+}

@@ -1,9 +1,12 @@
 //! The embedded store: `redb` at `DATA_DIR/users/store.redb`.
 //!
-//! Two tables: `users` (id → JSON record) and `users_by_email` (email → id).
+//! Tables: `users` (id → JSON record), `users_by_email` (email → id), and
+//! `address_books` (user id → JSON record, see [`addresses`]).
 //! Every mutation is one write transaction, and redb runs one writer at a
 //! time, so the email check and the insert cannot interleave. redb is
 //! blocking, so every call runs in `spawn_blocking`.
+
+mod addresses;
 
 use std::path::Path;
 
@@ -32,6 +35,7 @@ impl EmbeddedUserRepository {
         let txn = db.begin_write()?;
         txn.open_table(USERS)?;
         txn.open_table(USERS_BY_EMAIL)?;
+        txn.open_table(addresses::ADDRESS_BOOKS)?;
         txn.commit()?;
         Ok(EmbeddedUserRepository {
             db: Embedded::new(db),

@@ -1,10 +1,14 @@
 //! Where accounts live: one [`UserRepository`] trait, two stores.
 //!
-//! - [`mongo::MongoUserRepository`]: MongoDB, database `users`, collection `users`.
+//! - [`mongo::MongoUserRepository`]: MongoDB, database `users`, collections
+//!   `users` and `address_books`.
 //! - [`embedded::EmbeddedUserRepository`]: `redb` at `DATA_DIR/users/store.redb`,
 //!   for runs without `MONGODB_URI`.
 //!
-//! Both pass the same conformance suite (`tests/conformance.rs`).
+//! Each store implements [`UserRepository`] (accounts) and
+//! [`AddressRepository`] (saved addresses: one versioned book per user,
+//! written whole with a version check). Both pass the same conformance suite
+//! (`tests/conformance.rs`, `tests/address_store.rs`).
 
 pub mod embedded;
 pub mod mongo;
@@ -17,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use storefront_shared::ApiError;
 use storefront_shared::auth::Role;
 
+use crate::addresses::{AddressBook, SavedAddress};
 use crate::domain::{DisplayName, Email, PasswordHash, User};
 
 pub use embedded::EmbeddedUserRepository;
@@ -35,9 +40,10 @@ storefront_shared::repo_error! {
 /// Shorthand for store results.
 pub type RepoResult<T> = Result<T, RepoError>;
 
-/// Accounts, by id and by email.
+/// Accounts, by id and by email, and (as an [`AddressRepository`]) their
+/// saved addresses.
 #[async_trait]
-pub trait UserRepository: Send + Sync {
+pub trait UserRepository: AddressRepository + Send + Sync {
     /// Stores a new account; [`RepoError::Conflict`] when its email is taken.
     async fn insert(&self, user: &User) -> RepoResult<()>;
 
@@ -78,6 +84,64 @@ pub trait UserRepository: Send + Sync {
 
 /// A shared repository handle.
 pub type SharedRepository = Arc<dyn UserRepository>;
+
+/// Users' saved addresses: one [`AddressBook`] per user, read whole and
+/// written whole only if nobody wrote it in between.
+#[async_trait]
+pub trait AddressRepository: Send + Sync {
+    /// The address book of `user_id`; an empty one (version 0) if it has
+    /// never been written.
+    async fn address_book(&self, user_id: &str) -> RepoResult<AddressBook>;
+
+    /// Writes `book` as version `book.version + 1`, only if the stored
+    /// version is still `book.version` (0: no book stored yet). `false`,
+    /// changing nothing, when another write came first.
+    async fn save_address_book(&self, book: &AddressBook) -> RepoResult<bool>;
+}
+
+/// An address book as both stores keep it: `_id` is the user id, the version
+/// an integer, timestamps integer milliseconds, and no booleans (the
+/// default is named by `default_id`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AddressBookRecord {
+    #[serde(rename = "_id")]
+    pub user_id: String,
+    pub version: i64,
+    pub default_id: Option<String>,
+    pub addresses: Vec<SavedAddress>,
+}
+
+impl AddressBookRecord {
+    /// `book` as it is stored once written: at the next version.
+    pub fn next(book: &AddressBook) -> RepoResult<Self> {
+        let version = i64::try_from(book.version)
+            .ok()
+            .and_then(|v| v.checked_add(1))
+            .ok_or_else(|| RepoError::backend("address book version overflow"))?;
+        Ok(AddressBookRecord {
+            user_id: book.user_id.clone(),
+            version,
+            default_id: book.default_id.clone(),
+            addresses: book.addresses.clone(),
+        })
+    }
+}
+
+impl TryFrom<AddressBookRecord> for AddressBook {
+    type Error = RepoError;
+
+    fn try_from(record: AddressBookRecord) -> Result<Self, Self::Error> {
+        let version = u64::try_from(record.version).map_err(|_| {
+            RepoError::Corrupt(format!("address book {}: bad version", record.user_id))
+        })?;
+        Ok(AddressBook {
+            user_id: record.user_id,
+            version,
+            default_id: record.default_id,
+            addresses: record.addresses,
+        })
+    }
+}
 
 /// An account as both stores keep it: ids are strings, timestamps integer
 /// milliseconds (the CI's MongoDB-compatible server mangles `$set` dates).

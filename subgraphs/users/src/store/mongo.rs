@@ -1,10 +1,15 @@
-//! The MongoDB store: collection `users` in the service's database.
+//! The MongoDB store: collections `users` and `address_books` (see
+//! [`addresses`]) in the service's database.
 //!
 //! `_id` is the user id string (never an ObjectId), timestamps are integer
 //! milliseconds, and a unique index on `email` (created at start) makes a
 //! duplicate registration fail with error 11000, which becomes
 //! [`RepoError::Conflict`]. Updates are single-document and atomic; nothing
 //! here needs transactions, `$lookup` or Decimal128.
+
+mod addresses;
+
+pub use addresses::ADDRESS_BOOKS;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -15,7 +20,7 @@ use mongodb::{Collection, Database, IndexModel};
 use storefront_shared::auth::Role;
 use storefront_shared::store::{is_duplicate_key, is_unavailable};
 
-use super::{RepoError, RepoResult, UserRecord, UserRepository};
+use super::{AddressBookRecord, RepoError, RepoResult, UserRecord, UserRepository};
 use crate::domain::{DisplayName, Email, PasswordHash, User};
 
 /// The collection that holds the accounts.
@@ -26,6 +31,7 @@ pub const COLLECTION: &str = "users";
 pub struct MongoUserRepository {
     db: Database,
     users: Collection<UserRecord>,
+    address_books: Collection<AddressBookRecord>,
 }
 
 impl MongoUserRepository {
@@ -42,7 +48,12 @@ impl MongoUserRepository {
             )
             .build();
         users.create_index(index).await.map_err(from_mongo)?;
-        Ok(MongoUserRepository { db, users })
+        let address_books = db.collection::<AddressBookRecord>(ADDRESS_BOOKS);
+        Ok(MongoUserRepository {
+            db,
+            users,
+            address_books,
+        })
     }
 
     async fn update_one_returning(

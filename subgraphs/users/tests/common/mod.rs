@@ -11,9 +11,10 @@ use serde_json::Value;
 use storefront_shared::auth::{Authenticator, ServiceCaller, Viewer};
 use storefront_shared::settings::Secret;
 use storefront_users::AppState;
+use storefront_users::addresses::AddressBook;
 use storefront_users::domain::{DisplayName, Email, PasswordHash, User};
 use storefront_users::store::{
-    EmbeddedUserRepository, RepoResult, SharedRepository, UserRepository,
+    AddressRepository, EmbeddedUserRepository, RepoResult, SharedRepository, UserRepository,
 };
 use storefront_users::tokens::TokenIssuer;
 
@@ -138,6 +139,17 @@ impl std::ops::Deref for CountingRepository {
 
     fn deref(&self) -> &Self::Target {
         &self.0
+    }
+}
+
+#[async_trait]
+impl AddressRepository for CountingRepository {
+    async fn address_book(&self, user_id: &str) -> RepoResult<AddressBook> {
+        self.count().address_book(user_id).await
+    }
+
+    async fn save_address_book(&self, book: &AddressBook) -> RepoResult<bool> {
+        self.count().save_address_book(book).await
     }
 }
 

@@ -1,7 +1,8 @@
 //! The users subgraph's GraphQL schema (Federation v2): `User @key(fields: "id")`,
 //! `me`, `register`, `login`, `changePassword`, `logoutEverywhere`,
 //! `updateProfile`, and the entity resolver `find_user_by_id`, batched through
-//! a [`DataLoader`] so `_entities` with N users costs one store query.
+//! a [`DataLoader`] so `_entities` with N users costs one store query; saved
+//! addresses ([`addresses`]).
 //!
 //! Which fields of `User` are public: only `id` (the entity key, which the
 //! referencing subgraph already holds). `email`, `name`, `role` and
@@ -9,13 +10,24 @@
 //! account's owner, an ADMIN, or a caller with the service credential; anyone
 //! else gets UNAUTHENTICATED (no or a bad token) or FORBIDDEN on each of them.
 //! The name is private too, because nothing in the API shows one customer
-//! another's name and a display name often is a real name.
+//! another's name and a display name often is a real name. `addresses` is
+//! the owner's alone (not even an ADMIN's or another service's: orders asks
+//! for one address at checkout with `addressForCheckout`).
+//!
+//! # Layout
+//! - this file: the schema, `User`, the account queries and mutations.
+//! - [`addresses`]: `Address`, the address mutations, and the internal
+//!   `addressForCheckout`.
+
+pub mod addresses;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, EmptySubscription, ID, InputObject, Object, Schema, SimpleObject};
+use async_graphql::{
+    Context, EmptySubscription, ID, InputObject, MergedObject, Object, Schema, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
 use storefront_shared::auth::{Role, ServiceCaller, Viewer};
@@ -25,13 +37,21 @@ use crate::accounts::{Accounts, Session};
 use crate::domain::User;
 use crate::store::SharedRepository;
 
+/// Queries.
+#[derive(MergedObject, Default)]
+pub struct Query(AccountQuery, addresses::InternalQuery);
+
+/// Mutations.
+#[derive(MergedObject, Default)]
+pub struct Mutation(AccountMutation, addresses::AddressMutation);
+
 /// The executable users schema.
 pub type UsersSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema over `accounts`, refusing requests beyond `limits`.
 pub fn schema(accounts: Accounts, limits: &RequestLimits) -> UsersSchema {
     let loader = DataLoader::new(UserLoader(Arc::clone(accounts.repository())), tokio::spawn);
-    let builder = Schema::build(Query, Mutation, EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
         .data(accounts)
         .data(loader);
@@ -131,6 +151,23 @@ impl UserObject {
     async fn created_at(&self) -> async_graphql::Result<DateTime<Utc>> {
         Ok(self.private()?.created_at)
     }
+
+    /// The saved addresses: the default first, then the newest first. Only
+    /// the account's owner sees them (FORBIDDEN for anyone else).
+    async fn addresses(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<addresses::AddressObject>> {
+        let claims = viewer(ctx).require_user()?;
+        if claims.sub != self.user.id {
+            return Err(ApiError::Forbidden(
+                "only the account's owner may see its addresses".into(),
+            )
+            .into());
+        }
+        let listed = accounts(ctx).addresses().list(&self.user.id).await?;
+        Ok(listed.into_iter().map(addresses::AddressObject).collect())
+    }
 }
 
 /// What `register` and `login` return.
@@ -165,11 +202,12 @@ pub struct RegisterInput {
     name: String,
 }
 
-/// Queries.
-pub struct Query;
+/// The account queries and the entity resolver.
+#[derive(Default)]
+pub struct AccountQuery;
 
 #[Object]
-impl Query {
+impl AccountQuery {
     /// The caller's account; null without a token.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserObject>> {
         let user = accounts(ctx).viewer_account(viewer(ctx)).await?;
@@ -194,11 +232,12 @@ impl Query {
     }
 }
 
-/// Mutations.
-pub struct Mutation;
+/// The account mutations.
+#[derive(Default)]
+pub struct AccountMutation;
 
 #[Object]
-impl Mutation {
+impl AccountMutation {
     /// Creates an account and signs it in.
     async fn register(
         &self,
@@ -212,13 +251,17 @@ impl Mutation {
     }
 
     /// Signs in. An unknown email and a wrong password get the same answer.
+    /// After repeated failures for the same account or from the same client,
+    /// further attempts must wait: too early, the answer is an error with
+    /// code TOO_MANY_REQUESTS and `retryAfter` (seconds) in its extensions.
     async fn login(
         &self,
         ctx: &Context<'_>,
         email: String,
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
-        Ok(accounts(ctx).login(&email, &password).await?.into())
+        let client = crate::client::current();
+        Ok(accounts(ctx).login(&email, &password, client).await?.into())
     }
 
     /// Replaces the caller's password. Every token issued before, including the
