@@ -4,14 +4,17 @@
 //! # Layout
 //! - this file: walking the plan (sequence, parallel, fetch, flatten) and
 //!   subgraph errors.
+//! - [`data`]: the response tree's values (parsed from subgraph answers,
+//!   merged here, walked by the formatter).
 //! - [`entities`]: representations for a flatten fetch (select, deduplicate)
 //!   and merging `_entities` results back where they came from.
 //!
-//! The response tree is a `serde_json::Value` behind a mutex that is only held
+//! The response tree is a [`Data`] behind a mutex that is only held
 //! between awaits (to collect representations or to merge a result), so
 //! parallel fetches interleave freely.
 
 mod context;
+pub mod data;
 pub mod entities;
 pub mod merge;
 
@@ -22,10 +25,11 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use crate::client::{SubgraphClient, SubgraphResponse};
+use crate::client::{SubgraphClient, SubgraphResponse, Variables};
 use crate::core::plan::{FetchNode, FlattenNode, OperationKind, PathElement, PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::response::{GraphqlError, PathSegment, codes};
+use data::{Data, Object};
 
 /// What one execution needs besides the plan.
 pub struct ExecutionContext<'a> {
@@ -46,7 +50,7 @@ pub struct ExecutionContext<'a> {
 #[derive(Debug, Default)]
 pub struct Executed {
     /// The response tree (an object; response keys as the subgraphs sent them).
-    pub data: Map<String, Value>,
+    pub data: Object,
     /// Subgraph errors, paths rewritten to the client's response.
     pub errors: Vec<GraphqlError>,
     /// Whether a whole fetch failed (its subgraph was unavailable); nulls it
@@ -55,7 +59,7 @@ pub struct Executed {
 }
 
 struct State {
-    data: Value,
+    data: Data,
     errors: Vec<GraphqlError>,
     fetch_failed: bool,
 }
@@ -63,7 +67,7 @@ struct State {
 /// Runs `plan` and returns the merged data and the subgraph errors.
 pub async fn execute(ctx: &ExecutionContext<'_>, plan: &QueryPlan) -> Executed {
     let state = Mutex::new(State {
-        data: Value::Object(Map::new()),
+        data: Data::Object(Object::new()),
         errors: Vec::new(),
         fetch_failed: false,
     });
@@ -75,8 +79,8 @@ pub async fn execute(ctx: &ExecutionContext<'_>, plan: &QueryPlan) -> Executed {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     Executed {
         data: match state.data {
-            Value::Object(map) => map,
-            _ => Map::new(),
+            Data::Object(object) => object,
+            _ => Object::new(),
         },
         errors: state.errors,
         fetch_failed: state.fetch_failed,
@@ -129,7 +133,7 @@ async fn send(
     ctx: &ExecutionContext<'_>,
     state: &Mutex<State>,
     fetch: &FetchNode,
-    variables: &Map<String, Value>,
+    variables: Variables<'_>,
 ) -> Option<Arc<SubgraphResponse>> {
     let Some(url) = ctx
         .supergraph
@@ -203,7 +207,7 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
         return;
     }
     let variables = fetch_variables(ctx, fetch);
-    let Some(response) = send(ctx, state, fetch, &variables).await else {
+    let Some(response) = send(ctx, state, fetch, Variables::plain(&variables)).await else {
         return;
     };
     let mut state = lock(state);
@@ -292,15 +296,18 @@ async fn run_entity_batch(
     state: &Mutex<State>,
     flatten: &FlattenNode,
     fetch: &FetchNode,
-    mut variables: Map<String, Value>,
+    variables: Map<String, Value>,
     batch: entities::Batch,
 ) {
     let entities::Batch {
         representations,
         origins,
     } = batch;
-    variables.insert("representations".into(), Value::Array(representations));
-    let Some(response) = send(ctx, state, fetch, &variables).await else {
+    let variables = Variables {
+        values: &variables,
+        representations: Some(&representations),
+    };
+    let Some(response) = send(ctx, state, fetch, variables).await else {
         return;
     };
     let mut state = lock(state);
@@ -319,7 +326,7 @@ async fn run_entity_batch(
     // unless it needs rewriting.
     let answer = match Arc::try_unwrap(response) {
         Err(shared) if plain => {
-            if let Some(Value::Array(entities)) =
+            if let Some(Data::Array(entities)) =
                 shared.data.as_ref().and_then(|data| data.get("_entities"))
             {
                 merge::merge_shared_entities(&mut state.data, &flatten.path, entities, &origins);
@@ -329,17 +336,17 @@ async fn run_entity_batch(
         answer => answer.unwrap_or_else(|shared| (*shared).clone()),
     };
     let entities = match answer.data {
-        Some(Value::Object(mut data)) => data.remove("_entities"),
+        Some(Data::Object(mut data)) => data.remove("_entities"),
         _ => None,
     };
-    if let Some(Value::Array(mut entities)) = entities {
+    if let Some(Data::Array(mut entities)) = entities {
         if !plain {
             for entity in &mut entities {
                 merge::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
                 // An `@interfaceObject` answers with the interface's name,
                 // which must not replace the concrete type already known.
-                if let Value::Object(object) = entity
-                    && let Some(Value::String(typename)) = object.get("__typename")
+                if let Data::Object(object) = entity
+                    && let Some(Data::String(typename)) = object.get("__typename")
                     && fetch.input_rewrites.iter().any(|r| r.set_to == *typename)
                 {
                     object.remove("__typename");
@@ -353,7 +360,7 @@ async fn run_entity_batch(
 /// `_entities.3.payment` → the first place representation 3 came from, plus `payment`.
 fn entity_error_path(
     path: &[PathSegment],
-    data: &Value,
+    data: &Data,
     flatten: &[PathElement],
     origins: &[Vec<entities::Origin>],
 ) -> Option<Vec<PathSegment>> {
@@ -416,7 +423,7 @@ mod tests {
 
     #[test]
     fn entity_error_paths_point_at_the_first_origin() {
-        let data = serde_json::json!({ "orders": [{}, {}, { "node": {} }] });
+        let data = Data::from(serde_json::json!({ "orders": [{}, {}, { "node": {} }] }));
         let flatten = [
             PathElement::Key("orders".into()),
             PathElement::List,
