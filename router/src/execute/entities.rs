@@ -193,7 +193,7 @@ fn same_leaves(representation: &Data, leaves: &[(&str, &Data)]) -> bool {
 
 /// Hashes a JSON value without printing it (objects in their key order:
 /// representations of one fetch are built in one order).
-fn hash_value(value: &Data, state: &mut impl Hasher) {
+pub(super) fn hash_value(value: &Data, state: &mut impl Hasher) {
     match value {
         Data::Null => state.write_u8(0),
         Data::Bool(b) => {

@@ -66,6 +66,17 @@ pub fn merge_shared_entities(
     entities: &[Data],
     origins: &[Vec<Origin>],
 ) {
+    merge_shared_entity_refs(data, path, entities.iter().collect(), origins);
+}
+
+/// [`merge_shared_entities`] of entities picked from a shared answer
+/// (`entities[i]` for the i-th origin list).
+pub fn merge_shared_entity_refs(
+    data: &mut Data,
+    path: &[PathElement],
+    entities: Vec<&Data>,
+    origins: &[Vec<Origin>],
+) {
     merge_in_one_walk(data, path, Entities::Shared(entities), origins);
 }
 
@@ -101,7 +112,7 @@ enum Entities<'e> {
     /// This request's own: the last place takes the value.
     Owned(Vec<Option<Data>>),
     /// Shared: every place copies.
-    Shared(&'e [Data]),
+    Shared(Vec<&'e Data>),
 }
 
 /// One walk of [`merge_entities`].
@@ -159,7 +170,7 @@ impl Merge<'_, '_> {
                             }
                         }
                         Entities::Shared(values) => {
-                            if let Some(value @ Data::Object(_)) = values.get(entity) {
+                            if let Some(&value @ Data::Object(_)) = values.get(entity) {
                                 deep_merge_ref(object, value);
                             }
                         }

@@ -7,6 +7,8 @@
 //! - `executor`: hand-written plans: parallel fetches, flatten over lists,
 //!   batched representations, error paths, null propagation, subgraphs that
 //!   are down or slow, forwarded headers.
+//! - `batching`: entity fetches ready together, of one operation to one
+//!   subgraph, share a request.
 //! - `api_values`: enum values and object types the API schema hides or does
 //!   not know complete as null.
 //! - `dedupe`: identical subgraph queries in flight are sent once, identical
@@ -23,6 +25,7 @@
 mod common;
 
 mod api_values;
+mod batching;
 mod dedupe;
 mod executor;
 mod gateway_workload;
