@@ -8,6 +8,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
 use storefront_router::AppState;
 use storefront_router::core::plan::{PathElement, RequiresSelection};
+use storefront_router::execute::data::Data;
 use storefront_router::execute::entities::collect;
 use storefront_router::execute::merge::merge_entities;
 use storefront_router::pipeline::format::Formatter;
@@ -75,12 +76,12 @@ fn merging(c: &mut Criterion) {
                 "items": [{ "quantity": 1, "product": { "__typename": "Product", "sku": format!("SKU-{}", i % 100) } }] } })
         })
         .collect();
-    let root = json!({ "myOrders": { "edges": edges } });
-    let products: Vec<Value> = (0..100)
-        .map(|i| json!({ "name": format!("Product {i}"), "price": { "amount": 100 + i, "currency": "USD" } }))
+    let root = Data::from(json!({ "myOrders": { "edges": edges } }));
+    let products: Vec<Data> = (0..100)
+        .map(|i| Data::from(json!({ "name": format!("Product {i}"), "price": { "amount": 100 + i, "currency": "USD" } })))
         .collect();
-    let payments: Vec<Value> = (0..ORDERS)
-        .map(|i| json!({ "payment": { "status": "SUCCEEDED", "amount": { "amount": i, "currency": "USD" } } }))
+    let payments: Vec<Data> = (0..ORDERS)
+        .map(|i| Data::from(json!({ "payment": { "status": "SUCCEEDED", "amount": { "amount": i, "currency": "USD" } } })))
         .collect();
     let product_path = path("myOrders.edges.@.node.items.@.product");
     let order_path = path("myOrders.edges.@.node");
@@ -96,7 +97,7 @@ fn merging(c: &mut Criterion) {
                 merge_entities(&mut data, &product_path, products, &batch.origins);
                 let batch = collect(schema, &data, &order_path, &order_key);
                 merge_entities(&mut data, &order_path, payments, &batch.origins);
-                let Value::Object(data) = data else {
+                let Data::Object(data) = data else {
                     unreachable!()
                 };
                 let operation = prepared.document.operations.get(None).unwrap();

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::dedupe::SingleFlight;
+use crate::execute::data::Data;
 use crate::metrics::{FetchErrorKind, Metrics};
 use crate::request::answer_headers;
 use crate::settings::Timeouts;
@@ -69,7 +70,7 @@ impl SubgraphError {
 pub struct SubgraphResponse {
     /// `data`, if any.
     #[serde(default)]
-    pub data: Option<Value>,
+    pub data: Option<Data>,
     /// `errors`, as the subgraph wrote them.
     #[serde(default)]
     pub errors: Vec<Map<String, Value>>,
@@ -80,8 +81,50 @@ struct SubgraphRequest<'a> {
     query: &'a str,
     #[serde(rename = "operationName", skip_serializing_if = "Option::is_none")]
     operation_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    variables: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Variables::is_empty")]
+    variables: Variables<'a>,
+}
+
+/// A subgraph operation's variables: the client's that it uses, plus an
+/// entity fetch's representations (written last, straight from the
+/// response tree).
+#[derive(Debug, Clone, Copy)]
+pub struct Variables<'a> {
+    /// Variables by name.
+    pub values: &'a Map<String, Value>,
+    /// `$representations`, for an `_entities` fetch.
+    pub representations: Option<&'a [Data]>,
+}
+
+impl<'a> Variables<'a> {
+    /// Just `values`.
+    pub fn plain(values: &'a Map<String, Value>) -> Self {
+        Variables {
+            values,
+            representations: None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.representations.is_none()
+    }
+}
+
+impl Serialize for Variables<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let count = self.values.len() + usize::from(self.representations.is_some());
+        let mut map = serializer.serialize_map(Some(count))?;
+        for (name, value) in self.values {
+            if self.representations.is_none() || name != "representations" {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        if let Some(representations) = self.representations {
+            map.serialize_entry("representations", representations)?;
+        }
+        map.end()
+    }
 }
 
 /// One subgraph answer, shared by every request that waited for it.
@@ -172,7 +215,7 @@ impl SubgraphClient {
         url: &str,
         query: &str,
         operation_name: Option<&str>,
-        variables: &Map<String, Value>,
+        variables: Variables<'_>,
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
         let body = request_body(query, operation_name, variables)?;
@@ -193,7 +236,7 @@ impl SubgraphClient {
         url: &str,
         query: &str,
         operation_name: Option<&str>,
-        variables: &Map<String, Value>,
+        variables: Variables<'_>,
         headers: &HeaderMap,
     ) -> Result<Arc<SubgraphResponse>, SubgraphError> {
         let body = Bytes::from(request_body(query, operation_name, variables)?);
@@ -216,7 +259,7 @@ impl SubgraphClient {
         let body = request_body(
             "query SubgraphSdl { _service { sdl } }",
             Some("SubgraphSdl"),
-            &Map::new(),
+            Variables::plain(&Map::new()),
         )?;
         let response = post(
             self.http.clone(),
@@ -229,8 +272,8 @@ impl SubgraphClient {
         response
             .data
             .as_ref()
-            .and_then(|data| data.pointer("/_service/sdl"))
-            .and_then(Value::as_str)
+            .and_then(|data| data.get("_service")?.get("sdl"))
+            .and_then(Data::as_str)
             .map(str::to_owned)
             .ok_or_else(|| SubgraphError::InvalidResponse("no _service.sdl in the answer".into()))
     }
@@ -239,7 +282,7 @@ impl SubgraphClient {
 fn request_body(
     query: &str,
     operation_name: Option<&str>,
-    variables: &Map<String, Value>,
+    variables: Variables<'_>,
 ) -> Result<Vec<u8>, SubgraphError> {
     sonic_rs::to_vec(&SubgraphRequest {
         query,

@@ -5,6 +5,7 @@
 use apollo_compiler::Schema;
 use serde_json::{Map, Value};
 
+use super::data::{Data, Object};
 use super::entities::{Batch, after_list, represent};
 use crate::core::plan::{ContextVariable, PathElement};
 
@@ -13,12 +14,12 @@ use crate::core::plan::{ContextVariable, PathElement};
 /// entity found under two contexts is asked for under each.
 pub fn split(
     schema: &Schema,
-    data: &Value,
+    data: &Data,
     path: &[PathElement],
     batch: Batch,
     variables: &[ContextVariable],
 ) -> Vec<(Map<String, Value>, Batch)> {
-    let mut parts: Vec<(Vec<Value>, Batch, Vec<Option<usize>>)> = Vec::new();
+    let mut parts: Vec<(Vec<Data>, Batch, Vec<Option<usize>>)> = Vec::new();
     let count = batch.representations.len();
     for (index, (representation, origins)) in batch
         .representations
@@ -27,7 +28,7 @@ pub fn split(
         .enumerate()
     {
         for origin in origins {
-            let values: Vec<Value> = variables
+            let values: Vec<Data> = variables
                 .iter()
                 .map(|v| value_for(schema, data, path, &origin, v))
                 .collect();
@@ -53,7 +54,7 @@ pub fn split(
             let named = variables
                 .iter()
                 .map(|v| v.name.clone())
-                .zip(values)
+                .zip(values.iter().map(Data::to_value))
                 .collect();
             (named, part)
         })
@@ -64,11 +65,11 @@ pub fn split(
 /// `null` when the enclosing object or its field is missing.
 fn value_for(
     schema: &Schema,
-    data: &Value,
+    data: &Data,
     path: &[PathElement],
     origin: &[usize],
     variable: &ContextVariable,
-) -> Value {
+) -> Data {
     object_at_depth(data, path, origin, variable.ancestor_depth)
         .and_then(|object| represent(schema, object, &variable.selection))
         // The one field read (the `__typename` of type conditions aside).
@@ -77,29 +78,29 @@ fn value_for(
                 .find(|(key, _)| key != "__typename")
                 .map(|(_, value)| value)
         })
-        .unwrap_or(Value::Null)
+        .unwrap_or(Data::Null)
 }
 
 /// The object reached after the first `depth` elements of `path`, stepping
 /// into lists by `origin`'s indices (as [`super::entities::origin_path`]).
 fn object_at_depth<'d>(
-    data: &'d Value,
+    data: &'d Data,
     full: &[PathElement],
     origin: &[usize],
     depth: usize,
-) -> Option<&'d Map<String, Value>> {
+) -> Option<&'d Object> {
     let (mut value, mut path, mut origin) = (data, full, origin);
     loop {
         let consumed = full.len() - path.len();
         match (value, path.split_first()) {
-            (Value::Array(items), first) => {
+            (Data::Array(items), first) => {
                 let (index, deeper) = origin.split_first()?;
                 value = items.get(*index)?;
                 path = after_list(path, first);
                 origin = deeper;
             }
-            (Value::Object(object), _) if consumed >= depth => return Some(object),
-            (Value::Object(object), Some((PathElement::Key(key), rest))) => {
+            (Data::Object(object), _) if consumed >= depth => return Some(object),
+            (Data::Object(object), Some((PathElement::Key(key), rest))) => {
                 value = object.get(key)?;
                 path = rest;
             }
@@ -130,18 +131,21 @@ mod tests {
     #[test]
     fn entities_under_different_contexts_are_split_and_shared_ones_kept_together() {
         let schema = Schema::parse("type Query { a: Int }", "s.graphql").expect("valid");
-        let data = json!({ "ts": [
+        let data = Data::from(json!({ "ts": [
             { "prop": "x", "u": { "id": "1" } },
             { "prop": "y", "u": { "id": "1" } },
             { "prop": "x", "u": { "id": "2" } },
-        ]});
+        ]}));
         let path = [
             PathElement::Key("ts".into()),
             PathElement::List,
             PathElement::Key("u".into()),
         ];
         let batch = Batch {
-            representations: vec![json!({ "id": "1" }), json!({ "id": "2" })],
+            representations: vec![
+                Data::from(json!({ "id": "1" })),
+                Data::from(json!({ "id": "2" })),
+            ],
             origins: vec![vec![vec![0], vec![1]], vec![vec![2]]],
         };
         let parts = split(&schema, &data, &path, batch, &[prop()]);
@@ -149,25 +153,31 @@ mod tests {
         assert_eq!(parts[0].0["v"], json!("x"));
         assert_eq!(
             parts[0].1.representations,
-            vec![json!({ "id": "1" }), json!({ "id": "2" })]
+            vec![
+                Data::from(json!({ "id": "1" })),
+                Data::from(json!({ "id": "2" }))
+            ]
         );
         assert_eq!(parts[0].1.origins, vec![vec![vec![0]], vec![vec![2]]]);
         assert_eq!(parts[1].0["v"], json!("y"));
-        assert_eq!(parts[1].1.representations, vec![json!({ "id": "1" })]);
+        assert_eq!(
+            parts[1].1.representations,
+            vec![Data::from(json!({ "id": "1" }))]
+        );
         assert_eq!(parts[1].1.origins, vec![vec![vec![1]]]);
     }
 
     #[test]
     fn a_missing_context_value_is_null() {
         let schema = Schema::parse("type Query { a: Int }", "s.graphql").expect("valid");
-        let data = json!({ "ts": [{ "u": { "id": "1" } }] });
+        let data = Data::from(json!({ "ts": [{ "u": { "id": "1" } }] }));
         let path = [
             PathElement::Key("ts".into()),
             PathElement::List,
             PathElement::Key("u".into()),
         ];
         let batch = Batch {
-            representations: vec![json!({ "id": "1" })],
+            representations: vec![Data::from(json!({ "id": "1" }))],
             origins: vec![vec![vec![0]]],
         };
         let parts = split(&schema, &data, &path, batch, &[prop()]);

@@ -7,8 +7,8 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use apollo_compiler::Schema;
 use apollo_compiler::collections::HashMap;
-use serde_json::{Map, Value};
 
+use super::data::{Data, Object};
 use crate::core::plan::{PathElement, RequiresSelection, TypenameRewrite};
 use crate::response::PathSegment;
 
@@ -20,7 +20,7 @@ pub type Origin = Vec<usize>;
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Unique representations, in first-seen order.
-    pub representations: Vec<Value>,
+    pub representations: Vec<Data>,
     /// For each representation, the objects it came from.
     pub origins: Vec<Vec<Origin>>,
 }
@@ -30,7 +30,7 @@ pub struct Batch {
 /// lack a required field, are skipped.
 pub fn collect(
     schema: &Schema,
-    data: &Value,
+    data: &Data,
     path: &[PathElement],
     requires: &[RequiresSelection],
 ) -> Batch {
@@ -41,7 +41,7 @@ pub fn collect(
 /// changed as `rewrites` say (before deduplication).
 pub fn collect_rewritten(
     schema: &Schema,
-    data: &Value,
+    data: &Data,
     path: &[PathElement],
     requires: &[RequiresSelection],
     rewrites: &[TypenameRewrite],
@@ -84,7 +84,7 @@ pub fn collect_rewritten(
         if !rewrites.is_empty() {
             rewrite_typename(schema, &mut representation, rewrites);
         }
-        let representation = Value::Object(representation);
+        let representation = Data::Object(representation);
         let hash = hash.unwrap_or_else(|| {
             let mut hasher = seen.hasher().build_hasher();
             hash_value(&representation, &mut hasher);
@@ -149,10 +149,10 @@ fn flat_keys(requires: &[RequiresSelection]) -> Option<FlatKeys<'_>> {
 /// general path decides).
 fn flat_leaves<'o, 'r>(
     schema: &Schema,
-    object: &'o Map<String, Value>,
+    object: &'o Object,
     keys: &FlatKeys<'r>,
-) -> Option<Option<Vec<(&'r str, &'o Value)>>> {
-    let typename = object.get("__typename").and_then(Value::as_str);
+) -> Option<Option<Vec<(&'r str, &'o Data)>>> {
+    let typename = object.get("__typename").and_then(Data::as_str);
     let mut applying = keys.iter().filter(|(condition, _)| {
         typename.is_some_and(|t| t == *condition || schema.is_subtype(condition, t))
     });
@@ -165,13 +165,13 @@ fn flat_leaves<'o, 'r>(
     Some(
         fields
             .iter()
-            .map(|(name, key)| object.get(*key).map(|value| (*name, value)))
+            .map(|(name, key)| object.get(key).map(|value| (*name, value)))
             .collect(),
     )
 }
 
 /// The same hash [`hash_value`] gives the object these leaves make.
-fn hash_leaves(leaves: &[(&str, &Value)], state: &mut impl Hasher) {
+fn hash_leaves(leaves: &[(&str, &Data)], state: &mut impl Hasher) {
     state.write_u8(5);
     state.write_usize(leaves.len());
     for (name, value) in leaves {
@@ -181,43 +181,43 @@ fn hash_leaves(leaves: &[(&str, &Value)], state: &mut impl Hasher) {
 }
 
 /// Whether `representation` is the object these leaves make.
-fn same_leaves(representation: &Value, leaves: &[(&str, &Value)]) -> bool {
-    let Value::Object(map) = representation else {
+fn same_leaves(representation: &Data, leaves: &[(&str, &Data)]) -> bool {
+    let Data::Object(map) = representation else {
         return false;
     };
     map.len() == leaves.len()
         && leaves
             .iter()
-            .all(|(name, value)| map.get(*name) == Some(*value))
+            .all(|(name, value)| map.get(name) == Some(*value))
 }
 
 /// Hashes a JSON value without printing it (objects in their key order:
 /// representations of one fetch are built in one order).
-fn hash_value(value: &Value, state: &mut impl Hasher) {
+pub(super) fn hash_value(value: &Data, state: &mut impl Hasher) {
     match value {
-        Value::Null => state.write_u8(0),
-        Value::Bool(b) => {
+        Data::Null => state.write_u8(0),
+        Data::Bool(b) => {
             state.write_u8(1);
             b.hash(state);
         }
-        Value::Number(n) => {
+        Data::Number(n) => {
             state.write_u8(2);
             n.hash(state);
         }
-        Value::String(text) => {
+        Data::String(text) => {
             state.write_u8(3);
-            text.hash(state);
+            text.as_str().hash(state);
         }
-        Value::Array(items) => {
+        Data::Array(items) => {
             state.write_u8(4);
             state.write_usize(items.len());
             items.iter().for_each(|item| hash_value(item, state));
         }
-        Value::Object(object) => {
+        Data::Object(object) => {
             state.write_u8(5);
             state.write_usize(object.len());
-            for (key, item) in object {
-                key.hash(state);
+            for (key, item) in object.iter() {
+                key.as_str().hash(state);
                 hash_value(item, state);
             }
         }
@@ -225,28 +225,24 @@ fn hash_value(value: &Value, state: &mut impl Hasher) {
 }
 
 /// Sets the `__typename` of a representation as the first matching rewrite says.
-fn rewrite_typename(
-    schema: &Schema,
-    representation: &mut Map<String, Value>,
-    rewrites: &[TypenameRewrite],
-) {
-    let typename = representation.get("__typename").and_then(Value::as_str);
+fn rewrite_typename(schema: &Schema, representation: &mut Object, rewrites: &[TypenameRewrite]) {
+    let typename = representation.get("__typename").and_then(Data::as_str);
     let rewrite = rewrites.iter().find(|r| {
         typename.is_some_and(|t| t == r.type_condition || schema.is_subtype(&r.type_condition, t))
     });
     if let Some(rewrite) = rewrite {
-        representation.insert("__typename".into(), Value::String(rewrite.set_to.clone()));
+        representation.insert("__typename", Data::String(rewrite.set_to.as_str().into()));
     }
 }
 
 fn objects_at<'a>(
-    value: &'a Value,
+    value: &'a Data,
     path: &[PathElement],
     current: &mut Origin,
-    out: &mut Vec<(Origin, &'a Map<String, Value>)>,
+    out: &mut Vec<(Origin, &'a Object)>,
 ) {
     match (value, path.split_first()) {
-        (Value::Array(items), first) => {
+        (Data::Array(items), first) => {
             let rest = after_list(path, first);
             for (index, item) in items.iter().enumerate() {
                 current.push(index);
@@ -254,8 +250,8 @@ fn objects_at<'a>(
                 current.pop();
             }
         }
-        (Value::Object(object), None) => out.push((current.clone(), object)),
-        (Value::Object(object), Some((PathElement::Key(key), rest))) => {
+        (Data::Object(object), None) => out.push((current.clone(), object)),
+        (Data::Object(object), Some((PathElement::Key(key), rest))) => {
             if let Some(child) = object.get(key) {
                 objects_at(child, rest, current, out);
             }
@@ -277,12 +273,12 @@ pub(super) fn after_list<'p>(
 }
 
 /// The response path of the object found at `origin` along `path`.
-pub fn origin_path(data: &Value, path: &[PathElement], origin: &[usize]) -> Vec<PathSegment> {
+pub fn origin_path(data: &Data, path: &[PathElement], origin: &[usize]) -> Vec<PathSegment> {
     let (mut value, mut path, mut origin) = (data, path, origin);
     let mut out = Vec::new();
     loop {
         match (value, path.split_first()) {
-            (Value::Array(items), first) => {
+            (Data::Array(items), first) => {
                 let Some((index, deeper)) = origin.split_first() else {
                     return out;
                 };
@@ -292,7 +288,7 @@ pub fn origin_path(data: &Value, path: &[PathElement], origin: &[usize]) -> Vec<
                 out.push(PathSegment::Index(*index));
                 (value, path, origin) = (item, after_list(path, first), deeper);
             }
-            (Value::Object(object), Some((PathElement::Key(key), rest))) => {
+            (Data::Object(object), Some((PathElement::Key(key), rest))) => {
                 let Some(child) = object.get(key) else {
                     return out;
                 };
@@ -306,11 +302,11 @@ pub fn origin_path(data: &Value, path: &[PathElement], origin: &[usize]) -> Vec<
 
 pub(super) fn represent(
     schema: &Schema,
-    object: &Map<String, Value>,
+    object: &Object,
     requires: &[RequiresSelection],
-) -> Option<Map<String, Value>> {
-    let typename = object.get("__typename").and_then(Value::as_str);
-    let mut representation = Map::new();
+) -> Option<Object> {
+    let typename = object.get("__typename").and_then(Data::as_str);
+    let mut representation = Object::new();
     let mut matched = false;
     for selection in requires {
         match selection {
@@ -334,11 +330,7 @@ pub(super) fn represent(
 }
 
 /// Copies the `selections` of `object` into `out`; `None` when a field is missing.
-fn select_into(
-    object: &Map<String, Value>,
-    selections: &[RequiresSelection],
-    out: &mut Map<String, Value>,
-) -> Option<()> {
+fn select_into(object: &Object, selections: &[RequiresSelection], out: &mut Object) -> Option<()> {
     for selection in selections {
         match selection {
             RequiresSelection::Field {
@@ -352,13 +344,13 @@ fn select_into(
                 } else {
                     select_value(value, selections)?
                 };
-                out.insert(name.clone(), value);
+                out.insert(name.as_str(), value);
             }
             RequiresSelection::InlineFragment {
                 type_condition,
                 selections,
             } => {
-                if object.get("__typename").and_then(Value::as_str) == Some(type_condition) {
+                if object.get("__typename").and_then(Data::as_str) == Some(type_condition) {
                     select_into(object, selections, out)?;
                 }
             }
@@ -367,18 +359,18 @@ fn select_into(
     Some(())
 }
 
-fn select_value(value: &Value, selections: &[RequiresSelection]) -> Option<Value> {
+fn select_value(value: &Data, selections: &[RequiresSelection]) -> Option<Data> {
     match value {
-        Value::Object(object) => {
-            let mut out = Map::new();
+        Data::Object(object) => {
+            let mut out = Object::new();
             select_into(object, selections, &mut out)?;
-            Some(Value::Object(out))
+            Some(Data::Object(out))
         }
-        Value::Array(items) => items
+        Data::Array(items) => items
             .iter()
             .map(|item| select_value(item, selections))
             .collect::<Option<Vec<_>>>()
-            .map(Value::Array),
+            .map(Data::Array),
         other => Some(other.clone()),
     }
 }
@@ -406,17 +398,21 @@ mod tests {
         }]
     }
 
+    fn reps(batch: &Batch) -> Vec<serde_json::Value> {
+        batch.representations.iter().map(Data::to_value).collect()
+    }
+
     fn schema() -> Schema {
         Schema::parse("type Query { a: Int } type User { id: ID }", "s.graphql").expect("valid")
     }
 
     #[test]
     fn representations_are_deduplicated_and_remember_every_origin() {
-        let data = json!({ "orders": [
+        let data = Data::from(json!({ "orders": [
             { "buyer": { "__typename": "User", "id": "1" } },
             { "buyer": { "__typename": "User", "id": "2" } },
             { "buyer": { "__typename": "User", "id": "1" } },
-        ]});
+        ]}));
         let path = [
             PathElement::Key("orders".into()),
             PathElement::List,
@@ -433,15 +429,15 @@ mod tests {
 
     #[test]
     fn objects_missing_a_key_field_are_skipped_and_nested_keys_deduplicate_too() {
-        let data = json!({ "x": [
+        let data = Data::from(json!({ "x": [
             { "__typename": "User", "id": "1" },
             { "__typename": "User" },
             { "__typename": "User", "id": "1" },
-        ]});
+        ]}));
         let path = [PathElement::Key("x".into()), PathElement::List];
         let batch = collect(&schema(), &data, &path, &user_key());
         assert_eq!(
-            batch.representations,
+            reps(&batch),
             vec![json!({ "__typename": "User", "id": "1" })]
         );
         assert_eq!(batch.origins, vec![vec![vec![0], vec![2]]]);
@@ -463,14 +459,14 @@ mod tests {
                 },
             ],
         }];
-        let data = json!({ "x": [
+        let data = Data::from(json!({ "x": [
             { "__typename": "User", "org": { "id": "a", "name": "A" } },
             { "__typename": "User", "org": { "id": "b" } },
             { "__typename": "User", "org": { "id": "a" } },
-        ]});
+        ]}));
         let batch = collect(&schema(), &data, &path, &nested);
         assert_eq!(
-            batch.representations,
+            reps(&batch),
             vec![
                 json!({ "__typename": "User", "org": { "id": "a" } }),
                 json!({ "__typename": "User", "org": { "id": "b" } }),
@@ -481,11 +477,13 @@ mod tests {
 
     #[test]
     fn objects_of_another_type_get_no_representation() {
-        let data = json!({ "x": [{ "__typename": "Admin", "id": "1" }, { "__typename": "User", "id": "2" }] });
+        let data = Data::from(
+            json!({ "x": [{ "__typename": "Admin", "id": "1" }, { "__typename": "User", "id": "2" }] }),
+        );
         let path = [PathElement::Key("x".into()), PathElement::List];
         let batch = collect(&schema(), &data, &path, &user_key());
         assert_eq!(
-            batch.representations,
+            reps(&batch),
             vec![json!({ "__typename": "User", "id": "2" })]
         );
     }

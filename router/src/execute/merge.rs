@@ -2,30 +2,28 @@
 //! results merged back into every object they came from (in one walk down
 //! the flatten path), and the deep merge of a root fetch's data.
 
-use serde_json::Value;
-use serde_json::map::Entry;
-
 use apollo_compiler::Schema;
 
+use super::data::Data;
 use super::entities::{Origin, after_list};
 use crate::core::plan::{KeyRename, PathElement};
 
 /// Applies a fetch's key renames to its result (the data of a root fetch, or
 /// one entity), in order: a rename below an aliased key follows the client's key.
-pub fn rename_keys(schema: &Schema, value: &mut Value, renames: &[KeyRename]) {
+pub fn rename_keys(schema: &Schema, value: &mut Data, renames: &[KeyRename]) {
     for rename in renames {
         rename_at(schema, value, &rename.path, rename);
     }
 }
 
-fn rename_at(schema: &Schema, value: &mut Value, path: &[String], rename: &KeyRename) {
+fn rename_at(schema: &Schema, value: &mut Data, path: &[String], rename: &KeyRename) {
     match value {
-        Value::Array(items) => {
+        Data::Array(items) => {
             for item in items {
                 rename_at(schema, item, path, rename);
             }
         }
-        Value::Object(object) => match path.split_first() {
+        Data::Object(object) => match path.split_first() {
             Some((key, rest)) => {
                 if let Some(child) = object.get_mut(key) {
                     rename_at(schema, child, rest, rename);
@@ -34,12 +32,12 @@ fn rename_at(schema: &Schema, value: &mut Value, path: &[String], rename: &KeyRe
             None => {
                 let matches = object
                     .get("__typename")
-                    .and_then(Value::as_str)
+                    .and_then(Data::as_str)
                     .is_some_and(|t| {
                         t == rename.type_condition || schema.is_subtype(&rename.type_condition, t)
                     });
                 if matches && let Some(v) = object.remove(&rename.from) {
-                    object.insert(rename.to.clone(), v);
+                    object.insert(rename.to.as_str(), v);
                 }
             }
         },
@@ -51,9 +49,9 @@ fn rename_at(schema: &Schema, value: &mut Value, path: &[String], rename: &KeyRe
 /// one walk down the path (origins are met in the order [`super::entities::collect`] found
 /// them); an entity is cloned for all but its last place.
 pub fn merge_entities(
-    data: &mut Value,
+    data: &mut Data,
     path: &[PathElement],
-    entities: Vec<Value>,
+    entities: Vec<Data>,
     origins: &[Vec<Origin>],
 ) {
     let entities = Entities::Owned(entities.into_iter().map(Some).collect());
@@ -63,16 +61,27 @@ pub fn merge_entities(
 /// [`merge_entities`] of entities shared with other requests: each place
 /// gets its own copy.
 pub fn merge_shared_entities(
-    data: &mut Value,
+    data: &mut Data,
     path: &[PathElement],
-    entities: &[Value],
+    entities: &[Data],
+    origins: &[Vec<Origin>],
+) {
+    merge_shared_entity_refs(data, path, entities.iter().collect(), origins);
+}
+
+/// [`merge_shared_entities`] of entities picked from a shared answer
+/// (`entities[i]` for the i-th origin list).
+pub fn merge_shared_entity_refs(
+    data: &mut Data,
+    path: &[PathElement],
+    entities: Vec<&Data>,
     origins: &[Vec<Origin>],
 ) {
     merge_in_one_walk(data, path, Entities::Shared(entities), origins);
 }
 
 fn merge_in_one_walk(
-    data: &mut Value,
+    data: &mut Data,
     path: &[PathElement],
     entities: Entities<'_>,
     origins: &[Vec<Origin>],
@@ -101,9 +110,9 @@ fn places_in_walk_order(origins: &[Vec<Origin>]) -> Vec<(&[usize], usize)> {
 /// The entities a [`Merge`] puts in place.
 enum Entities<'e> {
     /// This request's own: the last place takes the value.
-    Owned(Vec<Option<Value>>),
+    Owned(Vec<Option<Data>>),
     /// Shared: every place copies.
-    Shared(&'e [Value]),
+    Shared(Vec<&'e Data>),
 }
 
 /// One walk of [`merge_entities`].
@@ -118,12 +127,12 @@ struct Merge<'o, 'e> {
 }
 
 impl Merge<'_, '_> {
-    fn walk(&mut self, value: &mut Value, path: &[PathElement]) {
+    fn walk(&mut self, value: &mut Data, path: &[PathElement]) {
         if self.next >= self.places.len() {
             return;
         }
         match (value, path.split_first()) {
-            (Value::Array(items), first) => {
+            (Data::Array(items), first) => {
                 let rest = after_list(path, first);
                 for (index, item) in items.iter_mut().enumerate() {
                     self.current.push(index);
@@ -131,7 +140,7 @@ impl Merge<'_, '_> {
                     self.current.pop();
                 }
             }
-            (object @ Value::Object(_), None) => {
+            (object @ Data::Object(_), None) => {
                 // Places the walk passed (the tree changed under them) are skipped.
                 while self
                     .places
@@ -149,26 +158,26 @@ impl Merge<'_, '_> {
                     let last = self.remaining[entity] == 0;
                     match &mut self.entities {
                         Entities::Owned(values) if last => {
-                            if let Some(value @ Value::Object(_)) =
+                            if let Some(value @ Data::Object(_)) =
                                 values.get_mut(entity).and_then(Option::take)
                             {
                                 deep_merge(object, value);
                             }
                         }
                         Entities::Owned(values) => {
-                            if let Some(Some(value @ Value::Object(_))) = values.get(entity) {
+                            if let Some(Some(value @ Data::Object(_))) = values.get(entity) {
                                 deep_merge_ref(object, value);
                             }
                         }
                         Entities::Shared(values) => {
-                            if let Some(value @ Value::Object(_)) = values.get(entity) {
+                            if let Some(&value @ Data::Object(_)) = values.get(entity) {
                                 deep_merge_ref(object, value);
                             }
                         }
                     }
                 }
             }
-            (Value::Object(object), Some((PathElement::Key(key), rest))) => {
+            (Data::Object(object), Some((PathElement::Key(key), rest))) => {
                 if let Some(child) = object.get_mut(key) {
                     self.walk(child, rest);
                 }
@@ -179,49 +188,34 @@ impl Merge<'_, '_> {
 }
 
 /// [`deep_merge`] of a copy of `source`, copying only what `target` lacks.
-pub fn deep_merge_ref(target: &mut Value, source: &Value) {
+pub fn deep_merge_ref(target: &mut Data, source: &Data) {
     match (target, source) {
-        (Value::Object(target), Value::Object(source)) => {
-            for (key, value) in source {
-                // Entity fields are mostly new to the target: one lookup.
-                match target.entry(key.clone()) {
-                    Entry::Occupied(existing) => deep_merge_ref(existing.into_mut(), value),
-                    Entry::Vacant(place) => {
-                        place.insert(value.clone());
-                    }
-                }
-            }
+        (Data::Object(target), Data::Object(source)) => {
+            target.merge_with_ref(source, deep_merge_ref);
         }
-        (Value::Array(target), Value::Array(source)) if target.len() == source.len() => {
+        (Data::Array(target), Data::Array(source)) if target.len() == source.len() => {
             for (existing, value) in target.iter_mut().zip(source) {
                 deep_merge_ref(existing, value);
             }
         }
-        (Value::Object(_), Value::Null) => {}
+        (Data::Object(_), Data::Null) => {}
         (target, source) => *target = source.clone(),
     }
 }
 
 /// Merges `source` into `target`: objects key by key, lists of equal length
 /// item by item, anything else replaced (a null never replaces an object).
-pub fn deep_merge(target: &mut Value, source: Value) {
+pub fn deep_merge(target: &mut Data, source: Data) {
     match (target, source) {
-        (Value::Object(target), Value::Object(source)) => {
-            for (key, value) in source {
-                match target.entry(key) {
-                    Entry::Occupied(existing) => deep_merge(existing.into_mut(), value),
-                    Entry::Vacant(place) => {
-                        place.insert(value);
-                    }
-                }
-            }
+        (Data::Object(target), Data::Object(source)) => {
+            target.merge_with(source, deep_merge);
         }
-        (Value::Array(target), Value::Array(source)) if target.len() == source.len() => {
+        (Data::Array(target), Data::Array(source)) if target.len() == source.len() => {
             for (existing, value) in target.iter_mut().zip(source) {
                 deep_merge(existing, value);
             }
         }
-        (Value::Object(_), Value::Null) => {}
+        (Data::Object(_), Data::Null) => {}
         (target, source) => *target = source,
     }
 }
@@ -234,8 +228,9 @@ mod tests {
 
     #[test]
     fn entity_results_merge_into_every_origin() {
-        let mut data =
-            json!({ "a": [{ "b": [{ "id": "1" }, { "id": "2" }] }, { "b": { "id": "1" } }] });
+        let mut data = Data::from(
+            json!({ "a": [{ "b": [{ "id": "1" }, { "id": "2" }] }, { "b": { "id": "1" } }] }),
+        );
         let path = [
             PathElement::Key("a".into()),
             PathElement::List,
@@ -246,11 +241,14 @@ mod tests {
         merge_entities(
             &mut data,
             &path,
-            vec![json!({ "name": "Ada" }), json!({ "name": "Bo" })],
+            vec![
+                Data::from(json!({ "name": "Ada" })),
+                Data::from(json!({ "name": "Bo" })),
+            ],
             &origins,
         );
         assert_eq!(
-            data,
+            data.to_value(),
             json!({ "a": [
                 { "b": [{ "id": "1", "name": "Ada" }, { "id": "2", "name": "Bo" }] },
                 { "b": { "id": "1", "name": "Ada" } }

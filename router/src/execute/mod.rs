@@ -4,14 +4,20 @@
 //! # Layout
 //! - this file: walking the plan (sequence, parallel, fetch, flatten) and
 //!   subgraph errors.
+//! - `batch`: entity fetches that become ready together and send the same
+//!   operation to the same subgraph go as one request.
+//! - [`data`]: the response tree's values (parsed from subgraph answers,
+//!   merged here, walked by the formatter).
 //! - [`entities`]: representations for a flatten fetch (select, deduplicate)
 //!   and merging `_entities` results back where they came from.
 //!
-//! The response tree is a `serde_json::Value` behind a mutex that is only held
+//! The response tree is a [`Data`] behind a mutex that is only held
 //! between awaits (to collect representations or to merge a result), so
 //! parallel fetches interleave freely.
 
+mod batch;
 mod context;
+pub mod data;
 pub mod entities;
 pub mod merge;
 
@@ -22,10 +28,12 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use crate::client::{SubgraphClient, SubgraphResponse};
+use crate::client::{SubgraphClient, SubgraphError, SubgraphResponse, Variables};
 use crate::core::plan::{FetchNode, FlattenNode, OperationKind, PathElement, PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::response::{GraphqlError, PathSegment, codes};
+use batch::Batcher;
+use data::{Data, Object};
 
 /// What one execution needs besides the plan.
 pub struct ExecutionContext<'a> {
@@ -46,7 +54,7 @@ pub struct ExecutionContext<'a> {
 #[derive(Debug, Default)]
 pub struct Executed {
     /// The response tree (an object; response keys as the subgraphs sent them).
-    pub data: Map<String, Value>,
+    pub data: Object,
     /// Subgraph errors, paths rewritten to the client's response.
     pub errors: Vec<GraphqlError>,
     /// Whether a whole fetch failed (its subgraph was unavailable); nulls it
@@ -55,7 +63,7 @@ pub struct Executed {
 }
 
 struct State {
-    data: Value,
+    data: Data,
     errors: Vec<GraphqlError>,
     fetch_failed: bool,
 }
@@ -63,20 +71,21 @@ struct State {
 /// Runs `plan` and returns the merged data and the subgraph errors.
 pub async fn execute(ctx: &ExecutionContext<'_>, plan: &QueryPlan) -> Executed {
     let state = Mutex::new(State {
-        data: Value::Object(Map::new()),
+        data: Data::Object(Object::new()),
         errors: Vec::new(),
         fetch_failed: false,
     });
+    let batcher = Batcher::new(plan);
     if let Some(node) = &plan.node {
-        run_node(ctx, &state, node).await;
+        run_node(ctx, &state, &batcher, node).await;
     }
     let state = state
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     Executed {
         data: match state.data {
-            Value::Object(map) => map,
-            _ => Map::new(),
+            Data::Object(object) => object,
+            _ => Object::new(),
         },
         errors: state.errors,
         fetch_failed: state.fetch_failed,
@@ -92,20 +101,21 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 fn run_node<'a>(
     ctx: &'a ExecutionContext<'a>,
     state: &'a Mutex<State>,
+    batcher: &'a Batcher<'a>,
     node: &'a PlanNode,
 ) -> BoxFuture<'a, ()> {
     async move {
         match node {
             PlanNode::Sequence(nodes) => {
                 for node in nodes {
-                    run_node(ctx, state, node).await;
+                    run_node(ctx, state, batcher, node).await;
                 }
             }
             PlanNode::Parallel(nodes) => {
-                join_all(nodes.iter().map(|node| run_node(ctx, state, node))).await;
+                join_all(nodes.iter().map(|node| run_node(ctx, state, batcher, node))).await;
             }
             PlanNode::Fetch(fetch) => run_root_fetch(ctx, state, fetch).await,
-            PlanNode::Flatten(flatten) => run_flatten(ctx, state, flatten).await,
+            PlanNode::Flatten(flatten) => run_flatten(ctx, state, batcher, flatten).await,
         }
     }
     .boxed()
@@ -129,23 +139,49 @@ async fn send(
     ctx: &ExecutionContext<'_>,
     state: &Mutex<State>,
     fetch: &FetchNode,
-    variables: &Map<String, Value>,
+    variables: Variables<'_>,
 ) -> Option<Arc<SubgraphResponse>> {
-    let Some(url) = ctx
+    let url = subgraph_url(ctx, state, fetch)?;
+    match transmit(ctx, fetch, url, variables).await {
+        Ok(response) => Some(response),
+        Err(error) => {
+            unavailable(state, fetch, &error);
+            None
+        }
+    }
+}
+
+/// The URL of `fetch`'s subgraph; `None` (an internal error, recorded) when
+/// the supergraph has no such subgraph.
+fn subgraph_url<'c>(
+    ctx: &ExecutionContext<'c>,
+    state: &Mutex<State>,
+    fetch: &FetchNode,
+) -> Option<&'c str> {
+    let url = ctx
         .supergraph
         .subgraphs
         .iter()
         .find(|s| s.name == fetch.subgraph)
-        .map(|s| s.url.as_str())
-    else {
+        .map(|s| s.url.as_str());
+    if url.is_none() {
         tracing::error!(subgraph = %fetch.subgraph, "the plan names a subgraph the supergraph does not have");
         let mut state = lock(state);
         state.fetch_failed = true;
         state
             .errors
             .push(GraphqlError::new("internal error", codes::INTERNAL));
-        return None;
-    };
+    }
+    url
+}
+
+/// One request to `fetch`'s subgraph at `url`.
+async fn transmit(
+    ctx: &ExecutionContext<'_>,
+    fetch: &FetchNode,
+    url: &str,
+    variables: Variables<'_>,
+) -> batch::Answer {
     let span = tracing::info_span!(
         "subgraph_fetch",
         subgraph = %fetch.subgraph,
@@ -156,7 +192,7 @@ async fn send(
         fetch.operation.as_str(),
         fetch.operation_name.as_deref(),
     );
-    let answer = if ctx.dedupe && fetch.operation_kind == OperationKind::Query {
+    if ctx.dedupe && fetch.operation_kind == OperationKind::Query {
         ctx.client
             .fetch_shared(subgraph, url, operation, name, variables, ctx.headers)
             .instrument(span)
@@ -167,27 +203,25 @@ async fn send(
             .instrument(span)
             .await
             .map(Arc::new)
-    };
-    match answer {
-        Ok(response) => Some(response),
-        Err(error) => {
-            tracing::warn!(subgraph = %fetch.subgraph, %error, "subgraph unavailable");
-            let mut state = lock(state);
-            state.fetch_failed = true;
-            state.errors.push(
-                GraphqlError::new(
-                    format!(
-                        "the {} subgraph is unavailable: {}",
-                        fetch.subgraph,
-                        error.client_reason()
-                    ),
-                    codes::SUBGRAPH_UNAVAILABLE,
-                )
-                .with_service(&fetch.subgraph),
-            );
-            None
-        }
     }
+}
+
+/// Records that `fetch`'s subgraph was unavailable.
+fn unavailable(state: &Mutex<State>, fetch: &FetchNode, error: &SubgraphError) {
+    tracing::warn!(subgraph = %fetch.subgraph, %error, "subgraph unavailable");
+    let mut state = lock(state);
+    state.fetch_failed = true;
+    state.errors.push(
+        GraphqlError::new(
+            format!(
+                "the {} subgraph is unavailable: {}",
+                fetch.subgraph,
+                error.client_reason()
+            ),
+            codes::SUBGRAPH_UNAVAILABLE,
+        )
+        .with_service(&fetch.subgraph),
+    );
 }
 
 /// Whether `fetch` is sent for this request (its `@skip`/`@include` condition).
@@ -203,7 +237,7 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
         return;
     }
     let variables = fetch_variables(ctx, fetch);
-    let Some(response) = send(ctx, state, fetch, &variables).await else {
+    let Some(response) = send(ctx, state, fetch, Variables::plain(&variables)).await else {
         return;
     };
     let mut state = lock(state);
@@ -229,7 +263,12 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
     }
 }
 
-async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: &FlattenNode) {
+async fn run_flatten<'p>(
+    ctx: &ExecutionContext<'_>,
+    state: &Mutex<State>,
+    batcher: &Batcher<'p>,
+    flatten: &'p FlattenNode,
+) {
     let PlanNode::Fetch(fetch) = flatten.node.as_ref() else {
         // The planner only puts fetches under a flatten; anything else is a bug.
         tracing::error!(node = ?flatten.node, "a flatten node that is not a fetch");
@@ -252,6 +291,10 @@ async fn run_flatten(ctx: &ExecutionContext<'_>, state: &Mutex<State>, flatten: 
         )
     };
     if batch.representations.is_empty() {
+        return;
+    }
+    if batcher.batches(fetch) {
+        run_batched(ctx, state, batcher, flatten, fetch, batch).await;
         return;
     }
     if fetch.context_variables.is_empty() {
@@ -292,15 +335,18 @@ async fn run_entity_batch(
     state: &Mutex<State>,
     flatten: &FlattenNode,
     fetch: &FetchNode,
-    mut variables: Map<String, Value>,
+    variables: Map<String, Value>,
     batch: entities::Batch,
 ) {
     let entities::Batch {
         representations,
         origins,
     } = batch;
-    variables.insert("representations".into(), Value::Array(representations));
-    let Some(response) = send(ctx, state, fetch, &variables).await else {
+    let variables = Variables {
+        values: &variables,
+        representations: Some(&representations),
+    };
+    let Some(response) = send(ctx, state, fetch, variables).await else {
         return;
     };
     let mut state = lock(state);
@@ -319,7 +365,7 @@ async fn run_entity_batch(
     // unless it needs rewriting.
     let answer = match Arc::try_unwrap(response) {
         Err(shared) if plain => {
-            if let Some(Value::Array(entities)) =
+            if let Some(Data::Array(entities)) =
                 shared.data.as_ref().and_then(|data| data.get("_entities"))
             {
                 merge::merge_shared_entities(&mut state.data, &flatten.path, entities, &origins);
@@ -329,17 +375,17 @@ async fn run_entity_batch(
         answer => answer.unwrap_or_else(|shared| (*shared).clone()),
     };
     let entities = match answer.data {
-        Some(Value::Object(mut data)) => data.remove("_entities"),
+        Some(Data::Object(mut data)) => data.remove("_entities"),
         _ => None,
     };
-    if let Some(Value::Array(mut entities)) = entities {
+    if let Some(Data::Array(mut entities)) = entities {
         if !plain {
             for entity in &mut entities {
                 merge::rename_keys(&ctx.supergraph.schema, entity, &fetch.output_rewrites);
                 // An `@interfaceObject` answers with the interface's name,
                 // which must not replace the concrete type already known.
-                if let Value::Object(object) = entity
-                    && let Some(Value::String(typename)) = object.get("__typename")
+                if let Data::Object(object) = entity
+                    && let Some(Data::String(typename)) = object.get("__typename")
                     && fetch.input_rewrites.iter().any(|r| r.set_to == *typename)
                 {
                     object.remove("__typename");
@@ -350,10 +396,100 @@ async fn run_entity_batch(
     }
 }
 
+/// An entity fetch that may share its request with others (see `batch`):
+/// its entities are picked from the shared answer by position.
+async fn run_batched<'p>(
+    ctx: &ExecutionContext<'_>,
+    state: &Mutex<State>,
+    batcher: &Batcher<'p>,
+    flatten: &FlattenNode,
+    fetch: &'p FetchNode,
+    batch: entities::Batch,
+) {
+    let Some(url) = subgraph_url(ctx, state, fetch) else {
+        return;
+    };
+    let entities::Batch {
+        representations,
+        origins,
+    } = batch;
+    let values = fetch_variables(ctx, fetch);
+    let joined = batcher
+        .join(fetch, values, representations, |outgoing| async move {
+            let variables = Variables {
+                values: &outgoing.values,
+                representations: Some(&outgoing.representations),
+            };
+            transmit(ctx, fetch, url, variables).await
+        })
+        .await;
+    let response = match joined.answer {
+        Ok(response) => response,
+        Err(error) => {
+            unavailable(state, fetch, &error);
+            return;
+        }
+    };
+    let positions = joined
+        .positions
+        .unwrap_or_else(|| (0..origins.len()).collect());
+    let mut state = lock(state);
+    let mut errors = Vec::new();
+    for error in &response.errors {
+        let own = match entity_index(error) {
+            // An entity's error goes to the first member that asked for it.
+            Some(index) => positions
+                .iter()
+                .position(|&p| p == index)
+                .map(|local| with_entity_index(error, local)),
+            // The others go to the member that sent the request.
+            None => joined.leader.then(|| error.clone()),
+        };
+        if let Some(error) = own {
+            errors.push(subgraph_error(error, &fetch.subgraph, |path| {
+                entity_error_path(path, &state.data, &flatten.path, &origins)
+            }));
+        }
+    }
+    state.errors.extend(errors);
+    if let Some(Data::Array(entities)) = response
+        .data
+        .as_ref()
+        .and_then(|data| data.get("_entities"))
+    {
+        let picked = positions
+            .iter()
+            .map(|&p| entities.get(p).unwrap_or(&Data::Null))
+            .collect();
+        merge::merge_shared_entity_refs(&mut state.data, &flatten.path, picked, &origins);
+    }
+}
+
+/// `i` of an error at `_entities.i…`.
+fn entity_index(error: &Map<String, Value>) -> Option<usize> {
+    match error.get("path")?.as_array()?.as_slice() {
+        [Value::String(root), Value::Number(index), ..] if root == "_entities" => {
+            index.as_u64().and_then(|i| usize::try_from(i).ok())
+        }
+        _ => None,
+    }
+}
+
+/// `error` with its `_entities` index changed to `index`.
+fn with_entity_index(error: &Map<String, Value>, index: usize) -> Map<String, Value> {
+    let mut error = error.clone();
+    if let Some(Value::Array(path)) = error.get_mut("path")
+        && let Some(slot) = path.get_mut(1)
+    {
+        *slot = Value::from(index);
+    }
+    error
+}
+
 /// `_entities.3.payment` → the first place representation 3 came from, plus `payment`.
 fn entity_error_path(
     path: &[PathSegment],
-    data: &Value,
+    data: &Data,
     flatten: &[PathElement],
     origins: &[Vec<entities::Origin>],
 ) -> Option<Vec<PathSegment>> {
@@ -416,7 +552,7 @@ mod tests {
 
     #[test]
     fn entity_error_paths_point_at_the_first_origin() {
-        let data = serde_json::json!({ "orders": [{}, {}, { "node": {} }] });
+        let data = Data::from(serde_json::json!({ "orders": [{}, {}, { "node": {} }] }));
         let flatten = [
             PathElement::Key("orders".into()),
             PathElement::List,

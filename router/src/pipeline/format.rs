@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 
 use super::error::Internal;
 use crate::execute::Executed;
+use crate::execute::data::{Data, Object};
 use crate::response::{GraphqlError, PathSegment, codes};
 
 /// Leaf types that are never enums (most leaves: no schema lookup for them).
@@ -150,7 +151,7 @@ impl<'a> Formatter<'a> {
     pub fn format_operation(
         &mut self,
         operation: &'a Operation,
-        data: &'a Map<String, Value>,
+        data: &'a Object,
         out: &mut Vec<u8>,
     ) {
         let root_type = operation.object_type().as_str();
@@ -202,7 +203,7 @@ impl<'a> Formatter<'a> {
         &mut self,
         type_name: &'a str,
         sets: &[&'a SelectionSet],
-        object: &'a Map<String, Value>,
+        object: &'a Object,
         out: &mut Vec<u8>,
     ) -> bool {
         let groups = self.grouped(type_name, sets);
@@ -247,12 +248,12 @@ impl<'a> Formatter<'a> {
         parent: &str,
         field: &'a Field,
         ty: &'a Type,
-        value: Option<&'a Value>,
+        value: Option<&'a Data>,
         sets: &[&'a SelectionSet],
         out: &mut Vec<u8>,
     ) -> bool {
         let value = match value {
-            None | Some(Value::Null) => {
+            None | Some(Data::Null) => {
                 if ty.is_non_null() {
                     self.null_error(parent, field);
                     return false;
@@ -264,7 +265,7 @@ impl<'a> Formatter<'a> {
         };
         let start = out.len();
         let completed = match (ty, value) {
-            (Type::List(inner) | Type::NonNullList(inner), Value::Array(items)) => {
+            (Type::List(inner) | Type::NonNullList(inner), Data::Array(items)) => {
                 out.push(b'[');
                 let mut failed = false;
                 for (index, item) in items.iter().enumerate() {
@@ -282,12 +283,12 @@ impl<'a> Formatter<'a> {
                 out.push(b']');
                 !failed
             }
-            (Type::Named(name) | Type::NonNullNamed(name), Value::Object(object))
+            (Type::Named(name) | Type::NonNullNamed(name), Data::Object(object))
                 if !sets.iter().all(|s| s.selections.is_empty()) =>
             {
                 let runtime = object
                     .get("__typename")
-                    .and_then(Value::as_str)
+                    .and_then(Data::as_str)
                     .unwrap_or(name.as_str());
                 if self.hidden_type(name, runtime) {
                     return self.invalid(parent, field, ty, out);
@@ -404,12 +405,12 @@ impl<'a> Formatter<'a> {
     }
 
     /// False only for a string that is not a value of the enum `name`.
-    fn valid_enum_value(&self, name: &str, value: &Value) -> bool {
-        if !matches!(value, Value::String(_)) || BUILT_IN_SCALARS.contains(&name) {
+    fn valid_enum_value(&self, name: &str, value: &Data) -> bool {
+        if !matches!(value, Data::String(_)) || BUILT_IN_SCALARS.contains(&name) {
             return true;
         }
         match (self.schema.types.get(name), value) {
-            (Some(ExtendedType::Enum(enum_type)), Value::String(value)) => {
+            (Some(ExtendedType::Enum(enum_type)), Data::String(value)) => {
                 enum_type.values.contains_key(value.as_str())
             }
             _ => true,

@@ -329,7 +329,9 @@ impl Engine {
                 operation,
                 &variables.coerced,
             )?;
-            executed.data.extend(answered);
+            for (key, value) in answered {
+                executed.data.insert(key, value.into());
+            }
         }
         let mut extensions = Map::new();
         if call.want_plan {

@@ -10,6 +10,8 @@
 //! - `authorization`: `@authenticated`, `@requiresScopes`, `@policy`
 //!   enforced before planning: removed fields are null with an error and
 //!   never fetched; an operation left empty is refused.
+//! - `batching`: entity fetches ready together, of one operation to one
+//!   subgraph, share a request.
 //! - `api_values`: enum values and object types the API schema hides or does
 //!   not know complete as null.
 //! - `dedupe`: identical subgraph queries in flight are sent once, identical
@@ -27,6 +29,7 @@ mod common;
 
 mod api_values;
 mod authorization;
+mod batching;
 mod dedupe;
 mod executor;
 mod gateway_workload;
