@@ -139,8 +139,7 @@ async fn an_entity_error_in_a_shared_request_is_reported_at_every_place_that_ask
     );
     assert_eq!(at("slow catalogue").len(), 1, "an error of no entity, once");
     assert_eq!(
-        answer.body["data"]["order"]["items"][0]["product"]["name"],
-        "Product C",
+        answer.body["data"]["order"]["items"][0]["product"]["name"], "Product C",
         "the data that came with the errors is merged"
     );
 }
