@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use super::error::StageError;
 use crate::auth::Identity;
+use crate::execute::data::{Data, Object};
 use crate::core::supergraph::Supergraph;
 use crate::core::supergraph::access::{AccessRules, Requirement};
 use crate::response::{GraphqlError, PathSegment, codes};
@@ -359,36 +360,29 @@ impl Walk<'_> {
 
 /// Removes the values at `paths` (response keys; every item of a list) from
 /// `data`: a removed field answers null even if a subgraph sent it unasked.
-pub fn strip(data: &mut serde_json::Map<String, Value>, paths: &[Vec<String>]) {
-    fn strip_in(value: &mut Value, path: &[String]) {
+pub fn strip(data: &mut Object, paths: &[Vec<String>]) {
+    fn strip_in(value: &mut Data, path: &[String]) {
         match value {
-            Value::Array(items) => items.iter_mut().for_each(|item| strip_in(item, path)),
-            Value::Object(object) => match path {
-                [] => {}
-                [last] => {
-                    object.remove(last);
-                }
-                [first, rest @ ..] => {
-                    if let Some(inner) = object.get_mut(first) {
-                        strip_in(inner, rest);
-                    }
-                }
-            },
+            Data::Array(items) => items.iter_mut().for_each(|item| strip_in(item, path)),
+            Data::Object(object) => strip_object(object, path),
             _ => {}
         }
     }
-    for path in paths {
-        match path.as_slice() {
+    fn strip_object(object: &mut Object, path: &[String]) {
+        match path {
             [] => {}
             [last] => {
-                data.remove(last);
+                object.remove(last);
             }
             [first, rest @ ..] => {
-                if let Some(inner) = data.get_mut(first) {
+                if let Some(inner) = object.get_mut(first) {
                     strip_in(inner, rest);
                 }
             }
         }
+    }
+    for path in paths {
+        strip_object(data, path);
     }
 }
 
