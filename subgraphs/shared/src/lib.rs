@@ -13,6 +13,9 @@
 //! - [`auth`]: token claims, the JWKS-backed verifier, revoked tokens (token
 //!   generations cached per user), the service credential, and the one
 //!   buyer-or-ADMIN rule (`Viewer::require_owner_or_admin`).
+//! - [`address`]: postal addresses: the `AddressInput` users and orders
+//!   take, its validation into a stored `PostalAddress` (ISO 3166-1 country,
+//!   postal codes per country), and the `@shareable` `MailingAddress`.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
 //! - [`limits`]: what one GraphQL request may ask of a subgraph (depth,
@@ -31,6 +34,7 @@
 //!   `repo_error!` type with its mapping to the client's codes).
 //! - `testing` (feature): a fresh MongoDB database per test.
 
+pub mod address;
 pub mod auth;
 pub mod client;
 pub mod error;
