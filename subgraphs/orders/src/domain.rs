@@ -8,6 +8,10 @@ pub use storefront_shared::graphql::MAX_AMOUNT;
 pub use storefront_shared::money::Money;
 use storefront_shared::{ApiError, ApiResult, graphql};
 
+use crate::checkout::CheckoutTerms;
+use crate::discount::{DiscountLine, DiscountTerms};
+use crate::shipping::ShippingQuote;
+
 /// The longest sku accepted (inventory's rule: 1 to 64 of `A-Z 0-9 - _`).
 pub const MAX_SKU_LEN: usize = 64;
 /// The most orders one page may hold.
@@ -122,6 +126,17 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    /// The stored states shown as this status (for filtering a buyer's orders).
+    pub fn states(self) -> &'static [OrderState] {
+        match self {
+            OrderStatus::PendingPayment => &[OrderState::PendingPayment],
+            OrderStatus::Paid => &[OrderState::Paid, OrderState::Refunding],
+            OrderStatus::Cancelled => &[OrderState::Cancelling, OrderState::Cancelled],
+        }
+    }
+}
+
 /// One product and how many units of it, as asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineRequest {
@@ -226,12 +241,23 @@ impl OrderItem {
 }
 
 /// An order's priced items and total, fixed when its stock was reserved.
+/// `total = subtotal − discount + shipping`; an order placed with
+/// `createOrder` has neither, and its subtotal is its total.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pricing {
     /// The items in the order they were asked for.
     pub items: Vec<OrderItem>,
-    /// The sum of the subtotals.
+    /// What the buyer pays: the subtotal less the discount plus shipping.
     pub total: Money,
+    /// The sum of the items' subtotals (absent on orders stored before checkout existed).
+    #[serde(default)]
+    pub subtotal: Option<Money>,
+    /// The shipping line of a checkout.
+    #[serde(default)]
+    pub shipping: Option<ShippingQuote>,
+    /// The discount line of a checkout.
+    #[serde(default)]
+    pub discount: Option<DiscountLine>,
 }
 
 impl Pricing {
@@ -265,8 +291,59 @@ impl Pricing {
         }
         Ok(Pricing {
             items,
+            subtotal: Some(Money::new(amount, currency.clone())),
             total: Money { amount, currency },
+            shipping: None,
+            discount: None,
         })
+    }
+
+    /// The sum of the items' subtotals.
+    pub fn subtotal(&self) -> &Money {
+        self.subtotal.as_ref().unwrap_or(&self.total)
+    }
+
+    /// Prices a checkout: the items as [`Pricing::of`], less `discount`'s
+    /// amount off, plus `shipping`; BAD_USER_INPUT when the shipping is in
+    /// another currency or the total leaves the money range.
+    pub fn with_checkout(
+        items: Vec<OrderItem>,
+        shipping: ShippingQuote,
+        discount: Option<&DiscountTerms>,
+        max_total: i64,
+    ) -> ApiResult<Self> {
+        let mut pricing = Pricing::of(items, max_total)?;
+        let subtotal = pricing.subtotal().clone();
+        if shipping.price.currency != subtotal.currency {
+            return Err(bad_input(format!(
+                "shipping is priced in {}, the order in {}",
+                shipping.price.currency, subtotal.currency
+            )));
+        }
+        let discount = discount
+            .map(|terms| {
+                terms.amount_off(&subtotal).map(|amount| DiscountLine {
+                    code: terms.code.clone(),
+                    amount,
+                })
+            })
+            .transpose()?;
+        let off = discount.as_ref().map_or(0, |line| line.amount.amount);
+        let total = subtotal
+            .amount
+            .checked_sub(off)
+            .and_then(|amount| amount.checked_add(shipping.price.amount))
+            .filter(|total| (0..=max_total.min(MAX_AMOUNT)).contains(total))
+            .ok_or_else(|| {
+                bad_input(format!(
+                    "the order's total would be above the limit of {} minor units",
+                    max_total.min(MAX_AMOUNT)
+                ))
+            })?;
+        pricing.total = Money::new(total, subtotal.currency.clone());
+        pricing.shipping = Some(shipping);
+        pricing.discount = discount;
+        Ok(pricing)
     }
 }
 
@@ -293,6 +370,8 @@ pub struct Order {
     pub payment_id: Option<String>,
     /// Whether inventory has turned the reservation into a sale.
     pub stock_committed: bool,
+    /// What a checkout asked for (address, shipping, discount); `None` for `createOrder`.
+    pub checkout: Option<CheckoutTerms>,
 }
 
 impl Order {
@@ -309,6 +388,7 @@ impl Order {
             expires_at_ms: None,
             payment_id: None,
             stock_committed: false,
+            checkout: None,
         }
     }
 
