@@ -6,8 +6,9 @@
 //! holds the rule (active, uses left or unlimited, the order not among
 //! `claims`) and whose update adds the order and counts the use; giving it back
 //! is the opposite update, filtered on the order being among `claims`. Flags
-//! are stored 0/1 and no field is compared with another (`$expr`), so the
-//! CI's MongoDB-compatible server runs them as MongoDB does.
+//! are stored 0/1, no field is compared with another (`$expr`), and "the
+//! order is not among `claims`" is `$nin` (nx-27017's `$ne` does not look
+//! inside arrays), so the CI's MongoDB-compatible server runs them as MongoDB does.
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -281,7 +282,7 @@ impl ShopRepository for MongoOrderRepository {
         let filter = doc! {
             "_id": code,
             "active": flag::stored(true),
-            "claims": { "$ne": order_id },
+            "claims": { "$nin": [order_id] },
             "$or": [
                 { "limited": flag::stored(false) },
                 { "remaining": { "$gt": 0 } },
