@@ -48,7 +48,12 @@ mod cases {
         );
         assert!(!repo.delete_cart(&id.as_string(), 1).await.expect("runs"));
         assert!(repo.delete_cart(&id.as_string(), 2).await.expect("runs"));
-        assert!(repo.find_cart(&id.as_string()).await.expect("runs").is_none());
+        assert!(
+            repo.find_cart(&id.as_string())
+                .await
+                .expect("runs")
+                .is_none()
+        );
     }
 
     pub async fn only_stale_anonymous_carts_are_swept(repo: SharedRepository) {
@@ -59,10 +64,23 @@ mod cases {
             assert!(repo.save_cart(&cart(id, 1, at)).await.expect("runs"));
         }
         assert_eq!(repo.delete_stale_carts(5_000, 10).await.expect("runs"), 1);
-        assert!(repo.find_cart(&stale.as_string()).await.expect("runs").is_none());
-        assert!(repo.find_cart(&fresh.as_string()).await.expect("runs").is_some());
         assert!(
-            repo.find_cart(&user.as_string()).await.expect("runs").is_some(),
+            repo.find_cart(&stale.as_string())
+                .await
+                .expect("runs")
+                .is_none()
+        );
+        assert!(
+            repo.find_cart(&fresh.as_string())
+                .await
+                .expect("runs")
+                .is_some()
+        );
+        assert!(
+            repo.find_cart(&user.as_string())
+                .await
+                .expect("runs")
+                .is_some(),
             "a user's cart never expires"
         );
     }
@@ -83,10 +101,7 @@ mod cases {
 
     pub async fn discount_uses_are_claimed_once_per_order_up_to_the_limit(repo: SharedRepository) {
         repo.insert_discount(&code(Some(2))).await.expect("inserts");
-        let error = repo
-            .insert_discount(&code(None))
-            .await
-            .expect_err("exists");
+        let error = repo.insert_discount(&code(None)).await.expect_err("exists");
         assert!(matches!(error, RepoError::DiscountExists), "{error:?}");
 
         assert!(repo.claim_discount("SAVE10", "o1").await.expect("runs"));
@@ -176,8 +191,17 @@ mod cases {
             repo.insert_checkout(&again).await.expect("runs"),
             Some(record.clone())
         );
-        assert!(!repo.renew_checkout("ada:key-1", "o9", "o3").await.expect("runs"));
-        assert!(repo.renew_checkout("ada:key-1", "o1", "o3").await.expect("runs"));
+        assert!(
+            !repo
+                .renew_checkout("ada:key-1", "o9", "o3")
+                .await
+                .expect("runs")
+        );
+        assert!(
+            repo.renew_checkout("ada:key-1", "o1", "o3")
+                .await
+                .expect("runs")
+        );
         let renewed = repo.insert_checkout(&again).await.expect("runs");
         assert_eq!(renewed.map(|r| r.order_id).as_deref(), Some("o3"));
     }

@@ -10,7 +10,9 @@
 //!               capped), then the anonymous cart is deleted; repeating it does nothing
 //! ```
 //!
-//! Another user's cart, an unknown id and an expired anonymous cart are all
+//! Adding an unknown product is NOT_FOUND and an archived one INVALID_STATE;
+//! an out-of-stock or short one is added and flagged (a line whose product
+//! changes later stays, flagged). Another user's cart, an unknown id and an expired anonymous cart are all
 //! NOT_FOUND (a user cart's id says whose it is, but nobody else can read it).
 //! Every change is a compare-and-set on the cart's version, retried on a race.
 
@@ -18,7 +20,7 @@ use storefront_shared::auth::Viewer;
 use storefront_shared::{ApiError, ApiResult};
 
 use super::{Orders, millis};
-use crate::cart::{self, Cart, CartId};
+use crate::cart::{self, Cart, CartId, CartLineStatus};
 use crate::clients::ProductInfo;
 use crate::domain::{LineRequest, Money, now_ms};
 use crate::shipping::{ShippingQuote, parse_country};
@@ -149,7 +151,8 @@ impl Orders {
         Ok((target.id, create))
     }
 
-    /// Adds `quantity` of `sku` to the viewer's cart (see the module doc).
+    /// Adds `quantity` of `sku` to the viewer's cart (see the module doc):
+    /// NOT_FOUND for an unknown product, INVALID_STATE for an archived one.
     pub async fn add_to_cart(
         &self,
         viewer: &Viewer,
@@ -159,6 +162,23 @@ impl Orders {
     ) -> ApiResult<Cart> {
         let limits = self.policy.limits;
         let line = cart::parse_line(sku, quantity, limits)?;
+        let product = self.products_of(std::slice::from_ref(&line)).await?;
+        match cart::line_status(line.quantity, product.first().and_then(Option::as_ref)) {
+            CartLineStatus::UnknownProduct => {
+                return Err(ApiError::NotFound(format!(
+                    "there is no product {}",
+                    line.sku
+                )));
+            }
+            CartLineStatus::Archived => {
+                return Err(ApiError::InvalidState(format!(
+                    "{} can no longer be bought",
+                    line.sku
+                )));
+            }
+            // Out of stock or short: added, and flagged while it is.
+            _ => {}
+        }
         let (id, create) = self.prepare(viewer, raw_id).await?;
         self.change_cart(&id, create, |cart| cart.add(line.clone(), limits))
             .await

@@ -135,6 +135,15 @@ impl TestEnv {
         })
     }
 
+    /// Reads saved addresses from the users service at `url`.
+    pub fn use_users(&mut self, url: &str) {
+        self.state = self
+            .state
+            .clone()
+            .with_users_url(url, Secret::new(SERVICE_TOKEN), Duration::from_secs(5))
+            .expect("a users client");
+    }
+
     /// Adds a product in USD.
     pub async fn product(&self, sku: &str, price: i64, stock: i64) {
         self.product_in(sku, price, "USD", stock).await;
