@@ -8,7 +8,11 @@ mod common;
 
 use common::{Backend, FOR_PAYMENT, TestEnv, json_of, single_error};
 use serde_json::{Value, json};
+use storefront_orders::checkout::CheckoutTerms;
+use storefront_orders::discount::DiscountTerms;
+use storefront_orders::domain::{Order, OrderLimits, OrderRequest, OrderState, now_ms};
 use storefront_orders::settings::OrdersSettings;
+use storefront_shared::address::{AddressInput, PostalAddress};
 
 pub const CART_FIELDS: &str = "id totalQuantity subtotal { amount currency } readyForCheckout expiresAt lines { product { sku } quantity unitPrice { amount currency } subtotal { amount currency } status availableQuantity }";
 const ORDER_FIELDS: &str = "id status subtotal { amount currency } total { amount currency } shipping { method name price { amount currency } } discount { code amount { amount currency } } shippingAddress { name line1 city postalCode country } items { product { sku } quantity subtotal { amount } }";
@@ -736,6 +740,85 @@ async fn a_saved_address_comes_from_users_and_only_the_buyers(backend: Backend) 
     assert_total_adds_up(&order);
 }
 
+async fn a_checkout_cut_off_after_claiming_its_code_gives_it_back_through_the_sweeper(
+    backend: Backend,
+) {
+    let settings = OrdersSettings {
+        creating_timeout: std::time::Duration::ZERO,
+        ..OrdersSettings::default()
+    };
+    let Some(env) = TestEnv::with(backend, settings).await else {
+        return;
+    };
+    env.product("MUG", 1000, 10).await;
+    create_code(
+        &env,
+        json!({ "code": "ONE", "percentage": 50, "usageLimit": 1 }),
+    )
+    .await;
+
+    // A checkout that stored its intent and claimed the code, then crashed.
+    let request = OrderRequest::parse(
+        [("MUG", 2)],
+        OrderLimits {
+            max_quantity_per_line: 100,
+            max_lines: 50,
+        },
+    )
+    .expect("valid");
+    let mut order = Order::intent("ada", &request, now_ms() - 10);
+    order.checkout = Some(CheckoutTerms {
+        cart_id: "user:ada".into(),
+        shipping_method: "STANDARD".into(),
+        address: PostalAddress::parse(AddressInput {
+            name: "Ada".into(),
+            line1: "1 Main St".into(),
+            city: "Springfield".into(),
+            postal_code: Some("62701".into()),
+            country: "US".into(),
+            ..AddressInput::default()
+        })
+        .expect("valid"),
+        discount: Some(DiscountTerms {
+            code: "ONE".into(),
+            percent: Some(50),
+            amount: None,
+        }),
+    });
+    env.repo.insert(&order).await.expect("inserts");
+    assert!(
+        env.repo
+            .claim_discount("ONE", order.id.as_str())
+            .await
+            .expect("claims")
+    );
+    assert_eq!(times_used(&env, "ONE").await, 1);
+
+    let report = env.state.orders().sweep().await.expect("the sweep runs");
+    assert_eq!(report.failed, 1, "{report:?}");
+    assert_eq!(
+        env.stored(order.id.as_str()).await.state,
+        OrderState::Failed
+    );
+    assert_eq!(times_used(&env, "ONE").await, 0, "the use is given back");
+    assert_eq!(env.stock("MUG").await, 10);
+
+    // The code is usable again.
+    let ada = env.customer("ada");
+    add(&env, Some(&ada), None, "MUG", 4).await;
+    let placed = ok(
+        &env,
+        &checkout_mutation(),
+        checkout_input("k1", Some("ONE")),
+        Some(&ada),
+        "checkout",
+    )
+    .await;
+    assert_eq!(placed["discount"]["amount"]["amount"], 2000);
+    assert_total_adds_up(&placed);
+    assert_eq!(times_used(&env, "ONE").await, 1);
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -767,4 +850,5 @@ on_both_stores!(
     checkout_places_an_order_whose_total_adds_up_and_empties_the_cart,
     a_failed_checkout_keeps_the_cart_and_gives_the_code_back,
     a_saved_address_comes_from_users_and_only_the_buyers,
+    a_checkout_cut_off_after_claiming_its_code_gives_it_back_through_the_sweeper,
 );
