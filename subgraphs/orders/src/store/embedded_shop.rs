@@ -214,7 +214,7 @@ impl ShopRepository for EmbeddedOrderRepository {
                         decode("discount code", key.value(), bytes.value())?;
                     codes.push(record.code);
                 }
-                codes.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms));
+                codes.sort_by_key(|code| std::cmp::Reverse(code.created_at_ms));
                 Ok(codes)
             })
             .await
