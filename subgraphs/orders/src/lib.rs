@@ -22,6 +22,7 @@
 //! # Layout
 //! - [`settings`]: the `[service]` settings (limits, `order_ttl`, `sweep_interval`, ...).
 //! - [`domain`]: the order, its states and validated values (`OrderRequest::parse`, ...).
+//! - [`pricing`]: what an order costs (items, subtotal, shipping, discount, total).
 //! - [`cart`], [`checkout`], [`discount`], [`shipping`]: the shop around the
 //!   orders — carts, what a checkout asks for, discount codes, shipping rates.
 //! - [`store`]: the `OrderRepository` trait and its MongoDB and embedded stores.
@@ -39,6 +40,7 @@ pub mod discount;
 pub mod domain;
 pub mod flow;
 pub mod graphql;
+pub mod pricing;
 pub mod settings;
 pub mod shipping;
 pub mod store;
