@@ -4,12 +4,13 @@
 //!
 //! ```text
 //! checkout(input)
-//!   store the attempt  <user>:<idempotencyKey> → {fingerprint, order id}   (insert-if-absent)
-//!     exists, other fingerprint ─────────────────────────────── CONFLICT
-//!     exists, its order visible ─────────────────────────────── that order (cart cleaned up again)
-//!     exists, its order FAILED ──────────────────────────────── a new order id for the attempt
+//!   the attempt <user>:<idempotencyKey> → {fingerprint, order id}, if stored before:
+//!     other fingerprint ─────────────────────────────────────── CONFLICT
+//!     its order visible ─────────────────────────────────────── that order (cart cleaned up again)
+//!     its order FAILED ──────────────────────────────────────── a new order id for the attempt
 //!   merge the anonymous cart named, read my cart, check products (one _entities call),
-//!   shipping method and discount code
+//!   shipping method and discount code (a refusal here stores nothing: fix and resend)
+//!   store the attempt (insert-if-absent; lost to a racing twin → as above)
 //!   insert the order intent (CREATING, with the checkout's terms)
 //!   claim a use of the code for this order (conditional update; refused → FAILED, BAD_USER_INPUT)
 //!   reserve the stock ─ price (shipping on the reserved subtotal, discount) ─ PENDING_PAYMENT
@@ -35,6 +36,13 @@ use crate::discount::{DiscountTerms, exhausted};
 use crate::domain::{Order, OrderId, OrderRequest, OrderState, now_ms};
 use crate::store::CheckoutRecord;
 use storefront_shared::address::PostalAddress;
+
+/// A checkout attempt: new (its record not stored yet), or one stored before
+/// whose order is to be placed now.
+enum Attempt {
+    New(CheckoutRecord),
+    Known(OrderId),
+}
 
 fn in_progress() -> ApiError {
     ApiError::ServiceUnavailable(
@@ -68,21 +76,30 @@ impl Orders {
             order_id: OrderId::generate().to_string(),
             created_at_ms: now_ms(),
         };
-        let order_id = match self.repo.insert_checkout(&record).await? {
-            None => OrderId::parse(&record.order_id)?,
-            Some(existing) => {
-                if existing.fingerprint != record.fingerprint {
-                    return Err(ApiError::Conflict(
-                        "this idempotencyKey was used for a checkout with other arguments".into(),
-                    ));
-                }
-                match self.resume(&buyer, &existing).await? {
-                    Ok(order) => return Ok(order),
-                    Err(order_id) => order_id,
-                }
-            }
+        let attempt = match self.repo.find_checkout(&record.id).await? {
+            Some(existing) => match self.known_attempt(&buyer, &existing, &record).await? {
+                Ok(order) => return Ok(order),
+                Err(order_id) => Attempt::Known(order_id),
+            },
+            None => Attempt::New(record),
         };
-        self.place_checkout(&buyer, &request, order_id).await
+        self.place_checkout(&buyer, &request, attempt).await
+    }
+
+    /// An attempt stored before with this key: CONFLICT for other arguments,
+    /// else what [`Orders::resume`] finds.
+    async fn known_attempt(
+        &self,
+        buyer: &str,
+        existing: &CheckoutRecord,
+        asked: &CheckoutRecord,
+    ) -> ApiResult<Result<Order, OrderId>> {
+        if existing.fingerprint != asked.fingerprint {
+            return Err(ApiError::Conflict(
+                "this idempotencyKey was used for a checkout with other arguments".into(),
+            ));
+        }
+        self.resume(buyer, existing).await
     }
 
     /// What an earlier attempt with the same key left: `Ok(order)` when its
@@ -122,7 +139,7 @@ impl Orders {
         &self,
         buyer: &str,
         request: &CheckoutRequest,
-        order_id: OrderId,
+        attempt: Attempt,
     ) -> ApiResult<Order> {
         let address = self.address(buyer, &request.address).await?;
         let mine = CartId::of_user(buyer);
@@ -165,6 +182,18 @@ impl Orders {
             None => None,
         };
 
+        // Stored only now, so a checkout refused above can be corrected and
+        // sent again with the same key.
+        let order_id = match attempt {
+            Attempt::Known(order_id) => order_id,
+            Attempt::New(record) => match self.repo.insert_checkout(&record).await? {
+                None => OrderId::parse(&record.order_id)?,
+                Some(existing) => match self.known_attempt(buyer, &existing, &record).await? {
+                    Ok(order) => return Ok(order),
+                    Err(order_id) => order_id,
+                },
+            },
+        };
         let mut order = Order::intent(buyer, &lines, now_ms());
         order.id = order_id;
         order.checkout = Some(CheckoutTerms {

@@ -267,6 +267,16 @@ impl ShopRepository for EmbeddedOrderRepository {
         Ok(updated.is_some_and(|(_, changed)| changed))
     }
 
+    async fn find_checkout(&self, id: &str) -> RepoResult<Option<CheckoutRecord>> {
+        let id = id.to_owned();
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                get(&txn.open_table(CHECKOUTS)?, "checkout", &id)
+            })
+            .await
+    }
+
     async fn insert_checkout(&self, record: &CheckoutRecord) -> RepoResult<Option<CheckoutRecord>> {
         let record = record.clone();
         self.db

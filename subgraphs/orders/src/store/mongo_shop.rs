@@ -132,6 +132,17 @@ struct CheckoutDoc {
     created_at_ms: i64,
 }
 
+impl From<CheckoutDoc> for CheckoutRecord {
+    fn from(doc: CheckoutDoc) -> Self {
+        CheckoutRecord {
+            id: doc.id,
+            fingerprint: doc.fingerprint,
+            order_id: doc.order_id,
+            created_at_ms: doc.created_at_ms,
+        }
+    }
+}
+
 /// The shop's three collections.
 #[derive(Clone)]
 pub(super) struct ShopCollections {
@@ -327,6 +338,16 @@ impl ShopRepository for MongoOrderRepository {
         Ok(released.is_some())
     }
 
+    async fn find_checkout(&self, id: &str) -> RepoResult<Option<CheckoutRecord>> {
+        let found = self
+            .shop
+            .checkouts
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(from_mongo)?;
+        Ok(found.map(CheckoutRecord::from))
+    }
+
     async fn insert_checkout(&self, record: &CheckoutRecord) -> RepoResult<Option<CheckoutRecord>> {
         let document = CheckoutDoc {
             id: record.id.clone(),
@@ -349,12 +370,7 @@ impl ShopRepository for MongoOrderRepository {
                             record.id
                         ))
                     })?;
-                Ok(Some(CheckoutRecord {
-                    id: existing.id,
-                    fingerprint: existing.fingerprint,
-                    order_id: existing.order_id,
-                    created_at_ms: existing.created_at_ms,
-                }))
+                Ok(Some(CheckoutRecord::from(existing)))
             }
             Err(error) => Err(from_mongo(error)),
         }

@@ -67,6 +67,9 @@ pub trait ShopRepository: Send + Sync {
     /// Gives back the use `order_id` holds, if it holds one. Whether one was given back.
     async fn release_discount(&self, code: &str, order_id: &str) -> RepoResult<bool>;
 
+    /// The attempt with this id.
+    async fn find_checkout(&self, id: &str) -> RepoResult<Option<CheckoutRecord>>;
+
     /// Stores a new attempt; `Some(existing)` (and nothing stored) when its id exists.
     async fn insert_checkout(&self, record: &CheckoutRecord) -> RepoResult<Option<CheckoutRecord>>;
 

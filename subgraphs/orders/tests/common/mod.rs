@@ -372,6 +372,10 @@ impl ShopRepository for CountingRepository {
         self.count().release_discount(code, order_id).await
     }
 
+    async fn find_checkout(&self, id: &str) -> RepoResult<Option<CheckoutRecord>> {
+        self.count().find_checkout(id).await
+    }
+
     async fn insert_checkout(&self, record: &CheckoutRecord) -> RepoResult<Option<CheckoutRecord>> {
         self.count().insert_checkout(record).await
     }
