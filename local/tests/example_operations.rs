@@ -144,11 +144,18 @@ async fn every_example_operation_runs_through_the_router() {
     // Cart and checkout: fill a cart anonymously, merge it after login, choose
     // shipping, apply an ADMIN's discount code, check out (the order's total
     // adds up and is what payOrder charges).
+    client
+        .run(
+            "CreateProduct",
+            Some(&admin_token),
+            json!({ "input": { "sku": "LAMP-READING", "name": "Reading Lamp", "description": "Bright light.", "price": 4900, "currency": "USD", "stock": 5 } }),
+        )
+        .await;
     let cart = client
         .run(
             "AddToCart",
             None,
-            json!({ "sku": "LAMP-DESK", "quantity": 2 }),
+            json!({ "sku": "LAMP-READING", "quantity": 2 }),
         )
         .await;
     let cart_id = cart["addToCart"]["id"]
@@ -156,7 +163,7 @@ async fn every_example_operation_runs_through_the_router() {
         .expect("cart id")
         .to_owned();
     let shown = client.run("Cart", None, json!({ "id": cart_id })).await;
-    assert_eq!(shown["cart"]["lines"][0]["product"]["name"], "Desk Lamp");
+    assert_eq!(shown["cart"]["lines"][0]["product"]["name"], "Reading Lamp");
     assert_eq!(shown["cart"]["lines"][0]["status"], "AVAILABLE");
     let merged = client
         .run("MergeCart", Some(&token), json!({ "cartId": cart_id }))
@@ -166,7 +173,7 @@ async fn every_example_operation_runs_through_the_router() {
         .run(
             "UpdateCartLine",
             Some(&token),
-            json!({ "sku": "LAMP-DESK", "quantity": 1 }),
+            json!({ "sku": "LAMP-READING", "quantity": 1 }),
         )
         .await;
     let methods = client
