@@ -91,6 +91,9 @@ impl TryFrom<&OrdersSettings> for Policy {
                 settings.max_order_total
             );
         }
+        if let Some(problem) = settings.shipping.problem() {
+            anyhow::bail!("the shipping table ([service.shipping]) cannot be used: {problem}");
+        }
         if i32::try_from(settings.max_quantity_per_line).is_err() {
             anyhow::bail!(
                 "max_quantity_per_line (MAX_QUANTITY_PER_LINE) must be at most {}",

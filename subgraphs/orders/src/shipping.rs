@@ -145,6 +145,42 @@ pub fn parse_country(raw: &str) -> ApiResult<String> {
 }
 
 impl ShippingTable {
+    /// Why the table cannot be used (for start-up), if it cannot: a currency
+    /// that is not an ISO 4217 code, a method in an unknown zone, a negative
+    /// amount, a zone without countries, a method code given twice in a zone.
+    pub fn problem(&self) -> Option<String> {
+        if !Money::is_currency_code(&self.currency) {
+            return Some(format!(
+                "currency `{}` is not an ISO 4217 code",
+                self.currency
+            ));
+        }
+        if let Some(zone) = self.zones.iter().find(|zone| zone.countries.is_empty()) {
+            return Some(format!("zone `{}` has no countries", zone.name));
+        }
+        for (index, rate) in self.methods.iter().enumerate() {
+            if !self.zones.iter().any(|zone| zone.name == rate.zone) {
+                return Some(format!(
+                    "method `{}` ships to an unknown zone `{}`",
+                    rate.code, rate.zone
+                ));
+            }
+            if rate.base < 0 || rate.per_item < 0 || rate.free_over.is_some_and(|over| over < 0) {
+                return Some(format!("method `{}` has a negative amount", rate.code));
+            }
+            let twice = self.methods[..index].iter().any(|other| {
+                other.zone == rate.zone && other.code.eq_ignore_ascii_case(&rate.code)
+            });
+            if twice {
+                return Some(format!(
+                    "method `{}` is given twice for zone `{}`",
+                    rate.code, rate.zone
+                ));
+            }
+        }
+        None
+    }
+
     /// The zone `country` (upper-case) falls in: the one naming it, else the `"*"` one.
     fn zone_of(&self, country: &str) -> Option<&str> {
         let named = self
@@ -246,6 +282,25 @@ mod tests {
             .quote("EXPRESS", "DE", 1, &usd(100))
             .expect_err("US only");
         assert_eq!(error.code(), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn the_default_table_is_usable_and_broken_tables_are_named() {
+        assert_eq!(ShippingTable::default().problem(), None);
+        let mut unknown_zone = ShippingTable::default();
+        unknown_zone.methods[0].zone = "MOON".into();
+        assert!(unknown_zone.problem().is_some_and(|p| p.contains("MOON")));
+        let mut negative = ShippingTable::default();
+        negative.methods[1].per_item = -1;
+        assert!(negative.problem().is_some());
+        let mut twice = ShippingTable::default();
+        twice.methods[1].code = "standard".into();
+        assert!(twice.problem().is_some_and(|p| p.contains("twice")));
+        let currency = ShippingTable {
+            currency: "usd".into(),
+            ..ShippingTable::default()
+        };
+        assert!(currency.problem().is_some());
     }
 
     #[test]

@@ -675,7 +675,14 @@ async fn a_failed_checkout_keeps_the_cart_and_gives_the_code_back(backend: Backe
     );
     // A checkout refused before anything was stored can be corrected under the same key.
     let corrected = json!({ "input": { "address": address(), "shippingMethod": "STANDARD", "idempotencyKey": "b-x" } });
-    let placed = ok(&env, &checkout_mutation(), corrected, Some(&bob), "checkout").await;
+    let placed = ok(
+        &env,
+        &checkout_mutation(),
+        corrected,
+        Some(&bob),
+        "checkout",
+    )
+    .await;
     assert_total_adds_up(&placed);
     add(&env, Some(&bob), None, "TEE", 1).await;
     let both = json!({ "input": { "address": address(), "shippingAddressId": "a1", "shippingMethod": "STANDARD", "idempotencyKey": "b-y" } });

@@ -182,7 +182,12 @@ mod cases {
             order_id: "o1".into(),
             created_at_ms: 1_000,
         };
-        assert!(repo.find_checkout("ada:key-1").await.expect("runs").is_none());
+        assert!(
+            repo.find_checkout("ada:key-1")
+                .await
+                .expect("runs")
+                .is_none()
+        );
         assert!(repo.insert_checkout(&record).await.expect("runs").is_none());
         assert_eq!(
             repo.find_checkout("ada:key-1").await.expect("runs"),
