@@ -182,6 +182,77 @@ async fn every_example_operation_runs_through_the_router() {
         .await;
     assert_eq!(restocked["restock"]["stock"], 5);
 
+    // Cart and checkout: fill a cart anonymously, merge it after login, choose
+    // shipping, apply an ADMIN's discount code, check out (the order's total
+    // adds up and is what payOrder charges).
+    client
+        .run(
+            "CreateProduct",
+            Some(&admin_token),
+            json!({ "input": { "sku": "LAMP-READING", "name": "Reading Lamp", "description": "Bright light.", "price": 4900, "currency": "USD", "stock": 5 } }),
+        )
+        .await;
+    let cart = client
+        .run(
+            "AddToCart",
+            None,
+            json!({ "sku": "LAMP-READING", "quantity": 2 }),
+        )
+        .await;
+    let cart_id = cart["addToCart"]["id"]
+        .as_str()
+        .expect("cart id")
+        .to_owned();
+    let shown = client.run("Cart", None, json!({ "id": cart_id })).await;
+    assert_eq!(shown["cart"]["lines"][0]["product"]["name"], "Reading Lamp");
+    assert_eq!(shown["cart"]["lines"][0]["status"], "AVAILABLE");
+    let merged = client
+        .run("MergeCart", Some(&token), json!({ "cartId": cart_id }))
+        .await;
+    assert_eq!(merged["mergeCart"]["lines"][0]["quantity"], 2);
+    client
+        .run(
+            "UpdateCartLine",
+            Some(&token),
+            json!({ "sku": "LAMP-READING", "quantity": 1 }),
+        )
+        .await;
+    let methods = client
+        .run("ShippingMethods", Some(&token), json!({ "country": "US" }))
+        .await;
+    assert_eq!(methods["shippingMethods"][0]["code"], "STANDARD");
+    let code = client
+        .run(
+            "CreateDiscountCode",
+            Some(&admin_token),
+            json!({ "input": { "code": "WALK10", "percentage": 10, "usageLimit": 5 } }),
+        )
+        .await;
+    assert_eq!(code["createDiscountCode"]["timesUsed"], 0);
+    let checkout = client
+        .run(
+            "Checkout",
+            Some(&token),
+            json!({ "input": {
+                "address": { "name": "Bob", "line1": "1 Main St", "city": "Springfield", "postalCode": "62701", "country": "US" },
+                "shippingMethod": "STANDARD", "discountCode": "WALK10", "idempotencyKey": "walkthrough-checkout",
+            } }),
+        )
+        .await;
+    let placed = &checkout["checkout"];
+    assert_eq!(placed["subtotal"]["amount"], 4900);
+    assert_eq!(placed["discount"]["amount"]["amount"], 490);
+    assert_eq!(placed["shipping"]["price"]["amount"], 600);
+    assert_eq!(placed["total"]["amount"], 4900 - 490 + 600);
+    let paid_checkout = client
+        .run(
+            "PayOrder",
+            Some(&token),
+            json!({ "orderId": placed["id"], "paymentToken": "tok_visa", "idempotencyKey": "walkthrough-checkout-pay" }),
+        )
+        .await;
+    assert_eq!(paid_checkout["payOrder"]["amount"], placed["total"]);
+
     // Order, pay, look, cancel.
     let order = client
         .run(

@@ -8,6 +8,9 @@ pub use storefront_shared::graphql::MAX_AMOUNT;
 pub use storefront_shared::money::Money;
 use storefront_shared::{ApiError, ApiResult, graphql};
 
+use crate::checkout::CheckoutTerms;
+pub use crate::pricing::{OrderItem, Pricing};
+
 /// The longest sku accepted (inventory's rule: 1 to 64 of `A-Z 0-9 - _`).
 pub const MAX_SKU_LEN: usize = 64;
 /// The most orders one page may hold.
@@ -122,6 +125,17 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    /// The stored states shown as this status (for filtering a buyer's orders).
+    pub fn states(self) -> &'static [OrderState] {
+        match self {
+            OrderStatus::PendingPayment => &[OrderState::PendingPayment],
+            OrderStatus::Paid => &[OrderState::Paid, OrderState::Refunding],
+            OrderStatus::Cancelled => &[OrderState::Cancelling, OrderState::Cancelled],
+        }
+    }
+}
+
 /// One product and how many units of it, as asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineRequest {
@@ -204,72 +218,6 @@ fn bad_input(message: String) -> ApiError {
     ApiError::BadUserInput(message)
 }
 
-/// One priced line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderItem {
-    /// The product's sku.
-    pub sku: String,
-    /// Units bought.
-    pub quantity: i64,
-    /// The unit price when the stock was reserved.
-    pub unit_price: Money,
-}
-
-impl OrderItem {
-    /// `unit_price × quantity`, or `None` on overflow.
-    pub fn subtotal(&self) -> Option<Money> {
-        Some(Money {
-            amount: self.unit_price.amount.checked_mul(self.quantity)?,
-            currency: self.unit_price.currency.clone(),
-        })
-    }
-}
-
-/// An order's priced items and total, fixed when its stock was reserved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pricing {
-    /// The items in the order they were asked for.
-    pub items: Vec<OrderItem>,
-    /// The sum of the subtotals.
-    pub total: Money,
-}
-
-impl Pricing {
-    /// Prices `items`: BAD_USER_INPUT when they mix currencies or when the total
-    /// (or any subtotal) is above `max_total` minor units — which is at most
-    /// [`MAX_AMOUNT`], the most that `Money.amount` carries, so no total is ever
-    /// clamped on its way to a client or to payments.
-    pub fn of(items: Vec<OrderItem>, max_total: i64) -> ApiResult<Self> {
-        let max_total = max_total.min(MAX_AMOUNT);
-        let Some(currency) = items.first().map(|item| item.unit_price.currency.clone()) else {
-            return Err(bad_input("an order needs at least one item".into()));
-        };
-        let mut amount: i64 = 0;
-        for item in &items {
-            if item.unit_price.currency != currency {
-                return Err(bad_input(format!(
-                    "all items of an order must be priced in one currency; {} is in {}, {} in {}",
-                    items[0].sku, currency, item.sku, item.unit_price.currency
-                )));
-            }
-            amount = item
-                .subtotal()
-                .and_then(|subtotal| amount.checked_add(subtotal.amount))
-                .filter(|total| (0..=max_total).contains(total))
-                .ok_or_else(|| {
-                    bad_input(format!(
-                        "the order's total would be above the limit of {max_total} minor units \
-                         ({currency}); order fewer units or split the order"
-                    ))
-                })?;
-        }
-        Ok(Pricing {
-            items,
-            total: Money { amount, currency },
-        })
-    }
-}
-
 /// An order, in any state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -293,6 +241,8 @@ pub struct Order {
     pub payment_id: Option<String>,
     /// Whether inventory has turned the reservation into a sale.
     pub stock_committed: bool,
+    /// What a checkout asked for (address, shipping, discount); `None` for `createOrder`.
+    pub checkout: Option<CheckoutTerms>,
 }
 
 impl Order {
@@ -309,6 +259,7 @@ impl Order {
             expires_at_ms: None,
             payment_id: None,
             stock_committed: false,
+            checkout: None,
         }
     }
 

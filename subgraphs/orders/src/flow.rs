@@ -27,26 +27,34 @@
 //! # Layout
 //! - this file: [`Orders`], creating, reading, paying (`markOrderPaid`).
 //! - `flow/cancel.rs`: cancelling (with the refund of a paid order) and expiry.
+//! - `flow/cart.rs`: carts (reading, changing, merging) and shipping quotes.
+//! - `flow/discounts.rs`: ADMIN management of discount codes.
+//! - `flow/checkout.rs`: turning a cart into an order (`checkout`).
 
 mod cancel;
+mod cart;
+mod checkout;
+mod discounts;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use storefront_shared::auth::{Claims, Viewer};
 use storefront_shared::{ApiError, ApiResult};
 
-use crate::clients::{InventoryClient, PaymentsClient, Reservation};
+use crate::clients::{InventoryClient, PaymentsClient, Reservation, UsersClient};
 use crate::domain::{
-    Order, OrderId, OrderItem, OrderLimits, OrderPage, OrderRequest, OrderState, PageRequest,
-    Pricing, Transition, now_ms,
+    Order, OrderId, OrderItem, OrderLimits, OrderPage, OrderRequest, OrderState, OrderStatus,
+    PageRequest, Pricing, Transition, now_ms,
 };
+use crate::shipping::ShippingTable;
 use crate::store::SharedRepository;
 
 /// How often an operation re-reads an order that changed under it before giving up.
 const MAX_ATTEMPTS: usize = 5;
 
 /// The rules the operations follow (from the settings).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// How big an order may be.
     pub limits: OrderLimits,
@@ -57,6 +65,10 @@ pub struct Policy {
     pub order_ttl: Duration,
     /// How long an order may stay CREATING before the sweeper aborts it.
     pub creating_timeout: Duration,
+    /// How long an anonymous cart lives after its last change.
+    pub cart_ttl: Duration,
+    /// The shipping rates.
+    pub shipping: Arc<ShippingTable>,
 }
 
 /// The order operations over a store and the two services orders calls.
@@ -65,6 +77,7 @@ pub struct Orders {
     repo: SharedRepository,
     inventory: InventoryClient,
     payments: PaymentsClient,
+    users: Option<UsersClient>,
     policy: Policy,
 }
 
@@ -113,8 +126,15 @@ impl Orders {
             repo,
             inventory,
             payments,
+            users: None,
             policy,
         }
+    }
+
+    /// These operations, reading saved addresses for checkout from `users`.
+    pub fn with_users(mut self, users: UsersClient) -> Self {
+        self.users = Some(users);
+        self
     }
 
     /// The store.
@@ -156,6 +176,13 @@ impl Orders {
     /// Stores the intent, reserves its stock and prices it (see [`Orders::create`]).
     async fn place(&self, order: Order) -> ApiResult<Order> {
         self.repo.insert(&order).await?;
+        self.reserve(order).await
+    }
+
+    /// Reserves the stored intent's stock and prices it; on failure nothing
+    /// stays reserved and the order ends FAILED (its discount use given back),
+    /// or is left for the sweeper to finish so.
+    async fn reserve(&self, order: Order) -> ApiResult<Order> {
         match self.inventory.reserve(&order.id, &order.lines).await {
             Ok(reservation) => self.confirm(order, reservation).await,
             Err(error) if outcome_unknown(&error) => {
@@ -167,8 +194,11 @@ impl Orders {
                 ))
             }
             Err(error) => {
-                // Nothing was reserved. Should this write fail, the sweeper finds the
+                // Nothing was reserved. Should a write fail, the sweeper finds the
                 // intent after `creating_timeout` and gives it up the long way.
+                if !self.give_back_discount(&order).await {
+                    return Err(callee_error("inventory", error));
+                }
                 if let Err(store) = self
                     .transition(&order.id, OrderState::Creating, OrderState::Failed)
                     .await
@@ -211,7 +241,7 @@ impl Orders {
                     })
             })
             .collect::<ApiResult<Vec<_>>>()
-            .and_then(|items| Pricing::of(items, self.policy.max_order_total));
+            .and_then(|items| self.price(&order, items));
         let pricing = match pricing {
             Ok(pricing) => pricing,
             Err(error) => {
@@ -228,15 +258,63 @@ impl Orders {
                 tracing::info!(order_id = %placed.id, buyer_id = %placed.buyer_id, "order placed");
                 Ok(placed)
             }
-            None => Err(ApiError::ServiceUnavailable(
-                "placing the order took too long, so it was given up and nothing was reserved; try again"
-                    .into(),
-            )),
+            None => {
+                // The sweeper gave it up meanwhile; a use claimed after its
+                // give-back is given back here.
+                self.give_back_discount(&order).await;
+                Err(ApiError::ServiceUnavailable(
+                    "placing the order took too long, so it was given up and nothing was reserved; try again"
+                        .into(),
+                ))
+            }
+        }
+    }
+
+    /// Prices reserved `items`: a checkout's with its shipping (quoted on the
+    /// reserved subtotal) and discount, a plain order's as their sum.
+    fn price(&self, order: &Order, items: Vec<OrderItem>) -> ApiResult<Pricing> {
+        let max = self.policy.max_order_total;
+        let Some(terms) = &order.checkout else {
+            return Pricing::of(items, max);
+        };
+        let plain = Pricing::of(items.clone(), max)?;
+        let units = items.iter().map(|item| item.quantity).sum();
+        let shipping = self.policy.shipping.quote(
+            &terms.shipping_method,
+            &terms.address.country,
+            units,
+            plain.subtotal(),
+        )?;
+        Pricing::with_checkout(items, shipping, terms.discount.as_ref(), max)
+    }
+
+    /// Gives back the discount use the order `order` holds, if any (idempotent).
+    /// Whether nothing is held any more; on a store failure the order is
+    /// left for the sweeper, which gives it back before the order is FAILED.
+    pub(crate) async fn give_back_discount(&self, order: &Order) -> bool {
+        let Some(terms) = order.checkout.as_ref().and_then(|c| c.discount.as_ref()) else {
+            return true;
+        };
+        match self
+            .repo
+            .release_discount(&terms.code, order.id.as_str())
+            .await
+        {
+            Ok(released) => {
+                if released {
+                    tracing::info!(order_id = %order.id, code = %terms.code, "discount use given back");
+                }
+                true
+            }
+            Err(error) => {
+                tracing::warn!(order_id = %order.id, error = ?error, "cannot give back a discount use yet; the sweeper will retry");
+                false
+            }
         }
     }
 
     /// Gives up an order whose stock may be reserved: `from` → ABORTING, release,
-    /// → FAILED. Whatever fails here is left ABORTING for the sweeper. Whether the
+    /// give back its discount use, → FAILED. Whatever fails here is left ABORTING for the sweeper. Whether the
     /// order is now FAILED.
     pub(crate) async fn abort(&self, id: &OrderId, from: OrderState) -> bool {
         if from != OrderState::Aborting {
@@ -252,6 +330,14 @@ impl Orders {
         if let Err(error) = self.inventory.release(id).await {
             tracing::warn!(order_id = %id, error = ?error, "cannot release the stock of an aborted order; the sweeper will retry");
             return false;
+        }
+        match self.repo.find_by_id(id).await {
+            Ok(Some(order)) if !self.give_back_discount(&order).await => return false,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(order_id = %id, error = ?error, "cannot read an aborted order; the sweeper will retry");
+                return false;
+            }
         }
         match self
             .transition(id, OrderState::Aborting, OrderState::Failed)
@@ -307,9 +393,21 @@ impl Orders {
         first: i32,
         after: Option<&str>,
     ) -> ApiResult<OrderPage> {
+        self.list_in(viewer, buyer_id, first, after, None).await
+    }
+
+    /// As [`Orders::list`], only the orders shown with `status` when given.
+    pub async fn list_in(
+        &self,
+        viewer: &Viewer,
+        buyer_id: &str,
+        first: i32,
+        after: Option<&str>,
+        status: Option<OrderStatus>,
+    ) -> ApiResult<OrderPage> {
         Self::may_list(viewer, buyer_id)?;
         let page = PageRequest::parse(first, after)?;
-        Ok(self.repo.list_by_buyer(buyer_id, &page).await?)
+        Ok(self.repo.list_by_buyer_in(buyer_id, &page, status).await?)
     }
 
     async fn reread(&self, order: Order) -> Order {

@@ -22,19 +22,27 @@
 //! # Layout
 //! - [`settings`]: the `[service]` settings (limits, `order_ttl`, `sweep_interval`, ...).
 //! - [`domain`]: the order, its states and validated values (`OrderRequest::parse`, ...).
+//! - [`pricing`]: what an order costs (items, subtotal, shipping, discount, total).
+//! - [`cart`], [`checkout`], [`discount`], [`shipping`]: the shop around the
+//!   orders — carts, what a checkout asks for, discount codes, shipping rates.
 //! - [`store`]: the `OrderRepository` trait and its MongoDB and embedded stores.
-//! - [`clients`]: the calls to inventory and payments.
+//! - [`clients`]: the calls to inventory, payments and users.
 //! - [`flow`]: the order flow's steps (the operations), returning `ApiResult`.
 //! - [`sweeper`]: finishing half-done work and expiring unpaid orders
 //!   (`Orders::sweep`, run every `sweep_interval`).
 //! - [`graphql`]: the federated schema, the batched entity resolver, the internal operations.
 //! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
 
+pub mod cart;
+pub mod checkout;
 pub mod clients;
+pub mod discount;
 pub mod domain;
 pub mod flow;
 pub mod graphql;
+pub mod pricing;
 pub mod settings;
+pub mod shipping;
 pub mod store;
 pub mod sweeper;
 
@@ -51,7 +59,7 @@ use storefront_shared::server;
 use storefront_shared::settings::{Secret, Settings};
 use tokio::net::TcpListener;
 
-use crate::clients::{InventoryClient, PaymentsClient};
+use crate::clients::{InventoryClient, PaymentsClient, UsersClient};
 use crate::domain::{MAX_AMOUNT, OrderLimits};
 use crate::flow::{Orders, Policy};
 use crate::settings::OrdersSettings;
@@ -83,6 +91,9 @@ impl TryFrom<&OrdersSettings> for Policy {
                 settings.max_order_total
             );
         }
+        if let Some(problem) = settings.shipping.problem() {
+            anyhow::bail!("the shipping table ([service.shipping]) cannot be used: {problem}");
+        }
         if i32::try_from(settings.max_quantity_per_line).is_err() {
             anyhow::bail!(
                 "max_quantity_per_line (MAX_QUANTITY_PER_LINE) must be at most {}",
@@ -97,6 +108,8 @@ impl TryFrom<&OrdersSettings> for Policy {
             max_order_total: settings.max_order_total,
             order_ttl: settings.order_ttl,
             creating_timeout: settings.creating_timeout,
+            cart_ttl: settings.cart_ttl,
+            shipping: Arc::new(settings.shipping.clone()),
         })
     }
 }
@@ -141,6 +154,20 @@ impl AppState {
         })
     }
 
+    /// This state reading buyers' saved addresses from the users service at
+    /// `users_url` (without it, a checkout must give its address).
+    pub fn with_users_url(
+        mut self,
+        users_url: &str,
+        service_token: Secret,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let client = ServiceClient::new("users", users_url, service_token, timeout)
+            .map_err(anyhow::Error::msg)?;
+        self.orders = self.orders.with_users(UsersClient::new(client));
+        Ok(self)
+    }
+
     /// This state with other GraphQL request limits (the default ones otherwise).
     pub fn with_limits(mut self, limits: RequestLimits) -> Self {
         self.limits = limits;
@@ -178,8 +205,13 @@ impl AppState {
             repo,
             &settings.service,
             &peers,
-            service_token,
+            service_token.clone(),
             authenticator,
+        )?
+        .with_users_url(
+            &common.users_url,
+            service_token,
+            settings.service.call_timeout,
         )?
         .with_limits(common.limits.clone()))
     }

@@ -9,6 +9,20 @@
 //! sweep_interval = "10s"
 //! creating_timeout = "1m"
 //! call_timeout = "5s"
+//! cart_ttl = "30d"
+//!
+//! [service.shipping]            # see `crate::shipping` for the defaults
+//! currency = "USD"
+//! [[service.shipping.zones]]
+//! name = "DOMESTIC"
+//! countries = ["US"]
+//! [[service.shipping.methods]]
+//! code = "STANDARD"
+//! name = "Standard (3-5 days)"
+//! zone = "DOMESTIC"
+//! base = 500
+//! per_item = 100
+//! free_over = 5000
 //! ```
 
 use std::time::Duration;
@@ -16,6 +30,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use storefront_shared::graphql::MAX_AMOUNT;
 use storefront_shared::settings::ServiceSettings;
+
+use crate::shipping::ShippingTable;
 
 /// Settings of the orders service alone (the `[service]` table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +63,13 @@ pub struct OrdersSettings {
     /// as unknown (`CALL_TIMEOUT`).
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
+    /// How long an anonymous cart lives after its last change (`CART_TTL`);
+    /// the sweeper then deletes it. A signed-in user's cart never expires.
+    #[serde(with = "humantime_serde")]
+    pub cart_ttl: Duration,
+    /// The shipping rates (`[service.shipping]`): zones of countries and the
+    /// methods offered in each, by item count, free over a subtotal.
+    pub shipping: ShippingTable,
 }
 
 impl Default for OrdersSettings {
@@ -59,6 +82,8 @@ impl Default for OrdersSettings {
             sweep_interval: Duration::from_secs(10),
             creating_timeout: Duration::from_secs(60),
             call_timeout: Duration::from_secs(5),
+            cart_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            shipping: ShippingTable::default(),
         }
     }
 }
@@ -72,6 +97,7 @@ impl ServiceSettings for OrdersSettings {
         "SWEEP_INTERVAL",
         "CREATING_TIMEOUT",
         "CALL_TIMEOUT",
+        "CART_TTL",
     ];
 }
 

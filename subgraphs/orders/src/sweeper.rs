@@ -9,12 +9,13 @@
 //!
 //! | found                              | done                                   |
 //! |------------------------------------|----------------------------------------|
-//! | CREATING older than `creating_timeout` | → ABORTING, releaseStock, → FAILED |
-//! | ABORTING                           | releaseStock, → FAILED                 |
+//! | CREATING older than `creating_timeout` | → ABORTING, releaseStock, give back its discount use, → FAILED |
+//! | ABORTING                           | releaseStock, give back its discount use, → FAILED |
 //! | REFUNDING                          | refundOrderPayment again (idempotent); money back → CANCELLING, releaseStock, → CANCELLED; else stays REFUNDING |
 //! | CANCELLING                         | releaseStock, → CANCELLED              |
 //! | PAID, stock not committed          | commitStock, stock_committed = true    |
 //! | PENDING_PAYMENT past `expires_at`  | → CANCELLING, releaseStock, → CANCELLED |
+//! | anonymous cart unchanged for `cart_ttl` | deleted                       |
 //!
 //! Every step is idempotent at the callee, so a sweep racing a request (or
 //! another replica's sweep) does no harm: the compare-and-set decides who
@@ -46,6 +47,8 @@ pub struct SweepReport {
     pub committed: usize,
     /// Unpaid orders that expired.
     pub expired: usize,
+    /// Anonymous carts deleted after `cart_ttl` without a change.
+    pub carts_deleted: usize,
 }
 
 impl SweepReport {
@@ -113,6 +116,10 @@ impl Orders {
                 report.expired += 1;
             }
         }
+        let cart_ttl = i64::try_from(self.policy().cart_ttl.as_millis()).unwrap_or(i64::MAX);
+        report.carts_deleted = repo
+            .delete_stale_carts(now.saturating_sub(cart_ttl), BATCH)
+            .await?;
         Ok(report)
     }
 }

@@ -466,4 +466,8 @@ fn a_max_order_total_outside_the_money_range_stops_start_up() {
     };
     assert!(Policy::try_from(&settings).is_err());
     assert!(Policy::try_from(&OrdersSettings::default()).is_ok());
+    let mut broken = OrdersSettings::default();
+    broken.shipping.methods[0].zone = "NOWHERE".into();
+    let error = Policy::try_from(&broken).expect_err("refused");
+    assert!(error.to_string().contains("NOWHERE"), "{error}");
 }

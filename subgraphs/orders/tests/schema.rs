@@ -104,7 +104,7 @@ async fn the_schema_has_every_orders_name_and_type_api_md_promises() {
     assert_has(&user, r#"@key(fields: "id")"#);
     assert_has(
         &user,
-        "orders(first: Int = 20, after: String): OrderConnection!",
+        "orders(first: Int = 20, after: String, status: OrderStatus): OrderConnection!",
     );
     let product = block(&sdl, "type", "Product");
     assert_has(&product, r#"@key(fields: "sku", resolvable: false)"#);
@@ -118,7 +118,7 @@ async fn the_schema_has_every_orders_name_and_type_api_md_promises() {
     );
     assert_has(
         &query,
-        "myOrders(first: Int = 20, after: String): OrderConnection!",
+        "myOrders(first: Int = 20, after: String, status: OrderStatus): OrderConnection!",
     );
     let mutation = block(&sdl, "type", "Mutation");
     assert_has(&mutation, "createOrder(items: [OrderItemInput!]!): Order!");

@@ -1,10 +1,12 @@
 //! The orders subgraph's GraphQL schema (Federation v2): `Order @key(fields: "id")`,
-//! `User.orders`, `order`, `myOrders`, `createOrder`, `cancelOrder`, the entity
+//! `User.orders`, `order`, `myOrders`, `createOrder`, `cancelOrder`, the shop
+//! of [`shop`] (cart, shipping methods, discount codes, checkout), the entity
 //! resolvers `find_order_by_id` (batched through a [`DataLoader`], so `_entities`
 //! with N orders costs one store query) and `find_user_by_id`, and the internal
 //! operations of [`internal`] for payments.
 
 pub mod internal;
+pub mod shop;
 pub mod types;
 
 use std::collections::HashMap;
@@ -16,10 +18,11 @@ use storefront_shared::ApiError;
 use storefront_shared::auth::{ServiceCaller, Viewer};
 use storefront_shared::limits::{self, RequestLimits};
 
-use crate::domain::{Order, OrderId};
+use crate::domain::{Order, OrderId, OrderStatus};
 use crate::flow::Orders;
 use crate::store::SharedRepository;
 use internal::{InternalMutation, InternalQuery};
+use shop::{ShopMutation, ShopQuery};
 use types::{OrderConnection, OrderItemInput, OrderObject, UserRef};
 
 /// The executable orders schema.
@@ -29,8 +32,8 @@ pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn schema(orders: Orders, limits: &RequestLimits) -> OrdersSchema {
     let loader = DataLoader::new(OrderLoader(Arc::clone(orders.repository())), tokio::spawn);
     let builder = Schema::build(
-        Query(PublicQuery, InternalQuery),
-        Mutation(PublicMutation, InternalMutation),
+        Query(PublicQuery, ShopQuery, InternalQuery),
+        Mutation(PublicMutation, ShopMutation, InternalMutation),
         EmptySubscription,
     )
     .enable_federation()
@@ -58,11 +61,11 @@ pub(crate) fn service_caller(ctx: &Context<'_>) -> ServiceCaller {
 
 /// Queries.
 #[derive(MergedObject, Default)]
-pub struct Query(PublicQuery, InternalQuery);
+pub struct Query(PublicQuery, ShopQuery, InternalQuery);
 
 /// Mutations.
 #[derive(MergedObject, Default)]
-pub struct Mutation(PublicMutation, InternalMutation);
+pub struct Mutation(PublicMutation, ShopMutation, InternalMutation);
 
 /// The public queries and the entity resolvers.
 #[derive(Default)]
@@ -76,17 +79,25 @@ impl PublicQuery {
         Ok(Some(OrderObject(orders(ctx).get(viewer(ctx), &id).await?)))
     }
 
-    /// The caller's orders, newest first. `first` is 1 to 100.
+    /// The caller's orders, newest first, only those with `status` when
+    /// given. `first` is 1 to 100.
     async fn my_orders(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
+        status: Option<OrderStatus>,
     ) -> async_graphql::Result<OrderConnection> {
         let viewer = viewer(ctx);
         let claims = viewer.require_user()?;
         let page = orders(ctx)
-            .list(viewer, &claims.sub, first.unwrap_or(20), after.as_deref())
+            .list_in(
+                viewer,
+                &claims.sub,
+                first.unwrap_or(20),
+                after.as_deref(),
+                status,
+            )
             .await?;
         Ok(page.into())
     }

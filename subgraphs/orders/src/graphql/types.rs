@@ -1,10 +1,12 @@
-//! The GraphQL shapes of orders: `Order` and its items and connection, and the
+//! The GraphQL shapes of orders: `Order` and its items, shipping and discount
+//! lines and connection, and the
 //! `User` and `Product` entity stubs (the shareable `Money` and `PageInfo` come
 //! from `storefront_shared::graphql`).
 
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use storefront_shared::ApiError;
+use storefront_shared::address::MailingAddress;
 use storefront_shared::graphql::{Money, PageInfo, to_int};
 
 use super::{orders, viewer};
@@ -33,20 +35,22 @@ pub struct UserRef {
 
 #[ComplexObject]
 impl UserRef {
-    /// The user's orders, newest first: only the user themselves or an ADMIN may
-    /// list them. `first` is 1 to 100.
+    /// The user's orders, newest first, only those with `status` when given:
+    /// only the user themselves or an ADMIN may list them. `first` is 1 to 100.
     async fn orders(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
+        status: Option<OrderStatus>,
     ) -> async_graphql::Result<OrderConnection> {
         let page = orders(ctx)
-            .list(
+            .list_in(
                 viewer(ctx),
                 self.id.as_str(),
                 first.unwrap_or(20),
                 after.as_deref(),
+                status,
             )
             .await?;
         Ok(page.into())
@@ -96,9 +100,46 @@ impl OrderObject {
         self.0.state.public().unwrap_or(OrderStatus::Cancelled)
     }
 
-    /// The sum of the items' subtotals.
+    /// What the buyer pays: `subtotal − discount + shipping` (for an order
+    /// placed without checkout, the sum of the items' subtotals).
     async fn total(&self) -> async_graphql::Result<Money> {
         Ok(money(&self.pricing()?.total)?)
+    }
+
+    /// The sum of the items' subtotals.
+    async fn subtotal(&self) -> async_graphql::Result<Money> {
+        Ok(money(self.pricing()?.subtotal())?)
+    }
+
+    /// Where it ships (as given at checkout); null for an order placed without checkout.
+    async fn shipping_address(&self) -> Option<MailingAddress> {
+        self.0
+            .checkout
+            .as_ref()
+            .map(|terms| MailingAddress::from(&terms.address))
+    }
+
+    /// The shipping line; null for an order placed without checkout.
+    async fn shipping(&self) -> async_graphql::Result<Option<ShippingLine>> {
+        let Some(quote) = &self.pricing()?.shipping else {
+            return Ok(None);
+        };
+        Ok(Some(ShippingLine {
+            method: quote.code.clone(),
+            name: quote.name.clone(),
+            price: money(&quote.price)?,
+        }))
+    }
+
+    /// The discount line; null when no code was used.
+    async fn discount(&self) -> async_graphql::Result<Option<DiscountLine>> {
+        let Some(line) = &self.pricing()?.discount else {
+            return Ok(None);
+        };
+        Ok(Some(DiscountLine {
+            code: line.code.clone(),
+            amount: money(&line.amount)?,
+        }))
     }
 
     /// When the order was placed.
@@ -120,8 +161,28 @@ impl OrderObject {
     }
 }
 
-fn timestamp(ms: i64) -> DateTime<Utc> {
+pub(crate) fn timestamp(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// How an order ships and what shipping costs.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ShippingLine {
+    /// The shipping method's code.
+    pub method: String,
+    /// Its name.
+    pub name: String,
+    /// What shipping costs (zero when free).
+    pub price: Money,
+}
+
+/// What a discount code took off an order.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct DiscountLine {
+    /// The code.
+    pub code: String,
+    /// The amount off the subtotal.
+    pub amount: Money,
 }
 
 /// One line of an order.

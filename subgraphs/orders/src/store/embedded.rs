@@ -1,6 +1,7 @@
 //! The embedded store: `redb` at `DATA_DIR/orders/store.redb`.
 //!
-//! Three tables: `orders` (id → JSON record), `orders_by_buyer`
+//! The shop's tables (carts, discount codes, checkouts) are in
+//! `embedded_shop.rs`. The orders' three tables: `orders` (id → JSON record), `orders_by_buyer`
 //! ((buyer id, order id) → 0, for newest-first pages; UUID v7 ids sort by
 //! time) and `orders_open` (id → 0 for every order the sweeper may still have
 //! work for). Every change is one write transaction, and redb runs one writer
@@ -14,7 +15,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use storefront_shared::store::Embedded;
 
 use super::{OrderRecord, OrderRepository, RepoError, RepoResult};
-use crate::domain::{Order, OrderId, OrderPage, OrderState, PageRequest, Transition, Unfinished};
+use crate::domain::{
+    Order, OrderId, OrderPage, OrderState, OrderStatus, PageRequest, Transition, Unfinished,
+};
 
 const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
 const BY_BUYER: TableDefinition<(&str, &str), u8> = TableDefinition::new("orders_by_buyer");
@@ -28,7 +31,7 @@ storefront_shared::embedded_store_errors!(RepoError, RepoError::backend);
 /// Orders in an embedded `redb` database.
 #[derive(Clone)]
 pub struct EmbeddedOrderRepository {
-    db: Embedded,
+    pub(super) db: Embedded,
 }
 
 impl EmbeddedOrderRepository {
@@ -38,6 +41,7 @@ impl EmbeddedOrderRepository {
         txn.open_table(ORDERS)?;
         txn.open_table(BY_BUYER)?;
         txn.open_table(OPEN)?;
+        super::embedded_shop::create_tables(&txn)?;
         txn.commit()?;
         Ok(EmbeddedOrderRepository {
             db: Embedded::new(db),
@@ -124,7 +128,12 @@ impl OrderRepository for EmbeddedOrderRepository {
             .await
     }
 
-    async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage> {
+    async fn list_by_buyer_in(
+        &self,
+        buyer_id: &str,
+        page: &PageRequest,
+        status: Option<OrderStatus>,
+    ) -> RepoResult<OrderPage> {
         let buyer_id = buyer_id.to_owned();
         let page = page.clone();
         self.db
@@ -144,7 +153,11 @@ impl OrderRepository for EmbeddedOrderRepository {
                     let Some(order) = read(&orders, order_id)? else {
                         continue;
                     };
-                    if order.state.public().is_some() {
+                    let shown = match status {
+                        Some(status) => order.state.public() == Some(status),
+                        None => order.state.public().is_some(),
+                    };
+                    if shown {
                         found.push(order);
                     }
                     if found.len() > page.first {

@@ -4,13 +4,19 @@
 //! - [`embedded::EmbeddedOrderRepository`]: `redb` at `DATA_DIR/orders/store.redb`,
 //!   for runs without `MONGODB_URI`.
 //!
+//! - [`shop::ShopRepository`]: carts, discount codes and checkout attempts, in
+//!   the same stores (`embedded_shop.rs`, `mongo_shop.rs`).
+//!
 //! Every change of an order is one single-document compare-and-set
 //! ([`OrderRepository::transition`]): it applies only while the order is still
 //! in the state the caller saw. Both stores pass the same conformance suite
 //! (`tests/conformance.rs`).
 
 pub mod embedded;
+mod embedded_shop;
 pub mod mongo;
+mod mongo_shop;
+pub mod shop;
 
 use std::sync::Arc;
 
@@ -18,13 +24,15 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use storefront_shared::ApiError;
 
+use crate::checkout::CheckoutTerms;
 use crate::domain::{
-    LineRequest, Order, OrderId, OrderPage, OrderState, PageRequest, Pricing, Transition,
-    Unfinished,
+    LineRequest, Order, OrderId, OrderPage, OrderState, OrderStatus, PageRequest, Pricing,
+    Transition, Unfinished,
 };
 
 pub use embedded::EmbeddedOrderRepository;
 pub use mongo::MongoOrderRepository;
+pub use shop::{CheckoutRecord, ShopRepository};
 
 storefront_shared::repo_error! {
     /// What a store can fail with (with the failures every store shares:
@@ -33,15 +41,19 @@ storefront_shared::repo_error! {
         /// An order with this id exists already (ids are fresh UUIDs: a bug).
         #[error("an order with this id already exists")]
         Conflict => ApiError::internal("an order with this id already exists"),
+        /// A discount code with this code exists already.
+        #[error("a discount code with this code already exists")]
+        DiscountExists => ApiError::Conflict("a discount code with this code already exists".into()),
     }
 }
 
 /// Shorthand for store results.
 pub type RepoResult<T> = Result<T, RepoError>;
 
-/// Orders, by id, by buyer, and by what is left to do for them.
+/// Orders, by id, by buyer, and by what is left to do for them; and (as a
+/// [`ShopRepository`]) the carts, discount codes and checkouts around them.
 #[async_trait]
-pub trait OrderRepository: Send + Sync {
+pub trait OrderRepository: ShopRepository + Send + Sync {
     /// Stores a new order; [`RepoError::Conflict`] when its id is taken.
     async fn insert(&self, order: &Order) -> RepoResult<()>;
 
@@ -54,7 +66,17 @@ pub trait OrderRepository: Send + Sync {
 
     /// A page of the buyer's visible orders (PENDING_PAYMENT, PAID, REFUNDING,
     /// CANCELLING, CANCELLED), newest first.
-    async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage>;
+    async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage> {
+        self.list_by_buyer_in(buyer_id, page, None).await
+    }
+
+    /// As [`OrderRepository::list_by_buyer`], only the orders shown with `status` when given.
+    async fn list_by_buyer_in(
+        &self,
+        buyer_id: &str,
+        page: &PageRequest,
+        status: Option<OrderStatus>,
+    ) -> RepoResult<OrderPage>;
 
     /// Applies `change` only while the order is in `change.from`, atomically.
     /// The updated order, or `None` when there is no such order or it has moved on.
@@ -89,6 +111,8 @@ pub(crate) struct OrderRecord {
     pub payment_id: Option<String>,
     #[serde(default, with = "storefront_shared::store::flag")]
     pub stock_committed: bool,
+    #[serde(default)]
+    pub checkout: Option<CheckoutTerms>,
 }
 
 impl From<&Order> for OrderRecord {
@@ -104,6 +128,7 @@ impl From<&Order> for OrderRecord {
             expires_at_ms: order.expires_at_ms,
             payment_id: order.payment_id.clone(),
             stock_committed: order.stock_committed,
+            checkout: order.checkout.clone(),
         }
     }
 }
@@ -125,6 +150,7 @@ impl TryFrom<OrderRecord> for Order {
             expires_at_ms: record.expires_at_ms,
             payment_id: record.payment_id,
             stock_committed: record.stock_committed,
+            checkout: record.checkout,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The MongoDB store: collection `orders` in the service's database.
 //!
-//! `_id` is the order id (a UUID v7 string, never an ObjectId), timestamps are
+//! The shop's collections (carts, discount codes, checkouts) are in
+//! `mongo_shop.rs`. `_id` is the order id (a UUID v7 string, never an ObjectId), timestamps are
 //! integer milliseconds, and every change is one `findAndModify` whose filter
 //! names the state the caller saw — a single-document compare-and-set. Nothing
 //! here needs transactions, `$lookup` or Decimal128.
@@ -14,7 +15,9 @@ use mongodb::{Collection, Database, IndexModel};
 use storefront_shared::store::{flag, is_duplicate_key, is_unavailable};
 
 use super::{OrderRecord, OrderRepository, RepoError, RepoResult};
-use crate::domain::{Order, OrderId, OrderPage, OrderState, PageRequest, Transition, Unfinished};
+use crate::domain::{
+    Order, OrderId, OrderPage, OrderState, OrderStatus, PageRequest, Transition, Unfinished,
+};
 
 /// The collection that holds the orders.
 pub const COLLECTION: &str = "orders";
@@ -24,6 +27,7 @@ pub const COLLECTION: &str = "orders";
 pub struct MongoOrderRepository {
     db: Database,
     orders: Collection<OrderRecord>,
+    pub(super) shop: super::mongo_shop::ShopCollections,
 }
 
 impl MongoOrderRepository {
@@ -42,7 +46,8 @@ impl MongoOrderRepository {
                 .build();
             orders.create_index(index).await.map_err(from_mongo)?;
         }
-        Ok(MongoOrderRepository { db, orders })
+        let shop = super::mongo_shop::ShopCollections::new(&db).await?;
+        Ok(MongoOrderRepository { db, orders, shop })
     }
 
     async fn find_many(
@@ -65,7 +70,7 @@ impl MongoOrderRepository {
     }
 }
 
-fn from_mongo(error: MongoError) -> RepoError {
+pub(super) fn from_mongo(error: MongoError) -> RepoError {
     if is_unavailable(&error) {
         RepoError::Unavailable(error.to_string())
     } else {
@@ -154,10 +159,19 @@ impl OrderRepository for MongoOrderRepository {
             .await
     }
 
-    async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage> {
+    async fn list_by_buyer_in(
+        &self,
+        buyer_id: &str,
+        page: &PageRequest,
+        status: Option<OrderStatus>,
+    ) -> RepoResult<OrderPage> {
+        let states = match status {
+            Some(status) => status.states().iter().map(|s| s.as_str()).collect(),
+            None => visible_states(),
+        };
         let mut filter = doc! {
             "buyer_id": buyer_id,
-            "state": { "$in": visible_states() },
+            "state": { "$in": states },
         };
         if let Some(after) = &page.after {
             filter.insert("_id", doc! { "$lt": after.as_str() });

@@ -130,3 +130,32 @@ impl FakePayments {
         self.refunds.lock().expect("not poisoned").clone()
     }
 }
+
+/// A stand-in for the users service: answers `addressForCheckout` with one
+/// saved address, `adas-address` of user `ada` (null for anything else).
+pub struct FakeUsers {
+    pub url: String,
+}
+
+impl FakeUsers {
+    pub async fn start() -> Self {
+        let app = Router::new().route(
+            "/graphql",
+            post(|headers: axum::http::HeaderMap, body: axum::Json<Value>| async move {
+                let credential = headers
+                    .get(SERVICE_TOKEN_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                if credential != Some(SERVICE_TOKEN) {
+                    return axum::Json(json!({ "data": null, "errors": [{ "message": "no credential", "extensions": { "code": "UNAUTHENTICATED" } }] }));
+                }
+                let variables = &body["variables"];
+                let found = variables["userId"] == "ada" && variables["addressId"] == "adas-address";
+                let address = found.then(|| json!({ "name": "Ada Lovelace", "line1": "12 St James's Square", "line2": null, "city": "London", "region": null, "postalCode": "SW1Y 4JH", "country": "GB", "phone": null }));
+                axum::Json(json!({ "data": { "addressForCheckout": address } }))
+            }),
+        );
+        FakeUsers {
+            url: serve(app).await,
+        }
+    }
+}

@@ -15,10 +15,15 @@ use serde_json::{Value, json};
 use storefront_inventory::domain::{NewProduct, OrderId as InventoryOrderId, Sku};
 use storefront_inventory::store::InventoryStore;
 use storefront_orders::AppState;
-use storefront_orders::domain::{Order, OrderId, OrderPage, PageRequest, Transition, Unfinished};
+use storefront_orders::cart::Cart;
+use storefront_orders::discount::DiscountCode;
+use storefront_orders::domain::{
+    Order, OrderId, OrderPage, OrderStatus, PageRequest, Transition, Unfinished,
+};
 use storefront_orders::settings::OrdersSettings;
 use storefront_orders::store::{
-    EmbeddedOrderRepository, MongoOrderRepository, OrderRepository, RepoResult, SharedRepository,
+    CheckoutRecord, EmbeddedOrderRepository, MongoOrderRepository, OrderRepository, RepoResult,
+    SharedRepository, ShopRepository,
 };
 use storefront_shared::auth::{Role, Viewer};
 use storefront_shared::settings::Secret;
@@ -128,6 +133,15 @@ impl TestEnv {
             settings,
             _dirs: dirs,
         })
+    }
+
+    /// Reads saved addresses from the users service at `url`.
+    pub fn use_users(&mut self, url: &str) {
+        self.state = self
+            .state
+            .clone()
+            .with_users_url(url, Secret::new(SERVICE_TOKEN), Duration::from_secs(5))
+            .expect("a users client");
     }
 
     /// Adds a product in USD.
@@ -294,8 +308,13 @@ impl OrderRepository for CountingRepository {
         self.count_batch().find_by_ids(ids).await
     }
 
-    async fn list_by_buyer(&self, buyer_id: &str, page: &PageRequest) -> RepoResult<OrderPage> {
-        self.count().list_by_buyer(buyer_id, page).await
+    async fn list_by_buyer_in(
+        &self,
+        buyer_id: &str,
+        page: &PageRequest,
+        status: Option<OrderStatus>,
+    ) -> RepoResult<OrderPage> {
+        self.count().list_by_buyer_in(buyer_id, page, status).await
     }
 
     async fn transition(&self, id: &OrderId, change: &Transition) -> RepoResult<Option<Order>> {
@@ -308,5 +327,67 @@ impl OrderRepository for CountingRepository {
 
     async fn ping(&self) -> RepoResult<()> {
         self.count().ping().await
+    }
+}
+
+#[async_trait]
+impl ShopRepository for CountingRepository {
+    async fn find_cart(&self, id: &str) -> RepoResult<Option<Cart>> {
+        self.count().find_cart(id).await
+    }
+
+    async fn save_cart(&self, cart: &Cart) -> RepoResult<bool> {
+        self.count().save_cart(cart).await
+    }
+
+    async fn delete_cart(&self, id: &str, version: i64) -> RepoResult<bool> {
+        self.count().delete_cart(id, version).await
+    }
+
+    async fn delete_stale_carts(&self, before_ms: i64, limit: usize) -> RepoResult<usize> {
+        self.count().delete_stale_carts(before_ms, limit).await
+    }
+
+    async fn insert_discount(&self, code: &DiscountCode) -> RepoResult<()> {
+        self.count().insert_discount(code).await
+    }
+
+    async fn find_discount(&self, code: &str) -> RepoResult<Option<DiscountCode>> {
+        self.count().find_discount(code).await
+    }
+
+    async fn list_discounts(&self) -> RepoResult<Vec<DiscountCode>> {
+        self.count().list_discounts().await
+    }
+
+    async fn deactivate_discount(&self, code: &str) -> RepoResult<Option<DiscountCode>> {
+        self.count().deactivate_discount(code).await
+    }
+
+    async fn claim_discount(&self, code: &str, order_id: &str) -> RepoResult<bool> {
+        self.count().claim_discount(code, order_id).await
+    }
+
+    async fn release_discount(&self, code: &str, order_id: &str) -> RepoResult<bool> {
+        self.count().release_discount(code, order_id).await
+    }
+
+    async fn find_checkout(&self, id: &str) -> RepoResult<Option<CheckoutRecord>> {
+        self.count().find_checkout(id).await
+    }
+
+    async fn insert_checkout(&self, record: &CheckoutRecord) -> RepoResult<Option<CheckoutRecord>> {
+        self.count().insert_checkout(record).await
+    }
+
+    async fn renew_checkout(
+        &self,
+        id: &str,
+        old_order_id: &str,
+        new_order_id: &str,
+    ) -> RepoResult<bool> {
+        self.count()
+            .renew_checkout(id, old_order_id, new_order_id)
+            .await
     }
 }
