@@ -5,6 +5,7 @@
 mod common;
 
 mod catalogue;
+mod categories;
 mod http;
 mod internal;
 
