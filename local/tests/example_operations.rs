@@ -101,7 +101,11 @@ async fn every_example_operation_runs_through_the_router() {
         .find(|c| c["slug"] == "kitchen")
         .expect("the demo catalogue has a kitchen category")
         .clone();
-    assert!(kitchen["children"].as_array().is_some_and(|c| !c.is_empty()));
+    assert!(
+        kitchen["children"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
     let page = client
         .run(
             "CategoryPage",
@@ -121,9 +125,18 @@ async fn every_example_operation_runs_through_the_router() {
                     "after": products["pageInfo"]["endCursor"] }),
         )
         .await;
-    let last_price = |p: &Value| p["edges"].as_array().and_then(|e| e.last()).map(|e| e["node"]["price"]["amount"].as_i64());
-    let first_of_next = next["category"]["products"]["edges"][0]["node"]["price"]["amount"].as_i64();
-    assert!(last_price(products).flatten() <= first_of_next, "the next page continues the order");
+    let last_price = |p: &Value| {
+        p["edges"]
+            .as_array()
+            .and_then(|e| e.last())
+            .map(|e| e["node"]["price"]["amount"].as_i64())
+    };
+    let first_of_next =
+        next["category"]["products"]["edges"][0]["node"]["price"]["amount"].as_i64();
+    assert!(
+        last_price(products).flatten() <= first_of_next,
+        "the next page continues the order"
+    );
 
     // Accounts: the default local ADMIN, and a customer.
     let admin = client
@@ -180,13 +193,24 @@ async fn every_example_operation_runs_through_the_router() {
             json!({ "sku": "LAMP-DESK", "input": { "categories": ["lighting"], "images": [{ "url": "https://images.storefront.example/lamp.jpg", "altText": "A desk lamp" }] } }),
         )
         .await;
-    assert_eq!(updated["updateProduct"]["categories"][0]["slug"], "lighting");
+    assert_eq!(
+        updated["updateProduct"]["categories"][0]["slug"],
+        "lighting"
+    );
     let archived = client
-        .run("ArchiveProduct", Some(&admin_token), json!({ "sku": "LAMP-DESK" }))
+        .run(
+            "ArchiveProduct",
+            Some(&admin_token),
+            json!({ "sku": "LAMP-DESK" }),
+        )
         .await;
     assert_eq!(archived["archiveProduct"]["archived"], true);
     let lamps = client
-        .run("Products", None, json!({ "first": 50, "filter": { "category": "lighting" } }))
+        .run(
+            "Products",
+            None,
+            json!({ "first": 50, "filter": { "category": "lighting" } }),
+        )
         .await;
     assert!(
         !lamps.to_string().contains("LAMP-DESK\""),

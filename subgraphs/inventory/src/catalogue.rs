@@ -165,7 +165,13 @@ pub const GENERATED: &[(&str, &str, &str, &str, i64)] = &[
     ("bags", "TOTE", "Tote Bag", "Canvas", 1900),
     ("notebooks", "NOTEBOOK", "Notebook", "100 gsm paper", 1600),
     ("pens", "PEN", "Gel Pen", "Aluminium", 700),
-    ("audio", "SPEAKER", "Bluetooth Speaker", "Recycled plastic", 7900),
+    (
+        "audio",
+        "SPEAKER",
+        "Bluetooth Speaker",
+        "Recycled plastic",
+        7900,
+    ),
     ("keyboards", "KEYCAPS", "Keycap Set", "PBT", 4900),
     ("lighting", "LAMP", "Table Lamp", "Oak", 6900),
     ("planters", "POT", "Plant Pot", "Terracotta", 1500),
@@ -173,9 +179,9 @@ pub const GENERATED: &[(&str, &str, &str, &str, i64)] = &[
 ];
 
 const COLOURS: [&str; 24] = [
-    "Amber", "Aqua", "Black", "Blush", "Charcoal", "Cobalt", "Coral", "Cream", "Forest",
-    "Indigo", "Ivory", "Lavender", "Lemon", "Mint", "Mustard", "Navy", "Olive", "Peach",
-    "Plum", "Rust", "Sage", "Sand", "Slate", "Teal",
+    "Amber", "Aqua", "Black", "Blush", "Charcoal", "Cobalt", "Coral", "Cream", "Forest", "Indigo",
+    "Ivory", "Lavender", "Lemon", "Mint", "Mustard", "Navy", "Olive", "Peach", "Plum", "Rust",
+    "Sage", "Sand", "Slate", "Teal",
 ];
 
 /// Products generated per entry of [`GENERATED`].
@@ -306,7 +312,11 @@ mod tests {
         let products = demo_products().expect("valid demo products");
         let mut skus = std::collections::BTreeSet::new();
         for product in &products {
-            assert!(skus.insert(product.sku.clone()), "duplicate {}", product.sku);
+            assert!(
+                skus.insert(product.sku.clone()),
+                "duplicate {}",
+                product.sku
+            );
             assert!(!product.categories.is_empty(), "{}", product.sku);
             for slug in &product.categories {
                 assert!(
@@ -318,9 +328,14 @@ mod tests {
         }
         assert!(products.len() >= 250, "a few hundred: {}", products.len());
         assert!(products.iter().any(|p| p.stock == 0), "some are sold out");
-        let mugs = products.iter().filter(|p| p.name.to_lowercase().contains("mug"));
+        let mugs = products
+            .iter()
+            .filter(|p| p.name.to_lowercase().contains("mug"));
         assert!(mugs.clone().count() > 20);
-        assert!(mugs.clone().all(|p| p.stock >= 2), "every mug can be bought");
+        assert!(
+            mugs.clone().all(|p| p.stock >= 2),
+            "every mug can be bought"
+        );
     }
 
     #[test]

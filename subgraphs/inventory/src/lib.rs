@@ -98,12 +98,10 @@ impl AppState {
             ..AppState::new(store, authenticator)
         };
         if service.seed_demo_catalogue {
-            let seeded = catalogue::seed_demo_catalogue(
-                state.products.as_ref(),
-                state.categories.as_ref(),
-            )
-            .await
-            .context("cannot seed the demo catalogue")?;
+            let seeded =
+                catalogue::seed_demo_catalogue(state.products.as_ref(), state.categories.as_ref())
+                    .await
+                    .context("cannot seed the demo catalogue")?;
             tracing::info!(
                 categories = seeded.categories,
                 products = seeded.products,

@@ -15,13 +15,12 @@ use storefront_shared::testing::assert_schema_file_is_current;
 async fn exported_sdl() -> String {
     let (_dir, store) = common::embedded_store().await;
     let store: std::sync::Arc<dyn InventoryStore> = store;
-    let schema =
-        storefront_inventory::graphql::build_schema(
-            store.clone(),
-            store.clone(),
-            store,
-            &Default::default(),
-        );
+    let schema = storefront_inventory::graphql::build_schema(
+        store.clone(),
+        store.clone(),
+        store,
+        &Default::default(),
+    );
     let response = schema.execute("{ _service { sdl } }").await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("json data");
@@ -259,7 +258,11 @@ async fn exported_schema_has_the_catalogue_of_issue_22() {
     let sorts: Vec<String> = type_named(&doc, "ProductSort")
         .into_iter()
         .flat_map(|t| match &t.kind {
-            TypeKind::Enum(e) => e.values.iter().map(|v| v.node.value.node.to_string()).collect(),
+            TypeKind::Enum(e) => e
+                .values
+                .iter()
+                .map(|v| v.node.value.node.to_string())
+                .collect(),
             _ => Vec::new(),
         })
         .collect();

@@ -286,7 +286,10 @@ mod tests {
                 NewCategory::parse("mugs", "Mugs", Some(&"d".repeat(5001)), None),
                 "description",
             ),
-            (NewCategory::parse("mugs", "Mugs", None, Some("a b")), "parent"),
+            (
+                NewCategory::parse("mugs", "Mugs", None, Some("a b")),
+                "parent",
+            ),
         ] {
             let error = result.expect_err(field);
             assert!(error.message().starts_with(field), "{}", error.message());

@@ -62,7 +62,8 @@ impl Image {
                 "{field} must be at most {MAX_URL_LEN} bytes"
             )));
         }
-        if url.chars().any(|c| c.is_whitespace() || c.is_control()) || text::check_line(url).is_err()
+        if url.chars().any(|c| c.is_whitespace() || c.is_control())
+            || text::check_line(url).is_err()
         {
             return Err(bad_input(format!(
                 "{field} must not contain spaces or control characters (percent-encode them)"
@@ -257,8 +258,12 @@ mod tests {
 
     #[test]
     fn images_need_an_absolute_http_url() {
-        let ok = Image::parse(" https://cdn.example.com/mug.jpg?w=800 ", Some(" A mug "), 0)
-            .expect("valid");
+        let ok = Image::parse(
+            " https://cdn.example.com/mug.jpg?w=800 ",
+            Some(" A mug "),
+            0,
+        )
+        .expect("valid");
         assert_eq!(ok.url, "https://cdn.example.com/mug.jpg?w=800");
         assert_eq!(ok.alt_text, "A mug");
         assert!(Image::parse("http://localhost:8080/a.png", None, 0).is_ok());
@@ -318,7 +323,10 @@ mod tests {
             }),
             ..ProductPatch::default()
         };
-        assert_eq!(patch.price_after(&current).expect("valid"), Money::new(900, "USD"));
+        assert_eq!(
+            patch.price_after(&current).expect("valid"),
+            Money::new(900, "USD")
+        );
         let bad = ProductPatch {
             price: Some(PriceChange {
                 amount: None,

@@ -178,7 +178,9 @@ impl ProductFilter {
             .is_none_or(|s| product.name.to_lowercase().contains(&s.to_lowercase()))
             && self.price_min.is_none_or(|min| price >= min)
             && self.price_max.is_none_or(|max| price <= max)
-            && self.in_stock.is_none_or(|wanted| (product.available > 0) == wanted)
+            && self
+                .in_stock
+                .is_none_or(|wanted| (product.available > 0) == wanted)
     }
 }
 
@@ -397,7 +399,10 @@ mod tests {
         let text = ListCursor::of(&p, ProductSort::PriceAsc).encode();
         let error = ListCursor::decode(&text, ProductSort::PriceDesc).expect_err("other sort");
         let text = message(error);
-        assert!(text.contains("PRICE_ASC") && text.contains("PRICE_DESC"), "{text}");
+        assert!(
+            text.contains("PRICE_ASC") && text.contains("PRICE_DESC"),
+            "{text}"
+        );
         for junk in ["", "%%%", "bm9wZQ", &encode_cursor("sku", "MUG-1")] {
             let error = ListCursor::decode(junk, ProductSort::Name).expect_err(junk);
             assert!(message(error).starts_with("after"));
@@ -423,16 +428,20 @@ mod tests {
     #[test]
     fn filters_check_their_bounds() {
         assert!(
-            message(ProductFilter::parse(None, None, Some(500), Some(100), None).expect_err("min>max"))
-                .contains("priceMin")
+            message(
+                ProductFilter::parse(None, None, Some(500), Some(100), None).expect_err("min>max")
+            )
+            .contains("priceMin")
         );
         assert!(
             message(ProductFilter::parse(None, None, Some(-1), None, None).expect_err("neg"))
                 .contains("priceMin")
         );
         assert!(
-            message(ProductFilter::parse(Some("Not A Slug"), None, None, None, None).expect_err("slug"))
-                .contains("filter.category")
+            message(
+                ProductFilter::parse(Some("Not A Slug"), None, None, None, None).expect_err("slug")
+            )
+            .contains("filter.category")
         );
         let long = "s".repeat(MAX_SEARCH_LEN + 1);
         assert!(
@@ -459,13 +468,26 @@ mod tests {
         let parse = |first, search: Option<&str>, filter: ProductFilter| {
             ListRequest::parse(first, None, search, filter, ProductSort::Name)
         };
-        assert!(message(parse(0, None, ProductFilter::default()).expect_err("0")).contains("first"));
-        assert!(message(parse(101, None, ProductFilter::default()).expect_err("101")).contains("first"));
+        assert!(
+            message(parse(0, None, ProductFilter::default()).expect_err("0")).contains("first")
+        );
+        assert!(
+            message(parse(101, None, ProductFilter::default()).expect_err("101")).contains("first")
+        );
         let filter = ProductFilter::parse(None, Some("mug"), None, None, None).expect("valid");
-        assert!(parse(5, Some("MUG"), filter.clone()).is_ok(), "the same text twice is fine");
+        assert!(
+            parse(5, Some("MUG"), filter.clone()).is_ok(),
+            "the same text twice is fine"
+        );
         assert!(parse(5, Some("tee"), filter).is_err());
         let merged = parse(5, Some("tee"), ProductFilter::default()).expect("valid");
         assert_eq!(merged.filter.search.as_deref(), Some("tee"));
-        assert_eq!(parse(5, Some("  "), ProductFilter::default()).expect("valid").filter.search, None);
+        assert_eq!(
+            parse(5, Some("  "), ProductFilter::default())
+                .expect("valid")
+                .filter
+                .search,
+            None
+        );
     }
 }

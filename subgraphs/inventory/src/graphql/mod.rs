@@ -218,9 +218,8 @@ impl CatalogueMutation {
             )?;
             new.images = parse_images(input.images.as_deref().unwrap_or_default())?;
             new.attributes = parse_attributes(input.attributes.as_deref().unwrap_or_default())?;
-            new.categories = parse_categories(
-                input.categories.iter().flatten().map(String::as_str),
-            )?;
+            new.categories =
+                parse_categories(input.categories.iter().flatten().map(String::as_str))?;
             let product = self.products.insert(new).await?;
             tracing::info!(sku = %product.sku, "product created");
             Ok(ProductObject(product))

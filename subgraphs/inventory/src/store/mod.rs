@@ -21,8 +21,8 @@ use storefront_shared::ApiError;
 use storefront_shared::settings::CommonSettings;
 
 use crate::domain::{
-    Category, CategoryPatch, ListRequest, NewCategory, NewProduct, OrderId, Product,
-    ProductFilter, ProductPage, ProductPatch, Quantity, Reservation, Sku, Slug, StockRequest,
+    Category, CategoryPatch, ListRequest, NewCategory, NewProduct, OrderId, Product, ProductFilter,
+    ProductPage, ProductPatch, Quantity, Reservation, Sku, Slug, StockRequest,
 };
 
 /// A store operation failed.

@@ -16,7 +16,8 @@ const UPDATE_PRODUCT: &str = "mutation($sku: ID!, $input: UpdateProductInput!) {
   }
 }";
 
-const LIST: &str = "query($first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort) {
+const LIST: &str =
+    "query($first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort) {
   products(first: $first, after: $after, filter: $filter, sort: $sort) {
     totalCount
     edges { cursor node { sku name price { amount } stock } }
@@ -88,7 +89,10 @@ async fn a_category_page_shows_its_tree_its_products_and_their_count() {
     let products = &category["products"];
     assert_eq!(products["totalCount"], 2);
     assert_eq!(products["pageInfo"]["hasNextPage"], true);
-    assert_eq!(products["edges"][0]["node"]["sku"], "MUG-2", "the dearer mug");
+    assert_eq!(
+        products["edges"][0]["node"]["sku"], "MUG-2",
+        "the dearer mug"
+    );
     assert_eq!(
         products["edges"][0]["node"]["categories"],
         json!([{ "slug": "mugs" }, { "slug": "kitchen" }])
@@ -111,7 +115,11 @@ async fn a_category_page_shows_its_tree_its_products_and_their_count() {
         json!([{ "slug": "apparel" }, { "slug": "kitchen" }])
     );
     let none = h
-        .execute(Caller::Anonymous, "{ category(slug: \"nope\") { slug } }", json!({}))
+        .execute(
+            Caller::Anonymous,
+            "{ category(slug: \"nope\") { slug } }",
+            json!({}),
+        )
         .await;
     assert_eq!(none["data"]["category"], Value::Null);
 }
@@ -211,39 +219,72 @@ async fn an_admin_updates_a_product_and_bad_fields_are_refused_by_name() {
         "attributes": [{ "name": "Material", "value": "Stoneware" }],
     });
     let updated = h
-        .execute(Caller::Admin, UPDATE_PRODUCT, json!({ "sku": "mug-1", "input": input }))
+        .execute(
+            Caller::Admin,
+            UPDATE_PRODUCT,
+            json!({ "sku": "mug-1", "input": input }),
+        )
         .await;
     let product = &updated["data"]["updateProduct"];
     assert_eq!(product["name"], "Big Blue Mug", "{updated}");
-    assert_eq!(product["price"], json!({ "amount": 1500, "currency": "USD" }));
+    assert_eq!(
+        product["price"],
+        json!({ "amount": 1500, "currency": "USD" })
+    );
     assert_eq!(product["stock"], 10, "stock is not an updatable field");
     assert_eq!(product["description"], "About Blue Coffee Mug.", "kept");
     assert_eq!(
         product["images"],
         json!([{ "url": "https://cdn.example.com/mug.jpg", "altText": "A blue mug" }])
     );
-    assert_eq!(product["attributes"], json!([{ "name": "Material", "value": "Stoneware" }]));
-    assert_eq!(product["categories"], json!([{ "slug": "mugs" }, { "slug": "kitchen" }]));
+    assert_eq!(
+        product["attributes"],
+        json!([{ "name": "Material", "value": "Stoneware" }])
+    );
+    assert_eq!(
+        product["categories"],
+        json!([{ "slug": "mugs" }, { "slug": "kitchen" }])
+    );
 
     for (input, expected, field) in [
-        (json!({ "images": [{ "url": "ftp://x.com/a.png" }] }), "BAD_USER_INPUT", "images[0].url"),
-        (json!({ "attributes": [{ "name": "A", "value": "1" }, { "name": "a", "value": "2" }] }), "BAD_USER_INPUT", "attributes[1].name"),
+        (
+            json!({ "images": [{ "url": "ftp://x.com/a.png" }] }),
+            "BAD_USER_INPUT",
+            "images[0].url",
+        ),
+        (
+            json!({ "attributes": [{ "name": "A", "value": "1" }, { "name": "a", "value": "2" }] }),
+            "BAD_USER_INPUT",
+            "attributes[1].name",
+        ),
         (json!({ "currency": "usd" }), "BAD_USER_INPUT", "currency"),
         (json!({ "name": "" }), "BAD_USER_INPUT", "name"),
         (json!({ "categories": ["nope"] }), "NOT_FOUND", "nope"),
     ] {
         let response = h
-            .execute(Caller::Admin, UPDATE_PRODUCT, json!({ "sku": "MUG-1", "input": input }))
+            .execute(
+                Caller::Admin,
+                UPDATE_PRODUCT,
+                json!({ "sku": "MUG-1", "input": input }),
+            )
             .await;
         assert_eq!(code(&response), expected, "{input}: {response}");
         assert!(message(&response).contains(field), "{response}");
     }
     let unknown = h
-        .execute(Caller::Admin, UPDATE_PRODUCT, json!({ "sku": "NOPE", "input": { "name": "X" } }))
+        .execute(
+            Caller::Admin,
+            UPDATE_PRODUCT,
+            json!({ "sku": "NOPE", "input": { "name": "X" } }),
+        )
         .await;
     assert_eq!(code(&unknown), "NOT_FOUND");
     let customer = h
-        .execute(Caller::Customer, UPDATE_PRODUCT, json!({ "sku": "MUG-1", "input": { "name": "X" } }))
+        .execute(
+            Caller::Customer,
+            UPDATE_PRODUCT,
+            json!({ "sku": "MUG-1", "input": { "name": "X" } }),
+        )
         .await;
     assert_eq!(code(&customer), "FORBIDDEN");
 }
@@ -279,9 +320,16 @@ async fn category_mutations_refuse_duplicates_cycles_and_deleting_a_parent() {
         "{moved}"
     );
     let kept = h
-        .execute(Caller::Admin, update, json!({ "slug": "mugs", "input": { "parent": "kitchen" } }))
+        .execute(
+            Caller::Admin,
+            update,
+            json!({ "slug": "mugs", "input": { "parent": "kitchen" } }),
+        )
         .await;
-    assert_eq!(kept["data"]["updateCategory"]["name"], "Mugs & Cups", "{kept}");
+    assert_eq!(
+        kept["data"]["updateCategory"]["name"], "Mugs & Cups",
+        "{kept}"
+    );
 
     let delete = "mutation($slug: String!) { deleteCategory(slug: $slug) }";
     let parent = h
@@ -289,13 +337,24 @@ async fn category_mutations_refuse_duplicates_cycles_and_deleting_a_parent() {
         .await;
     assert_eq!(code(&parent), "INVALID_STATE");
     assert!(message(&parent).contains("mugs"), "{parent}");
-    let deleted = h.execute(Caller::Admin, delete, json!({ "slug": "mugs" })).await;
+    let deleted = h
+        .execute(Caller::Admin, delete, json!({ "slug": "mugs" }))
+        .await;
     assert_eq!(deleted["data"]["deleteCategory"], true, "{deleted}");
     let mug = h
-        .execute(Caller::Anonymous, "{ product(sku: \"MUG-1\") { categories { slug } } }", json!({}))
+        .execute(
+            Caller::Anonymous,
+            "{ product(sku: \"MUG-1\") { categories { slug } } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(mug["data"]["product"]["categories"], json!([{ "slug": "kitchen" }]));
-    let gone = h.execute(Caller::Admin, delete, json!({ "slug": "mugs" })).await;
+    assert_eq!(
+        mug["data"]["product"]["categories"],
+        json!([{ "slug": "kitchen" }])
+    );
+    let gone = h
+        .execute(Caller::Admin, delete, json!({ "slug": "mugs" }))
+        .await;
     assert_eq!(code(&gone), "NOT_FOUND");
     let forbidden = h
         .execute(
@@ -351,7 +410,11 @@ async fn an_archived_product_is_not_listed_nor_reservable_but_resolves_for_order
     assert_eq!(code(&refused), "INVALID_STATE");
     assert!(message(&refused).contains("TEE-1"), "{refused}");
     let mug = h
-        .execute(Caller::Anonymous, "{ product(sku: \"MUG-1\") { stock } }", json!({}))
+        .execute(
+            Caller::Anonymous,
+            "{ product(sku: \"MUG-1\") { stock } }",
+            json!({}),
+        )
         .await;
     assert_eq!(mug["data"]["product"]["stock"], 10, "nothing was held");
 
@@ -367,7 +430,10 @@ async fn an_archived_product_is_not_listed_nor_reservable_but_resolves_for_order
             json!({ "orderId": "o-1", "lines": [{ "sku": "TEE-1", "quantity": 1 }] }),
         )
         .await;
-    assert_eq!(reserved["data"]["reserveStock"]["status"], "RESERVED", "{reserved}");
+    assert_eq!(
+        reserved["data"]["reserveStock"]["status"], "RESERVED",
+        "{reserved}"
+    );
     let customer = h
         .execute(Caller::Customer, archive, json!({ "sku": "MUG-1" }))
         .await;

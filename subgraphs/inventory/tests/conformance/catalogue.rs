@@ -46,7 +46,15 @@ async fn catalogue(store: &Store) {
     category(store, "home", None).await;
     category(store, "mugs", Some("home")).await;
     category(store, "lamps", Some("home")).await;
-    let names = ["Apron", "apron", "Bowl", "Candle", "Mug", "mug", "Zebra Mug"];
+    let names = [
+        "Apron",
+        "apron",
+        "Bowl",
+        "Candle",
+        "Mug",
+        "mug",
+        "Zebra Mug",
+    ];
     for i in 0..60_i64 {
         let categories: &[&str] = match i % 3 {
             0 => &["mugs", "home"],
@@ -121,20 +129,36 @@ async fn categories_form_a_tree_and_refuse_duplicates_cycles_and_unknown_parents
     category(&store, "home", None).await;
     category(&store, "kitchen", Some("home")).await;
     category(&store, "mugs", Some("kitchen")).await;
-    let mugs = store.category(&slug("mugs")).await.expect("reads").expect("exists");
+    let mugs = store
+        .category(&slug("mugs"))
+        .await
+        .expect("reads")
+        .expect("exists");
     assert_eq!(mugs.parent, Some(slug("kitchen")));
-    assert!(store.category(&slug("nope")).await.expect("reads").is_none());
+    assert!(
+        store
+            .category(&slug("nope"))
+            .await
+            .expect("reads")
+            .is_none()
+    );
 
     let duplicate = store
         .insert_category(NewCategory::parse("mugs", "Again", None, None).expect("valid"))
         .await
         .expect_err("taken");
-    assert!(matches!(duplicate, StoreError::DuplicateSlug(_)), "{duplicate:?}");
+    assert!(
+        matches!(duplicate, StoreError::DuplicateSlug(_)),
+        "{duplicate:?}"
+    );
     let orphan = store
         .insert_category(NewCategory::parse("cups", "Cups", None, Some("nope")).expect("valid"))
         .await
         .expect_err("unknown parent");
-    assert!(matches!(orphan, StoreError::UnknownCategory(_)), "{orphan:?}");
+    assert!(
+        matches!(orphan, StoreError::UnknownCategory(_)),
+        "{orphan:?}"
+    );
 
     let cycle = CategoryPatch::parse(None, None, ParentChange::Set(slug("mugs"))).expect("valid");
     let refused = store
@@ -147,14 +171,25 @@ async fn categories_form_a_tree_and_refuse_duplicates_cycles_and_unknown_parents
         "BAD_USER_INPUT"
     );
 
-    let rename = CategoryPatch::parse(Some("Coffee Mugs"), Some("All of them"), ParentChange::Clear)
-        .expect("valid");
+    let rename = CategoryPatch::parse(
+        Some("Coffee Mugs"),
+        Some("All of them"),
+        ParentChange::Clear,
+    )
+    .expect("valid");
     let moved = store
         .update_category(&slug("mugs"), &rename)
         .await
         .expect("updates");
-    assert_eq!((moved.name.as_str(), moved.parent.clone()), ("Coffee Mugs", None));
-    let read = store.category(&slug("mugs")).await.expect("reads").expect("exists");
+    assert_eq!(
+        (moved.name.as_str(), moved.parent.clone()),
+        ("Coffee Mugs", None)
+    );
+    let read = store
+        .category(&slug("mugs"))
+        .await
+        .expect("reads")
+        .expect("exists");
     assert_eq!(read, moved, "the change is stored");
     let slugs: Vec<String> = store
         .categories()
@@ -168,7 +203,10 @@ async fn categories_form_a_tree_and_refuse_duplicates_cycles_and_unknown_parents
         .update_category(&slug("nope"), &rename)
         .await
         .expect_err("unknown");
-    assert!(matches!(missing, StoreError::UnknownCategory(_)), "{missing:?}");
+    assert!(
+        matches!(missing, StoreError::UnknownCategory(_)),
+        "{missing:?}"
+    );
 }
 
 async fn deleting_a_category_takes_it_off_its_products_but_not_while_it_has_children(store: Store) {
@@ -182,27 +220,49 @@ async fn deleting_a_category_takes_it_off_its_products_but_not_while_it_has_chil
         .insert(product("OLD", "Old Mug", 100, 1, &["mugs"]))
         .await
         .expect("inserts");
-    store.set_archived(&sku("OLD"), true).await.expect("archives");
+    store
+        .set_archived(&sku("OLD"), true)
+        .await
+        .expect("archives");
 
-    let refused = store.delete_category(&slug("home")).await.expect_err("has children");
+    let refused = store
+        .delete_category(&slug("home"))
+        .await
+        .expect_err("has children");
     assert!(
         matches!(refused, StoreError::HasChildren { ref children, .. } if children == "mugs"),
         "{refused:?}"
     );
-    assert_eq!(storefront_shared::ApiError::from(refused).code(), "INVALID_STATE");
+    assert_eq!(
+        storefront_shared::ApiError::from(refused).code(),
+        "INVALID_STATE"
+    );
 
     store.delete_category(&slug("mugs")).await.expect("deletes");
-    assert!(store.category(&slug("mugs")).await.expect("reads").is_none());
+    assert!(
+        store
+            .category(&slug("mugs"))
+            .await
+            .expect("reads")
+            .is_none()
+    );
     for raw in ["MUG", "OLD"] {
         let p = store.get(&sku(raw)).await.expect("reads").expect("exists");
-        assert!(!p.categories.contains(&slug("mugs")), "{raw}: {:?}", p.categories);
+        assert!(
+            !p.categories.contains(&slug("mugs")),
+            "{raw}: {:?}",
+            p.categories
+        );
     }
     let in_home = ProductFilter {
         category: Some(slug("home")),
         ..ProductFilter::default()
     };
     assert_eq!(walk(&store, &in_home, ProductSort::Name, 10).await, ["MUG"]);
-    let again = store.delete_category(&slug("mugs")).await.expect_err("gone");
+    let again = store
+        .delete_category(&slug("mugs"))
+        .await
+        .expect_err("gone");
     assert!(matches!(again, StoreError::UnknownCategory(_)), "{again:?}");
 }
 
@@ -252,8 +312,8 @@ async fn pages_neither_skip_nor_repeat_while_stock_changes(store: Store) {
         let mut after: Option<String> = None;
         let mut round = 0;
         loop {
-            let listing = ListRequest::parse(5, after.as_deref(), None, filter.clone(), sort)
-                .expect("valid");
+            let listing =
+                ListRequest::parse(5, after.as_deref(), None, filter.clone(), sort).expect("valid");
             let page = store.list(&listing).await.expect("lists");
             after = page.products.last().map(|p| page.cursor(p));
             seen.extend(page.products.iter().map(|p| p.sku.to_string()));
@@ -264,7 +324,11 @@ async fn pages_neither_skip_nor_repeat_while_stock_changes(store: Store) {
             round += 1;
             let next = before.iter().find(|s| !seen.contains(s)).cloned();
             if let Some(next) = next {
-                let p = store.get(&sku(&next)).await.expect("reads").expect("exists");
+                let p = store
+                    .get(&sku(&next))
+                    .await
+                    .expect("reads")
+                    .expect("exists");
                 if p.available > 0 {
                     store
                         .reserve(
@@ -290,7 +354,11 @@ async fn pages_neither_skip_nor_repeat_while_stock_changes(store: Store) {
         let mut unique = seen.clone();
         unique.sort();
         unique.dedup();
-        assert_eq!(unique.len(), seen.len(), "{sort:?}: a product repeated: {seen:?}");
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "{sort:?}: a product repeated: {seen:?}"
+        );
         for expected in before.iter().filter(|s| !sold_during.contains(s)) {
             assert!(
                 seen.contains(expected),
@@ -305,7 +373,10 @@ async fn pages_neither_skip_nor_repeat_while_stock_changes(store: Store) {
 
 async fn counts_match_the_listing_for_each_filter(store: Store) {
     catalogue(&store).await;
-    store.set_archived(&sku("P-00"), true).await.expect("archives");
+    store
+        .set_archived(&sku("P-00"), true)
+        .await
+        .expect("archives");
     let all = everything(&store).await;
     for filter in filters() {
         let expected = reference(&all, &filter, ProductSort::Name).len();
@@ -317,8 +388,14 @@ async fn counts_match_the_listing_for_each_filter(store: Store) {
 async fn updating_a_product_moves_it_between_listings(store: Store) {
     category(&store, "mugs", None).await;
     category(&store, "lamps", None).await;
-    store.insert(product("A", "Alpha", 500, 1, &["mugs"])).await.expect("inserts");
-    store.insert(product("B", "Beta", 100, 1, &["mugs"])).await.expect("inserts");
+    store
+        .insert(product("A", "Alpha", 500, 1, &["mugs"]))
+        .await
+        .expect("inserts");
+    store
+        .insert(product("B", "Beta", 100, 1, &["mugs"]))
+        .await
+        .expect("inserts");
     let in_category = |c: &str| ProductFilter {
         category: Some(slug(c)),
         ..ProductFilter::default()
@@ -329,40 +406,81 @@ async fn updating_a_product_moves_it_between_listings(store: Store) {
         currency: None,
     });
     patch.categories = Some(vec![slug("lamps")]);
-    patch.images = Some(vec![Image::parse("https://e.com/a.jpg", Some("A"), 0).expect("valid")]);
+    patch.images = Some(vec![
+        Image::parse("https://e.com/a.jpg", Some("A"), 0).expect("valid"),
+    ]);
     let updated = store.update(&sku("A"), &patch).await.expect("updates");
     assert_eq!(
-        (updated.name.as_str(), updated.price.amount, updated.available),
+        (
+            updated.name.as_str(),
+            updated.price.amount,
+            updated.available
+        ),
         ("Zulu", 50, 1),
         "stock is untouched"
     );
-    assert_eq!(store.get(&sku("A")).await.expect("reads").expect("exists"), updated);
-    assert_eq!(walk(&store, &in_category("mugs"), ProductSort::Name, 10).await, ["B"]);
-    assert_eq!(walk(&store, &in_category("lamps"), ProductSort::Name, 10).await, ["A"]);
+    assert_eq!(
+        store.get(&sku("A")).await.expect("reads").expect("exists"),
+        updated
+    );
+    assert_eq!(
+        walk(&store, &in_category("mugs"), ProductSort::Name, 10).await,
+        ["B"]
+    );
+    assert_eq!(
+        walk(&store, &in_category("lamps"), ProductSort::Name, 10).await,
+        ["A"]
+    );
     let all = ProductFilter::default();
     assert_eq!(walk(&store, &all, ProductSort::Name, 10).await, ["B", "A"]);
-    assert_eq!(walk(&store, &all, ProductSort::PriceAsc, 10).await, ["A", "B"]);
+    assert_eq!(
+        walk(&store, &all, ProductSort::PriceAsc, 10).await,
+        ["A", "B"]
+    );
 
-    let unknown = store.update(&sku("NOPE"), &patch).await.expect_err("absent");
+    let unknown = store
+        .update(&sku("NOPE"), &patch)
+        .await
+        .expect_err("absent");
     assert!(matches!(unknown, StoreError::UnknownSku(_)), "{unknown:?}");
-    let mut bad = ProductPatch::default();
-    bad.categories = Some(vec![slug("nope")]);
-    let refused = store.update(&sku("B"), &bad).await.expect_err("unknown category");
-    assert!(matches!(refused, StoreError::UnknownCategory(_)), "{refused:?}");
+    let bad = ProductPatch {
+        categories: Some(vec![slug("nope")]),
+        ..ProductPatch::default()
+    };
+    let refused = store
+        .update(&sku("B"), &bad)
+        .await
+        .expect_err("unknown category");
+    assert!(
+        matches!(refused, StoreError::UnknownCategory(_)),
+        "{refused:?}"
+    );
 }
 
 async fn archived_products_leave_listings_and_cannot_be_reserved_but_still_resolve(store: Store) {
     category(&store, "mugs", None).await;
-    store.insert(product("A", "Alpha", 500, 5, &["mugs"])).await.expect("inserts");
-    store.insert(product("B", "Beta", 100, 5, &["mugs"])).await.expect("inserts");
+    store
+        .insert(product("A", "Alpha", 500, 5, &["mugs"]))
+        .await
+        .expect("inserts");
+    store
+        .insert(product("B", "Beta", 100, 5, &["mugs"]))
+        .await
+        .expect("inserts");
     store
         .reserve(&order("o-held"), &request(&[("A", 1)]))
         .await
         .expect("reserves before the archive");
     let archived = store.set_archived(&sku("A"), true).await.expect("archives");
     assert!(archived.is_archived());
-    let again = store.set_archived(&sku("A"), true).await.expect("idempotent");
-    assert_eq!(again.archived_at, archived.archived_at, "archiving twice keeps the time");
+    let again = store
+        .set_archived(&sku("A"), true)
+        .await
+        .expect("idempotent");
+    assert_eq!(
+        again.archived_at, archived.archived_at,
+        "archiving twice keeps the time"
+    );
     for sort in ProductSort::ALL {
         let all = ProductFilter::default();
         assert_eq!(walk(&store, &all, sort, 10).await, ["B"], "{sort:?}");
@@ -379,7 +497,10 @@ async fn archived_products_leave_listings_and_cannot_be_reserved_but_still_resol
         .reserve(&order("o-new"), &request(&[("B", 1), ("A", 1)]))
         .await
         .expect_err("archived");
-    assert!(matches!(refused, StoreError::Archived(ref s) if s.as_str() == "A"), "{refused:?}");
+    assert!(
+        matches!(refused, StoreError::Archived(ref s) if s.as_str() == "A"),
+        "{refused:?}"
+    );
     let api = storefront_shared::ApiError::from(refused);
     assert_eq!(api.code(), "INVALID_STATE");
     assert!(api.message().contains('A'), "{}", api.message());
@@ -388,13 +509,22 @@ async fn archived_products_leave_listings_and_cannot_be_reserved_but_still_resol
     // The reservation made before the archive can still be sold.
     store.commit(&order("o-held")).await.expect("commits");
 
-    store.set_archived(&sku("A"), false).await.expect("unarchives");
-    assert_eq!(walk(&store, &ProductFilter::default(), ProductSort::Name, 10).await, ["A", "B"]);
+    store
+        .set_archived(&sku("A"), false)
+        .await
+        .expect("unarchives");
+    assert_eq!(
+        walk(&store, &ProductFilter::default(), ProductSort::Name, 10).await,
+        ["A", "B"]
+    );
     store
         .reserve(&order("o-new"), &request(&[("B", 1), ("A", 1)]))
         .await
         .expect("reserves once unarchived");
-    let missing = store.set_archived(&sku("NOPE"), true).await.expect_err("absent");
+    let missing = store
+        .set_archived(&sku("NOPE"), true)
+        .await
+        .expect_err("absent");
     assert!(matches!(missing, StoreError::UnknownSku(_)), "{missing:?}");
 }
 
@@ -403,7 +533,13 @@ async fn products_naming_an_unknown_category_are_refused(store: Store) {
         .insert(product("A", "Alpha", 1, 1, &["nope"]))
         .await
         .expect_err("unknown category");
-    assert!(matches!(refused, StoreError::UnknownCategory(_)), "{refused:?}");
-    assert_eq!(storefront_shared::ApiError::from(refused).code(), "NOT_FOUND");
+    assert!(
+        matches!(refused, StoreError::UnknownCategory(_)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        storefront_shared::ApiError::from(refused).code(),
+        "NOT_FOUND"
+    );
     assert!(store.get(&sku("A")).await.expect("reads").is_none());
 }

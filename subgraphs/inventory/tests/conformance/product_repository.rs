@@ -108,7 +108,10 @@ async fn pages_through_products_in_name_order(store: Store) {
     assert_eq!(pages, [(10, true), (10, true), (5, false)]);
     let mut expected = skus.clone();
     expected.sort();
-    assert_eq!(seen, expected, "every product once, in name order (names follow the skus here)");
+    assert_eq!(
+        seen, expected,
+        "every product once, in name order (names follow the skus here)"
+    );
 
     let exact = store.list(&page(25, None, None)).await.expect("lists");
     assert_eq!(exact.products.len(), 25);
@@ -116,7 +119,11 @@ async fn pages_through_products_in_name_order(store: Store) {
         !exact.has_next_page,
         "no next page when the page ends exactly at the last product"
     );
-    let last = store.get(&sku("SKU-24")).await.expect("reads").expect("exists");
+    let last = store
+        .get(&sku("SKU-24"))
+        .await
+        .expect("reads")
+        .expect("exists");
     let past_end = ListCursor::of(&last, ProductSort::Name).encode();
     let empty = store
         .list(&page(5, Some(&past_end), None))

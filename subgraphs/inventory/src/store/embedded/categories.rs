@@ -7,7 +7,9 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use super::{EmbeddedStore, Tables, decode, encode};
 use crate::domain::category::MAX_CATEGORIES;
-use crate::domain::{Category, CategoryPatch, NewCategory, ParentChange, Product, Slug, now_millis};
+use crate::domain::{
+    Category, CategoryPatch, NewCategory, ParentChange, Product, Slug, now_millis,
+};
 use crate::store::{CategoryRepository, StoreError, StoreResult, check_tree};
 
 impl Tables<'_> {

@@ -28,7 +28,7 @@ use redb::{ReadableTable, Table};
 
 use super::decode;
 use crate::domain::{
-    ListCursor, ListRequest, Product, ProductFilter, ProductPage, ProductSort, SortKey, Slug,
+    ListCursor, ListRequest, Product, ProductFilter, ProductPage, ProductSort, Slug, SortKey,
 };
 use crate::store::StoreResult;
 
@@ -82,7 +82,11 @@ pub(super) fn keys_of(product: &Product) -> Vec<Vec<u8>> {
     let scopes = std::iter::once(None).chain(product.categories.iter().map(Some));
     let mut keys = Vec::with_capacity(3 * (1 + product.categories.len()));
     for scope in scopes {
-        for sort in [ProductSort::Name, ProductSort::PriceAsc, ProductSort::Newest] {
+        for sort in [
+            ProductSort::Name,
+            ProductSort::PriceAsc,
+            ProductSort::Newest,
+        ] {
             keys.push(key(
                 scope,
                 order_byte(sort),
@@ -176,16 +180,24 @@ pub(super) fn list(
     request: &ListRequest,
 ) -> StoreResult<ProductPage> {
     let (low, high) = range(&request.filter, request.sort);
-    let cursor = request.after.as_ref().map(|c| cursor_key(c, &request.filter));
+    let cursor = request
+        .after
+        .as_ref()
+        .map(|c| cursor_key(c, &request.filter));
     let descending = request.sort.descending();
     let (start, end) = match (&cursor, descending) {
-        (Some(c), false) if c.as_slice() >= low.as_slice() => {
-            (Bound::Excluded(c.as_slice()), Bound::Excluded(high.as_slice()))
-        }
-        (Some(c), true) if c.as_slice() <= high.as_slice() => {
-            (Bound::Included(low.as_slice()), Bound::Excluded(c.as_slice()))
-        }
-        _ => (Bound::Included(low.as_slice()), Bound::Excluded(high.as_slice())),
+        (Some(c), false) if c.as_slice() >= low.as_slice() => (
+            Bound::Excluded(c.as_slice()),
+            Bound::Excluded(high.as_slice()),
+        ),
+        (Some(c), true) if c.as_slice() <= high.as_slice() => (
+            Bound::Included(low.as_slice()),
+            Bound::Excluded(c.as_slice()),
+        ),
+        _ => (
+            Bound::Included(low.as_slice()),
+            Bound::Excluded(high.as_slice()),
+        ),
     };
     if let (Bound::Excluded(s) | Bound::Included(s), Bound::Excluded(e)) = (start, end)
         && s >= e
@@ -247,8 +259,7 @@ pub(super) fn count(
     let mut count = 0;
     for row in listing.range::<&[u8]>(low.as_slice()..high.as_slice())? {
         let (key, _) = row?;
-        if !needs_products
-            || product_at(products, key.value())?.is_some_and(|p| filter.matches(&p))
+        if !needs_products || product_at(products, key.value())?.is_some_and(|p| filter.matches(&p))
         {
             count += 1;
         }

@@ -103,7 +103,8 @@ impl CategoryRepository for MongoStore {
             check_tree(slug, parent, &self.categories().await?)?;
         }
         patch.apply(&mut category);
-        let mut set = doc! { "name": category.name.as_str(), "description": category.description.as_str() };
+        let mut set =
+            doc! { "name": category.name.as_str(), "description": category.description.as_str() };
         let update = match &category.parent {
             Some(parent) => {
                 set.insert("parent", parent.as_str());

@@ -34,9 +34,18 @@ use crate::store::StoreResult;
 /// The listing indexes, as `(name, keys)`.
 pub fn indexes() -> Vec<(&'static str, Document)> {
     vec![
-        ("list_name", doc! { "archived_at": 1, "name_key": 1, "sku": 1 }),
-        ("list_price", doc! { "archived_at": 1, "price.amount": 1, "sku": 1 }),
-        ("list_newest", doc! { "archived_at": 1, "created_at": 1, "sku": 1 }),
+        (
+            "list_name",
+            doc! { "archived_at": 1, "name_key": 1, "sku": 1 },
+        ),
+        (
+            "list_price",
+            doc! { "archived_at": 1, "price.amount": 1, "sku": 1 },
+        ),
+        (
+            "list_newest",
+            doc! { "archived_at": 1, "created_at": 1, "sku": 1 },
+        ),
         (
             "category_name",
             doc! { "categories": 1, "archived_at": 1, "name_key": 1, "sku": 1 },
@@ -170,7 +179,11 @@ pub fn query(filter: &ProductFilter, after: Option<&ListCursor>) -> Document {
     }
     if let Some(cursor) = after {
         let field = sort_field(cursor.sort);
-        let beyond = if cursor.sort.descending() { "$lt" } else { "$gt" };
+        let beyond = if cursor.sort.descending() {
+            "$lt"
+        } else {
+            "$gt"
+        };
         let key = key_bson(&cursor.key);
         query.insert(
             "$or",
@@ -240,7 +253,10 @@ mod tests {
         for filter in &filters {
             for sort_by in ProductSort::ALL {
                 let want = wanted(filter, sort_by);
-                assert!(all.contains(&want), "no index {want:?} for {filter:?} {sort_by:?}");
+                assert!(
+                    all.contains(&want),
+                    "no index {want:?} for {filter:?} {sort_by:?}"
+                );
             }
         }
         assert_eq!(
@@ -266,6 +282,9 @@ mod tests {
             or[1],
             Bson::Document(doc! { "price.amount": 1200_i64, "sku": { "$lt": "MUG" } })
         );
-        assert_eq!(sort(ProductSort::PriceDesc), doc! { "price.amount": -1, "sku": -1 });
+        assert_eq!(
+            sort(ProductSort::PriceDesc),
+            doc! { "price.amount": -1, "sku": -1 }
+        );
     }
 }
