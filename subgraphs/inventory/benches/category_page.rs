@@ -31,7 +31,8 @@ use storefront_inventory::store::{
     CategoryRepository, InventoryStore, ProductRepository, StoreResult,
 };
 
-const PAGE: &str = "query($slug: String!, $after: String, $filter: ProductFilter, $sort: ProductSort) {
+const PAGE: &str =
+    "query($slug: String!, $after: String, $filter: ProductFilter, $sort: ProductSort) {
   category(slug: $slug) {
     name
     products(first: 24, after: $after, filter: $filter, sort: $sort) {
@@ -142,7 +143,10 @@ async fn third_page(http: &reqwest::Client, url: &str, variables: &Value) -> any
     for _ in 0..2 {
         let answer = post(http, url, &vars).await?;
         vars["after"] = answer["data"]["category"]["products"]["pageInfo"]["endCursor"].clone();
-        anyhow::ensure!(!vars["after"].is_null(), "the listing has fewer than three pages");
+        anyhow::ensure!(
+            !vars["after"].is_null(),
+            "the listing has fewer than three pages"
+        );
     }
     Ok(vars)
 }
@@ -186,17 +190,19 @@ async fn measure(
     Ok((all, elapsed))
 }
 
-async fn run_on(label: &str, store: Arc<dyn InventoryStore>, requests: usize) -> anyhow::Result<()> {
+async fn run_on(
+    label: &str,
+    store: Arc<dyn InventoryStore>,
+    requests: usize,
+) -> anyhow::Result<()> {
     let counted = Arc::new(Counted {
         inner: store.clone(),
         calls: AtomicUsize::new(0),
     });
-    let seeded = storefront_inventory::catalogue::seed_demo_catalogue(
-        counted.as_ref(),
-        counted.as_ref(),
-    )
-    .await
-    .context("seeds the demo catalogue")?;
+    let seeded =
+        storefront_inventory::catalogue::seed_demo_catalogue(counted.as_ref(), counted.as_ref())
+            .await
+            .context("seeds the demo catalogue")?;
     let (_signer, authenticator) = {
         let signer = storefront_shared::testing::TokenSigner::new();
         let authenticator = signer.authenticator();
@@ -283,7 +289,12 @@ async fn main() -> anyhow::Result<()> {
             let store = storefront_inventory::store::mongo::MongoStore::new(db.clone())
                 .await
                 .context("prepares the MongoDB store")?;
-            run_on("MongoDB (STOREFRONT_TEST_MONGODB_URI)", Arc::new(store), requests).await?;
+            run_on(
+                "MongoDB (STOREFRONT_TEST_MONGODB_URI)",
+                Arc::new(store),
+                requests,
+            )
+            .await?;
             db.drop().await.context("drops the bench database")?;
         }
         None => println!("\n(MongoDB skipped: set STOREFRONT_TEST_MONGODB_URI to measure it too)"),
