@@ -92,6 +92,52 @@ async fn every_example_operation_runs_through_the_router() {
     let product = client.run("Product", None, json!({ "sku": sku })).await;
     let stock_before = product["product"]["stock"].as_i64().expect("stock");
 
+    // Browse by category: the tree, then a category page (filter + sort + 24).
+    let tree = client.run("Categories", None, json!({})).await;
+    let kitchen = tree["categories"]
+        .as_array()
+        .expect("categories")
+        .iter()
+        .find(|c| c["slug"] == "kitchen")
+        .expect("the demo catalogue has a kitchen category")
+        .clone();
+    assert!(
+        kitchen["children"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+    let page = client
+        .run(
+            "CategoryPage",
+            None,
+            json!({ "slug": "mugs-cups", "filter": { "inStock": true, "priceMax": 3000 }, "sort": "PRICE_ASC" }),
+        )
+        .await;
+    let products = &page["category"]["products"];
+    assert_eq!(products["edges"].as_array().map(Vec::len), Some(24));
+    assert!(products["totalCount"].as_i64().expect("totalCount") > 24);
+    assert_eq!(page["category"]["parent"]["slug"], "kitchen");
+    let next = client
+        .run(
+            "CategoryPage",
+            None,
+            json!({ "slug": "mugs-cups", "filter": { "inStock": true, "priceMax": 3000 }, "sort": "PRICE_ASC",
+                    "after": products["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    let last_price = |p: &Value| {
+        p["edges"]
+            .as_array()
+            .and_then(|e| e.last())
+            .map(|e| e["node"]["price"]["amount"].as_i64())
+    };
+    let first_of_next =
+        next["category"]["products"]["edges"][0]["node"]["price"]["amount"].as_i64();
+    assert!(
+        last_price(products).flatten() <= first_of_next,
+        "the next page continues the order"
+    );
+
     // Accounts: the default local ADMIN, and a customer.
     let admin = client
         .run(
@@ -181,6 +227,36 @@ async fn every_example_operation_runs_through_the_router() {
         )
         .await;
     assert_eq!(restocked["restock"]["stock"], 5);
+    let updated = client
+        .run(
+            "UpdateProduct",
+            Some(&admin_token),
+            json!({ "sku": "LAMP-DESK", "input": { "categories": ["lighting"], "images": [{ "url": "https://images.storefront.example/lamp.jpg", "altText": "A desk lamp" }] } }),
+        )
+        .await;
+    assert_eq!(
+        updated["updateProduct"]["categories"][0]["slug"],
+        "lighting"
+    );
+    let archived = client
+        .run(
+            "ArchiveProduct",
+            Some(&admin_token),
+            json!({ "sku": "LAMP-DESK" }),
+        )
+        .await;
+    assert_eq!(archived["archiveProduct"]["archived"], true);
+    let lamps = client
+        .run(
+            "Products",
+            None,
+            json!({ "first": 50, "filter": { "category": "lighting" } }),
+        )
+        .await;
+    assert!(
+        !lamps.to_string().contains("LAMP-DESK\""),
+        "an archived product is not listed: {lamps}"
+    );
 
     // Cart and checkout: fill a cart anonymously, merge it after login, choose
     // shipping, apply an ADMIN's discount code, check out (the order's total

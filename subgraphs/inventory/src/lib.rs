@@ -1,7 +1,8 @@
 //! The inventory subgraph of Storefront: the product catalogue and its stock.
 //!
-//! It serves the `Product` entity (key `sku`), catalogue queries with cursor
-//! pagination and search, admin mutations to create and restock products, and the
+//! It serves the `Product` entity (key `sku`), categories, catalogue listings with
+//! filters, sort orders and cursor pagination over indexes in both stores, admin
+//! mutations to manage categories and products, and the
 //! internal, `@inaccessible` operations with which the orders service reserves,
 //! releases and sells stock without ever overselling.
 //!
@@ -16,7 +17,7 @@
 //!   with the same words as orders and payments (`flow`, `clients`, `sweeper`).
 //! - [`graphql`]: the Federation v2 schema, the batched `Product` entity resolver and
 //!   the internal stock operations.
-//! - [`catalogue`]: the demo products seeded into an empty store.
+//! - [`catalogue`]: the demo categories and products seeded into an empty store.
 //! - [`settings`]: the `[service]` settings.
 //!
 //! ```text
@@ -48,13 +49,15 @@ use crate::settings::InventorySettings;
 pub const DEFAULT_PORT: u16 = 4004;
 
 use crate::graphql::InventorySchema;
-use crate::store::{InventoryStore, ProductRepository, StockRepository};
+use crate::store::{CategoryRepository, InventoryStore, ProductRepository, StockRepository};
 
 /// What the HTTP app needs: the repositories and the authenticator.
 #[derive(Clone)]
 pub struct AppState {
     /// The catalogue.
     pub products: Arc<dyn ProductRepository>,
+    /// The category tree.
+    pub categories: Arc<dyn CategoryRepository>,
     /// Reservations.
     pub stock: Arc<dyn StockRepository>,
     /// Turns request headers into the caller.
@@ -68,6 +71,7 @@ impl AppState {
     pub fn new(store: Arc<dyn InventoryStore>, authenticator: Authenticator) -> Self {
         AppState {
             products: store.clone(),
+            categories: store.clone(),
             stock: store,
             authenticator,
             limits: RequestLimits::default(),
@@ -94,17 +98,27 @@ impl AppState {
             ..AppState::new(store, authenticator)
         };
         if service.seed_demo_catalogue {
-            let added = catalogue::seed_demo_catalogue(state.products.as_ref())
-                .await
-                .context("cannot seed the demo catalogue")?;
-            tracing::info!(added, "demo catalogue seeded");
+            let seeded =
+                catalogue::seed_demo_catalogue(state.products.as_ref(), state.categories.as_ref())
+                    .await
+                    .context("cannot seed the demo catalogue")?;
+            tracing::info!(
+                categories = seeded.categories,
+                products = seeded.products,
+                "demo catalogue seeded"
+            );
         }
         Ok(state)
     }
 
     /// The GraphQL schema over this state's repositories, with its request limits.
     pub fn schema(&self) -> InventorySchema {
-        graphql::build_schema(self.products.clone(), self.stock.clone(), &self.limits)
+        graphql::build_schema(
+            self.products.clone(),
+            self.categories.clone(),
+            self.stock.clone(),
+            &self.limits,
+        )
     }
 }
 

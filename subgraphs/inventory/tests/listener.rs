@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
-use storefront_inventory::domain::{NewProduct, PageRequest, Product, ProductPage, Quantity, Sku};
+use storefront_inventory::domain::{
+    ListRequest, NewProduct, Product, ProductFilter, ProductPage, ProductPatch, Quantity, Sku,
+};
 use storefront_inventory::store::{ProductRepository, StoreResult};
 use storefront_inventory::{AppState, run};
 use storefront_shared::server::Timeouts;
@@ -183,8 +185,17 @@ impl ProductRepository for GatedPing {
     async fn get_many(&self, skus: &[Sku]) -> StoreResult<Vec<Product>> {
         self.inner.get_many(skus).await
     }
-    async fn list(&self, page: &PageRequest) -> StoreResult<ProductPage> {
-        self.inner.list(page).await
+    async fn list(&self, request: &ListRequest) -> StoreResult<ProductPage> {
+        self.inner.list(request).await
+    }
+    async fn count(&self, filter: &ProductFilter) -> StoreResult<u64> {
+        self.inner.count(filter).await
+    }
+    async fn update(&self, sku: &Sku, patch: &ProductPatch) -> StoreResult<Product> {
+        self.inner.update(sku, patch).await
+    }
+    async fn set_archived(&self, sku: &Sku, archived: bool) -> StoreResult<Product> {
+        self.inner.set_archived(sku, archived).await
     }
     async fn restock(&self, sku: &Sku, quantity: Quantity) -> StoreResult<Product> {
         self.inner.restock(sku, quantity).await
@@ -214,6 +225,7 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     });
     let state = AppState {
         products: gated.clone(),
+        categories: store.clone(),
         stock: store,
         authenticator,
         limits: Default::default(),

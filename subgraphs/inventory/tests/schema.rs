@@ -15,8 +15,12 @@ use storefront_shared::testing::assert_schema_file_is_current;
 async fn exported_sdl() -> String {
     let (_dir, store) = common::embedded_store().await;
     let store: std::sync::Arc<dyn InventoryStore> = store;
-    let schema =
-        storefront_inventory::graphql::build_schema(store.clone(), store, &Default::default());
+    let schema = storefront_inventory::graphql::build_schema(
+        store.clone(),
+        store.clone(),
+        store,
+        &Default::default(),
+    );
     let response = schema.execute("{ _service { sdl } }").await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("json data");
@@ -174,6 +178,8 @@ async fn exported_schema_has_api_md_inventory_names_and_types() {
             ("first", "Int", Some("20")),
             ("after", "String", None),
             ("search", "String", None),
+            ("filter", "ProductFilter", None),
+            ("sort", "ProductSort", Some("NAME")),
         ],
     );
     assert_field(&doc, "Query", "product", "Product");
@@ -192,6 +198,111 @@ async fn exported_schema_has_api_md_inventory_names_and_types() {
         "restock",
         &[("sku", "ID!", None), ("quantity", "Int!", None)],
     );
+}
+
+#[tokio::test]
+async fn exported_schema_has_the_catalogue_of_issue_22() {
+    let doc = document(&exported_sdl().await);
+    for (name, ty) in [
+        ("archived", "Boolean!"),
+        ("createdAt", "DateTime!"),
+        ("images", "[ProductImage!]!"),
+        ("attributes", "[ProductAttribute!]!"),
+        ("categories", "[Category!]!"),
+    ] {
+        assert_field(&doc, "Product", name, ty);
+    }
+    assert_field(&doc, "ProductImage", "url", "String!");
+    assert_field(&doc, "ProductImage", "altText", "String");
+    assert_field(&doc, "ProductAttribute", "name", "String!");
+    assert_field(&doc, "ProductAttribute", "value", "String!");
+    assert_field(&doc, "ProductConnection", "totalCount", "Int!");
+    for (name, ty) in [
+        ("slug", "String!"),
+        ("name", "String!"),
+        ("description", "String!"),
+        ("parent", "Category"),
+        ("children", "[Category!]!"),
+        ("products", "ProductConnection!"),
+        ("productCount", "Int!"),
+    ] {
+        assert_field(&doc, "Category", name, ty);
+    }
+    assert_args(
+        &doc,
+        "Category",
+        "products",
+        &[
+            ("first", "Int", Some("20")),
+            ("after", "String", None),
+            ("filter", "ProductFilter", None),
+            ("sort", "ProductSort", Some("NAME")),
+        ],
+    );
+    let filter: Vec<(String, String)> = input_fields(&doc, "ProductFilter")
+        .into_iter()
+        .map(|f| (f.name.node.to_string(), type_text(&f.ty.node)))
+        .collect();
+    for (name, ty) in [
+        ("category", "String"),
+        ("search", "String"),
+        ("priceMin", "Int"),
+        ("priceMax", "Int"),
+        ("inStock", "Boolean"),
+    ] {
+        assert!(
+            filter.contains(&(name.to_owned(), ty.to_owned())),
+            "ProductFilter.{name}: {ty} is missing in {filter:?}"
+        );
+    }
+    let sorts: Vec<String> = type_named(&doc, "ProductSort")
+        .into_iter()
+        .flat_map(|t| match &t.kind {
+            TypeKind::Enum(e) => e
+                .values
+                .iter()
+                .map(|v| v.node.value.node.to_string())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(sorts, ["NAME", "PRICE_ASC", "PRICE_DESC", "NEWEST"]);
+    assert_field(&doc, "Query", "categories", "[Category!]!");
+    assert_args(
+        &doc,
+        "Query",
+        "categories",
+        &[("topLevelOnly", "Boolean!", Some("false"))],
+    );
+    assert_field(&doc, "Query", "category", "Category");
+    for (mutation, ty, args) in [
+        (
+            "createCategory",
+            "Category!",
+            &[("input", "CreateCategoryInput!")][..],
+        ),
+        (
+            "updateCategory",
+            "Category!",
+            &[("slug", "String!"), ("input", "UpdateCategoryInput!")][..],
+        ),
+        ("deleteCategory", "Boolean!", &[("slug", "String!")][..]),
+        (
+            "updateProduct",
+            "Product!",
+            &[("sku", "ID!"), ("input", "UpdateProductInput!")][..],
+        ),
+        ("archiveProduct", "Product!", &[("sku", "ID!")][..]),
+        ("unarchiveProduct", "Product!", &[("sku", "ID!")][..]),
+    ] {
+        assert_field(&doc, "Mutation", mutation, ty);
+        let args: Vec<_> = args.iter().map(|(n, t)| (*n, *t, None)).collect();
+        assert_args(&doc, "Mutation", mutation, &args);
+        assert!(!has_directive(
+            &field(&doc, "Mutation", mutation).directives,
+            "inaccessible"
+        ));
+    }
 }
 
 #[tokio::test]

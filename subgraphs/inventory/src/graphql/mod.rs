@@ -1,7 +1,15 @@
 //! The inventory subgraph's schema (Federation v2): catalogue queries, admin
 //! mutations, the `Product` entity (resolved in batches through a DataLoader) and the
 //! internal stock operations of [`internal`].
+//!
+//! # Layout
+//! - this file: the schema, `Query` (products, product, categories, category, the
+//!   `Product` entity) and `createProduct`/`restock`.
+//! - [`types`]: `Product`, its connection and the listing arguments.
+//! - [`catalogue`]: `Category`, the shared listing and the ADMIN catalogue mutations.
+//! - [`internal`]: the `@inaccessible` stock operations for orders.
 
+pub mod catalogue;
 pub mod internal;
 pub mod types;
 
@@ -15,17 +23,23 @@ use storefront_shared::auth::Viewer;
 use storefront_shared::limits::{self, RequestLimits};
 use storefront_shared::{ApiError, ApiResult};
 
-use crate::domain::{NewProduct, PageRequest, Product, Quantity, Sku};
-use crate::store::{ProductRepository, StockRepository, StoreError};
+use crate::domain::details::parse_categories;
+use crate::domain::{NewProduct, Product, Quantity, Sku, Slug};
+use crate::store::{CategoryRepository, ProductRepository, StockRepository, StoreError};
+use catalogue::{AdminCatalogueMutation, CategoryLoader, CategoryObject, list_products};
 use internal::StockMutation;
-use types::{CreateProductInput, ProductConnection, ProductObject};
+use types::{
+    CreateProductInput, ProductConnection, ProductFilterInput, ProductObject, ProductSort,
+    parse_attributes, parse_images,
+};
 
 /// The executable schema of the inventory subgraph.
 pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema over the two repositories, refusing requests beyond `limits`.
+/// Builds the schema over the three repositories, refusing requests beyond `limits`.
 pub fn build_schema(
     products: Arc<dyn ProductRepository>,
+    categories: Arc<dyn CategoryRepository>,
     stock: Arc<dyn StockRepository>,
     limits: &RequestLimits,
 ) -> InventorySchema {
@@ -35,14 +49,29 @@ pub fn build_schema(
         },
         tokio::spawn,
     ));
+    let category_loader = Arc::new(DataLoader::new(
+        CategoryLoader {
+            categories: categories.clone(),
+        },
+        tokio::spawn,
+    ));
     let builder = Schema::build(
         Query {
-            products: products.clone(),
+            categories: categories.clone(),
             loader,
         },
-        Mutation(CatalogueMutation { products }, StockMutation { stock }),
+        Mutation(
+            CatalogueMutation {
+                products: products.clone(),
+            },
+            AdminCatalogueMutation,
+            StockMutation { stock },
+        ),
         EmptySubscription,
     )
+    .data(products)
+    .data(categories)
+    .data(category_loader)
     .enable_federation();
     limits::apply(builder, limits).finish()
 }
@@ -88,7 +117,7 @@ pub(crate) async fn resolve<T>(
 static ANONYMOUS: Viewer = Viewer::Anonymous;
 
 /// The caller the HTTP endpoint put in the request data (anonymous when absent).
-fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
+pub(crate) fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
     ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
 }
 
@@ -97,24 +126,51 @@ pub const DEFAULT_PAGE_SIZE: i32 = 20;
 
 /// Catalogue queries.
 pub struct Query {
-    products: Arc<dyn ProductRepository>,
+    categories: Arc<dyn CategoryRepository>,
     loader: Arc<DataLoader<ProductLoader>>,
 }
 
 #[Object]
 impl Query {
-    /// Products in sku order, a page at a time; `search` keeps those whose name
-    /// contains it (ignoring case). `first` is 1 to 100.
+    /// Listed (unarchived) products, a page at a time, in `sort` order (ties by sku).
+    /// `filter` narrows them (all conditions must hold); `search` is the same as
+    /// `filter.search`. `first` is 1 to 100; a cursor is valid for its sort only.
     async fn products(
         &self,
+        ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
         search: Option<String>,
+        filter: Option<ProductFilterInput>,
+        #[graphql(default_with = "Some(ProductSort::Name)")] sort: Option<ProductSort>,
     ) -> async_graphql::Result<ProductConnection> {
+        resolve(list_products(ctx, first, after, search, filter, sort, None)).await
+    }
+
+    /// Categories by name: every category, or only the top-level ones.
+    async fn categories(
+        &self,
+        #[graphql(default = false)] top_level_only: bool,
+    ) -> async_graphql::Result<Vec<CategoryObject>> {
         resolve(async {
-            let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
-            let page = PageRequest::parse(first, after.as_deref(), search.as_deref())?;
-            Ok(self.products.list(&page).await?.into())
+            let mut all: Vec<_> = self
+                .categories
+                .categories()
+                .await?
+                .into_iter()
+                .filter(|c| !top_level_only || c.parent.is_none())
+                .collect();
+            catalogue::sort_by_name(&mut all);
+            Ok(all.into_iter().map(CategoryObject).collect())
+        })
+        .await
+    }
+
+    /// The category with this slug, or null if there is none.
+    async fn category(&self, slug: String) -> async_graphql::Result<Option<CategoryObject>> {
+        resolve(async {
+            let slug = Slug::parse(&slug)?;
+            Ok(self.categories.category(&slug).await?.map(CategoryObject))
         })
         .await
     }
@@ -144,7 +200,7 @@ pub struct CatalogueMutation {
 
 #[Object]
 impl CatalogueMutation {
-    /// Adds a product (ADMIN). A taken sku is a CONFLICT.
+    /// Adds a product (ADMIN). A taken sku is a CONFLICT; an unknown category NOT_FOUND.
     async fn create_product(
         &self,
         ctx: &Context<'_>,
@@ -152,7 +208,7 @@ impl CatalogueMutation {
     ) -> async_graphql::Result<ProductObject> {
         resolve(async {
             viewer(ctx).require_admin()?;
-            let new = NewProduct::parse(
+            let mut new = NewProduct::parse(
                 &input.sku,
                 &input.name,
                 &input.description,
@@ -160,6 +216,10 @@ impl CatalogueMutation {
                 &input.currency,
                 i64::from(input.stock),
             )?;
+            new.images = parse_images(input.images.as_deref().unwrap_or_default())?;
+            new.attributes = parse_attributes(input.attributes.as_deref().unwrap_or_default())?;
+            new.categories =
+                parse_categories(input.categories.iter().flatten().map(String::as_str))?;
             let product = self.products.insert(new).await?;
             tracing::info!(sku = %product.sku, "product created");
             Ok(ProductObject(product))
@@ -188,4 +248,4 @@ impl CatalogueMutation {
 
 /// The inventory's mutations.
 #[derive(MergedObject)]
-pub struct Mutation(CatalogueMutation, StockMutation);
+pub struct Mutation(CatalogueMutation, AdminCatalogueMutation, StockMutation);

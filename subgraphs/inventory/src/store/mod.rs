@@ -3,9 +3,10 @@
 //! [`embedded::EmbeddedStore`]), which pass the same conformance tests.
 //!
 //! # Layout
-//! - this file: [`ProductRepository`], [`StockRepository`] (with its `sweep`),
-//!   [`StoreError`] and its mapping to the client's codes, [`open`].
-//! - `mongo.rs` (+ `mongo/stock.rs`), `embedded.rs`: the two stores.
+//! - this file: [`ProductRepository`], [`CategoryRepository`], [`StockRepository`]
+//!   (with its `sweep`), [`StoreError`] and its mapping to the client's codes, [`open`].
+//! - `mongo.rs` (+ `mongo/stock.rs`, `mongo/listing.rs`, `mongo/categories.rs`),
+//!   `embedded.rs` (+ `embedded/listing.rs`, `embedded/categories.rs`): the two stores.
 //! - `lifecycle.rs`: the states of a reservation.
 
 pub mod embedded;
@@ -20,8 +21,8 @@ use storefront_shared::ApiError;
 use storefront_shared::settings::CommonSettings;
 
 use crate::domain::{
-    NewProduct, OrderId, PageRequest, Product, ProductPage, Quantity, Reservation, Sku,
-    StockRequest,
+    Category, CategoryPatch, ListRequest, NewCategory, NewProduct, OrderId, Product, ProductFilter,
+    ProductPage, ProductPatch, Quantity, Reservation, Sku, Slug, StockRequest,
 };
 
 /// A store operation failed.
@@ -33,6 +34,26 @@ pub enum StoreError {
     /// No product has this sku.
     #[error("no product has sku {0}")]
     UnknownSku(Sku),
+    /// The product is archived: it can no longer be reserved.
+    #[error("product {0} is archived and can no longer be bought")]
+    Archived(Sku),
+    /// A category with this slug exists already.
+    #[error("a category with slug {0} already exists")]
+    DuplicateSlug(Slug),
+    /// No category has this slug.
+    #[error("no category has slug {0}")]
+    UnknownCategory(Slug),
+    /// A category cannot be deleted while it has subcategories.
+    #[error("category {slug} has subcategories ({children}); move or delete them first")]
+    HasChildren {
+        /// The category.
+        slug: Slug,
+        /// Its children's slugs, comma-separated.
+        children: String,
+    },
+    /// A change to the category tree was refused (a cycle, too deep, too many).
+    #[error("{0}")]
+    BadTree(String),
     /// No reservation exists for this order.
     #[error("there is no reservation for order {0}")]
     UnknownOrder(OrderId),
@@ -103,10 +124,16 @@ pub(crate) fn check_stock_limit(product: &Product, quantity: Quantity) -> StoreR
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::DuplicateSku(_) => ApiError::Conflict(error.to_string()),
-            StoreError::UnknownSku(_) | StoreError::UnknownOrder(_) => {
-                ApiError::NotFound(error.to_string())
+            StoreError::DuplicateSku(_) | StoreError::DuplicateSlug(_) => {
+                ApiError::Conflict(error.to_string())
             }
+            StoreError::UnknownSku(_)
+            | StoreError::UnknownOrder(_)
+            | StoreError::UnknownCategory(_) => ApiError::NotFound(error.to_string()),
+            StoreError::Archived(_) | StoreError::HasChildren { .. } => {
+                ApiError::InvalidState(error.to_string())
+            }
+            StoreError::BadTree(message) => ApiError::BadUserInput(message),
             StoreError::InsufficientStock {
                 sku,
                 requested,
@@ -130,18 +157,55 @@ impl From<StoreError> for ApiError {
 pub trait ProductRepository: Send + Sync + 'static {
     /// Adds a product; [`StoreError::DuplicateSku`] when the sku is taken.
     async fn insert(&self, product: NewProduct) -> StoreResult<Product>;
+    /// Adds many products (the demo seed), skipping skus that are taken; returns how
+    /// many were added. The default inserts one at a time.
+    async fn insert_many(&self, products: Vec<NewProduct>) -> StoreResult<usize> {
+        let mut added = 0;
+        for product in products {
+            match self.insert(product).await {
+                Ok(_) => added += 1,
+                Err(StoreError::DuplicateSku(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(added)
+    }
     /// One product, if it exists.
     async fn get(&self, sku: &Sku) -> StoreResult<Option<Product>>;
     /// The products that exist among `skus`, in one store query, in any order.
     async fn get_many(&self, skus: &[Sku]) -> StoreResult<Vec<Product>>;
-    /// A page of products in sku order.
-    async fn list(&self, page: &PageRequest) -> StoreResult<ProductPage>;
+    /// A page of unarchived products that pass the filter, in the request's order,
+    /// read through the store's listing indexes.
+    async fn list(&self, request: &ListRequest) -> StoreResult<ProductPage>;
+    /// How many unarchived products pass the filter.
+    async fn count(&self, filter: &ProductFilter) -> StoreResult<u64>;
+    /// Changes a product's catalogue fields; [`StoreError::UnknownSku`] if absent.
+    async fn update(&self, sku: &Sku, patch: &ProductPatch) -> StoreResult<Product>;
+    /// Archives (`true`) or unarchives a product; doing it twice changes nothing.
+    async fn set_archived(&self, sku: &Sku, archived: bool) -> StoreResult<Product>;
     /// Adds `quantity` units to what is available; [`StoreError::UnknownSku`] if absent.
     async fn restock(&self, sku: &Sku, quantity: Quantity) -> StoreResult<Product>;
     /// Whether the catalogue has no products (seeding happens only then).
     async fn is_empty(&self) -> StoreResult<bool>;
     /// Whether the store answers.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// The category tree.
+#[async_trait]
+pub trait CategoryRepository: Send + Sync + 'static {
+    /// Adds a category; [`StoreError::DuplicateSlug`] when the slug is taken,
+    /// [`StoreError::UnknownCategory`] when the parent does not exist.
+    async fn insert_category(&self, category: NewCategory) -> StoreResult<Category>;
+    /// One category, if it exists.
+    async fn category(&self, slug: &Slug) -> StoreResult<Option<Category>>;
+    /// Every category, in slug order.
+    async fn categories(&self) -> StoreResult<Vec<Category>>;
+    /// Changes a category; a new parent must exist and must not make a cycle.
+    async fn update_category(&self, slug: &Slug, patch: &CategoryPatch) -> StoreResult<Category>;
+    /// Deletes a category without subcategories and takes it off every product;
+    /// [`StoreError::UnknownCategory`] if absent.
+    async fn delete_category(&self, slug: &Slug) -> StoreResult<()>;
 }
 
 /// Stock reservations for orders. Every operation is idempotent per order id.
@@ -167,10 +231,18 @@ pub trait StockRepository: Send + Sync + 'static {
     async fn sweep(&self) -> StoreResult<usize>;
 }
 
-/// A store that keeps both the catalogue and the reservations.
-pub trait InventoryStore: ProductRepository + StockRepository {}
+/// A store that keeps the catalogue, its categories and the reservations.
+pub trait InventoryStore: ProductRepository + CategoryRepository + StockRepository {}
 
-impl<T: ProductRepository + StockRepository> InventoryStore for T {}
+impl<T: ProductRepository + CategoryRepository + StockRepository> InventoryStore for T {}
+
+/// The tree check shared by both stores: `slug` may move under `parent` among `all`.
+pub(crate) fn check_tree(slug: &Slug, parent: &Slug, all: &[Category]) -> StoreResult<()> {
+    crate::domain::category::check_parent(slug, parent, all).map_err(|error| match error {
+        ApiError::NotFound(_) => StoreError::UnknownCategory(parent.clone()),
+        other => StoreError::BadTree(other.message()),
+    })
+}
 
 /// Tuning of the MongoDB store.
 #[derive(Debug, Clone, Copy)]

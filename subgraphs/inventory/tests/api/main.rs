@@ -5,6 +5,7 @@
 mod common;
 
 mod catalogue;
+mod categories;
 mod http;
 mod internal;
 
@@ -16,7 +17,9 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
-use storefront_inventory::domain::{NewProduct, PageRequest, Product, ProductPage, Quantity, Sku};
+use storefront_inventory::domain::{
+    ListRequest, NewProduct, Product, ProductFilter, ProductPage, ProductPatch, Quantity, Sku,
+};
 use storefront_inventory::graphql::InventorySchema;
 use storefront_inventory::store::{ProductRepository, StoreResult};
 use storefront_inventory::{AppState, app};
@@ -44,8 +47,17 @@ impl ProductRepository for CountingProducts {
         self.get_many_calls.fetch_add(1, Ordering::SeqCst);
         self.inner.get_many(skus).await
     }
-    async fn list(&self, page: &PageRequest) -> StoreResult<ProductPage> {
-        self.inner.list(page).await
+    async fn list(&self, request: &ListRequest) -> StoreResult<ProductPage> {
+        self.inner.list(request).await
+    }
+    async fn count(&self, filter: &ProductFilter) -> StoreResult<u64> {
+        self.inner.count(filter).await
+    }
+    async fn update(&self, sku: &Sku, patch: &ProductPatch) -> StoreResult<Product> {
+        self.inner.update(sku, patch).await
+    }
+    async fn set_archived(&self, sku: &Sku, archived: bool) -> StoreResult<Product> {
+        self.inner.set_archived(sku, archived).await
     }
     async fn restock(&self, sku: &Sku, quantity: Quantity) -> StoreResult<Product> {
         self.inner.restock(sku, quantity).await
@@ -87,6 +99,7 @@ async fn harness() -> Harness {
     let (signer, authenticator) = common::TokenSigner::new();
     let state = AppState {
         products: counting.clone(),
+        categories: store.clone(),
         stock: store,
         authenticator,
         limits: Default::default(),

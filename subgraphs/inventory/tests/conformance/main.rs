@@ -8,7 +8,9 @@ mod common;
 
 use std::sync::Arc;
 
-use storefront_inventory::domain::{OrderId, PageRequest, Sku, StockRequest};
+use storefront_inventory::domain::{
+    ListRequest, OrderId, ProductFilter, ProductSort, Sku, StockRequest,
+};
 use storefront_inventory::store::InventoryStore;
 
 type Store = Arc<dyn InventoryStore>;
@@ -25,8 +27,16 @@ fn request(lines: &[(&str, i64)]) -> StockRequest {
     StockRequest::parse(lines.iter().copied()).expect("valid request")
 }
 
-fn page(first: i32, after: Option<&str>, search: Option<&str>) -> PageRequest {
-    PageRequest::parse(first, after, search).expect("valid page request")
+/// A listing in NAME order (what `products(first, after, search)` sends).
+fn page(first: i32, after: Option<&str>, search: Option<&str>) -> ListRequest {
+    ListRequest::parse(
+        first,
+        after,
+        search,
+        ProductFilter::default(),
+        ProductSort::Name,
+    )
+    .expect("valid page request")
 }
 
 /// (available, reserved, sold) of a product, after checking the stock invariant.
@@ -75,5 +85,6 @@ macro_rules! conformance {
     };
 }
 
+mod catalogue;
 mod product_repository;
 mod stock_repository;

@@ -1,6 +1,6 @@
 //! The `ProductRepository` conformance cases.
 
-use storefront_inventory::domain::{Cursor, ProductPage, Quantity};
+use storefront_inventory::domain::{ListCursor, ProductPage, ProductSort, Quantity};
 use storefront_inventory::store::StoreError;
 
 use crate::{Store, common, counters, order, page, request, sku};
@@ -8,7 +8,7 @@ use crate::{Store, common, counters, order, page, request, sku};
 conformance!(
     creates_and_reads_products_and_rejects_a_duplicate_sku,
     get_many_returns_the_known_products_in_one_call,
-    pages_through_products_in_sku_order,
+    pages_through_products_in_name_order,
     search_matches_a_case_insensitive_substring_of_the_name,
     restock_adds_available_units_and_rejects_unknown_skus,
     restock_stops_at_the_most_units_on_hand_counting_reserved_ones,
@@ -76,7 +76,7 @@ async fn get_many_returns_the_known_products_in_one_call(store: Store) {
     assert!(store.get_many(&[]).await.expect("reads").is_empty());
 }
 
-async fn pages_through_products_in_sku_order(store: Store) {
+async fn pages_through_products_in_name_order(store: Store) {
     let skus: Vec<String> = (0..25).rev().map(|i| format!("SKU-{i:02}")).collect();
     for raw in &skus {
         store
@@ -93,7 +93,7 @@ async fn pages_through_products_in_sku_order(store: Store) {
             .await
             .expect("lists");
         pages.push((result.products.len(), result.has_next_page));
-        let last = result.products.last().map(|p| Cursor::encode(&p.sku));
+        let last = result.products.last().map(|p| result.cursor(p));
         seen.extend(
             result
                 .products
@@ -108,7 +108,10 @@ async fn pages_through_products_in_sku_order(store: Store) {
     assert_eq!(pages, [(10, true), (10, true), (5, false)]);
     let mut expected = skus.clone();
     expected.sort();
-    assert_eq!(seen, expected, "every product once, in sku order");
+    assert_eq!(
+        seen, expected,
+        "every product once, in name order (names follow the skus here)"
+    );
 
     let exact = store.list(&page(25, None, None)).await.expect("lists");
     assert_eq!(exact.products.len(), 25);
@@ -116,7 +119,12 @@ async fn pages_through_products_in_sku_order(store: Store) {
         !exact.has_next_page,
         "no next page when the page ends exactly at the last product"
     );
-    let past_end = Cursor::encode(&sku("SKU-24"));
+    let last = store
+        .get(&sku("SKU-24"))
+        .await
+        .expect("reads")
+        .expect("exists");
+    let past_end = ListCursor::of(&last, ProductSort::Name).encode();
     let empty = store
         .list(&page(5, Some(&past_end), None))
         .await
@@ -173,7 +181,7 @@ async fn search_matches_a_case_insensitive_substring_of_the_name(store: Store) {
         .await
         .expect("searches");
     assert!(first.has_next_page);
-    let after = Cursor::encode(&first.products[1].sku);
+    let after = first.cursor(&first.products[1]);
     let rest = store
         .list(&page(2, Some(&after), Some("mug")))
         .await

@@ -263,6 +263,13 @@ impl StockRepository for MongoStore {
                     None => Err(StoreError::UnknownSku(line.sku.clone())),
                 };
             };
+            if product.is_archived() {
+                // Nothing is recorded: the order may be retried once it is unarchived.
+                return match self.reservation_doc(order_id).await? {
+                    Some(existing) => self.repeat_reserve(order_id, request, existing).await,
+                    None => Err(StoreError::Archived(product.sku.clone())),
+                };
+            }
             lines.push(ReservedLine {
                 sku: line.sku.clone(),
                 quantity: line.quantity.get(),

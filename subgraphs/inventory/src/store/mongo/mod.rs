@@ -1,5 +1,5 @@
-//! The MongoDB store: database `inventory`, collections `products` (`_id` = sku) and
-//! `reservations` (`_id` = order id).
+//! The MongoDB store: database `inventory`, collections `products` (`_id` = sku),
+//! `categories` (`_id` = slug) and `reservations` (`_id` = order id).
 //!
 //! No multi-document transactions (the CI server does not isolate them): every change
 //! is a single-document conditional update. A product keeps its counters
@@ -7,8 +7,17 @@
 //! entry per order that holds units of it, so holding, releasing and selling a line
 //! are each one atomic, idempotent `update_one`. The reservation document is the
 //! order's intent, written first; see `mongo/stock.rs` for the protocol and the sweep.
-//! Timestamps are integer milliseconds.
+//! Timestamps are integer milliseconds; `archived_at` is 0 for a product that is not
+//! archived (an integer, not a flag: the CI server stores a `$set` boolean as a number).
+//!
+//! # Layout
+//! - this file: documents, indexes, products.
+//! - `stock.rs`: reservations and the sweep.
+//! - `listing.rs`: listing queries and their compound indexes.
+//! - `categories.rs`: the category tree.
 
+mod categories;
+pub mod listing;
 mod stock;
 
 use std::collections::HashMap;
@@ -23,9 +32,10 @@ use storefront_shared::store::is_duplicate_key;
 
 use super::lifecycle::{Shortage, State};
 use super::{ProductRepository, StoreError, StoreResult, check_stock_limit};
+use crate::domain::listing::name_key;
 use crate::domain::{
-    Money, NewProduct, OrderId, PageRequest, Product, ProductPage, Quantity, ReservedLine, Sku,
-    now_millis,
+    Attribute, Category, Image, ListRequest, Money, NewProduct, OrderId, Product, ProductFilter,
+    ProductPage, ProductPatch, Quantity, ReservedLine, Sku, Slug, now_millis,
 };
 
 /// How long a reservation may sit in a transitional state before the sweep takes over.
@@ -52,9 +62,45 @@ struct ProductDoc {
     #[serde(default)]
     holds: HashMap<String, i64>,
     created_at: i64,
+    /// A copy of `_id` for the listing indexes.
+    #[serde(rename = "sku", default)]
+    sku_copy: Option<Sku>,
+    /// The lower-cased name, for the NAME order.
+    #[serde(default)]
+    name_key: String,
+    #[serde(default)]
+    categories: Vec<Slug>,
+    #[serde(default)]
+    images: Vec<Image>,
+    #[serde(default)]
+    attributes: Vec<Attribute>,
+    /// When it was archived (milliseconds), 0 when it is not.
+    #[serde(default)]
+    archived_at: i64,
 }
 
 impl ProductDoc {
+    fn new(product: &Product) -> Self {
+        ProductDoc {
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            description: product.description.clone(),
+            price: product.price.clone(),
+            available: product.available,
+            reserved: product.reserved,
+            sold: product.sold,
+            received: product.received,
+            holds: HashMap::new(),
+            created_at: product.created_at,
+            sku_copy: Some(product.sku.clone()),
+            name_key: name_key(&product.name),
+            categories: product.categories.clone(),
+            images: product.images.clone(),
+            attributes: product.attributes.clone(),
+            archived_at: product.archived_at.unwrap_or(0),
+        }
+    }
+
     fn product(self) -> Product {
         Product {
             sku: self.sku,
@@ -65,6 +111,11 @@ impl ProductDoc {
             reserved: self.reserved,
             sold: self.sold,
             received: self.received,
+            created_at: self.created_at,
+            categories: self.categories,
+            images: self.images,
+            attributes: self.attributes,
+            archived_at: (self.archived_at > 0).then_some(self.archived_at),
         }
     }
 }
@@ -92,12 +143,17 @@ struct ReservationDoc {
 pub struct MongoStore {
     db: Database,
     products: Collection<ProductDoc>,
+    categories: Collection<Category>,
     reservations: Collection<ReservationDoc>,
     stuck_after: Duration,
 }
 
 fn backend(error: mongodb::error::Error) -> StoreError {
     StoreError::backend(error)
+}
+
+fn bson<T: Serialize + ?Sized>(value: &T) -> StoreResult<Bson> {
+    mongodb::bson::to_bson(value).map_err(StoreError::backend)
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -124,6 +180,7 @@ impl MongoStore {
     pub async fn new(db: Database) -> StoreResult<Self> {
         let store = MongoStore {
             products: db.collection("products"),
+            categories: db.collection("categories"),
             reservations: db.collection("reservations"),
             db,
             stuck_after: DEFAULT_STUCK_AFTER,
@@ -137,6 +194,12 @@ impl MongoStore {
             )
             .await
             .map_err(backend)?;
+        let raw = store.db.collection::<Document>("products");
+        let backfilled = listing::backfill(&raw).await?;
+        if backfilled > 0 {
+            tracing::info!(backfilled, "product documents given their catalogue fields");
+        }
+        listing::create_indexes(&raw).await?;
         Ok(store)
     }
 
@@ -197,19 +260,9 @@ impl MongoStore {
 #[async_trait]
 impl ProductRepository for MongoStore {
     async fn insert(&self, new: NewProduct) -> StoreResult<Product> {
-        let product = Product::from_new(new);
-        let document = ProductDoc {
-            sku: product.sku.clone(),
-            name: product.name.clone(),
-            description: product.description.clone(),
-            price: product.price.clone(),
-            available: product.available,
-            reserved: product.reserved,
-            sold: product.sold,
-            received: product.received,
-            holds: HashMap::new(),
-            created_at: now_millis(),
-        };
+        self.check_categories(&new.categories).await?;
+        let product = Product::from_new(new, now_millis());
+        let document = ProductDoc::new(&product);
         match self.products.insert_one(&document).await {
             Ok(_) => Ok(product),
             Err(error) if is_duplicate_key(&error) => Err(StoreError::DuplicateSku(product.sku)),
@@ -237,35 +290,90 @@ impl ProductRepository for MongoStore {
         Ok(docs.into_iter().map(ProductDoc::product).collect())
     }
 
-    async fn list(&self, page: &PageRequest) -> StoreResult<ProductPage> {
-        let mut filter = Document::new();
-        if let Some(after) = &page.after {
-            filter.insert("_id", doc! { "$gt": after.as_str() });
-        }
-        if let Some(search) = &page.search {
-            filter.insert(
-                "name",
-                doc! { "$regex": escape_regex(search), "$options": "i" },
-            );
-        }
-        let limit = i64::try_from(page.first + 1).unwrap_or(i64::MAX);
+    async fn list(&self, request: &ListRequest) -> StoreResult<ProductPage> {
+        let limit = i64::try_from(request.first + 1).unwrap_or(i64::MAX);
         let docs: Vec<ProductDoc> = self
             .products
-            .find(filter)
-            .sort(doc! { "_id": 1 })
+            .find(listing::query(&request.filter, request.after.as_ref()))
+            .sort(listing::sort(request.sort))
             .limit(limit)
             .await
             .map_err(backend)?
             .try_collect()
             .await
             .map_err(backend)?;
-        let mut products: Vec<Product> = docs.into_iter().map(ProductDoc::product).collect();
-        let has_next_page = products.len() > page.first;
-        products.truncate(page.first);
-        Ok(ProductPage {
-            products,
-            has_next_page,
-        })
+        let mut request = request.clone();
+        request.after = None;
+        Ok(request.page_of(docs.into_iter().map(ProductDoc::product)))
+    }
+
+    async fn count(&self, filter: &ProductFilter) -> StoreResult<u64> {
+        self.products
+            .count_documents(listing::query(filter, None))
+            .await
+            .map_err(backend)
+    }
+
+    async fn update(&self, sku: &Sku, patch: &ProductPatch) -> StoreResult<Product> {
+        let current = self
+            .get(sku)
+            .await?
+            .ok_or_else(|| StoreError::UnknownSku(sku.clone()))?;
+        if let Some(categories) = &patch.categories {
+            self.check_categories(categories).await?;
+        }
+        let mut set = Document::new();
+        if let Some(name) = &patch.name {
+            set.insert("name", name.as_str());
+            set.insert("name_key", name_key(name));
+        }
+        if let Some(description) = &patch.description {
+            set.insert("description", description.as_str());
+        }
+        if patch.price.is_some() {
+            let price = patch
+                .price_after(&current.price)
+                .map_err(|error| StoreError::Corrupt(error.message()))?;
+            set.insert("price", bson(&price)?);
+        }
+        if let Some(images) = &patch.images {
+            set.insert("images", bson(images)?);
+        }
+        if let Some(attributes) = &patch.attributes {
+            set.insert("attributes", bson(attributes)?);
+        }
+        if let Some(categories) = &patch.categories {
+            set.insert("categories", bson(categories)?);
+        }
+        if !set.is_empty()
+            && !self
+                .update_product(doc! { "_id": sku.as_str() }, doc! { "$set": set })
+                .await?
+        {
+            return Err(StoreError::UnknownSku(sku.clone()));
+        }
+        self.get(sku)
+            .await?
+            .ok_or_else(|| StoreError::UnknownSku(sku.clone()))
+    }
+
+    async fn set_archived(&self, sku: &Sku, archived: bool) -> StoreResult<Product> {
+        let (filter, update) = if archived {
+            (
+                doc! { "_id": sku.as_str(), "archived_at": 0_i64 },
+                doc! { "$set": { "archived_at": now_millis() } },
+            )
+        } else {
+            (
+                doc! { "_id": sku.as_str(), "archived_at": { "$gt": 0_i64 } },
+                doc! { "$set": { "archived_at": 0_i64 } },
+            )
+        };
+        // No match means it was in that state already (or is absent: `get` says which).
+        self.update_product(filter, update).await?;
+        self.get(sku)
+            .await?
+            .ok_or_else(|| StoreError::UnknownSku(sku.clone()))
     }
 
     async fn restock(&self, sku: &Sku, quantity: Quantity) -> StoreResult<Product> {

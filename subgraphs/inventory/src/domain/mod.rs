@@ -3,14 +3,28 @@
 //!
 //! Every constructor that checks client input returns [`ApiError::BadUserInput`] with a
 //! message that names the field, so resolvers only have to use `?`.
+//!
+//! # Layout
+//! - this file: skus, order ids, quantities, prices, [`NewProduct`], [`Product`] and
+//!   reservations.
+//! - [`category`]: category slugs, new categories and changes to them.
+//! - [`details`]: images, attributes, a product's categories, [`ProductPatch`].
+//! - [`listing`]: filters, sort orders, cursors and pages of products.
+
+pub mod category;
+pub mod details;
+pub mod listing;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use storefront_shared::graphql::{decode_cursor, encode_cursor};
 pub use storefront_shared::money::Money;
 use storefront_shared::{ApiError, ApiResult, text};
+
+pub use category::{Category, CategoryPatch, NewCategory, ParentChange, Slug};
+pub use details::{Attribute, Image, PriceChange, ProductPatch};
+pub use listing::{ListCursor, ListRequest, ProductFilter, ProductPage, ProductSort, SortKey};
 
 /// The longest sku.
 pub const MAX_SKU_LEN: usize = 64;
@@ -35,7 +49,7 @@ pub const MAX_SEARCH_LEN: usize = 200;
 /// The largest page of products.
 pub const MAX_PAGE_SIZE: i32 = 100;
 
-fn bad_input(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad_input(message: impl Into<String>) -> ApiError {
     ApiError::BadUserInput(message.into())
 }
 
@@ -174,6 +188,12 @@ pub struct NewProduct {
     pub price: Money,
     /// Units available from the start: 0 to 1 000 000 000.
     pub stock: i64,
+    /// Its images.
+    pub images: Vec<Image>,
+    /// Its attributes.
+    pub attributes: Vec<Attribute>,
+    /// The categories it belongs to (their existence is checked by the caller).
+    pub categories: Vec<Slug>,
 }
 
 impl NewProduct {
@@ -223,6 +243,9 @@ impl NewProduct {
             description: description.to_owned(),
             price,
             stock,
+            images: Vec::new(),
+            attributes: Vec::new(),
+            categories: Vec::new(),
         })
     }
 }
@@ -248,11 +271,28 @@ pub struct Product {
     pub sold: i64,
     /// Every unit ever received: the initial stock plus all restocks.
     pub received: i64,
+    /// When it was created (milliseconds since the epoch; 0 for products stored
+    /// before the time was kept).
+    #[serde(default)]
+    pub created_at: i64,
+    /// The categories it belongs to.
+    #[serde(default)]
+    pub categories: Vec<Slug>,
+    /// Its images.
+    #[serde(default)]
+    pub images: Vec<Image>,
+    /// Its attributes.
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+    /// When it was archived (milliseconds); an archived product is not listed and
+    /// cannot be reserved, but still resolves by sku.
+    #[serde(default)]
+    pub archived_at: Option<i64>,
 }
 
 impl Product {
-    /// A new product with all its stock available.
-    pub fn from_new(new: NewProduct) -> Self {
+    /// A new product with all its stock available, created at `now`.
+    pub fn from_new(new: NewProduct, now: i64) -> Self {
         Product {
             sku: new.sku,
             name: new.name,
@@ -262,7 +302,17 @@ impl Product {
             reserved: 0,
             sold: 0,
             received: new.stock,
+            created_at: now,
+            categories: new.categories,
+            images: new.images,
+            attributes: new.attributes,
+            archived_at: None,
         }
+    }
+
+    /// Whether the product is archived.
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
     }
 }
 
@@ -363,69 +413,6 @@ pub struct Reservation {
     pub status: ReservationStatus,
     /// Its lines in sku order (empty when a release came before any reservation).
     pub lines: Vec<ReservedLine>,
-}
-
-/// An opaque pagination cursor: base64 of the last sku of a page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor(pub Sku);
-
-const CURSOR_KIND: &str = "sku";
-
-impl Cursor {
-    /// The cursor of a product.
-    pub fn encode(sku: &Sku) -> String {
-        encode_cursor(CURSOR_KIND, sku.as_str())
-    }
-
-    /// Reads a cursor given as `after`.
-    pub fn decode(raw: &str) -> ApiResult<Self> {
-        let malformed = || bad_input("after is not a cursor returned by products");
-        let sku = decode_cursor(CURSOR_KIND, raw.trim()).ok_or_else(malformed)?;
-        Sku::parse(&sku).map(Cursor).map_err(|_| malformed())
-    }
-}
-
-/// A validated `products` request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRequest {
-    /// Start after this sku.
-    pub after: Option<Sku>,
-    /// Page size, 1 to 100.
-    pub first: usize,
-    /// Case-insensitive substring of the name; `None` for all products.
-    pub search: Option<String>,
-}
-
-impl PageRequest {
-    /// Validates the `products` arguments.
-    pub fn parse(first: i32, after: Option<&str>, search: Option<&str>) -> ApiResult<Self> {
-        if !(1..=MAX_PAGE_SIZE).contains(&first) {
-            return Err(bad_input(format!(
-                "first must be between 1 and {MAX_PAGE_SIZE}"
-            )));
-        }
-        let after = after.map(Cursor::decode).transpose()?.map(|c| c.0);
-        let search = search.map(str::trim).filter(|s| !s.is_empty());
-        if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_LEN) {
-            return Err(bad_input(format!(
-                "search must be at most {MAX_SEARCH_LEN} characters"
-            )));
-        }
-        Ok(PageRequest {
-            after,
-            first: usize::try_from(first).unwrap_or(1),
-            search: search.map(str::to_owned),
-        })
-    }
-}
-
-/// One page of products in sku order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductPage {
-    /// The products.
-    pub products: Vec<Product>,
-    /// Whether more products follow the last one.
-    pub has_next_page: bool,
 }
 
 /// Milliseconds since the Unix epoch (stores keep timestamps as integers).
@@ -547,27 +534,5 @@ mod tests {
         assert!(message(StockRequest::parse([("A", 0)]).expect_err("zero")).contains("quantity"));
         let merged_too_big = StockRequest::parse([("A", 600_000), ("A", 600_000)]);
         assert!(message(merged_too_big.expect_err("too big")).contains("quantity"));
-    }
-
-    #[test]
-    fn cursors_round_trip_and_junk_is_rejected() {
-        let sku = Sku::parse("MUG-1").expect("valid");
-        let cursor = Cursor::encode(&sku);
-        assert_eq!(Cursor::decode(&cursor).expect("round trip").0, sku);
-        for junk in ["%%%", "bm9wZQ", ""] {
-            assert!(message(Cursor::decode(junk).expect_err(junk)).contains("after"));
-        }
-    }
-
-    #[test]
-    fn page_requests_check_first_and_search() {
-        assert!(message(PageRequest::parse(0, None, None).expect_err("0")).contains("first"));
-        assert!(message(PageRequest::parse(101, None, None).expect_err("101")).contains("first"));
-        let page = PageRequest::parse(100, None, Some("  ")).expect("valid");
-        assert_eq!(page.search, None);
-        let long = "s".repeat(201);
-        assert!(
-            message(PageRequest::parse(5, None, Some(&long)).expect_err("long")).contains("search")
-        );
     }
 }

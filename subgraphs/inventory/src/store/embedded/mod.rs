@@ -1,9 +1,14 @@
 //! The embedded store: one `redb` file at `DATA_DIR/inventory/store.redb`.
 //!
-//! Products and reservations are JSON values keyed by sku and order id. Every stock
-//! operation is one write transaction, so it is all-or-nothing and durable when it
-//! returns; redb runs one writer at a time, which is what keeps 200 racing reserves
-//! from overselling. Work runs on the blocking pool.
+//! Products, categories and reservations are JSON values keyed by sku, slug and order
+//! id. Every operation is one write transaction, so it is all-or-nothing and durable
+//! when it returns; redb runs one writer at a time, which is what keeps 200 racing
+//! reserves from overselling. Work runs on the blocking pool.
+//!
+//! # Layout
+//! - this file: tables, transactions, products and reservations.
+//! - `listing.rs`: the listing index (table `listing`), pages and counts.
+//! - `categories.rs`: the category tree (table `categories`).
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -14,14 +19,20 @@ use storefront_shared::store::Embedded;
 use super::lifecycle::{self, Repeat, Shortage, State};
 use super::{ProductRepository, StockRepository, StoreError, StoreResult, check_stock_limit};
 use crate::domain::{
-    NewProduct, OrderId, PageRequest, Product, ProductPage, Quantity, Reservation, ReservedLine,
-    Sku, StockRequest, now_millis,
+    ListRequest, NewProduct, OrderId, Product, ProductFilter, ProductPage, ProductPatch, Quantity,
+    Reservation, ReservedLine, Sku, StockRequest, now_millis,
 };
+use listing::LISTING;
+
+mod categories;
+mod listing;
 
 storefront_shared::embedded_store_errors!(StoreError, StoreError::backend);
 
 const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
 const RESERVATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("reservations");
+const CATEGORIES: TableDefinition<&str, &[u8]> = TableDefinition::new("categories");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// A reservation as the embedded store keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +82,9 @@ fn counter(value: Option<i64>, what: &str, sku: &Sku) -> StoreResult<i64> {
 struct Tables<'t> {
     products: redb::Table<'t, &'static str, &'static [u8]>,
     reservations: redb::Table<'t, &'static str, &'static [u8]>,
+    listing: redb::Table<'t, &'static [u8], ()>,
+    categories: redb::Table<'t, &'static str, &'static [u8]>,
+    meta: redb::Table<'t, &'static str, u64>,
 }
 
 impl Tables<'_> {
@@ -81,10 +95,24 @@ impl Tables<'_> {
         }
     }
 
+    /// Writes `product` and brings its listing keys up to date.
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {
+        let old = self.product(&product.sku)?;
+        listing::sync(&mut self.listing, old.as_ref(), Some(product))?;
         let bytes = encode(product)?;
         self.products
             .insert(product.sku.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Rebuilds the listing index when it was made by another key layout (or never).
+    fn ensure_listing(&mut self) -> StoreResult<()> {
+        let current = self.meta.get("listing")?.map(|v| v.value());
+        if current != Some(listing::LISTING_VERSION) {
+            let indexed = listing::rebuild(&mut self.listing, &self.products)?;
+            self.meta.insert("listing", listing::LISTING_VERSION)?;
+            tracing::info!(indexed, "embedded listing index built");
+        }
         Ok(())
     }
 
@@ -132,7 +160,7 @@ impl EmbeddedStore {
         let store = EmbeddedStore {
             db: Embedded::new(db),
         };
-        store.write(|_tables| Ok(())).await?;
+        store.write(|tables| tables.ensure_listing()).await?;
         Ok(store)
     }
 
@@ -149,6 +177,9 @@ impl EmbeddedStore {
                     let mut tables = Tables {
                         products: txn.open_table(PRODUCTS)?,
                         reservations: txn.open_table(RESERVATIONS)?,
+                        listing: txn.open_table(LISTING)?,
+                        categories: txn.open_table(CATEGORIES)?,
+                        meta: txn.open_table(META)?,
                     };
                     work(&mut tables)?
                 };
@@ -168,6 +199,26 @@ impl EmbeddedStore {
         work: impl FnOnce(&mut Tables<'_>) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         self.write_then(|tables| work(tables).map(|value| (value, true)))
+            .await
+    }
+
+    /// Runs `work` with read-only views of the listing index and the products.
+    async fn read_listing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(
+            &redb::ReadOnlyTable<&'static [u8], ()>,
+            &redb::ReadOnlyTable<&'static str, &'static [u8]>,
+        ) -> StoreResult<T>
+        + Send
+        + 'static,
+    ) -> StoreResult<T> {
+        self.db
+            .blocking(move |db| {
+                let txn = db.begin_read()?;
+                let listing = txn.open_table(LISTING)?;
+                let products = txn.open_table(PRODUCTS)?;
+                work(&listing, &products)
+            })
             .await
     }
 
@@ -195,9 +246,35 @@ impl ProductRepository for EmbeddedStore {
             if tables.product(&new.sku)?.is_some() {
                 return Err(StoreError::DuplicateSku(new.sku));
             }
-            let product = Product::from_new(new);
+            for slug in &new.categories {
+                if tables.category(slug)?.is_none() {
+                    return Err(StoreError::UnknownCategory(slug.clone()));
+                }
+            }
+            let product = Product::from_new(new, now_millis());
             tables.put_product(&product)?;
             Ok(product)
+        })
+        .await
+    }
+
+    /// One write transaction for the whole batch.
+    async fn insert_many(&self, products: Vec<NewProduct>) -> StoreResult<usize> {
+        self.write(move |tables| {
+            let mut added = 0;
+            for new in products {
+                if tables.product(&new.sku)?.is_some() {
+                    continue;
+                }
+                for slug in &new.categories {
+                    if tables.category(slug)?.is_none() {
+                        return Err(StoreError::UnknownCategory(slug.clone()));
+                    }
+                }
+                tables.put_product(&Product::from_new(new, now_millis()))?;
+                added += 1;
+            }
+            Ok(added)
         })
         .await
     }
@@ -225,37 +302,49 @@ impl ProductRepository for EmbeddedStore {
         .await
     }
 
-    async fn list(&self, page: &PageRequest) -> StoreResult<ProductPage> {
-        let page = page.clone();
-        self.read_products(move |table| {
-            let needle = page.search.as_deref().map(str::to_lowercase);
-            let rows = match &page.after {
-                Some(after) => table.range::<&str>((
-                    std::ops::Bound::Excluded(after.as_str()),
-                    std::ops::Bound::Unbounded,
-                )),
-                None => table.range::<&str>(..),
-            }?;
-            let mut products = Vec::with_capacity(page.first + 1);
-            for row in rows {
-                let (_, bytes) = row?;
-                let product: Product = decode(bytes.value(), "product")?;
-                if needle
-                    .as_deref()
-                    .is_none_or(|n| product.name.to_lowercase().contains(n))
-                {
-                    products.push(product);
-                    if products.len() > page.first {
-                        break;
-                    }
+    async fn list(&self, request: &ListRequest) -> StoreResult<ProductPage> {
+        let request = request.clone();
+        self.read_listing(move |index, products| listing::list(index, products, &request))
+            .await
+    }
+
+    async fn count(&self, filter: &ProductFilter) -> StoreResult<u64> {
+        let filter = filter.clone();
+        self.read_listing(move |index, products| listing::count(index, products, &filter))
+            .await
+    }
+
+    async fn update(&self, sku: &Sku, patch: &ProductPatch) -> StoreResult<Product> {
+        let (sku, patch) = (sku.clone(), patch.clone());
+        self.write(move |tables| {
+            let mut product = tables
+                .product(&sku)?
+                .ok_or_else(|| StoreError::UnknownSku(sku.clone()))?;
+            for slug in patch.categories.iter().flatten() {
+                if tables.category(slug)?.is_none() {
+                    return Err(StoreError::UnknownCategory(slug.clone()));
                 }
             }
-            let has_next_page = products.len() > page.first;
-            products.truncate(page.first);
-            Ok(ProductPage {
-                products,
-                has_next_page,
-            })
+            patch
+                .apply(&mut product)
+                .map_err(|error| StoreError::Corrupt(error.message()))?;
+            tables.put_product(&product)?;
+            Ok(product)
+        })
+        .await
+    }
+
+    async fn set_archived(&self, sku: &Sku, archived: bool) -> StoreResult<Product> {
+        let sku = sku.clone();
+        self.write(move |tables| {
+            let mut product = tables
+                .product(&sku)?
+                .ok_or_else(|| StoreError::UnknownSku(sku.clone()))?;
+            if product.is_archived() != archived {
+                product.archived_at = archived.then(now_millis);
+                tables.put_product(&product)?;
+            }
+            Ok(product)
         })
         .await
     }
@@ -321,6 +410,10 @@ impl StockRepository for EmbeddedStore {
                 let product = tables
                     .product(line.sku)?
                     .ok_or_else(|| StoreError::UnknownSku(line.sku.clone()))?;
+                if product.is_archived() {
+                    // Nothing is recorded: the order may be retried once it is unarchived.
+                    return Err(StoreError::Archived(product.sku));
+                }
                 products.push((product, line.quantity.get()));
             }
             let lines: Vec<ReservedLine> = products
