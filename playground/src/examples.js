@@ -35,10 +35,59 @@ const VARIABLES = {
     },
   },
   Restock: { sku: 'MUG-STONEWARE-12OZ', quantity: 10 },
+  CategoryPage: { slug: 'mugs-cups', filter: { inStock: true }, sort: 'PRICE_ASC' },
+  UpdateProduct: { sku: 'MUG-STONEWARE-12OZ', input: { categories: ['mugs-cups', 'kitchen'] } },
+  ArchiveProduct: { sku: 'BLANKET-WOOL-THROW' },
+  AddToCart: { sku: 'MUG-STONEWARE-12OZ', quantity: 2 },
+  Cart: { id: '<id from AddToCart, when signed out>' },
+  UpdateCartLine: { sku: 'MUG-STONEWARE-12OZ', quantity: 3 },
+  MergeCart: { cartId: '<the anonymous cart id from AddToCart>' },
+  ShippingMethods: { country: 'US' },
+  AddAddress: {
+    input: {
+      name: 'Ada Admin',
+      line1: '1 Main St',
+      city: 'Springfield',
+      region: 'IL',
+      postalCode: '62701',
+      country: 'US',
+    },
+  },
+  UpdateAddress: {
+    id: '<id from AddAddress>',
+    input: { name: 'Ada Admin', line1: '2 Main St', city: 'Springfield', postalCode: '62701', country: 'US' },
+  },
+  SetDefaultAddress: { id: '<id from AddAddress>' },
+  DeleteAddress: { id: '<id from AddAddress>' },
+  CreateDiscountCode: { input: { code: 'WELCOME10', percentage: 10 } },
+  Checkout: {
+    input: {
+      shippingAddressId: '<id from AddAddress>',
+      shippingMethod: 'STANDARD',
+      discountCode: 'WELCOME10',
+      idempotencyKey: 'checkout-1',
+    },
+  },
 };
 
 /** The order the issue walks through; the rest follow alphabetically. */
-const ORDER = ['Products', 'Product', 'Register', 'Login', 'Me', 'CreateOrder', 'PayOrder', 'MyOrders'];
+const ORDER = [
+  'Categories',
+  'CategoryPage',
+  'Products',
+  'Product',
+  'AddToCart',
+  'Register',
+  'Login',
+  'MergeCart',
+  'Me',
+  'AddAddress',
+  'ShippingMethods',
+  'Checkout',
+  'PayOrder',
+  'MyOrders',
+  'CreateOrder',
+];
 
 function describe(text) {
   return text
