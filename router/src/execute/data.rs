@@ -114,6 +114,17 @@ impl Object {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// The value under `key`, looking first just after the key found last
+    /// (`hint`): a walk in the order the keys came finds each at once.
+    pub fn get_hinted(&self, key: &str, hint: &mut usize) -> Option<&Data> {
+        let index = match self.entries.get(*hint) {
+            Some((k, _)) if k == key => *hint,
+            _ => self.position(key)?,
+        };
+        *hint = index + 1;
+        Some(&self.entries[index].1)
+    }
+
     /// The value under `key`, to change.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Data> {
         self.entries
@@ -405,5 +416,22 @@ mod tests {
         let keys: Vec<&str> = object.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["b", "c", "d"]);
         assert!(object.contains_key("c") && !object.contains_key("a"));
+    }
+
+    #[test]
+    fn a_hinted_lookup_finds_keys_in_any_order() {
+        let Data::Object(object) = Data::from(json!({ "a": 1, "b": 2, "c": 3 })) else {
+            unreachable!()
+        };
+        let mut hint = 0;
+        let found: Vec<Option<Data>> = ["a", "b", "x", "a", "c", "b"]
+            .iter()
+            .map(|key| object.get_hinted(key, &mut hint).cloned())
+            .collect();
+        let number = |n: i64| Some(Data::Number(n.into()));
+        assert_eq!(
+            found,
+            [number(1), number(2), None, number(1), number(3), number(2)]
+        );
     }
 }

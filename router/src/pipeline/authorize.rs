@@ -26,9 +26,9 @@ use serde_json::Value;
 
 use super::error::StageError;
 use crate::auth::Identity;
-use crate::execute::data::{Data, Object};
 use crate::core::supergraph::Supergraph;
 use crate::core::supergraph::access::{AccessRules, Requirement};
+use crate::execute::data::{Data, Object};
 use crate::response::{GraphqlError, PathSegment, codes};
 use crate::settings::AuthorizationSettings;
 

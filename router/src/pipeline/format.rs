@@ -223,6 +223,8 @@ impl<'a> Formatter<'a> {
         out: &mut Vec<u8>,
     ) -> bool {
         let groups = self.grouped(type_name, sets);
+        // Subgraphs answer fields mostly in the client's order.
+        let mut hint = 0;
         out.push(b'{');
         for (index, group) in groups.iter().enumerate() {
             if index > 0 {
@@ -242,7 +244,7 @@ impl<'a> Formatter<'a> {
                         type_name,
                         field,
                         field.ty(),
-                        object.get(key),
+                        object.get_hinted(key, &mut hint),
                         &group.sets,
                         out,
                     );
