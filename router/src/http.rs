@@ -5,6 +5,11 @@
 //! ([`crate::playground`]), and CORS for the origins the settings allow
 //! (`cors_origins`).
 //!
+//! Persisted documents ([`crate::pipeline::persisted`]) are resolved right
+//! after authentication, so `GET /graphql?extensions={"persistedQuery":…}`
+//! (no `query`) runs a persisted query a CDN can cache; error responses say
+//! `Cache-Control: no-store`.
+//!
 //! Before a `/graphql` request is read: CSRF prevention ([`csrf_safe`]), the
 //! `Content-Type` of a POST must be `application/json` (parsed as a media
 //! type, parameters allowed), and its body must arrive within
@@ -311,6 +316,7 @@ fn parse_get(pairs: Vec<(String, String)>) -> Result<GraphqlRequest, RequestFail
             "operationName" => request.operation_name = Some(value).filter(|v| !v.is_empty()),
             "variables" => request.variables = json_object(&value, "variables")?,
             "extensions" => request.extensions = json_object(&value, "extensions")?,
+            "documentId" => request.document_id = Some(value).filter(|v| !v.is_empty()),
             _ => {}
         }
     }
@@ -375,7 +381,7 @@ async fn handle(
     state: AppState,
     headers: HeaderMap,
     incoming: Incoming,
-    request: GraphqlRequest,
+    mut request: GraphqlRequest,
     method: Method,
 ) -> Response {
     let Some(media) = incoming.media else {
@@ -406,6 +412,9 @@ async fn handle(
         let mut incoming = incoming;
         if let Some(authenticator) = &authenticator {
             incoming.forward_cookie_token(authenticator, &headers);
+        }
+        if let Err(error) = state.persisted().resolve(&mut request) {
+            return incoming.fail(&state, error.into());
         }
         let Some(engine) = state.engine() else {
             return incoming.fail(
@@ -459,6 +468,11 @@ fn failure_response(failure: RequestFailure, media: Option<&'static str>) -> Res
     };
     let body = json!({ "errors": failure.errors }).to_string();
     let mut response = (status, [(header::CONTENT_TYPE, media)], body).into_response();
+    // A refusal is never for a cache: a CDN in front of `GET` must not keep
+    // an APQ miss (or any other error) for a URL that works a moment later.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()
