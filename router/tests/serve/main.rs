@@ -13,6 +13,8 @@
 //! - `jwt`: JWT authentication at the router: JWKS (refetch bound), key
 //!   files, algorithms, claims, header and cookie, 401 before any subgraph.
 //! - `metrics`: `GET /metrics`, per router.
+//! - `persisted`: trusted documents (manifest, log, safelist) and automatic
+//!   persisted queries, over POST and GET; the APQ cache's byte bound.
 //! - `playground`: the page at `/` and its assets, on this origin only.
 //! - `source`: the supergraph composed from the subgraphs, swapped when they
 //!   change, the last good one kept.
@@ -33,6 +35,7 @@ mod hardening;
 mod http;
 mod jwt;
 mod metrics;
+mod persisted;
 mod playground;
 mod source;
 mod telemetry;
