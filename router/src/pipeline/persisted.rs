@@ -304,9 +304,9 @@ impl PersistedDocuments {
 
     /// As [`PersistedDocuments::new`], with a manifest already read.
     pub fn with_manifest(settings: &PersistedQueriesSettings, manifest: Option<Manifest>) -> Self {
-        let apq = settings.apq_enabled().then(|| {
-            Mutex::new(PlanCache::new(usize::MAX, settings.apq_cache_bytes))
-        });
+        let apq = settings
+            .apq_enabled()
+            .then(|| Mutex::new(PlanCache::new(usize::MAX, settings.apq_cache_bytes)));
         PersistedDocuments {
             mode: settings.mode,
             manifest: manifest.filter(|_| settings.mode != PersistedMode::Off),
@@ -346,7 +346,9 @@ impl PersistedDocuments {
             return Err(PersistedError::NotSupported);
         };
         let key = parse_hash(hash).ok_or(PersistedError::Malformed)?;
-        let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let document: Arc<str> = match sent {
             Some(document) => {
                 if sha256(document) != key {
@@ -384,7 +386,10 @@ impl PersistedDocuments {
             PersistedMode::Safelist => Err(PersistedError::DocumentNotInList),
             PersistedMode::LogUnknown => {
                 let sha = hash.map(str::to_owned).unwrap_or_else(|| {
-                    sha256(document).iter().map(|b| format!("{b:02x}")).collect()
+                    sha256(document)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect()
                 });
                 tracing::warn!(
                     operation = operation_name.unwrap_or(""),
@@ -400,7 +405,9 @@ impl PersistedDocuments {
     /// How many documents the APQ cache holds, and their size in bytes.
     pub fn apq_cached(&self) -> (usize, usize) {
         self.apq.as_ref().map_or((0, 0), |cache| {
-            let cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let cache = cache
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             (cache.len(), cache.bytes())
         })
     }

@@ -103,7 +103,10 @@ async fn apq_misses_then_registers_with_the_document_then_runs_by_hash_over_get(
     let extensions = hashed(&hash).to_string();
 
     let miss = post(&state, json!({ "extensions": hashed(&hash) }), &[]).await;
-    assert_eq!(miss.status, 200, "an ordinary GraphQL error under application/json");
+    assert_eq!(
+        miss.status, 200,
+        "an ordinary GraphQL error under application/json"
+    );
     assert_eq!(code(&miss), "PERSISTED_QUERY_NOT_FOUND");
     assert_eq!(miss.body["errors"][0]["message"], "PersistedQueryNotFound");
     assert_eq!(miss.headers["cache-control"], "no-store");
@@ -176,7 +179,10 @@ async fn safelisting_runs_manifest_documents_only() {
     let answer = post(&state, json!({ "documentId": "nope" }), &[]).await;
     assert_eq!(answer.status, 404);
     assert_eq!(code(&answer), "PERSISTED_QUERY_NOT_IN_LIST");
-    assert!(users.received().is_empty(), "nothing refused reached a subgraph");
+    assert!(
+        users.received().is_empty(),
+        "nothing refused reached a subgraph"
+    );
 
     let expected = json!({ "data": { "me": { "id": "u1" } } });
     let answer = post(&state, json!({ "documentId": "me-1" }), &[]).await;
@@ -186,7 +192,10 @@ async fn safelisting_runs_manifest_documents_only() {
     let answer = send(&state, get(&[("documentId", "me-1")], None)).await;
     assert_eq!(answer.body, expected);
     let answer = query(&state, ME, json!({})).await;
-    assert_eq!(answer.body, expected, "the manifest's exact text may be sent in full");
+    assert_eq!(
+        answer.body, expected,
+        "the manifest's exact text may be sent in full"
+    );
     assert_eq!(users.received().len(), 4);
 }
 
@@ -249,6 +258,11 @@ async fn the_apq_cache_forgets_the_least_recently_used_document_past_its_byte_bu
     assert_eq!(state.persisted().apq_cached(), (1, second.len()));
     let answer = post(&state, json!({ "extensions": hashed(&sha256(first)) }), &[]).await;
     assert_eq!(code(&answer), "PERSISTED_QUERY_NOT_FOUND");
-    let answer = post(&state, json!({ "extensions": hashed(&sha256(second)) }), &[]).await;
+    let answer = post(
+        &state,
+        json!({ "extensions": hashed(&sha256(second)) }),
+        &[],
+    )
+    .await;
     assert_eq!(answer.body["data"]["me"]["id"], "u1");
 }
