@@ -155,6 +155,9 @@ pub struct RouterSettings {
     /// Trusted documents and automatic persisted queries
     /// (`[service.persisted_queries]`, `PERSISTED_QUERIES_*`).
     pub persisted_queries: PersistedQueriesSettings,
+    /// Client batching: a JSON array of requests in one POST
+    /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
+    pub batching: BatchingSettings,
 }
 
 impl Default for RouterSettings {
@@ -185,6 +188,7 @@ impl Default for RouterSettings {
             jwt: JwtSettings::default(),
             authorization: AuthorizationSettings::default(),
             persisted_queries: PersistedQueriesSettings::default(),
+            batching: BatchingSettings::default(),
         }
     }
 }
@@ -231,12 +235,16 @@ impl ServiceSettings for RouterSettings {
         "PERSISTED_QUERIES_MANIFEST",
         "PERSISTED_QUERIES_APQ",
         "PERSISTED_QUERIES_APQ_CACHE_BYTES",
+        "BATCHING_ENABLED",
+        "BATCHING_MAX_OPERATIONS",
     ];
 
     fn env_key(var: &str) -> String {
         match var {
             "SUPERGRAPH_FILE" => "supergraph".into(),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
+            "BATCHING_ENABLED" => "batching.enabled".into(),
+            "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),
@@ -404,6 +412,7 @@ mod auth;
 mod persisted;
 mod subgraphs;
 
+pub use crate::batch::BatchingSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};
 

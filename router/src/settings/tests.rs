@@ -399,3 +399,22 @@ fn persisted_query_variables_set_their_nested_keys_and_safelisting_turns_apq_off
     assert_eq!(default.mode, PersistedMode::Off);
     assert!(default.apq_enabled());
 }
+
+#[test]
+fn batching_is_off_by_default_and_its_variables_set_its_keys() {
+    assert_eq!(
+        RouterSettings::env_key("BATCHING_MAX_OPERATIONS"),
+        "batching.max_operations"
+    );
+    assert_eq!(
+        RouterSettings::env_key("BATCHING_ENABLED"),
+        "batching.enabled"
+    );
+    let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+        "batching": { "enabled": true, "max_operations": 4 },
+    }))
+    .expect("valid settings");
+    assert!(settings.batching.enabled);
+    assert_eq!(settings.batching.max_operations, 4);
+    assert!(!RouterSettings::default().batching.enabled);
+}

@@ -6,6 +6,8 @@
 //! # Layout
 //! - `http`: GraphQL over HTTP: methods, media types, request errors with
 //!   locations and codes, limits, introspection, probes.
+//! - `client_batching`: a JSON array of requests in one POST (off by
+//!   default, limited, answers in order).
 //! - `cors`: CORS for the configured origins only.
 //! - `hardening`: timeouts against slow clients, graceful shutdown,
 //!   `Content-Type` as a media type, CSRF prevention, introspection and the
@@ -30,6 +32,7 @@
 mod common;
 
 mod cli;
+mod client_batching;
 mod cors;
 mod hardening;
 mod http;
