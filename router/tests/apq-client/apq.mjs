@@ -3,6 +3,7 @@
 // the link retries with the document (which the router checks and caches),
 // and the next run is answered from the hash alone; over POST, and over GET
 // (`useGETForHashedQueries`, what a CDN can cache) with the retry as a POST.
+// Then Apollo's BatchHttpLink: two queries in one POST, answered in order.
 //
 // The router runs as a process (ROUTER_BIN, default
 // $CARGO_TARGET_DIR/debug/router or target/debug/router) on the storefront's
@@ -19,6 +20,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
+import { BatchHttpLink } from "@apollo/client/link/batch-http/index.js";
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -85,6 +87,7 @@ const router = spawn(routerBin, ["serve", "--supergraph", supergraph], {
     PLAYGROUND: "false",
     PERSISTED_QUERIES_MODE: "off",
     PERSISTED_QUERIES_APQ: "true",
+    BATCHING_ENABLED: "true",
     RUST_LOG: process.env.RUST_LOG ?? "warn",
   },
   stdio: ["ignore", "pipe", "pipe"],
@@ -193,6 +196,38 @@ async function scenario(method, query) {
   });
 }
 
+async function batched() {
+  const log = [];
+  const link = new BatchHttpLink({
+    uri: `${base}/graphql`,
+    batchInterval: 50,
+    batchMax: 10,
+    fetch: async (uri, options) => {
+      const response = await fetch(uri, options);
+      log.push({ body: JSON.parse(options.body), status: response.status });
+      return response;
+    },
+  });
+  const apollo = new ApolloClient({ link, cache: new InMemoryCache() });
+  const [slugs, names] = await Promise.all([
+    apollo.query({ query: gql("query Slugs { categories { slug } }"), fetchPolicy: "network-only" }),
+    apollo.query({ query: gql("query Names { categories { name } }"), fetchPolicy: "network-only" }),
+  ]);
+  check("BatchHttpLink: two queries went in one POST and each got its own answer", () => {
+    assert.equal(log.length, 1, JSON.stringify(log));
+    assert.ok(Array.isArray(log[0].body) && log[0].body.length === 2);
+    assert.equal(log[0].status, 200);
+    assert.deepEqual(
+      slugs.data.categories.map((c) => c.slug),
+      ["shoes", "hats"],
+    );
+    assert.deepEqual(
+      names.data.categories.map((c) => c.name),
+      ["Shoes", "Hats"],
+    );
+  });
+}
+
 try {
   await ready();
   await scenario("POST", "query Categories { categories { slug name } }");
@@ -200,6 +235,7 @@ try {
   check("the subgraph was asked once per answered run", () =>
     assert.equal(subgraphQueries.length, 4),
   );
+  await batched();
   clearTimeout(timer);
   console.log(`apq: ${checks} checks passed`);
   stop(0);
