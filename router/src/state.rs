@@ -72,7 +72,7 @@ impl AppState {
     ) -> Result<Self, BuildError> {
         let metrics = Arc::new(Metrics::new());
         let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
-        let persisted = PersistedDocuments::new(&settings.persisted_queries)?;
+        let persisted = PersistedDocuments::new(&settings.persisted_queries, &settings.limits)?;
         let authenticator = Authenticator::new(&settings.jwt)?;
         if let Some(authenticator) = &authenticator {
             authenticator.start();

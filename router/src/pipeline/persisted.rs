@@ -12,7 +12,7 @@
 //!
 //! | request | off | log_unknown | safelist |
 //! | --- | --- | --- | --- |
-//! | document only | runs | runs (logged unless in the manifest) | runs only if its text is a manifest body, else `PERSISTED_QUERY_NOT_IN_LIST` (403) |
+//! | document only | runs | runs (logged unless in the manifest) | runs only if it is a manifest body (ignored tokens and definition order aside), else `PERSISTED_QUERY_NOT_IN_LIST` (403) |
 //! | id in the manifest | APQ | manifest body | manifest body |
 //! | unknown `documentId` | `PERSISTED_QUERY_NOT_SUPPORTED` | `PERSISTED_QUERY_NOT_FOUND` (404) | `PERSISTED_QUERY_NOT_IN_LIST` (404) |
 //! | unknown hash, no document | APQ cache, else `PERSISTED_QUERY_NOT_FOUND` | same (logged) | `PERSISTED_QUERY_NOT_IN_LIST` (404) |
@@ -33,6 +33,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use apollo_compiler::parser::Parser;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -40,7 +41,7 @@ use super::error::StageError;
 use crate::plan_cache::{Key, PlanCache};
 use crate::request::GraphqlRequest;
 use crate::response::codes;
-use crate::settings::{PersistedMode, PersistedQueriesSettings};
+use crate::settings::{Limits, PersistedMode, PersistedQueriesSettings};
 
 /// The `format` of Apollo's manifest.
 const APOLLO_FORMAT: &str = "apollo-persisted-query-manifest";
@@ -70,6 +71,8 @@ pub enum ManifestError {
 pub struct Manifest {
     by_id: HashMap<String, Arc<str>>,
     bodies: HashSet<Key>,
+    /// The hashes of the texts' [`canonical`] forms.
+    canonical: HashSet<Key>,
 }
 
 impl Manifest {
@@ -126,6 +129,9 @@ impl Manifest {
 
     fn insert(&mut self, id: &str, body: &str) {
         self.bodies.insert(sha256(body));
+        if let Some(canonical) = canonical(body, &Limits::default()) {
+            self.canonical.insert(sha256(&canonical));
+        }
         self.by_id.insert(id.to_owned(), Arc::from(body));
     }
 
@@ -134,9 +140,14 @@ impl Manifest {
         self.by_id.get(id)
     }
 
-    /// Whether `document` is, to the byte, one of the manifest's texts.
-    pub fn contains_body(&self, document: &str) -> bool {
+    /// Whether `document` is one of the manifest's texts, to the byte or
+    /// but for ignored tokens (whitespace, commas, comments) and the order of
+    /// its definitions, as Apollo Router's safelist matches; the document is
+    /// parsed (within `limits`) only when it is not an exact match.
+    pub fn contains_body(&self, document: &str, limits: &Limits) -> bool {
         self.bodies.contains(&sha256(document))
+            || canonical(document, limits)
+                .is_some_and(|canonical| self.canonical.contains(&sha256(&canonical)))
     }
 
     /// How many documents it has.
@@ -148,6 +159,23 @@ impl Manifest {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+}
+
+/// A document printed without its ignored tokens, its definitions in sorted
+/// order; `None` if it does not parse (within `limits`).
+fn canonical(document: &str, limits: &Limits) -> Option<String> {
+    let parsed = Parser::new()
+        .token_limit(limits.parser_max_tokens)
+        .recursion_limit(limits.parser_max_recursion)
+        .parse_ast(document, "document.graphql")
+        .ok()?;
+    let mut definitions: Vec<String> = parsed
+        .definitions
+        .iter()
+        .map(|definition| definition.to_string())
+        .collect();
+    definitions.sort();
+    Some(definitions.join("\n"))
 }
 
 fn sha256(text: &str) -> Key {
@@ -276,6 +304,7 @@ impl<'a> DocumentId<'a> {
 /// (when APQ is on).
 pub struct PersistedDocuments {
     mode: PersistedMode,
+    limits: Limits,
     manifest: Option<Manifest>,
     apq: Option<Mutex<PlanCache<str>>>,
 }
@@ -293,13 +322,20 @@ impl std::fmt::Debug for PersistedDocuments {
 impl PersistedDocuments {
     /// What the settings ask for: the manifest read (when the mode is not
     /// `off`), an empty APQ cache (when APQ is on).
-    pub fn new(settings: &PersistedQueriesSettings) -> Result<Self, ManifestError> {
+    /// Documents sent in full are parsed within `limits` to match them
+    /// against the manifest.
+    pub fn new(
+        settings: &PersistedQueriesSettings,
+        limits: &Limits,
+    ) -> Result<Self, ManifestError> {
         let manifest = match (settings.mode, &settings.manifest) {
             (PersistedMode::Off, _) => None,
             (mode, None) => return Err(ManifestError::Missing(mode)),
             (_, Some(path)) => Some(Manifest::load(path)?),
         };
-        Ok(Self::with_manifest(settings, manifest))
+        let mut documents = Self::with_manifest(settings, manifest);
+        documents.limits = limits.clone();
+        Ok(documents)
     }
 
     /// As [`PersistedDocuments::new`], with a manifest already read.
@@ -309,6 +345,7 @@ impl PersistedDocuments {
             .then(|| Mutex::new(PlanCache::new(usize::MAX, settings.apq_cache_bytes)));
         PersistedDocuments {
             mode: settings.mode,
+            limits: Limits::default(),
             manifest: manifest.filter(|_| settings.mode != PersistedMode::Off),
             apq,
         }
@@ -379,7 +416,7 @@ impl PersistedDocuments {
         let Some(manifest) = &self.manifest else {
             return Ok(());
         };
-        if manifest.contains_body(document) {
+        if manifest.contains_body(document, &self.limits) {
             return Ok(());
         }
         match self.mode {

@@ -57,8 +57,11 @@ fn freeform(query: &str) -> GraphqlRequest {
 fn apollo_and_hive_manifests_are_read_and_others_refused() {
     let manifest = apollo_manifest();
     assert_eq!(manifest.get("shop-1").map(|b| &**b), Some(SHOP));
-    assert!(manifest.contains_body(SHOP));
-    assert!(!manifest.contains_body("query Shop {products{id}}"));
+    let limits = Limits::default();
+    assert!(manifest.contains_body(SHOP, &limits));
+    assert!(manifest.contains_body("# the shop\nquery Shop {\n  products { id, }\n}", &limits));
+    assert!(!manifest.contains_body("query Shop { products { id name } }", &limits));
+    assert!(!manifest.contains_body("query Shop { products { id ", &limits));
     let hive = Manifest::parse(r#"{"abc": "{ me { id } }", "def": "{ products { id } }"}"#)
         .expect("hive map");
     assert_eq!(hive.len(), 2);
@@ -81,7 +84,7 @@ fn a_mode_other_than_off_needs_a_manifest_file() {
         ..PersistedQueriesSettings::default()
     };
     assert!(matches!(
-        PersistedDocuments::new(&settings),
+        PersistedDocuments::new(&settings, &Limits::default()),
         Err(ManifestError::Missing(PersistedMode::Safelist))
     ));
     let settings = PersistedQueriesSettings {
@@ -90,7 +93,7 @@ fn a_mode_other_than_off_needs_a_manifest_file() {
         ..PersistedQueriesSettings::default()
     };
     assert!(matches!(
-        PersistedDocuments::new(&settings),
+        PersistedDocuments::new(&settings, &Limits::default()),
         Err(ManifestError::Read { .. })
     ));
 }
@@ -250,5 +253,27 @@ fn the_apq_cache_evicts_least_recently_used_documents_to_stay_within_its_bytes()
         documents.resolve(&mut by_hash(&hex(&huge), None)),
         Err(PersistedError::NotFound),
         "but is not remembered"
+    );
+}
+
+#[test]
+fn the_safelist_ignores_whitespace_comments_and_definition_order() {
+    let body = "query Me { me { ...Who } }\nfragment Who on User { id }";
+    let manifest = Manifest::parse(&serde_json::json!({ "me": body }).to_string()).expect("hive");
+    let settings = PersistedQueriesSettings {
+        mode: PersistedMode::Safelist,
+        ..PersistedQueriesSettings::default()
+    };
+    let documents = PersistedDocuments::with_manifest(&settings, Some(manifest));
+    documents
+        .resolve(&mut freeform(
+            "fragment Who on User { id }\n# reordered\nquery Me {me{...Who}}",
+        ))
+        .expect("the same document");
+    assert_eq!(
+        documents.resolve(&mut freeform(
+            "fragment Who on User { id email }\nquery Me { me { ...Who } }"
+        )),
+        Err(PersistedError::DocumentNotInList)
     );
 }

@@ -29,8 +29,8 @@ pub enum PersistedMode {
     /// logged (a `warn` event with its operation name and sha256), to find
     /// what the manifest is missing before safelisting.
     LogUnknown,
-    /// Only manifest documents run (by id, or sent in full with exactly the
-    /// manifest's text); anything else is `PERSISTED_QUERY_NOT_IN_LIST`.
+    /// Only manifest documents run (by id, or sent in full as a manifest
+    /// text, ignored tokens and definition order aside); anything else is `PERSISTED_QUERY_NOT_IN_LIST`.
     /// APQ is off.
     Safelist,
 }
