@@ -97,7 +97,8 @@ impl Stack {
     }
 
     /// Posts `query` to the router with `authorization` as the header's
-    /// value; the HTTP status and the JSON answer.
+    /// value, accepting `application/graphql-response+json` (so a refused
+    /// request has a 4xx status); the HTTP status and the JSON answer.
     async fn post(
         &self,
         authorization: Option<&str>,
@@ -125,6 +126,7 @@ async fn post(
 ) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(url)
+        .header("accept", "application/graphql-response+json")
         .json(&json!({ "query": query, "variables": variables }));
     if let Some(value) = authorization {
         request = request.header("authorization", value);
@@ -173,6 +175,12 @@ async fn a_customers_create_product_is_refused_at_the_router_and_never_reaches_i
     assert_eq!(status, 403, "{answer}");
     assert_eq!(codes(&answer), ["UNAUTHORIZED_FIELD_OR_TYPE"], "{answer}");
     assert_eq!(answer["errors"][0]["path"], json!(["createProduct"]), "{answer}");
+    // A client accepting only `application/json` gets the same refusal (as 200).
+    let answer = stack
+        .router
+        .graphql(Some(&customer), CREATE_PRODUCT, product_input("MUG-X1"))
+        .await;
+    assert_eq!(codes(&answer), ["UNAUTHORIZED_FIELD_OR_TYPE"], "{answer}");
     assert_eq!(
         stack.forwarded(),
         before,
