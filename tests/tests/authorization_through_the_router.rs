@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use storefront_e2e::proxy::Proxy;
-use storefront_e2e::{Service, Subgraphs, init_logs, listen, router_settings, start_subgraphs_with};
+use storefront_e2e::{
+    Service, Subgraphs, init_logs, listen, router_settings, start_subgraphs_with,
+};
 use storefront_router::settings::Subgraph;
 use storefront_router::source::{self, SupergraphSource};
 
@@ -169,12 +171,20 @@ async fn a_customers_create_product_is_refused_at_the_router_and_never_reaches_i
     let before = stack.forwarded();
 
     let (status, answer) = stack
-        .post(Some(&bearer(&customer)), CREATE_PRODUCT, product_input("MUG-X1"))
+        .post(
+            Some(&bearer(&customer)),
+            CREATE_PRODUCT,
+            product_input("MUG-X1"),
+        )
         .await;
 
     assert_eq!(status, 403, "{answer}");
     assert_eq!(codes(&answer), ["UNAUTHORIZED_FIELD_OR_TYPE"], "{answer}");
-    assert_eq!(answer["errors"][0]["path"], json!(["createProduct"]), "{answer}");
+    assert_eq!(
+        answer["errors"][0]["path"],
+        json!(["createProduct"]),
+        "{answer}"
+    );
     // A client accepting only `application/json` gets the same refusal (as 200).
     let answer = stack
         .router
@@ -212,7 +222,11 @@ async fn a_customers_admin_discount_operations_never_reach_orders() {
     let orders_before = stack.proxy("orders").forwarded();
 
     let (status, answer) = stack
-        .post(Some(&bearer(&customer)), "{ discountCodes { code } }", json!({}))
+        .post(
+            Some(&bearer(&customer)),
+            "{ discountCodes { code } }",
+            json!({}),
+        )
         .await;
     assert_eq!(status, 403, "{answer}");
     assert_eq!(codes(&answer), ["UNAUTHORIZED_FIELD_OR_TYPE"], "{answer}");
@@ -237,7 +251,11 @@ async fn an_admins_create_product_goes_through_to_inventory() {
     let inventory_before = stack.proxy("inventory").forwarded();
 
     let (status, answer) = stack
-        .post(Some(&bearer(&admin)), CREATE_PRODUCT, product_input("MUG-X2"))
+        .post(
+            Some(&bearer(&admin)),
+            CREATE_PRODUCT,
+            product_input("MUG-X2"),
+        )
         .await;
 
     assert_eq!(status, 200, "{answer}");
@@ -313,7 +331,11 @@ async fn a_forged_token_is_refused_with_401_before_any_subgraph_is_called() {
         assert_eq!(codes(&answer), ["UNAUTHENTICATED"], "{answer}");
     }
     let (status, answer) = stack
-        .post(Some(&bearer(&forged)), CREATE_PRODUCT, product_input("MUG-X3"))
+        .post(
+            Some(&bearer(&forged)),
+            CREATE_PRODUCT,
+            product_input("MUG-X3"),
+        )
         .await;
     assert_eq!(status, 401, "{answer}");
     assert_eq!(codes(&answer), ["UNAUTHENTICATED"], "{answer}");

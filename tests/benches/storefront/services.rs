@@ -266,7 +266,10 @@ impl Subgraphs {
         router_env.extend([
             ("JWT_JWKS_URLS", format!("{users}/.well-known/jwks.json")),
             ("JWT_ISSUERS", storefront_shared::auth::ISSUER.to_owned()),
-            ("JWT_AUDIENCES", storefront_shared::auth::AUDIENCE.to_owned()),
+            (
+                "JWT_AUDIENCES",
+                storefront_shared::auth::AUDIENCE.to_owned(),
+            ),
         ]);
         Ok(Subgraphs {
             processes,
