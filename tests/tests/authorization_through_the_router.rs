@@ -8,6 +8,8 @@
 //! before any subgraph is called. The subgraphs keep their own checks
 //! (defence in depth): a customer calling inventory directly is `FORBIDDEN`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use serde_json::{Value, json};

@@ -224,7 +224,9 @@ impl Drop for Process {
 pub struct Subgraphs {
     /// users, orders, payments, inventory (as [`SUBGRAPHS`]).
     pub processes: Vec<Process>,
-    /// The environment a router needs to find them (`USERS_URL`, ...).
+    /// The environment a router needs to find them (`USERS_URL`, ...) and to
+    /// verify tokens with users' keys (`JWT_JWKS_URLS`, `JWT_ISSUERS`,
+    /// `JWT_AUDIENCES`).
     pub router_env: Vec<(&'static str, String)>,
     // Declared last: dropped after the processes are killed.
     dir: tempfile::TempDir,
