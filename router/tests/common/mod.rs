@@ -9,7 +9,7 @@
 pub mod jwt;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,7 +27,32 @@ use storefront_router::{AppState, app};
 use tower::ServiceExt;
 
 /// The Storefront supergraph as Apollo's composition printed it.
-pub const SUPERGRAPH: &str = include_str!("../fixtures/apollo-supergraph.graphql");
+pub const APOLLO_SUPERGRAPH: &str = include_str!("../fixtures/apollo-supergraph.graphql");
+
+/// [`APOLLO_SUPERGRAPH`] without its access requirements (`@authenticated`,
+/// `@requiresScopes` on fields), so that the tests of everything else run as
+/// an anonymous caller; authorization has its own tests.
+pub static SUPERGRAPH: LazyLock<String> = LazyLock::new(|| open_to_anyone(APOLLO_SUPERGRAPH));
+
+fn open_to_anyone(sdl: &str) -> String {
+    let mut open = String::with_capacity(sdl.len());
+    for line in sdl.lines() {
+        let definition = line.starts_with("directive ") || line.contains("@link(");
+        let mut line = line.to_owned();
+        if !definition {
+            line = line.replace(" @federation__authenticated", "");
+            while let Some(start) = line.find(" @requiresScopes(") {
+                let end = line[start..]
+                    .find("]])")
+                    .map_or(line.len(), |i| start + i + 3);
+                line.replace_range(start..end, "");
+            }
+        }
+        open.push_str(&line);
+        open.push('\n');
+    }
+    open
+}
 
 /// One request a fake subgraph received.
 #[derive(Debug, Clone)]
@@ -162,7 +187,7 @@ pub fn router(
     let planner: Arc<dyn QueryPlanner> = Arc::new(HandPlans(plans));
     let make: MakePlanner = Arc::new(move |_| Ok(planner.clone()));
     let state = AppState::with_planner(settings, make).unwrap();
-    install(&state, SUPERGRAPH, urls);
+    install(&state, &SUPERGRAPH, urls);
     state
 }
 
@@ -199,7 +224,7 @@ pub fn serving_with(settings: RouterSettings, sdl: &str, urls: &[(&str, &str)]) 
 
 /// Installs the fixture supergraph with its subgraph URLs replaced by `urls`.
 pub fn install_with_urls(state: &AppState, urls: &[(&str, &str)]) {
-    install(state, SUPERGRAPH, urls);
+    install(state, &SUPERGRAPH, urls);
 }
 
 fn install(state: &AppState, sdl: &str, urls: &[(&str, &str)]) {

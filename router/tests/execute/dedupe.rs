@@ -51,7 +51,7 @@ async fn concurrently(
 #[tokio::test]
 async fn identical_subgraph_queries_in_flight_are_sent_once() {
     let users = FakeSubgraph::start_with_delay(users_me, SLOW).await;
-    let state = serving(SUPERGRAPH, &[("users", &users.url)]);
+    let state = serving(&SUPERGRAPH, &[("users", &users.url)]);
     let answers = concurrently(&state, json!({ "query": ME_QUERY }), 5, |_| vec![]).await;
     for answer in &answers {
         assert_eq!(
@@ -77,7 +77,7 @@ async fn identical_subgraph_queries_in_flight_are_sent_once() {
 #[tokio::test]
 async fn subgraph_queries_with_other_credentials_are_not_shared() {
     let users = FakeSubgraph::start_with_delay(users_me, SLOW).await;
-    let state = serving(SUPERGRAPH, &[("users", &users.url)]);
+    let state = serving(&SUPERGRAPH, &[("users", &users.url)]);
     let answers = concurrently(&state, json!({ "query": ME_QUERY }), 3, |i| {
         vec![("authorization".into(), format!("Bearer token-{}", i % 2))]
     })
@@ -178,7 +178,7 @@ async fn entity_answers_shared_by_several_requests_reach_each_of_them() {
     )
     .await;
     let state = serving(
-        SUPERGRAPH,
+        &SUPERGRAPH,
         &[("users", &users.url), ("orders", &orders.url)],
     );
     let query = "{ me { name orders { edges { node { id } } } } }";

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use storefront_router::core::plan::plan_text;
 
 fn plan(operation: &str) -> String {
-    plan_text(SUPERGRAPH, operation, None).expect("plans")
+    plan_text(&SUPERGRAPH, operation, None).expect("plans")
 }
 
 #[test]
@@ -74,7 +74,7 @@ fn answer_payments(_: &Value) -> Value {
 #[tokio::test]
 async fn a_skipped_root_field_sends_nothing_to_its_subgraph() {
     let users = FakeSubgraph::start(answer_users).await;
-    let state = serving(SUPERGRAPH, &[("users", &users.url)]);
+    let state = serving(&SUPERGRAPH, &[("users", &users.url)]);
     let q = "query($withMe: Boolean!) { me @include(if: $withMe) { id name } }";
     let skipped = query(&state, q, json!({ "withMe": false })).await;
     assert_eq!(skipped.body, json!({ "data": {} }));
@@ -90,7 +90,7 @@ async fn a_skipped_root_field_sends_nothing_to_its_subgraph() {
 #[tokio::test]
 async fn a_literal_skip_sends_nothing() {
     let users = FakeSubgraph::start(answer_users).await;
-    let state = serving(SUPERGRAPH, &[("users", &users.url)]);
+    let state = serving(&SUPERGRAPH, &[("users", &users.url)]);
     let answered = query(&state, "{ me @skip(if: true) { id } }", json!({})).await;
     assert_eq!(answered.body, json!({ "data": {} }));
     assert!(users.received().is_empty(), "users was called");
@@ -101,7 +101,7 @@ async fn a_skipped_entity_field_sends_no_entity_fetch() {
     let orders = FakeSubgraph::start(answer_orders).await;
     let payments = FakeSubgraph::start(answer_payments).await;
     let state = serving(
-        SUPERGRAPH,
+        &SUPERGRAPH,
         &[("orders", &orders.url), ("payments", &payments.url)],
     );
     let q = "query($s: Boolean!) { order(id: \"o1\") { status payment @skip(if: $s) { id } } }";

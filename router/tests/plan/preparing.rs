@@ -39,7 +39,7 @@ fn answer_users(_: &Value) -> Value {
 #[tokio::test]
 async fn nested_duplicated_spreads_plan_and_answer_quickly() {
     let users = FakeSubgraph::start(answer_users).await;
-    let state = serving(SUPERGRAPH, &[("users", &users.url)]);
+    let state = serving(&SUPERGRAPH, &[("users", &users.url)]);
     for q in [
         bomb(20, "Query", "", "", "me { id name }"),
         bomb(20, "User", "me {", "}", "id name"),
@@ -76,7 +76,9 @@ async fn operations_too_large_once_normalised_are_refused_without_a_fetch() {
     limits.max_depth = 1000;
     limits.max_aliases = usize::MAX;
     let state = AppState::new(RouterSettings { limits, ..settings }).unwrap();
-    state.install_sdl(SUPERGRAPH).expect("the fixture installs");
+    state
+        .install_sdl(&SUPERGRAPH)
+        .expect("the fixture installs");
     let started = Instant::now();
     let answered = query(&state, &q, json!({})).await;
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -90,7 +92,7 @@ async fn operations_too_large_once_normalised_are_refused_without_a_fetch() {
 #[tokio::test]
 async fn documents_over_the_token_limit_fail_to_parse_and_call_no_subgraph() {
     let users = FakeSubgraph::start(answer_users).await;
-    let state = serving(SUPERGRAPH, &[("*", &users.url)]);
+    let state = serving(&SUPERGRAPH, &[("*", &users.url)]);
     let fields = "id ".repeat(20_000);
     let answered = query(&state, &format!("{{ me {{ {fields} }} }}"), json!({})).await;
     let error = &answered.body["errors"][0];
@@ -112,7 +114,7 @@ async fn many_distinct_big_queries_keep_the_cache_under_its_byte_budget() {
     };
     let state = AppState::new(settings).unwrap();
     let mut supergraph =
-        storefront_router::core::supergraph::Supergraph::parse(SUPERGRAPH).unwrap();
+        storefront_router::core::supergraph::Supergraph::parse(&SUPERGRAPH).unwrap();
     for subgraph in &mut supergraph.subgraphs {
         subgraph.url = users.url.clone();
     }
@@ -171,7 +173,7 @@ fn health_answers_while_an_operation_is_being_planned() {
         });
         let make: MakePlanner = Arc::new(move |_| Ok(planner.clone()));
         let state = AppState::with_planner(RouterSettings::default(), make).unwrap();
-        state.install_sdl(SUPERGRAPH).unwrap();
+        state.install_sdl(&SUPERGRAPH).unwrap();
         let planning = tokio::spawn({
             let state = state.clone();
             async move { query(&state, "{ __typename }", json!({})).await }

@@ -41,7 +41,7 @@ impl Storefront {
         let payments = serve(subgraphs::payments::schema()).await;
         let inventory = serve(subgraphs::inventory::schema()).await;
         let router = serving(
-            SUPERGRAPH,
+            &SUPERGRAPH,
             &[
                 ("users", &users.url),
                 ("orders", &orders.url),

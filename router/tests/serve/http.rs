@@ -371,7 +371,7 @@ async fn internal_errors_are_masked_for_the_client() {
         std::sync::Arc::new(move |_| Ok(planner.clone())),
     )
     .unwrap();
-    state.install_sdl(SUPERGRAPH).unwrap();
+    state.install_sdl(&SUPERGRAPH).unwrap();
     let answer = query(&state, "{ me { id } }", json!({})).await;
     let error = &answer.body["errors"][0];
     assert_eq!(error["extensions"]["code"], "INTERNAL_SERVER_ERROR");

@@ -15,7 +15,6 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::json;
 
-const FIXTURE: &str = include_str!("../fixtures/apollo-supergraph.graphql");
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -91,7 +90,7 @@ async fn the_router_exports_its_spans_over_otlp_and_propagates_the_trace() {
     let supergraph = dir.path().join("supergraph.graphql");
     std::fs::write(
         &supergraph,
-        FIXTURE.replace("http://127.0.0.1:4001/graphql", &users.url),
+        crate::common::SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", &users.url),
     )
     .unwrap();
     let port = free_port();
