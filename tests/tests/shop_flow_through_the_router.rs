@@ -184,9 +184,8 @@ fn expected_listing(products: &[Seeded], sort: &str, min: i64, max: i64) -> Vec<
     match sort {
         "PRICE_ASC" => kept.sort_by(|a, b| (a.price, &a.sku).cmp(&(b.price, &b.sku))),
         "PRICE_DESC" => kept.sort_by(|a, b| (b.price, &b.sku).cmp(&(a.price, &a.sku))),
-        "NAME" => kept.sort_by(|a, b| {
-            (a.name.to_lowercase(), &a.sku).cmp(&(b.name.to_lowercase(), &b.sku))
-        }),
+        "NAME" => kept
+            .sort_by(|a, b| (a.name.to_lowercase(), &a.sku).cmp(&(b.name.to_lowercase(), &b.sku))),
         other => panic!("no expectation for {other}"),
     }
     kept.into_iter().map(|p| p.sku.clone()).collect()
@@ -341,7 +340,11 @@ async fn the_whole_shop_flow(store: Store) {
     let refused = router
         .graphql(Some(&token), CREATE_DISCOUNT_CODE, code.clone())
         .await;
-    assert_eq!(storefront_e2e::error_code(&refused), "FORBIDDEN", "{refused}");
+    assert_eq!(
+        storefront_e2e::error_code(&refused),
+        "FORBIDDEN",
+        "{refused}"
+    );
     let created = data(
         router,
         Some(&admin),
@@ -387,7 +390,10 @@ async fn the_whole_shop_flow(store: Store) {
     )
     .await;
     assert_eq!(paid["status"], "SUCCEEDED", "{paid}");
-    assert_eq!(paid["amount"], order["total"], "the checkout's total is charged");
+    assert_eq!(
+        paid["amount"], order["total"],
+        "the checkout's total is charged"
+    );
     assert_eq!(paid["order"]["status"], "PAID", "{paid}");
 
     // The order in the history, with everything it was given.
@@ -438,4 +444,92 @@ async fn the_whole_shop_flow_passes_through_the_router_on_the_embedded_stores() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_shop_flow_passes_through_the_router_on_mongodb() {
     the_whole_shop_flow(Store::Mongo).await;
+}
+
+/// What the router sends each subgraph for one request, as
+/// `[users, inventory, orders, payments]`.
+async fn requests_for(
+    routed: &storefront_e2e::shop::Routed,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+    field: &str,
+) -> (Value, [usize; 4]) {
+    let before = routed.subgraph_requests();
+    let answer = data(&routed.router, token, query, variables, field).await;
+    let after = routed.subgraph_requests();
+    let mut sent = [0; 4];
+    for (slot, (a, b)) in sent.iter_mut().zip(after.iter().zip(before)) {
+        *slot = a - b;
+    }
+    (answer, sent)
+}
+
+async fn subgraph_requests_per_page(store: Store) {
+    let Some(shop) = Shop::start(store).await else {
+        return;
+    };
+    seed_catalogue(&shop).await;
+    let routed = shop.routed().await;
+
+    // The category page: everything it asks is inventory's, one request.
+    let mut counts = Vec::new();
+    for first in [1, 6, 24] {
+        let variables = json!({ "slug": "kitchen", "first": first, "sort": "PRICE_ASC" });
+        let (category, sent) =
+            requests_for(&routed, None, CATEGORY_PAGE, variables, "category").await;
+        let edges = category["products"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), first, "{category}");
+        counts.push(sent);
+    }
+    assert_eq!(
+        counts,
+        vec![[0, 1, 0, 0]; 3],
+        "one inventory request per page, whatever its size"
+    );
+
+    // A cart (orders) with its lines' products (inventory): batched, so the
+    // same requests for 1 line as for 12.
+    let mut cart_id: Option<String> = None;
+    let mut counts = Vec::new();
+    for (i, product) in kitchen()
+        .iter()
+        .filter(|p| p.stock > 0)
+        .take(12)
+        .enumerate()
+    {
+        let cart = data(
+            &routed.router,
+            None,
+            ADD_TO_CART,
+            json!({ "cartId": cart_id, "sku": product.sku, "quantity": 1 }),
+            "addToCart",
+        )
+        .await;
+        cart_id = Some(cart["id"].as_str().expect("a cart id").to_owned());
+        if i == 0 || i == 11 {
+            let (cart, sent) =
+                requests_for(&routed, None, CART, json!({ "id": cart_id }), "cart").await;
+            assert_eq!(cart["lines"].as_array().expect("lines").len(), i + 1);
+            counts.push(sent);
+        }
+    }
+    assert_eq!(counts[0], counts[1], "1 line and 12 lines: {counts:?}");
+    assert_eq!(
+        counts[1],
+        [0, 1, 1, 0],
+        "one orders request, one inventory request (the lines' products, batched)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_category_page_and_a_cart_cost_the_same_subgraph_requests_whatever_their_size_on_the_embedded_stores()
+ {
+    subgraph_requests_per_page(Store::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_category_page_and_a_cart_cost_the_same_subgraph_requests_whatever_their_size_on_mongodb()
+{
+    subgraph_requests_per_page(Store::Mongo).await;
 }
