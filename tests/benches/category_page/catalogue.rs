@@ -198,7 +198,10 @@ pub struct Counters {
 
 impl Counters {
     /// Reads the router's `/metrics` at `addr`.
-    pub async fn read(client: &reqwest::Client, addr: std::net::SocketAddr) -> anyhow::Result<Self> {
+    pub async fn read(
+        client: &reqwest::Client,
+        addr: std::net::SocketAddr,
+    ) -> anyhow::Result<Self> {
         let text = client
             .get(format!("http://{addr}/metrics"))
             .send()
