@@ -9,7 +9,7 @@ const files = import.meta.glob('../../schema/operations/*.graphql', {
 
 /** Variables to start from, by operation name. */
 const VARIABLES = {
-  Products: { first: 5, search: 'mug' },
+  Products: { first: 5, search: 'stoneware' },
   Product: { sku: 'MUG-STONEWARE-12OZ' },
   Register: {
     input: { email: 'admin@example.com', password: 'battery staple', name: 'Ada Admin' },

@@ -5,6 +5,15 @@
 //! ([`crate::playground`]), and CORS for the origins the settings allow
 //! (`cors_origins`).
 //!
+//! Persisted documents ([`crate::pipeline::persisted`]) are resolved right
+//! after authentication, so `GET /graphql?extensions={"persistedQuery":…}`
+//! (no `query`) runs a persisted query a CDN can cache; error responses say
+//! `Cache-Control: no-store`.
+//!
+//! A POST body that is a JSON array is a batch ([`crate::batch`], when
+//! `batching.enabled`): its operations run one after another and are answered
+//! as an array in the same order.
+//!
 //! Before a `/graphql` request is read: CSRF prevention ([`csrf_safe`]), the
 //! `Content-Type` of a POST must be `application/json` (parsed as a media
 //! type, parameters allowed), and its body must arrive within
@@ -14,6 +23,7 @@
 //! response carries the request's `x-request-id` (the client's, or the one
 //! generated and sent to the subgraphs).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -27,10 +37,11 @@ use storefront_process::listener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
-use crate::auth::{Authenticator, TokenSource};
+use crate::auth::{Authenticator, Identity, TokenSource};
+use crate::batch::{self, Body};
 use crate::metrics::{self, Kind};
-use crate::pipeline::Call;
 use crate::pipeline::authenticate::authenticate;
+use crate::pipeline::{Answered, Call, Engine};
 use crate::playground;
 use crate::request::{GraphqlRequest, Method, ensure_request_id, forwarded_headers};
 use crate::response::{GraphqlError, RequestFailure, codes};
@@ -300,7 +311,7 @@ async fn graphql_get(
         Ok(request) => request,
         Err(failure) => return incoming.fail(&state, failure),
     };
-    handle(state, headers, incoming, request, Method::Get).await
+    handle(state, headers, incoming, Body::Single(request), Method::Get).await
 }
 
 fn parse_get(pairs: Vec<(String, String)>) -> Result<GraphqlRequest, RequestFailure> {
@@ -311,6 +322,7 @@ fn parse_get(pairs: Vec<(String, String)>) -> Result<GraphqlRequest, RequestFail
             "operationName" => request.operation_name = Some(value).filter(|v| !v.is_empty()),
             "variables" => request.variables = json_object(&value, "variables")?,
             "extensions" => request.extensions = json_object(&value, "extensions")?,
+            "documentId" => request.document_id = Some(value).filter(|v| !v.is_empty()),
             _ => {}
         }
     }
@@ -356,26 +368,18 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
             return incoming.fail(&state, RequestFailure::http(status, error.to_string()));
         }
     };
-    let request: GraphqlRequest = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(error) => {
-            return incoming.fail(
-                &state,
-                RequestFailure::http(
-                    400,
-                    format!("the body is not a GraphQL request in JSON: {error}"),
-                ),
-            );
-        }
+    let body = match batch::read(&body, &state.settings().batching) {
+        Ok(body) => body,
+        Err(failure) => return incoming.fail(&state, failure),
     };
-    handle(state, headers, incoming, request, Method::Post).await
+    handle(state, headers, incoming, body, Method::Post).await
 }
 
 async fn handle(
     state: AppState,
     headers: HeaderMap,
     incoming: Incoming,
-    request: GraphqlRequest,
+    body: Body,
     method: Method,
 ) -> Response {
     let Some(media) = incoming.media else {
@@ -388,10 +392,14 @@ async fn handle(
         );
         return incoming.finish(&state, Kind::None, response);
     };
+    let operation = match &body {
+        Body::Single(request) => request.operation_name.clone().unwrap_or_default(),
+        Body::Batch(requests) => format!("(batch of {})", requests.len()),
+    };
     let span = tracing::info_span!(
         "request",
         request_id = %incoming.request_id,
-        operation = request.operation_name.as_deref().unwrap_or(""),
+        operation = %operation,
     );
     crate::telemetry::set_parent(&span, &headers);
     async move {
@@ -420,8 +428,57 @@ async fn handle(
                 },
             );
         };
-        let want_plan = state.settings().expose_query_plan
-            && (headers
+        let one = One {
+            state: &state,
+            engine: &engine,
+            headers: &headers,
+            incoming: &incoming,
+            method,
+            identity: identity.as_ref(),
+        };
+        match body {
+            Body::Single(request) => match one.run(request).await {
+                Ok(answered) => {
+                    let response = ([(header::CONTENT_TYPE, media)], answered.body).into_response();
+                    incoming.finish(&state, Some(answered.kind).into(), response)
+                }
+                Err(failure) => incoming.fail(&state, failure),
+            },
+            Body::Batch(requests) => {
+                // One after another, in the order sent: a batch of mutations
+                // applies them in that order.
+                let mut answers = Vec::with_capacity(requests.len());
+                for request in requests {
+                    answers.push(one.run(request).await.map(|answered| answered.body));
+                }
+                let response =
+                    ([(header::CONTENT_TYPE, media)], batch::respond(answers)).into_response();
+                incoming.finish(&state, Kind::None, response)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// What every operation of one HTTP request shares.
+struct One<'a> {
+    state: &'a AppState,
+    engine: &'a Arc<Engine>,
+    headers: &'a HeaderMap,
+    incoming: &'a Incoming,
+    method: Method,
+    identity: Option<&'a Identity>,
+}
+
+impl One<'_> {
+    /// One operation: its persisted document resolved, then planned and
+    /// executed.
+    async fn run(&self, mut request: GraphqlRequest) -> Result<Answered, RequestFailure> {
+        self.state.persisted().resolve(&mut request)?;
+        let want_plan = self.state.settings().expose_query_plan
+            && (self
+                .headers
                 .get(QUERY_PLAN_HEADER)
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
                 || request
@@ -430,24 +487,15 @@ async fn handle(
                     .and_then(|e| e.get("queryPlan"))
                     .is_some_and(|v| v == &Value::Bool(true)));
         let call = Call {
-            client: state.client(),
+            client: self.state.client(),
             request: &request,
-            method,
-            headers: &incoming.forwarded,
+            method: self.method,
+            headers: &self.incoming.forwarded,
             want_plan,
-            identity: identity.as_ref(),
+            identity: self.identity,
         };
-        let result = engine.execute_shared(call).await;
-        match result {
-            Ok(answered) => {
-                let response = ([(header::CONTENT_TYPE, media)], answered.body).into_response();
-                incoming.finish(&state, Some(answered.kind).into(), response)
-            }
-            Err(failure) => incoming.fail(&state, failure),
-        }
+        self.engine.execute_shared(call).await
     }
-    .instrument(span)
-    .await
 }
 
 fn failure_response(failure: RequestFailure, media: Option<&'static str>) -> Response {
@@ -459,6 +507,11 @@ fn failure_response(failure: RequestFailure, media: Option<&'static str>) -> Res
     };
     let body = json!({ "errors": failure.errors }).to_string();
     let mut response = (status, [(header::CONTENT_TYPE, media)], body).into_response();
+    // A refusal is never for a cache: a CDN in front of `GET` must not keep
+    // an APQ miss (or any other error) for a URL that works a moment later.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()

@@ -42,8 +42,10 @@
 //! - [`playground`]: the self-hosted GraphiQL page, embedded from `playground/dist`.
 //! - [`source`]: where the supergraph comes from (file, or composed and polled).
 //! - [`response`]: client-facing errors and their codes.
+//! - [`batch`]: client batching (a JSON array of requests in one POST).
 
 pub mod auth;
+pub mod batch;
 pub mod client;
 pub mod core;
 pub mod dedupe;

@@ -27,14 +27,14 @@ pub fn key(query: &str, operation_name: Option<&str>) -> Key {
 }
 
 /// Least-recently-used entries with their estimated sizes.
-pub struct PlanCache<T> {
+pub struct PlanCache<T: ?Sized> {
     entries: LruCache<Key, (Arc<T>, usize)>,
     bytes: usize,
     max_bytes: usize,
     max_entries: usize,
 }
 
-impl<T> PlanCache<T> {
+impl<T: ?Sized> PlanCache<T> {
     /// A cache of at most `max_entries` entries and `max_bytes` bytes.
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
         PlanCache {

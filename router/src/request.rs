@@ -30,9 +30,14 @@ pub struct GraphqlRequest {
     /// The operation to run.
     #[serde(default)]
     pub operation_name: Option<String>,
-    /// Request extensions (`queryPlan: true` asks for the plan).
+    /// Request extensions (`queryPlan: true` asks for the plan;
+    /// `persistedQuery.sha256Hash` names a persisted document).
     #[serde(default)]
     pub extensions: Option<Map<String, Value>>,
+    /// A persisted document's id in the manifest (`documentId`, as Hive and
+    /// the GraphQL-over-HTTP persisted documents proposal send it).
+    #[serde(default)]
+    pub document_id: Option<String>,
 }
 
 /// How the request came in.

@@ -38,6 +38,18 @@ pub mod codes {
     /// A field or type the caller may not see (`@authenticated`,
     /// `@requiresScopes`, `@policy`): answered as null, never fetched.
     pub const UNAUTHORIZED_FIELD_OR_TYPE: &str = "UNAUTHORIZED_FIELD_OR_TYPE";
+    /// An automatic persisted query's hash the router does not know: the
+    /// client retries with the document (Apollo's persisted-queries link).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// A persisted query id sent to a router with automatic persisted queries
+    /// off and no manifest entry for it.
+    pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
+    /// The document sent with a persisted query id is not the one the id
+    /// names (its sha256, or the manifest's text).
+    pub const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
+    /// Safelisting: the document (or id) is not in the persisted-operations
+    /// manifest.
+    pub const PERSISTED_QUERY_NOT_IN_LIST: &str = "PERSISTED_QUERY_NOT_IN_LIST";
     /// Anything else; details are logged, never shown.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

@@ -16,6 +16,10 @@
 //! [service.jwt]          # see settings::JwtSettings
 //! jwks_urls = ["http://127.0.0.1:4001/.well-known/jwks.json"]
 //!
+//! [service.persisted_queries]   # see settings::PersistedQueriesSettings
+//! mode = "safelist"
+//! manifest = "persisted-query-manifest.json"
+//!
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
@@ -148,6 +152,12 @@ pub struct RouterSettings {
     /// What `@requiresScopes` and `@policy` are decided by
     /// (`[service.authorization]`).
     pub authorization: AuthorizationSettings,
+    /// Trusted documents and automatic persisted queries
+    /// (`[service.persisted_queries]`, `PERSISTED_QUERIES_*`).
+    pub persisted_queries: PersistedQueriesSettings,
+    /// Client batching: a JSON array of requests in one POST
+    /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
+    pub batching: BatchingSettings,
 }
 
 impl Default for RouterSettings {
@@ -177,6 +187,8 @@ impl Default for RouterSettings {
             otlp_endpoint: None,
             jwt: JwtSettings::default(),
             authorization: AuthorizationSettings::default(),
+            persisted_queries: PersistedQueriesSettings::default(),
+            batching: BatchingSettings::default(),
         }
     }
 }
@@ -219,13 +231,23 @@ impl ServiceSettings for RouterSettings {
         "AUTHORIZATION_SCOPE_CLAIM",
         "AUTHORIZATION_POLICY_SERVICE_URL",
         "AUTHORIZATION_POLICY_SERVICE_TIMEOUT",
+        "PERSISTED_QUERIES_MODE",
+        "PERSISTED_QUERIES_MANIFEST",
+        "PERSISTED_QUERIES_APQ",
+        "PERSISTED_QUERIES_APQ_CACHE_BYTES",
+        "BATCHING_ENABLED",
+        "BATCHING_MAX_OPERATIONS",
     ];
 
     fn env_key(var: &str) -> String {
         match var {
             "SUPERGRAPH_FILE" => "supergraph".into(),
             "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
-            other => auth::env_key(other).unwrap_or_else(|| other.to_ascii_lowercase()),
+            "BATCHING_ENABLED" => "batching.enabled".into(),
+            "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
+            other => auth::env_key(other)
+                .or_else(|| persisted::env_key(other))
+                .unwrap_or_else(|| other.to_ascii_lowercase()),
         }
     }
 }
@@ -387,9 +409,12 @@ impl Default for Limits {
 }
 
 mod auth;
+mod persisted;
 mod subgraphs;
 
+pub use crate::batch::BatchingSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
+pub use persisted::{PersistedMode, PersistedQueriesSettings};
 
 pub use subgraphs::{
     Subgraph, SubgraphsError, check_subgraph, parse_subgraph, parse_supergraph_config,

@@ -1,6 +1,7 @@
 //! What every request handler shares ([`AppState`]): the current [`Engine`]
 //! (swapped atomically when the supergraph changes), the subgraph client, the
-//! settings, the metrics and the JWT authenticator.
+//! settings, the metrics, the JWT authenticator and the persisted documents
+//! (manifest and APQ cache, kept across supergraph changes).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::auth::{self, Authenticator};
 use crate::client::SubgraphClient;
 use crate::core::supergraph::Supergraph;
 use crate::metrics::Metrics;
+use crate::pipeline::persisted::{ManifestError, PersistedDocuments};
 use crate::pipeline::{self, Engine, MakePlanner};
 use crate::settings::RouterSettings;
 
@@ -28,6 +30,7 @@ struct Shared {
     make_planner: MakePlanner,
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
+    persisted: PersistedDocuments,
 }
 
 /// Why an [`AppState`] could not be built.
@@ -39,6 +42,9 @@ pub enum BuildError {
     /// JWT authentication could not be set up (a key file, an algorithm).
     #[error("cannot set up JWT authentication: {0}")]
     Authentication(#[from] auth::SetupError),
+    /// The persisted-query manifest could not be read.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
 }
 
 /// Why a supergraph could not be installed.
@@ -66,6 +72,7 @@ impl AppState {
     ) -> Result<Self, BuildError> {
         let metrics = Arc::new(Metrics::new());
         let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
+        let persisted = PersistedDocuments::new(&settings.persisted_queries, &settings.limits)?;
         let authenticator = Authenticator::new(&settings.jwt)?;
         if let Some(authenticator) = &authenticator {
             authenticator.start();
@@ -78,6 +85,7 @@ impl AppState {
                 make_planner,
                 metrics,
                 authenticator,
+                persisted,
             }),
         })
     }
@@ -100,6 +108,11 @@ impl AppState {
     /// The JWT authenticator, when `[service.jwt]` names a key source.
     pub fn authenticator(&self) -> Option<&Arc<Authenticator>> {
         self.inner.authenticator.as_ref()
+    }
+
+    /// The trusted documents and the APQ cache.
+    pub fn persisted(&self) -> &PersistedDocuments {
+        &self.inner.persisted
     }
 
     /// This router's metrics.

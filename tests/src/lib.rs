@@ -144,12 +144,45 @@ impl Subgraphs {
     }
 }
 
+/// Router settings that verify tokens as a deployment's router does: keys from
+/// the JWKS of the users service answering GraphQL at `users_graphql_url`, its
+/// issuer and audience. The storefront's supergraph uses `@authenticated` and
+/// `@requiresScopes`, so a router without them answers every protected field
+/// with `UNAUTHORIZED_FIELD_OR_TYPE`.
+pub fn router_settings(users_graphql_url: &str) -> storefront_router::settings::RouterSettings {
+    let mut settings = storefront_router::settings::RouterSettings::default();
+    let base = users_graphql_url
+        .strip_suffix("/graphql")
+        .unwrap_or(users_graphql_url);
+    settings.jwt.jwks_urls = vec![format!("{base}/.well-known/jwks.json")];
+    settings.jwt.issuers = vec![storefront_shared::auth::ISSUER.to_owned()];
+    settings.jwt.audiences = vec![storefront_shared::auth::AUDIENCE.to_owned()];
+    settings
+}
+
 /// A router state with the supergraph composed from the live `subgraphs`
-/// (polling off); panics if they do not compose within 30 s.
+/// (polling off), verifying tokens with the users service's keys
+/// ([`router_settings`]); panics if they do not compose within 30 s.
 pub async fn composed_router(subgraphs: &Subgraphs) -> storefront_router::AppState {
-    use storefront_router::settings::{RouterSettings, Subgraph};
+    composed_router_with(subgraphs, |_| {}).await
+}
+
+/// [`composed_router`], with its settings changed by `configure` first.
+pub async fn composed_router_with(
+    subgraphs: &Subgraphs,
+    configure: impl FnOnce(&mut storefront_router::settings::RouterSettings),
+) -> storefront_router::AppState {
+    use storefront_router::settings::Subgraph;
     use storefront_router::source::{self, SupergraphSource};
-    let state = storefront_router::AppState::new(RouterSettings::default()).expect("router state");
+    let users = subgraphs
+        .urls()
+        .into_iter()
+        .find(|(name, _)| name == "users")
+        .map(|(_, url)| url)
+        .expect("the users subgraph runs");
+    let mut settings = router_settings(&users);
+    configure(&mut settings);
+    let state = storefront_router::AppState::new(settings).expect("router state");
     let source = SupergraphSource::Compose {
         subgraphs: subgraphs.urls().into_iter().map(Subgraph::from).collect(),
         poll_interval: Duration::ZERO,

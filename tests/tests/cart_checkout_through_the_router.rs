@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use storefront_e2e::shop::{ADMIN_EMAIL, PASSWORD, Shop, Store};
 use storefront_e2e::{Service, listen};
-use storefront_router::settings::{RouterSettings, Subgraph};
+use storefront_router::settings::Subgraph;
 use storefront_router::source::{self, SupergraphSource};
 
 const ADD_TO_CART: &str = include_str!("../../schema/operations/AddToCart.graphql");
@@ -27,7 +27,8 @@ const LOGIN: &str = include_str!("../../schema/operations/Login.graphql");
 
 /// The router over the shop's four subgraphs, served on port 0.
 async fn router(shop: &Shop) -> Service {
-    let state = storefront_router::AppState::new(RouterSettings::default()).expect("router state");
+    let settings = storefront_e2e::router_settings(&shop.users.graphql_url);
+    let state = storefront_router::AppState::new(settings).expect("router state");
     let subgraphs = [
         ("users", &shop.users),
         ("inventory", &shop.inventory),

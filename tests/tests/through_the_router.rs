@@ -121,7 +121,12 @@ async fn returns_partial_data_naming_payments_when_it_is_stopped() {
 
     subgraphs.stop("payments");
     // A router with a fresh connection pool, on the same supergraph.
-    let fresh = AppState::new(RouterSettings::default()).unwrap();
+    let users = subgraphs
+        .urls()
+        .into_iter()
+        .find(|(name, _)| name == "users");
+    let settings = storefront_e2e::router_settings(&users.unwrap().1);
+    let fresh = AppState::new(settings).unwrap();
     fresh.install_sdl(&composed.engine().unwrap().sdl).unwrap();
     let router = serve(fresh).await;
 

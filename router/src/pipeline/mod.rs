@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  authenticate (every request, before anything else; HTTP layer)
+//!  persisted documents (id → document, safelist; HTTP layer)      persisted
 //!  preparation (cached per document and operation name)         prepare
 //!    parse ─► validate ─► limits ─► normalise ─► introspection ─► plan
 //!  response (every request)
@@ -25,6 +26,8 @@
 //! - [`authenticate`]: the token → the caller's identity (or 401).
 //!   [`authorize`]: `@authenticated`/`@requiresScopes`/`@policy` — what the
 //!   caller may not see is removed before planning.
+//! - [`persisted`]: trusted documents (the manifest, the safelist) and
+//!   automatic persisted queries — the document a request names by id.
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
 
@@ -37,6 +40,7 @@ pub mod introspection;
 pub mod limits;
 pub mod normalize;
 pub mod parse;
+pub mod persisted;
 pub mod plan;
 pub mod prepare;
 pub mod validate;

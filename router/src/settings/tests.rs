@@ -375,3 +375,46 @@ fn jwt_settings_are_read_from_strings_like_environment_variables() {
     );
     assert!(!RouterSettings::default().jwt.enabled());
 }
+
+#[test]
+fn persisted_query_variables_set_their_nested_keys_and_safelisting_turns_apq_off() {
+    assert_eq!(
+        RouterSettings::env_key("PERSISTED_QUERIES_APQ_CACHE_BYTES"),
+        "persisted_queries.apq_cache_bytes"
+    );
+    let known = serde_json::to_value(PersistedQueriesSettings::default()).expect("serializes");
+    for var in RouterSettings::ENV {
+        let key = RouterSettings::env_key(var);
+        if let Some(rest) = key.strip_prefix("persisted_queries.") {
+            assert!(known.get(rest).is_some(), "{var} sets an unknown key {key}");
+        }
+    }
+    let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+        "persisted_queries": { "mode": "safelist", "manifest": "pq.json", "apq": true },
+    }))
+    .expect("valid settings");
+    assert_eq!(settings.persisted_queries.mode, PersistedMode::Safelist);
+    assert!(!settings.persisted_queries.apq_enabled());
+    let default = RouterSettings::default().persisted_queries;
+    assert_eq!(default.mode, PersistedMode::Off);
+    assert!(default.apq_enabled());
+}
+
+#[test]
+fn batching_is_off_by_default_and_its_variables_set_its_keys() {
+    assert_eq!(
+        RouterSettings::env_key("BATCHING_MAX_OPERATIONS"),
+        "batching.max_operations"
+    );
+    assert_eq!(
+        RouterSettings::env_key("BATCHING_ENABLED"),
+        "batching.enabled"
+    );
+    let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+        "batching": { "enabled": true, "max_operations": 4 },
+    }))
+    .expect("valid settings");
+    assert!(settings.batching.enabled);
+    assert_eq!(settings.batching.max_operations, 4);
+    assert!(!RouterSettings::default().batching.enabled);
+}

@@ -6,6 +6,8 @@
 //! # Layout
 //! - `http`: GraphQL over HTTP: methods, media types, request errors with
 //!   locations and codes, limits, introspection, probes.
+//! - `client_batching`: a JSON array of requests in one POST (off by
+//!   default, limited, answers in order).
 //! - `cors`: CORS for the configured origins only.
 //! - `hardening`: timeouts against slow clients, graceful shutdown,
 //!   `Content-Type` as a media type, CSRF prevention, introspection and the
@@ -13,6 +15,8 @@
 //! - `jwt`: JWT authentication at the router: JWKS (refetch bound), key
 //!   files, algorithms, claims, header and cookie, 401 before any subgraph.
 //! - `metrics`: `GET /metrics`, per router.
+//! - `persisted`: trusted documents (manifest, log, safelist) and automatic
+//!   persisted queries, over POST and GET; the APQ cache's byte bound.
 //! - `playground`: the page at `/` and its assets, on this origin only.
 //! - `source`: the supergraph composed from the subgraphs, swapped when they
 //!   change, the last good one kept.
@@ -28,11 +32,13 @@
 mod common;
 
 mod cli;
+mod client_batching;
 mod cors;
 mod hardening;
 mod http;
 mod jwt;
 mod metrics;
+mod persisted;
 mod playground;
 mod source;
 mod telemetry;

@@ -197,6 +197,7 @@ impl Mutation {
     /// same arguments returns the same payment and never charges twice; with other
     /// arguments it is a CONFLICT. A decline is not an error: the DECLINED payment is
     /// returned and the order can be paid again with a new key.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn pay_order(
         &self,
         ctx: &Context<'_>,

@@ -2,9 +2,10 @@
 //! `@shareable`, so federation needs every subgraph's definition to be the same:
 //! there is one definition, here, with the money range ([`MAX_AMOUNT`]) and the
 //! checked conversion of stored counts to `Int` ([`to_int`]). Connection cursors
-//! are opaque base64 text.
+//! are opaque base64 text. [`authenticated`] is federation's `@authenticated`
+//! for the subgraphs' fields.
 
-use async_graphql::SimpleObject;
+use async_graphql::{SimpleObject, TypeDirective};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -30,6 +31,24 @@ pub fn to_int(value: i64, what: &str) -> Result<i32, ApiError> {
         ))
     })
 }
+
+// Federation's `@authenticated`, by its fully qualified name
+// `@federation__authenticated`: async-graphql 7 imports `@requiresScopes` from
+// the federation spec but not `@authenticated`, and a directive under a
+// `federation__` name needs no import. Apply it with
+// `#[graphql(directive = authenticated::apply())]`; the router then refuses the
+// field to anonymous requests (`UNAUTHORIZED_FIELD_OR_TYPE`) before planning.
+// The subgraph keeps its own check (defence in depth). Its definition has no
+// description (a `//` comment, not `///`), so the SDL carries only federation's
+// definition; SCALAR is left out because async-graphql has no such location.
+#[TypeDirective(
+    name = "federation__authenticated",
+    location = "FieldDefinition",
+    location = "Object",
+    location = "Interface",
+    location = "Enum"
+)]
+pub fn authenticated() {}
 
 /// An amount of money: an integer in minor units and an ISO 4217 currency code.
 #[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]

@@ -225,7 +225,9 @@ impl Drop for Process {
 pub struct Subgraphs {
     /// users, orders, payments, inventory (as [`SUBGRAPHS`]).
     pub processes: Vec<Process>,
-    /// The environment a router needs to find them (`USERS_URL`, ...).
+    /// The environment a router needs to find them (`USERS_URL`, ...) and to
+    /// verify tokens with users' keys (`JWT_JWKS_URLS`, `JWT_ISSUERS`,
+    /// `JWT_AUDIENCES`).
     pub router_env: Vec<(&'static str, String)>,
     // Declared last: dropped after the processes are killed.
     dir: tempfile::TempDir,
@@ -272,9 +274,22 @@ impl Subgraphs {
         for process in &mut processes {
             process.wait_until_ready(client).await?;
         }
+        // The router verifies tokens with the users service's keys, as a
+        // deployment's does: the supergraph's `@authenticated` and
+        // `@requiresScopes` fields need them.
+        let mut router_env = urls.clone();
+        let users = urls[0].1.strip_suffix("/graphql").unwrap_or(&urls[0].1);
+        router_env.extend([
+            ("JWT_JWKS_URLS", format!("{users}/.well-known/jwks.json")),
+            ("JWT_ISSUERS", storefront_shared::auth::ISSUER.to_owned()),
+            (
+                "JWT_AUDIENCES",
+                storefront_shared::auth::AUDIENCE.to_owned(),
+            ),
+        ]);
         Ok(Subgraphs {
             processes,
-            router_env: urls,
+            router_env,
             dir,
         })
     }

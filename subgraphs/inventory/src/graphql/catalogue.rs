@@ -275,6 +275,7 @@ pub struct AdminCatalogueMutation;
 #[Object]
 impl AdminCatalogueMutation {
     /// Adds a category (ADMIN). A taken slug is a CONFLICT; an unknown parent NOT_FOUND.
+    #[graphql(requires_scopes = "admin")]
     async fn create_category(
         &self,
         ctx: &Context<'_>,
@@ -297,6 +298,7 @@ impl AdminCatalogueMutation {
 
     /// Changes a category (ADMIN). Moving it under itself or one of its subcategories
     /// is a BAD_USER_INPUT.
+    #[graphql(requires_scopes = "admin")]
     async fn update_category(
         &self,
         ctx: &Context<'_>,
@@ -322,6 +324,7 @@ impl AdminCatalogueMutation {
 
     /// Deletes a category and takes it off its products (ADMIN). A category with
     /// subcategories is an INVALID_STATE: move or delete them first.
+    #[graphql(requires_scopes = "admin")]
     async fn delete_category(
         &self,
         ctx: &Context<'_>,
@@ -339,6 +342,7 @@ impl AdminCatalogueMutation {
 
     /// Changes a product's name, description, price, images, attributes or
     /// categories (ADMIN). Orders already placed keep the price they were made at.
+    #[graphql(requires_scopes = "admin")]
     async fn update_product(
         &self,
         ctx: &Context<'_>,
@@ -358,6 +362,7 @@ impl AdminCatalogueMutation {
 
     /// Archives a product (ADMIN): it leaves every listing and can no longer be
     /// reserved, but still resolves by sku for the orders that hold it. Idempotent.
+    #[graphql(requires_scopes = "admin")]
     async fn archive_product(
         &self,
         ctx: &Context<'_>,
@@ -367,6 +372,7 @@ impl AdminCatalogueMutation {
     }
 
     /// Brings an archived product back (ADMIN). Idempotent.
+    #[graphql(requires_scopes = "admin")]
     async fn unarchive_product(
         &self,
         ctx: &Context<'_>,

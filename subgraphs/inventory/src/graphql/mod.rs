@@ -201,6 +201,7 @@ pub struct CatalogueMutation {
 #[Object]
 impl CatalogueMutation {
     /// Adds a product (ADMIN). A taken sku is a CONFLICT; an unknown category NOT_FOUND.
+    #[graphql(requires_scopes = "admin")]
     async fn create_product(
         &self,
         ctx: &Context<'_>,
@@ -228,6 +229,7 @@ impl CatalogueMutation {
     }
 
     /// Adds `quantity` (1 to 1000000) units to a product's stock (ADMIN).
+    #[graphql(requires_scopes = "admin")]
     async fn restock(
         &self,
         ctx: &Context<'_>,

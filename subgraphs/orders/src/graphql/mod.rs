@@ -75,12 +75,14 @@ pub struct PublicQuery;
 impl PublicQuery {
     /// The order with this id, for its buyer or an ADMIN. An unknown id is
     /// NOT_FOUND, a malformed one BAD_USER_INPUT.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<OrderObject>> {
         Ok(Some(OrderObject(orders(ctx).get(viewer(ctx), &id).await?)))
     }
 
     /// The caller's orders, newest first, only those with `status` when
     /// given. `first` is 1 to 100.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn my_orders(
         &self,
         ctx: &Context<'_>,
@@ -145,6 +147,7 @@ pub struct PublicMutation;
 impl PublicMutation {
     /// Places an order for the caller and reserves its stock; it waits for payment
     /// until it expires. Unit prices are the products' prices now.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn create_order(
         &self,
         ctx: &Context<'_>,
@@ -158,6 +161,7 @@ impl PublicMutation {
 
     /// Cancels an order (its buyer or an ADMIN) and releases its stock; a paid
     /// order is refunded first. Cancelling a cancelled order is INVALID_STATE.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<OrderObject> {
         Ok(OrderObject(orders(ctx).cancel(viewer(ctx), &id).await?))
     }

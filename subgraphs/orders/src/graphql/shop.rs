@@ -348,6 +348,7 @@ impl ShopQuery {
     }
 
     /// Every discount code, newest first (ADMIN).
+    #[graphql(requires_scopes = "admin")]
     async fn discount_codes(
         &self,
         ctx: &Context<'_>,
@@ -417,6 +418,7 @@ impl ShopMutation {
     /// Merges an anonymous cart into the signed-in user's cart (after login):
     /// quantities of the same product add up, capped at the per-line maximum;
     /// the anonymous cart is then gone. Merging it again changes nothing.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn merge_cart(
         &self,
         ctx: &Context<'_>,
@@ -430,6 +432,7 @@ impl ShopMutation {
     /// reserved or none, shipping and the discount are priced in, and the cart
     /// is emptied of them once the order exists. The same `idempotencyKey`
     /// returns the same order; with other arguments it is CONFLICT.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn checkout(
         &self,
         ctx: &Context<'_>,
@@ -447,6 +450,7 @@ impl ShopMutation {
     }
 
     /// Creates a discount code (ADMIN); CONFLICT when it exists.
+    #[graphql(requires_scopes = "admin")]
     async fn create_discount_code(
         &self,
         ctx: &Context<'_>,
@@ -467,6 +471,7 @@ impl ShopMutation {
     }
 
     /// Deactivates a discount code (ADMIN): no new order may use it.
+    #[graphql(requires_scopes = "admin")]
     async fn deactivate_discount_code(
         &self,
         ctx: &Context<'_>,

@@ -80,6 +80,7 @@ impl AddressMutation {
     /// default, a later one only with `makeDefault: true`. At most 50
     /// addresses (BAD_USER_INPUT beyond); the input is validated (country
     /// code, postal code per country, lengths) with BAD_USER_INPUT naming the field.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn add_address(
         &self,
         ctx: &Context<'_>,
@@ -96,6 +97,7 @@ impl AddressMutation {
 
     /// Replaces the fields of one of the signed-in user's addresses; its id
     /// and default flag stay. NOT_FOUND for an id that is not theirs.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn update_address(
         &self,
         ctx: &Context<'_>,
@@ -113,6 +115,7 @@ impl AddressMutation {
     /// Deletes one of the signed-in user's addresses and returns true. If it
     /// was the default, the newest remaining address becomes the default.
     /// NOT_FOUND for an id that is not theirs.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn delete_address(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let user = accounts(ctx).current_user(viewer(ctx)).await?;
         accounts(ctx).addresses().delete(&user.id, &id).await?;
@@ -121,6 +124,7 @@ impl AddressMutation {
 
     /// Makes one of the signed-in user's addresses the default. NOT_FOUND for
     /// an id that is not theirs.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn set_default_address(
         &self,
         ctx: &Context<'_>,

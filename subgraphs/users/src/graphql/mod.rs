@@ -209,6 +209,7 @@ pub struct AccountQuery;
 #[Object]
 impl AccountQuery {
     /// The caller's account; null without a token.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserObject>> {
         let user = accounts(ctx).viewer_account(viewer(ctx)).await?;
         Ok(user.map(UserObject::own))
@@ -268,6 +269,7 @@ impl AccountMutation {
     /// one that made this call, is revoked — at the users service at once, at
     /// every other service within the revocation bound (`TOKEN_VERSION_CACHE_TTL`,
     /// 5 s by default): log in again.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -285,12 +287,14 @@ impl AccountMutation {
     /// service at once, at every other service within the revocation bound
     /// (`TOKEN_VERSION_CACHE_TTL`, 5 s by default). Returns true; log in again
     /// for a new token.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn logout_everywhere(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         accounts(ctx).logout_everywhere(viewer(ctx)).await?;
         Ok(true)
     }
 
     /// Sets the caller's display name.
+    #[graphql(directive = storefront_shared::graphql::authenticated::apply())]
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
