@@ -340,9 +340,10 @@ async fn the_whole_shop_flow(store: Store) {
     let refused = router
         .graphql(Some(&token), CREATE_DISCOUNT_CODE, code.clone())
         .await;
+    // The router refuses it (`@requiresScopes`) before orders would (FORBIDDEN).
     assert_eq!(
         storefront_e2e::error_code(&refused),
-        "FORBIDDEN",
+        "UNAUTHORIZED_FIELD_OR_TYPE",
         "{refused}"
     );
     let created = data(

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use storefront_router::settings::{RouterSettings, Subgraph};
+use storefront_router::settings::Subgraph;
 use storefront_router::source::{self, SupergraphSource};
 
 use super::{Shop, locked};
@@ -48,8 +48,8 @@ impl Routed {
 }
 
 impl Shop {
-    /// Starts the router (default settings) composing this shop's four
-    /// subgraphs, each behind a [`Proxy`] that counts what the router sends it.
+    /// Starts the router (verifying tokens with the users service's keys:
+    /// [`crate::router_settings`]) composing this shop's four subgraphs, each behind a [`Proxy`] that counts what the router sends it.
     pub async fn routed(&self) -> Routed {
         let mut proxies = Vec::new();
         for service in [&self.users, &self.inventory, &self.orders, &self.payments] {
@@ -61,8 +61,9 @@ impl Shop {
             .zip(&proxies)
             .map(|(name, proxy)| Subgraph::from((name.to_owned(), proxy.graphql_url.clone())))
             .collect();
-        let state =
-            storefront_router::AppState::new(RouterSettings::default()).expect("router state");
+        // Tokens verified with the users service's keys, as a deployment's router does.
+        let settings = crate::router_settings(&self.users.graphql_url);
+        let state = storefront_router::AppState::new(settings).expect("router state");
         let compose = SupergraphSource::Compose {
             subgraphs,
             poll_interval: Duration::ZERO,
