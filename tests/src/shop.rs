@@ -25,6 +25,8 @@
 //! - `sweepers.rs`: the sweepers, once or in the background, and waiting for
 //!   slowed work to land.
 //! - `invariants.rs`: the promises of the order flow.
+//! - `routed.rs`: the router in front of the shop ([`Shop::routed`]), counting
+//!   its requests to each subgraph, and catalogue seeding (categories).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -49,9 +51,11 @@ use tempfile::TempDir;
 
 mod invariants;
 mod provider;
+mod routed;
 mod sweepers;
 
 pub use provider::SlowProvider;
+pub use routed::Routed;
 pub use sweepers::Sweepers;
 
 use crate::proxy::Proxy;
@@ -138,7 +142,8 @@ pub struct Shop {
     pub orders_to_payments: Proxy,
     /// What payments calls orders through.
     pub payments_to_orders: Proxy,
-    /// What inventory, orders and payments fetch the users service's JWKS through.
+    /// What inventory, orders and payments fetch the users service's JWKS through
+    /// (and what orders reads buyers' saved addresses through at checkout).
     pub services_to_users: Proxy,
     order_ops: Orders,
     payment_ops: Payments,
@@ -295,6 +300,10 @@ impl Shop {
             secret.clone(),
             jwks_authenticator(&jwks_url),
         )
+        .and_then(|state| {
+            // Saved addresses at checkout, as the binary reads them (`USERS_URL`).
+            state.with_users_url(&jwks_url, secret.clone(), options.call_timeout)
+        })
         .expect("builds the orders state");
         let order_ops = orders_state.orders().clone();
         let orders_task = tokio::spawn(storefront_orders::run(

@@ -2,7 +2,8 @@
 //! this workspace (release), the four subgraphs each on its own embedded
 //! store (`DATA_DIR` a folder of its own in a temp dir), every one on a free
 //! loopback port, pointing at each other over HTTP; and what `/proc` says
-//! about each: CPU time (`utime + stime`, all threads) and memory.
+//! about each: CPU time (`utime + stime`, all threads) and memory. The
+//! category-page bench (`benches/category_page/`) starts them on MongoDB too.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -233,8 +234,20 @@ pub struct Subgraphs {
 }
 
 impl Subgraphs {
-    /// Starts the four subgraphs from `bin_dir` and waits until each is ready.
+    /// Starts the four subgraphs from `bin_dir` on their embedded stores and
+    /// waits until each is ready.
     pub async fn start(bin_dir: &Path, client: &reqwest::Client) -> anyhow::Result<Self> {
+        Self::start_with(bin_dir, client, &[]).await
+    }
+
+    /// Starts the four subgraphs from `bin_dir` with `extra` in every one's
+    /// environment (e.g. `MONGODB_URI` for the MongoDB stores) and waits
+    /// until each is ready.
+    pub async fn start_with(
+        bin_dir: &Path,
+        client: &reqwest::Client,
+        extra: &[(&'static str, String)],
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
         let ports = free_ports(SUBGRAPHS.len())?;
         let urls: Vec<(&'static str, String)> = URL_VARIABLES
@@ -254,6 +267,7 @@ impl Subgraphs {
                 ("ADMIN_EMAILS", ADMIN_EMAIL.to_owned()),
                 ("SEED_DEMO_CATALOGUE", "false".to_owned()),
             ]);
+            env.extend(extra.iter().cloned());
             let binary = bin_dir.join(name);
             processes.push(Process::start(name, &binary, &[], port, &env, dir.path())?);
         }
