@@ -63,6 +63,19 @@ impl Service {
             .await
             .expect("a JSON answer")
     }
+
+    /// `data.<field>` of a request that must succeed (no `errors`).
+    pub async fn data(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        field: &str,
+    ) -> Value {
+        let answer = self.graphql(token, query, variables).await;
+        assert!(answer["errors"].is_null(), "{field}: {answer}");
+        answer["data"][field].clone()
+    }
 }
 
 fn common(data_dir: &Path) -> CommonSettings {

@@ -55,19 +55,6 @@ async fn router(shop: &Shop) -> Service {
     Service::new(url, task)
 }
 
-/// `data.<field>` of a request that must succeed.
-async fn data(
-    router: &Service,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-    field: &str,
-) -> Value {
-    let answer = router.graphql(token, query, variables).await;
-    assert!(answer["errors"].is_null(), "{field}: {answer}");
-    answer["data"][field].clone()
-}
-
 fn assert_total_adds_up(order: &Value) {
     let lines: i64 = order["items"]
         .as_array()
@@ -93,53 +80,55 @@ async fn a_shopper_browses_fills_a_cart_signs_in_checks_out_and_pays(store: Stor
     shop.add_product("R22-TEE", 1999, 5).await;
     let router = router(&shop).await;
 
-    let admin = data(
-        &router,
-        None,
-        LOGIN,
-        json!({ "email": ADMIN_EMAIL, "password": PASSWORD }),
-        "login",
-    )
-    .await;
+    let admin = router
+        .data(
+            None,
+            LOGIN,
+            json!({ "email": ADMIN_EMAIL, "password": PASSWORD }),
+            "login",
+        )
+        .await;
     let admin = admin["token"].as_str().expect("a token").to_owned();
     let code = json!({ "input": { "code": "WELCOME10", "percentage": 10, "usageLimit": 100 } });
-    data(
-        &router,
-        Some(&admin),
-        CREATE_DISCOUNT_CODE,
-        code,
-        "createDiscountCode",
-    )
-    .await;
+    router
+        .data(
+            Some(&admin),
+            CREATE_DISCOUNT_CODE,
+            code,
+            "createDiscountCode",
+        )
+        .await;
 
     // Anonymous: browse, then fill a cart the client keeps by id.
-    let found = data(
-        &router,
-        None,
-        "{ products(first: 10, search: \"R22\") { edges { node { sku name } } } }",
-        json!({}),
-        "products",
-    )
-    .await;
+    let found = router
+        .data(
+            None,
+            "{ products(first: 10, search: \"R22\") { edges { node { sku name } } } }",
+            json!({}),
+            "products",
+        )
+        .await;
     assert_eq!(found["edges"].as_array().expect("edges").len(), 2);
-    let cart = data(
-        &router,
-        None,
-        ADD_TO_CART,
-        json!({ "sku": "R22-MUG", "quantity": 2 }),
-        "addToCart",
-    )
-    .await;
+    let cart = router
+        .data(
+            None,
+            ADD_TO_CART,
+            json!({ "sku": "R22-MUG", "quantity": 2 }),
+            "addToCart",
+        )
+        .await;
     let cart_id = cart["id"].as_str().expect("a cart id").to_owned();
-    data(
-        &router,
-        None,
-        ADD_TO_CART,
-        json!({ "cartId": cart_id, "sku": "R22-TEE", "quantity": 9 }),
-        "addToCart",
-    )
-    .await;
-    let cart = data(&router, None, CART, json!({ "id": cart_id }), "cart").await;
+    router
+        .data(
+            None,
+            ADD_TO_CART,
+            json!({ "cartId": cart_id, "sku": "R22-TEE", "quantity": 9 }),
+            "addToCart",
+        )
+        .await;
+    let cart = router
+        .data(None, CART, json!({ "id": cart_id }), "cart")
+        .await;
     assert_eq!(
         cart["lines"][0]["product"]["name"], "R22-MUG",
         "the product is federated from inventory"
@@ -152,45 +141,45 @@ async fn a_shopper_browses_fills_a_cart_signs_in_checks_out_and_pays(store: Stor
     // merge the anonymous cart, fix the short line.
     let email = format!("cart-{store:?}@shop.test").to_lowercase();
     shop.register(&email).await;
-    let login = data(
-        &router,
-        None,
-        LOGIN,
-        json!({ "email": email, "password": PASSWORD }),
-        "login",
-    )
-    .await;
+    let login = router
+        .data(
+            None,
+            LOGIN,
+            json!({ "email": email, "password": PASSWORD }),
+            "login",
+        )
+        .await;
     let token = login["token"].as_str().expect("a token").to_owned();
-    let merged = data(
-        &router,
-        Some(&token),
-        MERGE_CART,
-        json!({ "cartId": cart_id }),
-        "mergeCart",
-    )
-    .await;
+    let merged = router
+        .data(
+            Some(&token),
+            MERGE_CART,
+            json!({ "cartId": cart_id }),
+            "mergeCart",
+        )
+        .await;
     assert_eq!(merged["lines"].as_array().expect("lines").len(), 2);
-    data(
-        &router,
-        Some(&token),
-        UPDATE_CART_LINE,
-        json!({ "sku": "R22-TEE", "quantity": 1 }),
-        "updateCartLine",
-    )
-    .await;
-    let mine = data(&router, Some(&token), CART, json!({}), "cart").await;
+    router
+        .data(
+            Some(&token),
+            UPDATE_CART_LINE,
+            json!({ "sku": "R22-TEE", "quantity": 1 }),
+            "updateCartLine",
+        )
+        .await;
+    let mine = router.data(Some(&token), CART, json!({}), "cart").await;
     assert_eq!(mine["readyForCheckout"], true, "{mine}");
     assert_eq!(mine["subtotal"]["amount"], 2 * 1250 + 1999);
 
     // Shipping, then checkout with the code.
-    let methods = data(
-        &router,
-        Some(&token),
-        SHIPPING_METHODS,
-        json!({ "country": "US" }),
-        "shippingMethods",
-    )
-    .await;
+    let methods = router
+        .data(
+            Some(&token),
+            SHIPPING_METHODS,
+            json!({ "country": "US" }),
+            "shippingMethods",
+        )
+        .await;
     let standard = methods
         .as_array()
         .expect("methods")
@@ -202,7 +191,9 @@ async fn a_shopper_browses_fills_a_cart_signs_in_checks_out_and_pays(store: Stor
         "address": { "name": "Carla", "line1": "5 Elm St", "city": "Portland", "region": "OR", "postalCode": "97201", "country": "US" },
         "shippingMethod": "STANDARD", "discountCode": "welcome10", "idempotencyKey": "checkout-1",
     } });
-    let order = data(&router, Some(&token), CHECKOUT, input.clone(), "checkout").await;
+    let order = router
+        .data(Some(&token), CHECKOUT, input.clone(), "checkout")
+        .await;
     assert_total_adds_up(&order);
     assert_eq!(order["status"], "PENDING_PAYMENT");
     assert_eq!(
@@ -215,38 +206,33 @@ async fn a_shopper_browses_fills_a_cart_signs_in_checks_out_and_pays(store: Stor
     );
     assert_eq!(order["items"][0]["product"]["name"], "R22-MUG");
     assert_eq!(order["shippingAddress"]["city"], "Portland");
-    let again = data(&router, Some(&token), CHECKOUT, input, "checkout").await;
+    let again = router.data(Some(&token), CHECKOUT, input, "checkout").await;
     assert_eq!(
         again["id"], order["id"],
         "the same idempotencyKey is the same order"
     );
-    let emptied = data(&router, Some(&token), CART, json!({}), "cart").await;
+    let emptied = router.data(Some(&token), CART, json!({}), "cart").await;
     assert_eq!(emptied["lines"], json!([]));
     assert_eq!(shop.stock("R22-MUG").await, 8);
 
     // Pay the new total, then find the order in the history by status.
     let order_id = order["id"].as_str().expect("an id");
-    let paid = data(
-        &router,
-        Some(&token),
-        PAY_ORDER,
-        json!({ "orderId": order_id, "paymentToken": "tok_visa", "idempotencyKey": "pay-1" }),
-        "payOrder",
-    )
-    .await;
+    let paid = router
+        .data(
+            Some(&token),
+            PAY_ORDER,
+            json!({ "orderId": order_id, "paymentToken": "tok_visa", "idempotencyKey": "pay-1" }),
+            "payOrder",
+        )
+        .await;
     assert_eq!(paid["status"], "SUCCEEDED", "{paid}");
     assert_eq!(
         paid["amount"], order["total"],
         "payments charges the checkout's total"
     );
-    let history = data(
-        &router,
-        Some(&token),
-        MY_ORDERS,
-        json!({ "status": "PAID" }),
-        "me",
-    )
-    .await;
+    let history = router
+        .data(Some(&token), MY_ORDERS, json!({ "status": "PAID" }), "me")
+        .await;
     let edges = history["orders"]["edges"].as_array().expect("edges");
     assert_eq!(edges.len(), 1, "{history}");
     let node = &edges[0]["node"];
@@ -256,14 +242,14 @@ async fn a_shopper_browses_fills_a_cart_signs_in_checks_out_and_pays(store: Stor
     assert_eq!(node["shipping"]["method"], "STANDARD");
     assert_eq!(node["shippingAddress"]["country"], "US");
     assert_eq!(node["total"], order["total"]);
-    let pending = data(
-        &router,
-        Some(&token),
-        MY_ORDERS,
-        json!({ "status": "PENDING_PAYMENT" }),
-        "me",
-    )
-    .await;
+    let pending = router
+        .data(
+            Some(&token),
+            MY_ORDERS,
+            json!({ "status": "PENDING_PAYMENT" }),
+            "me",
+        )
+        .await;
     assert_eq!(pending["orders"]["edges"], json!([]));
     shop.assert_invariants().await;
 }

@@ -68,19 +68,6 @@ fn kitchen() -> Vec<Seeded> {
         .collect()
 }
 
-/// `data.<field>` of a request that must succeed.
-async fn data(
-    router: &Service,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-    field: &str,
-) -> Value {
-    let answer = router.graphql(token, query, variables).await;
-    assert!(answer["errors"].is_null(), "{field}: {answer}");
-    answer["data"][field].clone()
-}
-
 fn amount(money: &Value) -> i64 {
     money["amount"]
         .as_i64()
@@ -146,7 +133,9 @@ async fn list_kitchen(router: &Service, filter: &Value, sort: &str, first: usize
         let variables = json!({
             "slug": "kitchen", "first": first, "after": after, "filter": filter, "sort": sort,
         });
-        let category = data(router, None, CATEGORY_PAGE, variables, "category").await;
+        let category = router
+            .data(None, CATEGORY_PAGE, variables, "category")
+            .await;
         let products = &category["products"];
         let edges = products["edges"].as_array().expect("edges");
         assert!(edges.len() <= first, "{products}");
@@ -200,7 +189,7 @@ async fn the_whole_shop_flow(store: Store) {
     let router = &routed.router;
 
     // Browse: the navigation, then the kitchen filtered and sorted, a page at a time.
-    let tree = data(router, None, CATEGORIES, json!({}), "categories").await;
+    let tree = router.data(None, CATEGORIES, json!({}), "categories").await;
     let home = tree
         .as_array()
         .expect("categories")
@@ -238,18 +227,20 @@ async fn the_whole_shop_flow(store: Store) {
     ];
     let mut cart_id: Option<String> = None;
     for (sku, quantity) in &wanted {
-        let cart = data(
-            router,
-            None,
-            ADD_TO_CART,
-            json!({ "cartId": cart_id, "sku": sku, "quantity": quantity }),
-            "addToCart",
-        )
-        .await;
+        let cart = router
+            .data(
+                None,
+                ADD_TO_CART,
+                json!({ "cartId": cart_id, "sku": sku, "quantity": quantity }),
+                "addToCart",
+            )
+            .await;
         cart_id = Some(cart["id"].as_str().expect("a cart id").to_owned());
     }
     let cart_id = cart_id.expect("a cart");
-    let anonymous = data(router, None, CART, json!({ "id": cart_id }), "cart").await;
+    let anonymous = router
+        .data(None, CART, json!({ "id": cart_id }), "cart")
+        .await;
     assert_eq!(anonymous["readyForCheckout"], true, "{anonymous}");
     let price_of = |sku: &str| {
         products
@@ -264,23 +255,23 @@ async fn the_whole_shop_flow(store: Store) {
     // Register, log in through the router, merge the anonymous cart.
     let email = format!("flow-{store:?}@shop.test").to_lowercase();
     shop.register(&email).await;
-    let login = data(
-        router,
-        None,
-        LOGIN,
-        json!({ "email": email, "password": PASSWORD }),
-        "login",
-    )
-    .await;
+    let login = router
+        .data(
+            None,
+            LOGIN,
+            json!({ "email": email, "password": PASSWORD }),
+            "login",
+        )
+        .await;
     let token = login["token"].as_str().expect("a token").to_owned();
-    let merged = data(
-        router,
-        Some(&token),
-        MERGE_CART,
-        json!({ "cartId": cart_id }),
-        "mergeCart",
-    )
-    .await;
+    let merged = router
+        .data(
+            Some(&token),
+            MERGE_CART,
+            json!({ "cartId": cart_id }),
+            "mergeCart",
+        )
+        .await;
     let merged_lines: BTreeMap<String, i64> = merged["lines"]
         .as_array()
         .expect("lines")
@@ -299,9 +290,7 @@ async fn the_whole_shop_flow(store: Store) {
     );
 
     // A saved address, and the shipping methods to its country.
-    let saved = data(
-        router,
-        Some(&token),
+    let saved = router.data(Some(&token),
         ADD_ADDRESS,
         json!({ "input": { "name": "Flo Shopper", "line1": "12 Market St", "line2": "Apt 3", "city": "Seattle", "region": "WA", "postalCode": "98101", "country": "us" } }),
         "addAddress",
@@ -310,14 +299,14 @@ async fn the_whole_shop_flow(store: Store) {
     assert_eq!(saved["isDefault"], true, "{saved}");
     assert_eq!(saved["country"], "US", "{saved}");
     let address_id = saved["id"].as_str().expect("an address id").to_owned();
-    let methods = data(
-        router,
-        Some(&token),
-        SHIPPING_METHODS,
-        json!({ "country": "US" }),
-        "shippingMethods",
-    )
-    .await;
+    let methods = router
+        .data(
+            Some(&token),
+            SHIPPING_METHODS,
+            json!({ "country": "US" }),
+            "shippingMethods",
+        )
+        .await;
     let standard = methods
         .as_array()
         .expect("methods")
@@ -327,14 +316,14 @@ async fn the_whole_shop_flow(store: Store) {
         .unwrap_or_else(|| panic!("STANDARD ships to the US: {methods}"));
 
     // An ADMIN creates a code; the buyer cannot.
-    let admin = data(
-        router,
-        None,
-        LOGIN,
-        json!({ "email": ADMIN_EMAIL, "password": PASSWORD }),
-        "login",
-    )
-    .await;
+    let admin = router
+        .data(
+            None,
+            LOGIN,
+            json!({ "email": ADMIN_EMAIL, "password": PASSWORD }),
+            "login",
+        )
+        .await;
     let admin = admin["token"].as_str().expect("a token").to_owned();
     let code = json!({ "input": { "code": "flow15", "percentage": 15, "minimumSubtotal": 1000, "usageLimit": 5 } });
     let refused = router
@@ -346,14 +335,14 @@ async fn the_whole_shop_flow(store: Store) {
         "UNAUTHORIZED_FIELD_OR_TYPE",
         "{refused}"
     );
-    let created = data(
-        router,
-        Some(&admin),
-        CREATE_DISCOUNT_CODE,
-        code,
-        "createDiscountCode",
-    )
-    .await;
+    let created = router
+        .data(
+            Some(&admin),
+            CREATE_DISCOUNT_CODE,
+            code,
+            "createDiscountCode",
+        )
+        .await;
     assert_eq!(created["code"], "FLOW15", "{created}");
 
     // Check out with the saved address, STANDARD and the code; pay.
@@ -365,9 +354,7 @@ async fn the_whole_shop_flow(store: Store) {
     {
         stock_before.insert(sku.to_owned(), shop.stock(sku).await);
     }
-    let order = data(
-        router,
-        Some(&token),
+    let order = router.data(Some(&token),
         CHECKOUT,
         json!({ "input": { "shippingAddressId": address_id, "shippingMethod": "STANDARD", "discountCode": "Flow15", "idempotencyKey": "flow-checkout-1" } }),
         "checkout",
@@ -379,12 +366,10 @@ async fn the_whole_shop_flow(store: Store) {
     assert_eq!(order["discount"]["code"], "FLOW15", "{order}");
     assert_eq!(amount(&order["discount"]["amount"]), subtotal * 15 / 100);
     assert_eq!(order["shipping"]["price"], standard["price"], "as quoted");
-    let emptied = data(router, Some(&token), CART, json!({}), "cart").await;
+    let emptied = router.data(Some(&token), CART, json!({}), "cart").await;
     assert_eq!(emptied["lines"], json!([]), "the order took the cart");
     let order_id = order["id"].as_str().expect("an order id").to_owned();
-    let paid = data(
-        router,
-        Some(&token),
+    let paid = router.data(Some(&token),
         PAY_ORDER,
         json!({ "orderId": order_id, "paymentToken": "tok_visa", "idempotencyKey": "flow-pay-1" }),
         "payOrder",
@@ -398,7 +383,7 @@ async fn the_whole_shop_flow(store: Store) {
     assert_eq!(paid["order"]["status"], "PAID", "{paid}");
 
     // The order in the history, with everything it was given.
-    let history = data(router, Some(&token), HISTORY, json!({}), "me").await;
+    let history = router.data(Some(&token), HISTORY, json!({}), "me").await;
     let edges = history["orders"]["edges"].as_array().expect("edges");
     assert_eq!(edges.len(), 1, "{history}");
     let node = &edges[0]["node"];
@@ -457,7 +442,7 @@ async fn requests_for(
     field: &str,
 ) -> (Value, [usize; 4]) {
     let before = routed.subgraph_requests();
-    let answer = data(&routed.router, token, query, variables, field).await;
+    let answer = routed.router.data(token, query, variables, field).await;
     let after = routed.subgraph_requests();
     let mut sent = [0; 4];
     for (slot, (a, b)) in sent.iter_mut().zip(after.iter().zip(before)) {
@@ -499,14 +484,15 @@ async fn subgraph_requests_per_page(store: Store) {
         .take(12)
         .enumerate()
     {
-        let cart = data(
-            &routed.router,
-            None,
-            ADD_TO_CART,
-            json!({ "cartId": cart_id, "sku": product.sku, "quantity": 1 }),
-            "addToCart",
-        )
-        .await;
+        let cart = routed
+            .router
+            .data(
+                None,
+                ADD_TO_CART,
+                json!({ "cartId": cart_id, "sku": product.sku, "quantity": 1 }),
+                "addToCart",
+            )
+            .await;
         cart_id = Some(cart["id"].as_str().expect("a cart id").to_owned());
         if i == 0 || i == 11 {
             let (cart, sent) =
