@@ -147,6 +147,36 @@ pub(super) fn propagate_to_interfaces(subgraphs: &[Subgraph], types: &mut [Super
     }
 }
 
+/// How many access-control specs the supergraph links before the context
+/// spec: those the subgraphs before the first one that sets a `@context`
+/// use, and those that one uses (Apollo's composition links the specs in
+/// the order their directives are first defined, subgraph by subgraph).
+pub(super) fn context_link_at(subgraphs: &[Subgraph]) -> usize {
+    let mut seen: HashSet<AccessKind> = HashSet::new();
+    for subgraph in subgraphs {
+        seen.extend(used_kinds(subgraph));
+        if subgraph.types.values().any(|t| !t.contexts.is_empty()) {
+            break;
+        }
+    }
+    seen.len()
+}
+
+/// The access-control kinds a subgraph applies anywhere.
+fn used_kinds(subgraph: &Subgraph) -> HashSet<AccessKind> {
+    subgraph
+        .types
+        .values()
+        .flat_map(|t| {
+            t.applied
+                .access
+                .iter()
+                .chain(t.fields.values().flat_map(|f| f.applied.access.iter()))
+        })
+        .map(|a| a.kind)
+        .collect()
+}
+
 /// The access-control specs the supergraph links, in the order Apollo's
 /// composition adds them (subgraphs in name order; in each, the kinds it
 /// uses in spec order), each with its name in the supergraph (the first
@@ -154,17 +184,7 @@ pub(super) fn propagate_to_interfaces(subgraphs: &[Subgraph], types: &mut [Super
 pub(super) fn supergraph_names(subgraphs: &[Subgraph]) -> Vec<(AccessKind, String)> {
     let mut names: Vec<(AccessKind, String)> = Vec::new();
     for subgraph in subgraphs {
-        let used: HashSet<AccessKind> = subgraph
-            .types
-            .values()
-            .flat_map(|t| {
-                t.applied
-                    .access
-                    .iter()
-                    .chain(t.fields.values().flat_map(|f| f.applied.access.iter()))
-            })
-            .map(|a| a.kind)
-            .collect();
+        let used = used_kinds(subgraph);
         for kind in AccessKind::ALL {
             if used.contains(&kind) && !names.iter().any(|(k, _)| *k == kind) {
                 names.push((kind, kind.spec().to_owned()));

@@ -142,9 +142,15 @@ pub(super) fn merge(
         types,
         directives,
         access: access::supergraph_names(subgraphs),
+        context_link_at: access::context_link_at(subgraphs),
     };
     inaccessible::check(&mut supergraph, merger.errors);
-    transitive::check(subgraphs, &supergraph.types, &supergraph.graphs, merger.errors);
+    transitive::check(
+        subgraphs,
+        &supergraph.types,
+        &supergraph.graphs,
+        merger.errors,
+    );
     supergraph
 }
 

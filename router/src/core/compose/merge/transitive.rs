@@ -161,12 +161,7 @@ impl Checker<'_> {
 
     /// The first selection under `parent` whose requirements `needs` does
     /// not meet, described as Apollo's message does.
-    fn first_unmet(
-        &self,
-        needs: &Needs,
-        parent: &str,
-        selections: &[Selection],
-    ) -> Option<String> {
+    fn first_unmet(&self, needs: &Needs, parent: &str, selections: &[Selection]) -> Option<String> {
         for selection in selections {
             match selection {
                 Selection::Field { name, children, .. } => {
