@@ -430,4 +430,9 @@ fn batching_is_off_by_default_and_its_variables_set_its_keys() {
     assert!(settings.batching.enabled);
     assert_eq!(settings.batching.max_operations, 4);
     assert!(!RouterSettings::default().batching.enabled);
+    assert_eq!(RouterSettings::default().batching.max_concurrency, 16);
+    assert_eq!(
+        RouterSettings::env_key("BATCHING_MAX_CONCURRENCY"),
+        "batching.max_concurrency"
+    );
 }
