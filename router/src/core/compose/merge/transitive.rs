@@ -183,12 +183,12 @@ impl Checker<'_> {
                     }
                 }
                 Selection::Fragment { on, children } => {
-                    if let Some(condition) = on {
-                        if !needs.satisfies(self.access_of(condition)) {
-                            return Some(format!(
-                                "data in inline fragment type condition \"{condition}\""
-                            ));
-                        }
+                    if let Some(condition) = on
+                        && !needs.satisfies(self.access_of(condition))
+                    {
+                        return Some(format!(
+                            "data in inline fragment type condition \"{condition}\""
+                        ));
                     }
                     let inner = on.as_deref().unwrap_or(parent);
                     if let Some(unmet) = self.first_unmet(needs, inner, children) {
