@@ -11,8 +11,8 @@
 //! `Cache-Control: no-store`.
 //!
 //! A POST body that is a JSON array is a batch ([`crate::batch`], when
-//! `batching.enabled`): its operations run one after another and are answered
-//! as an array in the same order.
+//! `batching.enabled`): its operations run concurrently (mutations alone, in
+//! the order sent) and are answered as an array in the same order.
 //!
 //! Before a `/graphql` request is read: CSRF prevention ([`csrf_safe`]), the
 //! `Content-Type` of a POST must be `application/json` (parsed as a media
@@ -445,12 +445,16 @@ async fn handle(
                 Err(failure) => incoming.fail(&state, failure),
             },
             Body::Batch(requests) => {
-                // One after another, in the order sent: a batch of mutations
-                // applies them in that order.
-                let mut answers = Vec::with_capacity(requests.len());
-                for request in requests {
-                    answers.push(one.run(request).await.map(|answered| answered.body));
-                }
+                // Documents resolved in the order sent (an APQ registration
+                // serves what follows), then run concurrently between
+                // mutations (see `batch`).
+                let requests = requests.into_iter().map(|r| one.resolve(r)).collect();
+                let settings = state.settings();
+                let answers = batch::run(requests, &settings.batching, &settings.limits, |r| {
+                    let one = &one;
+                    async move { one.execute(r).await.map(|answered| answered.body) }
+                })
+                .await;
                 let response =
                     ([(header::CONTENT_TYPE, media)], batch::respond(answers)).into_response();
                 incoming.finish(&state, Kind::None, response)
@@ -474,8 +478,18 @@ struct One<'a> {
 impl One<'_> {
     /// One operation: its persisted document resolved, then planned and
     /// executed.
-    async fn run(&self, mut request: GraphqlRequest) -> Result<Answered, RequestFailure> {
+    async fn run(&self, request: GraphqlRequest) -> Result<Answered, RequestFailure> {
+        self.execute(self.resolve(request)?).await
+    }
+
+    /// The request with the document its id names.
+    fn resolve(&self, mut request: GraphqlRequest) -> Result<GraphqlRequest, RequestFailure> {
         self.state.persisted().resolve(&mut request)?;
+        Ok(request)
+    }
+
+    /// A resolved request planned and executed.
+    async fn execute(&self, request: GraphqlRequest) -> Result<Answered, RequestFailure> {
         let want_plan = self.state.settings().expose_query_plan
             && (self
                 .headers

@@ -16,6 +16,9 @@
 //! | `router_subgraph_fetch_errors_total` | `subgraph`, `kind` (timeout, connect, status, invalid) |
 //! | `router_subgraph_fetch_duration_seconds` | `subgraph` |
 //! | `router_plan_cache_lookups_total` | `result` (hit, miss) |
+//! | `router_persisted_queries_total` | `result`: `manifest` (a document served from the manifest by id), `apq_hit`, `apq_miss` (`PERSISTED_QUERY_NOT_FOUND`), `apq_registered` (a document remembered under its hash), `safelist_refused` (`PERSISTED_QUERY_NOT_IN_LIST`), `unknown_logged` (a document the manifest lacks ran in `log_unknown` mode) |
+//! | `router_persisted_manifest_reloads_total` | `result` (ok, error: the file changed but could not be used; the last good manifest stays) |
+//! | `router_persisted_manifest_documents` | (gauge) documents in the manifest in use |
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -26,6 +29,7 @@ use apollo_compiler::executable::OperationType;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -153,6 +157,71 @@ impl PlanCacheCounters {
     }
 }
 
+/// The persisted documents' counters, handed to
+/// [`crate::pipeline::persisted::PersistedDocuments`] (a default one counts
+/// into nothing registered).
+#[derive(Debug, Clone, Default)]
+pub struct PersistedCounters {
+    manifest: Counter,
+    apq_hits: Counter,
+    apq_misses: Counter,
+    apq_registered: Counter,
+    safelist_refused: Counter,
+    unknown_logged: Counter,
+    reloads: Counter,
+    reload_errors: Counter,
+    documents: Gauge,
+}
+
+impl PersistedCounters {
+    /// A document was served from the manifest by its id.
+    pub fn manifest(&self) {
+        self.manifest.inc();
+    }
+
+    /// An APQ hash was found in the cache.
+    pub fn apq_hit(&self) {
+        self.apq_hits.inc();
+    }
+
+    /// An APQ hash was not in the cache (`PERSISTED_QUERY_NOT_FOUND`).
+    pub fn apq_miss(&self) {
+        self.apq_misses.inc();
+    }
+
+    /// A document was remembered under its APQ hash.
+    pub fn apq_registered(&self) {
+        self.apq_registered.inc();
+    }
+
+    /// The safelist refused a request (`PERSISTED_QUERY_NOT_IN_LIST`).
+    pub fn safelist_refused(&self) {
+        self.safelist_refused.inc();
+    }
+
+    /// A document the manifest lacks ran (and was logged).
+    pub fn unknown_logged(&self) {
+        self.unknown_logged.inc();
+    }
+
+    /// The manifest file changed and was reloaded (`ok`) or could not be
+    /// used (`!ok`); `documents` is the size of the manifest now in use.
+    pub fn reloaded(&self, ok: bool, documents: usize) {
+        if ok {
+            self.reloads.inc();
+        } else {
+            self.reload_errors.inc();
+        }
+        self.set_documents(documents);
+    }
+
+    /// The size of the manifest in use.
+    pub fn set_documents(&self, documents: usize) {
+        self.documents
+            .set(i64::try_from(documents).unwrap_or(i64::MAX));
+    }
+}
+
 /// One subgraph's metric handles.
 struct SubgraphMetrics {
     fetches: Counter,
@@ -170,6 +239,7 @@ pub struct Metrics {
     fetch_duration: Family<SubgraphLabels, Histogram>,
     subgraphs: RwLock<HashMap<String, Arc<SubgraphMetrics>>>,
     plan_cache: PlanCacheCounters,
+    persisted: PersistedCounters,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -236,8 +306,10 @@ impl Metrics {
             hits: lookups.get_or_create_owned(&LookupLabels { result: "hit" }),
             misses: lookups.get_or_create_owned(&LookupLabels { result: "miss" }),
         };
+        let persisted = Self::register_persisted(&mut registry);
         Metrics {
             plan_cache,
+            persisted,
             registry,
             requests,
             request_duration,
@@ -246,6 +318,44 @@ impl Metrics {
             fetch_duration,
             subgraphs: RwLock::new(HashMap::new()),
         }
+    }
+
+    fn register_persisted(registry: &mut Registry) -> PersistedCounters {
+        let results = Family::<LookupLabels, Counter>::default();
+        registry.register(
+            "persisted_queries",
+            "Persisted documents, by result (manifest, apq_hit, apq_miss, apq_registered, safelist_refused, unknown_logged)",
+            results.clone(),
+        );
+        let reloads = Family::<LookupLabels, Counter>::default();
+        registry.register(
+            "persisted_manifest_reloads",
+            "Reloads of the changed persisted-query manifest file, by result (ok, error)",
+            reloads.clone(),
+        );
+        let documents = Gauge::default();
+        registry.register(
+            "persisted_manifest_documents",
+            "Documents in the persisted-query manifest in use",
+            documents.clone(),
+        );
+        let result = |result: &'static str| results.get_or_create_owned(&LookupLabels { result });
+        PersistedCounters {
+            manifest: result("manifest"),
+            apq_hits: result("apq_hit"),
+            apq_misses: result("apq_miss"),
+            apq_registered: result("apq_registered"),
+            safelist_refused: result("safelist_refused"),
+            unknown_logged: result("unknown_logged"),
+            reloads: reloads.get_or_create_owned(&LookupLabels { result: "ok" }),
+            reload_errors: reloads.get_or_create_owned(&LookupLabels { result: "error" }),
+            documents,
+        }
+    }
+
+    /// The persisted documents' counters.
+    pub fn persisted(&self) -> PersistedCounters {
+        self.persisted.clone()
     }
 
     /// The plan cache's counters, for each engine this router installs.
@@ -370,6 +480,33 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn counts_persisted_documents_by_result() {
+        let metrics = Metrics::new();
+        let persisted = metrics.persisted();
+        persisted.manifest();
+        persisted.manifest();
+        persisted.apq_miss();
+        persisted.apq_registered();
+        persisted.apq_hit();
+        persisted.safelist_refused();
+        persisted.reloaded(false, 3);
+        let text = metrics.encode();
+        for line in [
+            r#"router_persisted_queries_total{result="manifest"} 2"#,
+            r#"router_persisted_queries_total{result="apq_hit"} 1"#,
+            r#"router_persisted_queries_total{result="apq_miss"} 1"#,
+            r#"router_persisted_queries_total{result="apq_registered"} 1"#,
+            r#"router_persisted_queries_total{result="safelist_refused"} 1"#,
+            r#"router_persisted_queries_total{result="unknown_logged"} 0"#,
+            r#"router_persisted_manifest_reloads_total{result="ok"} 0"#,
+            r#"router_persisted_manifest_reloads_total{result="error"} 1"#,
+            "router_persisted_manifest_documents 3",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 
     #[test]

@@ -156,7 +156,8 @@ pub struct RouterSettings {
     /// (`[service.persisted_queries]`, `PERSISTED_QUERIES_*`).
     pub persisted_queries: PersistedQueriesSettings,
     /// Client batching: a JSON array of requests in one POST
-    /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
+    /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`,
+    /// `BATCHING_MAX_CONCURRENCY`).
     pub batching: BatchingSettings,
 }
 
@@ -235,8 +236,10 @@ impl ServiceSettings for RouterSettings {
         "PERSISTED_QUERIES_MANIFEST",
         "PERSISTED_QUERIES_APQ",
         "PERSISTED_QUERIES_APQ_CACHE_BYTES",
+        "PERSISTED_QUERIES_MANIFEST_POLL_INTERVAL",
         "BATCHING_ENABLED",
         "BATCHING_MAX_OPERATIONS",
+        "BATCHING_MAX_CONCURRENCY",
     ];
 
     fn env_key(var: &str) -> String {
@@ -245,6 +248,7 @@ impl ServiceSettings for RouterSettings {
             "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
             "BATCHING_ENABLED" => "batching.enabled".into(),
             "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
+            "BATCHING_MAX_CONCURRENCY" => "batching.max_concurrency".into(),
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),

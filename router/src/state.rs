@@ -30,7 +30,7 @@ struct Shared {
     make_planner: MakePlanner,
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
-    persisted: PersistedDocuments,
+    persisted: Arc<PersistedDocuments>,
 }
 
 /// Why an [`AppState`] could not be built.
@@ -72,7 +72,11 @@ impl AppState {
     ) -> Result<Self, BuildError> {
         let metrics = Arc::new(Metrics::new());
         let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
-        let persisted = PersistedDocuments::new(&settings.persisted_queries, &settings.limits)?;
+        let persisted = Arc::new(
+            PersistedDocuments::new(&settings.persisted_queries, &settings.limits)?
+                .with_counters(metrics.persisted()),
+        );
+        persisted.start_reloading();
         let authenticator = Authenticator::new(&settings.jwt)?;
         if let Some(authenticator) = &authenticator {
             authenticator.start();

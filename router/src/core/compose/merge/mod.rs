@@ -12,6 +12,8 @@
 //! - `inaccessible`: the `@inaccessible` rules on the merged model.
 //! - `access`: `@authenticated`, `@requiresScopes`, `@policy` (merged, and
 //!   propagated from implementations to interfaces).
+//! - `transitive`: `MISSING_TRANSITIVE_AUTH_REQUIREMENTS` for `@requires`
+//!   and `@fromContext`.
 //! - `model`: the supergraph model.
 
 use std::collections::HashSet;
@@ -140,9 +142,15 @@ pub(super) fn merge(
         types,
         directives,
         access: access::supergraph_names(subgraphs),
+        context_link_at: access::context_link_at(subgraphs),
     };
     inaccessible::check(&mut supergraph, merger.errors);
-    access::check_requires(&supergraph.types, &supergraph.graphs, merger.errors);
+    transitive::check(
+        subgraphs,
+        &supergraph.types,
+        &supergraph.graphs,
+        merger.errors,
+    );
     supergraph
 }
 
@@ -525,4 +533,5 @@ mod access;
 mod fields;
 mod inaccessible;
 mod model;
+mod transitive;
 mod values;

@@ -18,6 +18,10 @@ pub(crate) struct Supergraph {
     pub uses_tag: bool,
     /// Some subgraph sets a `@context` (the supergraph links the context spec).
     pub uses_context: bool,
+    /// How many of the access-control links precede the context link (the
+    /// specs are linked in the order subgraphs, in name order, first use
+    /// them; in one subgraph, the access-control ones before the context).
+    pub context_link_at: usize,
     /// The `x` of join `v0.x`: 3 up to Federation 2.6, 4 for 2.7, 5 from 2.8
     /// (as Apollo's composition picks it).
     pub join_minor: u32,
