@@ -109,6 +109,9 @@ pub(super) fn print(supergraph: &Supergraph) -> String {
         .iter()
         .map(|d| (d.name.clone(), print_directive(d)))
         .collect();
+    if let Some(names) = &supergraph.demand {
+        executable.extend(super::cost::definitions(names));
+    }
     for (kind, name) in &supergraph.access {
         let definition = match (kind.argument(), kind.scalar()) {
             (Some(argument), Some(scalar)) => {
@@ -196,6 +199,9 @@ fn print_schema(supergraph: &Supergraph) -> String {
             let _ = write!(out, ", import: [{{name: \"@{spec}\", as: \"@{name}\"}}]");
         }
         out.push_str(")\n");
+    }
+    if let Some(names) = &supergraph.demand {
+        out.push_str(&super::cost::link(names));
     }
     out.push_str("{\n");
     for (root, operation) in [

@@ -140,7 +140,9 @@ pub(super) fn merge(
         types,
         directives,
         access: access::supergraph_names(subgraphs),
+        demand: super::cost::supergraph_names(subgraphs),
     };
+    super::cost::resolve_supergraph(&mut supergraph);
     inaccessible::check(&mut supergraph, merger.errors);
     access::check_requires(&supergraph.types, &supergraph.graphs, merger.errors);
     supergraph
@@ -279,6 +281,7 @@ fn merge_applied<'a>(all: impl Iterator<Item = &'a Applied>) -> Applied {
     let all: Vec<&Applied> = all.collect();
     let mut merged = Applied {
         access: access::merge_access(all.iter().map(|a| a.access.as_slice())),
+        demand: super::cost::merge(all.iter().map(|a| &a.demand)),
         ..Applied::default()
     };
     let mut groups: Vec<(&str, Vec<&String>)> = Vec::new();
