@@ -20,6 +20,10 @@
 //! mode = "safelist"
 //! manifest = "persisted-query-manifest.json"
 //!
+//! [service.demand_control]     # see settings::DemandControlSettings
+//! mode = "enforce"
+//! max_cost = 1000
+//!
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
@@ -158,6 +162,9 @@ pub struct RouterSettings {
     /// Client batching: a JSON array of requests in one POST
     /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
     pub batching: BatchingSettings,
+    /// Demand control: estimated operation costs measured or enforced
+    /// (`[service.demand_control]`, `DEMAND_CONTROL_*`).
+    pub demand_control: DemandControlSettings,
 }
 
 impl Default for RouterSettings {
@@ -189,6 +196,7 @@ impl Default for RouterSettings {
             authorization: AuthorizationSettings::default(),
             persisted_queries: PersistedQueriesSettings::default(),
             batching: BatchingSettings::default(),
+            demand_control: DemandControlSettings::default(),
         }
     }
 }
@@ -237,6 +245,10 @@ impl ServiceSettings for RouterSettings {
         "PERSISTED_QUERIES_APQ_CACHE_BYTES",
         "BATCHING_ENABLED",
         "BATCHING_MAX_OPERATIONS",
+        "DEMAND_CONTROL_MODE",
+        "DEMAND_CONTROL_MAX_COST",
+        "DEMAND_CONTROL_LIST_SIZE",
+        "DEMAND_CONTROL_EXPOSE_COST",
     ];
 
     fn env_key(var: &str) -> String {
@@ -247,6 +259,7 @@ impl ServiceSettings for RouterSettings {
             "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
+                .or_else(|| demand_control::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),
         }
     }
@@ -409,11 +422,13 @@ impl Default for Limits {
 }
 
 mod auth;
+mod demand_control;
 mod persisted;
 mod subgraphs;
 
 pub use crate::batch::BatchingSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
+pub use demand_control::{DemandControlMode, DemandControlSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};
 
 pub use subgraphs::{
