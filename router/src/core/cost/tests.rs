@@ -282,3 +282,26 @@ fn a_field_with_requires_adds_what_it_requires() {
     // book (1) + what blurb requires: author (1)
     assert_eq!(cost(&sg, "{ book { blurb } }"), 2);
 }
+
+#[test]
+fn a_supergraph_composed_by_apollo_is_read_with_its_weights_and_sizes() {
+    // The supergraph @apollo/composition made of the `cost_directives` case
+    // (`Product @cost(weight: 5)`, `price @cost(weight: 2)`,
+    // `topProducts @listSize(assumedSize: 10) @cost(weight: 2)`,
+    // `products @listSize(slicingArguments: ["first", "last"], sizedFields: ["edges"])`).
+    let sdl = include_str!("../../../tests/apollo-composition/cases/cost_directives/apollo.graphql");
+    let sg = Supergraph::parse(sdl).expect("the router loads Apollo's supergraph");
+    assert_eq!(sg.cost.of_type("Product"), Some(5));
+    assert_eq!(
+        sg.cost.list_size("Query", "products").map(|l| l.require_one_slicing_argument),
+        Some(true)
+    );
+    // 10 × topProducts' own weight 2 (it overrides Product's 5), price's 2
+    // each, `limit: 3` is no slicing argument there.
+    assert_eq!(cost(&sg, "{ topProducts(limit: 3) { price } }"), 40);
+    // 1 connection + 4 × (edge 1 + node 5 + price 2) + search's @cost(weight: 3)
+    assert_eq!(
+        cost(&sg, r#"{ products(first: 4, search: "x") { edges { node { price } } } }"#),
+        36
+    );
+}
