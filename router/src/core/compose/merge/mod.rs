@@ -118,9 +118,17 @@ pub(super) fn merge(
         .map(|s| (s.graph_id.clone(), s.name.clone(), s.url.clone()))
         .collect();
     graphs.sort();
+    // The cost spec came with Federation 2.9: a subgraph that applies it
+    // needs join v0.5 whatever federation version it links.
     let join_minor = match subgraphs
         .iter()
-        .map(|s| s.fed_minor)
+        .map(|s| {
+            if s.demand_names.is_empty() {
+                s.fed_minor
+            } else {
+                s.fed_minor.max(9)
+            }
+        })
         .max()
         .unwrap_or_default()
     {
