@@ -429,7 +429,9 @@ mod tests {
     fn estimated_costs_land_in_their_buckets_by_result() {
         let metrics = Metrics::new();
         metrics.cost().observe("COST_OK", 4);
-        metrics.cost().observe("COST_ESTIMATED_TOO_EXPENSIVE", 5_000);
+        metrics
+            .cost()
+            .observe("COST_ESTIMATED_TOO_EXPENSIVE", 5_000);
         let text = metrics.encode();
         assert!(
             text.contains(

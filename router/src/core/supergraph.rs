@@ -19,8 +19,8 @@
 //! helpers below (`subgraph`, `type_model`, `field`, `possible_types_in`).
 
 pub mod access;
-pub mod cost;
 mod api;
+pub mod cost;
 mod join;
 mod links;
 

@@ -67,7 +67,9 @@ impl StageError for CostRefused {
     fn into_errors(self) -> Vec<GraphqlError> {
         let mut error = GraphqlError::new(self.to_string(), self.code());
         if let CostRefused::TooExpensive { estimated, max } = self {
-            error.extensions.insert("cost.estimated".into(), json!(estimated));
+            error
+                .extensions
+                .insert("cost.estimated".into(), json!(estimated));
             error.extensions.insert("cost.max".into(), json!(max));
         }
         vec![error]
@@ -154,7 +156,11 @@ pub fn check(
             });
         }
     } else {
-        tracing::debug!(operation = operation_name, estimated, "operation cost estimated");
+        tracing::debug!(
+            operation = operation_name,
+            estimated,
+            "operation cost estimated"
+        );
     }
     Ok(Some(Measured {
         estimated: Some(estimated),

@@ -132,9 +132,9 @@ fn demand_control_directives_are_carried_as_the_cost_spec() {
     )])
     .expect("composes");
     let sdl = &composed.supergraph_sdl;
-    assert!(sdl.contains(
-        r#"@link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@listSize"])"#
-    ));
+    assert!(
+        sdl.contains(r#"@link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@listSize"])"#)
+    );
     assert!(sdl.contains(
         r#"items(first: Int): [Int] @listSize(slicingArguments: ["first"]) @cost(weight: 2)"#
     ));
@@ -147,5 +147,8 @@ fn demand_control_directives_are_carried_as_the_cost_spec() {
         .expect("the router loads it")
         .api_schema
         .to_string();
-    assert!(!api.contains("@cost") && !api.contains("@listSize"), "{api}");
+    assert!(
+        !api.contains("@cost") && !api.contains("@listSize"),
+        "{api}"
+    );
 }

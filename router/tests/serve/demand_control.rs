@@ -32,7 +32,10 @@ async fn shop() -> FakeSubgraph {
     .await
 }
 
-fn router_for(fake: &FakeSubgraph, demand_control: DemandControlSettings) -> storefront_router::AppState {
+fn router_for(
+    fake: &FakeSubgraph,
+    demand_control: DemandControlSettings,
+) -> storefront_router::AppState {
     let settings = RouterSettings {
         demand_control,
         ..RouterSettings::default()
@@ -130,10 +133,14 @@ async fn enforce_refuses_an_operation_that_breaks_require_one_slicing_argument()
         &sdl,
         &[("shop", fake.url.as_str())],
     );
-    let answered = query(&state, "{ products(first: 1, last: 1) { name } }", json!({})).await;
+    let answered = query(
+        &state,
+        "{ products(first: 1, last: 1) { name } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(
-        answered.body["errors"][0]["extensions"]["code"],
-        "COST_QUERY_PARSE_FAILURE",
+        answered.body["errors"][0]["extensions"]["code"], "COST_QUERY_PARSE_FAILURE",
         "{}",
         answered.body
     );
@@ -184,15 +191,26 @@ async fn responses_carry_no_cost_unless_asked_and_off_estimates_nothing() {
     let fake = shop().await;
     let measured = router_for(&fake, settings(DemandControlMode::Measure, false));
     let answered = query(&measured, EXPENSIVE, json!({})).await;
-    assert!(answered.body.get("extensions").is_none(), "{}", answered.body);
+    assert!(
+        answered.body.get("extensions").is_none(),
+        "{}",
+        answered.body
+    );
 
-    let off = router_for(&fake, DemandControlSettings {
-        expose_cost: true,
-        ..DemandControlSettings::default()
-    });
+    let off = router_for(
+        &fake,
+        DemandControlSettings {
+            expose_cost: true,
+            ..DemandControlSettings::default()
+        },
+    );
     let answered = query(&off, EXPENSIVE, json!({})).await;
     assert_eq!(answered.body["data"]["products"][0]["name"], "Mug");
-    assert!(answered.body.get("extensions").is_none(), "{}", answered.body);
+    assert!(
+        answered.body.get("extensions").is_none(),
+        "{}",
+        answered.body
+    );
     let text = off.metrics().encode();
     assert!(
         !text.contains("router_operation_estimated_cost_count"),

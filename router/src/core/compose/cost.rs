@@ -222,7 +222,9 @@ pub(super) fn check(subgraph: &Subgraph, errors: &mut Vec<CompositionError>) {
             }
             for name in size.slicing_arguments.iter().flatten() {
                 let message = match field.args.get(name) {
-                    None => format!("Slicing argument \"{name}\" is not an argument of \"{coordinate}\""),
+                    None => format!(
+                        "Slicing argument \"{name}\" is not an argument of \"{coordinate}\""
+                    ),
                     Some(arg) if arg.ty.inner_named_type() != "Int" || is_list(&arg.ty) => {
                         format!("Slicing argument \"{coordinate}({name}:)\" must be Int or Int!")
                     }
@@ -236,11 +238,7 @@ pub(super) fn check(subgraph: &Subgraph, errors: &mut Vec<CompositionError>) {
             }
             let target = field.ty.inner_named_type().as_str();
             for name in size.sized_fields.iter().flatten() {
-                match subgraph
-                    .types
-                    .get(target)
-                    .and_then(|t| t.fields.get(name))
-                {
+                match subgraph.types.get(target).and_then(|t| t.fields.get(name)) {
                     None => push(
                         CompositionErrorCode::ListSizeInvalidSizedField,
                         &coordinate,
@@ -367,9 +365,9 @@ pub(super) fn resolve(applied: &mut Applied, names: Option<&Names>) {
     let demand = applied.demand.clone();
     applied.others.retain_mut(|directive| {
         let printed = match (directive.as_str(), names) {
-            (COST_MARKER, Some(names)) => demand
-                .cost
-                .map(|w| format!("@{}(weight: {w})", names.cost)),
+            (COST_MARKER, Some(names)) => {
+                demand.cost.map(|w| format!("@{}(weight: {w})", names.cost))
+            }
             (LIST_SIZE_MARKER, Some(names)) => demand
                 .list_size
                 .as_ref()

@@ -141,7 +141,12 @@ impl Scorer<'_> {
         Ok(cost)
     }
 
-    fn field(&self, parent: &str, field: &Node<Field>, upstream: Option<i64>) -> Result<i64, CostError> {
+    fn field(
+        &self,
+        parent: &str,
+        field: &Node<Field>,
+        upstream: Option<i64>,
+    ) -> Result<i64, CostError> {
         let name = field.name.as_str();
         if name.starts_with("__") || self.skipped(&field.directives) {
             return Ok(0);
@@ -178,9 +183,13 @@ impl Scorer<'_> {
         let mut arguments: i64 = 0;
         for argument in &field.arguments {
             let Some(def) = definition.argument_by_name(&argument.name) else {
-                return Err(CostError::Unknown(format!("{coordinate}({}:)", argument.name)));
+                return Err(CostError::Unknown(format!(
+                    "{coordinate}({}:)",
+                    argument.name
+                )));
             };
-            let own = directives.of_argument(parent, name, &argument.name, def.ty.inner_named_type());
+            let own =
+                directives.of_argument(parent, name, &argument.name, def.ty.inner_named_type());
             arguments = arguments.saturating_add(self.argument(&argument.value, &def.ty, own));
         }
         let requires = self.requires(parent, name, sized.as_ref())?;

@@ -69,7 +69,10 @@ fn apollo_doc_book_query_costs_4_with_default_weights() {
     // "Using these defaults, the following operation would have a cost of 4."
     let books = books("type Address { zipCode: Int! }");
     assert_eq!(
-        cost(&books, &format!("query BookQuery {{ book(id: 1) {{ {BOOK_FIELDS} }} }}")),
+        cost(
+            &books,
+            &format!("query BookQuery {{ book(id: 1) {{ {BOOK_FIELDS} }} }}")
+        ),
         4
     );
 }
@@ -79,7 +82,10 @@ fn apollo_doc_book_query_costs_8_with_address_weighing_5() {
     // "This increases the cost of `BookQuery` from 4 to 8."
     let books = books("type Address @cost(weight: 5) { zipCode: Int! }");
     assert_eq!(
-        cost(&books, &format!("query BookQuery {{ book(id: 1) {{ {BOOK_FIELDS} }} }}")),
+        cost(
+            &books,
+            &format!("query BookQuery {{ book(id: 1) {{ {BOOK_FIELDS} }} }}")
+        ),
         8
     );
 }
@@ -89,7 +95,10 @@ fn apollo_doc_bestsellers_query_costs_40_with_assumed_size_5() {
     // "With this schema, the following query has a cost of 40."
     let books = books("type Address @cost(weight: 5) { zipCode: Int! }");
     assert_eq!(
-        cost(&books, &format!("query BestsellersQuery {{ bestsellers {{ {BOOK_FIELDS} }} }}")),
+        cost(
+            &books,
+            &format!("query BestsellersQuery {{ bestsellers {{ {BOOK_FIELDS} }} }}")
+        ),
         40
     );
 }
@@ -153,12 +162,19 @@ fn interfaces_and_unions_weigh_1_and_fragments_are_walked() {
 #[test]
 fn aliases_count_each_time_and_skipped_fields_cost_nothing() {
     let sg = supergraph("type Query { book(id: ID): Book } type Book { title: String }");
-    assert_eq!(cost(&sg, "{ a: book(id: 1) { title } b: book(id: 2) { title } }"), 2);
     assert_eq!(
-        cost(&sg, "{ a: book { title } b: book @skip(if: true) { title } }"),
+        cost(&sg, "{ a: book(id: 1) { title } b: book(id: 2) { title } }"),
+        2
+    );
+    assert_eq!(
+        cost(
+            &sg,
+            "{ a: book { title } b: book @skip(if: true) { title } }"
+        ),
         1
     );
-    let query = "query ($with: Boolean!) { a: book { title } b: book @include(if: $with) { title } }";
+    let query =
+        "query ($with: Boolean!) { a: book { title } b: book @include(if: $with) { title } }";
     assert_eq!(
         cost_with(&sg, query, json!({"with": false}), 10).expect("estimated"),
         1
@@ -188,7 +204,10 @@ fn cost_on_fields_arguments_scalars_enums_and_input_fields_is_added() {
     assert_eq!(cost(&sg, "{ price }"), 2);
     assert_eq!(cost(&sg, "{ search(sort: ASC) { n } }"), 9);
     // An input object weighs 1 plus its fields.
-    assert_eq!(cost(&sg, "{ search(filter: {tag: \"a\", limit: 2}) { n } }"), 12);
+    assert_eq!(
+        cost(&sg, "{ search(filter: {tag: \"a\", limit: 2}) { n } }"),
+        12
+    );
     let query = "query ($f: Filter) { search(filter: $f) { n } }";
     assert_eq!(
         cost_with(&sg, query, json!({"f": {"tag": "a"}}), 10).expect("estimated"),
@@ -236,8 +255,13 @@ fn a_slicing_argument_default_counts_as_given() {
 fn two_slicing_arguments_are_refused_when_one_is_required() {
     let sg = supergraph(CONNECTION);
     // `first` has a default, so giving `last` makes two, as in Apollo Router.
-    let error = cost_with(&sg, "{ products(last: 3) { edges { cursor } } }", json!({}), 10)
-        .expect_err("two slicing arguments");
+    let error = cost_with(
+        &sg,
+        "{ products(last: 3) { edges { cursor } } }",
+        json!({}),
+        10,
+    )
+    .expect_err("two slicing arguments");
     assert_eq!(
         error,
         CostError::SlicingArguments {
@@ -289,11 +313,14 @@ fn a_supergraph_composed_by_apollo_is_read_with_its_weights_and_sizes() {
     // (`Product @cost(weight: 5)`, `price @cost(weight: 2)`,
     // `topProducts @listSize(assumedSize: 10) @cost(weight: 2)`,
     // `products @listSize(slicingArguments: ["first", "last"], sizedFields: ["edges"])`).
-    let sdl = include_str!("../../../tests/apollo-composition/cases/cost_directives/apollo.graphql");
+    let sdl =
+        include_str!("../../../tests/apollo-composition/cases/cost_directives/apollo.graphql");
     let sg = Supergraph::parse(sdl).expect("the router loads Apollo's supergraph");
     assert_eq!(sg.cost.of_type("Product"), Some(5));
     assert_eq!(
-        sg.cost.list_size("Query", "products").map(|l| l.require_one_slicing_argument),
+        sg.cost
+            .list_size("Query", "products")
+            .map(|l| l.require_one_slicing_argument),
         Some(true)
     );
     // 10 × topProducts' own weight 2 (it overrides Product's 5), price's 2
@@ -301,7 +328,10 @@ fn a_supergraph_composed_by_apollo_is_read_with_its_weights_and_sizes() {
     assert_eq!(cost(&sg, "{ topProducts(limit: 3) { price } }"), 40);
     // 1 connection + 4 × (edge 1 + node 5 + price 2) + search's @cost(weight: 3)
     assert_eq!(
-        cost(&sg, r#"{ products(first: 4, search: "x") { edges { node { price } } } }"#),
+        cost(
+            &sg,
+            r#"{ products(first: 4, search: "x") { edges { node { price } } } }"#
+        ),
         36
     );
 }
