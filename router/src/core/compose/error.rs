@@ -165,6 +165,6 @@ mod tests {
             );
             assert!(seen.insert(text), "{text} twice");
         }
-        assert_eq!(seen.len(), 44);
+        assert_eq!(seen.len(), 49);
     }
 }
