@@ -264,6 +264,9 @@ pub(crate) struct Names {
     /// `@listSize` is applied somewhere (else it is only defined, as
     /// `cost__listSize` unless a subgraph named it).
     pub list_size_used: bool,
+    /// How many access-control `@link`s come before the cost spec's (Apollo
+    /// links specs subgraph by subgraph, in name order).
+    pub after_access: usize,
 }
 
 /// The supergraph's names: the first subgraph (in name order) that applies
@@ -285,6 +288,7 @@ pub(super) fn supergraph_names(subgraphs: &[Subgraph]) -> Option<Names> {
         cost: cost.unwrap_or_else(|| "cost".to_owned()),
         list_size_used: list_size.is_some(),
         list_size: list_size.unwrap_or_else(|| "cost__listSize".to_owned()),
+        after_access: 0,
     })
 }
 

@@ -189,7 +189,10 @@ fn print_schema(supergraph: &Supergraph) -> String {
     if supergraph.uses_context {
         out.push_str("  @link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY)\n");
     }
-    for (kind, name) in &supergraph.access {
+    for (i, (kind, name)) in supergraph.access.iter().enumerate() {
+        if let Some(names) = supergraph.demand.as_ref().filter(|n| n.after_access == i) {
+            out.push_str(&super::cost::link(names));
+        }
         let spec = kind.spec();
         let _ = write!(
             out,
@@ -200,7 +203,11 @@ fn print_schema(supergraph: &Supergraph) -> String {
         }
         out.push_str(")\n");
     }
-    if let Some(names) = &supergraph.demand {
+    if let Some(names) = supergraph
+        .demand
+        .as_ref()
+        .filter(|n| n.after_access >= supergraph.access.len())
+    {
         out.push_str(&super::cost::link(names));
     }
     out.push_str("{\n");

@@ -148,7 +148,14 @@ pub(super) fn merge(
         types,
         directives,
         access: access::supergraph_names(subgraphs),
-        demand: super::cost::supergraph_names(subgraphs),
+        demand: super::cost::supergraph_names(subgraphs).map(|mut names| {
+            let first = subgraphs
+                .iter()
+                .position(|s| !s.demand_names.is_empty())
+                .unwrap_or_default();
+            names.after_access = access::supergraph_names(&subgraphs[..=first]).len();
+            names
+        }),
     };
     super::cost::resolve_supergraph(&mut supergraph);
     inaccessible::check(&mut supergraph, merger.errors);
