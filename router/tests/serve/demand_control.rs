@@ -114,9 +114,11 @@ async fn enforce_reads_slicing_arguments_from_variables() {
     assert_eq!(fake.received().len(), 1);
 }
 
-#[tokio::test]
-async fn enforce_refuses_an_operation_that_breaks_require_one_slicing_argument() {
-    let fake = shop().await;
+/// A router whose `products` has two slicing arguments, one required.
+fn two_slicing_arguments(
+    fake: &FakeSubgraph,
+    mode: DemandControlMode,
+) -> storefront_router::AppState {
     let sdl = compose_inline(
         LINK,
         &[(
@@ -125,26 +127,47 @@ async fn enforce_refuses_an_operation_that_breaks_require_one_slicing_argument()
                type Product { name: String! }"#,
         )],
     );
-    let state = serving_with(
+    serving_with(
         RouterSettings {
-            demand_control: settings(DemandControlMode::Enforce, false),
+            demand_control: settings(mode, true),
             ..RouterSettings::default()
         },
         &sdl,
         &[("shop", fake.url.as_str())],
-    );
-    let answered = query(
-        &state,
-        "{ products(first: 1, last: 1) { name } }",
-        json!({}),
     )
-    .await;
+}
+
+const BOTH_SLICES: &str = "{ products(first: 1, last: 1) { name } }";
+
+#[tokio::test]
+async fn enforce_refuses_an_operation_that_breaks_require_one_slicing_argument() {
+    let fake = shop().await;
+    let state = two_slicing_arguments(&fake, DemandControlMode::Enforce);
+    let answered = query(&state, BOTH_SLICES, json!({})).await;
     assert_eq!(
         answered.body["errors"][0]["extensions"]["code"], "COST_QUERY_PARSE_FAILURE",
         "{}",
         answered.body
     );
     assert!(fake.received().is_empty());
+}
+
+#[tokio::test]
+async fn measure_answers_an_operation_it_cannot_estimate_and_says_so() {
+    let fake = shop().await;
+    let state = two_slicing_arguments(&fake, DemandControlMode::Measure);
+    let answered = query(&state, BOTH_SLICES, json!({})).await;
+    assert_eq!(answered.body["data"]["products"][0]["name"], "Mug");
+    assert_eq!(
+        answered.body["extensions"]["cost"],
+        json!({
+            "estimated": null,
+            "max": 500,
+            "result": "COST_QUERY_PARSE_FAILURE",
+            "mode": "measure",
+        })
+    );
+    assert_eq!(fake.received().len(), 1);
 }
 
 #[tokio::test]
