@@ -19,6 +19,7 @@
 //! | `router_persisted_queries_total` | `result`: `manifest` (a document served from the manifest by id), `apq_hit`, `apq_miss` (`PERSISTED_QUERY_NOT_FOUND`), `apq_registered` (a document remembered under its hash), `safelist_refused` (`PERSISTED_QUERY_NOT_IN_LIST`), `unknown_logged` (a document the manifest lacks ran in `log_unknown` mode) |
 //! | `router_persisted_manifest_reloads_total` | `result` (ok, error: the file changed but could not be used; the last good manifest stays) |
 //! | `router_persisted_manifest_documents` | (gauge) documents in the manifest in use |
+//! | `router_operation_estimated_cost` | `result` (`COST_OK`, `COST_ESTIMATED_TOO_EXPENSIVE`); demand control on |
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -222,6 +223,45 @@ impl PersistedCounters {
     }
 }
 
+/// Buckets of estimated operation cost (Apollo's suggested view).
+const COST_BUCKETS: [f64; 7] = [0.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CostLabels {
+    result: &'static str,
+}
+
+/// The histogram of estimated operation costs, handed to each engine (a
+/// default one records into nothing registered).
+#[derive(Debug, Clone)]
+pub struct CostHistogram {
+    family: Family<CostLabels, Histogram>,
+}
+
+impl Default for CostHistogram {
+    fn default() -> Self {
+        CostHistogram {
+            family: Family::new_with_constructor(cost_histogram as fn() -> Histogram),
+        }
+    }
+}
+
+fn cost_histogram() -> Histogram {
+    Histogram::new(COST_BUCKETS)
+}
+
+impl CostHistogram {
+    /// Records one operation's estimate and what demand control made of it.
+    pub fn observe(&self, result: &'static str, estimated: i64) {
+        // Costs are whole numbers far below 2^53: exact as f64.
+        #[allow(clippy::cast_precision_loss)]
+        let value = estimated as f64;
+        self.family
+            .get_or_create(&CostLabels { result })
+            .observe(value);
+    }
+}
+
 /// One subgraph's metric handles.
 struct SubgraphMetrics {
     fetches: Counter,
@@ -240,6 +280,7 @@ pub struct Metrics {
     subgraphs: RwLock<HashMap<String, Arc<SubgraphMetrics>>>,
     plan_cache: PlanCacheCounters,
     persisted: PersistedCounters,
+    cost: CostHistogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -307,7 +348,14 @@ impl Metrics {
             misses: lookups.get_or_create_owned(&LookupLabels { result: "miss" }),
         };
         let persisted = Self::register_persisted(&mut registry);
+        let cost = CostHistogram::default();
+        registry.register(
+            "operation_estimated_cost",
+            "Estimated cost of each operation (demand control), by result",
+            cost.family.clone(),
+        );
         Metrics {
+            cost,
             plan_cache,
             persisted,
             registry,
@@ -361,6 +409,11 @@ impl Metrics {
     /// The plan cache's counters, for each engine this router installs.
     pub fn plan_cache(&self) -> PlanCacheCounters {
         self.plan_cache.clone()
+    }
+
+    /// The estimated-cost histogram, for each engine this router installs.
+    pub fn cost(&self) -> CostHistogram {
+        self.cost.clone()
     }
 
     /// Counts a GraphQL request answered with `status` after `elapsed`.
@@ -507,6 +560,34 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
+    }
+
+    #[test]
+    fn estimated_costs_land_in_their_buckets_by_result() {
+        let metrics = Metrics::new();
+        metrics.cost().observe("COST_OK", 4);
+        metrics
+            .cost()
+            .observe("COST_ESTIMATED_TOO_EXPENSIVE", 5_000);
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"router_operation_estimated_cost_bucket{le="10.0",result="COST_OK"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"router_operation_estimated_cost_bucket{le="1000.0",result="COST_ESTIMATED_TOO_EXPENSIVE"} 0"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"router_operation_estimated_cost_sum{result="COST_ESTIMATED_TOO_EXPENSIVE"} 5000.0"#
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -20,6 +20,10 @@
 //! mode = "safelist"
 //! manifest = "persisted-query-manifest.json"
 //!
+//! [service.demand_control]     # see settings::DemandControlSettings
+//! mode = "enforce"
+//! max_cost = 1000
+//!
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
@@ -159,6 +163,9 @@ pub struct RouterSettings {
     /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`,
     /// `BATCHING_MAX_CONCURRENCY`).
     pub batching: BatchingSettings,
+    /// Demand control: estimated operation costs measured or enforced
+    /// (`[service.demand_control]`, `DEMAND_CONTROL_*`).
+    pub demand_control: DemandControlSettings,
 }
 
 impl Default for RouterSettings {
@@ -190,6 +197,7 @@ impl Default for RouterSettings {
             authorization: AuthorizationSettings::default(),
             persisted_queries: PersistedQueriesSettings::default(),
             batching: BatchingSettings::default(),
+            demand_control: DemandControlSettings::default(),
         }
     }
 }
@@ -240,6 +248,10 @@ impl ServiceSettings for RouterSettings {
         "BATCHING_ENABLED",
         "BATCHING_MAX_OPERATIONS",
         "BATCHING_MAX_CONCURRENCY",
+        "DEMAND_CONTROL_MODE",
+        "DEMAND_CONTROL_MAX_COST",
+        "DEMAND_CONTROL_LIST_SIZE",
+        "DEMAND_CONTROL_EXPOSE_COST",
     ];
 
     fn env_key(var: &str) -> String {
@@ -251,6 +263,7 @@ impl ServiceSettings for RouterSettings {
             "BATCHING_MAX_CONCURRENCY" => "batching.max_concurrency".into(),
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
+                .or_else(|| demand_control::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),
         }
     }
@@ -413,11 +426,13 @@ impl Default for Limits {
 }
 
 mod auth;
+mod demand_control;
 mod persisted;
 mod subgraphs;
 
 pub use crate::batch::BatchingSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
+pub use demand_control::{DemandControlMode, DemandControlSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};
 
 pub use subgraphs::{

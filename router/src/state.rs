@@ -140,7 +140,7 @@ impl AppState {
             sdl,
             planner,
             &self.inner.settings,
-            self.inner.metrics.plan_cache(),
+            &self.inner.metrics,
         );
         self.inner.engine.store(Some(Arc::new(engine)));
         Ok(())

@@ -109,6 +109,9 @@ pub(super) fn print(supergraph: &Supergraph) -> String {
         .iter()
         .map(|d| (d.name.clone(), print_directive(d)))
         .collect();
+    if let Some(names) = &supergraph.demand {
+        executable.extend(super::cost::definitions(names));
+    }
     for (kind, name) in &supergraph.access {
         let definition = match (kind.argument(), kind.scalar()) {
             (Some(argument), Some(scalar)) => {
@@ -190,6 +193,9 @@ fn print_schema(supergraph: &Supergraph) -> String {
         if supergraph.uses_context && at == supergraph.context_link_at {
             out.push_str(CONTEXT_LINK);
         }
+        if let Some(names) = supergraph.demand.as_ref().filter(|n| n.after_access == at) {
+            out.push_str(&super::cost::link(names));
+        }
         let spec = kind.spec();
         let _ = write!(
             out,
@@ -202,6 +208,13 @@ fn print_schema(supergraph: &Supergraph) -> String {
     }
     if supergraph.uses_context && supergraph.context_link_at >= supergraph.access.len() {
         out.push_str(CONTEXT_LINK);
+    }
+    if let Some(names) = supergraph
+        .demand
+        .as_ref()
+        .filter(|n| n.after_access >= supergraph.access.len())
+    {
+        out.push_str(&super::cost::link(names));
     }
     out.push_str("{\n");
     for (root, operation) in [

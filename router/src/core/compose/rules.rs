@@ -181,6 +181,7 @@ pub(super) fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionEr
         check_external_used(subgraph, errors);
     }
     super::context::check(subgraph, errors);
+    super::cost::check(subgraph, errors);
 }
 
 fn check_references(subgraph: &Subgraph, ty: &TypeDef, errors: &mut Vec<CompositionError>) {

@@ -28,6 +28,9 @@ pub(crate) struct Supergraph {
     /// The access-control specs linked (in Apollo's order) and the name of
     /// each one's directive in the supergraph.
     pub access: Vec<(AccessKind, String)>,
+    /// The names of `@cost` and `@listSize`, when the supergraph links the
+    /// cost spec.
+    pub demand: Option<crate::core::compose::cost::Names>,
 }
 
 /// An executable directive definition kept in the supergraph.
