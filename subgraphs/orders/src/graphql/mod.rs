@@ -40,6 +40,8 @@ pub fn schema(orders: Orders, limits: &RequestLimits) -> OrdersSchema {
         Subscription,
     )
     .enable_federation()
+    // `type Subscription` in `_service { sdl }`, so routers can plan it.
+    .enable_subscription_in_federation()
     .data(orders)
     .data(loader);
     limits::apply(builder, limits).finish()
