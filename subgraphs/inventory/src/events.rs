@@ -49,7 +49,10 @@ impl StockChange {
     /// A change of these products.
     pub fn of<'a>(skus: impl IntoIterator<Item = &'a Sku>) -> Self {
         StockChange {
-            skus: skus.into_iter().map(|sku| sku.as_str().to_owned()).collect(),
+            skus: skus
+                .into_iter()
+                .map(|sku| sku.as_str().to_owned())
+                .collect(),
         }
     }
 

@@ -110,7 +110,10 @@ mod tests {
         let paid = mark(20, OrderStatus::Paid, Some("p1"));
         assert!(pending.is_news(&paid));
         assert!(!paid.is_news(&pending), "older versions are never sent");
-        assert!(!paid.is_news(&mark(30, OrderStatus::Paid, Some("p1"))), "same status and payment");
+        assert!(
+            !paid.is_news(&mark(30, OrderStatus::Paid, Some("p1"))),
+            "same status and payment"
+        );
         assert!(paid.is_news(&Watermark {
             refunding: true,
             ..mark(30, OrderStatus::Paid, Some("p1"))

@@ -11,7 +11,7 @@
 //! - MongoDB ([`EventBus::outbox`]): the event is also inserted into an
 //!   events collection (the outbox: `_id` a time-ordered UUID v7, `at_ms`,
 //!   `created` as a date for the TTL index, `payload` as JSON text). Every
-//!   process polls that collection every [`OutboxSettings::poll_interval`]
+//!   process polls that collection, from its start, every [`OutboxSettings::poll_interval`]
 //!   for events of the last [`OutboxSettings::lookback`] and fans the ones
 //!   it has not delivered yet out to its own channel. Events published by
 //!   this process go to its channel at once (and are remembered, so the poll
@@ -102,8 +102,6 @@ struct Outbox {
     settings: OutboxSettings,
     /// Ids delivered to this process's channel, with their `at_ms`.
     seen: Mutex<HashMap<String, i64>>,
-    /// Whether the poll loop runs (it starts with the first subscriber).
-    started: Mutex<bool>,
 }
 
 impl<T: Event> EventBus<T> {
@@ -119,7 +117,8 @@ impl<T: Event> EventBus<T> {
     }
 
     /// Events that also travel through `events` (a MongoDB collection that
-    /// every replica of the service polls), creating its indexes.
+    /// every replica of the service polls), creating its indexes and starting
+    /// this process's poll (a task that ends when the bus is dropped).
     pub async fn outbox(
         events: Collection<Document>,
         settings: OutboxSettings,
@@ -144,17 +143,23 @@ impl<T: Event> EventBus<T> {
             events.create_index(index).await?;
         }
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
-        Ok(EventBus {
-            inner: Arc::new(Inner {
-                sender,
-                outbox: Some(Outbox {
-                    events,
-                    settings,
-                    seen: Mutex::new(HashMap::new()),
-                    started: Mutex::new(false),
-                }),
+        let inner = Arc::new(Inner {
+            sender,
+            outbox: Some(Outbox {
+                events,
+                settings,
+                seen: Mutex::new(HashMap::new()),
             }),
-        })
+        });
+        // Polled from the start, not from the first subscriber: what the first
+        // polls find happened before anyone here listened, and reaches no one.
+        tokio::spawn(poll(Arc::downgrade(&inner)));
+        Ok(EventBus { inner })
+    }
+
+    /// How many receivers this process has (subscriptions listening now).
+    pub fn subscribers(&self) -> usize {
+        self.inner.sender.receiver_count()
     }
 
     /// Whether events travel between processes (through the outbox).
@@ -189,19 +194,10 @@ impl<T: Event> EventBus<T> {
         let _ = self.inner.sender.send(event);
     }
 
-    /// A receiver of every event published from now on (with an outbox, also
-    /// those of the last `lookback` that this process has not delivered).
-    /// Starts the outbox poll with the first subscriber.
+    /// A receiver of every event this process delivers from now on: those
+    /// it publishes and, with an outbox, those the poll finds.
     pub fn subscribe(&self) -> broadcast::Receiver<T> {
-        let receiver = self.inner.sender.subscribe();
-        if let Some(outbox) = &self.inner.outbox {
-            let mut started = outbox.started.lock().unwrap_or_else(|e| e.into_inner());
-            if !*started {
-                *started = true;
-                tokio::spawn(poll(Arc::downgrade(&self.inner)));
-            }
-        }
-        receiver
+        self.inner.sender.subscribe()
     }
 }
 

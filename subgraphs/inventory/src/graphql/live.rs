@@ -155,11 +155,20 @@ mod tests {
     #[test]
     fn the_watched_skus_are_bounded_valid_and_merged() {
         let ids = |skus: &[&str]| skus.iter().map(|s| ID((*s).to_owned())).collect::<Vec<_>>();
-        assert_eq!(watched(&ids(&["MUG", "MUG", "CAP"])).expect("valid").len(), 2);
+        assert_eq!(
+            watched(&ids(&["MUG", "MUG", "CAP"])).expect("valid").len(),
+            2
+        );
         assert_eq!(watched(&[]).expect_err("empty").code(), "BAD_USER_INPUT");
         let too_many: Vec<String> = (0..=MAX_WATCHED_SKUS).map(|n| format!("S{n}")).collect();
         let too_many: Vec<&str> = too_many.iter().map(String::as_str).collect();
-        assert_eq!(watched(&ids(&too_many)).expect_err("too many").code(), "BAD_USER_INPUT");
-        assert_eq!(watched(&ids(&["no spaces"])).expect_err("bad").code(), "BAD_USER_INPUT");
+        assert_eq!(
+            watched(&ids(&too_many)).expect_err("too many").code(),
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            watched(&ids(&["no spaces"])).expect_err("bad").code(),
+            "BAD_USER_INPUT"
+        );
     }
 }

@@ -26,8 +26,8 @@ use storefront_shared::limits::{self, RequestLimits};
 use storefront_shared::{ApiError, ApiResult};
 
 use crate::domain::details::parse_categories;
-use crate::events::{StockChange, StockEvents, Watched};
 use crate::domain::{NewProduct, Product, Quantity, Sku, Slug};
+use crate::events::{StockChange, StockEvents, Watched};
 use crate::store::{CategoryRepository, ProductRepository, StockRepository, StoreError};
 use catalogue::{AdminCatalogueMutation, CategoryLoader, CategoryObject, list_products};
 use internal::StockMutation;

@@ -77,7 +77,9 @@ async fn next_change(
         match receiver.recv().await {
             Ok(change) if wanted(&change) => match change.order() {
                 Ok(order) => return Some(Ok(order)),
-                Err(error) => tracing::warn!(%error, "skipping an order change that does not decode"),
+                Err(error) => {
+                    tracing::warn!(%error, "skipping an order change that does not decode")
+                }
             },
             Ok(_) => {}
             Err(RecvError::Lagged(missed)) => {
@@ -119,19 +121,18 @@ fn order_updates(
         }
         loop {
             let id = state.id.clone();
-            let order = match next_change(&mut state.receiver, |c| c.order_id() == id.as_str())
-                .await?
-            {
-                Ok(order) => order,
-                Err(Lagged) => match state.orders.repository().find_by_id(&state.id).await {
-                    Ok(Some(order)) => order,
-                    Ok(None) => continue,
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot re-read an order for its subscriber");
-                        continue;
-                    }
-                },
-            };
+            let order =
+                match next_change(&mut state.receiver, |c| c.order_id() == id.as_str()).await? {
+                    Ok(order) => order,
+                    Err(Lagged) => match state.orders.repository().find_by_id(&state.id).await {
+                        Ok(Some(order)) => order,
+                        Ok(None) => continue,
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot re-read an order for its subscriber");
+                            continue;
+                        }
+                    },
+                };
             let Some(mark) = Watermark::of(&order) else {
                 continue;
             };
@@ -170,7 +171,12 @@ impl BuyersOrders {
         let Ok(page) = PageRequest::parse(REREAD_ON_LAG, None) else {
             return;
         };
-        match self.orders.repository().list_by_buyer(&self.buyer, &page).await {
+        match self
+            .orders
+            .repository()
+            .list_by_buyer(&self.buyer, &page)
+            .await
+        {
             Ok(page) => {
                 // Oldest first, as they would have arrived.
                 for order in page.orders.into_iter().rev() {
@@ -179,7 +185,9 @@ impl BuyersOrders {
                     }
                 }
             }
-            Err(error) => tracing::warn!(%error, "cannot re-read a buyer's orders for their subscriber"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot re-read a buyer's orders for their subscriber")
+            }
         }
     }
 }

@@ -116,6 +116,9 @@ mod tests {
             );
         }
         assert_eq!(credential(&json!(null), "authorization"), None);
-        assert_eq!(credential(&json!({ "Authorization": 1 }), "authorization"), None);
+        assert_eq!(
+            credential(&json!({ "Authorization": 1 }), "authorization"),
+            None
+        );
     }
 }
