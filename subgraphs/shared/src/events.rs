@@ -259,7 +259,7 @@ async fn poll<T: Event>(bus: Weak<Inner<T>>) {
         }
         outbox.forget_before(now_ms() - 2 * lookback);
         polls = polls.wrapping_add(1);
-        if polls % CLEANUP_EVERY == 0 {
+        if polls.is_multiple_of(CLEANUP_EVERY) {
             let before = now_ms() - millis(settings.retention);
             if let Err(error) = outbox
                 .events
