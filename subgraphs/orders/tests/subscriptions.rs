@@ -368,10 +368,12 @@ type Socket =
 
 /// Serves `state` with the service's own `run` (the shared listener).
 async fn serve(state: AppState) -> Served {
-    Served::start(|listener, shutdown| {
-        storefront_orders::run(listener, state, Default::default(), shutdown)
-    })
-    .await
+    serve_with(state, Default::default()).await
+}
+
+async fn serve_with(state: AppState, timeouts: storefront_shared::server::Timeouts) -> Served {
+    Served::start(|listener, shutdown| storefront_orders::run(listener, state, timeouts, shutdown))
+        .await
 }
 
 /// A `graphql-transport-ws` socket to `served`, with `authorization` on the upgrade.
@@ -520,6 +522,42 @@ async fn over_a_websocket_the_upgrade_header_authenticates_and_no_token_is_unaut
     assert_eq!(
         refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_outlives_the_listeners_header_and_idle_timeouts() {
+    let Some(env) = env_on(Backend::Embedded).await else {
+        return;
+    };
+    let short = Duration::from_millis(200);
+    let timeouts = storefront_shared::server::Timeouts {
+        header_read: short,
+        idle: short,
+        body_read: short,
+    };
+    let served = serve_with(env.state.clone(), timeouts).await;
+    let id = placed(&env, "ada").await;
+    let mut socket = connect(&served, None).await;
+    init(
+        &mut socket,
+        json!({ "Authorization": format!("Bearer {}", env.customer("ada")) }),
+    )
+    .await;
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": ORDER_UPDATED, "variables": { "id": id } } }),
+    )
+    .await;
+    assert_eq!(receive(&mut socket).await["type"], "next");
+    // Quiet for longer than both timeouts: an upgraded connection is the
+    // subscription's, no longer the HTTP listener's to close.
+    tokio::time::sleep(4 * short).await;
+    assert!(env.mark_paid(&id, "pay-1").await.errors.is_empty());
+    let paid = receive(&mut socket).await;
+    assert_eq!(
+        paid["payload"]["data"]["orderUpdated"]["status"], "PAID",
+        "{paid}"
     );
 }
 
