@@ -24,6 +24,9 @@
 //! default = "5s"
 //! payments = "2s"
 //!
+//! [service.subscriptions]   # see settings::SubscriptionSettings
+//! max_per_connection = 100
+//!
 //! [service.subgraphs]   # or leave out for the four from USERS_URL, ...
 //! users = "http://127.0.0.1:4001/graphql"
 //! reviews = "http://127.0.0.1:4005/graphql"
@@ -158,6 +161,9 @@ pub struct RouterSettings {
     /// Client batching: a JSON array of requests in one POST
     /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
     pub batching: BatchingSettings,
+    /// Subscriptions: protocols' limits, timers, buffers and the subgraphs'
+    /// WebSocket URLs (`[service.subscriptions]`).
+    pub subscriptions: SubscriptionSettings,
 }
 
 impl Default for RouterSettings {
@@ -189,6 +195,7 @@ impl Default for RouterSettings {
             authorization: AuthorizationSettings::default(),
             persisted_queries: PersistedQueriesSettings::default(),
             batching: BatchingSettings::default(),
+            subscriptions: SubscriptionSettings::default(),
         }
     }
 }
@@ -411,10 +418,12 @@ impl Default for Limits {
 mod auth;
 mod persisted;
 mod subgraphs;
+mod subscriptions;
 
 pub use crate::batch::BatchingSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};
+pub use subscriptions::SubscriptionSettings;
 
 pub use subgraphs::{
     Subgraph, SubgraphsError, check_subgraph, parse_subgraph, parse_supergraph_config,
