@@ -12,12 +12,15 @@
 //! - `lifecycle`: a subgraph that dies, a failed entity fetch, limits,
 //!   shutdown.
 //! - `http`: Server-Sent Events and multipart.
+//! - `auth`: the token from `connection_init` or the upgrade, verified;
+//!   expiry ends a subscription.
 //! - this file: the router on port 0 and a small WebSocket client.
 
 #[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 
+mod auth;
 mod http;
 mod lifecycle;
 mod subgraphs;
