@@ -265,7 +265,10 @@ mod tests {
             ..SubscriptionSettings::default()
         });
         let first = hub.acquire().expect("room for one");
-        assert_eq!(hub.acquire().unwrap_err(), SubscriptionError::TooMany(1));
+        assert_eq!(
+            hub.acquire().expect_err("full"),
+            SubscriptionError::TooMany(1)
+        );
         drop(first);
         assert!(hub.acquire().is_ok());
     }

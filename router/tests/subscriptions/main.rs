@@ -16,8 +16,9 @@
 //!   expiry ends a subscription.
 //! - this file: the router on port 0 and a small WebSocket client.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 mod auth;

@@ -154,6 +154,9 @@ impl PaidOrder {
     }
 }
 
+/// What each `connection_init` carried, with the upgrade's `Authorization`.
+pub type Inits = Arc<Mutex<Vec<(Value, Option<String>)>>>;
+
 /// The orders subgraph, listening.
 pub struct Orders {
     /// Its routing URL (`http://…/graphql`).
@@ -162,7 +165,7 @@ pub struct Orders {
     live: Live,
     /// What each `connection_init` carried, and each upgrade's
     /// `Authorization` header.
-    pub inits: Arc<Mutex<Vec<(Value, Option<String>)>>>,
+    pub inits: Inits,
     kill: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -261,7 +264,7 @@ impl Orders {
 async fn serve_socket(
     socket: axum::extract::ws::WebSocket,
     schema: Schema<OrdersQuery, EmptyMutation, OrdersSubscription>,
-    recorded: Arc<Mutex<Vec<(Value, Option<String>)>>>,
+    recorded: Inits,
     authorization: Option<String>,
     mut killed: watch::Receiver<bool>,
 ) {
