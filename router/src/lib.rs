@@ -87,15 +87,21 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let hub = state.subscriptions().clone();
+    let stopping = hub.clone();
     let shutdown = async move {
         shutdown.await;
-        hub.shut_down();
+        stopping.shut_down();
     };
     let timeouts = ConnectionTimeouts {
         header_read: state.settings().header_read_timeout,
         idle: state.settings().idle_timeout,
     };
-    storefront_process::listener::serve(listener, app(state), timeouts, shutdown).await
+    let served =
+        storefront_process::listener::serve(listener, app(state), timeouts, shutdown).await;
+    // WebSockets outlive the connections that upgraded them: let their
+    // subscriptions send `complete` and the sockets close.
+    hub.drained(std::time::Duration::from_secs(5)).await;
+    served
 }
 
 /// The whole life of the `router` binary: load the supergraph (from the file

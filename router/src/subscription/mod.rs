@@ -94,10 +94,15 @@ impl SubscriptionError {
 pub struct Hub {
     settings: SubscriptionSettings,
     total: Arc<AtomicUsize>,
+    /// Open WebSocket connections (they outlive the HTTP connection that
+    /// upgraded them, so the listener's graceful shutdown does not wait for
+    /// them).
+    sockets: Arc<AtomicUsize>,
     shutdown: watch::Sender<bool>,
 }
 
-/// A held place among `max_total`; given back when dropped.
+/// A counted place (a subscription among `max_total`, or an open
+/// WebSocket); given back when dropped.
 #[derive(Debug)]
 pub struct Permit(Arc<AtomicUsize>);
 
@@ -113,6 +118,7 @@ impl Hub {
         Hub {
             settings,
             total: Arc::new(AtomicUsize::new(0)),
+            sockets: Arc::new(AtomicUsize::new(0)),
             shutdown: watch::Sender::new(false),
         }
     }
@@ -139,6 +145,28 @@ impl Hub {
     /// How many subscriptions are running.
     pub fn active(&self) -> usize {
         self.total.load(Ordering::Acquire)
+    }
+
+    /// Counts an open WebSocket until the returned guard is dropped.
+    pub fn socket_opened(&self) -> Permit {
+        self.sockets.fetch_add(1, Ordering::AcqRel);
+        Permit(self.sockets.clone())
+    }
+
+    /// After [`Hub::shut_down`]: waits until every subscription has ended
+    /// and every WebSocket has closed, for at most `within`.
+    pub async fn drained(&self, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.total.load(Ordering::Acquire) > 0 || self.sockets.load(Ordering::Acquire) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    subscriptions = self.total.load(Ordering::Acquire),
+                    "shutdown went on before every subscription had completed"
+                );
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Completes every subscription (router shutdown).

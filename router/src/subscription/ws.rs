@@ -130,6 +130,7 @@ impl Connection {
             return;
         };
         let hub = self.state.subscriptions().clone();
+        let _open = hub.socket_opened();
         let settings = hub.settings().clone();
         let init_deadline = tokio::time::sleep(settings.init_timeout);
         tokio::pin!(init_deadline);

@@ -134,3 +134,23 @@ async fn multipart_reports_a_subgraph_failure_as_a_top_level_error() {
     assert!(body.contains("SUBGRAPH_SUBSCRIPTION_CLOSED"), "{body}");
     assert!(body.ends_with("--graphql--\r\n"), "{body}");
 }
+
+#[tokio::test]
+async fn shutdown_completes_an_sse_subscription() {
+    let (mut router, orders, _payments) = Router::with_shop(RouterSettings::default()).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", router.base))
+        .header("accept", "text/event-stream")
+        .json(&json!({ "query": "subscription { orderUpdated(id: \"o1\") { status } }" }))
+        .send()
+        .await
+        .unwrap();
+    orders.wait_for_live(1).await;
+    router.shut_down();
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), response.text())
+        .await
+        .expect("the stream ends within 5 s")
+        .unwrap();
+    assert_eq!(body, "event: complete\ndata: \n\n");
+    orders.wait_for_live(0).await;
+}
