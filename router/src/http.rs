@@ -458,7 +458,7 @@ async fn handle(
             return match subscription::respond_http(mode, &engine, call, state.subscriptions())
                 .await
             {
-                Ok(response) => incoming.finish(&state, Kind::Subscription, response),
+                Ok((response, kind)) => incoming.finish(&state, Some(kind).into(), response),
                 Err(failure) => incoming.fail(&state, failure),
             };
         }

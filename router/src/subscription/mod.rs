@@ -49,6 +49,7 @@ pub mod ws;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use apollo_compiler::executable::OperationType;
 use axum::body::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -325,16 +326,21 @@ pub fn http_mode(headers: &axum::http::HeaderMap) -> Option<HttpMode> {
 /// Runs a request that asked for a streaming protocol: a subscription as a
 /// stream, a query or mutation as one answer (an SSE `next`, or plain JSON
 /// for multipart).
+/// Also returns the kind of operation it ran (for the metrics).
 pub async fn respond_http(
     mode: HttpMode,
     engine: &Arc<crate::pipeline::Engine>,
     call: crate::pipeline::Call<'_>,
     hub: &Arc<Hub>,
-) -> Result<axum::response::Response, crate::response::RequestFailure> {
+) -> Result<(axum::response::Response, OperationType), crate::response::RequestFailure> {
     use axum::response::IntoResponse;
     let heartbeat = hub.settings().heartbeat_interval;
     let started = engine.subscribe(call, hub).await?;
-    Ok(match (mode, started) {
+    let kind = match &started {
+        crate::pipeline::Started::Answered(answered) => answered.kind,
+        crate::pipeline::Started::Stream(_) => OperationType::Subscription,
+    };
+    let response = match (mode, started) {
         (HttpMode::Sse, started) => sse::respond(started, heartbeat),
         (HttpMode::Multipart, crate::pipeline::Started::Stream(events)) => {
             multipart::respond(events, heartbeat)
@@ -344,5 +350,6 @@ pub async fn respond_http(
             answered.body,
         )
             .into_response(),
-    })
+    };
+    Ok((response, kind))
 }

@@ -12,6 +12,9 @@
 //!   `complete` from either side, unknown messages (4400), and several
 //!   subscriptions at once, each forwarded by a task of its own.
 //!
+//! A cookie token counts only for upgrades from the router's own origin or
+//! one of `cors_origins` (browsers send cookies with cross-site upgrades).
+//!
 //! A query or mutation sent with `subscribe` gets one `next` and `complete`.
 //! On router shutdown every subscription completes, then the socket closes
 //! with 1001.
@@ -32,6 +35,7 @@ use crate::pipeline::authenticate::authenticate;
 use crate::pipeline::{Call, Started};
 use crate::request::{GraphqlRequest, Method, ensure_request_id, forwarded_headers};
 use crate::response::{GraphqlError, RequestFailure, codes};
+use crate::settings::RouterSettings;
 use crate::state::AppState;
 
 /// The subprotocol.
@@ -59,6 +63,7 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 
 /// Accepts a WebSocket upgrade on `/graphql`.
 pub fn upgrade(state: AppState, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let headers = without_cross_site_cookies(state.settings(), headers);
     let ws = ws.protocols([PROTOCOL]);
     let speaks = ws.selected_protocol().is_some();
     ws.on_upgrade(move |mut socket| async move {
@@ -73,6 +78,30 @@ pub fn upgrade(state: AppState, headers: HeaderMap, ws: WebSocketUpgrade) -> Res
         }
         Connection::new(state, headers).run(socket).await;
     })
+}
+
+/// Browsers send cookies with a WebSocket upgrade from any page, and CORS
+/// does not apply to WebSockets: a cookie token counts only when the
+/// upgrade comes from the router's own origin or one of `cors_origins`
+/// (cross-site WebSocket hijacking). A token in the `connection_init`
+/// payload or the `Authorization` header needs the page to hold it, so it
+/// always counts.
+fn without_cross_site_cookies(settings: &RouterSettings, mut headers: HeaderMap) -> HeaderMap {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return headers;
+    };
+    let same_origin = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|host| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest == host)
+        });
+    if !same_origin && !settings.allows_origin(origin) {
+        headers.remove(header::COOKIE);
+    }
+    headers
 }
 
 fn close_message(code: u16, reason: &str) -> Message {
@@ -436,4 +465,36 @@ fn expired(identity: &Identity) -> bool {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .is_ok_and(|now| now.as_secs_f64() >= exp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upgrade_headers(origin: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_static("router.example:4000"),
+        );
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_str(origin).expect("ascii"),
+        );
+        headers.insert(header::COOKIE, HeaderValue::from_static("token=abc"));
+        headers
+    }
+
+    #[test]
+    fn cookies_of_cross_site_upgrades_are_ignored() {
+        let mut settings = RouterSettings::default();
+        settings.cors_origins = vec!["https://shop.example".into()];
+        let kept = |origin: &str| {
+            without_cross_site_cookies(&settings, upgrade_headers(origin))
+                .contains_key(header::COOKIE)
+        };
+        assert!(kept("http://router.example:4000"), "same origin");
+        assert!(kept("https://shop.example"), "an allowed origin");
+        assert!(!kept("https://evil.example"), "another site");
+    }
 }

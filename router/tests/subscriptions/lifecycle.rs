@@ -157,3 +157,33 @@ async fn shutdown_completes_every_subscription_then_closes_the_socket() {
     assert_eq!(client.close_code().await, 1001);
     orders.wait_for_live(0).await;
 }
+
+#[tokio::test]
+async fn a_supergraph_swap_keeps_running_subscriptions_on_the_schema_they_started_with() {
+    use storefront_router::core::supergraph::Supergraph;
+    let (router, orders, _payments) = Router::with_shop(RouterSettings::default()).await;
+    let mut client = Client::ready(&router.ws_url(), json!({})).await;
+    client.subscribe("1", WATCH, json!({})).await;
+    orders.wait_for_live(1).await;
+    // The new supergraph routes orders elsewhere (nowhere) and has no payments URL that works.
+    let sdl = subgraphs::supergraph();
+    let mut swapped = Supergraph::parse(&sdl).unwrap();
+    for subgraph in &mut swapped.subgraphs {
+        subgraph.url = common::dead_url();
+    }
+    router.state.install(swapped, sdl).unwrap();
+    orders.publish("o1", "PAID");
+    let event = client.json().await;
+    assert_eq!(
+        event["payload"],
+        json!({ "data": { "orderUpdated": { "status": "PAID", "payment": { "status": "SUCCEEDED" } } } })
+    );
+    // A new subscription uses the new supergraph.
+    client.subscribe("2", WATCH, json!({})).await;
+    let refused = client.json().await;
+    assert_eq!(refused["id"], "2");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["serviceName"],
+        "orders"
+    );
+}
