@@ -187,3 +187,27 @@ async fn a_supergraph_swap_keeps_running_subscriptions_on_the_schema_they_starte
         "orders"
     );
 }
+
+#[tokio::test]
+async fn a_subgraph_subscription_url_from_the_settings_wins_over_the_routing_url() {
+    let orders = subgraphs::Orders::start().await;
+    let payments = subgraphs::payments().await;
+    let mut settings = RouterSettings::default();
+    settings
+        .subscriptions
+        .subgraph_urls
+        .insert("orders".into(), orders.url.replacen("http", "ws", 1));
+    // Queries would go nowhere; subscriptions go to the named URL.
+    let router = Router::start(
+        settings,
+        &subgraphs::supergraph(),
+        &[("orders", &common::dead_url()), ("payments", &payments.url)],
+    )
+    .await;
+    let mut client = Client::ready(&router.ws_url(), json!({})).await;
+    client.subscribe("1", WATCH, json!({})).await;
+    orders.wait_for_live(1).await;
+    orders.publish("o1", "PAID");
+    let event = client.json().await;
+    assert_eq!(event["payload"]["data"]["orderUpdated"]["status"], "PAID");
+}
