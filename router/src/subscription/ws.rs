@@ -487,8 +487,10 @@ mod tests {
 
     #[test]
     fn cookies_of_cross_site_upgrades_are_ignored() {
-        let mut settings = RouterSettings::default();
-        settings.cors_origins = vec!["https://shop.example".into()];
+        let settings = RouterSettings {
+            cors_origins: vec!["https://shop.example".into()],
+            ..RouterSettings::default()
+        };
         let kept = |origin: &str| {
             without_cross_site_cookies(&settings, upgrade_headers(origin))
                 .contains_key(header::COOKIE)
