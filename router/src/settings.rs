@@ -162,7 +162,7 @@ pub struct RouterSettings {
     /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
     pub batching: BatchingSettings,
     /// Subscriptions: protocols' limits, timers, buffers and the subgraphs'
-    /// WebSocket URLs (`[service.subscriptions]`).
+    /// WebSocket URLs (`[service.subscriptions]`, `SUBSCRIPTIONS_*`).
     pub subscriptions: SubscriptionSettings,
 }
 
@@ -244,6 +244,12 @@ impl ServiceSettings for RouterSettings {
         "PERSISTED_QUERIES_APQ_CACHE_BYTES",
         "BATCHING_ENABLED",
         "BATCHING_MAX_OPERATIONS",
+        "SUBSCRIPTIONS_ENABLED",
+        "SUBSCRIPTIONS_MAX_PER_CONNECTION",
+        "SUBSCRIPTIONS_MAX_TOTAL",
+        "SUBSCRIPTIONS_INIT_TIMEOUT",
+        "SUBSCRIPTIONS_HEARTBEAT_INTERVAL",
+        "SUBSCRIPTIONS_BUFFER",
     ];
 
     fn env_key(var: &str) -> String {
@@ -254,6 +260,7 @@ impl ServiceSettings for RouterSettings {
             "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
+                .or_else(|| subscriptions::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),
         }
     }

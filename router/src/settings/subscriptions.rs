@@ -13,6 +13,8 @@
 //! orders = "ws://127.0.0.1:4002/graphql"
 //! ```
 //!
+//! Environment variables `SUBSCRIPTIONS_<KEY>` override the file's keys.
+//!
 //! # Layout
 //! - [`SubscriptionSettings`]: limits, timers, the per-subscription buffer and
 //!   the WebSocket URL of each subgraph.
@@ -22,7 +24,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Subscriptions (`[service.subscriptions]`).
+/// Subscriptions (`[service.subscriptions]`; `SUBSCRIPTIONS_ENABLED`,
+/// `SUBSCRIPTIONS_MAX_PER_CONNECTION`, `SUBSCRIPTIONS_MAX_TOTAL`,
+/// `SUBSCRIPTIONS_INIT_TIMEOUT`, `SUBSCRIPTIONS_HEARTBEAT_INTERVAL`,
+/// `SUBSCRIPTIONS_BUFFER` override the file).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SubscriptionSettings {
@@ -87,9 +92,31 @@ impl SubscriptionSettings {
     }
 }
 
+/// The settings key of a `SUBSCRIPTIONS_*` environment variable.
+pub(super) fn env_key(var: &str) -> Option<String> {
+    let rest = var.strip_prefix("SUBSCRIPTIONS_")?;
+    Some(format!("subscriptions.{}", rest.to_ascii_lowercase()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_variables_set_the_subscription_keys() {
+        assert_eq!(
+            env_key("SUBSCRIPTIONS_MAX_PER_CONNECTION").as_deref(),
+            Some("subscriptions.max_per_connection")
+        );
+        assert_eq!(env_key("BATCHING_ENABLED"), None);
+        let settings: SubscriptionSettings = serde_json::from_value(serde_json::json!({
+            "init_timeout": "3s", "heartbeat_interval": "0s", "buffer": 8,
+        }))
+        .expect("valid settings");
+        assert_eq!(settings.init_timeout, Duration::from_secs(3));
+        assert!(settings.heartbeat_interval.is_zero());
+        assert_eq!(settings.buffer, 8);
+    }
 
     #[test]
     fn the_websocket_url_comes_from_the_routing_url_unless_named() {
