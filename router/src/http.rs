@@ -459,7 +459,12 @@ async fn handle(
                 .await
             {
                 Ok((response, kind)) => incoming.finish(&state, Some(kind).into(), response),
-                Err(failure) => incoming.fail(&state, failure),
+                Err(mut failure) => {
+                    // graphql-sse answers a request that cannot start with
+                    // its HTTP status (400 for an invalid operation).
+                    failure.always_status |= mode == subscription::HttpMode::Sse;
+                    incoming.fail(&state, failure)
+                }
             };
         }
         let one = One {

@@ -154,3 +154,34 @@ async fn shutdown_completes_an_sse_subscription() {
     assert_eq!(body, "event: complete\ndata: \n\n");
     orders.wait_for_live(0).await;
 }
+
+#[tokio::test]
+async fn an_invalid_operation_is_refused_before_any_stream_starts() {
+    let (router, _orders, _payments) = Router::with_shop(RouterSettings::default()).await;
+    for accept in [
+        "text/event-stream",
+        "multipart/mixed;subscriptionSpec=1.0,application/json",
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", router.base))
+            .header("accept", accept)
+            .json(&json!({ "query": "subscription { countdown(from: 1) { nope } }" }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(content_type, "application/json", "{accept}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{accept}"
+        );
+        // graphql-sse's own server answers 400; Apollo Client reads the errors of a 200.
+        let expected = if accept.starts_with("text") { 400 } else { 200 };
+        assert_eq!(status, expected, "{accept}");
+    }
+}
