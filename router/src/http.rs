@@ -443,28 +443,16 @@ async fn handle(
             );
         };
         if let (Some(mode), Body::Single(request)) = (streaming, &body) {
-            let mut request = request.clone();
-            if let Err(failure) = state.persisted().resolve(&mut request) {
-                return incoming.fail(&state, failure.into());
-            }
-            let call = Call {
-                client: state.client(),
-                request: &request,
-                method,
-                headers: &incoming.forwarded,
-                want_plan: false,
+            let streamed = subscription::Streamed {
+                state: &state,
+                engine: &engine,
+                forwarded: &incoming.forwarded,
                 identity: identity.as_ref(),
+                method,
             };
-            return match subscription::respond_http(mode, &engine, call, state.subscriptions())
-                .await
-            {
+            return match streamed.respond(mode, request.clone()).await {
                 Ok((response, kind)) => incoming.finish(&state, Some(kind).into(), response),
-                Err(mut failure) => {
-                    // graphql-sse answers a request that cannot start with
-                    // its HTTP status (400 for an invalid operation).
-                    failure.always_status |= mode == subscription::HttpMode::Sse;
-                    incoming.fail(&state, failure)
-                }
+                Err(failure) => incoming.fail(&state, failure),
             };
         }
         let one = One {

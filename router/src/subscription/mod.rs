@@ -323,6 +323,57 @@ pub fn http_mode(headers: &axum::http::HeaderMap) -> Option<HttpMode> {
     }
 }
 
+/// A request over SSE or multipart, as the HTTP layer has it after
+/// authentication.
+#[derive(Clone, Copy)]
+pub struct Streamed<'a> {
+    /// The app state.
+    pub state: &'a crate::state::AppState,
+    /// The current engine.
+    pub engine: &'a Arc<crate::pipeline::Engine>,
+    /// The headers forwarded to subgraphs.
+    pub forwarded: &'a axum::http::HeaderMap,
+    /// The caller.
+    pub identity: Option<&'a crate::auth::Identity>,
+    /// GET or POST.
+    pub method: crate::request::Method,
+}
+
+impl Streamed<'_> {
+    /// Runs a request that asked for a streaming protocol: a subscription as
+    /// a stream, a query or mutation as one answer (an SSE `next`, or plain
+    /// JSON for multipart). Also returns the kind of operation it ran (for
+    /// the metrics). A request that cannot start is a failure; over SSE it
+    /// keeps its HTTP status (400 for an invalid operation), as graphql-sse's
+    /// own server answers.
+    pub async fn respond(
+        self,
+        mode: HttpMode,
+        mut request: crate::request::GraphqlRequest,
+    ) -> Result<(axum::response::Response, OperationType), crate::response::RequestFailure> {
+        let sse = mode == HttpMode::Sse;
+        let with_status = |mut failure: crate::response::RequestFailure| {
+            failure.always_status |= sse;
+            failure
+        };
+        self.state
+            .persisted()
+            .resolve(&mut request)
+            .map_err(|e| with_status(e.into()))?;
+        let call = crate::pipeline::Call {
+            client: self.state.client(),
+            request: &request,
+            method: self.method,
+            headers: self.forwarded,
+            want_plan: false,
+            identity: self.identity,
+        };
+        respond_http(mode, self.engine, call, self.state.subscriptions())
+            .await
+            .map_err(with_status)
+    }
+}
+
 /// Runs a request that asked for a streaming protocol: a subscription as a
 /// stream, a query or mutation as one answer (an SSE `next`, or plain JSON
 /// for multipart).
