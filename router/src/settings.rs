@@ -28,6 +28,9 @@
 //! default = "5s"
 //! payments = "2s"
 //!
+//! [service.subscriptions]   # see settings::SubscriptionSettings
+//! max_per_connection = 100
+//!
 //! [service.subgraphs]   # or leave out for the four from USERS_URL, ...
 //! users = "http://127.0.0.1:4001/graphql"
 //! reviews = "http://127.0.0.1:4005/graphql"
@@ -166,6 +169,9 @@ pub struct RouterSettings {
     /// Demand control: estimated operation costs measured or enforced
     /// (`[service.demand_control]`, `DEMAND_CONTROL_*`).
     pub demand_control: DemandControlSettings,
+    /// Subscriptions: protocols' limits, timers, buffers and the subgraphs'
+    /// WebSocket URLs (`[service.subscriptions]`, `SUBSCRIPTIONS_*`).
+    pub subscriptions: SubscriptionSettings,
 }
 
 impl Default for RouterSettings {
@@ -198,6 +204,7 @@ impl Default for RouterSettings {
             persisted_queries: PersistedQueriesSettings::default(),
             batching: BatchingSettings::default(),
             demand_control: DemandControlSettings::default(),
+            subscriptions: SubscriptionSettings::default(),
         }
     }
 }
@@ -252,6 +259,12 @@ impl ServiceSettings for RouterSettings {
         "DEMAND_CONTROL_MAX_COST",
         "DEMAND_CONTROL_LIST_SIZE",
         "DEMAND_CONTROL_EXPOSE_COST",
+        "SUBSCRIPTIONS_ENABLED",
+        "SUBSCRIPTIONS_MAX_PER_CONNECTION",
+        "SUBSCRIPTIONS_MAX_TOTAL",
+        "SUBSCRIPTIONS_INIT_TIMEOUT",
+        "SUBSCRIPTIONS_HEARTBEAT_INTERVAL",
+        "SUBSCRIPTIONS_BUFFER",
     ];
 
     fn env_key(var: &str) -> String {
@@ -264,6 +277,7 @@ impl ServiceSettings for RouterSettings {
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
                 .or_else(|| demand_control::env_key(other))
+                .or_else(|| subscriptions::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),
         }
     }
@@ -429,11 +443,13 @@ mod auth;
 mod demand_control;
 mod persisted;
 mod subgraphs;
+mod subscriptions;
 
 pub use crate::batch::BatchingSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
 pub use demand_control::{DemandControlMode, DemandControlSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};
+pub use subscriptions::SubscriptionSettings;
 
 pub use subgraphs::{
     Subgraph, SubgraphsError, check_subgraph, parse_subgraph, parse_supergraph_config,

@@ -1,7 +1,8 @@
 //! What every request handler shares ([`AppState`]): the current [`Engine`]
 //! (swapped atomically when the supergraph changes), the subgraph client, the
 //! settings, the metrics, the JWT authenticator and the persisted documents
-//! (manifest and APQ cache, kept across supergraph changes).
+//! (manifest and APQ cache, kept across supergraph changes), and the
+//! subscriptions' [`Hub`].
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::persisted::{ManifestError, PersistedDocuments};
 use crate::pipeline::{self, Engine, MakePlanner};
 use crate::settings::RouterSettings;
+use crate::subscription::Hub;
 
 /// What every request handler shares: the current engine (swapped atomically
 /// when the supergraph changes), the subgraph client, the settings and the
@@ -31,6 +33,7 @@ struct Shared {
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
     persisted: Arc<PersistedDocuments>,
+    subscriptions: Arc<Hub>,
 }
 
 /// Why an [`AppState`] could not be built.
@@ -81,8 +84,10 @@ impl AppState {
         if let Some(authenticator) = &authenticator {
             authenticator.start();
         }
+        let subscriptions = Arc::new(Hub::new(settings.subscriptions.clone()));
         Ok(AppState {
             inner: Arc::new(Shared {
+                subscriptions,
                 engine: ArcSwapOption::empty(),
                 client,
                 settings,
@@ -117,6 +122,11 @@ impl AppState {
     /// The trusted documents and the APQ cache.
     pub fn persisted(&self) -> &PersistedDocuments {
         &self.inner.persisted
+    }
+
+    /// The running subscriptions' hub (limits, shutdown).
+    pub fn subscriptions(&self) -> &Arc<Hub> {
+        &self.inner.subscriptions
     }
 
     /// This router's metrics.

@@ -30,6 +30,8 @@
 //!   before anything is fetched.
 //! - [`persisted`]: trusted documents (the manifest, the safelist) and
 //!   automatic persisted queries — the document a request names by id.
+//! - [`subscribe`]: a subscription's task (upstream events → the rest of
+//!   the plan → formatted events).
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
 
@@ -46,6 +48,7 @@ pub mod parse;
 pub mod persisted;
 pub mod plan;
 pub mod prepare;
+pub mod subscribe;
 pub mod validate;
 
 use std::sync::Arc;
@@ -73,6 +76,7 @@ use crate::settings::{AuthorizationSettings, DemandControlSettings, RouterSettin
 
 pub use self::plan::{MakePlanner, QueryPlanner};
 pub use self::prepare::Prepared;
+pub use self::subscribe::Started;
 
 /// An executed request's response body and the kind of operation it ran.
 #[derive(Debug, Clone)]
@@ -110,6 +114,11 @@ pub enum RequestError {
     /// A mutation sent with GET.
     #[error("only queries can be sent with GET; send mutations with POST")]
     MutationOverGet,
+    /// A subscription sent as a plain JSON request.
+    #[error(
+        "a subscription needs a streaming transport: WebSocket (graphql-transport-ws), `Accept: text/event-stream` (graphql-sse) or `Accept: multipart/mixed;subscriptionSpec=\"1.0\"`"
+    )]
+    SubscriptionTransport,
 }
 
 impl StageError for RequestError {
@@ -121,6 +130,7 @@ impl StageError for RequestError {
         match self {
             RequestError::NoQuery => 400,
             RequestError::MutationOverGet => 405,
+            RequestError::SubscriptionTransport => 406,
         }
     }
 
@@ -306,8 +316,11 @@ impl Engine {
         prepared: &Prepared,
         call: Call<'_>,
     ) -> Result<Answered, RequestFailure> {
-        if call.method == Method::Get && prepared.kind != OperationType::Query {
+        if call.method == Method::Get && prepared.kind == OperationType::Mutation {
             return Err(RequestError::MutationOverGet.into());
+        }
+        if prepared.kind == OperationType::Subscription {
+            return Err(RequestError::SubscriptionTransport.into());
         }
         let schema = &self.supergraph.api_schema;
         let document = &prepared.document;
