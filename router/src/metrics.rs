@@ -16,6 +16,7 @@
 //! | `router_subgraph_fetch_errors_total` | `subgraph`, `kind` (timeout, connect, status, invalid) |
 //! | `router_subgraph_fetch_duration_seconds` | `subgraph` |
 //! | `router_plan_cache_lookups_total` | `result` (hit, miss) |
+//! | `router_rate_limited_requests_total` | `limit` (client, global): requests refused with 429 |
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -129,6 +130,11 @@ impl FetchErrorKind {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LookupLabels {
     result: &'static str,
 }
@@ -170,6 +176,7 @@ pub struct Metrics {
     fetch_duration: Family<SubgraphLabels, Histogram>,
     subgraphs: RwLock<HashMap<String, Arc<SubgraphMetrics>>>,
     plan_cache: PlanCacheCounters,
+    rate_limited: Family<LimitLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -236,8 +243,15 @@ impl Metrics {
             hits: lookups.get_or_create_owned(&LookupLabels { result: "hit" }),
             misses: lookups.get_or_create_owned(&LookupLabels { result: "miss" }),
         };
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused by a rate limit (HTTP 429), by limit (client, global)",
+            rate_limited.clone(),
+        );
         Metrics {
             plan_cache,
+            rate_limited,
             registry,
             requests,
             request_duration,
@@ -261,6 +275,13 @@ impl Metrics {
         self.request_duration
             .get_or_create(&KindLabels { kind })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a request refused by the rate limit `limit` (`client`, `global`).
+    pub fn rate_limited(&self, limit: &'static str) {
+        self.rate_limited
+            .get_or_create(&LimitLabels { limit })
+            .inc();
     }
 
     /// Counts a request to `subgraph` that took `elapsed` and failed with
@@ -326,6 +347,7 @@ mod tests {
         metrics.plan_cache().hit();
         metrics.plan_cache().miss();
         metrics.plan_cache().hit();
+        metrics.rate_limited("client");
         metrics.subgraph_fetch("users", Duration::from_millis(2), None);
         metrics.subgraph_fetch(
             "users",
@@ -367,6 +389,10 @@ mod tests {
         );
         assert!(
             text.contains(r#"router_plan_cache_lookups_total{result="miss"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"router_rate_limited_requests_total{limit="client"} 1"#),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");

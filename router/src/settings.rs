@@ -20,6 +20,14 @@
 //! mode = "safelist"
 //! manifest = "persisted-query-manifest.json"
 //!
+//! [service.trusted_proxies]   # see client_address::TrustedProxies
+//! addresses = ["10.0.0.0/8"]
+//!
+//! [service.rate_limit]        # see ratelimit::RateLimitSettings
+//! enabled = true
+//! per_client_rate = 10
+//! per_client_burst = 50
+//!
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
@@ -158,6 +166,15 @@ pub struct RouterSettings {
     /// Client batching: a JSON array of requests in one POST
     /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
     pub batching: BatchingSettings,
+    /// Proxies in front of the router trusted to name the client in
+    /// `X-Forwarded-For` (`[service.trusted_proxies]`, `TRUSTED_PROXIES`,
+    /// `TRUSTED_PROXY_HOPS`); none by default. See
+    /// [`crate::client_address`].
+    pub trusted_proxies: TrustedProxies,
+    /// Rate limits per client and for the whole router
+    /// (`[service.rate_limit]`, `RATE_LIMIT_*`); off by default. See
+    /// [`crate::ratelimit`].
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for RouterSettings {
@@ -189,6 +206,8 @@ impl Default for RouterSettings {
             authorization: AuthorizationSettings::default(),
             persisted_queries: PersistedQueriesSettings::default(),
             batching: BatchingSettings::default(),
+            trusted_proxies: TrustedProxies::default(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -237,6 +256,14 @@ impl ServiceSettings for RouterSettings {
         "PERSISTED_QUERIES_APQ_CACHE_BYTES",
         "BATCHING_ENABLED",
         "BATCHING_MAX_OPERATIONS",
+        "TRUSTED_PROXIES",
+        "TRUSTED_PROXY_HOPS",
+        "RATE_LIMIT_ENABLED",
+        "RATE_LIMIT_PER_CLIENT_RATE",
+        "RATE_LIMIT_PER_CLIENT_BURST",
+        "RATE_LIMIT_GLOBAL_RATE",
+        "RATE_LIMIT_GLOBAL_BURST",
+        "RATE_LIMIT_MAX_CLIENTS",
     ];
 
     fn env_key(var: &str) -> String {
@@ -245,6 +272,14 @@ impl ServiceSettings for RouterSettings {
             "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
             "BATCHING_ENABLED" => "batching.enabled".into(),
             "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
+            "TRUSTED_PROXIES" => "trusted_proxies.addresses".into(),
+            "TRUSTED_PROXY_HOPS" => "trusted_proxies.hops".into(),
+            other if other.starts_with("RATE_LIMIT_") => {
+                format!(
+                    "rate_limit.{}",
+                    other["RATE_LIMIT_".len()..].to_ascii_lowercase()
+                )
+            }
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),
@@ -413,6 +448,8 @@ mod persisted;
 mod subgraphs;
 
 pub use crate::batch::BatchingSettings;
+pub use crate::client_address::TrustedProxies;
+pub use crate::ratelimit::RateLimitSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};
 

@@ -1,7 +1,8 @@
 //! What every request handler shares ([`AppState`]): the current [`Engine`]
 //! (swapped atomically when the supergraph changes), the subgraph client, the
 //! settings, the metrics, the JWT authenticator and the persisted documents
-//! (manifest and APQ cache, kept across supergraph changes).
+//! (manifest and APQ cache, kept across supergraph changes), the trusted
+//! proxies and the rate limiter.
 
 use std::sync::Arc;
 
@@ -9,10 +10,12 @@ use arc_swap::ArcSwapOption;
 
 use crate::auth::{self, Authenticator};
 use crate::client::SubgraphClient;
+use crate::client_address::{ProxyError, ProxyTrust};
 use crate::core::supergraph::Supergraph;
 use crate::metrics::Metrics;
 use crate::pipeline::persisted::{ManifestError, PersistedDocuments};
 use crate::pipeline::{self, Engine, MakePlanner};
+use crate::ratelimit::{RateLimitError, RateLimiter};
 use crate::settings::RouterSettings;
 
 /// What every request handler shares: the current engine (swapped atomically
@@ -31,6 +34,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
     persisted: PersistedDocuments,
+    proxies: ProxyTrust,
+    rate_limiter: RateLimiter,
 }
 
 /// Why an [`AppState`] could not be built.
@@ -45,6 +50,12 @@ pub enum BuildError {
     /// The persisted-query manifest could not be read.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// A trusted proxy address is not an address or network.
+    #[error(transparent)]
+    TrustedProxies(#[from] ProxyError),
+    /// The rate limits cannot work as set.
+    #[error(transparent)]
+    RateLimit(#[from] RateLimitError),
 }
 
 /// Why a supergraph could not be installed.
@@ -73,6 +84,13 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
         let persisted = PersistedDocuments::new(&settings.persisted_queries, &settings.limits)?;
+        let proxies = ProxyTrust::new(&settings.trusted_proxies)?;
+        let max_batch = if settings.batching.enabled {
+            settings.batching.max_operations
+        } else {
+            1
+        };
+        let rate_limiter = RateLimiter::new(&settings.rate_limit, max_batch)?;
         let authenticator = Authenticator::new(&settings.jwt)?;
         if let Some(authenticator) = &authenticator {
             authenticator.start();
@@ -86,6 +104,8 @@ impl AppState {
                 metrics,
                 authenticator,
                 persisted,
+                proxies,
+                rate_limiter,
             }),
         })
     }
@@ -113,6 +133,16 @@ impl AppState {
     /// The trusted documents and the APQ cache.
     pub fn persisted(&self) -> &PersistedDocuments {
         &self.inner.persisted
+    }
+
+    /// The proxies trusted to name the client.
+    pub fn proxies(&self) -> &ProxyTrust {
+        &self.inner.proxies
+    }
+
+    /// The rate limits.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
     }
 
     /// This router's metrics.
