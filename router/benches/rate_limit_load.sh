@@ -35,8 +35,8 @@ taskset -c "${CLIENT_CPUS:-1}" wrk -t"${THREADS:-1}" -c"${CONNECTIONS:-32}" -d"$
     -s "$scratch/post.lua" "http://127.0.0.1:$port/graphql"
 after=$(cpu)
 metrics=$(curl -s "http://127.0.0.1:$port/metrics")
-ok=$(grep -E '^router_http_requests_total\{status="200"' <<<"$metrics" | awk '{s+=$2} END {print s+0}')
-limited=$(grep -E '^router_rate_limited_requests_total' <<<"$metrics" | awk '{s+=$2} END {print s+0}')
+ok=$({ grep -E '^router_http_requests_total\{status="200"' <<<"$metrics" || true; } | awk '{s+=$2} END {print s+0}')
+limited=$({ grep -E '^router_rate_limited_requests_total' <<<"$metrics" || true; } | awk '{s+=$2} END {print s+0}')
 secs=${duration%s}
 echo "mode=$mode accepted=$ok rejected=$limited accepted/s=$((ok/secs)) rejected/s=$((limited/secs))"
 python3 - "$before" "$after" "$ticks" "$ok" "$limited" <<'PY'

@@ -27,7 +27,7 @@
 //! costs at most `max_clients` entries.
 //!
 //! # Layout
-//! - [`RateLimitSettings`]: `[service.rate_limit]`.
+//! - [`RateLimitSettings`]: the settings (`[service.rate_limit]`).
 //! - [`ClientKey`]: who a bucket belongs to.
 //! - [`RateLimiter`]: the buckets, [`RateLimiter::check`].
 //! - [`RateLimited`]: the refusal, as a [`StageError`].
