@@ -209,6 +209,12 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Storefront> {
         ] = urls.clone();
     }
     inventory.settings.service.seed_demo_catalogue = true;
+    // Login throttling counts the client the router names in X-Forwarded-For
+    // (everything listens on the loopback; the router replaces what a
+    // client sends), unless the environment says otherwise.
+    if std::env::var_os("TRUST_FORWARDED_FOR").is_none() {
+        users.settings.service.trust_forwarded_for = true;
+    }
     router.settings.service.expose_query_plan = true;
     // The router checks tokens itself with the users service's keys (the
     // subgraphs still do too).

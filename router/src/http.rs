@@ -23,15 +23,23 @@
 //! `Connection: close` by the shared listener. Every GraphQL
 //! response carries the request's `x-request-id` (the client's, or the one
 //! generated and sent to the subgraphs).
+//!
+//! The client's address ([`crate::client_address`]: the peer, or what a
+//! trusted proxy says) goes to the subgraphs as `X-Forwarded-For`. Right
+//! after authentication the rate limits ([`crate::ratelimit`]) are checked:
+//! per the verified token's `sub` or else that address, one token per
+//! operation of a batch; a refusal is `429` with `Retry-After`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -42,10 +50,12 @@ use tracing::Instrument;
 
 use crate::auth::{Authenticator, Identity, TokenSource};
 use crate::batch::{self, Body};
+use crate::client_address::{self, ClientAddress};
 use crate::metrics::{self, Kind};
 use crate::pipeline::authenticate::authenticate;
 use crate::pipeline::{Answered, Call, Engine};
 use crate::playground;
+use crate::ratelimit::{ClientKey, RateLimited};
 use crate::request::{GraphqlRequest, Method, ensure_request_id, forwarded_headers};
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::settings::RouterSettings;
@@ -247,18 +257,31 @@ struct Incoming {
     request_id: String,
     forwarded: HeaderMap,
     media: Option<&'static str>,
+    client: ClientAddress,
 }
 
+/// The connection's peer address, when the request came from a socket.
+type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
 impl Incoming {
-    fn new(headers: &HeaderMap) -> Self {
+    fn new(state: &AppState, headers: &HeaderMap, peer: Peer) -> Self {
         let started = Instant::now();
         let mut forwarded = forwarded_headers(headers);
         let request_id = ensure_request_id(&mut forwarded);
+        let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
+        let client = ClientAddress::resolve(headers, peer, state.proxies());
+        if let Some(value) = client.forwarded_for() {
+            forwarded.insert(
+                HeaderName::from_static(client_address::FORWARDED_FOR),
+                value,
+            );
+        }
         Incoming {
             started,
             request_id,
             forwarded,
             media: negotiate(headers),
+            client,
         }
     }
 
@@ -294,20 +317,42 @@ impl Incoming {
     fn fail(&self, state: &AppState, failure: RequestFailure) -> Response {
         self.finish(state, Kind::None, failure_response(failure, self.media))
     }
+
+    /// `429` with `Retry-After`, counted in the rejection metric.
+    fn rate_limited(&self, state: &AppState, refused: RateLimited) -> Response {
+        if state.settings().metrics {
+            state.metrics().rate_limited(refused.limit());
+        }
+        let seconds = refused.retry_after_seconds();
+        let mut response = failure_response(refused.into(), self.media);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        self.finish(state, Kind::None, response)
+    }
 }
 
 async fn graphql_get(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
     websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    let incoming = Incoming::new(&state, &headers, peer);
     if let Ok(websocket) = websocket
         && subscription::ws::is_upgrade(&headers)
     {
+        // A WebSocket takes one token of its client's address when it opens
+        // (what it subscribes to later is not counted).
+        let limiter = state.rate_limiter();
+        if limiter.is_enabled()
+            && let Err(refused) = limiter.check(&ClientKey::address(incoming.client.address), 1)
+        {
+            return incoming.rate_limited(&state, refused);
+        }
         return subscription::ws::upgrade(state, headers, websocket);
     }
-    let incoming = Incoming::new(&headers);
     if !csrf_safe(state.settings(), &headers) {
         return incoming.fail(&state, csrf_failure(state.settings()));
     }
@@ -353,11 +398,11 @@ fn json_object(
     }
 }
 
-async fn graphql_post(State(state): State<AppState>, request: Request) -> Response {
+async fn graphql_post(State(state): State<AppState>, peer: Peer, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
     let headers = std::mem::take(&mut parts.headers);
     let request = Request::from_parts(parts, body);
-    let incoming = Incoming::new(&headers);
+    let incoming = Incoming::new(&state, &headers, peer);
     if !csrf_safe(state.settings(), &headers) {
         return incoming.fail(&state, csrf_failure(state.settings()));
     }
@@ -421,10 +466,31 @@ async fn handle(
         if let Some(authenticator) = &authenticator {
             authenticator.start();
         }
+        let operations = match &body {
+            Body::Single(_) => 1,
+            Body::Batch(requests) => requests.len(),
+        };
+        let limiter = state.rate_limiter();
         let identity = match authenticate(authenticator.as_deref(), &headers).await {
             Ok(identity) => identity,
-            Err(error) => return incoming.fail(&state, error.into()),
+            Err(error) => {
+                // A token that does not verify gets no bucket of its own:
+                // its sender's address pays.
+                if limiter.is_enabled() {
+                    let key = ClientKey::address(incoming.client.address);
+                    if let Err(refused) = limiter.check(&key, operations) {
+                        return incoming.rate_limited(&state, refused);
+                    }
+                }
+                return incoming.fail(&state, error.into());
+            }
         };
+        if limiter.is_enabled() {
+            let key = ClientKey::of(identity.as_ref(), incoming.client.address);
+            if let Err(refused) = limiter.check(&key, operations) {
+                return incoming.rate_limited(&state, refused);
+            }
+        }
         let mut incoming = incoming;
         if let Some(authenticator) = &authenticator {
             incoming.forward_cookie_token(authenticator, &headers);

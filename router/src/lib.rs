@@ -2,7 +2,8 @@
 //! Storefront subgraphs, or any set of subgraphs the settings name.
 //!
 //! ```text
-//!  HTTP (http, request) ─► authenticate (JWT; 401 if invalid) ─►
+//!  HTTP (http, request, client_address) ─► authenticate (JWT; 401 if
+//!  invalid) ─► ratelimit (per sub or address, global; 429) ─►
 //!  pipeline::prepare (cached per document):
 //!      parse ─► validate (API schema) ─► limits ─► normalise ─► introspection ─► plan
 //!        ┌──────────────────────────────────────────────────────────────┘
@@ -45,10 +46,15 @@
 //! - [`subscription`]: subscriptions — WebSocket, SSE and multipart to
 //!   clients, WebSocket to subgraphs, the rest of the plan per event.
 //! - [`batch`]: client batching (a JSON array of requests in one POST).
+//! - [`client_address`]: who the client is by address (the peer, or a
+//!   trusted proxy's `X-Forwarded-For`), and the `X-Forwarded-For` sent on.
+//! - [`ratelimit`]: token buckets per client and for the router, checked
+//!   right after authentication (429 with `Retry-After`).
 
 pub mod auth;
 pub mod batch;
 pub mod client;
+pub mod client_address;
 pub mod core;
 pub mod dedupe;
 pub mod execute;
@@ -57,6 +63,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod plan_cache;
 pub mod playground;
+pub mod ratelimit;
 pub mod request;
 pub mod response;
 pub mod settings;

@@ -20,6 +20,7 @@
 //! | `router_persisted_manifest_reloads_total` | `result` (ok, error: the file changed but could not be used; the last good manifest stays) |
 //! | `router_persisted_manifest_documents` | (gauge) documents in the manifest in use |
 //! | `router_operation_estimated_cost` | `result` (`COST_OK`, `COST_ESTIMATED_TOO_EXPENSIVE`); demand control on |
+//! | `router_rate_limited_requests_total` | `limit` (client, global): requests refused with 429 |
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -131,6 +132,11 @@ impl FetchErrorKind {
             FetchErrorKind::Invalid => "invalid",
         }
     }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -281,6 +287,7 @@ pub struct Metrics {
     plan_cache: PlanCacheCounters,
     persisted: PersistedCounters,
     cost: CostHistogram,
+    rate_limited: Family<LimitLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -354,10 +361,17 @@ impl Metrics {
             "Estimated cost of each operation (demand control), by result",
             cost.family.clone(),
         );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused by a rate limit (HTTP 429), by limit (client, global)",
+            rate_limited.clone(),
+        );
         Metrics {
             cost,
             plan_cache,
             persisted,
+            rate_limited,
             registry,
             requests,
             request_duration,
@@ -426,6 +440,13 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Counts a request refused by the rate limit `limit` (`client`, `global`).
+    pub fn rate_limited(&self, limit: &'static str) {
+        self.rate_limited
+            .get_or_create(&LimitLabels { limit })
+            .inc();
+    }
+
     /// Counts a request to `subgraph` that took `elapsed` and failed with
     /// `error`, if it did.
     pub fn subgraph_fetch(&self, subgraph: &str, elapsed: Duration, error: Option<FetchErrorKind>) {
@@ -489,6 +510,7 @@ mod tests {
         metrics.plan_cache().hit();
         metrics.plan_cache().miss();
         metrics.plan_cache().hit();
+        metrics.rate_limited("client");
         metrics.subgraph_fetch("users", Duration::from_millis(2), None);
         metrics.subgraph_fetch(
             "users",
@@ -530,6 +552,10 @@ mod tests {
         );
         assert!(
             text.contains(r#"router_plan_cache_lookups_total{result="miss"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"router_rate_limited_requests_total{limit="client"} 1"#),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");

@@ -12,8 +12,11 @@ pub const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "x-req
 
 /// Forwarded headers that only trace a request: they differ between client
 /// requests without changing a subgraph's answer, so identical queries that
-/// differ only in them are sent once.
-pub const TRACING_HEADERS: [&str; 2] = ["traceparent", "x-request-id"];
+/// differ only in them are sent once. `x-forwarded-for` (set by the router,
+/// [`crate::client_address`]) is one: a query's answer does not depend on
+/// the client's address (the one mutation that cares, `login`, is never
+/// shared).
+pub const TRACING_HEADERS: [&str; 3] = ["traceparent", "x-request-id", "x-forwarded-for"];
 
 /// The request id header, added when the client sent none.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

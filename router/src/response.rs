@@ -50,6 +50,9 @@ pub mod codes {
     /// Safelisting: the document (or id) is not in the persisted-operations
     /// manifest.
     pub const PERSISTED_QUERY_NOT_IN_LIST: &str = "PERSISTED_QUERY_NOT_IN_LIST";
+    /// A rate limit refused the request (HTTP 429 with `Retry-After`); the
+    /// users service says the same of a throttled login.
+    pub const TOO_MANY_REQUESTS: &str = "TOO_MANY_REQUESTS";
     /// Anything else; details are logged, never shown.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

@@ -24,6 +24,14 @@
 //! mode = "enforce"
 //! max_cost = 1000
 //!
+//! [service.trusted_proxies]   # see client_address::TrustedProxies
+//! addresses = ["10.0.0.0/8"]
+//!
+//! [service.rate_limit]        # see ratelimit::RateLimitSettings
+//! enabled = true
+//! per_client_rate = 10
+//! per_client_burst = 50
+//!
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
@@ -172,6 +180,15 @@ pub struct RouterSettings {
     /// Subscriptions: protocols' limits, timers, buffers and the subgraphs'
     /// WebSocket URLs (`[service.subscriptions]`, `SUBSCRIPTIONS_*`).
     pub subscriptions: SubscriptionSettings,
+    /// Proxies in front of the router trusted to name the client in
+    /// `X-Forwarded-For` (`[service.trusted_proxies]`, `TRUSTED_PROXIES`,
+    /// `TRUSTED_PROXY_HOPS`); none by default. See
+    /// [`crate::client_address`].
+    pub trusted_proxies: TrustedProxies,
+    /// Rate limits per client and for the whole router
+    /// (`[service.rate_limit]`, `RATE_LIMIT_*`); off by default. See
+    /// [`crate::ratelimit`].
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for RouterSettings {
@@ -205,6 +222,8 @@ impl Default for RouterSettings {
             batching: BatchingSettings::default(),
             demand_control: DemandControlSettings::default(),
             subscriptions: SubscriptionSettings::default(),
+            trusted_proxies: TrustedProxies::default(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -265,6 +284,14 @@ impl ServiceSettings for RouterSettings {
         "SUBSCRIPTIONS_INIT_TIMEOUT",
         "SUBSCRIPTIONS_HEARTBEAT_INTERVAL",
         "SUBSCRIPTIONS_BUFFER",
+        "TRUSTED_PROXIES",
+        "TRUSTED_PROXY_HOPS",
+        "RATE_LIMIT_ENABLED",
+        "RATE_LIMIT_PER_CLIENT_RATE",
+        "RATE_LIMIT_PER_CLIENT_BURST",
+        "RATE_LIMIT_GLOBAL_RATE",
+        "RATE_LIMIT_GLOBAL_BURST",
+        "RATE_LIMIT_MAX_CLIENTS",
     ];
 
     fn env_key(var: &str) -> String {
@@ -274,6 +301,14 @@ impl ServiceSettings for RouterSettings {
             "BATCHING_ENABLED" => "batching.enabled".into(),
             "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
             "BATCHING_MAX_CONCURRENCY" => "batching.max_concurrency".into(),
+            "TRUSTED_PROXIES" => "trusted_proxies.addresses".into(),
+            "TRUSTED_PROXY_HOPS" => "trusted_proxies.hops".into(),
+            other if other.starts_with("RATE_LIMIT_") => {
+                format!(
+                    "rate_limit.{}",
+                    other["RATE_LIMIT_".len()..].to_ascii_lowercase()
+                )
+            }
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
                 .or_else(|| demand_control::env_key(other))
@@ -446,6 +481,8 @@ mod subgraphs;
 mod subscriptions;
 
 pub use crate::batch::BatchingSettings;
+pub use crate::client_address::TrustedProxies;
+pub use crate::ratelimit::RateLimitSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
 pub use demand_control::{DemandControlMode, DemandControlSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};

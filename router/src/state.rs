@@ -1,8 +1,8 @@
 //! What every request handler shares ([`AppState`]): the current [`Engine`]
 //! (swapped atomically when the supergraph changes), the subgraph client, the
 //! settings, the metrics, the JWT authenticator and the persisted documents
-//! (manifest and APQ cache, kept across supergraph changes), and the
-//! subscriptions' [`Hub`].
+//! (manifest and APQ cache, kept across supergraph changes), the trusted
+//! proxies, the rate limiter and the subscriptions' [`Hub`].
 
 use std::sync::Arc;
 
@@ -10,10 +10,12 @@ use arc_swap::ArcSwapOption;
 
 use crate::auth::{self, Authenticator};
 use crate::client::SubgraphClient;
+use crate::client_address::{ProxyError, ProxyTrust};
 use crate::core::supergraph::Supergraph;
 use crate::metrics::Metrics;
 use crate::pipeline::persisted::{ManifestError, PersistedDocuments};
 use crate::pipeline::{self, Engine, MakePlanner};
+use crate::ratelimit::{RateLimitError, RateLimiter};
 use crate::settings::RouterSettings;
 use crate::subscription::Hub;
 
@@ -33,6 +35,8 @@ struct Shared {
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
     persisted: Arc<PersistedDocuments>,
+    proxies: ProxyTrust,
+    rate_limiter: RateLimiter,
     subscriptions: Arc<Hub>,
 }
 
@@ -48,6 +52,12 @@ pub enum BuildError {
     /// The persisted-query manifest could not be read.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// A trusted proxy address is not an address or network.
+    #[error(transparent)]
+    TrustedProxies(#[from] ProxyError),
+    /// The rate limits cannot work as set.
+    #[error(transparent)]
+    RateLimit(#[from] RateLimitError),
 }
 
 /// Why a supergraph could not be installed.
@@ -80,6 +90,13 @@ impl AppState {
                 .with_counters(metrics.persisted()),
         );
         persisted.start_reloading();
+        let proxies = ProxyTrust::new(&settings.trusted_proxies)?;
+        let max_batch = if settings.batching.enabled {
+            settings.batching.max_operations
+        } else {
+            1
+        };
+        let rate_limiter = RateLimiter::new(&settings.rate_limit, max_batch)?;
         let authenticator = Authenticator::new(&settings.jwt)?;
         if let Some(authenticator) = &authenticator {
             authenticator.start();
@@ -95,6 +112,8 @@ impl AppState {
                 metrics,
                 authenticator,
                 persisted,
+                proxies,
+                rate_limiter,
             }),
         })
     }
@@ -127,6 +146,16 @@ impl AppState {
     /// The running subscriptions' hub (limits, shutdown).
     pub fn subscriptions(&self) -> &Arc<Hub> {
         &self.inner.subscriptions
+    }
+
+    /// The proxies trusted to name the client.
+    pub fn proxies(&self) -> &ProxyTrust {
+        &self.inner.proxies
+    }
+
+    /// The rate limits.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
     }
 
     /// This router's metrics.

@@ -436,3 +436,48 @@ fn batching_is_off_by_default_and_its_variables_set_its_keys() {
         "batching.max_concurrency"
     );
 }
+
+#[test]
+fn rate_limits_and_trusted_proxies_are_off_by_default_and_read_from_variables() {
+    let defaults = RouterSettings::default();
+    assert!(!defaults.rate_limit.enabled);
+    assert!(defaults.trusted_proxies.addresses.is_empty());
+    assert_eq!(defaults.trusted_proxies.hops, 0);
+    for (var, key) in [
+        ("TRUSTED_PROXIES", "trusted_proxies.addresses"),
+        ("TRUSTED_PROXY_HOPS", "trusted_proxies.hops"),
+        ("RATE_LIMIT_ENABLED", "rate_limit.enabled"),
+        ("RATE_LIMIT_PER_CLIENT_RATE", "rate_limit.per_client_rate"),
+        ("RATE_LIMIT_PER_CLIENT_BURST", "rate_limit.per_client_burst"),
+        ("RATE_LIMIT_GLOBAL_RATE", "rate_limit.global_rate"),
+        ("RATE_LIMIT_GLOBAL_BURST", "rate_limit.global_burst"),
+        ("RATE_LIMIT_MAX_CLIENTS", "rate_limit.max_clients"),
+    ] {
+        assert!(RouterSettings::ENV.contains(&var), "{var}");
+        assert_eq!(RouterSettings::env_key(var), key);
+    }
+    let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+        "trusted_proxies": { "addresses": "10.0.0.0/8, 192.0.2.7", "hops": 1 },
+        "rate_limit": { "enabled": true, "per_client_rate": 0.5, "per_client_burst": 3,
+                        "global_rate": 100, "global_burst": 200, "max_clients": 10 },
+    }))
+    .expect("valid settings");
+    assert_eq!(
+        settings.trusted_proxies.addresses,
+        ["10.0.0.0/8", "192.0.2.7"]
+    );
+    assert_eq!(settings.trusted_proxies.hops, 1);
+    assert!(settings.rate_limit.enabled);
+    assert_eq!(settings.rate_limit.per_client_rate, 0.5);
+    assert_eq!(settings.rate_limit.global_burst, 200);
+    assert!(
+        crate::AppState::new(settings).is_ok(),
+        "these settings build a router"
+    );
+    let mut bad = RouterSettings::default();
+    bad.trusted_proxies.addresses = vec!["proxy.internal".into()];
+    assert!(matches!(
+        crate::AppState::new(bad),
+        Err(crate::BuildError::TrustedProxies(_))
+    ));
+}

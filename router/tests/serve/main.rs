@@ -20,6 +20,9 @@
 //! - `persisted`: trusted documents (manifest, log, safelist) and automatic
 //!   persisted queries, over POST and GET; the APQ cache's byte bound.
 //! - `playground`: the page at `/` and its assets, on this origin only.
+//! - `rate_limit`: 429 with `Retry-After` per client (verified `sub`, else
+//!   address) and globally, nothing fetched; batches and forged tokens; the
+//!   client address from trusted proxies, sent on as `X-Forwarded-For`.
 //! - `source`: the supergraph composed from the subgraphs, swapped when they
 //!   change, the last good one kept.
 //! - `cli`: the `router` binary's `plan` and `compose` subcommands and its
@@ -43,5 +46,6 @@ mod jwt;
 mod metrics;
 mod persisted;
 mod playground;
+mod rate_limit;
 mod source;
 mod telemetry;
