@@ -101,7 +101,7 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 fn run_node<'a>(
     ctx: &'a ExecutionContext<'a>,
     state: &'a Mutex<State>,
-    batcher: &'a Batcher<'a>,
+    batcher: &'a Batcher,
     node: &'a PlanNode,
 ) -> BoxFuture<'a, ()> {
     async move {
@@ -142,7 +142,8 @@ async fn send(
     variables: Variables<'_>,
 ) -> Option<Arc<SubgraphResponse>> {
     let url = subgraph_url(ctx, state, fetch)?;
-    match transmit(ctx, fetch, url, variables).await {
+    let operation = (fetch.operation.as_str(), fetch.operation_name.as_deref());
+    match transmit(ctx, fetch, operation, url, variables).await {
         Ok(response) => Some(response),
         Err(error) => {
             unavailable(state, fetch, &error);
@@ -179,19 +180,16 @@ fn subgraph_url<'c>(
 async fn transmit(
     ctx: &ExecutionContext<'_>,
     fetch: &FetchNode,
+    (operation, name): (&str, Option<&str>),
     url: &str,
     variables: Variables<'_>,
 ) -> batch::Answer {
     let span = tracing::info_span!(
         "subgraph_fetch",
         subgraph = %fetch.subgraph,
-        operation = fetch.operation_name.as_deref().unwrap_or(""),
+        operation = name.unwrap_or(""),
     );
-    let (subgraph, operation, name) = (
-        fetch.subgraph.as_str(),
-        fetch.operation.as_str(),
-        fetch.operation_name.as_deref(),
-    );
+    let subgraph = fetch.subgraph.as_str();
     if ctx.dedupe && fetch.operation_kind == OperationKind::Query {
         ctx.client
             .fetch_shared(subgraph, url, operation, name, variables, ctx.headers)
@@ -263,11 +261,11 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
     }
 }
 
-async fn run_flatten<'p>(
+async fn run_flatten(
     ctx: &ExecutionContext<'_>,
     state: &Mutex<State>,
-    batcher: &Batcher<'p>,
-    flatten: &'p FlattenNode,
+    batcher: &Batcher,
+    flatten: &FlattenNode,
 ) {
     let PlanNode::Fetch(fetch) = flatten.node.as_ref() else {
         // The planner only puts fetches under a flatten; anything else is a bug.
@@ -278,6 +276,7 @@ async fn run_flatten<'p>(
         return;
     };
     if !wanted(ctx, fetch) {
+        batcher.skip(fetch);
         return;
     }
     let batch = {
@@ -291,6 +290,7 @@ async fn run_flatten<'p>(
         )
     };
     if batch.representations.is_empty() {
+        batcher.skip(fetch);
         return;
     }
     if batcher.batches(fetch) {
@@ -398,15 +398,16 @@ async fn run_entity_batch(
 
 /// An entity fetch that may share its request with others (see `batch`):
 /// its entities are picked from the shared answer by position.
-async fn run_batched<'p>(
+async fn run_batched(
     ctx: &ExecutionContext<'_>,
     state: &Mutex<State>,
-    batcher: &Batcher<'p>,
+    batcher: &Batcher,
     flatten: &FlattenNode,
-    fetch: &'p FetchNode,
+    fetch: &FetchNode,
     batch: entities::Batch,
 ) {
     let Some(url) = subgraph_url(ctx, state, fetch) else {
+        batcher.skip(fetch);
         return;
     };
     let entities::Batch {
@@ -420,7 +421,11 @@ async fn run_batched<'p>(
                 values: &outgoing.values,
                 representations: Some(&outgoing.representations),
             };
-            transmit(ctx, fetch, url, variables).await
+            let (operation, name) = match outgoing.operation {
+                Some(merged) => (merged.text.as_str(), merged.name.as_deref()),
+                None => (fetch.operation.as_str(), fetch.operation_name.as_deref()),
+            };
+            transmit(ctx, fetch, (operation, name), url, variables).await
         })
         .await;
     let response = match joined.answer {
