@@ -39,14 +39,25 @@ use crate::core::plan::{FetchNode, OperationKind, PlanNode, QueryPlan, RequiresS
 /// A subgraph's answer, shared by the members of a batch.
 pub(super) type Answer = Result<Arc<SubgraphResponse>, SubgraphError>;
 
-/// What one member of a batch gets: the answer, and where its
+/// What one member of a batch gets: its part of the answer, and where its
 /// representations are in the batch's (`None`: it went alone, in order).
 pub(super) struct Joined {
-    pub answer: Answer,
+    pub answer: Result<Share, SubgraphError>,
     pub positions: Option<Vec<usize>>,
     /// Whether this member sent the request (it reports the answer's errors
     /// that belong to no entity).
     pub leader: bool,
+}
+
+/// A member's part of a batch's answer.
+pub(super) struct Share {
+    /// The answer, for its errors (its `_entities` are moved out into the
+    /// members' shares when no other request shares it).
+    pub response: Arc<SubgraphResponse>,
+    /// The member's entities, one per representation of its own, in order
+    /// (`None`: the answer has no `_entities` list). Each is the answer's
+    /// own where only this member asked for it, a copy where others did too.
+    pub entities: Option<Vec<Data>>,
 }
 
 /// What a leader sends: the batch's operation (when its group merges
@@ -86,14 +97,15 @@ struct Open {
     own: usize,
     /// Representations by hash, to find one a member shares with another.
     seen: HashMap<u64, Vec<usize>>,
-    followers: Vec<oneshot::Sender<Answer>>,
+    /// Each follower's positions, and where its share goes.
+    followers: Vec<(Vec<usize>, oneshot::Sender<Result<Share, SubgraphError>>)>,
 }
 
 /// How a fetch takes part in its group's batch.
 enum Role {
     /// Woken once every member has reported.
     Leader(oneshot::Receiver<()>),
-    Follower(Vec<usize>, oneshot::Receiver<Answer>),
+    Follower(Vec<usize>, oneshot::Receiver<Result<Share, SubgraphError>>),
     /// Its variables differ from the batch's (cannot happen for twins of one
     /// execution, but then it goes alone rather than wrong).
     Alone(Map<String, Value>, Vec<Data>),
@@ -232,10 +244,7 @@ impl Batcher {
         let Some(batch) = batch else {
             // Only the leader takes its batch out, so it is there.
             return Joined {
-                answer: Err(SubgraphError::Transport {
-                    connect: false,
-                    detail: "a batch went missing".into(),
-                }),
+                answer: Err(missing()),
                 positions: None,
                 leader: true,
             };
@@ -248,7 +257,7 @@ impl Batcher {
             ..
         } = batch;
         // The leader's representations came first, deduplicated already.
-        let own = (!followers.is_empty()).then_some(0..own);
+        let own: Option<Vec<usize>> = (!followers.is_empty()).then(|| (0..own).collect());
         let operation = self.operations.get(index).and_then(Option::as_ref);
         let answer = send(Outgoing {
             operation,
@@ -256,13 +265,18 @@ impl Batcher {
             representations,
         })
         .await;
-        for follower in followers {
+        let (positions, tells): (Vec<_>, Vec<_>) = followers.into_iter().unzip();
+        let mut members = vec![own.as_deref()];
+        members.extend(positions.iter().map(|p| Some(p.as_slice())));
+        let mut shares = share_out(answer, &members).into_iter();
+        let mine = shares.next().unwrap_or_else(|| Err(missing()));
+        for (tell, share) in tells.into_iter().zip(shares) {
             // A follower that is gone (its request ended) needs no answer.
-            let _ = follower.send(answer.clone());
+            let _ = tell.send(share);
         }
         Joined {
-            answer,
-            positions: own.map(Iterator::collect),
+            answer: mine,
+            positions: own,
             leader: true,
         }
     }
@@ -291,9 +305,98 @@ where
     })
     .await;
     Joined {
-        answer,
+        answer: share_out(answer, &[None])
+            .pop()
+            .unwrap_or_else(|| Err(missing())),
         positions: None,
         leader: true,
+    }
+}
+
+fn missing() -> SubgraphError {
+    SubgraphError::Transport {
+        connect: false,
+        detail: "a batch went missing".into(),
+    }
+}
+
+/// Splits `answer` into one share per member (its positions in the batch;
+/// `None`: every entity, in order). An entity only one member asked for is
+/// moved to it when no other request shares the answer.
+fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Result<Share, SubgraphError>> {
+    let mut response = match answer {
+        Ok(response) => response,
+        Err(error) => return members.iter().map(|_| Err(error.clone())).collect(),
+    };
+    let mut owned = Arc::get_mut(&mut response).and_then(take_entities);
+    let shared: Option<&Vec<Data>> = match &owned {
+        Some(_) => None,
+        None => match response
+            .data
+            .as_ref()
+            .and_then(|data| data.get("_entities"))
+        {
+            Some(Data::Array(entities)) => Some(entities),
+            _ => None,
+        },
+    };
+    let count = owned.as_ref().or(shared).map_or(0, Vec::len);
+    let all: Vec<usize> = (0..count).collect();
+    let positions = |member: &Option<&[usize]>| -> Vec<usize> {
+        member.map_or_else(|| all.clone(), <[usize]>::to_vec)
+    };
+    let mut uses = vec![0usize; count];
+    for member in members {
+        for position in positions(member) {
+            if let Some(n) = uses.get_mut(position) {
+                *n += 1;
+            }
+        }
+    }
+    members
+        .iter()
+        .map(|member| {
+            let entities = match (&mut owned, shared) {
+                (Some(entities), _) => Some(
+                    positions(member)
+                        .into_iter()
+                        .map(|p| match uses.get_mut(p) {
+                            Some(n) => {
+                                *n -= 1;
+                                if *n == 0 {
+                                    std::mem::take(&mut entities[p])
+                                } else {
+                                    entities[p].clone()
+                                }
+                            }
+                            None => Data::Null,
+                        })
+                        .collect(),
+                ),
+                (None, Some(entities)) => Some(
+                    positions(member)
+                        .into_iter()
+                        .map(|p| entities.get(p).cloned().unwrap_or(Data::Null))
+                        .collect(),
+                ),
+                (None, None) => None,
+            };
+            Ok(Share {
+                response: response.clone(),
+                entities,
+            })
+        })
+        .collect()
+}
+
+/// The `_entities` list of an answer no one else holds, taken out of it.
+fn take_entities(response: &mut SubgraphResponse) -> Option<Vec<Data>> {
+    match response.data.as_mut()? {
+        Data::Object(data) => match data.remove("_entities")? {
+            Data::Array(entities) => Some(entities),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -304,7 +407,7 @@ impl Group {
             Some(batch) if batch.values == values => {
                 let positions = batch.add(representations);
                 let (tell, told) = oneshot::channel();
-                batch.followers.push(tell);
+                batch.followers.push((positions.clone(), tell));
                 Role::Follower(positions, told)
             }
             Some(_) => Role::Alone(values, representations),

@@ -428,8 +428,8 @@ async fn run_batched(
             transmit(ctx, fetch, (operation, name), url, variables).await
         })
         .await;
-    let response = match joined.answer {
-        Ok(response) => response,
+    let share = match joined.answer {
+        Ok(share) => share,
         Err(error) => {
             unavailable(state, fetch, &error);
             return;
@@ -440,7 +440,7 @@ async fn run_batched(
         .unwrap_or_else(|| (0..origins.len()).collect());
     let mut state = lock(state);
     let mut errors = Vec::new();
-    for error in &response.errors {
+    for error in &share.response.errors {
         let own = match entity_index(error) {
             // An entity's error goes to the first member that asked for it.
             Some(index) => positions
@@ -457,16 +457,8 @@ async fn run_batched(
         }
     }
     state.errors.extend(errors);
-    if let Some(Data::Array(entities)) = response
-        .data
-        .as_ref()
-        .and_then(|data| data.get("_entities"))
-    {
-        let picked = positions
-            .iter()
-            .map(|&p| entities.get(p).unwrap_or(&Data::Null))
-            .collect();
-        merge::merge_shared_entity_refs(&mut state.data, &flatten.path, picked, &origins);
+    if let Some(entities) = share.entities {
+        merge::merge_entities(&mut state.data, &flatten.path, entities, &origins);
     }
 }
 
