@@ -268,7 +268,9 @@ async fn connection(
         let response = serve_request(app.clone(), tracker.clone(), request);
         async move { Ok::<_, Infallible>(response.await) }
     });
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    // With upgrades: the router serves WebSocket subscriptions on `/graphql`
+    // (the upgraded socket then lives on outside this connection).
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(connection);
     // When the connection last had no request in flight (`None` while one is).
     let mut idle_since = Some(Instant::now());

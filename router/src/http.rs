@@ -1,5 +1,6 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON) and `GET /graphql` (queries
-//! only), `Accept` negotiation between `application/graphql-response+json`
+//! only; a WebSocket upgrade there, and an `Accept` of `text/event-stream`
+//! or multipart subscriptions, go to [`crate::subscription`]), `Accept` negotiation between `application/graphql-response+json`
 //! (request errors → 4xx) and `application/json` (200), plus `/health`,
 //! `/ready`, `/metrics` ([`crate::metrics`]), the playground at `/`
 //! ([`crate::playground`]), and CORS for the origins the settings allow
@@ -11,8 +12,8 @@
 //! `Cache-Control: no-store`.
 //!
 //! A POST body that is a JSON array is a batch ([`crate::batch`], when
-//! `batching.enabled`): its operations run one after another and are answered
-//! as an array in the same order.
+//! `batching.enabled`): its operations run concurrently (mutations alone, in
+//! the order sent) and are answered as an array in the same order.
 //!
 //! Before a `/graphql` request is read: CSRF prevention ([`csrf_safe`]), the
 //! `Content-Type` of a POST must be `application/json` (parsed as a media
@@ -28,6 +29,8 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +50,7 @@ use crate::request::{GraphqlRequest, Method, ensure_request_id, forwarded_header
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::settings::RouterSettings;
 use crate::state::AppState;
+use crate::subscription;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -295,8 +299,14 @@ impl Incoming {
 async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    if let Ok(websocket) = websocket
+        && subscription::ws::is_upgrade(&headers)
+    {
+        return subscription::ws::upgrade(state, headers, websocket);
+    }
     let incoming = Incoming::new(&headers);
     if !csrf_safe(state.settings(), &headers) {
         return incoming.fail(&state, csrf_failure(state.settings()));
@@ -382,7 +392,11 @@ async fn handle(
     body: Body,
     method: Method,
 ) -> Response {
-    let Some(media) = incoming.media else {
+    let streaming = match &body {
+        Body::Single(_) => subscription::http_mode(&headers),
+        Body::Batch(_) => None,
+    };
+    let Some(media) = incoming.media.or(streaming.map(|_| APPLICATION_JSON)) else {
         let response = failure_response(
             RequestFailure::http(
                 406,
@@ -428,6 +442,19 @@ async fn handle(
                 },
             );
         };
+        if let (Some(mode), Body::Single(request)) = (streaming, &body) {
+            let streamed = subscription::Streamed {
+                state: &state,
+                engine: &engine,
+                forwarded: &incoming.forwarded,
+                identity: identity.as_ref(),
+                method,
+            };
+            return match streamed.respond(mode, request.clone()).await {
+                Ok((response, kind)) => incoming.finish(&state, Some(kind).into(), response),
+                Err(failure) => incoming.fail(&state, failure),
+            };
+        }
         let one = One {
             state: &state,
             engine: &engine,
@@ -445,12 +472,16 @@ async fn handle(
                 Err(failure) => incoming.fail(&state, failure),
             },
             Body::Batch(requests) => {
-                // One after another, in the order sent: a batch of mutations
-                // applies them in that order.
-                let mut answers = Vec::with_capacity(requests.len());
-                for request in requests {
-                    answers.push(one.run(request).await.map(|answered| answered.body));
-                }
+                // Documents resolved in the order sent (an APQ registration
+                // serves what follows), then run concurrently between
+                // mutations (see `batch`).
+                let requests = requests.into_iter().map(|r| one.resolve(r)).collect();
+                let settings = state.settings();
+                let answers = batch::run(requests, &settings.batching, &settings.limits, |r| {
+                    let one = &one;
+                    async move { one.execute(r).await.map(|answered| answered.body) }
+                })
+                .await;
                 let response =
                     ([(header::CONTENT_TYPE, media)], batch::respond(answers)).into_response();
                 incoming.finish(&state, Kind::None, response)
@@ -474,8 +505,18 @@ struct One<'a> {
 impl One<'_> {
     /// One operation: its persisted document resolved, then planned and
     /// executed.
-    async fn run(&self, mut request: GraphqlRequest) -> Result<Answered, RequestFailure> {
+    async fn run(&self, request: GraphqlRequest) -> Result<Answered, RequestFailure> {
+        self.execute(self.resolve(request)?).await
+    }
+
+    /// The request with the document its id names.
+    fn resolve(&self, mut request: GraphqlRequest) -> Result<GraphqlRequest, RequestFailure> {
         self.state.persisted().resolve(&mut request)?;
+        Ok(request)
+    }
+
+    /// A resolved request planned and executed.
+    async fn execute(&self, request: GraphqlRequest) -> Result<Answered, RequestFailure> {
         let want_plan = self.state.settings().expose_query_plan
             && (self
                 .headers

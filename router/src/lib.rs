@@ -42,6 +42,8 @@
 //! - [`playground`]: the self-hosted GraphiQL page, embedded from `playground/dist`.
 //! - [`source`]: where the supergraph comes from (file, or composed and polled).
 //! - [`response`]: client-facing errors and their codes.
+//! - [`subscription`]: subscriptions — WebSocket, SSE and multipart to
+//!   clients, WebSocket to subgraphs, the rest of the plan per event.
 //! - [`batch`]: client batching (a JSON array of requests in one POST).
 
 pub mod auth;
@@ -60,6 +62,7 @@ pub mod response;
 pub mod settings;
 pub mod source;
 pub mod state;
+pub mod subscription;
 pub mod telemetry;
 
 use std::future::Future;
@@ -76,18 +79,29 @@ pub fn app(state: AppState) -> Router {
     http::routes(state)
 }
 
-/// Serves the router on `listener` until `shutdown` resolves, then lets
-/// in-flight requests finish.
+/// Serves the router on `listener` until `shutdown` resolves, then
+/// completes every subscription and lets in-flight requests finish.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let hub = state.subscriptions().clone();
+    let stopping = hub.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.shut_down();
+    };
     let timeouts = ConnectionTimeouts {
         header_read: state.settings().header_read_timeout,
         idle: state.settings().idle_timeout,
     };
-    storefront_process::listener::serve(listener, app(state), timeouts, shutdown).await
+    let served =
+        storefront_process::listener::serve(listener, app(state), timeouts, shutdown).await;
+    // WebSockets outlive the connections that upgraded them: let their
+    // subscriptions send `complete` and the sockets close.
+    hub.drained(std::time::Duration::from_secs(5)).await;
+    served
 }
 
 /// The whole life of the `router` binary: load the supergraph (from the file

@@ -16,6 +16,10 @@
 //! | `router_subgraph_fetch_errors_total` | `subgraph`, `kind` (timeout, connect, status, invalid) |
 //! | `router_subgraph_fetch_duration_seconds` | `subgraph` |
 //! | `router_plan_cache_lookups_total` | `result` (hit, miss) |
+//! | `router_persisted_queries_total` | `result`: `manifest` (a document served from the manifest by id), `apq_hit`, `apq_miss` (`PERSISTED_QUERY_NOT_FOUND`), `apq_registered` (a document remembered under its hash), `safelist_refused` (`PERSISTED_QUERY_NOT_IN_LIST`), `unknown_logged` (a document the manifest lacks ran in `log_unknown` mode) |
+//! | `router_persisted_manifest_reloads_total` | `result` (ok, error: the file changed but could not be used; the last good manifest stays) |
+//! | `router_persisted_manifest_documents` | (gauge) documents in the manifest in use |
+//! | `router_operation_estimated_cost` | `result` (`COST_OK`, `COST_ESTIMATED_TOO_EXPENSIVE`); demand control on |
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -26,6 +30,7 @@ use apollo_compiler::executable::OperationType;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -153,6 +158,110 @@ impl PlanCacheCounters {
     }
 }
 
+/// The persisted documents' counters, handed to
+/// [`crate::pipeline::persisted::PersistedDocuments`] (a default one counts
+/// into nothing registered).
+#[derive(Debug, Clone, Default)]
+pub struct PersistedCounters {
+    manifest: Counter,
+    apq_hits: Counter,
+    apq_misses: Counter,
+    apq_registered: Counter,
+    safelist_refused: Counter,
+    unknown_logged: Counter,
+    reloads: Counter,
+    reload_errors: Counter,
+    documents: Gauge,
+}
+
+impl PersistedCounters {
+    /// A document was served from the manifest by its id.
+    pub fn manifest(&self) {
+        self.manifest.inc();
+    }
+
+    /// An APQ hash was found in the cache.
+    pub fn apq_hit(&self) {
+        self.apq_hits.inc();
+    }
+
+    /// An APQ hash was not in the cache (`PERSISTED_QUERY_NOT_FOUND`).
+    pub fn apq_miss(&self) {
+        self.apq_misses.inc();
+    }
+
+    /// A document was remembered under its APQ hash.
+    pub fn apq_registered(&self) {
+        self.apq_registered.inc();
+    }
+
+    /// The safelist refused a request (`PERSISTED_QUERY_NOT_IN_LIST`).
+    pub fn safelist_refused(&self) {
+        self.safelist_refused.inc();
+    }
+
+    /// A document the manifest lacks ran (and was logged).
+    pub fn unknown_logged(&self) {
+        self.unknown_logged.inc();
+    }
+
+    /// The manifest file changed and was reloaded (`ok`) or could not be
+    /// used (`!ok`); `documents` is the size of the manifest now in use.
+    pub fn reloaded(&self, ok: bool, documents: usize) {
+        if ok {
+            self.reloads.inc();
+        } else {
+            self.reload_errors.inc();
+        }
+        self.set_documents(documents);
+    }
+
+    /// The size of the manifest in use.
+    pub fn set_documents(&self, documents: usize) {
+        self.documents
+            .set(i64::try_from(documents).unwrap_or(i64::MAX));
+    }
+}
+
+/// Buckets of estimated operation cost (Apollo's suggested view).
+const COST_BUCKETS: [f64; 7] = [0.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CostLabels {
+    result: &'static str,
+}
+
+/// The histogram of estimated operation costs, handed to each engine (a
+/// default one records into nothing registered).
+#[derive(Debug, Clone)]
+pub struct CostHistogram {
+    family: Family<CostLabels, Histogram>,
+}
+
+impl Default for CostHistogram {
+    fn default() -> Self {
+        CostHistogram {
+            family: Family::new_with_constructor(cost_histogram as fn() -> Histogram),
+        }
+    }
+}
+
+fn cost_histogram() -> Histogram {
+    Histogram::new(COST_BUCKETS)
+}
+
+impl CostHistogram {
+    /// Records one operation's estimate and what demand control made of it.
+    pub fn observe(&self, result: &'static str, estimated: i64) {
+        // Costs are whole numbers far below 2^53: exact as f64.
+        #[allow(clippy::cast_precision_loss)]
+        let value = estimated as f64;
+        self.family
+            .get_or_create(&CostLabels { result })
+            .observe(value);
+    }
+}
+
 /// One subgraph's metric handles.
 struct SubgraphMetrics {
     fetches: Counter,
@@ -170,6 +279,8 @@ pub struct Metrics {
     fetch_duration: Family<SubgraphLabels, Histogram>,
     subgraphs: RwLock<HashMap<String, Arc<SubgraphMetrics>>>,
     plan_cache: PlanCacheCounters,
+    persisted: PersistedCounters,
+    cost: CostHistogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -236,8 +347,17 @@ impl Metrics {
             hits: lookups.get_or_create_owned(&LookupLabels { result: "hit" }),
             misses: lookups.get_or_create_owned(&LookupLabels { result: "miss" }),
         };
+        let persisted = Self::register_persisted(&mut registry);
+        let cost = CostHistogram::default();
+        registry.register(
+            "operation_estimated_cost",
+            "Estimated cost of each operation (demand control), by result",
+            cost.family.clone(),
+        );
         Metrics {
+            cost,
             plan_cache,
+            persisted,
             registry,
             requests,
             request_duration,
@@ -248,9 +368,52 @@ impl Metrics {
         }
     }
 
+    fn register_persisted(registry: &mut Registry) -> PersistedCounters {
+        let results = Family::<LookupLabels, Counter>::default();
+        registry.register(
+            "persisted_queries",
+            "Persisted documents, by result (manifest, apq_hit, apq_miss, apq_registered, safelist_refused, unknown_logged)",
+            results.clone(),
+        );
+        let reloads = Family::<LookupLabels, Counter>::default();
+        registry.register(
+            "persisted_manifest_reloads",
+            "Reloads of the changed persisted-query manifest file, by result (ok, error)",
+            reloads.clone(),
+        );
+        let documents = Gauge::default();
+        registry.register(
+            "persisted_manifest_documents",
+            "Documents in the persisted-query manifest in use",
+            documents.clone(),
+        );
+        let result = |result: &'static str| results.get_or_create_owned(&LookupLabels { result });
+        PersistedCounters {
+            manifest: result("manifest"),
+            apq_hits: result("apq_hit"),
+            apq_misses: result("apq_miss"),
+            apq_registered: result("apq_registered"),
+            safelist_refused: result("safelist_refused"),
+            unknown_logged: result("unknown_logged"),
+            reloads: reloads.get_or_create_owned(&LookupLabels { result: "ok" }),
+            reload_errors: reloads.get_or_create_owned(&LookupLabels { result: "error" }),
+            documents,
+        }
+    }
+
+    /// The persisted documents' counters.
+    pub fn persisted(&self) -> PersistedCounters {
+        self.persisted.clone()
+    }
+
     /// The plan cache's counters, for each engine this router installs.
     pub fn plan_cache(&self) -> PlanCacheCounters {
         self.plan_cache.clone()
+    }
+
+    /// The estimated-cost histogram, for each engine this router installs.
+    pub fn cost(&self) -> CostHistogram {
+        self.cost.clone()
     }
 
     /// Counts a GraphQL request answered with `status` after `elapsed`.
@@ -370,6 +533,61 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn counts_persisted_documents_by_result() {
+        let metrics = Metrics::new();
+        let persisted = metrics.persisted();
+        persisted.manifest();
+        persisted.manifest();
+        persisted.apq_miss();
+        persisted.apq_registered();
+        persisted.apq_hit();
+        persisted.safelist_refused();
+        persisted.reloaded(false, 3);
+        let text = metrics.encode();
+        for line in [
+            r#"router_persisted_queries_total{result="manifest"} 2"#,
+            r#"router_persisted_queries_total{result="apq_hit"} 1"#,
+            r#"router_persisted_queries_total{result="apq_miss"} 1"#,
+            r#"router_persisted_queries_total{result="apq_registered"} 1"#,
+            r#"router_persisted_queries_total{result="safelist_refused"} 1"#,
+            r#"router_persisted_queries_total{result="unknown_logged"} 0"#,
+            r#"router_persisted_manifest_reloads_total{result="ok"} 0"#,
+            r#"router_persisted_manifest_reloads_total{result="error"} 1"#,
+            "router_persisted_manifest_documents 3",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+    }
+
+    #[test]
+    fn estimated_costs_land_in_their_buckets_by_result() {
+        let metrics = Metrics::new();
+        metrics.cost().observe("COST_OK", 4);
+        metrics
+            .cost()
+            .observe("COST_ESTIMATED_TOO_EXPENSIVE", 5_000);
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"router_operation_estimated_cost_bucket{le="10.0",result="COST_OK"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"router_operation_estimated_cost_bucket{le="1000.0",result="COST_ESTIMATED_TOO_EXPENSIVE"} 0"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"router_operation_estimated_cost_sum{result="COST_ESTIMATED_TOO_EXPENSIVE"} 5000.0"#
+            ),
+            "{text}"
+        );
     }
 
     #[test]

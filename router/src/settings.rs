@@ -20,9 +20,16 @@
 //! mode = "safelist"
 //! manifest = "persisted-query-manifest.json"
 //!
+//! [service.demand_control]     # see settings::DemandControlSettings
+//! mode = "enforce"
+//! max_cost = 1000
+//!
 //! [service.timeouts]
 //! default = "5s"
 //! payments = "2s"
+//!
+//! [service.subscriptions]   # see settings::SubscriptionSettings
+//! max_per_connection = 100
 //!
 //! [service.subgraphs]   # or leave out for the four from USERS_URL, ...
 //! users = "http://127.0.0.1:4001/graphql"
@@ -156,8 +163,15 @@ pub struct RouterSettings {
     /// (`[service.persisted_queries]`, `PERSISTED_QUERIES_*`).
     pub persisted_queries: PersistedQueriesSettings,
     /// Client batching: a JSON array of requests in one POST
-    /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`).
+    /// (`[service.batching]`, `BATCHING_ENABLED`, `BATCHING_MAX_OPERATIONS`,
+    /// `BATCHING_MAX_CONCURRENCY`).
     pub batching: BatchingSettings,
+    /// Demand control: estimated operation costs measured or enforced
+    /// (`[service.demand_control]`, `DEMAND_CONTROL_*`).
+    pub demand_control: DemandControlSettings,
+    /// Subscriptions: protocols' limits, timers, buffers and the subgraphs'
+    /// WebSocket URLs (`[service.subscriptions]`, `SUBSCRIPTIONS_*`).
+    pub subscriptions: SubscriptionSettings,
 }
 
 impl Default for RouterSettings {
@@ -189,6 +203,8 @@ impl Default for RouterSettings {
             authorization: AuthorizationSettings::default(),
             persisted_queries: PersistedQueriesSettings::default(),
             batching: BatchingSettings::default(),
+            demand_control: DemandControlSettings::default(),
+            subscriptions: SubscriptionSettings::default(),
         }
     }
 }
@@ -235,8 +251,20 @@ impl ServiceSettings for RouterSettings {
         "PERSISTED_QUERIES_MANIFEST",
         "PERSISTED_QUERIES_APQ",
         "PERSISTED_QUERIES_APQ_CACHE_BYTES",
+        "PERSISTED_QUERIES_MANIFEST_POLL_INTERVAL",
         "BATCHING_ENABLED",
         "BATCHING_MAX_OPERATIONS",
+        "BATCHING_MAX_CONCURRENCY",
+        "DEMAND_CONTROL_MODE",
+        "DEMAND_CONTROL_MAX_COST",
+        "DEMAND_CONTROL_LIST_SIZE",
+        "DEMAND_CONTROL_EXPOSE_COST",
+        "SUBSCRIPTIONS_ENABLED",
+        "SUBSCRIPTIONS_MAX_PER_CONNECTION",
+        "SUBSCRIPTIONS_MAX_TOTAL",
+        "SUBSCRIPTIONS_INIT_TIMEOUT",
+        "SUBSCRIPTIONS_HEARTBEAT_INTERVAL",
+        "SUBSCRIPTIONS_BUFFER",
     ];
 
     fn env_key(var: &str) -> String {
@@ -245,8 +273,11 @@ impl ServiceSettings for RouterSettings {
             "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
             "BATCHING_ENABLED" => "batching.enabled".into(),
             "BATCHING_MAX_OPERATIONS" => "batching.max_operations".into(),
+            "BATCHING_MAX_CONCURRENCY" => "batching.max_concurrency".into(),
             other => auth::env_key(other)
                 .or_else(|| persisted::env_key(other))
+                .or_else(|| demand_control::env_key(other))
+                .or_else(|| subscriptions::env_key(other))
                 .unwrap_or_else(|| other.to_ascii_lowercase()),
         }
     }
@@ -409,12 +440,16 @@ impl Default for Limits {
 }
 
 mod auth;
+mod demand_control;
 mod persisted;
 mod subgraphs;
+mod subscriptions;
 
 pub use crate::batch::BatchingSettings;
 pub use auth::{AuthorizationSettings, DEFAULT_ALGORITHMS, JwtSettings, PolicyServiceSettings};
+pub use demand_control::{DemandControlMode, DemandControlSettings};
 pub use persisted::{PersistedMode, PersistedQueriesSettings};
+pub use subscriptions::SubscriptionSettings;
 
 pub use subgraphs::{
     Subgraph, SubgraphsError, check_subgraph, parse_subgraph, parse_supergraph_config,

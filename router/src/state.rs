@@ -1,7 +1,8 @@
 //! What every request handler shares ([`AppState`]): the current [`Engine`]
 //! (swapped atomically when the supergraph changes), the subgraph client, the
 //! settings, the metrics, the JWT authenticator and the persisted documents
-//! (manifest and APQ cache, kept across supergraph changes).
+//! (manifest and APQ cache, kept across supergraph changes), and the
+//! subscriptions' [`Hub`].
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::persisted::{ManifestError, PersistedDocuments};
 use crate::pipeline::{self, Engine, MakePlanner};
 use crate::settings::RouterSettings;
+use crate::subscription::Hub;
 
 /// What every request handler shares: the current engine (swapped atomically
 /// when the supergraph changes), the subgraph client, the settings and the
@@ -30,7 +32,8 @@ struct Shared {
     make_planner: MakePlanner,
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
-    persisted: PersistedDocuments,
+    persisted: Arc<PersistedDocuments>,
+    subscriptions: Arc<Hub>,
 }
 
 /// Why an [`AppState`] could not be built.
@@ -72,13 +75,19 @@ impl AppState {
     ) -> Result<Self, BuildError> {
         let metrics = Arc::new(Metrics::new());
         let client = SubgraphClient::new(settings.timeouts.clone())?.with_metrics(metrics.clone());
-        let persisted = PersistedDocuments::new(&settings.persisted_queries, &settings.limits)?;
+        let persisted = Arc::new(
+            PersistedDocuments::new(&settings.persisted_queries, &settings.limits)?
+                .with_counters(metrics.persisted()),
+        );
+        persisted.start_reloading();
         let authenticator = Authenticator::new(&settings.jwt)?;
         if let Some(authenticator) = &authenticator {
             authenticator.start();
         }
+        let subscriptions = Arc::new(Hub::new(settings.subscriptions.clone()));
         Ok(AppState {
             inner: Arc::new(Shared {
+                subscriptions,
                 engine: ArcSwapOption::empty(),
                 client,
                 settings,
@@ -115,6 +124,11 @@ impl AppState {
         &self.inner.persisted
     }
 
+    /// The running subscriptions' hub (limits, shutdown).
+    pub fn subscriptions(&self) -> &Arc<Hub> {
+        &self.inner.subscriptions
+    }
+
     /// This router's metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
@@ -136,7 +150,7 @@ impl AppState {
             sdl,
             planner,
             &self.inner.settings,
-            self.inner.metrics.plan_cache(),
+            &self.inner.metrics,
         );
         self.inner.engine.store(Some(Arc::new(engine)));
         Ok(())

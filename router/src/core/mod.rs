@@ -7,8 +7,11 @@
 //! - [`normalize`]: a validated operation with fragments inlined and fields
 //!   merged, so every later walk is linear in its size.
 //! - [`plan`]: a validated operation → a [`plan::QueryPlan`] of fetches.
+//! - [`cost`]: an operation's estimated cost (demand control, `@cost` and
+//!   `@listSize`).
 
 pub mod compose;
+pub mod cost;
 pub mod normalize;
 pub mod plan;
 pub mod supergraph;

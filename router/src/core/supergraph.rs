@@ -12,6 +12,7 @@
 //! - `api`: deriving the client-facing API schema.
 //! - [`access`]: `@authenticated`, `@requiresScopes` and `@policy` read into
 //!   [`access::AccessRules`].
+//! - [`cost`]: `@cost` and `@listSize` read into [`cost::CostDirectives`].
 //!
 //! # Contract additions (beyond the agreed `schema`, `api_schema`, `subgraphs`)
 //! `Supergraph::parse`, the pub fields `types` and `enums`, and the lookup
@@ -19,6 +20,7 @@
 
 pub mod access;
 mod api;
+pub mod cost;
 mod join;
 mod links;
 
@@ -67,6 +69,9 @@ pub struct Supergraph {
     /// What types and fields require of the caller (`@authenticated`,
     /// `@requiresScopes`, `@policy`); empty for most supergraphs.
     pub access: access::AccessRules,
+    /// The demand-control weights and list sizes (`@cost`, `@listSize`);
+    /// empty for most supergraphs.
+    pub cost: cost::CostDirectives,
 }
 
 /// The kind of a composite type.
@@ -185,6 +190,7 @@ impl Supergraph {
         let model = join::read(&schema, &links)?;
         let api_schema = api::api_schema(&schema, &links)?;
         let access = access::read(&schema, &links);
+        let cost = cost::read(&schema, &links);
         Ok(Supergraph {
             schema,
             api_schema,
@@ -192,6 +198,7 @@ impl Supergraph {
             types: model.types,
             enums: model.enums,
             access,
+            cost,
         })
     }
 

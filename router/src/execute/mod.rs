@@ -70,8 +70,15 @@ struct State {
 
 /// Runs `plan` and returns the merged data and the subgraph errors.
 pub async fn execute(ctx: &ExecutionContext<'_>, plan: &QueryPlan) -> Executed {
+    execute_from(ctx, plan, Object::new()).await
+}
+
+/// Runs `plan` on a response tree that starts as `data` (a subscription's
+/// event, for the rest of its plan) and returns the merged data and the
+/// subgraph errors.
+pub async fn execute_from(ctx: &ExecutionContext<'_>, plan: &QueryPlan, data: Object) -> Executed {
     let state = Mutex::new(State {
-        data: Data::Object(Object::new()),
+        data: Data::Object(data),
         errors: Vec::new(),
         fetch_failed: false,
     });
@@ -504,7 +511,7 @@ fn entity_error_path(
 /// A subgraph's error for the client: message, locations dropped (they point
 /// into the subgraph operation), path rewritten by `rewrite`, extensions kept
 /// plus `serviceName`.
-fn subgraph_error(
+pub(crate) fn subgraph_error(
     mut error: Map<String, Value>,
     subgraph: &str,
     rewrite: impl FnOnce(&[PathSegment]) -> Option<Vec<PathSegment>>,

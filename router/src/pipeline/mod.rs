@@ -6,7 +6,7 @@
 //!  preparation (cached per document and operation name)         prepare
 //!    parse ─► validate ─► limits ─► normalise ─► introspection ─► plan
 //!  response (every request)
-//!    coerce variables ─► authorize (filtered plan cached) ─►
+//!    coerce variables ─► authorize (filtered plan cached) ─► cost ─►
 //!    execute (plan, introspection) ─► format ─► body
 //! ```
 //!
@@ -25,15 +25,20 @@
 //!   seam).
 //! - [`authenticate`]: the token → the caller's identity (or 401).
 //!   [`authorize`]: `@authenticated`/`@requiresScopes`/`@policy` — what the
-//!   caller may not see is removed before planning.
+//!   caller may not see is removed before planning. [`cost`]: demand
+//!   control — the operation's estimated cost, refused above the maximum
+//!   before anything is fetched.
 //! - [`persisted`]: trusted documents (the manifest, the safelist) and
 //!   automatic persisted queries — the document a request names by id.
+//! - [`subscribe`]: a subscription's task (upstream events → the rest of
+//!   the plan → formatted events).
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
 
 pub mod authenticate;
 pub mod authorize;
 pub mod coerce;
+pub mod cost;
 pub mod error;
 pub mod format;
 pub mod introspection;
@@ -43,6 +48,7 @@ pub mod parse;
 pub mod persisted;
 pub mod plan;
 pub mod prepare;
+pub mod subscribe;
 pub mod validate;
 
 use std::sync::Arc;
@@ -63,13 +69,14 @@ use crate::client::SubgraphClient;
 use crate::core::supergraph::Supergraph;
 use crate::dedupe::SingleFlight;
 use crate::execute::{self, ExecutionContext};
-use crate::metrics::PlanCacheCounters;
+use crate::metrics::{CostHistogram, Metrics};
 use crate::request::{GraphqlRequest, Method, answer_headers};
 use crate::response::{GraphqlError, RequestFailure, codes};
-use crate::settings::{AuthorizationSettings, RouterSettings};
+use crate::settings::{AuthorizationSettings, DemandControlSettings, RouterSettings};
 
 pub use self::plan::{MakePlanner, QueryPlanner};
 pub use self::prepare::Prepared;
+pub use self::subscribe::Started;
 
 /// An executed request's response body and the kind of operation it ran.
 #[derive(Debug, Clone)]
@@ -107,6 +114,11 @@ pub enum RequestError {
     /// A mutation sent with GET.
     #[error("only queries can be sent with GET; send mutations with POST")]
     MutationOverGet,
+    /// A subscription sent as a plain JSON request.
+    #[error(
+        "a subscription needs a streaming transport: WebSocket (graphql-transport-ws), `Accept: text/event-stream` (graphql-sse) or `Accept: multipart/mixed;subscriptionSpec=\"1.0\"`"
+    )]
+    SubscriptionTransport,
 }
 
 impl StageError for RequestError {
@@ -118,6 +130,7 @@ impl StageError for RequestError {
         match self {
             RequestError::NoQuery => 400,
             RequestError::MutationOverGet => 405,
+            RequestError::SubscriptionTransport => 406,
         }
     }
 
@@ -139,6 +152,8 @@ pub struct Engine {
     authorization: AuthorizationSettings,
     /// The HTTP policy service, when the settings name one.
     policy_service: Option<PolicyService>,
+    /// Demand control's settings and its histogram.
+    demand_control: (DemandControlSettings, CostHistogram),
     /// Client queries in flight, when identical ones share one execution.
     requests: Option<SingleFlight<RequestKey, Result<Answered, RequestFailure>>>,
 }
@@ -164,14 +179,15 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// An engine for `supergraph` (read from `sdl`) planned by `planner`,
     /// with the cache, planning and limits of `settings`, counting plan
-    /// cache hits and misses in `counters`.
+    /// cache hits and misses and estimated costs in `metrics`.
     pub fn new(
         supergraph: Arc<Supergraph>,
         sdl: String,
         planner: Arc<dyn QueryPlanner>,
         settings: &RouterSettings,
-        counters: PlanCacheCounters,
+        metrics: &Metrics,
     ) -> Self {
+        let counters = metrics.plan_cache();
         let implementers = supergraph.api_schema.implementers_map();
         authorize::warn_about_undecided_policies(&supergraph.access, &settings.authorization);
         if !supergraph.access.is_empty() && !settings.jwt.enabled() {
@@ -194,6 +210,7 @@ impl Engine {
                     })
                     .ok()
             }),
+            demand_control: (settings.demand_control.clone(), metrics.cost()),
             requests: settings.dedupe_requests.then(SingleFlight::default),
         }
     }
@@ -299,8 +316,11 @@ impl Engine {
         prepared: &Prepared,
         call: Call<'_>,
     ) -> Result<Answered, RequestFailure> {
-        if call.method == Method::Get && prepared.kind != OperationType::Query {
+        if call.method == Method::Get && prepared.kind == OperationType::Mutation {
             return Err(RequestError::MutationOverGet.into());
+        }
+        if prepared.kind == OperationType::Subscription {
+            return Err(RequestError::SubscriptionTransport.into());
         }
         let schema = &self.supergraph.api_schema;
         let document = &prepared.document;
@@ -313,6 +333,7 @@ impl Engine {
         let (planned, unauthorized, removed) = self.authorized(prepared, call.identity).await?;
         let planned = planned.as_deref().unwrap_or(prepared);
         plan::check_variables(&planned.plan, &variables.json)?;
+        let measured = self.estimate(planned, &variables.json)?;
         let ctx = ExecutionContext {
             supergraph: &self.supergraph,
             client: call.client,
@@ -341,6 +362,9 @@ impl Engine {
         if call.want_plan {
             let printed = self.preparer.planner().print(&planned.plan);
             extensions.insert("queryPlan".into(), Value::String(printed));
+        }
+        if let Some(measured) = measured.filter(|_| self.demand_control.0.expose_cost) {
+            extensions.insert("cost".into(), measured.extension(&self.demand_control.0));
         }
         let body = format::response_body(
             schema,
@@ -378,6 +402,33 @@ impl Engine {
             return Vec::new();
         }
         service.decide(&names, Some(identity)).await
+    }
+}
+
+impl Engine {
+    /// The demand-control stage, on the operation as the caller may run it.
+    fn estimate(
+        &self,
+        planned: &Prepared,
+        variables: &Map<String, Value>,
+    ) -> Result<Option<cost::Measured>, RequestFailure> {
+        let (settings, histogram) = &self.demand_control;
+        if settings.mode == crate::settings::DemandControlMode::Off {
+            return Ok(None);
+        }
+        let document = &planned.document;
+        let operation = document
+            .operations
+            .get(planned.operation_name.as_deref())
+            .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+        Ok(cost::check(
+            settings,
+            &self.supergraph,
+            document,
+            operation,
+            variables,
+            histogram,
+        )?)
     }
 }
 

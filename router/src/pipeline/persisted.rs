@@ -21,23 +21,34 @@
 //! With APQ off (`apq = false`), an unknown hash is
 //! `PERSISTED_QUERY_NOT_SUPPORTED`, which makes Apollo's link stop hashing.
 //!
+//! The manifest file is polled for changes (its modification time and size,
+//! every `manifest_poll_interval`): a changed file that reads and parses
+//! replaces the manifest for the requests that follow; one that does not is
+//! logged and the last good manifest stays. Every outcome is counted
+//! ([`crate::metrics::PersistedCounters`]).
+//!
 //! # Layout
 //! - [`Manifest`]: Apollo's `apollo-persisted-query-manifest` or Hive's id →
 //!   document map, read at start.
 //! - [`PersistedDocuments`]: the manifest, the mode and the byte-bounded APQ
-//!   cache; [`PersistedDocuments::resolve`] is the stage.
+//!   cache; [`PersistedDocuments::resolve`] is the stage;
+//!   [`PersistedDocuments::reload_if_changed`] and
+//!   [`PersistedDocuments::start_reloading`] keep the manifest current.
 //! - [`PersistedError`]: what the client is told, with Apollo Router's codes
 //!   and statuses.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime};
 
 use apollo_compiler::parser::Parser;
+use arc_swap::ArcSwapOption;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::StageError;
+use crate::metrics::PersistedCounters;
 use crate::plan_cache::{Key, PlanCache};
 use crate::request::GraphqlRequest;
 use crate::response::codes;
@@ -305,15 +316,33 @@ impl<'a> DocumentId<'a> {
 pub struct PersistedDocuments {
     mode: PersistedMode,
     limits: Limits,
-    manifest: Option<Manifest>,
+    manifest: ArcSwapOption<Manifest>,
+    /// The file the manifest was read from, when it is watched.
+    source: Option<ManifestFile>,
     apq: Option<Mutex<PlanCache<str>>>,
+    counters: PersistedCounters,
+}
+
+/// The manifest's file and what it looked like when last read.
+struct ManifestFile {
+    path: PathBuf,
+    poll_interval: Duration,
+    /// Modification time and size at the last look.
+    seen: Mutex<Option<(SystemTime, u64)>>,
+}
+
+impl ManifestFile {
+    fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some((metadata.modified().ok()?, metadata.len()))
+    }
 }
 
 impl std::fmt::Debug for PersistedDocuments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PersistedDocuments")
             .field("mode", &self.mode)
-            .field("manifest", &self.manifest.as_ref().map(Manifest::len))
+            .field("manifest", &self.manifest.load().as_ref().map(|m| m.len()))
             .field("apq", &self.apq.is_some())
             .finish()
     }
@@ -328,14 +357,31 @@ impl PersistedDocuments {
         settings: &PersistedQueriesSettings,
         limits: &Limits,
     ) -> Result<Self, ManifestError> {
-        let manifest = match (settings.mode, &settings.manifest) {
-            (PersistedMode::Off, _) => None,
+        let (manifest, source) = match (settings.mode, &settings.manifest) {
+            (PersistedMode::Off, _) => (None, None),
             (mode, None) => return Err(ManifestError::Missing(mode)),
-            (_, Some(path)) => Some(Manifest::load(path)?),
+            (_, Some(path)) => {
+                let seen = ManifestFile::stamp(path);
+                let manifest = Manifest::load(path)?;
+                let source = ManifestFile {
+                    path: path.clone(),
+                    poll_interval: settings.manifest_poll_interval,
+                    seen: Mutex::new(seen),
+                };
+                (Some(manifest), Some(source))
+            }
         };
         let mut documents = Self::with_manifest(settings, manifest);
         documents.limits = limits.clone();
+        documents.source = source;
         Ok(documents)
+    }
+
+    /// Counts into `counters` from now on.
+    pub fn with_counters(mut self, counters: PersistedCounters) -> Self {
+        counters.set_documents(self.manifest.load().as_ref().map_or(0, |m| m.len()));
+        self.counters = counters;
+        self
     }
 
     /// As [`PersistedDocuments::new`], with a manifest already read.
@@ -346,15 +392,106 @@ impl PersistedDocuments {
         PersistedDocuments {
             mode: settings.mode,
             limits: Limits::default(),
-            manifest: manifest.filter(|_| settings.mode != PersistedMode::Off),
+            manifest: ArcSwapOption::new(
+                manifest
+                    .filter(|_| settings.mode != PersistedMode::Off)
+                    .map(Arc::new),
+            ),
+            source: None,
             apq,
+            counters: PersistedCounters::default(),
         }
+    }
+
+    /// Reads the manifest file again if its modification time or size
+    /// changed since the last look: `Some(true)` when the new manifest is in
+    /// use, `Some(false)` when it could not be read or parsed (logged; the
+    /// last good manifest stays), `None` when nothing changed (or no file is
+    /// watched).
+    pub fn reload_if_changed(&self) -> Option<bool> {
+        let source = self.source.as_ref()?;
+        let stamp = ManifestFile::stamp(&source.path);
+        {
+            let mut seen = source
+                .seen
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if *seen == stamp {
+                return None;
+            }
+            *seen = stamp;
+        }
+        let current = || self.manifest.load().as_ref().map_or(0, |m| m.len());
+        match Manifest::load(&source.path) {
+            Ok(manifest) => {
+                let documents = manifest.len();
+                self.manifest.store(Some(Arc::new(manifest)));
+                self.counters.reloaded(true, documents);
+                tracing::info!(
+                    path = %source.path.display(),
+                    documents,
+                    "reloaded the persisted-query manifest"
+                );
+                Some(true)
+            }
+            Err(error) => {
+                self.counters.reloaded(false, current());
+                tracing::error!(
+                    %error,
+                    kept_documents = current(),
+                    "the changed persisted-query manifest cannot be used; keeping the last good one"
+                );
+                Some(false)
+            }
+        }
+    }
+
+    /// Polls the manifest file every `manifest_poll_interval` on the
+    /// current tokio runtime (when there is one, a file is watched and the
+    /// interval is not zero), for as long as `self` lives.
+    pub fn start_reloading(self: &Arc<Self>) {
+        let Some(every) = self
+            .source
+            .as_ref()
+            .map(|s| s.poll_interval)
+            .filter(|every| !every.is_zero())
+        else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak: Weak<Self> = Arc::downgrade(self);
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(this) = weak.upgrade() else { return };
+                // Reading a small file: blocking briefly is cheaper than a
+                // thread hop, but keep it off the runtime's workers anyway.
+                let _ = tokio::task::spawn_blocking(move || this.reload_if_changed()).await;
+            }
+        });
     }
 
     /// The stage: puts the document a request names by id into its `query`,
     /// or refuses the request; a request without an id is checked against
     /// the safelist (or logged) as sent.
     pub fn resolve(&self, request: &mut GraphqlRequest) -> Result<(), PersistedError> {
+        let resolved = self.resolve_counted(request);
+        match &resolved {
+            Err(PersistedError::IdNotInList(_) | PersistedError::DocumentNotInList) => {
+                self.counters.safelist_refused();
+            }
+            Err(PersistedError::NotFound) => self.counters.apq_miss(),
+            _ => {}
+        }
+        resolved
+    }
+
+    fn resolve_counted(&self, request: &mut GraphqlRequest) -> Result<(), PersistedError> {
         let sent = request.query.as_deref().filter(|q| !q.trim().is_empty());
         let Some(id) = DocumentId::of(request)? else {
             if let Some(document) = sent {
@@ -362,18 +499,20 @@ impl PersistedDocuments {
             }
             return Ok(());
         };
-        if let Some(body) = self.manifest.as_ref().and_then(|m| m.get(id.as_str())) {
+        let manifest = self.manifest.load();
+        if let Some(body) = manifest.as_ref().and_then(|m| m.get(id.as_str())) {
             if sent.is_some_and(|document| document != &**body) {
                 return Err(PersistedError::IdMismatch(id.as_str().to_owned()));
             }
             request.query = Some(body.to_string());
+            self.counters.manifest();
             return Ok(());
         }
         if self.mode == PersistedMode::Safelist {
             return Err(PersistedError::IdNotInList(id.as_str().to_owned()));
         }
         let hash = match id {
-            DocumentId::Document(id) if self.manifest.is_some() => {
+            DocumentId::Document(id) if manifest.is_some() => {
                 return Err(PersistedError::UnknownId(id.to_owned()));
             }
             DocumentId::Document(_) => return Err(PersistedError::NotSupported),
@@ -393,9 +532,14 @@ impl PersistedDocuments {
                 }
                 let document: Arc<str> = Arc::from(document);
                 cache.insert(key, document.clone(), document.len());
+                self.counters.apq_registered();
                 document
             }
-            None => cache.get(&key).ok_or(PersistedError::NotFound)?,
+            None => {
+                let document = cache.get(&key).ok_or(PersistedError::NotFound)?;
+                self.counters.apq_hit();
+                document
+            }
         };
         drop(cache);
         self.check_unlisted(&document, request.operation_name.as_deref(), Some(hash))?;
@@ -413,7 +557,8 @@ impl PersistedDocuments {
         operation_name: Option<&str>,
         hash: Option<&str>,
     ) -> Result<(), PersistedError> {
-        let Some(manifest) = &self.manifest else {
+        let manifest = self.manifest.load();
+        let Some(manifest) = manifest.as_ref() else {
             return Ok(());
         };
         if manifest.contains_body(document, &self.limits) {
@@ -428,6 +573,7 @@ impl PersistedDocuments {
                         .map(|b| format!("{b:02x}"))
                         .collect()
                 });
+                self.counters.unknown_logged();
                 tracing::warn!(
                     operation = operation_name.unwrap_or(""),
                     sha256 = %sha,

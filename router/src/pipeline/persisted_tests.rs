@@ -26,6 +26,7 @@ fn documents(mode: PersistedMode, apq: bool, bytes: usize) -> PersistedDocuments
         manifest: None,
         apq,
         apq_cache_bytes: bytes,
+        ..PersistedQueriesSettings::default()
     };
     PersistedDocuments::with_manifest(&settings, Some(apollo_manifest()))
 }
@@ -276,4 +277,158 @@ fn the_safelist_ignores_whitespace_comments_and_definition_order() {
         )),
         Err(PersistedError::DocumentNotInList)
     );
+}
+
+/// A manifest file of Apollo's format with `operations` (id, body).
+fn write_manifest(path: &Path, operations: &[(&str, &str)], modified: SystemTime) {
+    let operations: Vec<Value> = operations
+        .iter()
+        .map(|(id, body)| serde_json::json!({ "id": id, "body": body, "name": "Op", "type": "query" }))
+        .collect();
+    let text = serde_json::json!({
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": operations,
+    });
+    write_file(path, &text.to_string(), modified);
+}
+
+fn write_file(path: &Path, text: &str, modified: SystemTime) {
+    std::fs::write(path, text).expect("writes the manifest");
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(modified))
+        .expect("sets the manifest's modification time");
+}
+
+fn watched(path: &Path, poll: Duration) -> (PersistedDocuments, crate::metrics::Metrics) {
+    let settings = PersistedQueriesSettings {
+        mode: PersistedMode::Safelist,
+        manifest: Some(path.to_owned()),
+        manifest_poll_interval: poll,
+        ..PersistedQueriesSettings::default()
+    };
+    let metrics = crate::metrics::Metrics::new();
+    let documents = PersistedDocuments::new(&settings, &Limits::default())
+        .expect("reads the manifest")
+        .with_counters(metrics.persisted());
+    (documents, metrics)
+}
+
+const ORDERS: &str = "query Orders { orders { id } }";
+
+#[test]
+fn a_changed_manifest_file_replaces_the_manifest_and_a_broken_one_keeps_the_last_good() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("manifest.json");
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    write_manifest(&path, &[("shop-1", SHOP)], start);
+    let (documents, metrics) = watched(&path, Duration::ZERO);
+    assert_eq!(documents.reload_if_changed(), None, "nothing changed yet");
+    assert!(documents.resolve(&mut by_document_id("shop-1")).is_ok());
+
+    write_manifest(
+        &path,
+        &[("orders-1", ORDERS)],
+        start + Duration::from_secs(60),
+    );
+    assert_eq!(documents.reload_if_changed(), Some(true));
+    let mut request = by_document_id("orders-1");
+    assert!(documents.resolve(&mut request).is_ok());
+    assert_eq!(request.query.as_deref(), Some(ORDERS));
+    assert_eq!(
+        documents.resolve(&mut by_document_id("shop-1")),
+        Err(PersistedError::IdNotInList("shop-1".into())),
+        "the old manifest's documents are gone"
+    );
+    assert_eq!(documents.reload_if_changed(), None, "read once per change");
+
+    write_file(&path, "{ not json", start + Duration::from_secs(120));
+    assert_eq!(documents.reload_if_changed(), Some(false));
+    assert!(
+        documents.resolve(&mut by_document_id("orders-1")).is_ok(),
+        "the last good manifest stays"
+    );
+    std::fs::remove_file(&path).expect("removes the manifest");
+    assert_eq!(documents.reload_if_changed(), Some(false));
+    assert!(documents.resolve(&mut by_document_id("orders-1")).is_ok());
+
+    let text = metrics.encode();
+    for line in [
+        r#"router_persisted_manifest_reloads_total{result="ok"} 1"#,
+        r#"router_persisted_manifest_reloads_total{result="error"} 2"#,
+        "router_persisted_manifest_documents 1",
+        r#"router_persisted_queries_total{result="manifest"} 4"#,
+        r#"router_persisted_queries_total{result="safelist_refused"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn the_manifest_file_is_polled_on_its_interval() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("manifest.json");
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    write_manifest(&path, &[("shop-1", SHOP)], start);
+    let (documents, _metrics) = watched(&path, Duration::from_millis(20));
+    let documents = Arc::new(documents);
+    documents.start_reloading();
+    write_manifest(
+        &path,
+        &[("orders-1", ORDERS)],
+        start + Duration::from_secs(60),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while documents.resolve(&mut by_document_id("orders-1")).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the changed manifest was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn manifest_documents_apq_and_refusals_are_counted() {
+    let metrics = crate::metrics::Metrics::new();
+    let documents =
+        documents(PersistedMode::LogUnknown, true, 1 << 20).with_counters(metrics.persisted());
+    let other = "{ other }";
+    assert!(documents.resolve(&mut by_document_id("shop-1")).is_ok());
+    assert_eq!(
+        documents.resolve(&mut by_hash(&hex(other), None)),
+        Err(PersistedError::NotFound)
+    );
+    assert!(
+        documents
+            .resolve(&mut by_hash(&hex(other), Some(other)))
+            .is_ok()
+    );
+    assert!(documents.resolve(&mut by_hash(&hex(other), None)).is_ok());
+    let text = metrics.encode();
+    for line in [
+        r#"router_persisted_queries_total{result="manifest"} 1"#,
+        r#"router_persisted_queries_total{result="apq_miss"} 1"#,
+        r#"router_persisted_queries_total{result="apq_registered"} 1"#,
+        r#"router_persisted_queries_total{result="apq_hit"} 1"#,
+        r#"router_persisted_queries_total{result="unknown_logged"} 2"#,
+        r#"router_persisted_queries_total{result="safelist_refused"} 0"#,
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+
+    let safelist = documents_safelist().with_counters(metrics.persisted());
+    assert!(safelist.resolve(&mut freeform(other)).is_err());
+    assert!(safelist.resolve(&mut by_document_id("nope")).is_err());
+    assert!(
+        metrics
+            .encode()
+            .contains(r#"router_persisted_queries_total{result="safelist_refused"} 2"#)
+    );
+}
+
+fn documents_safelist() -> PersistedDocuments {
+    documents(PersistedMode::Safelist, false, 0)
 }

@@ -43,6 +43,15 @@ pub struct Prepared {
 /// field definition reference, name and arguments).
 const BYTES_PER_SELECTION: usize = 256;
 
+/// The bytes a whole plan holds (a subscription's primary fetch and rest too).
+fn query_plan_bytes(plan: &QueryPlan) -> usize {
+    plan.node.as_ref().map_or(0, plan_bytes)
+        + plan.subscription.as_ref().map_or(0, |s| {
+            plan_bytes(&PlanNode::Fetch(s.primary.clone()))
+                + s.rest.as_deref().map_or(0, plan_bytes)
+        })
+}
+
 /// The bytes a plan holds: its operation texts and a little per node.
 fn plan_bytes(node: &PlanNode) -> usize {
     128 + match node {
@@ -204,7 +213,7 @@ impl Preparer {
                 selections: 0,
             };
             let plan = plan::plan(preparer.planner.as_ref(), &normalized)?;
-            let estimated_bytes = 512 + 2 * text.len() + plan.node.as_ref().map_or(0, plan_bytes);
+            let estimated_bytes = 512 + 2 * text.len() + query_plan_bytes(&plan);
             Ok::<_, RequestFailure>(Prepared {
                 document: normalized.document,
                 operation_name,
@@ -241,7 +250,7 @@ impl Preparer {
         let estimated_bytes = 512
             + query.len()
             + normalized.selections * BYTES_PER_SELECTION
-            + plan.node.as_ref().map_or(0, plan_bytes);
+            + query_plan_bytes(&plan);
         Ok(Prepared {
             document: normalized.document,
             operation_name: operation_name.map(str::to_owned),

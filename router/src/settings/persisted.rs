@@ -7,6 +7,7 @@
 //! manifest = "persisted-query-manifest.json"
 //! apq = true                              # ignored when safelisting
 //! apq_cache_bytes = 8388608
+//! manifest_poll_interval = "10s"          # "0s": read once at start
 //! ```
 //!
 //! # Layout
@@ -15,6 +16,7 @@
 //! - [`PersistedMode`]: what happens to documents the manifest lacks.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +60,12 @@ pub struct PersistedQueriesSettings {
     /// least recently used documents are evicted to stay under it; a document
     /// larger than the whole budget runs but is not remembered.
     pub apq_cache_bytes: usize,
+    /// How often the manifest file is checked for changes
+    /// (`PERSISTED_QUERIES_MANIFEST_POLL_INTERVAL`, e.g. `"10s"`; `"0s"`
+    /// never). A changed file that parses replaces the manifest; one that
+    /// does not is logged and the last good manifest stays. Default: `10s`.
+    #[serde(with = "humantime_serde")]
+    pub manifest_poll_interval: Duration,
 }
 
 impl Default for PersistedQueriesSettings {
@@ -67,6 +75,7 @@ impl Default for PersistedQueriesSettings {
             manifest: None,
             apq: true,
             apq_cache_bytes: 8 * 1024 * 1024,
+            manifest_poll_interval: Duration::from_secs(10),
         }
     }
 }

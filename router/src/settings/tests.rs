@@ -398,6 +398,19 @@ fn persisted_query_variables_set_their_nested_keys_and_safelisting_turns_apq_off
     let default = RouterSettings::default().persisted_queries;
     assert_eq!(default.mode, PersistedMode::Off);
     assert!(default.apq_enabled());
+    assert_eq!(
+        default.manifest_poll_interval,
+        std::time::Duration::from_secs(10)
+    );
+    assert_eq!(
+        RouterSettings::env_key("PERSISTED_QUERIES_MANIFEST_POLL_INTERVAL"),
+        "persisted_queries.manifest_poll_interval"
+    );
+    let settings: RouterSettings = serde_json::from_value(serde_json::json!({
+        "persisted_queries": { "manifest_poll_interval": "0s" },
+    }))
+    .expect("valid settings");
+    assert!(settings.persisted_queries.manifest_poll_interval.is_zero());
 }
 
 #[test]
@@ -417,4 +430,9 @@ fn batching_is_off_by_default_and_its_variables_set_its_keys() {
     assert!(settings.batching.enabled);
     assert_eq!(settings.batching.max_operations, 4);
     assert!(!RouterSettings::default().batching.enabled);
+    assert_eq!(RouterSettings::default().batching.max_concurrency, 16);
+    assert_eq!(
+        RouterSettings::env_key("BATCHING_MAX_CONCURRENCY"),
+        "batching.max_concurrency"
+    );
 }

@@ -125,18 +125,30 @@ fn access_control_directives_are_carried_to_the_supergraph_and_read_by_the_route
 }
 
 #[test]
-fn demand_control_directives_are_dropped_with_a_hint() {
+fn demand_control_directives_are_carried_as_the_cost_spec() {
     let composed = compose(&[subgraph_v29(
         "a",
         r#"type Query { items(first: Int): [Int] @listSize(slicingArguments: ["first"]) @cost(weight: 2) }"#,
     )])
     .expect("composes");
-    assert!(!composed.supergraph_sdl.contains("@cost"));
-    for directive in ["@cost", "@listSize"] {
-        assert!(
-            composed.hints.iter().any(|h| h.contains(directive)),
-            "{directive}: {:?}",
-            composed.hints
-        );
-    }
+    let sdl = &composed.supergraph_sdl;
+    assert!(
+        sdl.contains(r#"@link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@listSize"])"#)
+    );
+    assert!(sdl.contains(
+        r#"items(first: Int): [Int] @listSize(slicingArguments: ["first"]) @cost(weight: 2)"#
+    ));
+    assert!(
+        !composed.hints.iter().any(|h| h.contains("@cost")),
+        "{:?}",
+        composed.hints
+    );
+    let api = storefront_router::core::supergraph::Supergraph::parse(sdl)
+        .expect("the router loads it")
+        .api_schema
+        .to_string();
+    assert!(
+        !api.contains("@cost") && !api.contains("@listSize"),
+        "{api}"
+    );
 }

@@ -10,6 +10,8 @@
 //! - `authorization`: `@authenticated`, `@requiresScopes`, `@policy`
 //!   enforced before planning: removed fields are null with an error and
 //!   never fetched; an operation left empty is refused.
+//! - `authorization_interface_object`: requirements on `@interfaceObject`
+//!   fields, through the interface and through concrete types.
 //! - `batching`: entity fetches ready together, of one operation to one
 //!   subgraph, share a request.
 //! - `api_values`: enum values and object types the API schema hides or does
@@ -29,6 +31,7 @@ mod common;
 
 mod api_values;
 mod authorization;
+mod authorization_interface_object;
 mod batching;
 mod dedupe;
 mod executor;

@@ -23,6 +23,7 @@
 //!   so its fields do not clash with the client's or with each other.
 //! - `fetch_merging`: sibling entity fetches sent as one.
 //! - `storefront`: the Storefront graph itself, on our supergraph and Apollo's.
+//! - `subscriptions`: a subscription's primary fetch and the rest run per event.
 //! - `preparing`: limits, the plan cache and planning off the async workers.
 //!
 //! Shared helpers (fake subgraphs, a router on a supergraph, requests) are in
@@ -64,5 +65,6 @@ mod shareable;
 mod sibling_type_conflicts;
 mod skipped_selections;
 mod storefront;
+mod subscriptions;
 mod unreachable_skipped;
 mod value_types;

@@ -1,6 +1,10 @@
 //! Client batching: a JSON array of requests in one POST, off by default,
-//! limited in size, each operation on its own, answers in order.
+//! limited in size, each operation on its own, answers in order; the
+//! operations overlap (up to `max_concurrency`), mutations run alone in the
+//! order sent.
 #![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
 
 use crate::common::*;
 use serde_json::json;
@@ -11,8 +15,11 @@ async fn with(batching: BatchingSettings) -> (FakeSubgraph, AppState) {
     let users =
         FakeSubgraph::start(|_| json!({ "data": { "me": { "__typename": "User", "id": "u1" } } }))
             .await;
+    // Operations of a batch overlap: identical subgraph fetches in flight
+    // would be shared; every operation's fetch is counted here.
     let settings = RouterSettings {
         batching,
+        dedupe_subgraph_fetches: false,
         ..RouterSettings::default()
     };
     let state = router(
@@ -27,6 +34,7 @@ fn on(max_operations: usize) -> BatchingSettings {
     BatchingSettings {
         enabled: true,
         max_operations,
+        ..BatchingSettings::default()
     }
 }
 
@@ -119,5 +127,113 @@ async fn batched_operations_may_be_persisted_queries() {
     assert_eq!(
         answers[2]["data"]["me"]["id"], "u1",
         "registered by the operation before it"
+    );
+}
+
+const DELAY: Duration = Duration::from_millis(400);
+
+/// A router whose `users` answers after [`DELAY`], recording when each
+/// request arrived; identical subgraph fetches are not shared, so every
+/// operation reaches it.
+async fn slow(batching: BatchingSettings) -> (FakeSubgraph, AppState) {
+    let users = FakeSubgraph::start_with_delay(
+        |_| json!({ "data": { "me": { "__typename": "User", "id": "u1" }, "logoutEverywhere": true } }),
+        DELAY,
+    )
+    .await;
+    let settings = RouterSettings {
+        batching,
+        dedupe_subgraph_fetches: false,
+        ..RouterSettings::default()
+    };
+    let state = router(
+        settings,
+        &[("users", &users.url)],
+        vec![
+            (None, plan(fetch("users", "{ me { __typename id } }", &[]))),
+            (
+                Some("M"),
+                plan(fetch("users", "mutation { logoutEverywhere }", &[])),
+            ),
+        ],
+    );
+    (users, state)
+}
+
+#[tokio::test]
+async fn the_operations_of_a_batch_overlap_so_it_takes_about_one_subgraph_delay() {
+    let (users, state) = slow(on(8)).await;
+    let batch: Vec<_> = (0..6)
+        .map(|i| json!({ "query": format!("query Q{i} {{ me {{ id }} }}") }))
+        .collect();
+    let started = Instant::now();
+    let answer = post(&state, json!(batch), &[]).await;
+    let took = started.elapsed();
+    let answers = answer.body.as_array().unwrap();
+    assert_eq!(answers.len(), 6);
+    for answer in answers {
+        assert_eq!(answer, &json!({ "data": { "me": { "id": "u1" } } }));
+    }
+    assert_eq!(users.received().len(), 6);
+    assert!(
+        took < DELAY * 3,
+        "6 operations of {DELAY:?} each took {took:?}: they did not overlap"
+    );
+}
+
+#[tokio::test]
+async fn max_concurrency_bounds_how_many_operations_run_at_once() {
+    let (users, state) = slow(BatchingSettings {
+        max_concurrency: 2,
+        ..on(8)
+    })
+    .await;
+    let batch: Vec<_> = (0..4)
+        .map(|i| json!({ "query": format!("query Q{i} {{ me {{ id }} }}") }))
+        .collect();
+    let started = Instant::now();
+    let answer = post(&state, json!(batch), &[]).await;
+    let took = started.elapsed();
+    assert_eq!(answer.body.as_array().unwrap().len(), 4);
+    assert_eq!(users.received().len(), 4);
+    assert!(
+        took >= DELAY * 2,
+        "4 operations two at a time finished in {took:?}, under two delays"
+    );
+    assert!(took < DELAY * 4, "{took:?}: they ran one after another");
+}
+
+#[tokio::test]
+async fn a_mutation_runs_alone_after_what_was_sent_before_it() {
+    let (users, state) = slow(on(8)).await;
+    let started = Instant::now();
+    let answer = post(
+        &state,
+        json!([
+            { "query": "query A { me { id } }" },
+            { "query": "query B { me { id } }" },
+            { "query": "mutation M { logoutEverywhere }" },
+            { "query": "query C { me { id } }" },
+        ]),
+        &[],
+    )
+    .await;
+    let took = started.elapsed();
+    let answers = answer.body.as_array().unwrap();
+    assert_eq!(answers[2], json!({ "data": { "logoutEverywhere": true } }));
+    assert_eq!(answers[3], json!({ "data": { "me": { "id": "u1" } } }));
+    let sent: Vec<String> = users
+        .received()
+        .iter()
+        .map(|r| r.body["query"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sent.len(), 4);
+    assert!(
+        sent[2].starts_with("mutation"),
+        "the mutation arrived after A and B and before C: {sent:?}"
+    );
+    assert!(
+        took >= DELAY * 3,
+        "A and B together, then M, then C: {took:?}"
     );
 }

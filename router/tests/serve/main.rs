@@ -9,6 +9,8 @@
 //! - `client_batching`: a JSON array of requests in one POST (off by
 //!   default, limited, answers in order).
 //! - `cors`: CORS for the configured origins only.
+//! - `demand_control`: estimated operation cost refused (enforce, nothing
+//!   fetched) or reported (measure, `extensions.cost`, the histogram).
 //! - `hardening`: timeouts against slow clients, graceful shutdown,
 //!   `Content-Type` as a media type, CSRF prevention, introspection and the
 //!   playground turned off, `x-request-id`.
@@ -34,6 +36,7 @@ mod common;
 mod cli;
 mod client_batching;
 mod cors;
+mod demand_control;
 mod hardening;
 mod http;
 mod jwt;

@@ -1,6 +1,7 @@
 //! Trusted documents and automatic persisted queries over HTTP: every mode
 //! and its errors, with their statuses; persisted queries over `GET` (and
-//! mutations still refused there); the APQ cache's byte bound.
+//! mutations still refused there); the APQ cache's byte bound; a changed
+//! manifest file picked up (a broken one ignored); the metrics.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
@@ -265,4 +266,107 @@ async fn the_apq_cache_forgets_the_least_recently_used_document_past_its_byte_bu
     )
     .await;
     assert_eq!(answer.body["data"]["me"]["id"], "u1");
+}
+
+#[tokio::test]
+async fn the_router_serves_a_changed_manifest_keeps_the_last_good_one_and_counts_both() {
+    let (users, state, dir) = with(PersistedQueriesSettings {
+        manifest_poll_interval: std::time::Duration::from_millis(20),
+        ..mode(PersistedMode::Safelist)
+    })
+    .await;
+    let expected = json!({ "data": { "me": { "id": "u1" } } });
+    let answer = post(&state, json!({ "documentId": "me-1" }), &[]).await;
+    assert_eq!(answer.body, expected);
+
+    // A new manifest renames the document; the file's time moves on.
+    let path = dir.path().join("manifest.json");
+    let text = json!({
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{ "id": "me-2", "body": ME, "name": "Me", "type": "query" }],
+    });
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    write_with_time(&path, &text.to_string(), later);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = post(&state, json!({ "documentId": "me-2" }), &[]).await;
+        if answer.body == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the changed manifest was not picked up: {}",
+            answer.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let answer = post(&state, json!({ "documentId": "me-1" }), &[]).await;
+    assert_eq!(code(&answer), "PERSISTED_QUERY_NOT_IN_LIST");
+
+    // A broken manifest is not used: me-2 keeps running.
+    write_with_time(
+        &path,
+        "{ broken",
+        later + std::time::Duration::from_secs(60),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !state
+        .metrics()
+        .encode()
+        .contains(r#"router_persisted_manifest_reloads_total{result="error"} 1"#)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            state.metrics().encode()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let answer = post(&state, json!({ "documentId": "me-2" }), &[]).await;
+    assert_eq!(answer.body, expected);
+    assert!(users.received().len() >= 3);
+
+    let metrics = state.metrics().encode();
+    for line in [
+        r#"router_persisted_manifest_reloads_total{result="ok"} 1"#,
+        r#"router_persisted_queries_total{result="safelist_refused"} "#,
+        "router_persisted_manifest_documents 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+}
+
+#[tokio::test]
+async fn apq_hits_misses_and_registrations_are_counted() {
+    let (_users, state, _dir) = with(mode(PersistedMode::Off)).await;
+    let hash = sha256("{ me { id } }");
+    post(&state, json!({ "extensions": hashed(&hash) }), &[]).await;
+    post(
+        &state,
+        json!({ "query": "{ me { id } }", "extensions": hashed(&hash) }),
+        &[],
+    )
+    .await;
+    post(&state, json!({ "extensions": hashed(&hash) }), &[]).await;
+    post(&state, json!({ "extensions": hashed(&hash) }), &[]).await;
+    let metrics = state.metrics().encode();
+    for line in [
+        r#"router_persisted_queries_total{result="apq_miss"} 1"#,
+        r#"router_persisted_queries_total{result="apq_registered"} 1"#,
+        r#"router_persisted_queries_total{result="apq_hit"} 2"#,
+        r#"router_persisted_queries_total{result="manifest"} 0"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+}
+
+fn write_with_time(path: &std::path::Path, text: &str, modified: std::time::SystemTime) {
+    std::fs::write(path, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
 }

@@ -214,6 +214,7 @@ async fn run_on(
         stock: store,
         authenticator,
         limits: Default::default(),
+        events: storefront_inventory::events::StockEvents::in_process(),
     };
     let addr = storefront_shared::testing::serve(storefront_inventory::app(state)).await;
     let url = format!("http://{addr}/graphql");

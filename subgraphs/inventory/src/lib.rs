@@ -15,7 +15,9 @@
 //!   crash left half done.
 //! - [`sweeper`]: the store's sweep every `sweep_interval` (`SWEEP_INTERVAL`),
 //!   with the same words as orders and payments (`flow`, `clients`, `sweeper`).
-//! - [`graphql`]: the Federation v2 schema, the batched `Product` entity resolver and
+//! - [`events`]: stock changes for `stockChanged` (an outbox in MongoDB
+//!   polled by every replica, an in-process channel otherwise).
+//! - [`graphql`]: the Federation v2 schema (with its subscription), the batched `Product` entity resolver and
 //!   the internal stock operations.
 //! - [`catalogue`]: the demo categories and products seeded into an empty store.
 //! - [`settings`]: the `[service]` settings.
@@ -27,6 +29,7 @@
 
 pub mod catalogue;
 pub mod domain;
+pub mod events;
 pub mod graphql;
 pub mod settings;
 pub mod store;
@@ -48,6 +51,7 @@ use crate::settings::InventorySettings;
 /// The port the inventory service listens on by default.
 pub const DEFAULT_PORT: u16 = 4004;
 
+use crate::events::StockEvents;
 use crate::graphql::InventorySchema;
 use crate::store::{CategoryRepository, InventoryStore, ProductRepository, StockRepository};
 
@@ -64,6 +68,8 @@ pub struct AppState {
     pub authenticator: Authenticator,
     /// What one GraphQL request may ask.
     pub limits: RequestLimits,
+    /// Where stock changes are published (for `stockChanged`).
+    pub events: StockEvents,
 }
 
 impl AppState {
@@ -75,6 +81,7 @@ impl AppState {
             stock: store,
             authenticator,
             limits: RequestLimits::default(),
+            events: StockEvents::in_process(),
         }
     }
 
@@ -93,8 +100,18 @@ impl AppState {
             Authenticator::for_users_service(&settings.common, settings.common.service_token())
                 .map_err(anyhow::Error::msg)
                 .context("cannot set up token verification")?;
+        let events = match &settings.common.mongodb_uri {
+            Some(uri) => {
+                let db = storefront_shared::store::connect_mongo(uri, "inventory").await?;
+                events::outbox(&db, service.outbox())
+                    .await
+                    .context("cannot prepare the MongoDB events collection")?
+            }
+            None => StockEvents::in_process(),
+        };
         let state = AppState {
             limits: settings.common.limits.clone(),
+            events,
             ..AppState::new(store, authenticator)
         };
         if service.seed_demo_catalogue {
@@ -117,12 +134,14 @@ impl AppState {
             self.products.clone(),
             self.categories.clone(),
             self.stock.clone(),
+            self.events.clone(),
             &self.limits,
         )
     }
 }
 
-/// The HTTP app: `POST /graphql`, `GET /health` and `GET /ready`.
+/// The HTTP app: `POST /graphql` (subscriptions: WebSocket on `GET /graphql`),
+/// `GET /health` and `GET /ready`.
 pub fn app(state: AppState) -> Router {
     let repository = Arc::clone(&state.products);
     let ready = server::readiness(move || {
@@ -164,7 +183,8 @@ pub async fn serve(
         tracing::warn!("{warning}");
     }
     let state = AppState::from_settings(&settings).await?;
-    let sweeper = sweeper::spawn_sweeper(state.stock.clone(), settings.service.sweep_interval);
+    let stock = events::Watched::new(state.stock.clone(), state.events.clone());
+    let sweeper = sweeper::spawn_sweeper(stock, settings.service.sweep_interval);
     let served = run(listener, state, settings.common.timeouts(), shutdown).await;
     sweeper.abort();
     served.context("the HTTP server failed")

@@ -5,6 +5,7 @@
 //! seed_demo_catalogue = true
 //! sweep_interval = "30s"
 //! stuck_after = "30s"
+//! event_poll_interval = "100ms"
 //! ```
 //!
 //! The sweeper's period is `sweep_interval` (`SWEEP_INTERVAL`), as in orders
@@ -15,6 +16,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
+use storefront_shared::events::OutboxSettings;
 use storefront_shared::settings::ServiceSettings;
 use storefront_shared::sweeper::{SWEEP_INTERVAL_ENV, settle_old_interval};
 
@@ -43,6 +45,16 @@ pub struct InventorySettings {
     /// finishes it, or releases it if it was still reserving (`STUCK_AFTER`, e.g. "30s").
     #[serde(with = "humantime_serde")]
     pub stuck_after: Duration,
+    /// How often every replica reads the stock changes that other replicas
+    /// made, for `stockChanged` (`EVENT_POLL_INTERVAL`; MongoDB only: the
+    /// embedded store delivers at once). The delay of a change to a
+    /// subscriber on another replica is at most about this.
+    #[serde(default = "default_event_poll_interval", with = "humantime_serde")]
+    pub event_poll_interval: Duration,
+}
+
+fn default_event_poll_interval() -> Duration {
+    Duration::from_millis(100)
 }
 
 impl Default for InventorySettings {
@@ -52,6 +64,7 @@ impl Default for InventorySettings {
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             recovery_interval: None,
             stuck_after: Duration::from_secs(30),
+            event_poll_interval: default_event_poll_interval(),
         }
     }
 }
@@ -62,10 +75,19 @@ impl ServiceSettings for InventorySettings {
         SWEEP_INTERVAL_ENV,
         OLD_SWEEP_INTERVAL_ENV,
         "STUCK_AFTER",
+        "EVENT_POLL_INTERVAL",
     ];
 }
 
 impl InventorySettings {
+    /// How the outbox of change events is polled (MongoDB).
+    pub fn outbox(&self) -> OutboxSettings {
+        OutboxSettings {
+            poll_interval: self.event_poll_interval,
+            ..OutboxSettings::default()
+        }
+    }
+
     /// Applies the deprecated `recovery_interval` (`RECOVERY_INTERVAL`) to
     /// `sweep_interval` unless the new name is set too (`env_has` says which
     /// variables are set); the warning to log at start-up when the old name

@@ -229,6 +229,7 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         stock: store,
         authenticator,
         limits: Default::default(),
+        events: storefront_inventory::events::StockEvents::in_process(),
     };
     let timeouts = timeouts(SHORT, SHORT, SHORT);
     let mut served =

@@ -19,6 +19,7 @@ async fn exported_sdl() -> String {
         store.clone(),
         store.clone(),
         store,
+        storefront_inventory::events::StockEvents::in_process(),
         &Default::default(),
     );
     let response = schema.execute("{ _service { sdl } }").await;

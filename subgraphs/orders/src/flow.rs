@@ -47,6 +47,7 @@ use crate::domain::{
     Order, OrderId, OrderItem, OrderLimits, OrderPage, OrderRequest, OrderState, OrderStatus,
     PageRequest, Pricing, Transition, now_ms,
 };
+use crate::events::{OrderChange, OrderEvents};
 use crate::shipping::ShippingTable;
 use crate::store::SharedRepository;
 
@@ -79,6 +80,7 @@ pub struct Orders {
     payments: PaymentsClient,
     users: Option<UsersClient>,
     policy: Policy,
+    events: OrderEvents,
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -128,6 +130,7 @@ impl Orders {
             payments,
             users: None,
             policy,
+            events: OrderEvents::in_process(),
         }
     }
 
@@ -135,6 +138,35 @@ impl Orders {
     pub fn with_users(mut self, users: UsersClient) -> Self {
         self.users = Some(users);
         self
+    }
+
+    /// These operations, publishing every change of an order to `events`
+    /// (an in-process channel unless given another).
+    pub fn with_events(mut self, events: OrderEvents) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Where changes of orders are published (for subscriptions).
+    pub fn events(&self) -> &OrderEvents {
+        &self.events
+    }
+
+    /// Applies `change` ([`crate::store::OrderRepository::transition`]) and
+    /// publishes the changed order when clients can see it. Every change of an
+    /// order goes through here, so every change reaches subscribers.
+    async fn record(
+        &self,
+        id: &OrderId,
+        change: &Transition,
+    ) -> Result<Option<Order>, crate::store::RepoError> {
+        let changed = self.repo.transition(id, change).await?;
+        if let Some(order) = &changed
+            && order.state.public().is_some()
+        {
+            self.events.publish(OrderChange::of(order)).await;
+        }
+        Ok(changed)
     }
 
     /// The store.
@@ -253,7 +285,7 @@ impl Orders {
         let mut change = Transition::new(OrderState::Creating, OrderState::PendingPayment, now);
         change.pricing = Some(pricing);
         change.expires_at_ms = Some(now.saturating_add(millis(self.policy.order_ttl)));
-        match self.repo.transition(&order.id, &change).await? {
+        match self.record(&order.id, &change).await? {
             Some(placed) => {
                 tracing::info!(order_id = %placed.id, buyer_id = %placed.buyer_id, "order placed");
                 Ok(placed)
@@ -358,7 +390,7 @@ impl Orders {
         to: OrderState,
     ) -> ApiResult<Option<Order>> {
         let change = Transition::new(from, to, now_ms());
-        Ok(self.repo.transition(id, &change).await?)
+        Ok(self.record(id, &change).await?)
     }
 
     /// The order if it exists for clients (not while it is being created or after it failed).
@@ -452,7 +484,7 @@ impl Orders {
                     let mut change =
                         Transition::new(OrderState::PendingPayment, OrderState::Paid, now_ms());
                     change.payment_id = Some(payment_id.to_owned());
-                    if let Some(paid) = self.repo.transition(&id, &change).await? {
+                    if let Some(paid) = self.record(&id, &change).await? {
                         tracing::info!(order_id = %id, payment_id, "order paid");
                         return Ok(self.commit_sale(paid).await);
                     }
@@ -491,7 +523,7 @@ impl Orders {
         }
         let mut change = Transition::new(OrderState::Paid, OrderState::Paid, now_ms());
         change.stock_committed = Some(true);
-        match self.repo.transition(&order.id, &change).await {
+        match self.record(&order.id, &change).await {
             Ok(Some(committed)) => committed,
             Ok(None) => self.reread(order).await,
             Err(error) => {

@@ -30,7 +30,9 @@
 //! - [`flow`]: the order flow's steps (the operations), returning `ApiResult`.
 //! - [`sweeper`]: finishing half-done work and expiring unpaid orders
 //!   (`Orders::sweep`, run every `sweep_interval`).
-//! - [`graphql`]: the federated schema, the batched entity resolver, the internal operations.
+//! - [`events`]: changes of orders for the subscriptions (an outbox in
+//!   MongoDB polled by every replica, an in-process channel otherwise).
+//! - [`graphql`]: the federated schema (with its subscriptions), the batched entity resolver, the internal operations.
 //! - this file: [`AppState`], [`app`] (the HTTP routes) and [`run`].
 
 pub mod cart;
@@ -38,6 +40,7 @@ pub mod checkout;
 pub mod clients;
 pub mod discount;
 pub mod domain;
+pub mod events;
 pub mod flow;
 pub mod graphql;
 pub mod pricing;
@@ -61,6 +64,7 @@ use tokio::net::TcpListener;
 
 use crate::clients::{InventoryClient, PaymentsClient, UsersClient};
 use crate::domain::{MAX_AMOUNT, OrderLimits};
+use crate::events::OrderEvents;
 use crate::flow::{Orders, Policy};
 use crate::settings::OrdersSettings;
 use crate::store::{EmbeddedOrderRepository, MongoOrderRepository, SharedRepository};
@@ -168,6 +172,13 @@ impl AppState {
         Ok(self)
     }
 
+    /// This state publishing changes of orders to `events` (for subscriptions
+    /// on every replica); an in-process channel otherwise.
+    pub fn with_events(mut self, events: OrderEvents) -> Self {
+        self.orders = self.orders.with_events(events);
+        self
+    }
+
     /// This state with other GraphQL request limits (the default ones otherwise).
     pub fn with_limits(mut self, limits: RequestLimits) -> Self {
         self.limits = limits;
@@ -177,20 +188,23 @@ impl AppState {
     /// Opens the store the settings name and verifies tokens with the users service's JWKS.
     pub async fn from_settings(settings: &Settings<OrdersSettings>) -> anyhow::Result<Self> {
         let common = &settings.common;
-        let repo: SharedRepository = match &common.mongodb_uri {
+        let (repo, events): (SharedRepository, OrderEvents) = match &common.mongodb_uri {
             Some(uri) => {
                 let db = storefront_shared::store::connect_mongo(uri, SERVICE).await?;
+                let events = events::outbox(&db, settings.service.outbox())
+                    .await
+                    .context("cannot prepare the MongoDB events collection")?;
                 let repo = MongoOrderRepository::new(db)
                     .await
                     .context("cannot prepare the MongoDB orders collection")?;
                 tracing::info!("storing orders in MongoDB");
-                Arc::new(repo)
+                (Arc::new(repo), events)
             }
             None => {
                 let dir = common.service_dir(SERVICE);
                 let repo = EmbeddedOrderRepository::open(&dir)?;
                 tracing::info!(dir = %dir.display(), "storing orders in the embedded store");
-                Arc::new(repo)
+                (Arc::new(repo), OrderEvents::in_process())
             }
         };
         let service_token = common.service_token();
@@ -208,6 +222,7 @@ impl AppState {
             service_token.clone(),
             authenticator,
         )?
+        .with_events(events)
         .with_users_url(
             &common.users_url,
             service_token,
@@ -232,7 +247,8 @@ impl AppState {
     }
 }
 
-/// The HTTP routes: `POST /graphql`, `GET /health`, `GET /ready`.
+/// The HTTP routes: `POST /graphql` (subscriptions: WebSocket on `GET /graphql`),
+/// `GET /health`, `GET /ready`.
 pub fn app(state: AppState) -> Router {
     let repository = Arc::clone(state.orders.repository());
     let ready = server::readiness(move || {

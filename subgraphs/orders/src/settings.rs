@@ -10,6 +10,7 @@
 //! creating_timeout = "1m"
 //! call_timeout = "5s"
 //! cart_ttl = "30d"
+//! event_poll_interval = "100ms"
 //!
 //! [service.shipping]            # see `crate::shipping` for the defaults
 //! currency = "USD"
@@ -28,6 +29,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use storefront_shared::events::OutboxSettings;
 use storefront_shared::graphql::MAX_AMOUNT;
 use storefront_shared::settings::ServiceSettings;
 
@@ -67,6 +69,12 @@ pub struct OrdersSettings {
     /// the sweeper then deletes it. A signed-in user's cart never expires.
     #[serde(with = "humantime_serde")]
     pub cart_ttl: Duration,
+    /// How often every replica reads the changes of orders that other
+    /// replicas made, for subscriptions (`EVENT_POLL_INTERVAL`; MongoDB only:
+    /// the embedded store delivers at once). The delay of a change to a
+    /// subscriber on another replica is at most about this.
+    #[serde(with = "humantime_serde")]
+    pub event_poll_interval: Duration,
     /// The shipping rates (`[service.shipping]`): zones of countries and the
     /// methods offered in each, by item count, free over a subtotal.
     pub shipping: ShippingTable,
@@ -83,7 +91,18 @@ impl Default for OrdersSettings {
             creating_timeout: Duration::from_secs(60),
             call_timeout: Duration::from_secs(5),
             cart_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            event_poll_interval: Duration::from_millis(100),
             shipping: ShippingTable::default(),
+        }
+    }
+}
+
+impl OrdersSettings {
+    /// How the outbox of change events is polled (MongoDB).
+    pub fn outbox(&self) -> OutboxSettings {
+        OutboxSettings {
+            poll_interval: self.event_poll_interval,
+            ..OutboxSettings::default()
         }
     }
 }
@@ -98,6 +117,7 @@ impl ServiceSettings for OrdersSettings {
         "CREATING_TIMEOUT",
         "CALL_TIMEOUT",
         "CART_TTL",
+        "EVENT_POLL_INTERVAL",
     ];
 }
 

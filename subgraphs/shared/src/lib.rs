@@ -17,6 +17,8 @@
 //!   take, its validation into a stored `PostalAddress` (ISO 3166-1 country,
 //!   postal codes per country), and the `@shareable` `MailingAddress`.
 //! - [`client`]: GraphQL calls to another subgraph with the service credential.
+//! - [`events`]: change events for subscriptions: an in-process channel, and
+//!   for MongoDB an outbox collection every replica polls.
 //! - [`error`]: the domain error every resolver returns, mapped to API.md's codes.
 //! - [`limits`]: what one GraphQL request may ask of a subgraph (depth,
 //!   aliases, tokens, fragment expansion, ...), checked before async-graphql
@@ -38,6 +40,7 @@ pub mod address;
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod limits;
 pub mod money;

@@ -4,6 +4,9 @@
 //! `async-graphql` executor, whose body must arrive within the body-read
 //! timeout (else `408`).
 //!
+//! `GET /graphql` with a WebSocket upgrade serves subscriptions
+//! ([`websocket`], `graphql-transport-ws`).
+//!
 //! Binding, the shutdown signal, the probe paths and the listener's
 //! [`Timeouts`] are every process's (`storefront_process`), re-exported here
 //! so a subgraph finds its whole HTTP side in one module.
@@ -22,6 +25,8 @@ use axum::{Extension, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+
+pub mod websocket;
 
 use crate::auth::{Authenticator, SERVICE_TOKEN_HEADER};
 use crate::listener::{self, ConnectionTimeouts};
@@ -125,7 +130,7 @@ struct Endpoint<E> {
     auth: Authenticator,
 }
 
-/// `POST /graphql` for `executor`, with the caller's [`crate::auth::Viewer`] and
+/// `POST /graphql` (and subscriptions over WebSocket on `GET /graphql`) for `executor`, with the caller's [`crate::auth::Viewer`] and
 /// [`crate::auth::ServiceCaller`] in the request data, plus request tracing.
 /// Bodies larger than `max_body_bytes` get `413`.
 pub fn graphql<E: Executor + Clone>(
@@ -136,7 +141,7 @@ pub fn graphql<E: Executor + Clone>(
     Router::new()
         .route(
             "/graphql",
-            get(graphql_get).post(graphql_post::<E>),
+            get(websocket::upgrade::<E>).post(graphql_post::<E>),
         )
         .with_state(Endpoint { executor, auth })
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -148,14 +153,6 @@ pub fn graphql<E: Executor + Clone>(
                 .unwrap_or("");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
-}
-
-async fn graphql_get() -> Response {
-    error_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "subgraphs accept GraphQL only as POST with a JSON body",
-        "METHOD_NOT_ALLOWED",
-    )
 }
 
 async fn graphql_post<E: Executor>(

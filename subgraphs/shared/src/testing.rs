@@ -6,6 +6,7 @@
 //!   sets it); each call returns a database with a unique name, so tests never
 //!   share data. Without the variable the MongoDB half of a test is skipped with
 //!   a message on stderr, except under `CI`, where a missing server is a failure.
+//! - [`mongo_replica`]: another client on a test's database (a second replica).
 //! - [`TokenSigner`]: user tokens signed like the users service signs them, and
 //!   an [`Authenticator`] that trusts them and [`SERVICE_TOKEN`].
 //! - [`serve`] (an app on port 0) and [`send`] (one request through an app,
@@ -315,6 +316,18 @@ pub async fn mongo_database(prefix: &str) -> Option<mongodb::Database> {
     let name = format!("{prefix}_{}", uuid_like_suffix());
     match connect_mongo(&Secret::new(uri), &name).await {
         Ok(db) => Some(db),
+        Err(error) => panic!("{TEST_MONGODB_URI} is set but unusable: {error}"),
+    }
+}
+
+/// Another client on `db` (same server, same database), as a second replica
+/// of a service would have.
+#[allow(clippy::panic)]
+pub async fn mongo_replica(db: &mongodb::Database) -> mongodb::Database {
+    let uri = std::env::var(TEST_MONGODB_URI)
+        .unwrap_or_else(|_| panic!("{TEST_MONGODB_URI} is set when a test has a database"));
+    match connect_mongo(&Secret::new(uri), db.name()).await {
+        Ok(db) => db,
         Err(error) => panic!("{TEST_MONGODB_URI} is set but unusable: {error}"),
     }
 }

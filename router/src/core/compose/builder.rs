@@ -55,6 +55,8 @@ pub(super) struct Builder<'a> {
     /// Access-control directives applied under another name than their own
     /// (`as:` imports, `@federation__authenticated`): the supergraph keeps it.
     pub(super) access_names: RefCell<Vec<(AccessKind, String)>>,
+    /// `@cost`/`@listSize` as applied here: canonical and local names.
+    pub(super) demand_names: RefCell<Vec<(&'static str, String)>>,
 }
 
 /// The federation directives found on one element.
@@ -170,6 +172,13 @@ impl Builder<'_> {
                                 .map(|arg| dnf_arg(directive, arg))
                                 .unwrap_or_default(),
                         });
+                    }
+                }
+                Some(canonical @ ("cost" | "listSize")) => {
+                    super::cost::read(canonical, directive, &mut found.applied);
+                    let mut names = self.demand_names.borrow_mut();
+                    if !names.iter().any(|(c, _)| *c == canonical) {
+                        names.push((canonical, directive.name.to_string()));
                     }
                 }
                 Some(other) => {
@@ -371,6 +380,9 @@ fn apply_type_directives(entry: &mut TypeDef, found: Found) {
     entry.applied.inaccessible |= found.applied.inaccessible;
     entry.applied.others.extend(found.applied.others);
     entry.applied.access.extend(found.applied.access);
+    if found.applied.demand.cost.is_some() {
+        entry.applied.demand.cost = found.applied.demand.cost;
+    }
     if found.specified_by.is_some() {
         entry.specified_by = found.specified_by;
     }

@@ -81,6 +81,11 @@ composition_error_codes! {
     OnlyInaccessibleChildren => "ONLY_INACCESSIBLE_CHILDREN",
     QueryRootTypeInaccessible => "QUERY_ROOT_TYPE_INACCESSIBLE",
     SatisfiabilityError => "SATISFIABILITY_ERROR",
+    CostAppliedToInterfaceField => "COST_APPLIED_TO_INTERFACE_FIELD",
+    ListSizeAppliedToNonList => "LIST_SIZE_APPLIED_TO_NON_LIST",
+    ListSizeInvalidAssumedSize => "LIST_SIZE_INVALID_ASSUMED_SIZE",
+    ListSizeInvalidSlicingArgument => "LIST_SIZE_INVALID_SLICING_ARGUMENT",
+    ListSizeInvalidSizedField => "LIST_SIZE_INVALID_SIZED_FIELD",
 }
 
 impl std::fmt::Display for CompositionErrorCode {
@@ -160,6 +165,6 @@ mod tests {
             );
             assert!(seen.insert(text), "{text} twice");
         }
-        assert_eq!(seen.len(), 44);
+        assert_eq!(seen.len(), 49);
     }
 }

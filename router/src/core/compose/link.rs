@@ -32,7 +32,7 @@ const FEDERATION_DIRECTIVES: &[&str] = &[
     "authenticated",
     "requiresScopes",
     "policy",
-    // Recognised but not carried to the supergraph (dropped with a hint).
+    // Carried to the supergraph as the cost spec (`cost/v0.1`).
     "cost",
     "listSize",
 ];
@@ -88,6 +88,7 @@ pub(super) fn link_names(
             }
             "inaccessible" => &["inaccessible"],
             "tag" => &["tag"],
+            "cost" => &["cost", "listSize"],
             _ => continue,
         };
         for directive in directives {

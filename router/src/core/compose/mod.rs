@@ -34,6 +34,7 @@
 //! | `@context`, `@fromContext` | `CONTEXT_NAME_INVALID`, `NO_CONTEXT_IN_SELECTION`, `CONTEXT_NOT_SET`, `CONTEXT_INVALID_SELECTION`, `CONTEXT_NO_RESOLVABLE_KEY` |
 //! | merging | `TYPE_KIND_MISMATCH`, `FIELD_TYPE_MISMATCH`, `INVALID_FIELD_SHARING`, `FIELD_ARGUMENT_TYPE_MISMATCH`, `FIELD_ARGUMENT_DEFAULT_MISMATCH`, `REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH`, `INPUT_FIELD_DEFAULT_MISMATCH`, `REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH`, `CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS`, `EMPTY_MERGED_INPUT_TYPE`, `ENUM_VALUE_MISMATCH`, `EMPTY_MERGED_ENUM_TYPE`, `INTERFACE_FIELD_NO_IMPLEM`, `NO_QUERIES` |
 //! | `@inaccessible` | `REFERENCED_INACCESSIBLE`, `REQUIRED_INACCESSIBLE`, `ONLY_INACCESSIBLE_CHILDREN`, `QUERY_ROOT_TYPE_INACCESSIBLE` |
+//! | `@cost`, `@listSize` | `COST_APPLIED_TO_INTERFACE_FIELD`, `LIST_SIZE_APPLIED_TO_NON_LIST`, `LIST_SIZE_INVALID_ASSUMED_SIZE`, `LIST_SIZE_INVALID_SLICING_ARGUMENT`, `LIST_SIZE_INVALID_SIZED_FIELD` |
 //! | reachability | `SATISFIABILITY_ERROR` (every query path from the roots, through any chain of `@key` jumps) |
 //!
 //! The join version follows the newest federation version linked: v0.3 up to
@@ -54,6 +55,8 @@
 //! - `link`: the subgraph's `@link`s → federation version and directive names.
 //! - `fieldset`: the small `FieldSet` grammar of `@key`/`@requires`/`@provides`.
 //! - `rules`: per-subgraph checks (key, requires, provides, external, override).
+//! - `cost`: `@cost`/`@listSize` (demand control): read, checked, merged
+//!   and printed as the cost spec, as Apollo's composition does.
 //! - `context`: `@context`/`@fromContext` (Federation 2.8): their rules and
 //!   the reading of `@fromContext(field:)`; contextual arguments leave the
 //!   supergraph field for `@join__field(contextArguments:)`.
@@ -71,6 +74,7 @@
 
 mod builder;
 mod context;
+mod cost;
 mod error;
 mod fieldset;
 mod link;

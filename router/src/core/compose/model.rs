@@ -62,6 +62,9 @@ pub(super) struct Applied {
     /// `@authenticated`, `@requiresScopes`, `@policy`: at most one of each
     /// once merged.
     pub access: Vec<Access>,
+    /// `@cost` and `@listSize` (a [`super::cost::COST_MARKER`] or
+    /// [`super::cost::LIST_SIZE_MARKER`] in `others` keeps each one's place).
+    pub demand: super::cost::Demand,
 }
 
 /// The access-control directives composition carries (each its own spec:
@@ -239,11 +242,14 @@ pub(super) struct Subgraph {
     pub types: IndexMap<String, TypeDef>,
     /// Executable directive definitions (not built-in, not federation's).
     pub directives: IndexMap<String, DirectiveDef>,
-    /// Federation directives used here that the supergraph does not carry
-    /// (e.g. `@cost`), for a hint.
+    /// Federation directives used here that the supergraph does not carry,
+    /// for a hint.
     pub dropped_directives: BTreeSet<String>,
     /// Access-control directives imported under another name (`as:`).
     pub access_aliases: Vec<(AccessKind, String)>,
+    /// `("cost" | "listSize", local name)` of the demand-control directives
+    /// applied here, in order of first use.
+    pub demand_names: Vec<(&'static str, String)>,
 }
 
 pub(super) fn string_arg(directive: &ast::Directive, name: &str) -> Option<String> {

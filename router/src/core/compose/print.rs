@@ -109,6 +109,9 @@ pub(super) fn print(supergraph: &Supergraph) -> String {
         .iter()
         .map(|d| (d.name.clone(), print_directive(d)))
         .collect();
+    if let Some(names) = &supergraph.demand {
+        executable.extend(super::cost::definitions(names));
+    }
     for (kind, name) in &supergraph.access {
         let definition = match (kind.argument(), kind.scalar()) {
             (Some(argument), Some(scalar)) => {
@@ -168,6 +171,9 @@ fn print_directive(directive: &SuperDirective) -> String {
     out
 }
 
+const CONTEXT_LINK: &str =
+    "  @link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY)\n";
+
 fn print_schema(supergraph: &Supergraph) -> String {
     let mut out = String::from("schema\n  @link(url: \"https://specs.apollo.dev/link/v1.0\")\n");
     let _ = writeln!(
@@ -183,10 +189,13 @@ fn print_schema(supergraph: &Supergraph) -> String {
             "  @link(url: \"https://specs.apollo.dev/inaccessible/v0.2\", for: SECURITY)\n",
         );
     }
-    if supergraph.uses_context {
-        out.push_str("  @link(url: \"https://specs.apollo.dev/context/v0.1\", for: SECURITY)\n");
-    }
-    for (kind, name) in &supergraph.access {
+    for (at, (kind, name)) in supergraph.access.iter().enumerate() {
+        if supergraph.uses_context && at == supergraph.context_link_at {
+            out.push_str(CONTEXT_LINK);
+        }
+        if let Some(names) = supergraph.demand.as_ref().filter(|n| n.after_access == at) {
+            out.push_str(&super::cost::link(names));
+        }
         let spec = kind.spec();
         let _ = write!(
             out,
@@ -196,6 +205,16 @@ fn print_schema(supergraph: &Supergraph) -> String {
             let _ = write!(out, ", import: [{{name: \"@{spec}\", as: \"@{name}\"}}]");
         }
         out.push_str(")\n");
+    }
+    if supergraph.uses_context && supergraph.context_link_at >= supergraph.access.len() {
+        out.push_str(CONTEXT_LINK);
+    }
+    if let Some(names) = supergraph
+        .demand
+        .as_ref()
+        .filter(|n| n.after_access >= supergraph.access.len())
+    {
+        out.push_str(&super::cost::link(names));
     }
     out.push_str("{\n");
     for (root, operation) in [
@@ -445,12 +464,24 @@ fn field(out: &mut String, field: &SuperField, first: bool, names: &AccessNames)
     print_args(out, &field.args, "  ");
     let _ = write!(out, ": {}", field.ty);
     inaccessible(out, &field.applied);
+    // A field an `@interfaceObject` adds to an implementation (a bare
+    // `@join__field`) is a copy of the interface's, directives first.
+    let copied = field.join_fields.iter().all(|j| j.graph.is_empty());
+    let access = access_in_spec_order(&field.applied, names);
+    if copied {
+        for directive in &access {
+            out.push(' ');
+            out.push_str(directive);
+        }
+    }
     for join in &field.join_fields {
         out.push_str(&join_field(join));
     }
-    for directive in access_in_spec_order(&field.applied, names) {
-        out.push(' ');
-        out.push_str(&directive);
+    if !copied {
+        for directive in &access {
+            out.push(' ');
+            out.push_str(directive);
+        }
     }
     others(out, &field.applied);
     out.push('\n');

@@ -84,8 +84,9 @@ fn type_exists(subgraph: &Subgraph, name: &str) -> bool {
 
 /// Runs every single-subgraph rule and appends what it finds.
 /// `@authenticated`, `@requiresScopes` and `@policy` may not sit on an
-/// interface, its fields or an `@interfaceObject` (composition derives an
-/// interface's requirements from its implementations).
+/// interface, its fields or an `@interfaceObject` type (composition derives
+/// an interface's requirements from its implementations); the fields of an
+/// `@interfaceObject` may carry them.
 fn check_access_on_interface(
     subgraph: &Subgraph,
     ty: &TypeDef,
@@ -99,7 +100,7 @@ fn check_access_on_interface(
     } else {
         "interface"
     };
-    let mut report = |coordinate: String, access: &[super::model::Access]| {
+    let mut report = |what: &str, coordinate: String, access: &[super::model::Access]| {
         for directive in access {
             let name = directive.kind.spec();
             errors.push(CompositionError::new(
@@ -112,9 +113,18 @@ fn check_access_on_interface(
             ));
         }
     };
-    report(ty.name.clone(), &ty.applied.access);
-    for field in ty.fields.values() {
-        report(format!("{}.{}", ty.name, field.name), &field.applied.access);
+    report(what, ty.name.clone(), &ty.applied.access);
+    // The fields of an `@interfaceObject` may carry requirements: the
+    // supergraph puts them on the interface's field and on every
+    // implementation's.
+    if ty.kind == Kind::Interface {
+        for field in ty.fields.values() {
+            report(
+                "field",
+                format!("{}.{}", ty.name, field.name),
+                &field.applied.access,
+            );
+        }
     }
 }
 
@@ -171,6 +181,7 @@ pub(super) fn check_subgraph(subgraph: &Subgraph, errors: &mut Vec<CompositionEr
         check_external_used(subgraph, errors);
     }
     super::context::check(subgraph, errors);
+    super::cost::check(subgraph, errors);
 }
 
 fn check_references(subgraph: &Subgraph, ty: &TypeDef, errors: &mut Vec<CompositionError>) {

@@ -106,6 +106,7 @@ impl Subgraph {
             unknown: RefCell::default(),
             dropped: RefCell::default(),
             access_names: RefCell::default(),
+            demand_names: RefCell::default(),
         };
         let mut directives = IndexMap::new();
         for definition in &document.definitions {
@@ -119,6 +120,7 @@ impl Subgraph {
         let unknown = builder.unknown.take();
         let dropped_directives = builder.dropped.take();
         let access_aliases = builder.access_names.take();
+        let demand_names = builder.demand_names.take();
         for name in unknown {
             errors.push(CompositionError::new(
                 CompositionErrorCode::InvalidGraphql,
@@ -151,6 +153,7 @@ impl Subgraph {
                 directives,
                 dropped_directives,
                 access_aliases,
+                demand_names,
             })
         } else {
             Err(errors)

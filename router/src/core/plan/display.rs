@@ -31,7 +31,9 @@
 //! ```
 //! Root fetches show their selection set (variables are in the operation text);
 //! entity fetches show the representation selection `=>` the selection made
-//! on `_entities`. Selections left out of the plan follow the nodes, one a
+//! on `_entities`. A subscription prints as
+//! `Subscription { Primary: { Fetch … }, Rest: { … }, }` (Apollo's form).
+//! Selections left out of the plan follow the nodes, one a
 //! line: `Unplannable(path: "pinned", if: $i) { <reason> },`.
 
 use std::fmt::{self, Display, Formatter, Write as _};
@@ -45,6 +47,18 @@ impl Display for QueryPlan {
         let mut out = String::from("QueryPlan {\n");
         if let Some(node) = &self.node {
             write_node(&mut out, node, 1);
+        }
+        if let Some(subscription) = &self.subscription {
+            out.push_str("  Subscription {\n    Primary: {\n");
+            indent(&mut out, 3);
+            write_fetch(&mut out, &subscription.primary, 3);
+            out.push_str("    },\n");
+            if let Some(rest) = &subscription.rest {
+                out.push_str("    Rest: {\n");
+                write_node(&mut out, rest, 3);
+                out.push_str("    },\n");
+            }
+            out.push_str("  },\n");
         }
         for left_out in &self.unplannable {
             let _ = writeln!(

@@ -27,7 +27,7 @@ impl Emitter<'_> {
             let nodes: Vec<PlanNode> = roots.iter().filter_map(|r| self.tree(*r)).collect();
             return match self.kind {
                 OperationKind::Mutation => sequence(nodes),
-                OperationKind::Query => parallel(nodes),
+                OperationKind::Query | OperationKind::Subscription => parallel(nodes),
             };
         }
         // Some fetch waits for several others: run level by level.
@@ -126,6 +126,7 @@ impl Emitter<'_> {
         let keyword = match self.kind {
             OperationKind::Query => "query",
             OperationKind::Mutation => "mutation",
+            OperationKind::Subscription => "subscription",
         };
         let mut text = String::new();
         let mut definitions: Vec<String> = Vec::new();
@@ -148,7 +149,7 @@ impl Emitter<'_> {
             self.kind
         };
         let keyword = if entity { "query" } else { keyword };
-        if operation_name.is_some() || !definitions.is_empty() || kind == OperationKind::Mutation {
+        if operation_name.is_some() || !definitions.is_empty() || kind != OperationKind::Query {
             text.push_str(keyword);
             if let Some(name) = &operation_name {
                 let _ = write!(text, " {name}");

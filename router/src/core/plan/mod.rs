@@ -24,6 +24,8 @@
 //! - `merge`: an entity fetch that feeds no other joins a sibling fetch to the
 //!   same subgraph at the same path (one request instead of two).
 //! - `emit`: fetches → plan nodes and subgraph operation text.
+//! - `subscription`: a subscription's plan split into its primary fetch and
+//!   the rest run per event.
 //! - `display`: the printed form (`impl Display for QueryPlan`).
 //!
 //! # Contract additions
@@ -31,7 +33,8 @@
 //! [`path_text`], `impl Display for QueryPlan`; [`RequiresSelection::Field`]
 //! gained `alias`, [`FetchNode`] gained `output_rewrites`, `input_rewrites`
 //! and `context_variables` (empty for most fetches); [`QueryPlan`] gained
-//! `unplannable` ([`Unplannable`]).
+//! `unplannable` ([`Unplannable`]) and `subscription` ([`SubscriptionNode`],
+//! with [`OperationKind::Subscription`]).
 
 mod builder;
 mod condition;
@@ -41,11 +44,12 @@ mod merge;
 mod planner;
 mod query_plan;
 mod selection;
+mod subscription;
 
 pub use condition::Condition;
 pub use display::path_text;
 pub use planner::{PlanError, PlanLimits, PlanTextError, Planner, plan_text};
 pub use query_plan::{
     ContextVariable, FetchNode, FlattenNode, KeyRename, OperationKind, PathElement, PlanNode,
-    QueryPlan, RequiresSelection, TypenameRewrite, Unplannable,
+    QueryPlan, RequiresSelection, SubscriptionNode, TypenameRewrite, Unplannable,
 };

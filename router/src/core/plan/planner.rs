@@ -24,7 +24,10 @@
 //! goes through its key (also from its own subgraph), each argument a
 //! variable ([`ContextVariable`](super::ContextVariable)) read from the nearest enclosing object that
 //! sets the context, whose field is selected there. Unsupported: progressive
-//! `@override` labels (treated as fully overridden), subscriptions, `@defer`.
+//! `@override` labels (treated as fully overridden), `@defer`.
+//!
+//! A subscription plans as a query of its one root field, then splits
+//! (`subscription`) into the primary fetch and the rest run per event.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,7 +37,7 @@ use apollo_compiler::ast::OperationType;
 use apollo_compiler::validation::Valid;
 
 use super::query_plan::{OperationKind, QueryPlan};
-use super::{builder, emit, merge};
+use super::{builder, emit, merge, subscription};
 use crate::core::normalize::{self, NormalizeError, Normalized};
 use crate::core::supergraph::{Supergraph, SupergraphError};
 
@@ -44,8 +47,9 @@ pub enum PlanError {
     /// No operation of that name (or several and no name given).
     #[error("unknown operation: {0}")]
     UnknownOperation(String),
-    /// Subscriptions are not planned.
-    #[error("subscriptions are not supported")]
+    /// A subscription whose root field does not come from one subgraph
+    /// fetch (a subscription has one root field, sent to one subgraph).
+    #[error("a subscription must select one root field that one subgraph resolves")]
     Subscription,
     /// No subgraph (or path of entity jumps) reaches a field.
     #[error("cannot plan: {0}")]
@@ -150,7 +154,7 @@ impl Planner {
         let kind = match operation.operation_type {
             OperationType::Query => OperationKind::Query,
             OperationType::Mutation => OperationKind::Mutation,
-            OperationType::Subscription => return Err(PlanError::Subscription),
+            OperationType::Subscription => OperationKind::Subscription,
         };
         let root = self
             .supergraph
@@ -180,9 +184,17 @@ impl Planner {
             order: Vec::new(),
         };
         let node = emitter.emit(&builder.roots);
+        if kind == OperationKind::Subscription {
+            return Ok(QueryPlan {
+                node: None,
+                unplannable: builder.unplannable,
+                subscription: Some(subscription::split(node)?),
+            });
+        }
         Ok(QueryPlan {
             node,
             unplannable: builder.unplannable,
+            subscription: None,
         })
     }
 }

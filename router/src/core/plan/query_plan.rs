@@ -6,7 +6,9 @@
 //! - [`QueryPlan`] with its [`PlanNode`]s: [`FetchNode`] (with
 //!   [`RequiresSelection`], [`KeyRename`], [`TypenameRewrite`],
 //!   [`ContextVariable`]), [`FlattenNode`] (with [`PathElement`]),
-//!   `Sequence` and `Parallel`; [`Unplannable`] selections left out.
+//!   `Sequence` and `Parallel`; [`Unplannable`] selections left out;
+//!   [`SubscriptionNode`] (a subscription's primary fetch and the rest run
+//!   per event).
 //!
 //! # What the executor can rely on
 //! - Every fetch result is merged into one response tree by response key; the
@@ -58,6 +60,10 @@
 //! - Root fetches of a query run in [`PlanNode::Parallel`]; those of a mutation
 //!   in [`PlanNode::Sequence`], consecutive root fields of one subgraph in one
 //!   fetch. An entity fetch runs after the fetches it depends on.
+//! - A subscription's plan has no `node` but a [`SubscriptionNode`]: the
+//!   primary fetch is the one root fetch, sent as a `subscription`; `rest`
+//!   holds the entity fetches that depend on it, run against each event's
+//!   data as if the primary fetch had just answered it.
 //! - Operation names: `<ClientName>__<subgraph>__<n>` when the client named its
 //!   operation, none otherwise. Variables: only those a fetch uses, declared with
 //!   the client's types and defaults.
@@ -78,6 +84,28 @@ pub struct QueryPlan {
     /// [`QueryPlan::unplannable_for`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unplannable: Vec<Unplannable>,
+    /// For a subscription: the fetch that subscribes to the root field and
+    /// the rest run for every event ([`SubscriptionNode`]); `node` is then
+    /// `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionNode>,
+}
+
+/// A subscription's plan (Apollo's `SubscriptionNode { primary, rest }`).
+///
+/// `primary` subscribes to the one root field at its subgraph; it selects
+/// what that subgraph resolves plus the keys and `__typename` the rest
+/// needs. Every event the subgraph sends is the response tree `rest` starts
+/// from: `rest` (entity fetches only, flatten paths from the root) runs
+/// once per event, exactly as the part of a query after its root fetch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubscriptionNode {
+    /// The subscription sent to the root field's subgraph
+    /// ([`OperationKind::Subscription`]).
+    pub primary: FetchNode,
+    /// What runs for every event; `None` when the subgraph's event is the
+    /// whole answer.
+    pub rest: Option<Box<PlanNode>>,
 }
 
 /// A selection left out of a plan because it cannot be planned, though its
@@ -127,6 +155,8 @@ pub enum OperationKind {
     Query,
     /// `mutation`.
     Mutation,
+    /// `subscription` (only [`SubscriptionNode::primary`]).
+    Subscription,
 }
 
 /// One request to one subgraph.

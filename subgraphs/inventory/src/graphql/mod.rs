@@ -8,9 +8,11 @@
 //! - [`types`]: `Product`, its connection and the listing arguments.
 //! - [`catalogue`]: `Category`, the shared listing and the ADMIN catalogue mutations.
 //! - [`internal`]: the `@inaccessible` stock operations for orders.
+//! - [`live`]: the `stockChanged` subscription.
 
 pub mod catalogue;
 pub mod internal;
+pub mod live;
 pub mod types;
 
 use std::collections::HashMap;
@@ -18,31 +20,36 @@ use std::future::Future;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Object, Schema};
+use async_graphql::{Context, ID, MergedObject, Object, Schema};
 use storefront_shared::auth::Viewer;
 use storefront_shared::limits::{self, RequestLimits};
 use storefront_shared::{ApiError, ApiResult};
 
 use crate::domain::details::parse_categories;
 use crate::domain::{NewProduct, Product, Quantity, Sku, Slug};
+use crate::events::{StockChange, StockEvents, Watched};
 use crate::store::{CategoryRepository, ProductRepository, StockRepository, StoreError};
 use catalogue::{AdminCatalogueMutation, CategoryLoader, CategoryObject, list_products};
 use internal::StockMutation;
+pub use live::Subscription;
 use types::{
     CreateProductInput, ProductConnection, ProductFilterInput, ProductObject, ProductSort,
     parse_attributes, parse_images,
 };
 
 /// The executable schema of the inventory subgraph.
-pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
+pub type InventorySchema = Schema<Query, Mutation, Subscription>;
 
-/// Builds the schema over the three repositories, refusing requests beyond `limits`.
+/// Builds the schema over the three repositories, publishing stock changes
+/// to `events`, refusing requests beyond `limits`.
 pub fn build_schema(
     products: Arc<dyn ProductRepository>,
     categories: Arc<dyn CategoryRepository>,
     stock: Arc<dyn StockRepository>,
+    events: StockEvents,
     limits: &RequestLimits,
 ) -> InventorySchema {
+    let stock: Arc<dyn StockRepository> = Watched::new(stock, events.clone());
     let loader = Arc::new(DataLoader::new(
         ProductLoader {
             products: products.clone(),
@@ -63,16 +70,20 @@ pub fn build_schema(
         Mutation(
             CatalogueMutation {
                 products: products.clone(),
+                events: events.clone(),
             },
             AdminCatalogueMutation,
             StockMutation { stock },
         ),
-        EmptySubscription,
+        Subscription,
     )
     .data(products)
+    .data(events)
     .data(categories)
     .data(category_loader)
-    .enable_federation();
+    .enable_federation()
+    // `type Subscription` in `_service { sdl }`, so routers can plan it.
+    .enable_subscription_in_federation();
     limits::apply(builder, limits).finish()
 }
 
@@ -196,6 +207,7 @@ impl Query {
 /// Admin mutations of the catalogue.
 pub struct CatalogueMutation {
     products: Arc<dyn ProductRepository>,
+    events: StockEvents,
 }
 
 #[Object]
@@ -223,6 +235,7 @@ impl CatalogueMutation {
                 parse_categories(input.categories.iter().flatten().map(String::as_str))?;
             let product = self.products.insert(new).await?;
             tracing::info!(sku = %product.sku, "product created");
+            self.events.publish(StockChange::of([&product.sku])).await;
             Ok(ProductObject(product))
         })
         .await
@@ -242,6 +255,7 @@ impl CatalogueMutation {
             let quantity = Quantity::parse(i64::from(quantity))?;
             let product = self.products.restock(&sku, quantity).await?;
             tracing::info!(sku = %product.sku, added = quantity.get(), "product restocked");
+            self.events.publish(StockChange::of([&product.sku])).await;
             Ok(ProductObject(product))
         })
         .await

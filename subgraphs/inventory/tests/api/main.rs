@@ -103,6 +103,7 @@ async fn harness() -> Harness {
         stock: store,
         authenticator,
         limits: Default::default(),
+        events: storefront_inventory::events::StockEvents::in_process(),
     };
     let schema = state.schema();
     Harness {

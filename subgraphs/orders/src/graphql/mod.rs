@@ -3,9 +3,11 @@
 //! of [`shop`] (cart, shipping methods, discount codes, checkout), the entity
 //! resolvers `find_order_by_id` (batched through a [`DataLoader`], so `_entities`
 //! with N orders costs one store query) and `find_user_by_id`, and the internal
-//! operations of [`internal`] for payments.
+//! operations of [`internal`] for payments, and the subscriptions of
+//! [`live`] (`orderUpdated`, `myOrderUpdates`).
 
 pub mod internal;
+pub mod live;
 pub mod shop;
 pub mod types;
 
@@ -13,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Object, Schema};
+use async_graphql::{Context, ID, MergedObject, Object, Schema};
 use storefront_shared::ApiError;
 use storefront_shared::auth::{ServiceCaller, Viewer};
 use storefront_shared::limits::{self, RequestLimits};
@@ -22,11 +24,12 @@ use crate::domain::{Order, OrderId, OrderStatus};
 use crate::flow::Orders;
 use crate::store::SharedRepository;
 use internal::{InternalMutation, InternalQuery};
+pub use live::Subscription;
 use shop::{ShopMutation, ShopQuery};
 use types::{OrderConnection, OrderItemInput, OrderObject, UserRef};
 
 /// The executable orders schema.
-pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type OrdersSchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema over `orders`, refusing requests beyond `limits`.
 pub fn schema(orders: Orders, limits: &RequestLimits) -> OrdersSchema {
@@ -34,9 +37,11 @@ pub fn schema(orders: Orders, limits: &RequestLimits) -> OrdersSchema {
     let builder = Schema::build(
         Query(PublicQuery, ShopQuery, InternalQuery),
         Mutation(PublicMutation, ShopMutation, InternalMutation),
-        EmptySubscription,
+        Subscription,
     )
     .enable_federation()
+    // `type Subscription` in `_service { sdl }`, so routers can plan it.
+    .enable_subscription_in_federation()
     .data(orders)
     .data(loader);
     limits::apply(builder, limits).finish()

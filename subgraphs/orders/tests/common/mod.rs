@@ -60,6 +60,10 @@ pub struct TestEnv {
     pub inventory_switch: Switch,
     pub payments: FakePayments,
     pub settings: OrdersSettings,
+    /// Where the orders service calls inventory and payments.
+    pub peers: storefront_orders::Peers,
+    /// The orders database (MongoDB only), for a second replica.
+    pub orders_db: Option<mongodb::Database>,
     _dirs: Vec<TempDir>,
 }
 
@@ -82,6 +86,7 @@ impl TestEnv {
     pub async fn with(backend: Backend, settings: OrdersSettings) -> Option<Self> {
         init_logs();
         let mut dirs = Vec::new();
+        let mut orders_db = None;
         let (repo, inventory): (SharedRepository, Arc<dyn InventoryStore>) = match backend {
             Backend::Embedded => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -97,6 +102,7 @@ impl TestEnv {
             }
             Backend::Mongo => {
                 let db = storefront_shared::testing::mongo_database("orders").await?;
+                orders_db = Some(db.clone());
                 let repo = MongoOrderRepository::new(db)
                     .await
                     .expect("prepares the orders collection");
@@ -115,7 +121,7 @@ impl TestEnv {
             inventory_url,
             payments_url: payments.url.clone(),
         };
-        let state = AppState::new(
+        let mut state = AppState::new(
             Arc::clone(&repo),
             &settings,
             &peers,
@@ -123,6 +129,12 @@ impl TestEnv {
             signer.authenticator(),
         )
         .expect("builds the orders state");
+        if let Some(db) = &orders_db {
+            let events = storefront_orders::events::outbox(db, settings.outbox())
+                .await
+                .expect("prepares the events collection");
+            state = state.with_events(events);
+        }
         Some(TestEnv {
             state,
             repo,
@@ -131,8 +143,33 @@ impl TestEnv {
             inventory_switch,
             payments,
             settings,
+            peers,
+            orders_db,
             _dirs: dirs,
         })
+    }
+
+    /// A second orders process on the same MongoDB database (its own client,
+    /// store and event poller), as another replica of the service; `None` on
+    /// the embedded store, which one process owns.
+    pub async fn replica(&self) -> Option<AppState> {
+        let db = storefront_shared::testing::mongo_replica(self.orders_db.as_ref()?).await;
+        let events = storefront_orders::events::outbox(&db, self.settings.outbox())
+            .await
+            .expect("prepares the events collection");
+        let repo = MongoOrderRepository::new(db)
+            .await
+            .expect("prepares the orders collection");
+        let state = AppState::new(
+            Arc::new(repo),
+            &self.settings,
+            &self.peers,
+            Secret::new(SERVICE_TOKEN),
+            self.signer.authenticator(),
+        )
+        .expect("builds the replica's state")
+        .with_events(events);
+        Some(state)
     }
 
     /// Reads saved addresses from the users service at `url`.

@@ -11,6 +11,9 @@
 //! - [`propagate_to_interfaces`]: interfaces from their implementations.
 //! - [`supergraph_names`]: which specs the supergraph links, in Apollo's
 //!   order, under which names.
+//!
+//! What a field reading other data (`@requires`, `@fromContext`) must ask
+//! for is checked in [`super::transitive`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -144,6 +147,36 @@ pub(super) fn propagate_to_interfaces(subgraphs: &[Subgraph], types: &mut [Super
     }
 }
 
+/// How many access-control specs the supergraph links before the context
+/// spec: those the subgraphs before the first one that sets a `@context`
+/// use, and those that one uses (Apollo's composition links the specs in
+/// the order their directives are first defined, subgraph by subgraph).
+pub(super) fn context_link_at(subgraphs: &[Subgraph]) -> usize {
+    let mut seen: HashSet<AccessKind> = HashSet::new();
+    for subgraph in subgraphs {
+        seen.extend(used_kinds(subgraph));
+        if subgraph.types.values().any(|t| !t.contexts.is_empty()) {
+            break;
+        }
+    }
+    seen.len()
+}
+
+/// The access-control kinds a subgraph applies anywhere.
+fn used_kinds(subgraph: &Subgraph) -> HashSet<AccessKind> {
+    subgraph
+        .types
+        .values()
+        .flat_map(|t| {
+            t.applied
+                .access
+                .iter()
+                .chain(t.fields.values().flat_map(|f| f.applied.access.iter()))
+        })
+        .map(|a| a.kind)
+        .collect()
+}
+
 /// The access-control specs the supergraph links, in the order Apollo's
 /// composition adds them (subgraphs in name order; in each, the kinds it
 /// uses in spec order), each with its name in the supergraph (the first
@@ -151,17 +184,7 @@ pub(super) fn propagate_to_interfaces(subgraphs: &[Subgraph], types: &mut [Super
 pub(super) fn supergraph_names(subgraphs: &[Subgraph]) -> Vec<(AccessKind, String)> {
     let mut names: Vec<(AccessKind, String)> = Vec::new();
     for subgraph in subgraphs {
-        let used: HashSet<AccessKind> = subgraph
-            .types
-            .values()
-            .flat_map(|t| {
-                t.applied
-                    .access
-                    .iter()
-                    .chain(t.fields.values().flat_map(|f| f.applied.access.iter()))
-            })
-            .map(|a| a.kind)
-            .collect();
+        let used = used_kinds(subgraph);
         for kind in AccessKind::ALL {
             if used.contains(&kind) && !names.iter().any(|(k, _)| *k == kind) {
                 names.push((kind, kind.spec().to_owned()));
@@ -178,150 +201,6 @@ pub(super) fn supergraph_names(subgraphs: &[Subgraph]) -> Vec<(AccessKind, Strin
         }
     }
     names
-}
-
-/// What a field with `@requires` asks of its callers: its own and its
-/// type's requirements together.
-#[derive(Debug, Default)]
-struct Needs {
-    authenticated: bool,
-    scopes: Option<Vec<Vec<String>>>,
-    policies: Option<Vec<Vec<String>>>,
-}
-
-impl Needs {
-    fn of(access: &[Access]) -> Needs {
-        let mut needs = Needs::default();
-        needs.add(access);
-        needs
-    }
-
-    fn add(&mut self, access: &[Access]) {
-        for a in access {
-            let slot = match a.kind {
-                AccessKind::Authenticated => {
-                    self.authenticated = true;
-                    continue;
-                }
-                AccessKind::RequiresScopes => &mut self.scopes,
-                AccessKind::Policy => &mut self.policies,
-            };
-            *slot = Some(match slot.take() {
-                Some(held) => dnf_conjunction(vec![held, a.value.clone()]),
-                None => a.value.clone(),
-            });
-        }
-    }
-
-    /// Whether a caller meeting these needs always meets `other` too.
-    fn satisfies(&self, other: &[Access]) -> bool {
-        let other = Needs::of(other);
-        (self.authenticated || !other.authenticated)
-            && implies(self.scopes.as_ref(), other.scopes.as_ref())
-            && implies(self.policies.as_ref(), other.policies.as_ref())
-    }
-}
-
-/// Whether every conjunction of `first` contains one of `second`'s.
-fn implies(first: Option<&Vec<Vec<String>>>, second: Option<&Vec<Vec<String>>>) -> bool {
-    let truth = vec![Vec::new()];
-    let first = first.filter(|f| !f.is_empty()).unwrap_or(&truth);
-    let second = second.filter(|s| !s.is_empty()).unwrap_or(&truth);
-    first.iter().all(|all| {
-        second
-            .iter()
-            .any(|needed| needed.iter().all(|e| all.contains(e)))
-    })
-}
-
-/// `MISSING_TRANSITIVE_AUTH_REQUIREMENTS`: a field whose `@requires` selects
-/// data that needs more than the field itself needs would hand that data to
-/// callers who may not see it, so every field (and its type, and every type
-/// condition) its `@requires` selects must need no more than it does.
-pub(super) fn check_requires(
-    types: &[SuperType],
-    graphs: &[(String, String, String)],
-    errors: &mut Vec<crate::core::compose::CompositionError>,
-) {
-    use crate::core::compose::{CompositionError, CompositionErrorCode};
-    let by_name: HashMap<&str, &SuperType> = types.iter().map(|t| (t.name.as_str(), t)).collect();
-    for ty in types {
-        for field in &ty.fields {
-            for join in &field.join_fields {
-                let Some(requires) = &join.requires else {
-                    continue;
-                };
-                let Ok(selections) = super::super::fieldset::parse(requires) else {
-                    continue;
-                };
-                let mut needs = Needs::of(&ty.applied.access);
-                needs.add(&field.applied.access);
-                let coordinate = format!("{}.{}", ty.name, field.name);
-                if let Some(what) = first_unmet(&needs, &by_name, &ty.name, &selections) {
-                    let subgraph = graphs
-                        .iter()
-                        .find(|(id, _, _)| *id == join.graph)
-                        .map(|(_, name, _)| name.as_str());
-                    errors.push(CompositionError::new(
-                        CompositionErrorCode::MissingTransitiveAuthRequirements,
-                        subgraph,
-                        Some(coordinate.clone()),
-                        format!(
-                            "Field \"{coordinate}\" does not specify necessary @authenticated, @requiresScopes and/or @policy auth requirements to access the transitive {what} data from @requires selection set."
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// The first selection under `parent` whose requirements `needs` does not
-/// meet, described as Apollo's message does.
-fn first_unmet(
-    needs: &Needs,
-    types: &HashMap<&str, &SuperType>,
-    parent: &str,
-    selections: &[super::super::fieldset::Selection],
-) -> Option<String> {
-    use super::super::fieldset::Selection;
-    for selection in selections {
-        match selection {
-            Selection::Field { name, children, .. } => {
-                let Some(field) = types
-                    .get(parent)
-                    .and_then(|t| t.fields.iter().find(|f| f.name == *name))
-                else {
-                    continue;
-                };
-                let output = field.ty.inner_named_type().as_str();
-                let output_access = types
-                    .get(output)
-                    .map_or(&[][..], |t| t.applied.access.as_slice());
-                if !needs.satisfies(&field.applied.access) || !needs.satisfies(output_access) {
-                    return Some(format!("field \"{parent}.{name}\""));
-                }
-                if let Some(unmet) = first_unmet(needs, types, output, children) {
-                    return Some(unmet);
-                }
-            }
-            Selection::Fragment { on, children } => {
-                let inner = on.as_deref().unwrap_or(parent);
-                if let Some(condition) = on {
-                    let access = types
-                        .get(condition.as_str())
-                        .map_or(&[][..], |t| t.applied.access.as_slice());
-                    if !needs.satisfies(access) {
-                        return Some(format!("inline fragment type condition \"{condition}\""));
-                    }
-                }
-                if let Some(unmet) = first_unmet(needs, types, inner, children) {
-                    return Some(unmet);
-                }
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //! - `inaccessible`: the `@inaccessible` rules on the merged model.
 //! - `access`: `@authenticated`, `@requiresScopes`, `@policy` (merged, and
 //!   propagated from implementations to interfaces).
+//! - `transitive`: `MISSING_TRANSITIVE_AUTH_REQUIREMENTS` for `@requires`
+//!   and `@fromContext`.
 //! - `model`: the supergraph model.
 
 use std::collections::HashSet;
@@ -118,9 +120,17 @@ pub(super) fn merge(
         .map(|s| (s.graph_id.clone(), s.name.clone(), s.url.clone()))
         .collect();
     graphs.sort();
+    // The cost spec came with Federation 2.9: a subgraph that applies it
+    // needs join v0.5 whatever federation version it links.
     let join_minor = match subgraphs
         .iter()
-        .map(|s| s.fed_minor)
+        .map(|s| {
+            if s.demand_names.is_empty() {
+                s.fed_minor
+            } else {
+                s.fed_minor.max(9)
+            }
+        })
         .max()
         .unwrap_or_default()
     {
@@ -140,9 +150,24 @@ pub(super) fn merge(
         types,
         directives,
         access: access::supergraph_names(subgraphs),
+        context_link_at: access::context_link_at(subgraphs),
+        demand: super::cost::supergraph_names(subgraphs).map(|mut names| {
+            let first = subgraphs
+                .iter()
+                .position(|s| !s.demand_names.is_empty())
+                .unwrap_or_default();
+            names.after_access = access::supergraph_names(&subgraphs[..=first]).len();
+            names
+        }),
     };
+    super::cost::resolve_supergraph(&mut supergraph);
     inaccessible::check(&mut supergraph, merger.errors);
-    access::check_requires(&supergraph.types, &supergraph.graphs, merger.errors);
+    transitive::check(
+        subgraphs,
+        &supergraph.types,
+        &supergraph.graphs,
+        merger.errors,
+    );
     supergraph
 }
 
@@ -279,6 +304,7 @@ fn merge_applied<'a>(all: impl Iterator<Item = &'a Applied>) -> Applied {
     let all: Vec<&Applied> = all.collect();
     let mut merged = Applied {
         access: access::merge_access(all.iter().map(|a| a.access.as_slice())),
+        demand: super::cost::merge(all.iter().map(|a| &a.demand)),
         ..Applied::default()
     };
     let mut groups: Vec<(&str, Vec<&String>)> = Vec::new();
@@ -525,4 +551,5 @@ mod access;
 mod fields;
 mod inaccessible;
 mod model;
+mod transitive;
 mod values;

@@ -18,12 +18,19 @@ pub(crate) struct Supergraph {
     pub uses_tag: bool,
     /// Some subgraph sets a `@context` (the supergraph links the context spec).
     pub uses_context: bool,
+    /// How many of the access-control links precede the context link (the
+    /// specs are linked in the order subgraphs, in name order, first use
+    /// them; in one subgraph, the access-control ones before the context).
+    pub context_link_at: usize,
     /// The `x` of join `v0.x`: 3 up to Federation 2.6, 4 for 2.7, 5 from 2.8
     /// (as Apollo's composition picks it).
     pub join_minor: u32,
     /// The access-control specs linked (in Apollo's order) and the name of
     /// each one's directive in the supergraph.
     pub access: Vec<(AccessKind, String)>,
+    /// The names of `@cost` and `@listSize`, when the supergraph links the
+    /// cost spec.
+    pub demand: Option<crate::core::compose::cost::Names>,
 }
 
 /// An executable directive definition kept in the supergraph.
