@@ -1,20 +1,27 @@
-//! Entity fetches coalesced at run time: fetches of one execution that send
-//! the same operation (but for its name) to the same subgraph with the same
-//! variables, and
-//! become ready together (parallel branches of the plan, or the next steps
-//! of branches whose previous fetch was itself coalesced), go as one
-//! `_entities` request with their representations concatenated and
-//! deduplicated. The benchmark's query goes from 13 subgraph requests to
-//! fewer this way; nothing changes in the plan.
+//! Entity fetches coalesced at run time: entity fetches of one execution to
+//! the same subgraph, at the same plan level, with the same variables, go as
+//! one `_entities` request with their representations concatenated and
+//! deduplicated, when they send the same operation (but for its name) or
+//! their representations are of different types (their selections then sit
+//! side by side in one `_entities` field: see [`merge_disjoint`]). The
+//! benchmark's query goes from 13 subgraph requests to 7 this way; nothing
+//! changes in the plan.
 //!
-//! The first fetch of a batch (its leader) opens it and yields once to the
-//! executor, so that its siblings polled in the same turn can join; then it
-//! sends the batch and hands every member the shared answer with the
-//! positions of its own representations in it. A fetch that has no twin in
-//! the plan (the same subgraph and operation) never waits.
+//! A fetch's level is the length of the longest chain of fetches that must
+//! finish before it starts (a `Sequence` adds its earlier children's chains,
+//! a `Parallel` the longest of its children's). Fetches of one level never
+//! wait for each other, so the members of a group (twins at one level) can
+//! wait for every other member without a cycle: each group is complete once
+//! all the fetches of lower levels are done. A group's first member to arrive
+//! (its leader) waits until every member has arrived or reported that it
+//! has nothing to fetch ([`Batcher::skip`]), then sends the batch and hands
+//! every member the shared answer with the positions of its own
+//! representations in it. This is the latency Hive Router's level-wise
+//! batching pays too: a branch may wait for a parallel one at its level. A
+//! fetch with no twin at its level never waits.
 //!
 //! # Layout
-//! - [`Batcher`]: the open batches of one execution.
+//! - [`Batcher`]: the groups of one execution, and their open batches.
 //! - [`Joined`]: what one member gets back.
 
 use std::hash::{BuildHasher, Hasher};
@@ -27,119 +34,190 @@ use tokio::sync::oneshot;
 use super::data::Data;
 use super::entities::hash_value;
 use crate::client::{SubgraphError, SubgraphResponse};
-use crate::core::plan::{FetchNode, OperationKind, PlanNode, QueryPlan};
+use crate::core::plan::{FetchNode, OperationKind, PlanNode, QueryPlan, RequiresSelection};
 
 /// A subgraph's answer, shared by the members of a batch.
 pub(super) type Answer = Result<Arc<SubgraphResponse>, SubgraphError>;
 
-/// What one member of a batch gets: the answer, and where its
+/// What one member of a batch gets: its part of the answer, and where its
 /// representations are in the batch's (`None`: it went alone, in order).
 pub(super) struct Joined {
-    pub answer: Answer,
+    pub answer: Result<Share, SubgraphError>,
     pub positions: Option<Vec<usize>>,
     /// Whether this member sent the request (it reports the answer's errors
     /// that belong to no entity).
     pub leader: bool,
 }
 
-/// What a leader sends: the batch's variables and representations.
-pub(super) struct Outgoing {
+/// A member's part of a batch's answer.
+pub(super) struct Share {
+    /// The answer, for its errors (its `_entities` are moved out into the
+    /// members' shares when no other request shares it).
+    pub response: Arc<SubgraphResponse>,
+    /// The member's entities, one per representation of its own, in order
+    /// (`None`: the answer has no `_entities` list). Each is the answer's
+    /// own where only this member asked for it, a copy where others did too.
+    pub entities: Option<Vec<Data>>,
+}
+
+/// What a leader sends: the batch's operation (when its group merges
+/// fetches of different selections; else the leader's own), variables and
+/// representations.
+pub(super) struct Outgoing<'b> {
+    pub operation: Option<&'b Merged>,
     pub values: Map<String, Value>,
     pub representations: Vec<Data>,
 }
 
-/// The open batches of one execution.
-pub(super) struct Batcher<'p> {
-    /// Entity fetches of the plan that have a twin (another fetch node with
-    /// the same subgraph and operation), by address.
-    twinned: Vec<usize>,
-    open: Mutex<Opened<'p>>,
+/// The batch groups of one execution.
+pub(super) struct Batcher {
+    /// The group of every entity fetch that has a twin at its level, by
+    /// the fetch's address.
+    group_of: Vec<(usize, usize)>,
+    /// Each group's operation, when it merges different selections.
+    operations: Vec<Option<Merged>>,
+    groups: Mutex<Vec<Group>>,
 }
 
-#[derive(Default)]
-struct Opened<'p> {
-    batches: Vec<Open<'p>>,
-    /// The id the next batch gets.
-    next_id: u64,
+/// Twin fetches at one level, and their batch while it is open.
+struct Group {
+    /// How many fetches of the plan are in the group.
+    members: usize,
+    /// How many have joined or skipped.
+    reported: usize,
+    batch: Option<Open>,
+    /// Wakes the leader once every member has reported.
+    complete: Option<oneshot::Sender<()>>,
 }
 
-struct Open<'p> {
-    id: u64,
-    fetch: &'p FetchNode,
+struct Open {
     values: Map<String, Value>,
     representations: Vec<Data>,
     /// How many of `representations` are the leader's own (the first ones).
     own: usize,
     /// Representations by hash, to find one a member shares with another.
     seen: HashMap<u64, Vec<usize>>,
-    followers: Vec<oneshot::Sender<Answer>>,
+    /// Each follower's positions, and where its share goes.
+    followers: Vec<(Vec<usize>, oneshot::Sender<Result<Share, SubgraphError>>)>,
 }
 
-impl<'p> Batcher<'p> {
+/// How a fetch takes part in its group's batch.
+enum Role {
+    /// Woken once every member has reported.
+    Leader(oneshot::Receiver<()>),
+    Follower(Vec<usize>, oneshot::Receiver<Result<Share, SubgraphError>>),
+    /// Its variables differ from the batch's (cannot happen for twins of one
+    /// execution, but then it goes alone rather than wrong).
+    Alone(Map<String, Value>, Vec<Data>),
+}
+
+impl Batcher {
     /// A batcher for one execution of `plan`.
-    pub fn new(plan: &'p QueryPlan) -> Self {
+    pub fn new(plan: &QueryPlan) -> Self {
         let mut fetches = Vec::new();
         if let Some(node) = &plan.node {
-            entity_fetches(node, &mut fetches);
+            entity_fetches(node, 0, &mut fetches);
         }
-        let twinned = fetches
-            .iter()
-            .filter(|&&fetch| {
-                fetches
+        // Fetches to one subgraph at one level with the same variables, by
+        // operation (but for its name).
+        let mut by_place: HashMap<(&str, usize, &str), Vec<Twins<'_>>> = HashMap::default();
+        for &(fetch, level) in &fetches {
+            let Some((signature, _)) = entity_parts(fetch) else {
+                continue;
+            };
+            let classes = by_place
+                .entry((fetch.subgraph.as_str(), level, signature))
+                .or_default();
+            match classes
+                .iter_mut()
+                .find(|twins| unnamed(twins.fetches[0]) == unnamed(fetch))
+            {
+                Some(twins) => twins.fetches.push(fetch),
+                None => classes.push(Twins {
+                    fetches: vec![fetch],
+                }),
+            }
+        }
+        let mut group_of = Vec::new();
+        let mut operations = Vec::new();
+        let mut groups = Vec::new();
+        for classes in by_place.into_values() {
+            for merged in merge_disjoint(classes) {
+                let members: Vec<&FetchNode> = merged
                     .iter()
-                    .any(|&other| address(other) != address(fetch) && alike(other, fetch))
-            })
-            .map(|&fetch| address(fetch))
-            .collect();
+                    .flat_map(|twins| twins.fetches.iter().copied())
+                    .collect();
+                if members.len() < 2 {
+                    continue;
+                }
+                group_of.extend(members.iter().map(|&fetch| (address(fetch), groups.len())));
+                operations.push((merged.len() > 1).then(|| merged_operation(&merged)));
+                groups.push(Group {
+                    members: members.len(),
+                    reported: 0,
+                    batch: None,
+                    complete: None,
+                });
+            }
+        }
         Batcher {
-            twinned,
-            open: Mutex::new(Opened::default()),
+            group_of,
+            operations,
+            groups: Mutex::new(groups),
         }
     }
 
-    /// Whether `fetch` may share a request with another fetch of the plan.
+    /// Whether `fetch` shares a request with its twins: it must then either
+    /// [`Batcher::join`] or [`Batcher::skip`].
     pub fn batches(&self, fetch: &FetchNode) -> bool {
-        self.twinned.contains(&address(fetch))
+        self.group(fetch).is_some()
     }
 
-    /// Joins the open batch for `fetch` and `values`, or opens one and sends
-    /// it (with `send`) once the fetches ready in this turn have joined.
-    pub async fn join<F, Fut>(
-        &self,
-        fetch: &'p FetchNode,
+    fn group(&self, fetch: &FetchNode) -> Option<usize> {
+        let address = address(fetch);
+        self.group_of
+            .iter()
+            .find(|(fetch, _)| *fetch == address)
+            .map(|&(_, group)| group)
+    }
+
+    /// Reports that `fetch` has nothing to fetch in this execution (its
+    /// condition does not hold, or no object needs it), so its group does
+    /// not wait for it.
+    pub fn skip(&self, fetch: &FetchNode) {
+        if let Some(group) = self.group(fetch) {
+            let mut groups = self.lock();
+            if let Some(group) = groups.get_mut(group) {
+                group.report();
+            }
+        }
+    }
+
+    /// Joins the batch of `fetch`'s group, or opens it and sends it (with
+    /// `send`) once every member of the group has reported.
+    pub async fn join<'s, F, Fut>(
+        &'s self,
+        fetch: &FetchNode,
         values: Map<String, Value>,
         representations: Vec<Data>,
         send: F,
     ) -> Joined
     where
-        F: FnOnce(Outgoing) -> Fut,
+        F: FnOnce(Outgoing<'s>) -> Fut,
         Fut: Future<Output = Answer>,
     {
-        let joined = {
-            let mut open = self.lock();
-            match open
-                .batches
-                .iter_mut()
-                .find(|batch| batch.accepts(fetch, &values))
-            {
-                Some(batch) => {
-                    let positions = batch.add(representations);
-                    let (tell, told) = oneshot::channel();
-                    batch.followers.push(tell);
-                    Err((positions, told))
-                }
-                None => {
-                    let id = open.next_id;
-                    open.next_id += 1;
-                    open.batches
-                        .push(Open::new(id, fetch, values, representations));
-                    Ok(id)
-                }
+        let Some(index) = self.group(fetch) else {
+            return alone(values, representations, send).await;
+        };
+        let role = {
+            let mut groups = self.lock();
+            match groups.get_mut(index) {
+                None => Role::Alone(values, representations),
+                Some(group) => group.enter(values, representations),
             }
         };
-        let id = match joined {
-            Ok(id) => id,
-            Err((positions, told)) => {
+        let completed = match role {
+            Role::Follower(positions, told) => {
                 let answer = told.await.unwrap_or_else(|_| {
                     Err(SubgraphError::Transport {
                         connect: false,
@@ -152,21 +230,21 @@ impl<'p> Batcher<'p> {
                     leader: false,
                 };
             }
+            Role::Alone(values, representations) => {
+                return alone(values, representations, send).await;
+            }
+            Role::Leader(completed) => completed,
         };
-        // Let the fetches that become ready in this turn join.
-        tokio::task::yield_now().await;
-        let batch = {
-            let mut open = self.lock();
-            let index = open.batches.iter().position(|batch| batch.id == id);
-            index.map(|index| open.batches.swap_remove(index))
-        };
+        // Dropped without a word only if the batcher is; send anyway.
+        let _ = completed.await;
+        let batch = self
+            .lock()
+            .get_mut(index)
+            .and_then(|group| group.batch.take());
         let Some(batch) = batch else {
             // Only the leader takes its batch out, so it is there.
             return Joined {
-                answer: Err(SubgraphError::Transport {
-                    connect: false,
-                    detail: "a batch went missing".into(),
-                }),
+                answer: Err(missing()),
                 positions: None,
                 leader: true,
             };
@@ -179,55 +257,197 @@ impl<'p> Batcher<'p> {
             ..
         } = batch;
         // The leader's representations came first, deduplicated already.
-        let own = (!followers.is_empty()).then_some(0..own);
+        let own: Option<Vec<usize>> = (!followers.is_empty()).then(|| (0..own).collect());
+        let operation = self.operations.get(index).and_then(Option::as_ref);
         let answer = send(Outgoing {
+            operation,
             values,
             representations,
         })
         .await;
-        for follower in followers {
+        let (positions, tells): (Vec<_>, Vec<_>) = followers.into_iter().unzip();
+        let mut members = vec![own.as_deref()];
+        members.extend(positions.iter().map(|p| Some(p.as_slice())));
+        let mut shares = share_out(answer, &members).into_iter();
+        let mine = shares.next().unwrap_or_else(|| Err(missing()));
+        for (tell, share) in tells.into_iter().zip(shares) {
             // A follower that is gone (its request ended) needs no answer.
-            let _ = follower.send(answer.clone());
+            let _ = tell.send(share);
         }
         Joined {
-            answer,
-            positions: own.map(Iterator::collect),
+            answer: mine,
+            positions: own,
             leader: true,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Opened<'p>> {
-        self.open
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Group>> {
+        self.groups
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-impl<'p> Open<'p> {
-    fn new(
-        id: u64,
-        fetch: &'p FetchNode,
-        values: Map<String, Value>,
-        representations: Vec<Data>,
-    ) -> Self {
+/// Sends one fetch's own request.
+async fn alone<'s, F, Fut>(
+    values: Map<String, Value>,
+    representations: Vec<Data>,
+    send: F,
+) -> Joined
+where
+    F: FnOnce(Outgoing<'s>) -> Fut,
+    Fut: Future<Output = Answer>,
+{
+    let answer = send(Outgoing {
+        operation: None,
+        values,
+        representations,
+    })
+    .await;
+    Joined {
+        answer: share_out(answer, &[None])
+            .pop()
+            .unwrap_or_else(|| Err(missing())),
+        positions: None,
+        leader: true,
+    }
+}
+
+fn missing() -> SubgraphError {
+    SubgraphError::Transport {
+        connect: false,
+        detail: "a batch went missing".into(),
+    }
+}
+
+/// Splits `answer` into one share per member (its positions in the batch;
+/// `None`: every entity, in order). An entity only one member asked for is
+/// moved to it when no other request shares the answer.
+fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Result<Share, SubgraphError>> {
+    let mut response = match answer {
+        Ok(response) => response,
+        Err(error) => return members.iter().map(|_| Err(error.clone())).collect(),
+    };
+    let mut owned = Arc::get_mut(&mut response).and_then(take_entities);
+    let shared: Option<&Vec<Data>> = match &owned {
+        Some(_) => None,
+        None => match response
+            .data
+            .as_ref()
+            .and_then(|data| data.get("_entities"))
+        {
+            Some(Data::Array(entities)) => Some(entities),
+            _ => None,
+        },
+    };
+    let count = owned.as_ref().or(shared).map_or(0, Vec::len);
+    let all: Vec<usize> = (0..count).collect();
+    let positions = |member: &Option<&[usize]>| -> Vec<usize> {
+        member.map_or_else(|| all.clone(), <[usize]>::to_vec)
+    };
+    let mut uses = vec![0usize; count];
+    for member in members {
+        for position in positions(member) {
+            if let Some(n) = uses.get_mut(position) {
+                *n += 1;
+            }
+        }
+    }
+    members
+        .iter()
+        .map(|member| {
+            let entities = match (&mut owned, shared) {
+                (Some(entities), _) => Some(
+                    positions(member)
+                        .into_iter()
+                        .map(|p| match uses.get_mut(p) {
+                            Some(n) => {
+                                *n -= 1;
+                                if *n == 0 {
+                                    std::mem::take(&mut entities[p])
+                                } else {
+                                    entities[p].clone()
+                                }
+                            }
+                            None => Data::Null,
+                        })
+                        .collect(),
+                ),
+                (None, Some(entities)) => Some(
+                    positions(member)
+                        .into_iter()
+                        .map(|p| entities.get(p).cloned().unwrap_or(Data::Null))
+                        .collect(),
+                ),
+                (None, None) => None,
+            };
+            Ok(Share {
+                response: response.clone(),
+                entities,
+            })
+        })
+        .collect()
+}
+
+/// The `_entities` list of an answer no one else holds, taken out of it.
+fn take_entities(response: &mut SubgraphResponse) -> Option<Vec<Data>> {
+    match response.data.as_mut()? {
+        Data::Object(data) => match data.remove("_entities")? {
+            Data::Array(entities) => Some(entities),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Group {
+    /// A member arrives: it opens the batch (and leads it) or joins it.
+    fn enter(&mut self, values: Map<String, Value>, representations: Vec<Data>) -> Role {
+        let role = match &mut self.batch {
+            Some(batch) if batch.values == values => {
+                let positions = batch.add(representations);
+                let (tell, told) = oneshot::channel();
+                batch.followers.push((positions.clone(), tell));
+                Role::Follower(positions, told)
+            }
+            Some(_) => Role::Alone(values, representations),
+            None => {
+                self.batch = Some(Open::new(values, representations));
+                let (complete, completed) = oneshot::channel();
+                self.complete = Some(complete);
+                Role::Leader(completed)
+            }
+        };
+        self.report();
+        role
+    }
+
+    /// Counts a member that joined or skipped; the last one wakes the leader.
+    fn report(&mut self) {
+        self.reported += 1;
+        if self.reported >= self.members
+            && let Some(complete) = self.complete.take()
+        {
+            // A leader that is gone (its request ended) needs no wake-up.
+            let _ = complete.send(());
+        }
+    }
+}
+
+impl Open {
+    fn new(values: Map<String, Value>, representations: Vec<Data>) -> Self {
         let mut seen: HashMap<u64, Vec<usize>> = HashMap::default();
         for (index, representation) in representations.iter().enumerate() {
             let hash = hash_of(&seen, representation);
             seen.entry(hash).or_default().push(index);
         }
         Open {
-            id,
-            fetch,
             values,
             own: representations.len(),
             representations,
             seen,
             followers: Vec::new(),
         }
-    }
-
-    fn accepts(&self, fetch: &FetchNode, values: &Map<String, Value>) -> bool {
-        alike(self.fetch, fetch) && self.values == *values
     }
 
     /// Adds a member's representations; their positions in the batch.
@@ -251,10 +471,95 @@ impl<'p> Open<'p> {
     }
 }
 
-/// Whether two fetches send the same operation to the same subgraph: the
-/// same text but for the operation name (each fetch's own, for logs).
-fn alike(a: &FetchNode, b: &FetchNode) -> bool {
-    a.subgraph == b.subgraph && unnamed(a) == unnamed(b)
+/// Fetches that send the same operation (but for its name).
+struct Twins<'p> {
+    fetches: Vec<&'p FetchNode>,
+}
+
+impl Twins<'_> {
+    /// The types its representations are of.
+    fn types(&self) -> impl Iterator<Item = &str> {
+        self.fetches[0]
+            .requires
+            .iter()
+            .flatten()
+            .filter_map(|selection| match selection {
+                RequiresSelection::InlineFragment { type_condition, .. } => {
+                    Some(type_condition.as_str())
+                }
+                RequiresSelection::Field { .. } => None,
+            })
+    }
+}
+
+/// Classes of twins gathered into groups whose representations are of
+/// different types, so that their selections, side by side in one
+/// `_entities` field, never meet on one object (a field of one response key
+/// with other arguments there would make the operation invalid).
+fn merge_disjoint(classes: Vec<Twins<'_>>) -> Vec<Vec<Twins<'_>>> {
+    let mut groups: Vec<Vec<Twins<'_>>> = Vec::new();
+    for twins in classes {
+        let types: Vec<&str> = twins.types().collect();
+        let fits = |group: &Vec<Twins<'_>>| {
+            !types.is_empty()
+                && group
+                    .iter()
+                    .all(|other| other.types().all(|t| !types.contains(&t)))
+        };
+        match groups.iter_mut().position(|group| fits(group)) {
+            Some(index) => groups[index].push(twins),
+            None => groups.push(vec![twins]),
+        }
+    }
+    groups
+}
+
+/// The `_entities` field a fetch's operation opens with (after its
+/// variable definitions), and the selection the planner writes after it.
+const ENTITIES: &str = "{ _entities(representations: $representations) {";
+const CLOSE: &str = " } }";
+
+/// An entity fetch's operation text split after its name: its variable
+/// definitions (up to the `_entities` field), and the selections inside
+/// `_entities { … }`. `None` for a text not of that shape.
+fn entity_parts(fetch: &FetchNode) -> Option<(&str, &str)> {
+    let text = unnamed(fetch);
+    let at = text.find(ENTITIES)?;
+    let inner = text[at + ENTITIES.len()..].strip_suffix(CLOSE)?;
+    Some((&text[..at], inner))
+}
+
+/// The operation of a group that merges different selections.
+pub(super) struct Merged {
+    /// Its text.
+    pub text: String,
+    /// Its name (its first fetch's).
+    pub name: Option<String>,
+}
+
+/// One operation selecting every class's fields in one `_entities` field,
+/// named as the first fetch.
+fn merged_operation(classes: &[Twins<'_>]) -> Merged {
+    let first = classes[0].fetches[0];
+    let text = first.operation.as_str();
+    let head = &text[..text.len() - unnamed(first).len()];
+    let mut operation = String::from(head);
+    let mut definitions_written = false;
+    for twins in classes {
+        if let Some((definitions, inner)) = entity_parts(twins.fetches[0]) {
+            if !definitions_written {
+                operation.push_str(definitions);
+                operation.push_str(ENTITIES);
+                definitions_written = true;
+            }
+            operation.push_str(inner);
+        }
+    }
+    operation.push_str(CLOSE);
+    Merged {
+        text: operation,
+        name: first.operation_name.clone(),
+    }
 }
 
 /// The operation text after its name.
@@ -287,20 +592,31 @@ pub(super) fn batchable(fetch: &FetchNode) -> bool {
         && fetch.context_variables.is_empty()
 }
 
-fn entity_fetches<'p>(node: &'p PlanNode, out: &mut Vec<&'p FetchNode>) {
+/// Every batchable entity fetch of `node` with its level, `node` starting
+/// at `level`; the node's height (the length of its longest chain of
+/// fetches).
+fn entity_fetches<'p>(
+    node: &'p PlanNode,
+    level: usize,
+    out: &mut Vec<(&'p FetchNode, usize)>,
+) -> usize {
     match node {
-        PlanNode::Sequence(nodes) | PlanNode::Parallel(nodes) => {
-            for node in nodes {
-                entity_fetches(node, out);
-            }
-        }
+        PlanNode::Sequence(nodes) => nodes.iter().fold(0, |height, node| {
+            height + entity_fetches(node, level + height, out)
+        }),
+        PlanNode::Parallel(nodes) => nodes
+            .iter()
+            .map(|node| entity_fetches(node, level, out))
+            .max()
+            .unwrap_or(0),
         PlanNode::Flatten(flatten) => {
             if let PlanNode::Fetch(fetch) = flatten.node.as_ref()
                 && batchable(fetch)
             {
-                out.push(fetch);
+                out.push((fetch, level));
             }
+            1
         }
-        PlanNode::Fetch(_) => {}
+        PlanNode::Fetch(_) => 1,
     }
 }

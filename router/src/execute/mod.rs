@@ -108,7 +108,7 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 fn run_node<'a>(
     ctx: &'a ExecutionContext<'a>,
     state: &'a Mutex<State>,
-    batcher: &'a Batcher<'a>,
+    batcher: &'a Batcher,
     node: &'a PlanNode,
 ) -> BoxFuture<'a, ()> {
     async move {
@@ -149,7 +149,8 @@ async fn send(
     variables: Variables<'_>,
 ) -> Option<Arc<SubgraphResponse>> {
     let url = subgraph_url(ctx, state, fetch)?;
-    match transmit(ctx, fetch, url, variables).await {
+    let operation = (fetch.operation.as_str(), fetch.operation_name.as_deref());
+    match transmit(ctx, fetch, operation, url, variables).await {
         Ok(response) => Some(response),
         Err(error) => {
             unavailable(state, fetch, &error);
@@ -186,19 +187,16 @@ fn subgraph_url<'c>(
 async fn transmit(
     ctx: &ExecutionContext<'_>,
     fetch: &FetchNode,
+    (operation, name): (&str, Option<&str>),
     url: &str,
     variables: Variables<'_>,
 ) -> batch::Answer {
     let span = tracing::info_span!(
         "subgraph_fetch",
         subgraph = %fetch.subgraph,
-        operation = fetch.operation_name.as_deref().unwrap_or(""),
+        operation = name.unwrap_or(""),
     );
-    let (subgraph, operation, name) = (
-        fetch.subgraph.as_str(),
-        fetch.operation.as_str(),
-        fetch.operation_name.as_deref(),
-    );
+    let subgraph = fetch.subgraph.as_str();
     if ctx.dedupe && fetch.operation_kind == OperationKind::Query {
         ctx.client
             .fetch_shared(subgraph, url, operation, name, variables, ctx.headers)
@@ -270,11 +268,11 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
     }
 }
 
-async fn run_flatten<'p>(
+async fn run_flatten(
     ctx: &ExecutionContext<'_>,
     state: &Mutex<State>,
-    batcher: &Batcher<'p>,
-    flatten: &'p FlattenNode,
+    batcher: &Batcher,
+    flatten: &FlattenNode,
 ) {
     let PlanNode::Fetch(fetch) = flatten.node.as_ref() else {
         // The planner only puts fetches under a flatten; anything else is a bug.
@@ -285,6 +283,7 @@ async fn run_flatten<'p>(
         return;
     };
     if !wanted(ctx, fetch) {
+        batcher.skip(fetch);
         return;
     }
     let batch = {
@@ -298,6 +297,7 @@ async fn run_flatten<'p>(
         )
     };
     if batch.representations.is_empty() {
+        batcher.skip(fetch);
         return;
     }
     if batcher.batches(fetch) {
@@ -405,15 +405,16 @@ async fn run_entity_batch(
 
 /// An entity fetch that may share its request with others (see `batch`):
 /// its entities are picked from the shared answer by position.
-async fn run_batched<'p>(
+async fn run_batched(
     ctx: &ExecutionContext<'_>,
     state: &Mutex<State>,
-    batcher: &Batcher<'p>,
+    batcher: &Batcher,
     flatten: &FlattenNode,
-    fetch: &'p FetchNode,
+    fetch: &FetchNode,
     batch: entities::Batch,
 ) {
     let Some(url) = subgraph_url(ctx, state, fetch) else {
+        batcher.skip(fetch);
         return;
     };
     let entities::Batch {
@@ -427,11 +428,15 @@ async fn run_batched<'p>(
                 values: &outgoing.values,
                 representations: Some(&outgoing.representations),
             };
-            transmit(ctx, fetch, url, variables).await
+            let (operation, name) = match outgoing.operation {
+                Some(merged) => (merged.text.as_str(), merged.name.as_deref()),
+                None => (fetch.operation.as_str(), fetch.operation_name.as_deref()),
+            };
+            transmit(ctx, fetch, (operation, name), url, variables).await
         })
         .await;
-    let response = match joined.answer {
-        Ok(response) => response,
+    let share = match joined.answer {
+        Ok(share) => share,
         Err(error) => {
             unavailable(state, fetch, &error);
             return;
@@ -442,7 +447,7 @@ async fn run_batched<'p>(
         .unwrap_or_else(|| (0..origins.len()).collect());
     let mut state = lock(state);
     let mut errors = Vec::new();
-    for error in &response.errors {
+    for error in &share.response.errors {
         let own = match entity_index(error) {
             // An entity's error goes to the first member that asked for it.
             Some(index) => positions
@@ -459,16 +464,8 @@ async fn run_batched<'p>(
         }
     }
     state.errors.extend(errors);
-    if let Some(Data::Array(entities)) = response
-        .data
-        .as_ref()
-        .and_then(|data| data.get("_entities"))
-    {
-        let picked = positions
-            .iter()
-            .map(|&p| entities.get(p).unwrap_or(&Data::Null))
-            .collect();
-        merge::merge_shared_entity_refs(&mut state.data, &flatten.path, picked, &origins);
+    if let Some(entities) = share.entities {
+        merge::merge_entities(&mut state.data, &flatten.path, entities, &origins);
     }
 }
 
