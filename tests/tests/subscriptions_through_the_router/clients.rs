@@ -66,9 +66,9 @@ impl Subscription {
         variables: Value,
     ) -> Self {
         let transport = match protocol {
-            Protocol::WebSocket => {
-                Transport::WebSocket(Box::new(websocket(graphql_url, token, query, variables).await))
-            }
+            Protocol::WebSocket => Transport::WebSocket(Box::new(
+                websocket(graphql_url, token, query, variables).await,
+            )),
             Protocol::Sse | Protocol::Multipart => {
                 let accept = if protocol == Protocol::Sse {
                     "text/event-stream"
@@ -153,7 +153,12 @@ impl Subscription {
     }
 }
 
-async fn websocket(graphql_url: &str, token: Option<&str>, query: &str, variables: Value) -> Socket {
+async fn websocket(
+    graphql_url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Socket {
     let url = graphql_url.replacen("http://", "ws://", 1);
     let mut request = url.into_client_request().expect("a WebSocket request");
     request.headers_mut().insert(
@@ -168,7 +173,11 @@ async fn websocket(graphql_url: &str, token: Option<&str>, query: &str, variable
         Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
         None => json!({}),
     };
-    send(&mut socket, json!({ "type": "connection_init", "payload": payload })).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
     let ack = tokio::time::timeout(WAIT, read_message(&mut socket))
         .await
         .expect("connection_ack in time");

@@ -93,11 +93,17 @@ impl Live {
 
     /// Places an order (a mug and two tees) through the router; its id.
     async fn place_order(&self, buyer: &Buyer) -> String {
-        let items = json!([{ "sku": "E2E-MUG", "quantity": 1 }, { "sku": "E2E-TEE", "quantity": 2 }]);
+        let items =
+            json!([{ "sku": "E2E-MUG", "quantity": 1 }, { "sku": "E2E-TEE", "quantity": 2 }]);
         let order = self
             .routed
             .router
-            .data(Some(&buyer.token), CREATE_ORDER, json!({ "items": items }), "createOrder")
+            .data(
+                Some(&buyer.token),
+                CREATE_ORDER,
+                json!({ "items": items }),
+                "createOrder",
+            )
             .await;
         assert_eq!(order["status"], "PENDING_PAYMENT", "{order}");
         order["id"].as_str().expect("an order id").to_owned()
@@ -118,7 +124,12 @@ impl Live {
         assert_eq!(paid["status"], "SUCCEEDED", "{paid}");
     }
 
-    async fn subscribe_to(&self, protocol: Protocol, buyer: &Buyer, order_id: &str) -> Subscription {
+    async fn subscribe_to(
+        &self,
+        protocol: Protocol,
+        buyer: &Buyer,
+        order_id: &str,
+    ) -> Subscription {
         Subscription::start(
             protocol,
             self.url(),
@@ -137,8 +148,16 @@ fn assert_whole_order(event: &Value, order_id: &str, email: &str, status: &str, 
     let order = &event["data"]["orderUpdated"];
     assert_eq!(order["id"], order_id, "{event}");
     assert_eq!(order["status"], status, "{event}");
-    assert_eq!(order["total"], json!({ "amount": 5250, "currency": "USD" }), "{event}");
-    assert_eq!(order["buyer"], json!({ "name": "Tester", "email": email }), "users: {event}");
+    assert_eq!(
+        order["total"],
+        json!({ "amount": 5250, "currency": "USD" }),
+        "{event}"
+    );
+    assert_eq!(
+        order["buyer"],
+        json!({ "name": "Tester", "email": email }),
+        "users: {event}"
+    );
     assert_eq!(
         order["items"],
         json!([
@@ -148,7 +167,11 @@ fn assert_whole_order(event: &Value, order_id: &str, email: &str, status: &str, 
         "inventory: {event}"
     );
     if paid {
-        assert_eq!(order["payment"], json!({ "status": "SUCCEEDED" }), "payments: {event}");
+        assert_eq!(
+            order["payment"],
+            json!({ "status": "SUCCEEDED" }),
+            "payments: {event}"
+        );
     }
 }
 
@@ -240,7 +263,10 @@ async fn my_order_updates_sees_a_new_order(store: Store) {
     assert!(placed.iter().any(|id| order["id"] == *id), "{event}");
     assert_eq!(order["status"], "PENDING_PAYMENT", "{event}");
     assert_eq!(order["buyer"]["email"], "ada@shop.test", "users: {event}");
-    assert_eq!(order["items"][1]["product"]["name"], "E2E-TEE", "inventory: {event}");
+    assert_eq!(
+        order["items"][1]["product"]["name"], "E2E-TEE",
+        "inventory: {event}"
+    );
 }
 
 async fn stock_changed_sees_an_admin_restock(store: Store) {
@@ -297,7 +323,10 @@ async fn the_orders_subgraph_gone_ends_every_stream_with_an_error_naming_it(stor
     for protocol in PROTOCOLS {
         let mut updates = live.subscribe_to(protocol, &ada, &order_id).await;
         let first = updates.event().await;
-        assert_eq!(first["data"]["orderUpdated"]["status"], "PENDING_PAYMENT", "{first}");
+        assert_eq!(
+            first["data"]["orderUpdated"]["status"], "PENDING_PAYMENT",
+            "{first}"
+        );
         streams.push((protocol, updates));
     }
 
@@ -309,7 +338,10 @@ async fn the_orders_subgraph_gone_ends_every_stream_with_an_error_naming_it(stor
             error["extensions"]["code"], "SUBGRAPH_SUBSCRIPTION_CLOSED",
             "{protocol:?}: {ended}"
         );
-        assert_eq!(error["extensions"]["serviceName"], "orders", "{protocol:?}: {ended}");
+        assert_eq!(
+            error["extensions"]["serviceName"], "orders",
+            "{protocol:?}: {ended}"
+        );
         updates.assert_ends().await;
     }
 }
@@ -338,16 +370,31 @@ async fn payments_slower_than_its_timeout_gives_an_event_with_partial_data_and_a
     for (protocol, updates) in &mut streams {
         let event = next_status_change(updates, "PENDING_PAYMENT").await;
         let order = &event["data"]["orderUpdated"];
-        assert_eq!(order["status"], "PAID", "{protocol:?}: the rest of the data: {event}");
-        assert_eq!(order["buyer"]["email"], "ada@shop.test", "{protocol:?}: {event}");
-        assert_eq!(order["items"][0]["product"]["name"], "E2E-MUG", "{protocol:?}: {event}");
-        assert!(order["payment"].is_null(), "{protocol:?}: no payment: {event}");
+        assert_eq!(
+            order["status"], "PAID",
+            "{protocol:?}: the rest of the data: {event}"
+        );
+        assert_eq!(
+            order["buyer"]["email"], "ada@shop.test",
+            "{protocol:?}: {event}"
+        );
+        assert_eq!(
+            order["items"][0]["product"]["name"], "E2E-MUG",
+            "{protocol:?}: {event}"
+        );
+        assert!(
+            order["payment"].is_null(),
+            "{protocol:?}: no payment: {event}"
+        );
         let error = &event["errors"][0];
         assert_eq!(
             error["extensions"]["code"], "SUBGRAPH_UNAVAILABLE",
             "{protocol:?}: {event}"
         );
-        assert_eq!(error["extensions"]["serviceName"], "payments", "{protocol:?}: {event}");
+        assert_eq!(
+            error["extensions"]["serviceName"], "payments",
+            "{protocol:?}: {event}"
+        );
     }
 
     // The subscriptions go on: once payments is back, a refund on cancel
@@ -367,15 +414,20 @@ async fn payments_slower_than_its_timeout_gives_an_event_with_partial_data_and_a
     for (protocol, updates) in &mut streams {
         let event = next_status_change(updates, "PAID").await;
         assert!(event["errors"].is_null(), "{protocol:?}: {event}");
-        assert_eq!(event["data"]["orderUpdated"]["status"], "CANCELLED", "{event}");
+        assert_eq!(
+            event["data"]["orderUpdated"]["status"], "CANCELLED",
+            "{event}"
+        );
         assert!(
             event["data"]["orderUpdated"]["payment"]["status"].is_string(),
             "{protocol:?}: payments answers again: {event}"
         );
     }
-    eventually("the slow entity fetches drain", Duration::from_secs(10), || async {
-        live.routed.payments.in_flight() == 0
-    })
+    eventually(
+        "the slow entity fetches drain",
+        Duration::from_secs(10),
+        || async { live.routed.payments.in_flight() == 0 },
+    )
     .await;
 }
 
