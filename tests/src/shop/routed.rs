@@ -2,6 +2,9 @@
 //! subgraphs, each reached through a [`Proxy`] of its own so a test can count
 //! the requests the router sends to every subgraph; and the catalogue helpers
 //! the flow tests seed it with (categories, products in categories).
+//! The proxies speak HTTP only: a test that subscribes through the router
+//! names the subgraphs' WebSocket URLs in `[service.subscriptions]`
+//! ([`Shop::routed_with`]).
 //!
 //! ```text
 //! test client ──▶ router ──▶ Proxy(users)     ──▶ users
@@ -51,6 +54,15 @@ impl Shop {
     /// Starts the router (verifying tokens with the users service's keys:
     /// [`crate::router_settings`]) composing this shop's four subgraphs, each behind a [`Proxy`] that counts what the router sends it.
     pub async fn routed(&self) -> Routed {
+        self.routed_with(|_| {}).await
+    }
+
+    /// [`Shop::routed`], with the router's settings changed by `configure`
+    /// first (e.g. subgraph timeouts, `[service.subscriptions]`).
+    pub async fn routed_with(
+        &self,
+        configure: impl FnOnce(&mut storefront_router::settings::RouterSettings),
+    ) -> Routed {
         let mut proxies = Vec::new();
         for service in [&self.users, &self.inventory, &self.orders, &self.payments] {
             let (listener, url) = listen().await;
@@ -62,7 +74,8 @@ impl Shop {
             .map(|(name, proxy)| Subgraph::from((name.to_owned(), proxy.graphql_url.clone())))
             .collect();
         // Tokens verified with the users service's keys, as a deployment's router does.
-        let settings = crate::router_settings(&self.users.graphql_url);
+        let mut settings = crate::router_settings(&self.users.graphql_url);
+        configure(&mut settings);
         let state = storefront_router::AppState::new(settings).expect("router state");
         let compose = SupergraphSource::Compose {
             subgraphs,
