@@ -337,6 +337,22 @@ test('the OrderUpdated subscription shows the order turn PAID when a separate re
   );
 });
 
+test('an example opened from the examples panel keeps the token of the tab it was opened from', async () => {
+  await page.locator('[aria-label="Show Examples"]').click();
+  const tabs = await page.locator('.graphiql-tab-button').count();
+  await page.locator('[data-example="Order"]').click();
+  await page.waitForFunction((tabs) => document.querySelectorAll('.graphiql-tab-button').length === tabs + 1, tabs);
+  await page.waitForFunction(() =>
+    document.querySelector('.graphiql-query-editor .view-lines')?.textContent.replace(/\u00a0/g, ' ').includes('query Order('),
+  );
+  await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+  const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .view-lines');
+  await page.waitForFunction(
+    (element) => /"Authorization": "Bearer ey/.test(element.textContent.replace(/\u00a0/g, ' ')),
+    await headers.elementHandle(),
+  );
+});
+
 test('no request left the host and nothing was refused', () => {
   assert.ok(requests.length > 5, `only ${requests.length} requests recorded`);
   const external = requests.filter((url) => {
