@@ -173,11 +173,18 @@ async function operation(name, variables, token) {
   return body.data;
 }
 
-/** Waits until the response pane shows `expected`; returns the pane's text. */
+/**
+ * Waits until the response pane shows `expected` (compared without
+ * whitespace: the pane wraps long lines); returns the pane's text.
+ */
 async function responseShows(expected) {
   try {
     await page.waitForFunction(
-      (expected) => document.querySelector('.graphiql-response .view-lines')?.innerText.includes(expected),
+      (expected) =>
+        document
+          .querySelector('.graphiql-response .view-lines')
+          ?.innerText.replace(/\s+/g, '')
+          .includes(expected.replace(/\s+/g, '')),
       expected,
     );
   } catch (error) {
@@ -351,6 +358,21 @@ test('an example opened from the examples panel keeps the token of the tab it wa
     (element) => /"Authorization": "Bearer ey/.test(element.textContent.replace(/\u00a0/g, ' ')),
     await headers.elementHandle(),
   );
+});
+
+test('a subscription with a refused token shows why the socket closed and can run again', async () => {
+  await openTab('OrderUpdated');
+  await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+  const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .monaco-editor');
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText('{"Authorization": "Bearer not-a-token"}');
+  await page.waitForFunction(() => toolText().includes('Bearer not-a-token'));
+  const text = (await run('closed with 4403: Forbidden')).replace(/\s+/g, '');
+  assert.ok(text.startsWith('{"errors":[{"message":"TheWebSocketto'), text);
+  // It ended: the button runs again rather than stopping.
+  await page.locator('.graphiql-execute-button[aria-label^="Execute"]').waitFor();
 });
 
 test('no request left the host and nothing was refused', () => {
