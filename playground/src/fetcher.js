@@ -126,11 +126,14 @@ function subscription(params, headers) {
         lazyCloseTimeout: 0,
         retryAttempts: 0,
       });
-      let open = true;
-      const close = () => {
-        if (!open) return;
-        open = false;
+      // Ended (stopped, completed or failed): later callbacks of this socket
+      // must not touch GraphiQL, which may already run the next operation.
+      let done = false;
+      const end = () => {
+        if (done) return false;
+        done = true;
         client.dispose();
+        return true;
       };
       const show = (body) => {
         const operationName = params.operationName ?? null;
@@ -138,22 +141,24 @@ function subscription(params, headers) {
         observer.next(body);
       };
       const unsubscribe = client.subscribe(params, {
-        next: show,
+        next(result) {
+          if (!done) show(result);
+        },
         error(error) {
-          if (!open) return;
+          if (done) return;
           show({ errors: asErrors(error) });
-          close();
+          end();
           observer.complete();
         },
         complete() {
-          close();
-          observer.complete();
+          if (end()) observer.complete();
         },
       });
       return {
         unsubscribe() {
-          unsubscribe();
-          close();
+          if (done) return;
+          unsubscribe(); // sends `complete` to the router
+          end();
         },
       };
     },
