@@ -1,16 +1,92 @@
 //! Every example operation in schema/operations/ runs, through the router, on
 //! the whole Storefront as `cargo run --release` starts it (on ports the OS
 //! chooses and a fresh data directory): the README's walkthrough, checked.
+//! Queries and mutations are POSTed; a subscription (`OrderUpdated`) is
+//! subscribed to over WebSocket (`graphql-transport-ws`, as the playground
+//! does) and its events are read while other examples change the order.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use storefront_local::{Launch, Ports, launch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+/// How long one subscription event may take to arrive.
+const EVENT_WAIT: Duration = Duration::from_secs(10);
 
 fn operations_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/operations")
+}
+
+fn operation_text(name: &str) -> String {
+    let path = operations_dir().join(format!("{name}.graphql"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One subscription over its own `graphql-transport-ws` socket.
+struct Live {
+    name: String,
+    socket: Socket,
+}
+
+impl Live {
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("the socket takes a message");
+    }
+
+    /// The next protocol message (pings answered); panics after [`EVENT_WAIT`].
+    async fn message(&mut self) -> Value {
+        loop {
+            let received = tokio::time::timeout(EVENT_WAIT, self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{}: nothing within {EVENT_WAIT:?}", self.name));
+            match received {
+                Some(Ok(Message::Text(text))) => {
+                    let message: Value = serde_json::from_str(&text).expect("a JSON message");
+                    if message["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return message;
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    panic!("{}: the socket closed: {frame:?}", self.name)
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("{}: the socket failed: {e}", self.name),
+                None => panic!("{}: the socket ended", self.name),
+            }
+        }
+    }
+
+    /// The next event's data; fails on an `error`, a `complete` or errors in it.
+    async fn event(&mut self) -> Value {
+        let message = self.message().await;
+        assert_eq!(message["type"], "next", "{}: {message}", self.name);
+        assert!(
+            message["payload"]["errors"].is_null(),
+            "{}: an event with errors: {message}",
+            self.name
+        );
+        message["payload"]["data"].clone()
+    }
+
+    /// Ends the subscription from the client side and closes the socket.
+    async fn complete(mut self) {
+        self.send(json!({ "id": "1", "type": "complete" })).await;
+        let _ = self.socket.close(None).await;
+    }
 }
 
 struct Client {
@@ -22,9 +98,7 @@ struct Client {
 impl Client {
     /// Runs the operation in `schema/operations/<name>.graphql`; fails on any error.
     async fn run(&mut self, name: &str, token: Option<&str>, variables: Value) -> Value {
-        let path = operations_dir().join(format!("{name}.graphql"));
-        let query = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let query = operation_text(name);
         let mut request = self
             .http
             .post(format!("{}/graphql", self.url))
@@ -42,6 +116,34 @@ impl Client {
         assert!(answer["errors"].is_null(), "{name} failed: {answer}");
         self.ran.insert(name.to_owned());
         answer["data"].clone()
+    }
+
+    /// Subscribes to the subscription in `schema/operations/<name>.graphql`
+    /// over WebSocket on `/graphql`, the token in `connection_init`.
+    async fn subscribe(&mut self, name: &str, token: &str, variables: Value) -> Live {
+        let url = format!("{}/graphql", self.url.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().expect("a WebSocket request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the router accepts the upgrade");
+        let mut live = Live {
+            name: name.to_owned(),
+            socket,
+        };
+        live.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
+            .await;
+        assert_eq!(live.message().await, json!({ "type": "connection_ack" }));
+        live.send(json!({
+            "id": "1", "type": "subscribe",
+            "payload": { "query": operation_text(name), "operationName": name, "variables": variables }
+        }))
+        .await;
+        self.ran.insert(name.to_owned());
+        live
     }
 }
 
@@ -342,6 +444,14 @@ async fn every_example_operation_runs_through_the_router() {
         .expect("order id")
         .to_owned();
     assert_eq!(order["createOrder"]["status"], "PENDING_PAYMENT");
+    // Watch it: the first event is the order now, then every change.
+    let mut live = client
+        .subscribe("OrderUpdated", &token, json!({ "id": order_id }))
+        .await;
+    let now = live.event().await;
+    assert_eq!(now["orderUpdated"]["id"], order_id.as_str());
+    assert_eq!(now["orderUpdated"]["status"], "PENDING_PAYMENT");
+    assert_eq!(now["orderUpdated"]["buyer"]["name"], "Bob");
     let paid = client
         .run(
             "PayOrder",
@@ -351,6 +461,27 @@ async fn every_example_operation_runs_through_the_router() {
         .await;
     assert_eq!(paid["payOrder"]["status"], "SUCCEEDED");
     assert_eq!(paid["payOrder"]["order"]["status"], "PAID");
+    // The PAID event, with fields from payments, inventory and users. A change
+    // to the payment alone may come first: at most a few events before it.
+    let mut event = live.event().await;
+    for _ in 0..4 {
+        if event["orderUpdated"]["status"] == "PAID" {
+            break;
+        }
+        assert_eq!(event["orderUpdated"]["status"], "PENDING_PAYMENT");
+        event = live.event().await;
+    }
+    let updated = &event["orderUpdated"];
+    assert_eq!(updated["status"], "PAID", "no PAID event: {event}");
+    assert_eq!(updated["id"], order_id.as_str());
+    assert_eq!(updated["payment"]["status"], "SUCCEEDED");
+    assert_eq!(
+        updated["items"][0]["product"]["name"],
+        product["product"]["name"]
+    );
+    assert_eq!(updated["buyer"]["name"], "Bob");
+    assert_eq!(updated["total"], order["createOrder"]["total"]);
+    live.complete().await;
 
     let mine = client.run("MyOrders", Some(&token), json!({})).await;
     let node = &mine["me"]["orders"]["edges"][0]["node"];

@@ -24,6 +24,8 @@ const SCREENSHOT = process.env.SCREENSHOT ?? '/tmp/storefront-playground.png';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const STEP_TIMEOUT = 30_000;
 
+const OPERATIONS = resolve(here, '../../schema/operations');
+
 const scratch = mkdtempSync(join(tmpdir(), 'storefront-playground-'));
 let storefront;
 let context;
@@ -31,6 +33,8 @@ let page;
 let base;
 const requests = [];
 const problems = [];
+/** The WebSockets the page opened: url, frames sent, whether closed. */
+const sockets = [];
 
 function portFree(port) {
   return new Promise((done) => {
@@ -117,6 +121,15 @@ before(async () => {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('websocket', (ws) => {
+    const socket = { url: ws.url(), sent: [], received: [], closed: false };
+    sockets.push(socket);
+    ws.on('framesent', (frame) => socket.sent.push(String(frame.payload)));
+    ws.on('framereceived', (frame) => socket.received.push(String(frame.payload)));
+    ws.on('close', () => {
+      socket.closed = true;
+    });
+  });
 });
 
 after(async () => {
@@ -147,6 +160,53 @@ async function responseText() {
   return (await page.locator('.graphiql-response .view-lines').innerText()).replace(/\u00a0/g, ' ');
 }
 
+/** Runs `schema/operations/<name>.graphql` with a request of its own (not through the page). */
+async function operation(name, variables, token) {
+  const response = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: readFileSync(join(OPERATIONS, `${name}.graphql`), 'utf8'), variables }),
+    signal: AbortSignal.timeout(STEP_TIMEOUT),
+  });
+  const body = await response.json();
+  assert.equal(body.errors, undefined, `${name}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/**
+ * Waits until the response pane shows `expected` (compared without
+ * whitespace: the pane wraps long lines); returns the pane's text.
+ */
+async function responseShows(expected) {
+  try {
+    await page.waitForFunction(
+      (expected) =>
+        document
+          .querySelector('.graphiql-response .view-lines')
+          ?.innerText.replace(/\s+/g, '')
+          .includes(expected.replace(/\s+/g, '')),
+      expected,
+    );
+  } catch (error) {
+    const shown = await responseText().catch(() => '(no response pane)');
+    throw new Error(`${error.message}\nwaiting for ${expected}; the response pane shows:\n${shown}`);
+  }
+  return responseText();
+}
+
+/** Replaces the active tab's variables with `variables` (typed into the editor). */
+async function setVariables(variables) {
+  await page.locator('.graphiql-editor-tools button[data-name="variables"]').click();
+  const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .monaco-editor');
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  // insertText: one input, so the editor's bracket and quote auto-closing does not apply.
+  const text = JSON.stringify(variables);
+  await page.keyboard.insertText(text);
+  await page.waitForFunction((text) => toolText().includes(text), text);
+}
+
 async function openTab(name) {
   await page.locator('.graphiql-tab-button', { hasText: new RegExp(`^\\s*${name}\\s*$`) }).click();
   await page.waitForFunction(
@@ -158,16 +218,7 @@ async function openTab(name) {
 /** Runs the active tab's operation and waits for a response containing `expected`. */
 async function run(expected) {
   await page.locator('.graphiql-execute-button').click();
-  try {
-    await page.waitForFunction(
-      (expected) => document.querySelector('.graphiql-response .view-lines')?.innerText.includes(expected),
-      expected,
-    );
-  } catch (error) {
-    const shown = await responseText().catch(() => '(no response pane)');
-    throw new Error(`${error.message}\nwaiting for ${expected}; the response pane shows:\n${shown}`);
-  }
-  return responseText();
+  return responseShows(expected);
 }
 
 test('the page loads from the router with its editors and the example tabs', async () => {
@@ -177,7 +228,7 @@ test('the page loads from the router with its editors and the example tabs', asy
   await page.locator('.graphiql-container').waitFor();
   await page.locator('.graphiql-query-editor .monaco-editor').waitFor();
   const tabs = await page.locator('.graphiql-tab-button').allInnerTexts();
-  for (const name of ['Products', 'Register', 'Login', 'Me', 'MyOrders']) {
+  for (const name of ['Products', 'Register', 'Login', 'Me', 'OrderUpdated', 'MyOrders']) {
     assert.ok(tabs.some((t) => t.includes(name)), `no ${name} tab in ${tabs}`);
   }
   // The headers editor is open and prefilled.
@@ -227,6 +278,101 @@ test('the query plan panel shows the router plan for the last operation', async 
   assert.match(text, /Fetch\(service: "inventory"\)/);
   await page.screenshot({ path: SCREENSHOT });
   console.log(`screenshot: ${SCREENSHOT}`);
+});
+
+test('the OrderUpdated subscription shows the order turn PAID when a separate request pays it', async () => {
+  // The token the page uses (the token helper put it into every tab above).
+  const token = (await page.evaluate(() => toolText())).match(/"Authorization": "Bearer (ey[^"]+)"/)?.[1];
+  assert.ok(token, 'no token in the headers editor');
+  const { createOrder } = await operation(
+    'CreateOrder',
+    { items: [{ sku: 'MUG-STONEWARE-12OZ', quantity: 1 }] },
+    token,
+  );
+  assert.equal(createOrder.status, 'PENDING_PAYMENT');
+
+  // Subscribe in the page: the first event is the order as it is now.
+  await openTab('OrderUpdated');
+  await setVariables({ id: createOrder.id });
+  const before = sockets.length;
+  await page.locator('.graphiql-execute-button').click();
+  let text = await responseShows('"PENDING_PAYMENT"');
+  assert.ok(text.includes(createOrder.id), `another order's event:\n${text}`);
+  // Still subscribed: the execute button is the stop button.
+  await page.locator('.graphiql-execute-button[aria-label^="Stop"]').waitFor();
+
+  // Pay it with a request of its own; the event arrives in the page.
+  const { payOrder } = await operation(
+    'PayOrder',
+    { orderId: createOrder.id, paymentToken: 'tok_visa', idempotencyKey: `e2e-${createOrder.id}` },
+    token,
+  );
+  assert.equal(payOrder.order.status, 'PAID');
+  text = await responseShows('"PAID"');
+  // Fields from every subgraph: payment (payments), product (inventory), buyer (users).
+  assert.match(text, /"payment": \{\s*"status": "SUCCEEDED"/);
+  assert.match(text, /"name": "Stoneware Coffee Mug"/);
+  assert.match(text, /"buyer": \{\s*"name": "Ada Admin"/);
+  assert.ok(text.includes(createOrder.id));
+  await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-subscription.png') });
+
+  // It went over one WebSocket to this origin's /graphql, the token in connection_init.
+  const opened = sockets.slice(before);
+  assert.equal(opened.length, 1, `sockets opened: ${JSON.stringify(opened.map((s) => s.url))}`);
+  const [socket] = opened;
+  assert.equal(socket.url, `${base.replace(/^http/, 'ws')}/graphql`);
+  const init = JSON.parse(socket.sent[0]);
+  assert.equal(init.type, 'connection_init');
+  assert.equal(init.payload.Authorization, `Bearer ${token}`);
+  const subscribe = JSON.parse(socket.sent[1]);
+  assert.equal(subscribe.type, 'subscribe');
+  assert.deepEqual(subscribe.payload.variables, { id: createOrder.id });
+  const events = socket.received.map((f) => JSON.parse(f)).filter((m) => m.type === 'next');
+  const statuses = events.map((m) => m.payload.data.orderUpdated.status);
+  assert.equal(statuses[0], 'PENDING_PAYMENT', `events: ${statuses}`);
+  assert.equal(statuses.at(-1), 'PAID', `events: ${statuses}`);
+
+  // The stop button ends the subscription and closes the socket.
+  await page.locator('.graphiql-execute-button').click();
+  await page.locator('.graphiql-execute-button[aria-label^="Execute"]').waitFor();
+  const deadline = Date.now() + STEP_TIMEOUT;
+  while (!socket.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(socket.closed, 'the socket is still open after stop');
+  assert.ok(
+    socket.sent.some((f) => JSON.parse(f).type === 'complete'),
+    'no complete sent for the subscription',
+  );
+});
+
+test('an example opened from the examples panel keeps the token of the tab it was opened from', async () => {
+  await page.locator('[aria-label="Show Examples"]').click();
+  const tabs = await page.locator('.graphiql-tab-button').count();
+  await page.locator('[data-example="Order"]').click();
+  await page.waitForFunction((tabs) => document.querySelectorAll('.graphiql-tab-button').length === tabs + 1, tabs);
+  await page.waitForFunction(() =>
+    document.querySelector('.graphiql-query-editor .view-lines')?.textContent.replace(/\u00a0/g, ' ').includes('query Order('),
+  );
+  await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+  const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .view-lines');
+  await page.waitForFunction(
+    (element) => /"Authorization": "Bearer ey/.test(element.textContent.replace(/\u00a0/g, ' ')),
+    await headers.elementHandle(),
+  );
+});
+
+test('a subscription with a refused token shows why the socket closed and can run again', async () => {
+  await openTab('OrderUpdated');
+  await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+  const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .monaco-editor');
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText('{"Authorization": "Bearer not-a-token"}');
+  await page.waitForFunction(() => toolText().includes('Bearer not-a-token'));
+  const text = (await run('closed with 4403: Forbidden')).replace(/\s+/g, '');
+  assert.ok(text.startsWith('{"errors":[{"message":"TheWebSocketto'), text);
+  // It ended: the button runs again rather than stopping.
+  await page.locator('.graphiql-execute-button[aria-label^="Execute"]').waitFor();
 });
 
 test('no request left the host and nothing was refused', () => {

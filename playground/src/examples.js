@@ -23,6 +23,7 @@ const VARIABLES = {
   },
   MyOrders: { first: 10 },
   Order: { id: '<id from CreateOrder>' },
+  OrderUpdated: { id: '<id from CreateOrder>' },
   CancelOrder: { id: '<id from CreateOrder>' },
   CreateProduct: {
     input: {
@@ -84,6 +85,7 @@ const ORDER = [
   'AddAddress',
   'ShippingMethods',
   'Checkout',
+  'OrderUpdated',
   'PayOrder',
   'MyOrders',
   'CreateOrder',
@@ -114,4 +116,4 @@ export const EXAMPLES = Object.entries(files)
   });
 
 /** The examples opened as tabs on a first visit (the walkthrough). */
-export const TAB_EXAMPLES = ['Products', 'Register', 'Login', 'Me', 'CreateOrder', 'PayOrder', 'MyOrders'];
+export const TAB_EXAMPLES = ['Products', 'Register', 'Login', 'Me', 'CreateOrder', 'OrderUpdated', 'PayOrder', 'MyOrders'];

@@ -1,15 +1,26 @@
-// The playground's fetcher: POSTs to the router's /graphql on this origin,
-// always asks for the query plan (`x-storefront-query-plan: true`; the router
-// answers with it only when EXPOSE_QUERY_PLAN is on), and keeps the last
-// result so the plan panel and the token helper can read it.
+// The playground's fetcher: POSTs queries and mutations to the router's
+// /graphql on this origin, always asking for the query plan
+// (`x-storefront-query-plan: true`; the router answers with it only when
+// EXPOSE_QUERY_PLAN is on), and runs subscriptions over WebSocket on the same
+// path (ws(s)://<host>/graphql, `graphql-transport-ws` through npm graphql-ws)
+// with the headers editor's `Authorization` in `connection_init`. It keeps the
+// last result so the plan panel and the token helper can read it.
 import { Kind, parse } from 'graphql';
+import { createClient } from 'graphql-ws';
 
 /** Must match `QUERY_PLAN_HEADER` in router/src/http.rs. */
 export const QUERY_PLAN_HEADER = 'x-storefront-query-plan';
 
 const ENDPOINT = new URL('graphql', window.location.href).href;
 
-let last = { operationName: null, response: null, plan: null, planAsked: false };
+/** The same endpoint for WebSocket: ws:// on http, wss:// on https. */
+export const WS_ENDPOINT = (() => {
+  const url = new URL(ENDPOINT);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+})();
+
+let last = { operationName: null, response: null, plan: null, planAsked: false, subscription: false };
 const listeners = new Set();
 
 /** The last operation this playground ran (not introspection). */
@@ -47,21 +58,116 @@ function isIntrospection(params) {
   return params.operationName === 'IntrospectionQuery';
 }
 
-/** `Authorization: Bearer` without a token is the prefilled placeholder: not sent. */
-function requestHeaders(editorHeaders) {
-  const headers = {
+/** Whether the operation to run (by name, else the only one) is a subscription. */
+function isSubscription(params) {
+  let operations;
+  try {
+    operations = parse(params.query).definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  } catch {
+    return false; // the router reports the syntax error
+  }
+  const operation = params.operationName
+    ? operations.find((o) => o.name?.value === params.operationName)
+    : operations.length === 1
+      ? operations[0]
+      : undefined;
+  return operation?.operation === 'subscription';
+}
+
+/** The headers editor's headers; `Authorization: Bearer` without a token is the prefilled placeholder: not sent. */
+function editorHeaders(headers) {
+  const kept = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name.toLowerCase() === 'authorization' && /^\s*bearer\s*$/i.test(String(value))) continue;
+    kept[name] = String(value);
+  }
+  return kept;
+}
+
+function requestHeaders(headers) {
+  return {
     accept: 'application/graphql-response+json, application/json',
     'content-type': 'application/json',
+    ...editorHeaders(headers),
   };
-  for (const [name, value] of Object.entries(editorHeaders ?? {})) {
-    if (name.toLowerCase() === 'authorization' && /^\s*bearer\s*$/i.test(String(value))) continue;
-    headers[name] = String(value);
+}
+
+function record(run) {
+  last = run;
+  for (const listener of listeners) listener();
+}
+
+/** A socket closed or failed, or a refused subscription, as the `errors` of a result. */
+function asErrors(error) {
+  if (Array.isArray(error)) return error; // the router's `error` message: GraphQL errors
+  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
+    // A CloseEvent: 4403 is a refused token, 1001 the router shutting down, 1006 no connection.
+    const reason = error.reason ? `: ${error.reason}` : '';
+    return [{ message: `The WebSocket to ${WS_ENDPOINT} closed with ${error.code}${reason}` }];
   }
-  return headers;
+  if (error instanceof Error) return [{ message: error.message }];
+  return [{ message: `The WebSocket to ${WS_ENDPOINT} failed` }];
+}
+
+/**
+ * A subscription over its own WebSocket (so `connection_init` carries this
+ * tab's `Authorization`), as the Observable GraphiQL shows event by event: the
+ * response pane holds the latest event, and the execute button stops it. An
+ * error (refused operation, closed socket) shows as a result with `errors` and
+ * ends it; nothing is retried behind the user's back.
+ */
+function subscription(params, headers) {
+  return {
+    subscribe(observer) {
+      const client = createClient({
+        url: WS_ENDPOINT,
+        connectionParams: headers,
+        lazy: true,
+        lazyCloseTimeout: 0,
+        retryAttempts: 0,
+      });
+      // Ended (stopped, completed or failed): later callbacks of this socket
+      // must not touch GraphiQL, which may already run the next operation.
+      let done = false;
+      const end = () => {
+        if (done) return false;
+        done = true;
+        client.dispose();
+        return true;
+      };
+      const show = (body) => {
+        const operationName = params.operationName ?? null;
+        record({ operationName, response: body, plan: null, planAsked: false, subscription: true });
+        observer.next(body);
+      };
+      const unsubscribe = client.subscribe(params, {
+        next(result) {
+          if (!done) show(result);
+        },
+        error(error) {
+          if (done) return;
+          show({ errors: asErrors(error) });
+          end();
+          observer.complete();
+        },
+        complete() {
+          if (end()) observer.complete();
+        },
+      });
+      return {
+        unsubscribe() {
+          if (done) return;
+          unsubscribe(); // sends `complete` to the router
+          end();
+        },
+      };
+    },
+  };
 }
 
 export async function fetcher(graphiqlParams, options) {
   const params = withOperationName(graphiqlParams);
+  if (isSubscription(params)) return subscription(params, editorHeaders(options?.headers));
   const introspection = isIntrospection(params);
   const headers = requestHeaders(options?.headers);
   if (!introspection) headers[QUERY_PLAN_HEADER] = 'true';
@@ -86,8 +192,7 @@ export async function fetcher(graphiqlParams, options) {
     body = { ...body, extensions };
     if (Object.keys(extensions).length === 0) delete body.extensions;
   }
-  last = { operationName: params.operationName ?? null, response: body, plan, planAsked: true };
-  for (const listener of listeners) listener();
+  record({ operationName: params.operationName ?? null, response: body, plan, planAsked: true, subscription: false });
   return body;
 }
 

@@ -2,6 +2,8 @@
 // and a picker, a headers editor prefilled with `Authorization: Bearer`, a
 // toolbar button that puts the token from the last login/register result into
 // it, and a panel with the router's query plan for the last operation run.
+// Subscriptions run over WebSocket (see fetcher.js): the response pane shows
+// the latest event until the execute button, now a stop button, ends it.
 import 'graphiql/setup-workers/vite';
 import 'graphiql/style.css';
 import './style.css';
@@ -42,10 +44,14 @@ function ExamplesPanel() {
   const { addTab } = useGraphiQLActions();
   const queryEditor = useGraphiQL((s) => s.queryEditor);
   const variableEditor = useGraphiQL((s) => s.variableEditor);
+  const headerEditor = useGraphiQL((s) => s.headerEditor);
   const open = (example) => {
+    // A new tab starts with the default headers: keep this tab's (the token).
+    const headers = headerEditor?.getValue();
     addTab();
     queryEditor?.setValue(example.query);
     variableEditor?.setValue(example.variables);
+    if (headers) headerEditor?.setValue(headers);
   };
   return (
     <section className="sf-panel" aria-label="Example operations">
@@ -85,7 +91,14 @@ function PlanIcon() {
 function PlanPanel() {
   const run = useLastRun();
   let body;
-  if (!run.planAsked) {
+  if (run.subscription) {
+    body = (
+      <p className="sf-muted" data-testid="plan-subscription">
+        Subscriptions run over WebSocket, which carries no plan. <code>router plan --supergraph FILE QUERY</code>{' '}
+        prints it: the subscription to one subgraph, then the fetches each event runs.
+      </p>
+    );
+  } else if (!run.planAsked) {
     body = <p className="sf-muted">Run an operation to see how the router plans it across the subgraphs.</p>;
   } else if (run.plan == null) {
     body = (
@@ -108,7 +121,7 @@ function PlanPanel() {
   return (
     <section className="sf-panel" aria-label="Query plan">
       <div className="graphiql-doc-explorer-title">Query plan</div>
-      {run.planAsked && (
+      {(run.planAsked || run.subscription) && (
         <p className="sf-muted">
           For the last operation run{run.operationName ? <>: <code>{run.operationName}</code></> : null}
         </p>
