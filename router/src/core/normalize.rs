@@ -453,9 +453,11 @@ mod tests {
         );
         assert_eq!(
             text,
-            Ok("query($d: Boolean!) { n a { n m } u { ... on A { n } ... on B { n } } \
+            Ok(
+                "query($d: Boolean!) { n a { n m } u { ... on A { n } ... on B { n } } \
                 b { ... @include(if: $d) { n } } }"
-                .to_string())
+                    .to_string()
+            )
         );
     }
 

@@ -20,7 +20,10 @@ fn errors(body: &Value) -> Vec<(String, String)> {
                 .map(|e| {
                     (
                         e["message"].as_str().unwrap_or_default().to_owned(),
-                        e["extensions"]["code"].as_str().unwrap_or_default().to_owned(),
+                        e["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
                     )
                 })
                 .collect()
@@ -78,6 +81,21 @@ async fn introspection_shows_defer_on_fragments_and_no_stream() {
 }
 
 #[tokio::test]
+async fn stream_is_an_unknown_directive() {
+    let state = serving(&SUPERGRAPH, &[]);
+    let answer = query(
+        &state,
+        "{ products { edges @stream(initialCount: 1) { cursor } } }",
+        json!({}),
+    )
+    .await;
+    let errors = errors(&answer.body);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].1, "GRAPHQL_VALIDATION_FAILED");
+    assert!(errors[0].0.contains("@stream"), "{errors:?}");
+}
+
+#[tokio::test]
 async fn defer_labels_must_be_unique_in_the_document() {
     let state = serving(&SUPERGRAPH, &[]);
     let same_field = "{ me { ... @defer(label: \"a\") { id } ... @defer(label: \"a\") { name } } }";
@@ -125,7 +143,8 @@ async fn defer_on_the_root_of_a_mutation_or_subscription_is_refused() {
     let answer = query(&state, mutation, json!({})).await;
     assert_eq!(errors(&answer.body), failed(ROOT_MUTATION));
     // Through a named fragment on the root type as well.
-    let spread = "mutation { ...M @defer } fragment M on Mutation { updateProfile(name: \"Ada\") { id } }";
+    let spread =
+        "mutation { ...M @defer } fragment M on Mutation { updateProfile(name: \"Ada\") { id } }";
     let answer = query(&state, spread, json!({})).await;
     assert_eq!(errors(&answer.body), failed(ROOT_MUTATION));
     // Even disabled: the rule is about where it stands, not whether it applies.

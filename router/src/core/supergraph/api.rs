@@ -17,8 +17,8 @@
 
 use apollo_compiler::ast::{DirectiveDefinition, DirectiveLocation, InputValueDefinition, Value};
 use apollo_compiler::schema::{DirectiveList, ExtendedType};
-use apollo_compiler::{Name, Node, Schema, name, ty};
 use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Node, Schema, name, ty};
 use indexmap::IndexSet;
 
 use super::SupergraphError;

@@ -182,7 +182,8 @@ fn api_schema_declares_defer_on_fragments_and_not_stream() {
 
 #[test]
 fn a_supergraph_that_defines_defer_keeps_its_own_definition() {
-    let own = "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT";
+    let own =
+        "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT";
     let sdl = STOREFRONT.replace(
         "directive @inaccessible",
         &format!("{own}\n\ndirective @inaccessible"),
