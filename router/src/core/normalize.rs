@@ -20,10 +20,19 @@
 //!
 //! Normalising a normalised document gives the same document back.
 //!
+//! `@defer` is dropped from fragments here ([`without_defer`]): deferred
+//! delivery does not exist yet, and the incremental delivery RFC lets a server
+//! answer a deferred fragment with the rest of the response, which is what a
+//! client that does not accept multipart gets anyway. A deferred fragment is
+//! then a plain fragment (flattened where it has no other directive), so no
+//! later stage plans, sends or formats anything different for it, with any
+//! `if:`.
+//!
 //! Like GraphQL's `CollectFields`, a fragment spread flattened into one
 //! selection set is followed once, and the merged field's sub-selections are
 //! the selections of every occurrence, in order.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use apollo_compiler::ast::DirectiveList;
@@ -155,6 +164,16 @@ pub fn removed(directives: &DirectiveList) -> bool {
     literal("skip") == Some(true) || literal("include") == Some(false)
 }
 
+/// A fragment's `directives` without `@defer` (see the module doc).
+pub fn without_defer(directives: &DirectiveList) -> Cow<'_, DirectiveList> {
+    if directives.get("defer").is_none() {
+        return Cow::Borrowed(directives);
+    }
+    let mut kept = directives.clone();
+    kept.0.retain(|d| d.name.as_str() != "defer");
+    Cow::Owned(kept)
+}
+
 /// The selection kept in a selection set whose every selection a literal
 /// condition removed.
 fn placeholder() -> Selection {
@@ -267,7 +286,8 @@ impl<'d> Walk<'d> {
                         continue;
                     };
                     let condition = fragment.type_condition();
-                    if spread.directives.is_empty() && condition == ty {
+                    let directives = without_defer(&spread.directives);
+                    if directives.is_empty() && condition == ty {
                         if out.visited.insert(spread.fragment_name.as_str()) {
                             self.collect(ty, &fragment.selection_set, out);
                         }
@@ -275,13 +295,14 @@ impl<'d> Walk<'d> {
                     }
                     out.fragment(
                         Some(condition.clone()),
-                        &spread.directives,
+                        &directives,
                         spread.location(),
                         &fragment.selection_set,
                     );
                 }
                 Selection::InlineFragment(inline) => {
-                    let flat = inline.directives.is_empty()
+                    let directives = without_defer(&inline.directives);
+                    let flat = directives.is_empty()
                         && inline.type_condition.as_ref().is_none_or(|c| c == ty);
                     if flat {
                         self.collect(ty, &inline.selection_set, out);
@@ -289,7 +310,7 @@ impl<'d> Walk<'d> {
                     }
                     out.fragment(
                         inline.type_condition.clone(),
-                        &inline.directives,
+                        &directives,
                         inline.location(),
                         &inline.selection_set,
                     );
@@ -324,7 +345,8 @@ mod tests {
     use apollo_compiler::Schema;
 
     const SCHEMA: &str = "type Query { a: A b: A n: Int u: U } type A { a: A b: A n: Int m: Int } \
-        union U = A | B type B { n: Int }";
+        union U = A | B type B { n: Int } \
+        directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT";
 
     fn normalized(query: &str, max: usize) -> Result<String, NormalizeError> {
         let schema = Schema::parse_and_validate(SCHEMA, "s.graphql").expect("valid schema");
@@ -418,6 +440,25 @@ mod tests {
             100,
         );
         assert_eq!(text, Ok("{ a { __typename @skip(if: true) } }".to_string()));
+    }
+
+    #[test]
+    fn deferred_fragments_become_plain_fragments_whatever_their_condition() {
+        let text = normalized(
+            "query($d: Boolean!) { ... @defer { n } a { ...X @defer(label: \"x\") \
+             ... on A @defer(if: false) { m } } u { ... on A @defer(if: $d) { n } ...Y @defer } \
+             b { ... @defer(label: \"b\") @include(if: $d) { n } } } \
+             fragment X on A { n } fragment Y on B { n }",
+            100,
+        );
+        assert_eq!(
+            text,
+            Ok(
+                "query($d: Boolean!) { n a { n m } u { ... on A { n } ... on B { n } } \
+                b { ... @include(if: $d) { n } } }"
+                    .to_string()
+            )
+        );
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! Validate: the syntax tree against the API schema, and the operation the
 //! request names picked out of it.
+//!
+//! apollo-compiler checks every rule, `@defer`'s too (the incremental
+//! delivery RFC's `DeferStreamDirectiveLabel`, `DeferStreamDirectiveOnRootField`
+//! and `DeferStreamDirectiveOnValidOperations`). Those errors are shown with
+//! graphql-js's messages, the ones clients and other servers already use
+//! ([`DEFER_RULES`]); every other error with apollo-compiler's own.
 
 use apollo_compiler::ast::Document;
 use apollo_compiler::executable::Operation;
 use apollo_compiler::response::GraphQLError;
-use apollo_compiler::validation::{DiagnosticList, Valid};
+use apollo_compiler::validation::{DiagnosticData, DiagnosticList, Valid};
 use apollo_compiler::{ExecutableDocument, Node, Schema};
 
-use super::error::{StageError, diagnostics};
+use super::error::StageError;
 use crate::response::{GraphqlError, codes};
 
 /// Why a parsed document cannot run.
@@ -32,11 +38,39 @@ impl StageError for ValidateError {
     fn into_errors(self) -> Vec<GraphqlError> {
         let code = self.code();
         match self {
-            ValidateError::Invalid(list) => diagnostics(&list, code),
+            ValidateError::Invalid(list) => list
+                .iter()
+                .map(|d| {
+                    let mut error = d.to_json();
+                    if let Some(message) = graphql_js_message(d.error) {
+                        error.message = message;
+                    }
+                    GraphqlError::from_compiler(error, code)
+                })
+                .collect(),
             ValidateError::UnknownOperation(error) => {
                 vec![GraphqlError::from_compiler(*error, code)]
             }
         }
+    }
+}
+
+/// apollo-compiler's names of the `@defer` rules' errors.
+const DEFER_RULES: [&str; 4] = [
+    "DuplicateDeferLabel",
+    "DeferLabelMustNotBeVariable",
+    "DeferOnRootMutationOrSubscriptionField",
+    "DeferInSubscriptionMustBeConditional",
+];
+
+/// graphql-js's message for a `@defer` rule's error (apollo-compiler keeps
+/// them for compatibility; the `defer` tests pin them).
+fn graphql_js_message(error: &DiagnosticData) -> Option<String> {
+    let name = error.unstable_error_name()?;
+    if DEFER_RULES.contains(&name) {
+        error.unstable_compat_message()
+    } else {
+        None
     }
 }
 

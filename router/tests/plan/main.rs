@@ -24,6 +24,8 @@
 //! - `fetch_merging`: sibling entity fetches sent as one.
 //! - `storefront`: the Storefront graph itself, on our supergraph and Apollo's.
 //! - `subscriptions`: a subscription's primary fetch and the rest run per event.
+//! - `defer`: `@defer` in the API schema, its validation, and deferred
+//!   fragments answered whole (planned like plain ones).
 //! - `preparing`: limits, the plan cache and planning off the async workers.
 //!
 //! Shared helpers (fake subgraphs, a router on a supergraph, requests) are in
@@ -49,6 +51,7 @@ mod fixtures {
 mod abstract_types;
 mod conditions;
 mod context;
+mod defer;
 mod external_keys;
 mod fetch_merging;
 mod field_types;

@@ -3,11 +3,22 @@
 //! `specs.apollo.dev` specs: join, link, inaccessible, tag, ...) goes, and so
 //! does every element marked `@inaccessible`. Descriptions, `@deprecated`,
 //! `@specifiedBy` and composed custom directives stay.
+//!
+//! The API schema also declares `@defer` (the incremental delivery RFC's
+//! `directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD |
+//! INLINE_FRAGMENT`), unless the supergraph defines one itself, so clients
+//! and introspection see it and apollo-compiler validates its use (labels
+//! static and unique, not on the root of a mutation or subscription, only
+//! disabled ones in subscriptions). `@stream` is not declared.
+//!
+//! # Layout
+//! - [`api_schema`]: strip the machinery and the inaccessible, add `@defer`.
+//! - [`defer_definition`]: the `@defer` definition.
 
-use apollo_compiler::Name;
-use apollo_compiler::Schema;
+use apollo_compiler::ast::{DirectiveDefinition, DirectiveLocation, InputValueDefinition, Value};
 use apollo_compiler::schema::{DirectiveList, ExtendedType};
 use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Node, Schema, name, ty};
 use indexmap::IndexSet;
 
 use super::SupergraphError;
@@ -60,6 +71,11 @@ pub(super) fn api_schema(
     schema
         .directive_definitions
         .retain(|name, _| !strip.is_machinery(name));
+    if !schema.directive_definitions.contains_key("defer") {
+        schema
+            .directive_definitions
+            .insert(name!("defer"), defer_definition());
+    }
     let removed: IndexSet<Name> = schema
         .types
         .iter()
@@ -156,4 +172,42 @@ pub(super) fn api_schema(
     schema
         .validate()
         .map_err(|e| SupergraphError::Invalid(format!("API schema: {}", e.errors)))
+}
+
+/// `directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD |
+/// INLINE_FRAGMENT`, with descriptions.
+pub(super) fn defer_definition() -> Node<DirectiveDefinition> {
+    Node::new(DirectiveDefinition {
+        description: Some(
+            "Lets the server deliver this fragment in a later part of the response \
+             (incremental delivery) instead of waiting for it."
+                .into(),
+        ),
+        name: name!("defer"),
+        arguments: vec![
+            Node::new(InputValueDefinition {
+                description: Some("The fragment may be deferred only when this is true.".into()),
+                name: name!("if"),
+                ty: Node::new(ty!(Boolean!)),
+                default_value: Some(Node::new(Value::Boolean(true))),
+                directives: Default::default(),
+            }),
+            Node::new(InputValueDefinition {
+                description: Some(
+                    "Names the deferred fragment in the increments; unique in the document \
+                     and a string literal."
+                        .into(),
+                ),
+                name: name!("label"),
+                ty: Node::new(ty!(String)),
+                default_value: None,
+                directives: Default::default(),
+            }),
+        ],
+        repeatable: false,
+        locations: vec![
+            DirectiveLocation::FragmentSpread,
+            DirectiveLocation::InlineFragment,
+        ],
+    })
 }

@@ -154,3 +154,45 @@ fn possible_types_follow_join_implements_and_union_members_per_subgraph() {
     );
     assert!(sg.possible_types_in("movies", "SearchResult").is_empty());
 }
+
+/// The directive definition named `name` in `schema`, printed.
+fn directive_definition(schema: &apollo_compiler::Schema, name: &str) -> Option<String> {
+    schema
+        .directive_definitions
+        .get(name)
+        .map(|d| d.serialize().no_indent().to_string())
+}
+
+#[test]
+fn api_schema_declares_defer_on_fragments_and_not_stream() {
+    let sg = Supergraph::parse(STOREFRONT).expect("parses");
+    let defer = directive_definition(&sg.api_schema, "defer").expect("@defer is declared");
+    assert!(
+        defer.ends_with(
+            "directive @defer(\"The fragment may be deferred only when this is true.\" \
+             if: Boolean! = true, \"Names the deferred fragment in the increments; unique in \
+             the document and a string literal.\" label: String) \
+             on FRAGMENT_SPREAD | INLINE_FRAGMENT"
+        ),
+        "{defer}"
+    );
+    assert!(!sg.schema.directive_definitions.contains_key("defer"));
+    assert!(!sg.api_schema.directive_definitions.contains_key("stream"));
+}
+
+#[test]
+fn a_supergraph_that_defines_defer_keeps_its_own_definition() {
+    let own =
+        "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT";
+    let sdl = STOREFRONT.replace(
+        "directive @inaccessible",
+        &format!("{own}\n\ndirective @inaccessible"),
+    );
+    let sg = Supergraph::parse(&sdl).expect("parses");
+    assert_eq!(
+        directive_definition(&sg.api_schema, "defer").as_deref(),
+        Some(own)
+    );
+    let printed = sg.api_schema.to_string();
+    assert_eq!(printed.matches("directive @defer").count(), 1, "{printed}");
+}

@@ -1,0 +1,258 @@
+//! `@defer` (issue 21): declared in the API schema and validated per the
+//! incremental delivery RFC (graphql-js's `DeferStreamDirectiveLabel`,
+//! `DeferStreamDirectiveOnRootField`, `DeferStreamDirectiveOnValidOperations`),
+//! and, until deferred delivery exists, answered whole in one response: a
+//! deferred fragment plans, fetches and answers exactly like a plain one.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::common::{FakeSubgraph, SUPERGRAPH, post, query, serving};
+use serde_json::{Value, json};
+use storefront_router::core::plan::plan_text;
+
+/// Every `(message, code)` of a request's errors.
+fn errors(body: &Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["message"].as_str().unwrap_or_default().to_owned(),
+                        e["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn failed(message: &str) -> Vec<(String, String)> {
+    vec![(message.to_owned(), "GRAPHQL_VALIDATION_FAILED".to_owned())]
+}
+
+const DUPLICATE_LABEL: &str = "Value for arguments \"defer(label:)\" and \"stream(label:)\" must be unique across all Defer/Stream directive usages.";
+const VARIABLE_LABEL: &str = "Argument \"@defer(label:)\" must be a static string.";
+const ROOT_MUTATION: &str = "Defer directive cannot be used on root mutation type.";
+const ROOT_SUBSCRIPTION: &str = "Defer directive cannot be used on root subscription type.";
+const IN_SUBSCRIPTION: &str = "Defer directive not supported on subscription operations. Disable `@defer` by setting the `if` argument to `false`.";
+
+#[tokio::test]
+async fn introspection_shows_defer_on_fragments_and_no_stream() {
+    let state = serving(&SUPERGRAPH, &[]);
+    let answer = query(
+        &state,
+        "{ __schema { directives { name locations isRepeatable \
+         args { name defaultValue type { kind name ofType { name } } } } } }",
+        json!({}),
+    )
+    .await;
+    let directives = answer.body["data"]["__schema"]["directives"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = directives
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert!(!names.contains(&"stream"), "{names:?}");
+    let defer = directives
+        .iter()
+        .find(|d| d["name"] == "defer")
+        .unwrap_or_else(|| panic!("no @defer in {names:?}"));
+    assert_eq!(
+        defer,
+        &json!({
+            "name": "defer",
+            "locations": ["FRAGMENT_SPREAD", "INLINE_FRAGMENT"],
+            "isRepeatable": false,
+            "args": [
+                { "name": "if", "defaultValue": "true",
+                  "type": { "kind": "NON_NULL", "name": null, "ofType": { "name": "Boolean" } } },
+                { "name": "label", "defaultValue": null,
+                  "type": { "kind": "SCALAR", "name": "String", "ofType": null } }
+            ]
+        })
+    );
+}
+
+#[tokio::test]
+async fn stream_is_an_unknown_directive() {
+    let state = serving(&SUPERGRAPH, &[]);
+    let answer = query(
+        &state,
+        "{ products { edges @stream(initialCount: 1) { cursor } } }",
+        json!({}),
+    )
+    .await;
+    let errors = errors(&answer.body);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].1, "GRAPHQL_VALIDATION_FAILED");
+    assert!(errors[0].0.contains("@stream"), "{errors:?}");
+}
+
+#[tokio::test]
+async fn defer_labels_must_be_unique_in_the_document() {
+    let state = serving(&SUPERGRAPH, &[]);
+    let same_field = "{ me { ... @defer(label: \"a\") { id } ... @defer(label: \"a\") { name } } }";
+    let answer = query(&state, same_field, json!({})).await;
+    assert_eq!(errors(&answer.body), failed(DUPLICATE_LABEL));
+    assert!(answer.body.get("data").is_none());
+    // Across operations too (graphql-js checks the document), whichever runs.
+    let two_operations = "query A { me { ... @defer(label: \"a\") { id } } } \
+                          query B { me { ...N @defer(label: \"a\") } } fragment N on User { name }";
+    let answer = post(
+        &state,
+        json!({ "query": two_operations, "operationName": "A" }),
+        &[],
+    )
+    .await;
+    assert_eq!(errors(&answer.body), failed(DUPLICATE_LABEL));
+    // Different labels, or none, are fine.
+    let fine = "{ me { ... @defer(label: \"a\") { id } ... @defer(label: \"b\") { name } ... @defer { email } ... @defer { role } } }";
+    let answer = query(&state, fine, json!({})).await;
+    assert!(
+        errors(&answer.body)
+            .iter()
+            .all(|(_, code)| code != "GRAPHQL_VALIDATION_FAILED"),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn a_defer_label_must_be_a_string_literal_not_a_variable() {
+    let state = serving(&SUPERGRAPH, &[]);
+    let answer = query(
+        &state,
+        "query($l: String) { me { ... @defer(label: $l) { id } } }",
+        json!({ "l": "a" }),
+    )
+    .await;
+    assert_eq!(errors(&answer.body), failed(VARIABLE_LABEL));
+}
+
+#[tokio::test]
+async fn defer_on_the_root_of_a_mutation_or_subscription_is_refused() {
+    let state = serving(&SUPERGRAPH, &[]);
+    let mutation = "mutation { ... @defer { updateProfile(name: \"Ada\") { id } } }";
+    let answer = query(&state, mutation, json!({})).await;
+    assert_eq!(errors(&answer.body), failed(ROOT_MUTATION));
+    // Through a named fragment on the root type as well.
+    let spread =
+        "mutation { ...M @defer } fragment M on Mutation { updateProfile(name: \"Ada\") { id } }";
+    let answer = query(&state, spread, json!({})).await;
+    assert_eq!(errors(&answer.body), failed(ROOT_MUTATION));
+    // Even disabled: the rule is about where it stands, not whether it applies.
+    let subscription =
+        "subscription { ... @defer(if: false) { stockChanged(skus: [\"p1\"]) { sku } } }";
+    let answer = query(&state, subscription, json!({})).await;
+    assert_eq!(errors(&answer.body), failed(ROOT_SUBSCRIPTION));
+    // Below the root of a mutation it is allowed.
+    let below = "mutation { updateProfile(name: \"Ada\") { id ... @defer { name } } }";
+    let answer = query(&state, below, json!({})).await;
+    assert!(
+        errors(&answer.body)
+            .iter()
+            .all(|(_, code)| code != "GRAPHQL_VALIDATION_FAILED"),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn defer_in_a_subscription_must_be_disabled_with_if_false_or_a_variable() {
+    let state = serving(&SUPERGRAPH, &[]);
+    for enabled in [
+        "subscription { stockChanged(skus: [\"p1\"]) { sku ... @defer { stock } } }",
+        "subscription { stockChanged(skus: [\"p1\"]) { sku ... @defer(if: true) { stock } } }",
+        "subscription { stockChanged(skus: [\"p1\"]) { sku ...S @defer(label: \"s\") } } \
+         fragment S on Product { stock }",
+    ] {
+        let answer = query(&state, enabled, json!({})).await;
+        assert_eq!(errors(&answer.body), failed(IN_SUBSCRIPTION), "{enabled}");
+    }
+    // Disabled, or under a selection `@skip`/`@include` may remove: valid,
+    // so the request gets as far as asking for a streaming transport.
+    for disabled in [
+        "subscription { stockChanged(skus: [\"p1\"]) { sku ... @defer(if: false) { stock } } }",
+        "subscription($d: Boolean!) { stockChanged(skus: [\"p1\"]) { sku ... @defer(if: $d) { stock } } }",
+        "subscription($i: Boolean!) { stockChanged(skus: [\"p1\"]) { sku ... @include(if: $i) { ... @defer { stock } } } }",
+    ] {
+        let answer = query(&state, disabled, json!({ "d": true, "i": true })).await;
+        let codes: Vec<String> = errors(&answer.body).into_iter().map(|(_, c)| c).collect();
+        assert_eq!(codes, ["BAD_REQUEST"], "{disabled}: {}", answer.body);
+    }
+}
+
+fn answer_orders(_: &Value) -> Value {
+    json!({ "data": { "order": { "__typename": "Order", "id": "o1", "status": "PAID" } } })
+}
+
+fn answer_payments(_: &Value) -> Value {
+    json!({ "data": { "_entities": [{ "__typename": "Order", "payment": { "id": "pay1", "status": "SUCCEEDED" } }] } })
+}
+
+const PLAIN: &str = "{ order(id: \"o1\") { status payment { id status } } }";
+
+/// The same selections as [`PLAIN`], deferred in every way a client may write.
+const DEFERRED: [&str; 5] = [
+    "{ order(id: \"o1\") { status ... @defer { payment { id status } } } }",
+    "query { order(id: \"o1\") { status ...P @defer(label: \"payment\") } } \
+     fragment P on Order { payment { id ...S @defer } } fragment S on Payment { status }",
+    "{ order(id: \"o1\") { status ... on Order @defer(if: false) { payment { id status } } } }",
+    "query($d: Boolean! = true) { order(id: \"o1\") { status ... @defer(if: $d) { payment { id status } } } }",
+    "query($d: Boolean! = false) { order(id: \"o1\") { status ... @defer(if: $d) { payment { id status } } } }",
+];
+
+#[test]
+fn a_deferred_fragment_plans_like_a_plain_one() {
+    let plain = plan_text(&SUPERGRAPH, PLAIN, None).expect("plans");
+    for deferred in DEFERRED {
+        let plan = plan_text(&SUPERGRAPH, deferred, None).expect("plans");
+        assert_eq!(plan, plain, "{deferred}");
+        assert!(!plan.contains("defer"), "{plan}");
+    }
+}
+
+#[tokio::test]
+async fn a_deferred_query_is_answered_whole_with_the_data_of_the_plain_query() {
+    let orders = FakeSubgraph::start(answer_orders).await;
+    let payments = FakeSubgraph::start(answer_payments).await;
+    let state = serving(
+        &SUPERGRAPH,
+        &[("orders", &orders.url), ("payments", &payments.url)],
+    );
+    let expected = json!({ "data": { "order": { "status": "PAID", "payment": { "id": "pay1", "status": "SUCCEEDED" } } } });
+    assert_eq!(query(&state, PLAIN, json!({})).await.body, expected);
+    for deferred in DEFERRED {
+        // As Apollo Client's HttpLink asks for a deferred query: it accepts
+        // the incremental multipart format and JSON, and gets JSON.
+        let answer = post(
+            &state,
+            json!({ "query": deferred }),
+            &[(
+                "accept",
+                "multipart/mixed;deferSpec=20220824,application/graphql-response+json,application/json;q=0.9",
+            )],
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{deferred}");
+        assert_eq!(answer.body, expected, "{deferred}");
+        let media = answer.headers["content-type"].to_str().unwrap_or_default();
+        assert!(
+            media.starts_with("application/graphql-response+json"),
+            "{deferred}: {media}"
+        );
+    }
+    for received in orders.received().iter().chain(&payments.received()) {
+        let sent = received.body["query"].as_str().unwrap_or_default();
+        assert!(!sent.contains("defer"), "a subgraph was sent {sent}");
+    }
+    assert_eq!(orders.received().len(), 1 + DEFERRED.len());
+    assert_eq!(payments.received().len(), 1 + DEFERRED.len());
+}
