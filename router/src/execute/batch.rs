@@ -42,12 +42,15 @@ pub(super) type Answer = Result<Arc<SubgraphResponse>, SubgraphError>;
 /// What one member of a batch gets: its part of the answer, and where its
 /// representations are in the batch's (`None`: it went alone, in order).
 pub(super) struct Joined {
-    pub answer: Result<Share, SubgraphError>,
+    pub answer: Shared,
     pub positions: Option<Vec<usize>>,
     /// Whether this member sent the request (it reports the answer's errors
     /// that belong to no entity).
     pub leader: bool,
 }
+
+/// A member's part of a batch's answer, or why there is none.
+type Shared = Result<Share, SubgraphError>;
 
 /// A member's part of a batch's answer.
 pub(super) struct Share {
@@ -98,14 +101,14 @@ struct Open {
     /// Representations by hash, to find one a member shares with another.
     seen: HashMap<u64, Vec<usize>>,
     /// Each follower's positions, and where its share goes.
-    followers: Vec<(Vec<usize>, oneshot::Sender<Result<Share, SubgraphError>>)>,
+    followers: Vec<(Vec<usize>, oneshot::Sender<Shared>)>,
 }
 
 /// How a fetch takes part in its group's batch.
 enum Role {
     /// Woken once every member has reported.
     Leader(oneshot::Receiver<()>),
-    Follower(Vec<usize>, oneshot::Receiver<Result<Share, SubgraphError>>),
+    Follower(Vec<usize>, oneshot::Receiver<Shared>),
     /// Its variables differ from the batch's (cannot happen for twins of one
     /// execution, but then it goes alone rather than wrong).
     Alone(Map<String, Value>, Vec<Data>),
@@ -323,7 +326,7 @@ fn missing() -> SubgraphError {
 /// Splits `answer` into one share per member (its positions in the batch;
 /// `None`: every entity, in order). An entity only one member asked for is
 /// moved to it when no other request shares the answer.
-fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Result<Share, SubgraphError>> {
+fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Shared> {
     let mut response = match answer {
         Ok(response) => response,
         Err(error) => return members.iter().map(|_| Err(error.clone())).collect(),
