@@ -26,8 +26,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::schemas::{ITEMS, item_name, now_us};
 
 /// The subscription every client sends.
-pub const QUERY: &str =
-    "subscription Ticks($stream: Int!) { ticks(stream: $stream) { stream seq emittedAtUs item { id name price } } }";
+pub const QUERY: &str = "subscription Ticks($stream: Int!) { ticks(stream: $stream) { stream seq emittedAtUs item { id name price } } }";
 
 /// How long connecting and the `connection_ack` may take.
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(20);
@@ -96,7 +95,12 @@ pub async fn socket(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let mut last_seq = vec![0i64; per_socket];
-    let mut ws = match tokio::time::timeout(HANDSHAKE_DEADLINE, open(addr, first_stream, per_socket)).await {
+    let mut ws = match tokio::time::timeout(
+        HANDSHAKE_DEADLINE,
+        open(addr, first_stream, per_socket),
+    )
+    .await
+    {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {
             outcome.problem(|| format!("socket {first_stream}: {error:#}"));
@@ -104,7 +108,9 @@ pub async fn socket(
             return outcome;
         }
         Err(_) => {
-            outcome.problem(|| format!("socket {first_stream}: no connection_ack within {HANDSHAKE_DEADLINE:?}"));
+            outcome.problem(|| {
+                format!("socket {first_stream}: no connection_ack within {HANDSHAKE_DEADLINE:?}")
+            });
             outcome.silent = per_socket as u64;
             return outcome;
         }
@@ -159,7 +165,9 @@ pub async fn socket(
                 );
             }
             Some("ping") => {
-                let _ = ws.send(Message::text(json!({"type": "pong"}).to_string())).await;
+                let _ = ws
+                    .send(Message::text(json!({"type": "pong"}).to_string()))
+                    .await;
             }
             Some("pong") => {}
             Some(_) => outcome.problem(|| format!("subscription ended or failed: {text}")),
@@ -171,7 +179,8 @@ pub async fn socket(
     outcome
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects, initialises and subscribes.
 async fn open(addr: SocketAddr, first_stream: usize, per_socket: usize) -> anyhow::Result<Socket> {
@@ -181,8 +190,10 @@ async fn open(addr: SocketAddr, first_stream: usize, per_socket: usize) -> anyho
         HeaderValue::from_static("graphql-transport-ws"),
     );
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-    ws.send(Message::text(json!({"type": "connection_init", "payload": {}}).to_string()))
-        .await?;
+    ws.send(Message::text(
+        json!({"type": "connection_init", "payload": {}}).to_string(),
+    ))
+    .await?;
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => {
@@ -190,7 +201,8 @@ async fn open(addr: SocketAddr, first_stream: usize, per_socket: usize) -> anyho
                 match message["type"].as_str() {
                     Some("connection_ack") => break,
                     Some("ping") => {
-                        ws.send(Message::text(json!({"type": "pong"}).to_string())).await?;
+                        ws.send(Message::text(json!({"type": "pong"}).to_string()))
+                            .await?;
                     }
                     _ => anyhow::bail!("expected connection_ack, got {text}"),
                 }
@@ -250,6 +262,8 @@ fn event(
     if shared.measuring.load(Ordering::Relaxed) {
         shared.window_events.fetch_add(1, Ordering::Relaxed);
         let latency = (received_us - emitted_us).max(0.0);
-        outcome.latencies_us.push(latency.min(f64::from(u32::MAX)) as u32);
+        outcome
+            .latencies_us
+            .push(latency.min(f64::from(u32::MAX)) as u32);
     }
 }

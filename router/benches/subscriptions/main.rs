@@ -151,9 +151,16 @@ async fn run(settings: BenchSettings) -> anyhow::Result<()> {
             .process
             .check_running()
             .context("the in-bench subgraphs stopped")?;
-        let figures = round(&settings, spec, &supergraph, &subgraphs, &client, dir.path())
-            .await
-            .with_context(|| format!("the {} router ({})", spec.label, spec.describe()))?;
+        let figures = round(
+            &settings,
+            spec,
+            &supergraph,
+            &subgraphs,
+            &client,
+            dir.path(),
+        )
+        .await
+        .with_context(|| format!("the {} router ({})", spec.label, spec.describe()))?;
         println!("{}", figures.block());
         results.push(figures);
         // Let the subgraphs drop the last router's sockets before the next one.
@@ -192,7 +199,9 @@ async fn round(
     let began = Instant::now();
     let mut sockets = Vec::with_capacity(settings.sockets);
     for index in 0..settings.sockets {
-        let at = settings.ramp.mul_f64(index as f64 / settings.sockets as f64);
+        let at = settings
+            .ramp
+            .mul_f64(index as f64 / settings.sockets as f64);
         tokio::time::sleep_until((began + at).into()).await;
         sockets.push(tokio::spawn(load::socket(
             addr,
@@ -268,7 +277,8 @@ async fn ready(
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + START_DEADLINE;
     let body = serde_json::json!({"query": "{ item(id: \"1\") { id name } }"});
-    let expected = serde_json::json!({"data": {"item": {"id": "1", "name": schemas::item_name("1")}}});
+    let expected =
+        serde_json::json!({"data": {"item": {"id": "1", "name": schemas::item_name("1")}}});
     loop {
         router.check_running()?;
         let answer = client
@@ -295,7 +305,8 @@ async fn ready(
 /// Raises this process's soft limit on open files (children inherit it) to
 /// the hard one when it is below `needed`; fails when the hard one is too.
 fn raise_open_files(needed: u64) -> anyhow::Result<()> {
-    let limits = std::fs::read_to_string("/proc/self/limits").context("cannot read /proc/self/limits")?;
+    let limits =
+        std::fs::read_to_string("/proc/self/limits").context("cannot read /proc/self/limits")?;
     let line = limits
         .lines()
         .find(|line| line.starts_with("Max open files"))
@@ -316,7 +327,11 @@ fn raise_open_files(needed: u64) -> anyhow::Result<()> {
         );
     }
     let output = std::process::Command::new("prlimit")
-        .args(["--pid", &std::process::id().to_string(), &format!("--nofile={hard}:{hard}")])
+        .args([
+            "--pid",
+            &std::process::id().to_string(),
+            &format!("--nofile={hard}:{hard}"),
+        ])
         .output()
         .context("cannot run prlimit (util-linux) to raise the open-file limit")?;
     if !output.status.success() {

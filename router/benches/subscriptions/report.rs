@@ -63,13 +63,16 @@ impl Figures {
     }
 
     fn per_event(&self, cpu: Duration) -> Option<Duration> {
-        (self.inputs.window_events > 0)
-            .then(|| cpu.div_f64(self.inputs.window_events as f64))
+        (self.inputs.window_events > 0).then(|| cpu.div_f64(self.inputs.window_events as f64))
     }
 
     /// KiB of router RSS per subscription above idle.
     fn rss_per_subscription_kib(&self) -> f64 {
-        let grown = self.inputs.loaded.now_kib.saturating_sub(self.inputs.idle.now_kib);
+        let grown = self
+            .inputs
+            .loaded
+            .now_kib
+            .saturating_sub(self.inputs.idle.now_kib);
         grown as f64 / self.inputs.subscriptions.max(1) as f64
     }
 
@@ -161,9 +164,15 @@ pub fn table(results: &[Figures]) -> String {
 }
 
 fn ms(value: Option<Duration>) -> String {
-    value.map_or_else(|| "-".to_owned(), |d| format!("{:.2} ms", d.as_secs_f64() * 1000.0))
+    value.map_or_else(
+        || "-".to_owned(),
+        |d| format!("{:.2} ms", d.as_secs_f64() * 1000.0),
+    )
 }
 
 fn us(value: Option<Duration>) -> String {
-    value.map_or_else(|| "-".to_owned(), |d| format!("{:.1} µs", d.as_secs_f64() * 1e6))
+    value.map_or_else(
+        || "-".to_owned(),
+        |d| format!("{:.1} µs", d.as_secs_f64() * 1e6),
+    )
 }

@@ -35,7 +35,9 @@ pub fn item_name(id: &str) -> String {
 /// The price `catalog` gives item `id`.
 fn item_price(id: &str) -> i32 {
     id.bytes()
-        .fold(7i32, |acc, b| acc.wrapping_mul(31).wrapping_add(i32::from(b)))
+        .fold(7i32, |acc, b| {
+            acc.wrapping_mul(31).wrapping_add(i32::from(b))
+        })
         .rem_euclid(10_000)
 }
 

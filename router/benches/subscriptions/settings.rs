@@ -111,9 +111,9 @@ fn duration(name: &str, default: Duration) -> anyhow::Result<Duration> {
         None => Ok(default),
         Some(text) => match humantime::parse_duration(text.trim()) {
             Ok(d) if d.is_zero() => bail!("{name} must be longer than zero"),
-            parsed => {
-                parsed.with_context(|| format!("{name} must be a duration such as \"10s\", not `{text}`"))
-            }
+            parsed => parsed.with_context(|| {
+                format!("{name} must be a duration such as \"10s\", not `{text}`")
+            }),
         },
     }
 }
