@@ -1,0 +1,212 @@
+//! The subgraphs as a process of their own: this bench binary run again as
+//! `subscriptions --serve-subgraphs <port> <event interval in ms>`, pinned to
+//! the client CPUs, so `/proc` gives their CPU apart from the load client's.
+//! `POST /ticker` and `POST /catalog` execute GraphQL over HTTP; `GET
+//! /ticker` upgrades to WebSocket with `graphql-transport-ws` (as
+//! async-graphql serves subscriptions, and as both routers' subgraph side
+//! speaks it); `GET /health` answers `ok`. The process serves until its stdin
+//! closes (the bench ended) or it is killed.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use async_graphql::http::{WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage};
+use async_graphql::{Data, Executor};
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
+use futures::{SinkExt as _, StreamExt as _};
+
+use crate::process::{self, Launch, Process};
+use crate::schemas::{catalog, ticker};
+
+/// The argument that makes the bench binary serve the subgraphs.
+pub const SERVE_FLAG: &str = "--serve-subgraphs";
+
+/// The subgraphs' names, which are also their paths.
+pub const NAMES: [&str; 2] = ["ticker", "catalog"];
+
+/// How long the subgraphs may take to answer `/health`.
+const START_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The subgraphs' process (`--serve-subgraphs <port> <interval ms>`).
+pub fn serve(args: &[String]) -> anyhow::Result<()> {
+    let [port, interval_ms] = args else {
+        bail!("usage: subscriptions {SERVE_FLAG} <port> <event interval in ms>");
+    };
+    let port: u16 = port
+        .parse()
+        .with_context(|| format!("`{port}` is not a port"))?;
+    let interval = Duration::from_millis(
+        interval_ms
+            .parse()
+            .with_context(|| format!("`{interval_ms}` is not a number of milliseconds"))?,
+    );
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?
+        .block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .with_context(|| format!("cannot bind 127.0.0.1:{port}"))?;
+            let listener = listener.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
+            let stdin_closed = tokio::task::spawn_blocking(|| {
+                let mut buf = [0u8; 64];
+                while std::io::stdin().read(&mut buf).is_ok_and(|n| n > 0) {}
+            });
+            tokio::select! {
+                served = axum::serve(listener, app(interval)) => served.context("the subgraph server stopped"),
+                _ = stdin_closed => Ok(()),
+            }
+        })
+}
+
+fn app(interval: Duration) -> Router {
+    let ticker = ticker::schema(interval);
+    let catalog = catalog::schema();
+    let ws_schema = ticker.clone();
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/ticker",
+            get(move |upgrade: WebSocketUpgrade| {
+                let schema = ws_schema.clone();
+                async move {
+                    upgrade
+                        .protocols(["graphql-transport-ws"])
+                        .on_upgrade(move |socket| serve_socket(socket, schema))
+                }
+            })
+            .post(move |body: axum::body::Bytes| execute(ticker.clone(), body)),
+        )
+        .route(
+            "/catalog",
+            post(move |body: axum::body::Bytes| execute(catalog.clone(), body)),
+        )
+}
+
+/// Executes a GraphQL request in JSON.
+async fn execute(schema: impl Executor, body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                format!("not a GraphQL request: {error}"),
+            )
+                .into_response();
+        }
+    };
+    axum::Json(schema.execute(request).await).into_response()
+}
+
+/// One router's WebSocket: `graphql-transport-ws` by async-graphql.
+async fn serve_socket(socket: WebSocket, schema: ticker::TickerSchema) {
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|message| futures::future::ready(message.is_ok()))
+        .filter_map(|message| async move {
+            match message {
+                Ok(Message::Text(text)) => Some(text.to_string()),
+                _ => None,
+            }
+        });
+    let protocol = GraphqlWebSocket::new(schema, Box::pin(input), WebSocketProtocols::GraphQLWS)
+        .on_connection_init(|_| async { Ok(Data::default()) });
+    let mut protocol = Box::pin(protocol);
+    while let Some(message) = protocol.next().await {
+        let message = match message {
+            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })),
+        };
+        if sink.send(message).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The bench's handle on the subgraphs' process.
+pub struct Subgraphs {
+    pub process: Process,
+    pub addr: SocketAddr,
+}
+
+impl Subgraphs {
+    /// Starts them pinned to `cpus`, emitting one event per `interval` per
+    /// subscription, and waits until they answer.
+    pub async fn start(
+        cpus: Option<&str>,
+        interval: Duration,
+        stderr: PathBuf,
+        client: &reqwest::Client,
+    ) -> anyhow::Result<Self> {
+        let port = process::free_port()?;
+        let launch = Launch {
+            program: std::env::current_exe()
+                .context("cannot find the bench binary")?
+                .into(),
+            args: vec![
+                SERVE_FLAG.into(),
+                port.to_string().into(),
+                interval.as_millis().to_string().into(),
+            ],
+            env: Vec::new(),
+            dir: None,
+        };
+        let mut process = Process::start(&launch, cpus, stderr)?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            process
+                .check_running()
+                .context("the in-bench subgraphs did not start")?;
+            let healthy = client
+                .get(format!("http://{addr}/health"))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if healthy {
+                return Ok(Subgraphs { process, addr });
+            }
+            if Instant::now() > deadline {
+                bail!("the in-bench subgraphs did not answer on {addr} within {START_DEADLINE:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The routing URL of subgraph `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!("http://{}/{name}", self.addr)
+    }
+
+    /// The supergraph of both, composed by this tree's composition from
+    /// their `_service { sdl }`.
+    pub async fn supergraph(&self) -> anyhow::Result<String> {
+        let urls: Vec<(String, String)> = NAMES
+            .iter()
+            .map(|name| ((*name).to_owned(), self.url(name)))
+            .collect();
+        let client = storefront_router::client::SubgraphClient::new(
+            storefront_router::settings::Timeouts::default(),
+        )
+        .context("cannot build the subgraph client")?;
+        storefront_router::source::compose_live(&client, &urls)
+            .await
+            .context("cannot compose the subgraphs")
+    }
+}
