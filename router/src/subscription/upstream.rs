@@ -20,9 +20,15 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The subprotocol both sides speak.
 pub const PROTOCOL: &str = "graphql-transport-ws";
+
+/// The read buffer of each WebSocket, to a subgraph or from a client: small,
+/// since there is one socket per subscription upstream and events are small
+/// (they grow past it when one is not).
+pub const SOCKET_BUFFER: usize = 8 * 1024;
 
 /// What the subgraph sent for the subscription.
 #[derive(Debug)]
@@ -116,7 +122,12 @@ pub async fn open(
     for (name, value) in &request.headers {
         upgrade.headers_mut().insert(name.clone(), value.clone());
     }
-    let connect = tokio_tungstenite::connect_async(upgrade);
+    // Small buffers: one socket per subscription, and events are small
+    // (the default 128 KiB read buffer made a subscription cost ~180 KiB).
+    let config = WebSocketConfig::default()
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(0);
+    let connect = tokio_tungstenite::connect_async_with_config(upgrade, Some(config), true);
     let (mut socket, response) = tokio::time::timeout(request.init_timeout, connect)
         .await
         .map_err(|_| connect_error("timed out".into()))?

@@ -66,18 +66,20 @@ pub fn upgrade(state: AppState, headers: HeaderMap, ws: WebSocketUpgrade) -> Res
     let headers = without_cross_site_cookies(state.settings(), headers);
     let ws = ws.protocols([PROTOCOL]);
     let speaks = ws.selected_protocol().is_some();
-    ws.on_upgrade(move |mut socket| async move {
-        if !speaks || !state.settings().subscriptions.enabled {
-            let _ = socket
-                .send(close_message(
-                    close::SUBPROTOCOL,
-                    "Subprotocol not acceptable",
-                ))
-                .await;
-            return;
-        }
-        Connection::new(state, headers).run(socket).await;
-    })
+    ws.read_buffer_size(super::upstream::SOCKET_BUFFER)
+        .write_buffer_size(0)
+        .on_upgrade(move |mut socket| async move {
+            if !speaks || !state.settings().subscriptions.enabled {
+                let _ = socket
+                    .send(close_message(
+                        close::SUBPROTOCOL,
+                        "Subprotocol not acceptable",
+                    ))
+                    .await;
+                return;
+            }
+            Connection::new(state, headers).run(socket).await;
+        })
 }
 
 /// Browsers send cookies with a WebSocket upgrade from any page, and CORS
