@@ -66,18 +66,8 @@ pub fn merge_shared_entities(
     entities: &[Data],
     origins: &[Vec<Origin>],
 ) {
-    merge_shared_entity_refs(data, path, entities.iter().collect(), origins);
-}
-
-/// [`merge_shared_entities`] of entities picked from a shared answer
-/// (`entities[i]` for the i-th origin list).
-pub fn merge_shared_entity_refs(
-    data: &mut Data,
-    path: &[PathElement],
-    entities: Vec<&Data>,
-    origins: &[Vec<Origin>],
-) {
-    merge_in_one_walk(data, path, Entities::Shared(entities), origins);
+    let entities = Entities::Shared(entities.iter().collect());
+    merge_in_one_walk(data, path, entities, origins);
 }
 
 fn merge_in_one_walk(

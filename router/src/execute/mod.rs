@@ -4,8 +4,9 @@
 //! # Layout
 //! - this file: walking the plan (sequence, parallel, fetch, flatten) and
 //!   subgraph errors.
-//! - `batch`: entity fetches that become ready together and send the same
-//!   operation to the same subgraph go as one request.
+//! - `batch`: entity fetches at one plan level to one subgraph go as one
+//!   request (the same operation, or selections on different types side by
+//!   side).
 //! - [`data`]: the response tree's values (parsed from subgraph answers,
 //!   merged here, walked by the formatter).
 //! - [`entities`]: representations for a flatten fetch (select, deduplicate)
