@@ -4,11 +4,13 @@
 //! when dropped; CPU time and memory from `/proc` ([`crate::procfs`]).
 
 use std::ffi::OsString;
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use axum::serve::ListenerExt as _;
 
 use crate::procfs::{self, Memory};
 
@@ -127,4 +129,37 @@ impl Drop for Process {
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
     Ok(listener.local_addr().context("the free port")?.port())
+}
+
+/// The child's side of a [`Process`] that serves HTTP: `app()` (built on the
+/// runtime) on 127.0.0.1:`port`, with as many workers as the CPUs this process
+/// may use (one when pinned to one), until its stdin closes (the parent dropped
+/// its [`Process`]) or the server stops.
+pub fn serve_until_stdin_closes(
+    port: u16,
+    app: impl FnOnce() -> axum::Router + Send + 'static,
+) -> anyhow::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?
+        .block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .with_context(|| format!("cannot bind 127.0.0.1:{port}"))?;
+            // Without TCP_NODELAY a small answer can wait for the router's delayed ACK.
+            let listener = listener.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
+            let stdin_closed = tokio::task::spawn_blocking(|| {
+                let mut buf = [0u8; 64];
+                while std::io::stdin().read(&mut buf).is_ok_and(|n| n > 0) {}
+            });
+            tokio::select! {
+                served = axum::serve(listener, app()) => served.context("the subgraph server stopped"),
+                _ = stdin_closed => Ok(()),
+            }
+        })
 }

@@ -12,14 +12,11 @@
 //! External: subgraphs started outside the bench; their CPU is measured when
 //! `BENCH_SUBGRAPHS_PID` names their process.
 
-use std::io::Read as _;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use axum::serve::ListenerExt as _;
 
 use crate::process::{self, Launch, Process};
 use crate::procfs;
@@ -47,29 +44,7 @@ pub fn serve(args: &[String]) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("`{port}` is not a port"))?;
     // As many workers as the CPUs this process may use (one when pinned to one).
-    let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?
-        .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .with_context(|| format!("cannot bind 127.0.0.1:{port}"))?;
-            // Without TCP_NODELAY a small answer can wait for the router's delayed ACK.
-            let listener = listener.tap_io(|stream| {
-                let _ = stream.set_nodelay(true);
-            });
-            let stdin_closed = tokio::task::spawn_blocking(|| {
-                let mut buf = [0u8; 64];
-                while std::io::stdin().read(&mut buf).is_ok_and(|n| n > 0) {}
-            });
-            tokio::select! {
-                served = axum::serve(listener, server::app(memo).0) => served.context("the subgraph server stopped"),
-                _ = stdin_closed => Ok(()),
-            }
-        })
+    process::serve_until_stdin_closes(port, move || server::app(memo).0)
 }
 
 /// The subgraphs of a run.

@@ -7,7 +7,6 @@
 //! speaks it); `GET /health` answers `ok`. The process serves until its stdin
 //! closes (the bench ended) or it is killed.
 
-use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,7 +17,6 @@ use async_graphql::{Data, Executor};
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt as _;
 use futures::{SinkExt as _, StreamExt as _};
 
 use crate::process::{self, Launch, Process};
@@ -46,28 +44,7 @@ pub fn serve(args: &[String]) -> anyhow::Result<()> {
             .parse()
             .with_context(|| format!("`{interval_ms}` is not a number of milliseconds"))?,
     );
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?
-        .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .with_context(|| format!("cannot bind 127.0.0.1:{port}"))?;
-            let listener = listener.tap_io(|stream| {
-                let _ = stream.set_nodelay(true);
-            });
-            let stdin_closed = tokio::task::spawn_blocking(|| {
-                let mut buf = [0u8; 64];
-                while std::io::stdin().read(&mut buf).is_ok_and(|n| n > 0) {}
-            });
-            tokio::select! {
-                served = axum::serve(listener, app(interval)) => served.context("the subgraph server stopped"),
-                _ = stdin_closed => Ok(()),
-            }
-        })
+    crate::process::serve_until_stdin_closes(port, move || app(interval))
 }
 
 fn app(interval: Duration) -> Router {
