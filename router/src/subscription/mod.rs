@@ -21,6 +21,7 @@
 //!   client: connect, parse messages).
 //! - [`ws`]: the client side over WebSocket (`graphql-transport-ws` server).
 //! - [`sse`]: GraphQL over Server-Sent Events, distinct connections mode.
+//! - [`framed`]: the heartbeat and delivery loop SSE and multipart share.
 //! - [`multipart`]: Apollo's multipart subscription protocol.
 //! - The per-subscription task (prepare, plan, per-event execution) is
 //!   [`crate::pipeline::Engine::subscribe`] (`pipeline/subscribe.rs`).
@@ -44,6 +45,7 @@
 //!   subgraph connection stays valid, and a subgraph that drops the field
 //!   ends them with its error. New subscriptions use the new supergraph.
 
+pub mod framed;
 pub mod multipart;
 pub mod mux;
 pub mod sse;
