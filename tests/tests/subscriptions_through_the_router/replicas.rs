@@ -22,7 +22,8 @@ use storefront_shared::testing::{ServiceProcess, TEST_MONGODB_URI, free_port};
 use crate::clients::{Protocol, Subscription};
 
 const ORDER_UPDATED: &str = "subscription($id: ID!) { orderUpdated(id: $id) { id status } }";
-const CREATE: &str = "mutation($items: [OrderItemInput!]!) { createOrder(items: $items) { id status } }";
+const CREATE: &str =
+    "mutation($items: [OrderItemInput!]!) { createOrder(items: $items) { id status } }";
 const CANCEL: &str = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }";
 const MARK_PAID: &str = "mutation($orderId: ID!, $paymentId: ID!) { markOrderPaid(orderId: $orderId, paymentId: $paymentId) { id status } }";
 
@@ -72,7 +73,15 @@ fn orders_binary() -> PathBuf {
         .arg(&manifest)
         .arg("--target-dir")
         .arg(target_dir)
-        .args(["--profile", profile, "--quiet", "-p", "storefront-orders", "--bin", "orders"])
+        .args([
+            "--profile",
+            profile,
+            "--quiet",
+            "-p",
+            "storefront-orders",
+            "--bin",
+            "orders",
+        ])
         .status()
         .expect("cargo runs");
     assert!(status.success(), "cargo builds the orders binary: {status}");
@@ -153,7 +162,10 @@ async fn a_write_through_one_orders_process_reaches_a_subscriber_on_another() {
         )
         .await;
         let first = events.event().await;
-        assert_eq!(first["data"]["orderUpdated"]["status"], "PENDING_PAYMENT", "{first}");
+        assert_eq!(
+            first["data"]["orderUpdated"]["status"], "PENDING_PAYMENT",
+            "{first}"
+        );
 
         let (answer, expected) = if write == "pay" {
             let answer = graphql(
@@ -165,7 +177,8 @@ async fn a_write_through_one_orders_process_reaches_a_subscriber_on_another() {
             .await;
             (answer["data"]["markOrderPaid"]["status"].clone(), "PAID")
         } else {
-            let answer = graphql(&written_through, &buyer_header, CANCEL, json!({ "id": id })).await;
+            let answer =
+                graphql(&written_through, &buyer_header, CANCEL, json!({ "id": id })).await;
             (answer["data"]["cancelOrder"]["status"].clone(), "CANCELLED")
         };
         assert_eq!(answer, expected, "the write went through the other replica");
