@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use storefront_router::settings::RouterSettings;
 
-use crate::{Client, Router};
+use crate::{Client, Router, common, subgraphs};
 
 const WATCH: &str = "subscription($id: ID!) { orderUpdated(id: $id) { id status } }";
 
@@ -189,4 +189,72 @@ async fn a_subscription_within_the_linger_reuses_the_idle_socket() {
         status_of(&mut client).await,
         ("b".to_owned(), json!("PAID"))
     );
+}
+
+#[tokio::test]
+async fn a_subscription_that_falls_behind_its_socket_ends_alone_and_the_others_go_on() {
+    let orders = subgraphs::Orders::start().await;
+    // Each payment entity fetch takes 400 ms: the subscription that asks for
+    // `payment` cannot keep up with an event every 30 ms.
+    let payments = common::FakeSubgraph::start_with_delay(
+        |_| json!({ "data": { "_entities": [{ "__typename": "Order", "payment": { "status": "SUCCEEDED" } }] } }),
+        Duration::from_millis(400),
+    )
+    .await;
+    let mut settings = settings(100, Duration::from_secs(2));
+    settings.subscriptions.buffer = 4;
+    let router = Router::start(
+        settings,
+        &subgraphs::supergraph(),
+        &[("orders", &orders.url), ("payments", &payments.url)],
+    )
+    .await;
+    let mut client = Client::ready(&router.ws_url(), json!({})).await;
+    client
+        .subscribe(
+            "slow",
+            "subscription { orderUpdated(id: \"o1\") { status payment { status } } }",
+            json!({}),
+        )
+        .await;
+    client.subscribe("fast", WATCH, json!({ "id": "o1" })).await;
+    orders.wait_for_live(2).await;
+    assert_eq!(orders.sockets(), 1);
+    let statuses: Vec<String> = (0..12).map(|n| format!("S{n}")).collect();
+    for status in &statuses {
+        orders.publish("o1", status);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let mut fast = Vec::new();
+    let mut slow_error = None;
+    while fast.len() < statuses.len() || slow_error.is_none() {
+        let message = client.json().await;
+        match (message["id"].as_str(), message["type"].as_str()) {
+            (Some("fast"), Some("next")) => fast.push(
+                message["payload"]["data"]["orderUpdated"]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
+            (Some("slow"), Some("next")) => {
+                if let Some(error) = message["payload"]["errors"].get(0) {
+                    slow_error = Some(error.clone());
+                }
+            }
+            (Some("slow"), Some("complete")) => {}
+            _ => panic!("unexpected {message}"),
+        }
+    }
+    assert_eq!(
+        fast, statuses,
+        "the fast subscription gets every event, in order"
+    );
+    let error = slow_error.unwrap();
+    assert_eq!(
+        error["extensions"]["code"], "SUBSCRIPTION_BUFFER_FULL",
+        "{error}"
+    );
+    assert_eq!(error["extensions"]["serviceName"], "orders");
+    // The router told the subgraph the slow one is over.
+    orders.wait_for_live(1).await;
 }
