@@ -1,0 +1,1 @@
+//! The real planner on the fixture supergraph, end to end.
