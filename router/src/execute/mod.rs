@@ -14,7 +14,10 @@
 //!
 //! The response tree is a [`Data`] behind a mutex that is only held
 //! between awaits (to collect representations or to merge a result), so
-//! parallel fetches interleave freely.
+//! parallel fetches interleave freely. [`run_part`] runs one part of a
+//! plan against a [`Tree`] shared with the other parts (`@defer`: the
+//! primary node, then each deferred fragment's), the errors of its own
+//! fetches kept apart.
 
 mod batch;
 mod context;
@@ -296,12 +299,11 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &State<'_>, fetch: &F
     let Some(response) = send(ctx, state, fetch, Variables::plain(&variables)).await else {
         return;
     };
-    state
-        .sink()
-        .errors
-        .extend(response.errors.iter().map(|error| {
+    state.sink().errors.extend(
+        response.errors.iter().map(|error| {
             subgraph_error(error.clone(), &fetch.subgraph, |path| Some(path.to_vec()))
-        }));
+        }),
+    );
     let mut tree = state.data();
     // A shared answer (another request waited for the same fetch) is merged
     // from the shared copy; renames need a copy of their own.
