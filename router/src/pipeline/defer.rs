@@ -592,3 +592,76 @@ pub fn respond(payloads: mpsc::Receiver<Bytes>) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(header::ACCEPT, HeaderValue::from_str(value).expect("ascii"));
+        }
+        headers
+    }
+
+    #[test]
+    fn multipart_with_defer_spec_is_accepted_in_any_spelling() {
+        for value in [
+            "multipart/mixed;deferSpec=20220824,application/json",
+            "application/json, multipart/mixed; deferSpec=20220824",
+            r#"multipart/mixed; boundary="-"; deferSpec="20220824""#,
+            "MULTIPART/MIXED ; DEFERSPEC = 20220824 ; q=0.5",
+        ] {
+            assert!(accepts(&accept(&[value])), "{value}");
+        }
+        assert!(accepts(&accept(&[
+            "application/json",
+            "multipart/mixed;deferSpec=20220824"
+        ])));
+    }
+
+    #[test]
+    fn other_accepts_do_not_ask_for_increments() {
+        for value in [
+            "application/json",
+            "multipart/mixed",
+            "multipart/mixed;deferSpec=20230101",
+            r#"multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json"#,
+            "multipart/mixed;deferSpec=20220824;q=0",
+            "text/plain;deferSpec=20220824",
+        ] {
+            assert!(!accepts(&accept(&[value])), "{value}");
+        }
+        assert!(!accepts(&HeaderMap::new()));
+    }
+
+    fn document(query: &str) -> ExecutableDocument {
+        ExecutableDocument::parse(
+            &apollo_compiler::Schema::parse_and_validate(
+                "type Query { a: A } type A { b: Int c: Int }",
+                "schema.graphql",
+            )
+            .expect("valid schema"),
+            query,
+            "query.graphql",
+        )
+        .expect("parses")
+    }
+
+    #[test]
+    fn defer_conditions_name_the_variables_of_every_defer_once() {
+        let doc = document(
+            "query($x: Boolean!, $y: Boolean!) { a { ... @defer(if: $x) { b } ...F @defer(if: $y) ... @defer(if: $x) { c } ... @defer { b } } }
+             fragment F on A { c }",
+        );
+        assert_eq!(
+            defer_conditions(&doc),
+            Some(vec!["x".to_owned(), "y".to_owned()])
+        );
+        let doc = document("{ a { ... @defer(label: \"l\") { b } } }");
+        assert_eq!(defer_conditions(&doc), Some(Vec::new()));
+        let doc = document("{ a { b ... on A { c } } }");
+        assert_eq!(defer_conditions(&doc), None);
+    }
+}
