@@ -134,6 +134,10 @@ pub enum Delivery {
 /// What the delivering task owns.
 struct Job {
     engine: Arc<Engine>,
+    /// The operation as the client wrote it (defers kept): the payloads'
+    /// shape (what authorization removed answers null, as without `@defer`).
+    shape: Arc<Prepared>,
+    /// The operation as the caller may run it: the plan.
     planned: Arc<Prepared>,
     client: SubgraphClient,
     variables: Map<String, Value>,
@@ -197,19 +201,20 @@ impl Engine {
             return self.execute_shared(call).await.map(Delivery::Whole);
         }
         let (filtered, unauthorized, removed) = self.authorized(&deferred, call.identity).await?;
+        let shape = deferred.clone();
         let planned = filtered.unwrap_or(deferred);
         plan::check_variables(&planned.plan, &variables.json)?;
         let measured = self.estimate(&planned, &variables.json)?;
         let introspection = if planned.introspection {
-            let operation = planned
+            let operation = shape
                 .document
                 .operations
-                .get(planned.operation_name.as_deref())
+                .get(shape.operation_name.as_deref())
                 .map_err(|_| Internal::logged("a prepared operation is missing"))?;
             introspection::answer(
                 schema,
                 &self.implementers,
-                &planned.document,
+                &shape.document,
                 operation,
                 &variables.coerced,
             )?
@@ -229,6 +234,7 @@ impl Engine {
         }
         let job = Job {
             engine: self.clone(),
+            shape,
             planned,
             client: call.client.clone(),
             variables: variables.json,
@@ -308,11 +314,12 @@ fn lock(tree: &execute::Tree) -> std::sync::MutexGuard<'_, Data> {
 async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
     let Job {
         engine,
+        shape,
         planned,
         client,
         variables,
         headers,
-        mut unauthorized,
+        unauthorized,
         removed,
         introspection,
         extensions,
@@ -325,8 +332,8 @@ async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
         dedupe: engine.dedupe_fetches,
     };
     let schema = &engine.supergraph.api_schema;
-    let document = &planned.document;
-    let Ok(operation) = document.operations.get(planned.operation_name.as_deref()) else {
+    let document = &shape.document;
+    let Ok(operation) = document.operations.get(shape.operation_name.as_deref()) else {
         tracing::error!("a prepared operation is missing");
         return;
     };
@@ -346,8 +353,8 @@ async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
         for (key, value) in introspection {
             root.insert(key.as_str(), Data::from(value));
         }
-        unauthorized.extend(ran.errors);
-        let errors = unauthorized;
+        let mut errors = unauthorized.clone();
+        errors.extend(ran.errors);
         let mut formatter = Formatter::new(schema, document, &variables, &errors, ran.fetch_failed);
         let mut out = Vec::with_capacity(4096);
         out.extend_from_slice(br#"{"data":"#);
@@ -406,6 +413,7 @@ async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
                         document,
                         variables: &variables,
                         fragment,
+                        refused: &unauthorized,
                         label: planned
                             .plan
                             .deferred
@@ -484,6 +492,9 @@ struct Increment<'a> {
     document: &'a apollo_compiler::validation::Valid<ExecutableDocument>,
     variables: &'a Map<String, Value>,
     fragment: &'a Fragment<'a>,
+    /// Authorization's errors (sent with the primary payload): the nulls
+    /// they explain need no error of their own.
+    refused: &'a [GraphqlError],
     label: Option<&'a str>,
 }
 
@@ -497,11 +508,20 @@ fn increments(
     root: &Object,
     ran: Ran,
 ) -> (Vec<Vec<u8>>, Vec<Met>) {
+    let known: std::borrow::Cow<'_, [GraphqlError]> = if increment.refused.is_empty() {
+        std::borrow::Cow::Borrowed(&ran.errors)
+    } else {
+        ran.errors
+            .iter()
+            .chain(increment.refused)
+            .cloned()
+            .collect()
+    };
     let mut formatter = Formatter::new(
         increment.schema,
         increment.document,
         increment.variables,
-        &ran.errors,
+        &known,
         ran.fetch_failed,
     );
     let mut written: Vec<(&Met, Vec<u8>, std::ops::Range<usize>)> = Vec::new();

@@ -75,7 +75,7 @@ const NAME_FETCH: &str = "query($representations:[_Any!]!){_entities(representat
 
 /// The order page: the payment (another subgraph) and each item's product
 /// name (another subgraph) deferred.
-const ORDER_PAGE: &str = r#"query Page($id: ID!) {
+pub(crate) const ORDER_PAGE: &str = r#"query Page($id: ID!) {
   order(id: $id) {
     id
     status
@@ -85,7 +85,7 @@ const ORDER_PAGE: &str = r#"query Page($id: ID!) {
 }"#;
 
 /// The same page without `@defer`.
-const ORDER_PAGE_PLAIN: &str = r#"query Page($id: ID!) {
+pub(crate) const ORDER_PAGE_PLAIN: &str = r#"query Page($id: ID!) {
   order(id: $id) {
     id
     status
@@ -130,7 +130,7 @@ fn order_page_plans() -> DeferPlans {
     }
 }
 
-fn orders_answer(_: &Value) -> Value {
+pub(crate) fn orders_answer(_: &Value) -> Value {
     json!({ "data": { "order": {
         "__typename": "Order", "id": "o1", "status": "PAID",
         "items": [
@@ -140,7 +140,7 @@ fn orders_answer(_: &Value) -> Value {
     } } })
 }
 
-fn payments_answer(body: &Value) -> Value {
+pub(crate) fn payments_answer(body: &Value) -> Value {
     let entities: Vec<Value> = body["variables"]["representations"]
         .as_array()
         .unwrap()
@@ -150,7 +150,7 @@ fn payments_answer(body: &Value) -> Value {
     json!({ "data": { "_entities": entities } })
 }
 
-fn inventory_answer(body: &Value) -> Value {
+pub(crate) fn inventory_answer(body: &Value) -> Value {
     let entities: Vec<Value> = body["variables"]["representations"]
         .as_array()
         .unwrap()
@@ -160,7 +160,7 @@ fn inventory_answer(body: &Value) -> Value {
     json!({ "data": { "_entities": entities } })
 }
 
-fn primary_order() -> Value {
+pub(crate) fn primary_order() -> Value {
     json!({ "order": {
         "id": "o1", "status": "PAID",
         "items": [
@@ -170,12 +170,12 @@ fn primary_order() -> Value {
     } })
 }
 
-fn page_request(query: &str) -> Value {
+pub(crate) fn page_request(query: &str) -> Value {
     json!({ "query": query, "operationName": "Page", "variables": { "id": "o1" } })
 }
 
 /// The increments of a response (every part after the first), flattened.
-fn increments(streamed: &Streamed) -> Vec<Value> {
+pub(crate) fn increments(streamed: &Streamed) -> Vec<Value> {
     streamed.parts[1..]
         .iter()
         .flat_map(|part| {
@@ -187,7 +187,7 @@ fn increments(streamed: &Streamed) -> Vec<Value> {
         .collect()
 }
 
-fn assert_last_has_no_next(streamed: &Streamed) {
+pub(crate) fn assert_last_has_no_next(streamed: &Streamed) {
     let (last, before) = streamed.parts.split_last().unwrap();
     assert_eq!(last.json["hasNext"], false, "{:#?}", streamed.payloads());
     for part in before {
@@ -195,7 +195,7 @@ fn assert_last_has_no_next(streamed: &Streamed) {
     }
 }
 
-const PAYMENTS_DELAY: Duration = Duration::from_secs(2);
+pub(crate) const PAYMENTS_DELAY: Duration = Duration::from_secs(2);
 
 #[tokio::test]
 async fn defer_on_an_entity_jump_sends_the_primary_part_before_the_slow_subgraph_answers() {
