@@ -219,7 +219,7 @@ impl Engine {
                 &variables.coerced,
             )?
             .into_iter()
-            .map(|(key, value)| (key.to_string(), Value::from(value)))
+            .map(|(key, value)| (key.to_string(), value))
             .collect()
         } else {
             Vec::new()

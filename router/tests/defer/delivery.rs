@@ -551,8 +551,10 @@ async fn request_dedupe_does_not_mix_a_deferred_request_with_a_plain_one() {
     let orders = FakeSubgraph::start_with_delay(orders_answer, Duration::from_millis(300)).await;
     let payments = FakeSubgraph::start(payments_answer).await;
     let inventory = FakeSubgraph::start(inventory_answer).await;
-    let mut settings = RouterSettings::default();
-    settings.dedupe_requests = true;
+    let settings = RouterSettings {
+        dedupe_requests: true,
+        ..RouterSettings::default()
+    };
     let state = router(
         settings,
         &[

@@ -193,3 +193,53 @@ async fn an_automatic_persisted_deferred_query_streams_by_hash() {
     assert_eq!(by_hash.payloads(), registered.payloads());
     assert_last_has_no_next(&by_hash);
 }
+
+const AUTH_SUPERGRAPH: &str =
+    include_str!("../apollo-composition/cases/auth_directives/apollo.graphql");
+
+#[tokio::test]
+async fn a_field_the_caller_may_not_see_in_a_deferred_fragment_is_never_fetched() {
+    let users = FakeSubgraph::start(|_| {
+        json!({ "data": { "publicUser": { "id": "u2", "name": "Bob", "email": "bob@example.com" } } })
+    })
+    .await;
+    let state = serving_with(
+        RouterSettings::default(),
+        AUTH_SUPERGRAPH,
+        &[
+            ("users", &users.url),
+            ("inventory", &crate::common::dead_url()),
+        ],
+    );
+    let query = r#"{ publicUser(id: "u2") { name ... @defer(label: "private") { id email } } }"#;
+    let plain = post(
+        &state,
+        json!({ "query": r#"{ publicUser(id: "u2") { name id email } }"# }),
+        None,
+    )
+    .await;
+    let streamed = post(&state, json!({ "query": query }), Some(APOLLO_ACCEPT)).await;
+    for received in users.received() {
+        let operation = received.body["query"].as_str().unwrap();
+        assert!(!operation.contains("email"), "{operation}");
+    }
+    let primary = &streamed.parts[0].json;
+    assert_eq!(primary["data"], json!({ "publicUser": { "name": "Bob" } }));
+    assert_eq!(
+        primary["errors"][0]["extensions"]["code"],
+        "UNAUTHORIZED_FIELD_OR_TYPE"
+    );
+    assert_eq!(primary["errors"][0]["path"], json!(["publicUser", "email"]));
+    let private = increments(&streamed);
+    assert_eq!(private.len(), 1, "{private:#?}");
+    // `email: String!` answers null: the fragment's object cannot be
+    // completed, as `publicUser` is null in the plain answer.
+    assert_eq!(plain.json.unwrap()["data"], json!({ "publicUser": null }));
+    assert_eq!(private[0]["data"], Value::Null);
+    assert_eq!(private[0]["path"], json!(["publicUser"]));
+    assert!(
+        private[0].get("errors").is_none(),
+        "explained by the primary's error"
+    );
+    assert_last_has_no_next(&streamed);
+}
