@@ -609,3 +609,68 @@ async fn accept_parameters_are_read_in_any_order_and_spacing() {
         assert_eq!(answered.content_type(), "application/json", "{accept}");
     }
 }
+
+#[tokio::test]
+async fn a_query_accepting_multipart_subscriptions_and_defer_is_streamed_incrementally() {
+    let orders = FakeSubgraph::start(orders_answer).await;
+    let payments = FakeSubgraph::start(payments_answer).await;
+    let inventory = FakeSubgraph::start(inventory_answer).await;
+    let state = router(
+        RouterSettings::default(),
+        &[
+            ("orders", &orders.url),
+            ("payments", &payments.url),
+            ("inventory", &inventory.url),
+        ],
+        order_page_plans(),
+    );
+    let accept = r#"multipart/mixed;boundary="graphql";subscriptionSpec=1.0, multipart/mixed;deferSpec=20220824, application/json"#;
+    let streamed = post(&state, page_request(ORDER_PAGE), Some(accept)).await;
+    assert_eq!(
+        streamed.content_type(),
+        r#"multipart/mixed; boundary="-"; deferSpec=20220824"#
+    );
+    assert_eq!(streamed.parts.len(), 3, "{:#?}", streamed.payloads());
+    assert_last_has_no_next(&streamed);
+}
+
+#[tokio::test]
+async fn a_deferred_query_over_get_is_streamed() {
+    let orders = FakeSubgraph::start(orders_answer).await;
+    let payments = FakeSubgraph::start(payments_answer).await;
+    let inventory = FakeSubgraph::start(inventory_answer).await;
+    let state = router(
+        RouterSettings::default(),
+        &[
+            ("orders", &orders.url),
+            ("payments", &payments.url),
+            ("inventory", &inventory.url),
+        ],
+        order_page_plans(),
+    );
+    let query: String = url_encode(ORDER_PAGE);
+    let uri =
+        format!("/graphql?query={query}&operationName=Page&variables=%7B%22id%22%3A%22o1%22%7D");
+    let streamed = crate::multipart::send(
+        &state,
+        axum::http::Request::get(uri)
+            .header("accept", APOLLO_ACCEPT)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(streamed.parts.len(), 3, "{:?}", streamed.json);
+    assert_eq!(
+        streamed.parts[0].json,
+        json!({ "data": primary_order(), "hasNext": true })
+    );
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
