@@ -149,7 +149,10 @@ impl Planner {
     /// Plans one operation with its deferred fragments kept
     /// ([`normalize::normalize_deferred`]: `@defer(if:)` resolved from
     /// `variables`), for a client that accepts incremental delivery: the
-    /// plan's `node` is the primary part and `deferred` holds the rest.
+    /// plan's `node` is the primary part and `deferred` holds the rest. The
+    /// result depends on (supergraph, document, operation name, the values
+    /// of the variables `@defer(if:)` reads). Subscriptions are planned with
+    /// [`Planner::plan`] (no deferred delivery).
     pub fn plan_deferred(
         &self,
         document: &Valid<ExecutableDocument>,
