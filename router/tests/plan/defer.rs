@@ -446,3 +446,19 @@ fn deferred_nodes_record_id_label_parent_path_and_type_condition() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_subscription_is_planned_with_defer_stripped() {
+    let operation = "subscription($d: Boolean!) { stockChanged(skus: [\"p1\"]) { sku ... @defer(if: $d) { stock } } }";
+    let variables = json!({ "d": true })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let deferred = plan_text_deferred(&SUPERGRAPH, operation, None, &variables).expect("plans");
+    assert_eq!(
+        deferred,
+        plan_text(&SUPERGRAPH, operation, None).expect("plans")
+    );
+    assert!(deferred.contains("Subscription {"), "{deferred}");
+    assert!(!deferred.contains("Defer"), "{deferred}");
+}
