@@ -655,6 +655,8 @@ async fn a_deferred_query_over_get_is_streamed() {
         &state,
         axum::http::Request::get(uri)
             .header("accept", APOLLO_ACCEPT)
+            // What Apollo Client sends with a GET, against CSRF.
+            .header("apollo-require-preflight", "true")
             .body(axum::body::Body::empty())
             .unwrap(),
     )
