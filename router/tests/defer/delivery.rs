@@ -676,3 +676,38 @@ fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn an_error_of_a_deferred_field_the_primary_fetch_resolved_is_reported_once() {
+    let orders = FakeSubgraph::start(|_| {
+        json!({
+            "data": { "order": { "__typename": "Order", "id": "o1", "status": null } },
+            "errors": [{ "message": "status unavailable", "path": ["order", "status"] }],
+        })
+    })
+    .await;
+    let state = router(
+        RouterSettings::default(),
+        &[("orders", &orders.url)],
+        DeferPlans {
+            plain: QueryPlan::default(),
+            deferred: QueryPlan {
+                deferred: vec![deferred(0, Some("status"), None, "order", None)],
+                ..plan(fetch("orders", ORDERS_PRIMARY, &["id"]))
+            },
+        },
+    );
+    let query =
+        r#"query Page($id: ID!) { order(id: $id) { id ... @defer(label: "status") { status } } }"#;
+    let streamed = post(&state, page_request(query), Some(APOLLO_ACCEPT)).await;
+    let primary = &streamed.parts[0].json;
+    assert_eq!(primary["data"], json!({ "order": { "id": "o1" } }));
+    assert_eq!(primary["errors"].as_array().unwrap().len(), 1, "{primary}");
+    assert_eq!(primary["errors"][0]["message"], "status unavailable");
+    // `status: OrderStatus!` is null: the increment cannot complete the
+    // order, and the error that explains it was already sent.
+    assert_eq!(
+        streamed.parts[1].json,
+        json!({ "incremental": [{ "data": null, "path": ["order"], "label": "status" }], "hasNext": false })
+    );
+}

@@ -122,7 +122,7 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
 
     // The primary payload.
     let ran = execute::run_part(&ctx, &tree, planned.plan.node.as_ref()).await;
-    let (payload, met) = {
+    let (payload, met, earlier) = {
         let mut data = lock(&tree);
         let Data::Object(root) = &mut *data else {
             return;
@@ -133,17 +133,17 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
         for (key, value) in introspection {
             root.insert(key.as_str(), Data::from(value));
         }
-        let mut errors = unauthorized.clone();
+        let mut errors = unauthorized;
         errors.extend(ran.errors);
         let mut formatter = Formatter::new(schema, document, &variables, &errors, ran.fetch_failed);
         let mut out = Vec::with_capacity(4096);
         out.extend_from_slice(br#"{"data":"#);
         formatter.format_operation(operation, root, &mut out);
         let met = std::mem::take(&mut formatter.met);
-        let all: Vec<&GraphqlError> = errors.iter().chain(&formatter.errors).collect();
-        if !all.is_empty() {
+        errors.append(&mut formatter.errors);
+        if !errors.is_empty() {
             out.extend_from_slice(br#","errors":"#);
-            push_json(&mut out, &all);
+            push_json(&mut out, &errors);
         }
         if !extensions.is_empty() {
             out.extend_from_slice(br#","extensions":"#);
@@ -154,7 +154,7 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
         } else {
             br#","hasNext":true}"#.as_slice()
         });
-        (out, met)
+        (out, met, errors)
     };
     if parts.send(Bytes::from(payload)).await.is_err() || met.is_empty() {
         return;
@@ -201,7 +201,7 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
                         document,
                         variables: &variables,
                         fragment,
-                        refused: &unauthorized,
+                        earlier: &earlier,
                         label: planned
                             .plan
                             .deferred
@@ -280,9 +280,10 @@ struct Increment<'a> {
     document: &'a apollo_compiler::validation::Valid<ExecutableDocument>,
     variables: &'a Map<String, Value>,
     fragment: &'a Fragment<'a>,
-    /// Authorization's errors (sent with the primary payload): the nulls
-    /// they explain need no error of their own.
-    refused: &'a [GraphqlError],
+    /// The primary payload's errors (authorization's, and those of fields
+    /// the primary fetches resolved): the nulls they explain need no error
+    /// of their own.
+    earlier: &'a [GraphqlError],
     label: Option<&'a str>,
 }
 
@@ -296,12 +297,12 @@ fn increments(
     root: &Object,
     ran: Ran,
 ) -> (Vec<Vec<u8>>, Vec<Met>) {
-    let known: std::borrow::Cow<'_, [GraphqlError]> = if increment.refused.is_empty() {
+    let known: std::borrow::Cow<'_, [GraphqlError]> = if increment.earlier.is_empty() {
         std::borrow::Cow::Borrowed(&ran.errors)
     } else {
         ran.errors
             .iter()
-            .chain(increment.refused)
+            .chain(increment.earlier)
             .cloned()
             .collect()
     };
