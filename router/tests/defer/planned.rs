@@ -243,3 +243,98 @@ async fn a_field_the_caller_may_not_see_in_a_deferred_fragment_is_never_fetched(
     );
     assert_last_has_no_next(&streamed);
 }
+
+const MEDIA: &str = concat!(
+    include_str!("../fixtures/plan/join-preamble.graphql"),
+    include_str!("../fixtures/plan/media.graphql")
+);
+
+/// `_entities` answered per representation by `answer(representation)`.
+fn entities(answer: fn(&Value) -> Value) -> impl Fn(&Value) -> Value {
+    move |body: &Value| {
+        let entities: Vec<Value> = body["variables"]["representations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(answer)
+            .collect();
+        json!({ "data": { "_entities": entities } })
+    }
+}
+
+#[tokio::test]
+async fn a_deferred_fragment_on_a_union_member_gets_an_increment_per_item_of_that_type() {
+    let search = FakeSubgraph::start(|_| {
+        json!({ "data": { "anything": [
+            { "__typename": "Author", "name": "Ann" },
+            { "__typename": "Movie", "id": "m1" },
+            { "__typename": "Book", "id": "b1" },
+            { "__typename": "Movie", "id": "m2" },
+        ] } })
+    })
+    .await;
+    let movies = FakeSubgraph::start(entities(|rep| {
+        json!({ "duration": if rep["id"] == "m1" { 90 } else { 120 } })
+    }))
+    .await;
+    let state = serving_with(
+        RouterSettings::default(),
+        MEDIA,
+        &[("search", &search.url), ("movies", &movies.url)],
+    );
+    let query = r#"{ anything(text: "x") { ... on Author { name } ... on Movie @defer(label: "movie") { duration } } }"#;
+    let streamed = post(&state, json!({ "query": query }), Some(APOLLO_ACCEPT)).await;
+    assert_eq!(
+        streamed.payloads(),
+        [
+            &json!({ "data": { "anything": [{ "name": "Ann" }, {}, {}, {}] }, "hasNext": true }),
+            &json!({ "incremental": [
+                { "data": { "duration": 90 }, "path": ["anything", 1], "label": "movie" },
+                { "data": { "duration": 120 }, "path": ["anything", 3], "label": "movie" },
+            ], "hasNext": false }),
+        ]
+    );
+    assert_eq!(
+        movies.received()[0].body["variables"]["representations"],
+        json!([{ "__typename": "Movie", "id": "m1" }, { "__typename": "Movie", "id": "m2" }])
+    );
+}
+
+#[tokio::test]
+async fn deferred_fragments_under_an_interface_apply_by_type() {
+    let search = FakeSubgraph::start(|_| {
+        json!({ "data": { "search": [
+            { "__typename": "Book", "id": "b1", "title": "Dune" },
+            { "__typename": "Movie", "id": "m1", "title": "Alien" },
+        ] } })
+    })
+    .await;
+    let books = FakeSubgraph::start(entities(|_| json!({ "pages": 412, "rating": 5 }))).await;
+    let movies = FakeSubgraph::start(entities(|_| json!({ "rating": 4 }))).await;
+    let state = serving_with(
+        RouterSettings::default(),
+        MEDIA,
+        &[
+            ("search", &search.url),
+            ("books", &books.url),
+            ("movies", &movies.url),
+        ],
+    );
+    let query = r#"{ search(text: "x") { id ... on Book @defer(label: "book") { pages } ... @defer(label: "more") { title rating } } }"#;
+    let streamed = post(&state, json!({ "query": query }), Some(APOLLO_ACCEPT)).await;
+    assert_eq!(
+        streamed.parts[0].json,
+        json!({ "data": { "search": [{ "id": "b1" }, { "id": "m1" }] }, "hasNext": true })
+    );
+    let mut entries = increments(&streamed);
+    entries.sort_by_key(|entry| (entry["label"].to_string(), entry["path"].to_string()));
+    assert_eq!(
+        entries,
+        [
+            json!({ "data": { "pages": 412 }, "path": ["search", 0], "label": "book" }),
+            json!({ "data": { "title": "Dune", "rating": 5 }, "path": ["search", 0], "label": "more" }),
+            json!({ "data": { "title": "Alien", "rating": 4 }, "path": ["search", 1], "label": "more" }),
+        ]
+    );
+    assert_last_has_no_next(&streamed);
+}
