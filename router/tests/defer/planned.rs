@@ -338,3 +338,34 @@ async fn deferred_fragments_under_an_interface_apply_by_type() {
     );
     assert_last_has_no_next(&streamed);
 }
+
+const SHOP: &str = concat!(
+    include_str!("../fixtures/plan/join-preamble.graphql"),
+    include_str!("../fixtures/plan/shop.graphql")
+);
+
+#[tokio::test]
+async fn a_mutation_answers_its_deferred_fragment_after_the_mutation_ran() {
+    let accounts = FakeSubgraph::start(|_| {
+        json!({ "data": { "updateName": { "__typename": "User", "id": "u1" } } })
+    })
+    .await;
+    let reviews = FakeSubgraph::start(entities(|_| json!({ "reviews": [{ "body": "Great" }] }))).await;
+    let state = serving_with(
+        RouterSettings::default(),
+        SHOP,
+        &[("accounts", &accounts.url), ("reviews", &reviews.url)],
+    );
+    let mutation = r#"mutation { updateName(name: "Ada") { id ... @defer(label: "later") { reviews { body } } } }"#;
+    let streamed = post(&state, json!({ "query": mutation }), Some(APOLLO_ACCEPT)).await;
+    assert_eq!(
+        streamed.payloads(),
+        [
+            &json!({ "data": { "updateName": { "id": "u1" } }, "hasNext": true }),
+            &json!({ "incremental": [
+                { "data": { "reviews": [{ "body": "Great" }] }, "path": ["updateName"], "label": "later" },
+            ], "hasNext": false }),
+        ]
+    );
+    assert_eq!(accounts.received().len(), 1, "the mutation ran once");
+}
