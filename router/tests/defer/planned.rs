@@ -273,9 +273,9 @@ async fn a_deferred_fragment_on_a_union_member_gets_an_increment_per_item_of_tha
         ] } })
     })
     .await;
-    let movies = FakeSubgraph::start(entities(|rep| {
-        json!({ "duration": if rep["id"] == "m1" { 90 } else { 120 } })
-    }))
+    let movies = FakeSubgraph::start(entities(
+        |rep| json!({ "duration": if rep["id"] == "m1" { 90 } else { 120 } }),
+    ))
     .await;
     let state = serving_with(
         RouterSettings::default(),
@@ -346,11 +346,12 @@ const SHOP: &str = concat!(
 
 #[tokio::test]
 async fn a_mutation_answers_its_deferred_fragment_after_the_mutation_ran() {
-    let accounts = FakeSubgraph::start(|_| {
-        json!({ "data": { "updateName": { "__typename": "User", "id": "u1" } } })
-    })
+    let accounts = FakeSubgraph::start(
+        |_| json!({ "data": { "updateName": { "__typename": "User", "id": "u1" } } }),
+    )
     .await;
-    let reviews = FakeSubgraph::start(entities(|_| json!({ "reviews": [{ "body": "Great" }] }))).await;
+    let reviews =
+        FakeSubgraph::start(entities(|_| json!({ "reviews": [{ "body": "Great" }] }))).await;
     let state = serving_with(
         RouterSettings::default(),
         SHOP,

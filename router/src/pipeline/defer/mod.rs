@@ -10,7 +10,7 @@
 //! control on the whole operation, persisted documents) is as for a plain
 //! request. Execution shares one response tree: the primary node runs, the
 //! primary payload is formatted with the deferred fragments left out, and
-//! the formatter reports where it met each one ([`format::Met`]: only at
+//! the formatter reports where it met each one ([`super::format::Met`]: only at
 //! objects it wrote, so a fragment whose object was nulled gets no
 //! increment). A fragment's node then runs (siblings concurrently), and its
 //! increments are formatted at those objects, meeting the nested fragments
@@ -45,7 +45,8 @@ use deliver::{Job, deliver};
 
 mod deliver;
 
-/// The response's media type (Apollo Router's, which Apollo Client reads).
+/// The response's media type (the `deferSpec=20220824` format Apollo Router
+/// serves and Apollo Client reads).
 pub const CONTENT_TYPE: &str = r#"multipart/mixed; boundary="-"; deferSpec=20220824"#;
 
 /// The multipart boundary of [`CONTENT_TYPE`].
