@@ -462,3 +462,28 @@ fn a_subscription_is_planned_with_defer_stripped() {
     assert!(deferred.contains("Subscription {"), "{deferred}");
     assert!(!deferred.contains("Defer"), "{deferred}");
 }
+
+#[test]
+fn a_deferred_leaf_the_primary_part_fetches_already_is_not_fetched_again() {
+    let plan = shop("{ topProducts { inStock ... @defer { inStock name } } }");
+    assert_eq!(
+        plan.matches("Fetch(service: \"inventory\")").count(),
+        1,
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Deferred(id: 0, path: \"topProducts.@\", parent: primary) {},"),
+        "{plan}"
+    );
+    // Under a condition of its own it is fetched in the deferred node.
+    let conditional = deferred_plan(
+        SHOP,
+        "query($i: Boolean!) { topProducts { inStock ... @defer @include(if: $i) { inStock } } }",
+        json!({ "i": true }),
+    );
+    assert_eq!(
+        conditional.matches("Fetch(service: \"inventory\"").count(),
+        2,
+        "{conditional}"
+    );
+}
