@@ -487,3 +487,34 @@ fn a_deferred_leaf_the_primary_part_fetches_already_is_not_fetched_again() {
         "{conditional}"
     );
 }
+
+#[test]
+fn operation_names_number_fetches_on_from_the_primary_part_into_deferred_ones() {
+    let supergraph =
+        storefront_router::core::supergraph::Supergraph::parse(SHOP).expect("supergraph");
+    let document = apollo_compiler::ExecutableDocument::parse_and_validate(
+        &supergraph.api_schema,
+        "query Named { me { name ... @defer { reviews { body } } } }",
+        "q.graphql",
+    )
+    .expect("valid");
+    let plan = Planner::new(std::sync::Arc::new(supergraph))
+        .plan_deferred(&document, None, &Default::default())
+        .expect("plans");
+    let name = |node: Option<&PlanNode>| match node {
+        Some(PlanNode::Fetch(fetch)) => fetch.operation_name.clone(),
+        Some(PlanNode::Flatten(flatten)) => match flatten.node.as_ref() {
+            PlanNode::Fetch(fetch) => fetch.operation_name.clone(),
+            _ => None,
+        },
+        _ => None,
+    };
+    assert_eq!(
+        name(plan.node.as_ref()).as_deref(),
+        Some("Named__accounts__0")
+    );
+    assert_eq!(
+        name(plan.deferred[0].node.as_ref()).as_deref(),
+        Some("Named__reviews__1")
+    );
+}
