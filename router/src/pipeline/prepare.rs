@@ -211,6 +211,7 @@ impl Preparer {
             let normalized = Normalized {
                 document,
                 selections: 0,
+                deferred: 0,
             };
             let plan = plan::plan(preparer.planner.as_ref(), &normalized)?;
             let estimated_bytes = 512 + 2 * text.len() + query_plan_bytes(&plan);
