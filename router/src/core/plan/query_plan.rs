@@ -75,7 +75,9 @@
 //!   `@requires` fields that subgraph resolves for the deferred fetches.
 //!   Whatever a deferred fragment needs through an entity jump (its fields,
 //!   and `@requires` inputs that live in yet another subgraph) is fetched
-//!   only by its `DeferredNode::node`. A deferred node's fetches depend only
+//!   only by its `DeferredNode::node` (a leaf that a fetch of an enclosing
+//!   part selects already at the same place, unconditionally, is not fetched
+//!   again: it is in the response tree). A deferred node's fetches depend only
 //!   on fetches of its own node and of its enclosing parts (the primary node,
 //!   its parent's node, …), which have run before it; fetches are never
 //!   shared between parts. No subgraph operation carries `@defer`.
