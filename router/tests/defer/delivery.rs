@@ -711,3 +711,43 @@ async fn an_error_of_a_deferred_field_the_primary_fetch_resolved_is_reported_onc
         json!({ "incremental": [{ "data": null, "path": ["order"], "label": "status" }], "hasNext": false })
     );
 }
+
+#[tokio::test]
+async fn a_deferred_fetch_that_times_out_ends_its_increment_with_the_error() {
+    let orders = FakeSubgraph::start(orders_answer).await;
+    let payments = FakeSubgraph::start_with_delay(payments_answer, Duration::from_secs(10)).await;
+    let inventory = FakeSubgraph::start(inventory_answer).await;
+    let mut timeouts = storefront_router::settings::Timeouts::default();
+    timeouts
+        .subgraphs
+        .insert("payments".into(), Duration::from_millis(200));
+    let state = router(
+        RouterSettings {
+            timeouts,
+            ..RouterSettings::default()
+        },
+        &[
+            ("orders", &orders.url),
+            ("payments", &payments.url),
+            ("inventory", &inventory.url),
+        ],
+        order_page_plans(),
+    );
+    let started = std::time::Instant::now();
+    let streamed = post(&state, page_request(ORDER_PAGE), Some(APOLLO_ACCEPT)).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "no hang");
+    let payment = increments(&streamed)
+        .into_iter()
+        .find(|entry| entry["label"] == "payment")
+        .unwrap();
+    assert_eq!(payment["data"], json!({ "payment": null }));
+    assert_eq!(
+        payment["errors"][0]["extensions"]["code"],
+        "SUBGRAPH_UNAVAILABLE"
+    );
+    assert_eq!(
+        payment["errors"][0]["extensions"]["serviceName"],
+        "payments"
+    );
+    assert_last_has_no_next(&streamed);
+}
