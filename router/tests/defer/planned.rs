@@ -370,3 +370,56 @@ async fn a_mutation_answers_its_deferred_fragment_after_the_mutation_ran() {
     );
     assert_eq!(accounts.received().len(), 1, "the mutation ran once");
 }
+
+#[tokio::test]
+async fn over_a_real_socket_the_first_part_is_not_held_back_by_the_slow_subgraph() {
+    let shop = open_shop(RouterSettings::default(), PAYMENTS_DELAY).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = shop.state.clone();
+    let server = tokio::spawn(async move {
+        let _ = storefront_router::run(listener, served, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    let started = std::time::Instant::now();
+    let mut response = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .header("accept", APOLLO_ACCEPT)
+        .body(page_request(ORDER_PAGE).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        r#"multipart/mixed; boundary="-"; deferSpec=20220824"#
+    );
+    let mut body = Vec::new();
+    let mut first_part_at = None;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+        let text = String::from_utf8_lossy(&body);
+        if first_part_at.is_none() && text.contains("\"hasNext\":true}\r\n---") {
+            first_part_at = Some(started.elapsed());
+        }
+    }
+    let first_part_at = first_part_at.expect("a first part with hasNext: true");
+    assert!(
+        first_part_at < PAYMENTS_DELAY,
+        "the first part reached the client after {first_part_at:?}"
+    );
+    assert!(started.elapsed() >= PAYMENTS_DELAY);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.starts_with(
+            "\r\n---\r\ncontent-type: application/json; charset=utf-8\r\n\r\n{\"data\":"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("\"hasNext\":false}\r\n-----\r\n"), "{text}");
+    let _ = stop.send(());
+    let _ = server.await;
+}
