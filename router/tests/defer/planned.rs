@@ -423,3 +423,28 @@ async fn over_a_real_socket_the_first_part_is_not_held_back_by_the_slow_subgraph
     let _ = stop.send(());
     let _ = server.await;
 }
+
+#[tokio::test]
+async fn a_deferred_fragment_at_the_root_is_an_increment_at_the_empty_path() {
+    let accounts = FakeSubgraph::start(|_| json!({ "data": { "me": { "name": "Ada" } } })).await;
+    let products = FakeSubgraph::start(
+        |_| json!({ "data": { "topProducts": [{ "name": "Chair" }, { "name": "Lamp" }] } }),
+    )
+    .await;
+    let state = serving_with(
+        RouterSettings::default(),
+        SHOP,
+        &[("accounts", &accounts.url), ("products", &products.url)],
+    );
+    let query = r#"{ me { name } ... @defer(label: "top") { topProducts { name } } }"#;
+    let streamed = post(&state, json!({ "query": query }), Some(APOLLO_ACCEPT)).await;
+    assert_eq!(
+        streamed.payloads(),
+        [
+            &json!({ "data": { "me": { "name": "Ada" } }, "hasNext": true }),
+            &json!({ "incremental": [
+                { "data": { "topProducts": [{ "name": "Chair" }, { "name": "Lamp" }] }, "path": [], "label": "top" },
+            ], "hasNext": false }),
+        ]
+    );
+}
