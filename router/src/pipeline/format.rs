@@ -247,13 +247,17 @@ impl<'a> Formatter<'a> {
         out: &mut Vec<u8>,
     ) -> bool {
         let grouped = self.grouped(type_name, sets);
-        for &id in &grouped.deferred {
+        if !grouped.deferred.is_empty() {
             let path = self.response_path();
-            self.met.push(Met {
-                id,
-                path,
-                type_name: type_name.to_owned(),
-            });
+            let outside: Vec<String> = grouped.groups.iter().map(|g| g.key.to_owned()).collect();
+            for &id in &grouped.deferred {
+                self.met.push(Met {
+                    id,
+                    path: path.clone(),
+                    type_name: type_name.to_owned(),
+                    outside: outside.clone(),
+                });
+            }
         }
         // Subgraphs answer fields mostly in the client's order.
         let mut hint = 0;

@@ -678,7 +678,7 @@ fn url_encode(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn an_error_of_a_deferred_field_the_primary_fetch_resolved_is_reported_once() {
+async fn an_error_of_a_deferred_field_the_primary_fetch_resolved_comes_with_its_increment() {
     let orders = FakeSubgraph::start(|_| {
         json!({
             "data": { "order": { "__typename": "Order", "id": "o1", "status": null } },
@@ -700,16 +700,23 @@ async fn an_error_of_a_deferred_field_the_primary_fetch_resolved_is_reported_onc
     let query =
         r#"query Page($id: ID!) { order(id: $id) { id ... @defer(label: "status") { status } } }"#;
     let streamed = post(&state, page_request(query), Some(APOLLO_ACCEPT)).await;
-    let primary = &streamed.parts[0].json;
-    assert_eq!(primary["data"], json!({ "order": { "id": "o1" } }));
-    assert_eq!(primary["errors"].as_array().unwrap().len(), 1, "{primary}");
-    assert_eq!(primary["errors"][0]["message"], "status unavailable");
-    // `status: OrderStatus!` is null: the increment cannot complete the
-    // order, and the error that explains it was already sent.
+    // The primary fetch resolved the deferred `status` too; its error goes
+    // with the increment that delivers `status`, not with the first part.
     assert_eq!(
-        streamed.parts[1].json,
-        json!({ "incremental": [{ "data": null, "path": ["order"], "label": "status" }], "hasNext": false })
+        streamed.parts[0].json,
+        json!({ "data": { "order": { "id": "o1" } }, "hasNext": true })
     );
+    // `status: OrderStatus!` is null: the increment cannot complete the
+    // order; the subgraph's error explains it (no second error).
+    let increment = &streamed.parts[1].json;
+    assert_eq!(increment["hasNext"], false);
+    let entry = &increment["incremental"][0];
+    assert_eq!(entry["data"], Value::Null);
+    assert_eq!(entry["path"], json!(["order"]));
+    assert_eq!(entry["label"], "status");
+    assert_eq!(entry["errors"].as_array().unwrap().len(), 1, "{entry}");
+    assert_eq!(entry["errors"][0]["message"], "status unavailable");
+    assert_eq!(entry["errors"][0]["path"], json!(["order", "status"]));
 }
 
 #[tokio::test]

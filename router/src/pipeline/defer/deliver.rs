@@ -26,7 +26,7 @@ use crate::client::SubgraphClient;
 use crate::core::normalize::{defer_id, defer_label};
 use crate::execute::data::{Data, Object};
 use crate::execute::{self, ExecutionContext, Ran};
-use crate::response::GraphqlError;
+use crate::response::{GraphqlError, PathSegment};
 
 /// What the delivering task owns.
 pub(super) struct Job {
@@ -53,6 +53,52 @@ pub(super) struct Job {
 struct Fragment<'d> {
     set: &'d SelectionSet,
     label: Option<&'d str>,
+    /// The response keys it selects (those of the fragments in it too).
+    keys: Vec<&'d str>,
+}
+
+/// The response keys `set` selects, through its inline fragments.
+fn keys_of<'d>(set: &'d SelectionSet, out: &mut Vec<&'d str>) {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(field) => out.push(field.response_key().as_str()),
+            Selection::InlineFragment(inline) => keys_of(&inline.selection_set, out),
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+/// Takes out of `errors[from..]` (the primary fetches' errors) those at a
+/// field only a deferred fragment selects (its subgraph resolved it with
+/// the primary fetch): each goes with that fragment's increment, where
+/// its field is delivered, by fragment id.
+fn carry(
+    errors: &mut Vec<GraphqlError>,
+    from: usize,
+    met: &[Met],
+    fragments: &HashMap<usize, Fragment<'_>>,
+) -> HashMap<usize, Vec<GraphqlError>> {
+    let mut carried: HashMap<usize, Vec<GraphqlError>> = HashMap::default();
+    let mut index = from;
+    while index < errors.len() {
+        let owner = errors[index].path.as_ref().and_then(|path| {
+            met.iter()
+                .find(|place| {
+                    path.starts_with(&place.path)
+                        && matches!(path.get(place.path.len()), Some(PathSegment::Key(key))
+                            if !place.outside.contains(key)
+                                && fragments
+                                    .get(&place.id)
+                                    .is_some_and(|f| f.keys.contains(&key.as_str())))
+                })
+                .map(|place| place.id)
+        });
+        match owner {
+            Some(id) => carried.entry(id).or_default().push(errors.remove(index)),
+            None => index += 1,
+        }
+    }
+    carried
 }
 
 /// The deferred fragments of a document normalised with defers kept, by id.
@@ -63,11 +109,14 @@ fn fragments(document: &ExecutableDocument) -> HashMap<usize, Fragment<'_>> {
                 Selection::Field(field) => walk(&field.selection_set, out),
                 Selection::InlineFragment(inline) => {
                     if let Some(id) = defer_id(&inline.directives) {
+                        let mut keys = Vec::new();
+                        keys_of(&inline.selection_set, &mut keys);
                         out.insert(
                             id,
                             Fragment {
                                 set: &inline.selection_set,
                                 label: defer_label(&inline.directives),
+                                keys,
                             },
                         );
                     }
@@ -122,7 +171,7 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
 
     // The primary payload.
     let ran = execute::run_part(&ctx, &tree, planned.plan.node.as_ref()).await;
-    let (payload, met, earlier) = {
+    let (payload, met, earlier, mut carried) = {
         let mut data = lock(&tree);
         let Data::Object(root) = &mut *data else {
             return;
@@ -133,6 +182,7 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
         for (key, value) in introspection {
             root.insert(key.as_str(), Data::from(value));
         }
+        let refused = unauthorized.len();
         let mut errors = unauthorized;
         errors.extend(ran.errors);
         let mut formatter = Formatter::new(schema, document, &variables, &errors, ran.fetch_failed);
@@ -140,7 +190,10 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
         out.extend_from_slice(br#"{"data":"#);
         formatter.format_operation(operation, root, &mut out);
         let met = std::mem::take(&mut formatter.met);
-        errors.append(&mut formatter.errors);
+        let mut found = std::mem::take(&mut formatter.errors);
+        drop(formatter);
+        let carried = carry(&mut errors, refused, &met, &fragments);
+        errors.append(&mut found);
         if !errors.is_empty() {
             out.extend_from_slice(br#","errors":"#);
             push_json(&mut out, &errors);
@@ -154,7 +207,9 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
         } else {
             br#","hasNext":true}"#.as_slice()
         });
-        (out, met, errors)
+        let mut earlier = errors;
+        earlier.extend(carried.values().flatten().cloned());
+        (out, met, earlier, carried)
     };
     if parts.send(Bytes::from(payload)).await.is_err() || met.is_empty() {
         return;
@@ -213,6 +268,7 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
                     &at,
                     root,
                     ran,
+                    carried.remove(&id).unwrap_or_default(),
                 ),
                 None => {
                     tracing::error!(id, "a deferred fragment the document does not have");
@@ -289,13 +345,14 @@ struct Increment<'a> {
 
 /// The `incremental` entries of one fragment, one per object it was met at
 /// that is still there (JSON), and the nested fragments they met. The
-/// errors of the fragment's fetches go to the entry whose path they are
-/// under (else the first).
+/// errors of the fragment's fetches, and those `carried` from the primary
+/// fetches, go to the entry whose path they are under (else the first).
 fn increments(
     increment: Increment<'_>,
     at: &[Met],
     root: &Object,
     ran: Ran,
+    carried: Vec<GraphqlError>,
 ) -> (Vec<Vec<u8>>, Vec<Met>) {
     let known: std::borrow::Cow<'_, [GraphqlError]> = if increment.earlier.is_empty() {
         std::borrow::Cow::Borrowed(&ran.errors)
@@ -331,7 +388,7 @@ fn increments(
         formatter.met.clear();
     }
     let mut fetch_errors: Vec<Vec<&GraphqlError>> = vec![Vec::new(); written.len()];
-    for error in &ran.errors {
+    for error in ran.errors.iter().chain(&carried) {
         let under = written.iter().position(|(place, _, _)| {
             error
                 .path

@@ -19,6 +19,8 @@ pub struct Met {
     pub path: Vec<PathSegment>,
     /// The object's type.
     pub type_name: String,
+    /// The response keys the payload that met it wrote at that object.
+    pub outside: Vec<String>,
 }
 
 impl<'a> Formatter<'a> {
