@@ -12,6 +12,7 @@
 //   STOREFRONT_BIN       the local run (default $CARGO_TARGET_DIR or ../../../target, then debug/storefront)
 //   ROUTER_BIN           the router (default: the same folder's `router`)
 //   STOREFRONT_PID_FILE  where the local run's pid goes (for CI's cleanup should this script be killed)
+//   DELAYED_ROUTER_PID_FILE  where the second router's pid goes (the same)
 //   DELAY_MS             how late payments answers `_entities` (default 1000)
 //   DEADLINE_MS          the whole check's bound (default 120 s)
 // Prints "defer client: N checks passed"; exit 0 only if every check passed.
@@ -182,6 +183,7 @@ try {
     slow: "payments",
     delayMs: DELAY_MS,
     scratch,
+    pidFile: process.env.DELAYED_ROUTER_PID_FILE,
   });
 
   // A buyer with a paid order (through the local run's own router: fast).
