@@ -512,7 +512,10 @@ async fn every_example_operation_runs_through_the_router() {
     assert_eq!(whole["status"], "PAID");
     assert_eq!(whole["total"], seen["order"]["total"]);
     assert_eq!(whole["payment"]["status"], "SUCCEEDED");
-    assert_eq!(whole["payment"]["amount"], seen["order"]["payment"]["amount"]);
+    assert_eq!(
+        whole["payment"]["amount"],
+        seen["order"]["payment"]["amount"]
+    );
     assert_eq!(whole["items"][0]["quantity"], 2);
     assert_eq!(whole["items"][0]["product"]["sku"], sku.as_str());
     assert_eq!(
