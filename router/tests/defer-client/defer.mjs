@@ -195,7 +195,7 @@ try {
   const { createOrder } = await operation(
     local,
     "CreateOrder",
-    { items: [{ sku: "MUG-STONEWARE-12OZ", quantity: 2 }, { sku: "BLANKET-WOOL-THROW", quantity: 1 }] },
+    { items: [{ sku: "MUG-STONEWARE-12OZ", quantity: 2 }, { sku: "NOTEBOOK-A5-DOT", quantity: 1 }] },
     token,
   );
   const { payOrder } = await operation(

@@ -87,6 +87,10 @@ export async function startDelayedRouter({ bin, portBase, slow = "payments", del
       BIND_ADDRESS: "127.0.0.1",
       RUST_LOG: process.env.RUST_LOG ?? "warn",
       ...urls,
+      // Tokens checked as the local run's router checks them (the users JWKS).
+      JWT_JWKS_URLS: `http://127.0.0.1:${portBase + SUBGRAPH_OFFSETS.users}/.well-known/jwks.json`,
+      JWT_ISSUERS: "storefront-users",
+      JWT_AUDIENCES: "storefront",
       ...env,
     },
     stdio: ["ignore", log, log],
