@@ -28,6 +28,7 @@ use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::Internal;
+use crate::core::normalize::defer_id;
 use crate::execute::Executed;
 use crate::execute::data::{Data, Object};
 use crate::response::{GraphqlError, PathSegment, codes};
@@ -48,6 +49,26 @@ struct Group<'a> {
     key_json: Vec<u8>,
     field: &'a Field,
     sets: Vec<&'a SelectionSet>,
+}
+
+/// The fields of one object, by response key, and the deferred fragments
+/// that apply to it (left out; each is an increment of its own).
+struct Grouped<'a> {
+    groups: Vec<Group<'a>>,
+    deferred: Vec<usize>,
+}
+
+/// A deferred fragment met while formatting a payload: it applies to the
+/// object at `path` (of runtime type `type_name`), which was written, so
+/// it gets an increment there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Met {
+    /// The fragment's `@defer(id:)`.
+    pub id: usize,
+    /// The object's response path (concrete list indices).
+    pub path: Vec<PathSegment>,
+    /// The object's type.
+    pub type_name: String,
 }
 
 /// Subgraph errors, then the formatter's, without copying either.
@@ -136,9 +157,13 @@ pub struct Formatter<'a> {
     /// When a whole fetch failed, its error explains the nulls it caused.
     quiet_nulls: bool,
     path: Vec<Step<'a>>,
-    groups: HashMap<(&'a str, *const SelectionSet), Rc<[Group<'a>]>>,
+    groups: HashMap<(&'a str, *const SelectionSet), Rc<Grouped<'a>>>,
     /// Errors found while formatting.
     pub errors: Vec<GraphqlError>,
+    /// Deferred fragments (`@defer(id:)`, only in an operation normalised
+    /// for incremental delivery) at objects that were written, in the
+    /// order met; their objects' own fields are left out.
+    pub met: Vec<Met>,
 }
 
 impl<'a> Formatter<'a> {
@@ -159,6 +184,7 @@ impl<'a> Formatter<'a> {
             path: Vec::new(),
             groups: HashMap::default(),
             errors: Vec::new(),
+            met: Vec::new(),
         }
     }
 
@@ -174,14 +200,64 @@ impl<'a> Formatter<'a> {
         let start = out.len();
         if !self.selection_set(root_type, &[&operation.selection_set], data, out) {
             out.truncate(start);
+            self.met.clear();
             out.extend_from_slice(b"null");
         }
+    }
+
+    /// Writes the `data` of one increment: the deferred fragment's
+    /// selection `set` on the object at `path` of `data`, whose type is
+    /// `type_name` (nested deferred fragments left out, met as in
+    /// [`Formatter::format_operation`]); `null` when one of its non-null
+    /// fields is null. `false`, and nothing written, when there is no
+    /// object at `path` any more.
+    pub fn format_fragment(
+        &mut self,
+        set: &'a SelectionSet,
+        type_name: &'a str,
+        path: &'a [PathSegment],
+        data: &'a Object,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let mut value: Option<&'a Data> = None;
+        for step in path {
+            let next = match (step, value) {
+                (PathSegment::Key(key), None) => data.get(key),
+                (PathSegment::Key(key), Some(Data::Object(object))) => object.get(key),
+                (PathSegment::Index(index), Some(Data::Array(items))) => items.get(*index),
+                _ => None,
+            };
+            match next {
+                Some(next) => value = Some(next),
+                None => return false,
+            }
+        }
+        let object = match value {
+            None => data,
+            Some(Data::Object(object)) => object,
+            Some(_) => return false,
+        };
+        self.path = path
+            .iter()
+            .map(|segment| match segment {
+                PathSegment::Key(key) => Step::Key(key),
+                PathSegment::Index(index) => Step::Index(*index),
+            })
+            .collect();
+        let start = out.len();
+        if !self.selection_set(type_name, &[set], object, out) {
+            out.truncate(start);
+            self.met.clear();
+            out.extend_from_slice(b"null");
+        }
+        self.path.clear();
+        true
     }
 
     /// The fields of `sets` for objects of `type_name`, grouped by response
     /// key; memoized for the common case of one selection set, since every
     /// item of a list has the same shape.
-    fn grouped(&mut self, type_name: &'a str, sets: &[&'a SelectionSet]) -> Rc<[Group<'a>]> {
+    fn grouped(&mut self, type_name: &'a str, sets: &[&'a SelectionSet]) -> Rc<Grouped<'a>> {
         let key = match sets {
             [set] => Some((type_name, std::ptr::from_ref::<SelectionSet>(*set))),
             _ => None,
@@ -190,10 +266,11 @@ impl<'a> Formatter<'a> {
             return hit.clone();
         }
         let mut grouped: IndexMap<&'a str, Vec<&'a Field>> = IndexMap::new();
+        let mut deferred = Vec::new();
         for set in sets {
-            self.collect_fields(type_name, set, &mut grouped);
+            self.collect_fields(type_name, set, &mut grouped, &mut deferred);
         }
-        let groups: Rc<[Group<'a>]> = grouped
+        let groups: Vec<Group<'a>> = grouped
             .into_iter()
             .map(|(key, fields)| Group {
                 key,
@@ -207,6 +284,7 @@ impl<'a> Formatter<'a> {
                 sets: fields.iter().map(|f| &f.selection_set).collect(),
             })
             .collect();
+        let groups = Rc::new(Grouped { groups, deferred });
         if let Some(key) = key {
             self.groups.insert(key, groups.clone());
         }
@@ -222,11 +300,19 @@ impl<'a> Formatter<'a> {
         object: &'a Object,
         out: &mut Vec<u8>,
     ) -> bool {
-        let groups = self.grouped(type_name, sets);
+        let grouped = self.grouped(type_name, sets);
+        for &id in &grouped.deferred {
+            let path = self.response_path();
+            self.met.push(Met {
+                id,
+                path,
+                type_name: type_name.to_owned(),
+            });
+        }
         // Subgraphs answer fields mostly in the client's order.
         let mut hint = 0;
         out.push(b'{');
-        for (index, group) in groups.iter().enumerate() {
+        for (index, group) in grouped.groups.iter().enumerate() {
             if index > 0 {
                 out.push(b',');
             }
@@ -282,6 +368,7 @@ impl<'a> Formatter<'a> {
             Some(value) => value,
         };
         let start = out.len();
+        let met = self.met.len();
         let completed = match (ty, value) {
             (Type::List(inner) | Type::NonNullList(inner), Data::Array(items)) => {
                 out.push(b'[');
@@ -330,6 +417,8 @@ impl<'a> Formatter<'a> {
             return true;
         }
         out.truncate(start);
+        // Nothing of the nulled value is sent: neither are its fragments.
+        self.met.truncate(met);
         if ty.is_non_null() {
             return false;
         }
@@ -451,14 +540,7 @@ impl<'a> Formatter<'a> {
         if self.quiet_nulls {
             return;
         }
-        let path: Vec<PathSegment> = self
-            .path
-            .iter()
-            .map(|step| match step {
-                Step::Key(key) => PathSegment::Key((*key).to_owned()),
-                Step::Index(index) => PathSegment::Index(*index),
-            })
-            .collect();
+        let path = self.response_path();
         // Authorization errors name a field's path without list indices.
         let keys: Vec<PathSegment> = path
             .iter()
@@ -479,11 +561,25 @@ impl<'a> Formatter<'a> {
         }
     }
 
+    /// The current response path.
+    fn response_path(&self) -> Vec<PathSegment> {
+        self.path
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => PathSegment::Key((*key).to_owned()),
+                Step::Index(index) => PathSegment::Index(*index),
+            })
+            .collect()
+    }
+
+    /// The fields of `set` for objects of `type_name`, by response key; the
+    /// deferred fragments that apply go to `deferred` instead (by id).
     fn collect_fields(
         &self,
         type_name: &str,
         set: &'a SelectionSet,
         out: &mut IndexMap<&'a str, Vec<&'a Field>>,
+        deferred: &mut Vec<usize>,
     ) {
         for selection in &set.selections {
             match selection {
@@ -501,7 +597,7 @@ impl<'a> Formatter<'a> {
                     if let Some(fragment) = self.document.fragments.get(&spread.fragment_name)
                         && self.applies(fragment.type_condition(), type_name)
                     {
-                        self.collect_fields(type_name, &fragment.selection_set, out);
+                        self.collect_fields(type_name, &fragment.selection_set, out, deferred);
                     }
                 }
                 Selection::InlineFragment(inline) => {
@@ -509,8 +605,18 @@ impl<'a> Formatter<'a> {
                         .type_condition
                         .as_ref()
                         .is_none_or(|condition| self.applies(condition, type_name));
-                    if applies && self.included(&inline.directives) {
-                        self.collect_fields(type_name, &inline.selection_set, out);
+                    if !applies || !self.included(&inline.directives) {
+                        continue;
+                    }
+                    match defer_id(&inline.directives) {
+                        Some(id) => {
+                            if !deferred.contains(&id) {
+                                deferred.push(id);
+                            }
+                        }
+                        None => {
+                            self.collect_fields(type_name, &inline.selection_set, out, deferred)
+                        }
                     }
                 }
             }

@@ -8,6 +8,9 @@
 //!  response (every request)
 //!    coerce variables ─► authorize (filtered plan cached) ─► cost ─►
 //!    execute (plan, introspection) ─► format ─► body
+//!  incremental delivery (`@defer`, when the client accepts it)    defer
+//!    the plan with defers kept ─► same response stages ─►
+//!    primary payload, then an increment per deferred fragment
 //! ```
 //!
 //! An [`Engine`] is one loaded supergraph with its planner and caches; the
@@ -34,11 +37,14 @@
 //!   the plan → formatted events).
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
+//! - [`defer`]: `@defer` — `Accept` negotiation, the plan with deferred
+//!   fragments kept, the primary payload and the increments as a stream.
 
 pub mod authenticate;
 pub mod authorize;
 pub mod coerce;
 pub mod cost;
+pub mod defer;
 pub mod error;
 pub mod format;
 pub mod introspection;

@@ -23,6 +23,9 @@ use super::{Delivery, EventStream};
 /// The response's media type.
 pub const CONTENT_TYPE: &str = r#"multipart/mixed;boundary="graphql";subscriptionSpec="1.0""#;
 
+/// The boundary of [`CONTENT_TYPE`].
+const BOUNDARY: &str = "graphql";
+
 /// Whether the request's `Accept` asks for multipart subscriptions.
 pub fn accepts(headers: &HeaderMap) -> bool {
     headers
@@ -33,11 +36,15 @@ pub fn accepts(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("multipart/mixed") && v.contains("subscriptionspec"))
 }
 
-fn part(json: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(json.len() + 64);
+/// One part: its header, `json`, and the delimiter that ends it (`--` and
+/// `boundary`), so the client can read the part as soon as it arrives. The
+/// stream starts with the first delimiter and ends with `--` after the last.
+pub(crate) fn part(json: &[u8], boundary: &str) -> Bytes {
+    let mut out = Vec::with_capacity(json.len() + 64 + boundary.len());
     out.extend_from_slice(b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n");
     out.extend_from_slice(json);
-    out.extend_from_slice(b"\r\n--graphql");
+    out.extend_from_slice(b"\r\n--");
+    out.extend_from_slice(boundary.as_bytes());
     Bytes::from(out)
 }
 
@@ -90,11 +97,11 @@ fn parts(
                     json.extend_from_slice(br#"{"payload":"#);
                     json.extend_from_slice(&body);
                     json.push(b'}');
-                    part(&json)
+                    part(&json, BOUNDARY)
                 }
                 Some(Delivery::Failed(errors)) => {
                     let json = json!({ "payload": null, "errors": errors }).to_string();
-                    let mut chunk = part(json.as_bytes()).to_vec();
+                    let mut chunk = part(json.as_bytes(), BOUNDARY).to_vec();
                     chunk.extend_from_slice(b"--\r\n");
                     state.done = true;
                     Bytes::from(chunk)
@@ -104,7 +111,7 @@ fn parts(
                     Bytes::from_static(b"--\r\n")
                 }
             },
-            _ = state.ticker.tick(), if state.heartbeat => part(b"{}"),
+            _ = state.ticker.tick(), if state.heartbeat => part(b"{}", BOUNDARY),
         };
         Some((Ok(chunk), state))
     })

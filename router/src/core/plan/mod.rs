@@ -50,6 +50,6 @@ pub use condition::Condition;
 pub use display::path_text;
 pub use planner::{PlanError, PlanLimits, PlanTextError, Planner, plan_text};
 pub use query_plan::{
-    ContextVariable, FetchNode, FlattenNode, KeyRename, OperationKind, PathElement, PlanNode,
-    QueryPlan, RequiresSelection, SubscriptionNode, TypenameRewrite, Unplannable,
+    ContextVariable, DeferredNode, FetchNode, FlattenNode, KeyRename, OperationKind, PathElement,
+    PlanNode, QueryPlan, RequiresSelection, SubscriptionNode, TypenameRewrite, Unplannable,
 };

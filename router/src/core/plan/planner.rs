@@ -189,12 +189,14 @@ impl Planner {
                 node: None,
                 unplannable: builder.unplannable,
                 subscription: Some(subscription::split(node)?),
+                deferred: Vec::new(),
             });
         }
         Ok(QueryPlan {
             node,
             unplannable: builder.unplannable,
             subscription: None,
+            deferred: Vec::new(),
         })
     }
 }

@@ -89,6 +89,33 @@ pub struct QueryPlan {
     /// `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionNode>,
+    /// Deferred fragments, by id (a parent before its children); empty:
+    /// nothing deferred. When not empty, `node` is the primary part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<DeferredNode>,
+}
+
+/// What one deferred fragment needs beyond its parent part (Apollo's
+/// `DeferredNode`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeferredNode {
+    /// The fragment's `@defer(id:)` in the normalised document.
+    pub id: usize,
+    /// The client's label.
+    pub label: Option<String>,
+    /// The enclosing deferred fragment's id; `None`: it sits in the primary part.
+    pub parent: Option<usize>,
+    /// Response path from the root to the objects the fragment applies to
+    /// (response keys; [`PathElement::List`] for every list item). The
+    /// fragment applies to those objects whose `__typename` matches
+    /// `type_condition` (or implements it).
+    pub path: Vec<PathElement>,
+    /// The fragment's type condition; `None`: the type of the objects at `path`.
+    pub type_condition: Option<String>,
+    /// The fetches only this fragment needs (entity fetches, flatten paths
+    /// from the root, exactly like those in `node`); `None` when its data
+    /// arrives with its parent part's fetches.
+    pub node: Option<PlanNode>,
 }
 
 /// A subscription's plan (Apollo's `SubscriptionNode { primary, rest }`).

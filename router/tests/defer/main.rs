@@ -1,0 +1,20 @@
+//! `@defer` through the router's HTTP endpoint: the multipart stream
+//! (`deferSpec=20220824`) parsed part by part, against fake subgraphs.
+//!
+//! # Layout
+//! - `multipart`: a strict reader of the response stream (framing checked,
+//!   each part's JSON and when it arrived).
+//! - `delivery`: hand-written deferred plans: the primary part before a slow
+//!   subgraph answers, nested defers, lists, nulled parents, errors, labels,
+//!   `if: false`, clients without multipart, batches, request dedupe.
+//! - `planned`: the real planner on the fixture supergraph, end to end.
+//!
+//! Shared helpers (fake subgraphs, a router with hand-written plans) are in
+//! `tests/common`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod delivery;
+mod multipart;
+mod planned;
