@@ -26,6 +26,8 @@
 //! - `emit`: fetches → plan nodes and subgraph operation text.
 //! - `subscription`: a subscription's plan split into its primary fetch and
 //!   the rest run per event.
+//! - `defer`: a plan with deferred fragments split into its primary part and
+//!   one [`DeferredNode`] per deferred fragment.
 //! - `display`: the printed form (`impl Display for QueryPlan`).
 //!
 //! # Contract additions
@@ -34,10 +36,12 @@
 //! gained `alias`, [`FetchNode`] gained `output_rewrites`, `input_rewrites`
 //! and `context_variables` (empty for most fetches); [`QueryPlan`] gained
 //! `unplannable` ([`Unplannable`]) and `subscription` ([`SubscriptionNode`],
-//! with [`OperationKind::Subscription`]).
+//! with [`OperationKind::Subscription`]), and `deferred` ([`DeferredNode`],
+//! [`Planner::plan_deferred`], [`plan_text_deferred`]).
 
 mod builder;
 mod condition;
+mod defer;
 mod display;
 mod emit;
 mod merge;
@@ -48,7 +52,7 @@ mod subscription;
 
 pub use condition::Condition;
 pub use display::path_text;
-pub use planner::{PlanError, PlanLimits, PlanTextError, Planner, plan_text};
+pub use planner::{PlanError, PlanLimits, PlanTextError, Planner, plan_text, plan_text_deferred};
 pub use query_plan::{
     ContextVariable, DeferredNode, FetchNode, FlattenNode, KeyRename, OperationKind, PathElement,
     PlanNode, QueryPlan, RequiresSelection, SubscriptionNode, TypenameRewrite, Unplannable,
