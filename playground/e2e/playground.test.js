@@ -456,6 +456,9 @@ test('the deferred order example shows the order first and its payment when the 
       new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
     });
     await page.locator('.graphiql-execute-button').click();
+    // The primary part, while payments still holds its answer.
+    await responseShows(`"id": "${createOrder.id}"`);
+    await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-defer-primary.png') });
     const text = await responseShows('"payment": { "status": "SUCCEEDED"');
     assert.match(text, /"name": "Stoneware Coffee Mug"/);
     assert.ok(text.includes(createOrder.id), text);
@@ -479,6 +482,7 @@ test('the deferred order example shows the order first and its payment when the 
     assert.match(exchanges[0].accept, /multipart\/mixed;\s*deferSpec=20220824/);
     assert.match(exchanges[0].type, /^multipart\/mixed/);
     assert.ok(delayed.proxy.delayed >= 1, 'no entity fetch went through the slow payments proxy');
+    console.log(`@defer: the order showed, then the payment ${Math.round(log[paid].at - log[primary].at)} ms later`);
   } finally {
     page = main;
     await deferPage.close().catch(() => {});
