@@ -54,7 +54,7 @@ use indexmap::IndexMap;
 
 mod deferred;
 
-use deferred::{Defers, defer_directive};
+use deferred::Defers;
 pub use deferred::{defer_id, defer_label};
 
 /// Why an operation could not be normalised.
@@ -315,28 +315,14 @@ impl<'d> Walk<'d> {
                         .push(Selection::InlineFragment(located(location, fragment)));
                 }
                 (
-                    Key::Deferred(_, type_condition, mut directives, label),
+                    Key::Deferred(_, type_condition, directives, label),
                     Entry::Fragment { location, sets },
                 ) => {
                     let inner = type_condition.clone().unwrap_or_else(|| ty.clone());
-                    let id = self.defers.as_ref().map_or(0, |d| d.next_id);
-                    if let Some(defers) = self.defers.as_mut() {
-                        defers.next_id += 1;
-                    }
-                    let selection_set = self.build(&inner, &sets, Empty::Keep)?;
-                    if selection_set.selections.is_empty() {
-                        // Nothing in it was deferred either: its id is free again.
-                        self.count -= 1;
-                        if let Some(defers) = self.defers.as_mut() {
-                            defers.next_id = id;
-                        }
+                    let Some(fragment) =
+                        self.build_deferred(&inner, &sets, type_condition, directives, label)?
+                    else {
                         continue;
-                    }
-                    directives.push(defer_directive(id, label.as_deref()));
-                    let fragment = InlineFragment {
-                        type_condition,
-                        directives,
-                        selection_set,
                     };
                     out.selections
                         .push(Selection::InlineFragment(located(location, fragment)));
@@ -349,50 +335,6 @@ impl<'d> Walk<'d> {
             out.selections.push(placeholder());
         }
         Ok(out)
-    }
-
-    /// `Some(label)` when a fragment with these directives is kept deferred.
-    fn deferred(&self, directives: &DirectiveList) -> Option<Option<String>> {
-        let defers = self.defers.as_ref()?;
-        let defer = directives.get("defer")?;
-        if !defers.holds(defer.specified_argument_by_name("if").map(|v| v.as_ref())) {
-            return None;
-        }
-        Some(
-            defer
-                .specified_argument_by_name("label")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
-        )
-    }
-
-    /// Collects a deferred fragment: a key of its own.
-    fn collect_deferred(
-        &mut self,
-        type_condition: Option<Name>,
-        directives: &DirectiveList,
-        label: Option<String>,
-        location: Option<apollo_compiler::parser::SourceSpan>,
-        set: &'d SelectionSet,
-        out: &mut Collected<'d>,
-    ) {
-        let occurrence = self.defers.as_mut().map_or(0, |d| {
-            d.occurrences += 1;
-            d.occurrences
-        });
-        let key = Key::Deferred(
-            occurrence,
-            type_condition,
-            without_defer(directives).into_owned(),
-            label,
-        );
-        out.entries.insert(
-            key,
-            Entry::Fragment {
-                location,
-                sets: vec![set],
-            },
-        );
     }
 
     fn collect(&mut self, ty: &Name, set: &'d SelectionSet, out: &mut Collected<'d>) {

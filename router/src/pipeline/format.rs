@@ -13,6 +13,10 @@
 //! is cut from the buffer back to where its nearest nullable parent
 //! started, which is then written as `null`. [`response_body`] puts the
 //! subgraphs' and the formatter's errors in front of it.
+//!
+//! With `@defer` kept (incremental delivery), a deferred fragment is left
+//! out where it applies and recorded instead ([`Met`], only for objects
+//! that end up written); `fragment` formats one fragment at one object.
 
 use std::rc::Rc;
 
@@ -32,6 +36,10 @@ use crate::core::normalize::defer_id;
 use crate::execute::Executed;
 use crate::execute::data::{Data, Object};
 use crate::response::{GraphqlError, PathSegment, codes};
+
+mod fragment;
+
+pub use fragment::Met;
 
 /// Leaf types that are never enums (most leaves: no schema lookup for them).
 const BUILT_IN_SCALARS: [&str; 5] = ["String", "ID", "Int", "Float", "Boolean"];
@@ -56,19 +64,6 @@ struct Group<'a> {
 struct Grouped<'a> {
     groups: Vec<Group<'a>>,
     deferred: Vec<usize>,
-}
-
-/// A deferred fragment met while formatting a payload: it applies to the
-/// object at `path` (of runtime type `type_name`), which was written, so
-/// it gets an increment there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Met {
-    /// The fragment's `@defer(id:)`.
-    pub id: usize,
-    /// The object's response path (concrete list indices).
-    pub path: Vec<PathSegment>,
-    /// The object's type.
-    pub type_name: String,
 }
 
 /// Subgraph errors, then the formatter's, without copying either.
@@ -205,55 +200,6 @@ impl<'a> Formatter<'a> {
         }
     }
 
-    /// Writes the `data` of one increment: the deferred fragment's
-    /// selection `set` on the object at `path` of `data`, whose type is
-    /// `type_name` (nested deferred fragments left out, met as in
-    /// [`Formatter::format_operation`]); `null` when one of its non-null
-    /// fields is null. `false`, and nothing written, when there is no
-    /// object at `path` any more.
-    pub fn format_fragment(
-        &mut self,
-        set: &'a SelectionSet,
-        type_name: &'a str,
-        path: &'a [PathSegment],
-        data: &'a Object,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        let mut value: Option<&'a Data> = None;
-        for step in path {
-            let next = match (step, value) {
-                (PathSegment::Key(key), None) => data.get(key),
-                (PathSegment::Key(key), Some(Data::Object(object))) => object.get(key),
-                (PathSegment::Index(index), Some(Data::Array(items))) => items.get(*index),
-                _ => None,
-            };
-            match next {
-                Some(next) => value = Some(next),
-                None => return false,
-            }
-        }
-        let object = match value {
-            None => data,
-            Some(Data::Object(object)) => object,
-            Some(_) => return false,
-        };
-        self.path = path
-            .iter()
-            .map(|segment| match segment {
-                PathSegment::Key(key) => Step::Key(key),
-                PathSegment::Index(index) => Step::Index(*index),
-            })
-            .collect();
-        let start = out.len();
-        if !self.selection_set(type_name, &[set], object, out) {
-            out.truncate(start);
-            self.met.clear();
-            out.extend_from_slice(b"null");
-        }
-        self.path.clear();
-        true
-    }
-
     /// The fields of `sets` for objects of `type_name`, grouped by response
     /// key; memoized for the common case of one selection set, since every
     /// item of a list has the same shape.
@@ -301,13 +247,17 @@ impl<'a> Formatter<'a> {
         out: &mut Vec<u8>,
     ) -> bool {
         let grouped = self.grouped(type_name, sets);
-        for &id in &grouped.deferred {
+        if !grouped.deferred.is_empty() {
             let path = self.response_path();
-            self.met.push(Met {
-                id,
-                path,
-                type_name: type_name.to_owned(),
-            });
+            let outside: Vec<String> = grouped.groups.iter().map(|g| g.key.to_owned()).collect();
+            for &id in &grouped.deferred {
+                self.met.push(Met {
+                    id,
+                    path: path.clone(),
+                    type_name: type_name.to_owned(),
+                    outside: outside.clone(),
+                });
+            }
         }
         // Subgraphs answer fields mostly in the client's order.
         let mut hint = 0;

@@ -19,9 +19,9 @@ use crate::multipart::{APOLLO_ACCEPT, Streamed, post};
 
 /// The deferred plan for operations that keep deferred fragments, the
 /// plain one for the others.
-struct DeferPlans {
-    plain: QueryPlan,
-    deferred: QueryPlan,
+pub(crate) struct DeferPlans {
+    pub(crate) plain: QueryPlan,
+    pub(crate) deferred: QueryPlan,
 }
 
 impl QueryPlanner for DeferPlans {
@@ -34,7 +34,11 @@ impl QueryPlanner for DeferPlans {
     }
 }
 
-fn router(settings: RouterSettings, urls: &[(&str, &str)], plans: DeferPlans) -> AppState {
+pub(crate) fn router(
+    settings: RouterSettings,
+    urls: &[(&str, &str)],
+    plans: DeferPlans,
+) -> AppState {
     let planner: Arc<dyn QueryPlanner> = Arc::new(plans);
     let make: MakePlanner = Arc::new(move |_| Ok(planner.clone()));
     let state = AppState::with_planner(settings, make).unwrap();
@@ -51,7 +55,7 @@ fn path(text: &str) -> Vec<PathElement> {
         .collect()
 }
 
-fn deferred(
+pub(crate) fn deferred(
     id: usize,
     label: Option<&str>,
     parent: Option<usize>,
@@ -68,7 +72,7 @@ fn deferred(
     }
 }
 
-const ORDERS_PRIMARY: &str =
+pub(crate) const ORDERS_PRIMARY: &str =
     "query($id:ID!){order(id:$id){__typename id status items{quantity product{__typename sku}}}}";
 const PAYMENT_FETCH: &str = "query($representations:[_Any!]!){_entities(representations:$representations){...on Order{payment{status}}}}";
 const NAME_FETCH: &str = "query($representations:[_Any!]!){_entities(representations:$representations){...on Product{name}}}";
@@ -108,7 +112,7 @@ fn name_fetch() -> PlanNode {
     )
 }
 
-fn order_page_plans() -> DeferPlans {
+pub(crate) fn order_page_plans() -> DeferPlans {
     DeferPlans {
         plain: plan(PlanNode::Sequence(vec![
             fetch("orders", ORDERS_PRIMARY, &["id"]),
@@ -375,154 +379,6 @@ async fn nested_defers_arrive_parent_first() {
 }
 
 #[tokio::test]
-async fn a_deferred_fragment_whose_object_was_nulled_gets_no_increment() {
-    // `status` is non-null: its null nulls the order, and with it the place
-    // the payment fragment would go.
-    let orders = FakeSubgraph::start(|_| {
-        json!({ "data": { "order": { "__typename": "Order", "id": "o1", "status": null, "items": [] } } })
-    })
-    .await;
-    let payments = FakeSubgraph::start(payments_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[("orders", &orders.url), ("payments", &payments.url)],
-        order_page_plans(),
-    );
-    let streamed = post(&state, page_request(ORDER_PAGE), Some(APOLLO_ACCEPT)).await;
-    assert_eq!(streamed.parts.len(), 1, "{:#?}", streamed.payloads());
-    let primary = &streamed.parts[0].json;
-    assert_eq!(primary["data"], json!({ "order": null }));
-    assert_eq!(primary["hasNext"], false);
-    assert_eq!(primary["errors"][0]["path"], json!(["order", "status"]));
-    assert_eq!(
-        primary["errors"][0]["extensions"]["code"],
-        "NON_NULLABLE_FIELD_WAS_NULL"
-    );
-    assert!(payments.received().is_empty(), "nothing is fetched for it");
-}
-
-#[tokio::test]
-async fn an_error_inside_a_deferred_fragment_is_reported_in_its_increment() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let payments = FakeSubgraph::start(|_| {
-        json!({
-            "data": { "_entities": [{ "payment": null }] },
-            "errors": [{ "message": "the payment provider is down", "path": ["_entities", 0, "payment"], "extensions": { "code": "INTERNAL" } }],
-        })
-    })
-    .await;
-    let inventory = FakeSubgraph::start(inventory_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &payments.url),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
-    let streamed = post(&state, page_request(ORDER_PAGE), Some(APOLLO_ACCEPT)).await;
-    assert_eq!(
-        streamed.parts[0].json,
-        json!({ "data": primary_order(), "hasNext": true }),
-        "the primary part has no error of the deferred fetch"
-    );
-    let payment = increments(&streamed)
-        .into_iter()
-        .find(|entry| entry["label"] == "payment")
-        .unwrap();
-    assert_eq!(payment["data"], json!({ "payment": null }));
-    assert_eq!(payment["path"], json!(["order"]));
-    assert_eq!(payment["errors"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        payment["errors"][0]["message"],
-        "the payment provider is down"
-    );
-    assert_eq!(payment["errors"][0]["path"], json!(["order", "payment"]));
-    assert_eq!(
-        payment["errors"][0]["extensions"]["serviceName"],
-        "payments"
-    );
-    assert_last_has_no_next(&streamed);
-}
-
-#[tokio::test]
-async fn a_deferred_subgraph_that_is_down_gives_partial_data_and_the_error() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let inventory = FakeSubgraph::start(inventory_answer).await;
-    let down = crate::common::dead_url();
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &down),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
-    let streamed = post(&state, page_request(ORDER_PAGE), Some(APOLLO_ACCEPT)).await;
-    assert_eq!(streamed.parts.len(), 3, "{:#?}", streamed.payloads());
-    let entries = increments(&streamed);
-    let payment = entries.iter().find(|e| e["label"] == "payment").unwrap();
-    assert_eq!(payment["data"], json!({ "payment": null }));
-    assert_eq!(
-        payment["errors"][0]["extensions"]["code"],
-        "SUBGRAPH_UNAVAILABLE"
-    );
-    assert_eq!(payment["errors"].as_array().unwrap().len(), 1);
-    // The other fragment is not affected.
-    let names: Vec<&Value> = entries
-        .iter()
-        .filter(|e| e["label"] == "name")
-        .map(|e| &e["data"]["name"])
-        .collect();
-    assert_eq!(names, [&json!("Product A"), &json!("Product B")]);
-    assert!(
-        entries
-            .iter()
-            .filter(|e| e["label"] == "name")
-            .all(|e| e.get("errors").is_none())
-    );
-    assert_last_has_no_next(&streamed);
-}
-
-#[tokio::test]
-async fn a_null_in_a_non_null_field_of_a_deferred_fragment_nulls_that_increment_only() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let inventory = FakeSubgraph::start(
-        |_| json!({ "data": { "_entities": [{ "name": "Product A" }, { "name": null }] } }),
-    )
-    .await;
-    let payments = FakeSubgraph::start(payments_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &payments.url),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
-    let streamed = post(&state, page_request(ORDER_PAGE), Some(APOLLO_ACCEPT)).await;
-    let entries = increments(&streamed);
-    let names: Vec<&Value> = entries.iter().filter(|e| e["label"] == "name").collect();
-    assert_eq!(names.len(), 2, "{entries:#?}");
-    assert_eq!(names[0]["data"], json!({ "name": "Product A" }));
-    assert!(names[0].get("errors").is_none());
-    // `name: String!` is null: the fragment's object cannot be completed.
-    assert_eq!(names[1]["data"], Value::Null);
-    assert_eq!(names[1]["path"], json!(["order", "items", 1, "product"]));
-    assert_eq!(
-        names[1]["errors"][0]["path"],
-        json!(["order", "items", 1, "product", "name"])
-    );
-    assert_eq!(
-        names[1]["errors"][0]["extensions"]["code"],
-        "NON_NULLABLE_FIELD_WAS_NULL"
-    );
-}
-
-#[tokio::test]
 async fn a_batch_with_defer_is_answered_whole() {
     let orders = FakeSubgraph::start(orders_answer).await;
     let payments = FakeSubgraph::start(payments_answer).await;
@@ -551,8 +407,10 @@ async fn request_dedupe_does_not_mix_a_deferred_request_with_a_plain_one() {
     let orders = FakeSubgraph::start_with_delay(orders_answer, Duration::from_millis(300)).await;
     let payments = FakeSubgraph::start(payments_answer).await;
     let inventory = FakeSubgraph::start(inventory_answer).await;
-    let mut settings = RouterSettings::default();
-    settings.dedupe_requests = true;
+    let settings = RouterSettings {
+        dedupe_requests: true,
+        ..RouterSettings::default()
+    };
     let state = router(
         settings,
         &[
@@ -606,4 +464,71 @@ async fn accept_parameters_are_read_in_any_order_and_spacing() {
         let answered = post(&state, page_request(ORDER_PAGE), Some(accept)).await;
         assert_eq!(answered.content_type(), "application/json", "{accept}");
     }
+}
+
+#[tokio::test]
+async fn a_query_accepting_multipart_subscriptions_and_defer_is_streamed_incrementally() {
+    let orders = FakeSubgraph::start(orders_answer).await;
+    let payments = FakeSubgraph::start(payments_answer).await;
+    let inventory = FakeSubgraph::start(inventory_answer).await;
+    let state = router(
+        RouterSettings::default(),
+        &[
+            ("orders", &orders.url),
+            ("payments", &payments.url),
+            ("inventory", &inventory.url),
+        ],
+        order_page_plans(),
+    );
+    let accept = r#"multipart/mixed;boundary="graphql";subscriptionSpec=1.0, multipart/mixed;deferSpec=20220824, application/json"#;
+    let streamed = post(&state, page_request(ORDER_PAGE), Some(accept)).await;
+    assert_eq!(
+        streamed.content_type(),
+        r#"multipart/mixed; boundary="-"; deferSpec=20220824"#
+    );
+    assert_eq!(streamed.parts.len(), 3, "{:#?}", streamed.payloads());
+    assert_last_has_no_next(&streamed);
+}
+
+#[tokio::test]
+async fn a_deferred_query_over_get_is_streamed() {
+    let orders = FakeSubgraph::start(orders_answer).await;
+    let payments = FakeSubgraph::start(payments_answer).await;
+    let inventory = FakeSubgraph::start(inventory_answer).await;
+    let state = router(
+        RouterSettings::default(),
+        &[
+            ("orders", &orders.url),
+            ("payments", &payments.url),
+            ("inventory", &inventory.url),
+        ],
+        order_page_plans(),
+    );
+    let query: String = url_encode(ORDER_PAGE);
+    let uri =
+        format!("/graphql?query={query}&operationName=Page&variables=%7B%22id%22%3A%22o1%22%7D");
+    let streamed = crate::multipart::send(
+        &state,
+        axum::http::Request::get(uri)
+            .header("accept", APOLLO_ACCEPT)
+            // What Apollo Client sends with a GET, against CSRF.
+            .header("apollo-require-preflight", "true")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(streamed.parts.len(), 3, "{:?}", streamed.json);
+    assert_eq!(
+        streamed.parts[0].json,
+        json!({ "data": primary_order(), "hasNext": true })
+    );
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -5,8 +5,10 @@
 //! - `multipart`: a strict reader of the response stream (framing checked,
 //!   each part's JSON and when it arrived).
 //! - `delivery`: hand-written deferred plans: the primary part before a slow
-//!   subgraph answers, nested defers, lists, nulled parents, errors, labels,
-//!   `if: false`, clients without multipart, batches, request dedupe.
+//!   subgraph answers, nested defers, lists, labels, `if: false`, clients
+//!   without multipart, batches, request dedupe, `Accept` spellings, GET.
+//! - `errors`: nulled parents, subgraph errors, subgraphs down or timing
+//!   out, nulls in non-null fields of deferred fragments.
 //! - `planned`: the real planner on the fixture supergraph, end to end.
 //!
 //! Shared helpers (fake subgraphs, a router with hand-written plans) are in
@@ -16,5 +18,6 @@
 mod common;
 
 mod delivery;
+mod errors;
 mod multipart;
 mod planned;

@@ -59,7 +59,11 @@ pub async fn post(state: &AppState, body: Value, accept: Option<&str>) -> Stream
     if let Some(accept) = accept {
         request = request.header("accept", accept);
     }
-    let request = request.body(Body::from(body.to_string())).unwrap();
+    send(state, request.body(Body::from(body.to_string())).unwrap()).await
+}
+
+/// Sends `request`, and reads the answer part by part.
+pub async fn send(state: &AppState, request: Request<Body>) -> Streamed {
     let sent = Instant::now();
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();

@@ -446,3 +446,75 @@ fn deferred_nodes_record_id_label_parent_path_and_type_condition() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_subscription_is_planned_with_defer_stripped() {
+    let operation = "subscription($d: Boolean!) { stockChanged(skus: [\"p1\"]) { sku ... @defer(if: $d) { stock } } }";
+    let variables = json!({ "d": true })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let deferred = plan_text_deferred(&SUPERGRAPH, operation, None, &variables).expect("plans");
+    assert_eq!(
+        deferred,
+        plan_text(&SUPERGRAPH, operation, None).expect("plans")
+    );
+    assert!(deferred.contains("Subscription {"), "{deferred}");
+    assert!(!deferred.contains("Defer"), "{deferred}");
+}
+
+#[test]
+fn a_deferred_leaf_the_primary_part_fetches_already_is_not_fetched_again() {
+    let plan = shop("{ topProducts { inStock ... @defer { inStock name } } }");
+    assert_eq!(
+        plan.matches("Fetch(service: \"inventory\")").count(),
+        1,
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Deferred(id: 0, path: \"topProducts.@\", parent: primary) {},"),
+        "{plan}"
+    );
+    // Under a condition of its own it is fetched in the deferred node.
+    let conditional = deferred_plan(
+        SHOP,
+        "query($i: Boolean!) { topProducts { inStock ... @defer @include(if: $i) { inStock } } }",
+        json!({ "i": true }),
+    );
+    assert_eq!(
+        conditional.matches("Fetch(service: \"inventory\"").count(),
+        2,
+        "{conditional}"
+    );
+}
+
+#[test]
+fn operation_names_number_fetches_on_from_the_primary_part_into_deferred_ones() {
+    let supergraph =
+        storefront_router::core::supergraph::Supergraph::parse(SHOP).expect("supergraph");
+    let document = apollo_compiler::ExecutableDocument::parse_and_validate(
+        &supergraph.api_schema,
+        "query Named { me { name ... @defer { reviews { body } } } }",
+        "q.graphql",
+    )
+    .expect("valid");
+    let plan = Planner::new(std::sync::Arc::new(supergraph))
+        .plan_deferred(&document, None, &Default::default())
+        .expect("plans");
+    let name = |node: Option<&PlanNode>| match node {
+        Some(PlanNode::Fetch(fetch)) => fetch.operation_name.clone(),
+        Some(PlanNode::Flatten(flatten)) => match flatten.node.as_ref() {
+            PlanNode::Fetch(fetch) => fetch.operation_name.clone(),
+            _ => None,
+        },
+        _ => None,
+    };
+    assert_eq!(
+        name(plan.node.as_ref()).as_deref(),
+        Some("Named__accounts__0")
+    );
+    assert_eq!(
+        name(plan.deferred[0].node.as_ref()).as_deref(),
+        Some("Named__reviews__1")
+    );
+}

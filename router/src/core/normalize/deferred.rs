@@ -4,12 +4,16 @@
 //!
 //! # Layout
 //! - [`defer_id`], [`defer_label`]: read a kept fragment's `@defer` back.
-//! - `Defers`: the walk's state (variables, next id), `defer_directive`.
+//! - `Defers`: the walk's state (variables, next id), `defer_directive`;
+//!   the walk's steps for deferred fragments (`Walk::deferred`,
+//!   `collect_deferred`, `build_deferred`).
 //! - tests of the normalised form with defers kept.
 
-use apollo_compiler::Node;
 use apollo_compiler::ast::DirectiveList;
-use apollo_compiler::executable::Operation;
+use apollo_compiler::executable::{InlineFragment, Operation, SelectionSet};
+use apollo_compiler::{Name, Node};
+
+use super::{Collected, Empty, Entry, Key, NormalizeError, Walk, without_defer};
 
 /// The `id` of the `@defer(id:)` a deferred fragment has in a document from
 /// [`normalize_deferred`]; `None` on a fragment that is not deferred.
@@ -64,10 +68,7 @@ impl Defers<'_> {
 }
 
 /// The `@defer(id: <id>, label: "<label>")` of a kept deferred fragment.
-pub(super) fn defer_directive(
-    id: usize,
-    label: Option<&str>,
-) -> Node<apollo_compiler::ast::Directive> {
+fn defer_directive(id: usize, label: Option<&str>) -> Node<apollo_compiler::ast::Directive> {
     use apollo_compiler::ast::{Argument, Directive, Value};
     use apollo_compiler::name;
     let mut arguments = vec![Node::new(Argument {
@@ -84,6 +85,85 @@ pub(super) fn defer_directive(
         name: name!("defer"),
         arguments,
     })
+}
+
+impl<'d> Walk<'d> {
+    /// `Some(label)` when a fragment with these directives is kept deferred.
+    pub(super) fn deferred(&self, directives: &DirectiveList) -> Option<Option<String>> {
+        let defers = self.defers.as_ref()?;
+        let defer = directives.get("defer")?;
+        if !defers.holds(defer.specified_argument_by_name("if").map(|v| v.as_ref())) {
+            return None;
+        }
+        Some(
+            defer
+                .specified_argument_by_name("label")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+        )
+    }
+
+    /// Collects a deferred fragment: a key of its own.
+    pub(super) fn collect_deferred(
+        &mut self,
+        type_condition: Option<Name>,
+        directives: &DirectiveList,
+        label: Option<String>,
+        location: Option<apollo_compiler::parser::SourceSpan>,
+        set: &'d SelectionSet,
+        out: &mut Collected<'d>,
+    ) {
+        let occurrence = self.defers.as_mut().map_or(0, |d| {
+            d.occurrences += 1;
+            d.occurrences
+        });
+        let key = Key::Deferred(
+            occurrence,
+            type_condition,
+            without_defer(directives).into_owned(),
+            label,
+        );
+        out.entries.insert(
+            key,
+            Entry::Fragment {
+                location,
+                sets: vec![set],
+            },
+        );
+    }
+
+    /// A kept deferred fragment on `ty` from its `sets`, with its
+    /// `@defer(id:, label:)` after its other `directives`; `None` when
+    /// literal conditions leave it empty (its id is then free again).
+    pub(super) fn build_deferred(
+        &mut self,
+        ty: &Name,
+        sets: &[&'d SelectionSet],
+        type_condition: Option<Name>,
+        mut directives: DirectiveList,
+        label: Option<String>,
+    ) -> Result<Option<InlineFragment>, NormalizeError> {
+        let id = self.defers.as_ref().map_or(0, |d| d.next_id);
+        if let Some(defers) = self.defers.as_mut() {
+            defers.next_id += 1;
+        }
+        let selection_set = self.build(ty, sets, Empty::Keep)?;
+        if selection_set.selections.is_empty() {
+            // Nothing in it was deferred either. Not counted: normalising
+            // again gives the same count.
+            self.count -= 1;
+            if let Some(defers) = self.defers.as_mut() {
+                defers.next_id = id;
+            }
+            return Ok(None);
+        }
+        directives.push(defer_directive(id, label.as_deref()));
+        Ok(Some(InlineFragment {
+            type_condition,
+            directives,
+            selection_set,
+        }))
+    }
 }
 
 #[cfg(test)]

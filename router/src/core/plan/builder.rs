@@ -6,8 +6,13 @@
 //! in the current subgraph, groups the fields of one jump (same subgraph, same
 //! path, same dependencies) into one fetch, and expands abstract types into
 //! their possible object types only when a field needs it.
+//!
+//! The walk carries the innermost deferred fragment it is in (`Cx::defer`):
+//! a jump from there creates (or reuses) only fetches of that fragment, and
+//! a leaf an enclosing part already fetches at the same place is not fetched
+//! again (`builder/deferred.rs`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -103,6 +108,8 @@ pub(super) struct Builder<'a> {
     guards: Vec<ast::DirectiveList>,
     /// The selections left out.
     pub unplannable: Vec<Unplannable>,
+    /// Each deferred fragment met, with the one around it (`None`: primary).
+    defer_parents: BTreeMap<usize, Option<usize>>,
 }
 
 fn list_depth(ty: &ast::Type) -> usize {
@@ -125,6 +132,7 @@ impl<'a> Builder<'a> {
             tolerant: false,
             guards: Vec::new(),
             unplannable: Vec::new(),
+            defer_parents: BTreeMap::new(),
         }
     }
 
@@ -311,8 +319,7 @@ impl<'a> Builder<'a> {
         inner: &SelectionSet,
     ) -> Result<Touched, PlanError> {
         if let Some(id) = defer_id(directives) {
-            let mut deferred = cx.clone();
-            deferred.defer = Some(id);
+            let deferred = self.enter_deferred(cx, id);
             let directives = without_defer(directives);
             return self.plan_fragment_body(&deferred, &directives, inner);
         }
@@ -499,6 +506,7 @@ mod abstract_types;
 mod aliases;
 mod context;
 mod coverage;
+mod deferred;
 mod guard;
 mod interface_object;
 mod jump;

@@ -18,7 +18,7 @@
 //!   (interfaces, unions), `builder/jump.rs` (entity jumps through `@key`,
 //!   `@requires`, re-fetch from an ancestor), `builder/aliases.rs` (aliases
 //!   the planner adds), `builder/guard.rs` (conditional selections that
-//!   cannot be planned).
+//!   cannot be planned), `builder/deferred.rs` (deferred fragments).
 //! - `selection`: subgraph selection sets under construction and their text.
 //! - `condition`: the `@skip`/`@include` condition under which a fetch is sent.
 //! - `merge`: an entity fetch that feeds no other joins a sibling fetch to the

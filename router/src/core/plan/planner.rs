@@ -149,13 +149,23 @@ impl Planner {
     /// Plans one operation with its deferred fragments kept
     /// ([`normalize::normalize_deferred`]: `@defer(if:)` resolved from
     /// `variables`), for a client that accepts incremental delivery: the
-    /// plan's `node` is the primary part and `deferred` holds the rest.
+    /// plan's `node` is the primary part and `deferred` holds the rest. The
+    /// result depends on (supergraph, document, operation name, the values
+    /// of the variables `@defer(if:)` reads). A subscription is planned as by
+    /// [`Planner::plan`], `@defer` stripped (no deferred delivery there).
     pub fn plan_deferred(
         &self,
         document: &Valid<ExecutableDocument>,
         operation_name: Option<&str>,
         variables: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<QueryPlan, PlanError> {
+        let subscription = document
+            .operations
+            .get(operation_name)
+            .is_ok_and(|o| o.operation_type == OperationType::Subscription);
+        if subscription {
+            return self.plan(document, operation_name);
+        }
         let normalized = normalize::normalize_deferred(
             document,
             operation_name,

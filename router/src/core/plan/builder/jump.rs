@@ -26,6 +26,9 @@ struct Target {
 impl Builder<'_> {
     /// Fetches `field` of the current object from another subgraph.
     pub(super) fn jump(&mut self, cx: &Cx, field: &Node<Field>) -> Result<Touched, PlanError> {
+        if let Some(fetch) = self.fetched_by_enclosing_part(cx, field) {
+            return Ok(Touched::from([fetch]));
+        }
         self.jump_to(cx, field, None)
     }
 
