@@ -498,6 +498,34 @@ async fn every_example_operation_runs_through_the_router() {
         .run("Order", Some(&admin_token), json!({ "id": order_id }))
         .await;
     assert_eq!(seen["order"]["buyer"]["email"], "bob@example.com");
+    // The deferred order page, asked for as plain JSON (no multipart Accept):
+    // one response with the deferred payment and products merged in.
+    let deferred = client
+        .run(
+            "OrderWithDeferredDetails",
+            Some(&token),
+            json!({ "id": order_id }),
+        )
+        .await;
+    let whole = &deferred["order"];
+    assert_eq!(whole["id"], order_id.as_str());
+    assert_eq!(whole["status"], "PAID");
+    assert_eq!(whole["total"], seen["order"]["total"]);
+    assert_eq!(whole["payment"]["status"], "SUCCEEDED");
+    assert_eq!(
+        whole["payment"]["amount"],
+        seen["order"]["payment"]["amount"]
+    );
+    assert_eq!(whole["items"][0]["quantity"], 2);
+    assert_eq!(whole["items"][0]["product"]["sku"], sku.as_str());
+    assert_eq!(
+        whole["items"][0]["product"]["name"],
+        product["product"]["name"]
+    );
+    assert_eq!(
+        whole["items"][0]["product"]["price"],
+        seen["order"]["items"][0]["product"]["price"]
+    );
 
     let cancelled = client
         .run("CancelOrder", Some(&token), json!({ "id": order_id }))

@@ -5,6 +5,10 @@
 // binary; settings (environment):
 //   STOREFRONT_BIN  the `storefront` binary (default: $CARGO_TARGET_DIR or
 //                   ../../target, then debug/storefront)
+//   ROUTER_BIN      the `router` binary, for the `@defer` test's second router
+//                   in front of a slowed payments subgraph (default: next to
+//                   STOREFRONT_BIN)
+//   DELAYED_ROUTER_PID_FILE  where that router's pid goes (CI's cleanup)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //   SCREENSHOT      where the screenshot goes (default /tmp/storefront-playground.png)
 import { after, before, test } from 'node:test';
@@ -13,12 +17,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+
+import { startDelayedRouter } from '../../router/tests/defer-client/delayed-router.mjs';
 
 const here = import.meta.dirname;
 const targetDir = process.env.CARGO_TARGET_DIR ?? resolve(here, '../../target');
 const BIN = process.env.STOREFRONT_BIN ?? join(targetDir, 'debug/storefront');
+const ROUTER_BIN = process.env.ROUTER_BIN ?? join(dirname(BIN), 'router');
+/** How late the `@defer` test's payments subgraph answers `_entities`. */
+const PAYMENTS_DELAY_MS = 2_000;
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.SCREENSHOT ?? '/tmp/storefront-playground.png';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -28,6 +37,7 @@ const OPERATIONS = resolve(here, '../../schema/operations');
 
 const scratch = mkdtempSync(join(tmpdir(), 'storefront-playground-'));
 let storefront;
+let portBase;
 let context;
 let page;
 let base;
@@ -73,7 +83,7 @@ async function waitReady(url, deadlineMs) {
 }
 
 before(async () => {
-  const portBase = await freePortBase();
+  portBase = await freePortBase();
   base = `http://127.0.0.1:${portBase}`;
   const log = openSync(join(scratch, 'storefront.log'), 'w');
   storefront = spawn(BIN, [], {
@@ -116,11 +126,7 @@ before(async () => {
   context.setDefaultTimeout(STEP_TIMEOUT);
   context.on('request', (request) => requests.push(request.url()));
   page = context.pages()[0] ?? (await context.newPage());
-  await page.addInitScript(TOOL_TEXT);
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  await watchPage(page);
   page.on('websocket', (ws) => {
     const socket = { url: ws.url(), sent: [], received: [], closed: false };
     sockets.push(socket);
@@ -150,6 +156,15 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
+/** The tool-text helper in `target`, and its console and page errors recorded. */
+async function watchPage(target) {
+  await target.addInitScript(TOOL_TEXT);
+  target.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  target.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+}
+
 /** In the page: the text of the variables and headers editors. */
 const TOOL_TEXT = `window.toolText = () => Array.from(
   document.querySelectorAll('.graphiql-editor-tool .view-lines'), (e) => e.textContent).join('\\n').replace(/\\u00a0/g, ' ');`;
@@ -164,7 +179,7 @@ async function responseText() {
 async function operation(name, variables, token) {
   const response = await fetch(`${base}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query: readFileSync(join(OPERATIONS, `${name}.graphql`), 'utf8'), variables }),
     signal: AbortSignal.timeout(STEP_TIMEOUT),
   });
@@ -373,6 +388,106 @@ test('a subscription with a refused token shows why the socket closed and can ru
   assert.ok(text.startsWith('{"errors":[{"message":"TheWebSocketto'), text);
   // It ended: the button runs again rather than stopping.
   await page.locator('.graphiql-execute-button[aria-label^="Execute"]').waitFor();
+});
+
+test('the deferred order example shows the order first and its payment when the slow payments subgraph answers', async () => {
+  // The admin registered above, logged in with a request of its own.
+  const { login } = await operation('Login', { email: 'admin@example.com', password: 'battery staple' });
+  const { token } = login;
+  const { createOrder } = await operation('CreateOrder', { items: [{ sku: 'MUG-STONEWARE-12OZ', quantity: 1 }] }, token);
+  const { payOrder } = await operation(
+    'PayOrder',
+    { orderId: createOrder.id, paymentToken: 'tok_visa', idempotencyKey: `e2e-defer-${createOrder.id}` },
+    token,
+  );
+  assert.equal(payOrder.order.status, 'PAID');
+
+  // A second router over the same subgraphs, payments behind a proxy that
+  // holds its entity fetches (test-only; the local run itself is not slowed).
+  const delayed = await startDelayedRouter({
+    bin: ROUTER_BIN,
+    portBase,
+    slow: 'payments',
+    delayMs: PAYMENTS_DELAY_MS,
+    scratch,
+    pidFile: process.env.DELAYED_ROUTER_PID_FILE,
+  });
+  const main = page;
+  const deferPage = await context.newPage();
+  try {
+    await watchPage(deferPage);
+    // Tall enough for the whole answer: Monaco renders only the visible lines.
+    await deferPage.setViewportSize({ width: 1600, height: 1600 });
+    const exchanges = [];
+    deferPage.on('response', async (response) => {
+      const request = response.request();
+      if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
+      if (!(request.postData() ?? '').includes('OrderWithDeferredDetails')) return;
+      exchanges.push({ accept: request.headers().accept, type: response.headers()['content-type'] });
+    });
+    page = deferPage;
+    const response = await page.goto(`${delayed.base}/`);
+    assert.equal(response.status(), 200);
+    await page.locator('.graphiql-query-editor .monaco-editor').waitFor();
+    // The examples panel is open on a first visit to this origin.
+    await page.locator('[data-example="OrderWithDeferredDetails"]').click();
+    await page.waitForFunction(() =>
+      document
+        .querySelector('.graphiql-query-editor .view-lines')
+        ?.textContent.replace(/\u00a0/g, ' ')
+        .includes('query OrderWithDeferredDetails('),
+    );
+    await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+    const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .monaco-editor');
+    await headers.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${token}` }));
+    await page.waitForFunction((token) => toolText().includes(token), token);
+    await setVariables({ id: createOrder.id });
+
+    // Every text the response pane shows, in order, with when it showed.
+    await page.evaluate(() => {
+      window.paneLog = [];
+      const note = () => {
+        const text = document.querySelector('.graphiql-response .view-lines')?.innerText.replace(/\s+/g, '') ?? '';
+        if (text && text !== window.paneLog.at(-1)?.text) window.paneLog.push({ at: performance.now(), text });
+      };
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.locator('.graphiql-execute-button').click();
+    // The primary part, while payments still holds its answer.
+    await responseShows(`"id": "${createOrder.id}"`);
+    await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-defer-primary.png') });
+    const text = await responseShows('"payment": { "status": "SUCCEEDED"');
+    assert.match(text, /"name": "Stoneware Coffee Mug"/);
+    assert.ok(text.includes(createOrder.id), text);
+    await page.screenshot({ path: SCREENSHOT.replace(/(\.png)?$/, '-defer.png') });
+
+    const log = await page.evaluate(() => window.paneLog);
+    const id = `"id":"${createOrder.id}"`;
+    const primary = log.findIndex((entry) => entry.text.includes(id));
+    const paid = log.findIndex((entry) => entry.text.includes('"payment":{"status":"SUCCEEDED"'));
+    const shown = JSON.stringify(log.map((entry) => `${Math.round(entry.at)} ms: ${entry.text.slice(0, 300)}`), null, 1);
+    assert.ok(primary >= 0 && paid >= 0, shown);
+    assert.ok(primary < paid, `the payment showed no later than the order:\n${shown}`);
+    assert.ok(!log[primary].text.includes('"payment"'), `the first answer shown had the payment:\n${shown}`);
+    assert.ok(log[primary].text.includes('"status":"PAID"'), shown);
+    assert.ok(
+      log[paid].at - log[primary].at >= PAYMENTS_DELAY_MS / 2,
+      `the payment showed ${Math.round(log[paid].at - log[primary].at)} ms after the order:\n${shown}`,
+    );
+    // The page asked for incremental delivery and the router streamed it.
+    assert.equal(exchanges.length, 1, JSON.stringify(exchanges));
+    assert.match(exchanges[0].accept, /multipart\/mixed;\s*deferSpec=20220824/);
+    assert.match(exchanges[0].type, /^multipart\/mixed/);
+    assert.ok(delayed.proxy.delayed >= 1, 'no entity fetch went through the slow payments proxy');
+    console.log(`@defer: the order showed, then the payment ${Math.round(log[paid].at - log[primary].at)} ms later`);
+  } finally {
+    page = main;
+    await deferPage.close().catch(() => {});
+    await delayed.stop();
+  }
 });
 
 test('no request left the host and nothing was refused', () => {

@@ -23,6 +23,7 @@ const VARIABLES = {
   },
   MyOrders: { first: 10 },
   Order: { id: '<id from CreateOrder>' },
+  OrderWithDeferredDetails: { id: '<id from CreateOrder>' },
   OrderUpdated: { id: '<id from CreateOrder>' },
   CancelOrder: { id: '<id from CreateOrder>' },
   CreateProduct: {
@@ -88,6 +89,7 @@ const ORDER = [
   'OrderUpdated',
   'PayOrder',
   'MyOrders',
+  'OrderWithDeferredDetails',
   'CreateOrder',
 ];
 

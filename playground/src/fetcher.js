@@ -3,10 +3,15 @@
 // (`x-storefront-query-plan: true`; the router answers with it only when
 // EXPOSE_QUERY_PLAN is on), and runs subscriptions over WebSocket on the same
 // path (ws(s)://<host>/graphql, `graphql-transport-ws` through npm graphql-ws)
-// with the headers editor's `Authorization` in `connection_init`. It keeps the
-// last result so the plan panel and the token helper can read it.
+// with the headers editor's `Authorization` in `connection_init`. Queries may
+// use `@defer`: it accepts `multipart/mixed;deferSpec=20220824` and hands a
+// multipart answer to GraphiQL part by part (read by npm meros, as GraphiQL's
+// own createGraphiQLFetcher does), which merges the increments into the
+// response pane as they arrive. It keeps the last result so the plan panel and
+// the token helper can read it.
 import { Kind, parse } from 'graphql';
 import { createClient } from 'graphql-ws';
+import { meros } from 'meros/browser';
 
 /** Must match `QUERY_PLAN_HEADER` in router/src/http.rs. */
 export const QUERY_PLAN_HEADER = 'x-storefront-query-plan';
@@ -84,9 +89,16 @@ function editorHeaders(headers) {
   return kept;
 }
 
+/**
+ * What the fetcher accepts: incremental delivery for `@defer` (Apollo's
+ * `deferSpec=20220824` multipart, what the router streams) and plain JSON;
+ * the router answers JSON unless the operation defers something.
+ */
+export const ACCEPT = 'multipart/mixed;deferSpec=20220824, application/graphql-response+json, application/json';
+
 function requestHeaders(headers) {
   return {
-    accept: 'application/graphql-response+json, application/json',
+    accept: ACCEPT,
     'content-type': 'application/json',
     ...editorHeaders(headers),
   };
@@ -165,6 +177,40 @@ function subscription(params, headers) {
   };
 }
 
+/** `body` without the query plan extension, and the plan (null when absent). */
+function takePlan(body) {
+  if (!body || typeof body !== 'object' || !body.extensions || !('queryPlan' in body.extensions)) {
+    return { body, plan: null };
+  }
+  const { queryPlan, ...extensions } = body.extensions;
+  const rest = { ...body, extensions };
+  if (Object.keys(extensions).length === 0) delete rest.extensions;
+  return { body: rest, plan: queryPlan };
+}
+
+/**
+ * A `multipart/mixed` answer (`@defer`) as the async iterable GraphiQL reads:
+ * each batch of parts as it arrives (the primary payload first, then
+ * `{incremental: [...], hasNext}` parts), which GraphiQL merges. The plan
+ * panel and `lastRun()` get the primary payload.
+ */
+async function* increments(parts, operationName) {
+  let first = true;
+  for await (const batch of parts) {
+    const bodies = [];
+    for (const part of batch) {
+      if (!part.json) throw new Error(`a multipart part that is not JSON: ${String(part.body).slice(0, 500)}`);
+      const { body, plan } = takePlan(part.body);
+      if (first) {
+        first = false;
+        record({ operationName, response: body, plan, planAsked: true, subscription: false });
+      }
+      bodies.push(body);
+    }
+    yield bodies;
+  }
+}
+
 export async function fetcher(graphiqlParams, options) {
   const params = withOperationName(graphiqlParams);
   if (isSubscription(params)) return subscription(params, editorHeaders(options?.headers));
@@ -176,6 +222,10 @@ export async function fetcher(graphiqlParams, options) {
     headers,
     body: JSON.stringify(params),
   });
+  if (!introspection && /^\s*multipart\/mixed/i.test(response.headers.get('content-type') ?? '')) {
+    const parts = await meros(response, { multiple: true });
+    if (parts !== response) return increments(parts, params.operationName ?? null);
+  }
   const text = await response.text();
   let body;
   try {
@@ -185,13 +235,8 @@ export async function fetcher(graphiqlParams, options) {
   }
   if (introspection) return body;
   // The plan is shown in its own panel, not as one long string in the response.
-  let plan = null;
-  if (body && typeof body === 'object' && body.extensions && 'queryPlan' in body.extensions) {
-    const { queryPlan, ...extensions } = body.extensions;
-    plan = queryPlan;
-    body = { ...body, extensions };
-    if (Object.keys(extensions).length === 0) delete body.extensions;
-  }
+  let plan;
+  ({ body, plan } = takePlan(body));
   record({ operationName: params.operationName ?? null, response: body, plan, planAsked: true, subscription: false });
   return body;
 }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use futures::FutureExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -246,8 +245,15 @@ impl SubgraphClient {
             body: body.clone(),
         };
         let request = || {
-            self.request(subgraph, url, headers, body)
-                .map(|answer| answer.map(Arc::new))
+            let sent = self.request(subgraph, url, headers, body);
+            async move {
+                // The first asker lets every task already woken run before
+                // it sends: those that need the same answer (requests that
+                // reached this step together) join it instead of missing it
+                // by microseconds and sending their own.
+                tokio::task::yield_now().await;
+                sent.await.map(Arc::new)
+            }
         };
         let shared = self.in_flight.run(key, request);
         self.measured(subgraph, shared).await

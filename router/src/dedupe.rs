@@ -87,6 +87,16 @@ where
         shared
     }
 
+    /// The work in flight under `key`, if any (to wait for it without
+    /// having what it takes to start it).
+    pub fn join(&self, key: &K) -> Option<Shared<BoxFuture<'static, V>>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .and_then(WeakShared::upgrade)
+    }
+
     /// How many keys have work in flight.
     pub fn len(&self) -> usize {
         self.in_flight

@@ -53,6 +53,7 @@ use crate::batch::{self, Body};
 use crate::client_address::{self, ClientAddress};
 use crate::metrics::{self, Kind};
 use crate::pipeline::authenticate::authenticate;
+use crate::pipeline::defer::{self, Delivery};
 use crate::pipeline::{Answered, Call, Engine};
 use crate::playground;
 use crate::ratelimit::{ClientKey, RateLimited};
@@ -441,7 +442,13 @@ async fn handle(
         Body::Single(_) => subscription::http_mode(&headers),
         Body::Batch(_) => None,
     };
-    let Some(media) = incoming.media.or(streaming.map(|_| APPLICATION_JSON)) else {
+    // A batch is answered whole, deferred fragments included.
+    let incremental = matches!(body, Body::Single(_)) && defer::accepts(&headers);
+    let Some(media) = incoming
+        .media
+        .or(streaming.map(|_| APPLICATION_JSON))
+        .or(incremental.then_some(APPLICATION_JSON))
+    else {
         let response = failure_response(
             RequestFailure::http(
                 406,
@@ -508,6 +515,16 @@ async fn handle(
                 },
             );
         };
+        // Multipart subscriptions and `@defer` both accepted: a query or
+        // mutation is served incrementally.
+        let streaming = match (streaming, &body) {
+            (Some(subscription::HttpMode::Multipart), Body::Single(request))
+                if incremental && !engine.is_subscription(request).await =>
+            {
+                None
+            }
+            _ => streaming,
+        };
         if let (Some(mode), Body::Single(request)) = (streaming, &body) {
             let streamed = subscription::Streamed {
                 state: &state,
@@ -530,6 +547,16 @@ async fn handle(
             identity: identity.as_ref(),
         };
         match body {
+            Body::Single(request) if incremental => match one.run_incremental(request).await {
+                Ok(Delivery::Whole(answered)) => {
+                    let response = ([(header::CONTENT_TYPE, media)], answered.body).into_response();
+                    incoming.finish(&state, Some(answered.kind).into(), response)
+                }
+                Ok(Delivery::Parts(payloads, kind)) => {
+                    incoming.finish(&state, Some(kind).into(), defer::respond(payloads))
+                }
+                Err(failure) => incoming.fail(&state, failure),
+            },
             Body::Single(request) => match one.run(request).await {
                 Ok(answered) => {
                     let response = ([(header::CONTENT_TYPE, media)], answered.body).into_response();
@@ -581,8 +608,21 @@ impl One<'_> {
         Ok(request)
     }
 
+    /// One operation of a client that accepts incremental delivery: its
+    /// persisted document resolved, then planned and executed, deferred
+    /// fragments as increments.
+    async fn run_incremental(&self, request: GraphqlRequest) -> Result<Delivery, RequestFailure> {
+        let request = self.resolve(request)?;
+        self.engine.execute_incremental(self.call(&request)).await
+    }
+
     /// A resolved request planned and executed.
     async fn execute(&self, request: GraphqlRequest) -> Result<Answered, RequestFailure> {
+        self.engine.execute_shared(self.call(&request)).await
+    }
+
+    /// The pipeline's view of a resolved request.
+    fn call<'r>(&'r self, request: &'r GraphqlRequest) -> Call<'r> {
         let want_plan = self.state.settings().expose_query_plan
             && (self
                 .headers
@@ -593,15 +633,14 @@ impl One<'_> {
                     .as_ref()
                     .and_then(|e| e.get("queryPlan"))
                     .is_some_and(|v| v == &Value::Bool(true)));
-        let call = Call {
+        Call {
             client: self.state.client(),
-            request: &request,
+            request,
             method: self.method,
             headers: &self.incoming.forwarded,
             want_plan,
             identity: self.identity,
-        };
-        self.engine.execute_shared(call).await
+        }
     }
 }
 

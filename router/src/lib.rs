@@ -13,6 +13,9 @@
 //!      ─► execute ─► format ─► JSON body
 //!                                               │
 //!        execute: Sequence / Parallel / Fetch / Flatten(_entities), merge ─► client
+//!  @defer with Accept multipart/mixed;deferSpec=20220824 (pipeline::defer):
+//!      plan with defers kept ─► same stages ─► primary part, then one
+//!      increment per deferred fragment as its fetches finish (multipart)
 //! ```
 //!
 //! # Layout
@@ -30,7 +33,8 @@
 //!   client, settings, metrics).
 //! - [`pipeline`]: an [`pipeline::Engine`] per loaded supergraph, one module
 //!   per stage — parse, validate, limits, normalise, introspection, plan (with
-//!   the plan cache), coerce variables, format — each with its own error.
+//!   the plan cache), coerce variables, format, defer (incremental
+//!   delivery) — each with its own error.
 //! - [`plan_cache`]: prepared operations by hash, bounded by bytes.
 //! - [`execute`]: running a plan, entity batches, merging into one tree.
 //! - [`client`]: the [`client::SubgraphClient`] (one pool, timeouts, headers,

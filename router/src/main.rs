@@ -3,8 +3,12 @@
 //! ```text
 //! router [serve] [--supergraph FILE | --subgraph name=url ... | --subgraphs-file FILE] [--config FILE]
 //! router compose [--subgraph name=url ... | --subgraphs-file FILE] [--out FILE] [--config FILE]
-//! router plan --supergraph FILE QUERY|@FILE [--operation NAME]
+//! router plan --supergraph FILE QUERY|@FILE [--operation NAME] [--variables JSON|@FILE] [--no-defer]
 //! ```
+//! `router plan` keeps `@defer` (the plan a client accepting incremental
+//! delivery gets; `--variables` gives the values `@defer(if: $v)` reads, a
+//! variable absent counting as its default, else as deferring);
+//! `--no-defer` prints the plan with `@defer` stripped (every other client).
 //! Any start-up failure is one line on stderr (`router: <why>`) and exit code 1.
 
 use std::net::SocketAddr;
@@ -13,7 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use storefront_process::{settings, startup};
-use storefront_router::core::plan::plan_text;
+use storefront_router::core::plan::{plan_text, plan_text_deferred};
 use storefront_router::settings::{DEFAULT_PORT, RouterSettings, parse_subgraph};
 use storefront_router::source::{self, SourceError};
 use storefront_router::telemetry;
@@ -48,6 +52,10 @@ struct Options {
     subgraphs_file: Option<PathBuf>,
     out: Option<PathBuf>,
     operation: Option<String>,
+    /// `router plan --variables`: JSON object text, or `@file`.
+    variables: Option<String>,
+    /// `router plan --no-defer`.
+    no_defer: bool,
     positional: Vec<String>,
 }
 
@@ -70,6 +78,8 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
             "--supergraph" => options.supergraph = Some(PathBuf::from(value()?)),
             "--out" | "-o" => options.out = Some(PathBuf::from(value()?)),
             "--operation" => options.operation = Some(value()?),
+            "--variables" => options.variables = Some(value()?),
+            "--no-defer" => options.no_defer = true,
             "--subgraph" => {
                 let pair = value()?;
                 let subgraph = parse_subgraph(&pair).context("--subgraph wants name=url")?;
@@ -161,16 +171,29 @@ fn plan(args: &[String]) -> anyhow::Result<()> {
     let [query] = options.positional.as_slice() else {
         bail!("router plan needs exactly one QUERY (text, or @file)");
     };
-    let query = match query.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
-        }
-        None => query.clone(),
-    };
+    let query = text_or_file(query)?;
     let sdl = source::read_file(file)?;
-    let plan = plan_text(&sdl, &query, options.operation.as_deref())?;
+    let operation = options.operation.as_deref();
+    let plan = if options.no_defer {
+        plan_text(&sdl, &query, operation)?
+    } else {
+        let variables = match &options.variables {
+            Some(text) => serde_json::from_str(&text_or_file(text)?)
+                .context("--variables wants a JSON object")?,
+            None => serde_json::Map::new(),
+        };
+        plan_text_deferred(&sdl, &query, operation, &variables)?
+    };
     print_out(&format!("{plan}\n"))?;
     Ok(())
+}
+
+/// `text`, or the content of the file `@path` names.
+fn text_or_file(text: &str) -> anyhow::Result<String> {
+    match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}")),
+        None => Ok(text.to_owned()),
+    }
 }
 
 /// Writes a command's output; a reader that went away (`| head`) is no error.

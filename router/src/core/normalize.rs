@@ -20,13 +20,24 @@
 //!
 //! Normalising a normalised document gives the same document back.
 //!
-//! `@defer` is dropped from fragments here ([`without_defer`]): deferred
-//! delivery does not exist yet, and the incremental delivery RFC lets a server
-//! answer a deferred fragment with the rest of the response, which is what a
-//! client that does not accept multipart gets anyway. A deferred fragment is
-//! then a plain fragment (flattened where it has no other directive), so no
-//! later stage plans, sends or formats anything different for it, with any
-//! `if:`.
+//! `@defer`: [`normalize`] drops it from fragments ([`without_defer`]): the
+//! incremental delivery RFC lets a server answer a deferred fragment with the
+//! rest of the response, which is what a client that does not accept
+//! multipart gets (and every subscription). A deferred fragment is then a
+//! plain fragment (flattened where it has no other directive), so no later
+//! stage plans, sends or formats anything different for it, with any `if:`.
+//! [`normalize_deferred`] keeps those whose `if:` holds for the request's
+//! variables, each an inline fragment of its own marked
+//! `@defer(id: <n>, label:)` (`deferred`), which the planner splits off and
+//! the formatter sends as increments.
+//!
+//! # Layout
+//! - [`normalize`], [`normalize_deferred`] → [`Normalized`]; `Walk`: the
+//!   walk both share (`build` a selection set from its occurrences,
+//!   `collect` them by key).
+//! - [`removed`], [`without_defer`]: literal conditions and `@defer` stripping.
+//! - `deferred`: whether a `@defer` applies, its `@defer(id:)` directive,
+//!   [`defer_id`]/[`defer_label`] reading it back, and its tests.
 //!
 //! Like GraphQL's `CollectFields`, a fragment spread flattened into one
 //! selection set is followed once, and the merged field's sub-selections are
@@ -40,6 +51,11 @@ use apollo_compiler::executable::{Field, InlineFragment, Operation, Selection, S
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Name, Node};
 use indexmap::IndexMap;
+
+mod deferred;
+
+use deferred::Defers;
+pub use deferred::{defer_id, defer_label};
 
 /// Why an operation could not be normalised.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -65,6 +81,9 @@ pub struct Normalized {
     pub document: Valid<ExecutableDocument>,
     /// How many selections (fields and inline fragments) it has.
     pub selections: usize,
+    /// How many deferred fragments it keeps ([`normalize_deferred`]); 0 for
+    /// [`normalize`], which strips `@defer`.
+    pub deferred: usize,
 }
 
 impl Normalized {
@@ -81,6 +100,34 @@ pub fn normalize(
     operation_name: Option<&str>,
     max_selections: usize,
 ) -> Result<Normalized, NormalizeError> {
+    normalize_with(document, operation_name, max_selections, None)
+}
+
+/// Normalises operation `operation_name` of `document` like [`normalize`],
+/// but keeps the deferred fragments whose `if:` holds for `variables` (the
+/// request's values; a variable absent takes its default, and without one the
+/// fragment is deferred). Each becomes an inline fragment of its own, never
+/// flattened nor merged with another, whose directives are its other
+/// directives as written followed by one `@defer(id: <n>, label: "<label>")`
+/// (`label` only when the client gave one): ids 0, 1, … in the order the
+/// normalised document has them, a parent before its children ([`defer_id`]
+/// reads them back). A `@defer` whose `if:` does not hold is dropped, as
+/// [`normalize`] drops every one.
+pub fn normalize_deferred(
+    document: &Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    max_selections: usize,
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Normalized, NormalizeError> {
+    normalize_with(document, operation_name, max_selections, Some(variables))
+}
+
+fn normalize_with(
+    document: &Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    max_selections: usize,
+    variables: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<Normalized, NormalizeError> {
     let operation = document
         .operations
         .get(operation_name)
@@ -89,6 +136,12 @@ pub fn normalize(
         document,
         count: 0,
         max: max_selections,
+        defers: variables.map(|variables| Defers {
+            variables,
+            operation,
+            next_id: 0,
+            occurrences: 0,
+        }),
     };
     let selection_set = walk.build(
         &operation.selection_set.ty,
@@ -105,6 +158,7 @@ pub fn normalize(
     Ok(Normalized {
         document: Valid::assume_valid(normalized),
         selections: walk.count,
+        deferred: walk.defers.map_or(0, |d| d.next_id),
     })
 }
 
@@ -122,6 +176,9 @@ enum Key {
     Field(Name, DirectiveList),
     /// An inline fragment: its type condition and directives.
     Fragment(Option<Name>, DirectiveList),
+    /// A deferred fragment (its occurrence, so it merges with none): its type
+    /// condition, its other directives and its label.
+    Deferred(usize, Option<Name>, DirectiveList, Option<String>),
 }
 
 enum Entry<'d> {
@@ -202,6 +259,8 @@ struct Walk<'d> {
     document: &'d ExecutableDocument,
     count: usize,
     max: usize,
+    /// `Some` when deferred fragments are kept ([`normalize_deferred`]).
+    defers: Option<Defers<'d>>,
 }
 
 fn push_set<'d>(sets: &mut Vec<&'d SelectionSet>, set: &'d SelectionSet) {
@@ -255,6 +314,19 @@ impl<'d> Walk<'d> {
                     out.selections
                         .push(Selection::InlineFragment(located(location, fragment)));
                 }
+                (
+                    Key::Deferred(_, type_condition, directives, label),
+                    Entry::Fragment { location, sets },
+                ) => {
+                    let inner = type_condition.clone().unwrap_or_else(|| ty.clone());
+                    let Some(fragment) =
+                        self.build_deferred(&inner, &sets, type_condition, directives, label)?
+                    else {
+                        continue;
+                    };
+                    out.selections
+                        .push(Selection::InlineFragment(located(location, fragment)));
+                }
                 // Keys and entries are created in pairs.
                 _ => {}
             }
@@ -265,7 +337,7 @@ impl<'d> Walk<'d> {
         Ok(out)
     }
 
-    fn collect(&self, ty: &Name, set: &'d SelectionSet, out: &mut Collected<'d>) {
+    fn collect(&mut self, ty: &Name, set: &'d SelectionSet, out: &mut Collected<'d>) {
         for selection in &set.selections {
             if removed(selection.directives()) {
                 continue;
@@ -282,10 +354,22 @@ impl<'d> Walk<'d> {
                     }
                 }
                 Selection::FragmentSpread(spread) => {
-                    let Some(fragment) = self.document.fragments.get(&spread.fragment_name) else {
+                    let document = self.document;
+                    let Some(fragment) = document.fragments.get(&spread.fragment_name) else {
                         continue;
                     };
                     let condition = fragment.type_condition();
+                    if let Some(label) = self.deferred(&spread.directives) {
+                        self.collect_deferred(
+                            Some(condition.clone()),
+                            &spread.directives,
+                            label,
+                            spread.location(),
+                            &fragment.selection_set,
+                            out,
+                        );
+                        continue;
+                    }
                     let directives = without_defer(&spread.directives);
                     if directives.is_empty() && condition == ty {
                         if out.visited.insert(spread.fragment_name.as_str()) {
@@ -301,6 +385,17 @@ impl<'d> Walk<'d> {
                     );
                 }
                 Selection::InlineFragment(inline) => {
+                    if let Some(label) = self.deferred(&inline.directives) {
+                        self.collect_deferred(
+                            inline.type_condition.clone(),
+                            &inline.directives,
+                            label,
+                            inline.location(),
+                            &inline.selection_set,
+                            out,
+                        );
+                        continue;
+                    }
                     let directives = without_defer(&inline.directives);
                     let flat = directives.is_empty()
                         && inline.type_condition.as_ref().is_none_or(|c| c == ty);

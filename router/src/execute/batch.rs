@@ -34,7 +34,7 @@ use tokio::sync::oneshot;
 use super::data::Data;
 use super::entities::hash_value;
 use crate::client::{SubgraphError, SubgraphResponse};
-use crate::core::plan::{FetchNode, OperationKind, PlanNode, QueryPlan, RequiresSelection};
+use crate::core::plan::{FetchNode, OperationKind, PlanNode, RequiresSelection};
 
 /// A subgraph's answer, shared by the members of a batch.
 pub(super) type Answer = Result<Arc<SubgraphResponse>, SubgraphError>;
@@ -115,12 +115,11 @@ enum Role {
 }
 
 impl Batcher {
-    /// A batcher for one execution of `plan`.
-    pub fn new(plan: &QueryPlan) -> Self {
+    /// A batcher for one execution of `node` (a plan's primary node, or a
+    /// deferred fragment's).
+    pub fn for_node(node: &PlanNode) -> Self {
         let mut fetches = Vec::new();
-        if let Some(node) = &plan.node {
-            entity_fetches(node, 0, &mut fetches);
-        }
+        entity_fetches(node, 0, &mut fetches);
         // Fetches to one subgraph at one level with the same variables, by
         // operation (but for its name).
         let mut by_place: HashMap<(&str, usize, &str), Vec<Twins<'_>>> = HashMap::default();

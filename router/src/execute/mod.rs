@@ -14,7 +14,10 @@
 //!
 //! The response tree is a [`Data`] behind a mutex that is only held
 //! between awaits (to collect representations or to merge a result), so
-//! parallel fetches interleave freely.
+//! parallel fetches interleave freely. [`run_part`] runs one part of a
+//! plan against a [`Tree`] shared with the other parts (`@defer`: the
+//! primary node, then each deferred fragment's), the errors of its own
+//! fetches kept apart.
 
 mod batch;
 mod context;
@@ -63,10 +66,45 @@ pub struct Executed {
     pub fetch_failed: bool,
 }
 
-struct State {
-    data: Data,
+/// The response tree of one execution, shared by its parts (the primary
+/// part and every deferred fragment's fetches).
+pub type Tree = Mutex<Data>;
+
+/// One part's run: the shared tree, and the errors of this part's fetches.
+struct State<'t> {
+    tree: &'t Tree,
+    sink: Mutex<Sink>,
+}
+
+#[derive(Default)]
+struct Sink {
     errors: Vec<GraphqlError>,
     fetch_failed: bool,
+}
+
+impl<'t> State<'t> {
+    fn new(tree: &'t Tree) -> Self {
+        State {
+            tree,
+            sink: Mutex::new(Sink::default()),
+        }
+    }
+
+    /// The response tree, locked (never held across an await).
+    fn data(&self) -> MutexGuard<'t, Data> {
+        lock(self.tree)
+    }
+
+    /// This part's errors, locked (never held across an await).
+    fn sink(&self) -> MutexGuard<'_, Sink> {
+        lock(&self.sink)
+    }
+
+    fn into_sink(self) -> Sink {
+        self.sink
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Runs `plan` and returns the merged data and the subgraph errors.
@@ -78,37 +116,53 @@ pub async fn execute(ctx: &ExecutionContext<'_>, plan: &QueryPlan) -> Executed {
 /// event, for the rest of its plan) and returns the merged data and the
 /// subgraph errors.
 pub async fn execute_from(ctx: &ExecutionContext<'_>, plan: &QueryPlan, data: Object) -> Executed {
-    let state = Mutex::new(State {
-        data: Data::Object(data),
-        errors: Vec::new(),
-        fetch_failed: false,
-    });
-    let batcher = Batcher::new(plan);
-    if let Some(node) = &plan.node {
-        run_node(ctx, &state, &batcher, node).await;
-    }
-    let state = state
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let tree = Mutex::new(Data::Object(data));
+    let ran = run_part(ctx, &tree, plan.node.as_ref()).await;
     Executed {
-        data: match state.data {
+        data: match tree.into_inner().unwrap_or_else(|p| p.into_inner()) {
             Data::Object(object) => object,
             _ => Object::new(),
         },
-        errors: state.errors,
-        fetch_failed: state.fetch_failed,
+        errors: ran.errors,
+        fetch_failed: ran.fetch_failed,
     }
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
+/// What one part of a plan (its primary node, or a deferred fragment's)
+/// left besides the data it merged into the tree.
+#[derive(Debug, Default)]
+pub struct Ran {
+    /// The errors of this part's fetches, paths rewritten to the client's response.
+    pub errors: Vec<GraphqlError>,
+    /// Whether a whole fetch of this part failed.
+    pub fetch_failed: bool,
+}
+
+/// Runs `node` (none: nothing to fetch) against the shared `tree`; its
+/// errors are its own, so the parts of one deferred execution report them
+/// separately while they run concurrently.
+pub async fn run_part(ctx: &ExecutionContext<'_>, tree: &Tree, node: Option<&PlanNode>) -> Ran {
+    let state = State::new(tree);
+    if let Some(node) = node {
+        let batcher = Batcher::for_node(node);
+        run_node(ctx, &state, &batcher, node).await;
+    }
+    let sink = state.into_sink();
+    Ran {
+        errors: sink.errors,
+        fetch_failed: sink.fetch_failed,
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn run_node<'a>(
     ctx: &'a ExecutionContext<'a>,
-    state: &'a Mutex<State>,
+    state: &'a State<'a>,
     batcher: &'a Batcher,
     node: &'a PlanNode,
 ) -> BoxFuture<'a, ()> {
@@ -145,7 +199,7 @@ fn fetch_variables(ctx: &ExecutionContext<'_>, fetch: &FetchNode) -> Map<String,
 /// Sends `fetch`; `None` when the subgraph was unavailable (the error is recorded).
 async fn send(
     ctx: &ExecutionContext<'_>,
-    state: &Mutex<State>,
+    state: &State<'_>,
     fetch: &FetchNode,
     variables: Variables<'_>,
 ) -> Option<Arc<SubgraphResponse>> {
@@ -164,7 +218,7 @@ async fn send(
 /// the supergraph has no such subgraph.
 fn subgraph_url<'c>(
     ctx: &ExecutionContext<'c>,
-    state: &Mutex<State>,
+    state: &State<'_>,
     fetch: &FetchNode,
 ) -> Option<&'c str> {
     let url = ctx
@@ -175,10 +229,9 @@ fn subgraph_url<'c>(
         .map(|s| s.url.as_str());
     if url.is_none() {
         tracing::error!(subgraph = %fetch.subgraph, "the plan names a subgraph the supergraph does not have");
-        let mut state = lock(state);
-        state.fetch_failed = true;
-        state
-            .errors
+        let mut sink = state.sink();
+        sink.fetch_failed = true;
+        sink.errors
             .push(GraphqlError::new("internal error", codes::INTERNAL));
     }
     url
@@ -213,11 +266,11 @@ async fn transmit(
 }
 
 /// Records that `fetch`'s subgraph was unavailable.
-fn unavailable(state: &Mutex<State>, fetch: &FetchNode, error: &SubgraphError) {
+fn unavailable(state: &State<'_>, fetch: &FetchNode, error: &SubgraphError) {
     tracing::warn!(subgraph = %fetch.subgraph, %error, "subgraph unavailable");
-    let mut state = lock(state);
-    state.fetch_failed = true;
-    state.errors.push(
+    let mut sink = state.sink();
+    sink.fetch_failed = true;
+    sink.errors.push(
         GraphqlError::new(
             format!(
                 "the {} subgraph is unavailable: {}",
@@ -238,7 +291,7 @@ fn wanted(ctx: &ExecutionContext<'_>, fetch: &FetchNode) -> bool {
         .is_none_or(|condition| condition.holds(ctx.variables))
 }
 
-async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch: &FetchNode) {
+async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &State<'_>, fetch: &FetchNode) {
     if !wanted(ctx, fetch) {
         return;
     }
@@ -246,24 +299,25 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
     let Some(response) = send(ctx, state, fetch, Variables::plain(&variables)).await else {
         return;
     };
-    let mut state = lock(state);
-    for error in &response.errors {
-        let error = subgraph_error(error.clone(), &fetch.subgraph, |path| Some(path.to_vec()));
-        state.errors.push(error);
-    }
+    state.sink().errors.extend(
+        response.errors.iter().map(|error| {
+            subgraph_error(error.clone(), &fetch.subgraph, |path| Some(path.to_vec()))
+        }),
+    );
+    let mut tree = state.data();
     // A shared answer (another request waited for the same fetch) is merged
     // from the shared copy; renames need a copy of their own.
     match Arc::try_unwrap(response) {
         Err(shared) if fetch.output_rewrites.is_empty() => {
             if let Some(data) = &shared.data {
-                merge::deep_merge_ref(&mut state.data, data);
+                merge::deep_merge_ref(&mut tree, data);
             }
         }
         answer => {
             let response = answer.unwrap_or_else(|shared| (*shared).clone());
             if let Some(mut data) = response.data {
                 merge::rename_keys(&ctx.supergraph.schema, &mut data, &fetch.output_rewrites);
-                merge::deep_merge(&mut state.data, data);
+                merge::deep_merge(&mut tree, data);
             }
         }
     }
@@ -271,14 +325,15 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &Mutex<State>, fetch:
 
 async fn run_flatten(
     ctx: &ExecutionContext<'_>,
-    state: &Mutex<State>,
+    state: &State<'_>,
     batcher: &Batcher,
     flatten: &FlattenNode,
 ) {
     let PlanNode::Fetch(fetch) = flatten.node.as_ref() else {
         // The planner only puts fetches under a flatten; anything else is a bug.
         tracing::error!(node = ?flatten.node, "a flatten node that is not a fetch");
-        lock(state)
+        state
+            .sink()
             .errors
             .push(GraphqlError::new("internal error", codes::INTERNAL));
         return;
@@ -288,10 +343,10 @@ async fn run_flatten(
         return;
     }
     let batch = {
-        let state = lock(state);
+        let tree = state.data();
         entities::collect_rewritten(
             &ctx.supergraph.schema,
-            &state.data,
+            &tree,
             &flatten.path,
             fetch.requires.as_deref().unwrap_or_default(),
             &fetch.input_rewrites,
@@ -319,10 +374,10 @@ async fn run_flatten(
     }
     // `@fromContext` values: one request per distinct set of values.
     let parts = {
-        let state = lock(state);
+        let tree = state.data();
         context::split(
             &ctx.supergraph.schema,
-            &state.data,
+            &tree,
             &flatten.path,
             batch,
             &fetch.context_variables,
@@ -340,7 +395,7 @@ async fn run_flatten(
 /// every object each entity came from.
 async fn run_entity_batch(
     ctx: &ExecutionContext<'_>,
-    state: &Mutex<State>,
+    state: &State<'_>,
     flatten: &FlattenNode,
     fetch: &FetchNode,
     variables: Map<String, Value>,
@@ -357,17 +412,17 @@ async fn run_entity_batch(
     let Some(response) = send(ctx, state, fetch, variables).await else {
         return;
     };
-    let mut state = lock(state);
+    let mut tree = state.data();
     let errors: Vec<GraphqlError> = response
         .errors
         .iter()
         .map(|error| {
             subgraph_error(error.clone(), &fetch.subgraph, |path| {
-                entity_error_path(path, &state.data, &flatten.path, &origins)
+                entity_error_path(path, &tree, &flatten.path, &origins)
             })
         })
         .collect();
-    state.errors.extend(errors);
+    state.sink().errors.extend(errors);
     let plain = fetch.output_rewrites.is_empty() && fetch.input_rewrites.is_empty();
     // As for root fetches: a shared answer is merged from the shared copy
     // unless it needs rewriting.
@@ -376,7 +431,7 @@ async fn run_entity_batch(
             if let Some(Data::Array(entities)) =
                 shared.data.as_ref().and_then(|data| data.get("_entities"))
             {
-                merge::merge_shared_entities(&mut state.data, &flatten.path, entities, &origins);
+                merge::merge_shared_entities(&mut tree, &flatten.path, entities, &origins);
             }
             return;
         }
@@ -400,7 +455,7 @@ async fn run_entity_batch(
                 }
             }
         }
-        merge::merge_entities(&mut state.data, &flatten.path, entities, &origins);
+        merge::merge_entities(&mut tree, &flatten.path, entities, &origins);
     }
 }
 
@@ -408,7 +463,7 @@ async fn run_entity_batch(
 /// its entities are picked from the shared answer by position.
 async fn run_batched(
     ctx: &ExecutionContext<'_>,
-    state: &Mutex<State>,
+    state: &State<'_>,
     batcher: &Batcher,
     flatten: &FlattenNode,
     fetch: &FetchNode,
@@ -446,7 +501,7 @@ async fn run_batched(
     let positions = joined
         .positions
         .unwrap_or_else(|| (0..origins.len()).collect());
-    let mut state = lock(state);
+    let mut tree = state.data();
     let mut errors = Vec::new();
     for error in &share.response.errors {
         let own = match entity_index(error) {
@@ -460,13 +515,13 @@ async fn run_batched(
         };
         if let Some(error) = own {
             errors.push(subgraph_error(error, &fetch.subgraph, |path| {
-                entity_error_path(path, &state.data, &flatten.path, &origins)
+                entity_error_path(path, &tree, &flatten.path, &origins)
             }));
         }
     }
-    state.errors.extend(errors);
+    state.sink().errors.extend(errors);
     if let Some(entities) = share.entities {
-        merge::merge_entities(&mut state.data, &flatten.path, entities, &origins);
+        merge::merge_entities(&mut tree, &flatten.path, entities, &origins);
     }
 }
 

@@ -13,6 +13,10 @@
 //! is cut from the buffer back to where its nearest nullable parent
 //! started, which is then written as `null`. [`response_body`] puts the
 //! subgraphs' and the formatter's errors in front of it.
+//!
+//! With `@defer` kept (incremental delivery), a deferred fragment is left
+//! out where it applies and recorded instead ([`Met`], only for objects
+//! that end up written); `fragment` formats one fragment at one object.
 
 use std::rc::Rc;
 
@@ -28,9 +32,14 @@ use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::Internal;
+use crate::core::normalize::defer_id;
 use crate::execute::Executed;
 use crate::execute::data::{Data, Object};
 use crate::response::{GraphqlError, PathSegment, codes};
+
+mod fragment;
+
+pub use fragment::Met;
 
 /// Leaf types that are never enums (most leaves: no schema lookup for them).
 const BUILT_IN_SCALARS: [&str; 5] = ["String", "ID", "Int", "Float", "Boolean"];
@@ -48,6 +57,13 @@ struct Group<'a> {
     key_json: Vec<u8>,
     field: &'a Field,
     sets: Vec<&'a SelectionSet>,
+}
+
+/// The fields of one object, by response key, and the deferred fragments
+/// that apply to it (left out; each is an increment of its own).
+struct Grouped<'a> {
+    groups: Vec<Group<'a>>,
+    deferred: Vec<usize>,
 }
 
 /// Subgraph errors, then the formatter's, without copying either.
@@ -136,9 +152,13 @@ pub struct Formatter<'a> {
     /// When a whole fetch failed, its error explains the nulls it caused.
     quiet_nulls: bool,
     path: Vec<Step<'a>>,
-    groups: HashMap<(&'a str, *const SelectionSet), Rc<[Group<'a>]>>,
+    groups: HashMap<(&'a str, *const SelectionSet), Rc<Grouped<'a>>>,
     /// Errors found while formatting.
     pub errors: Vec<GraphqlError>,
+    /// Deferred fragments (`@defer(id:)`, only in an operation normalised
+    /// for incremental delivery) at objects that were written, in the
+    /// order met; their objects' own fields are left out.
+    pub met: Vec<Met>,
 }
 
 impl<'a> Formatter<'a> {
@@ -159,6 +179,7 @@ impl<'a> Formatter<'a> {
             path: Vec::new(),
             groups: HashMap::default(),
             errors: Vec::new(),
+            met: Vec::new(),
         }
     }
 
@@ -174,6 +195,7 @@ impl<'a> Formatter<'a> {
         let start = out.len();
         if !self.selection_set(root_type, &[&operation.selection_set], data, out) {
             out.truncate(start);
+            self.met.clear();
             out.extend_from_slice(b"null");
         }
     }
@@ -181,7 +203,7 @@ impl<'a> Formatter<'a> {
     /// The fields of `sets` for objects of `type_name`, grouped by response
     /// key; memoized for the common case of one selection set, since every
     /// item of a list has the same shape.
-    fn grouped(&mut self, type_name: &'a str, sets: &[&'a SelectionSet]) -> Rc<[Group<'a>]> {
+    fn grouped(&mut self, type_name: &'a str, sets: &[&'a SelectionSet]) -> Rc<Grouped<'a>> {
         let key = match sets {
             [set] => Some((type_name, std::ptr::from_ref::<SelectionSet>(*set))),
             _ => None,
@@ -190,10 +212,11 @@ impl<'a> Formatter<'a> {
             return hit.clone();
         }
         let mut grouped: IndexMap<&'a str, Vec<&'a Field>> = IndexMap::new();
+        let mut deferred = Vec::new();
         for set in sets {
-            self.collect_fields(type_name, set, &mut grouped);
+            self.collect_fields(type_name, set, &mut grouped, &mut deferred);
         }
-        let groups: Rc<[Group<'a>]> = grouped
+        let groups: Vec<Group<'a>> = grouped
             .into_iter()
             .map(|(key, fields)| Group {
                 key,
@@ -207,6 +230,7 @@ impl<'a> Formatter<'a> {
                 sets: fields.iter().map(|f| &f.selection_set).collect(),
             })
             .collect();
+        let groups = Rc::new(Grouped { groups, deferred });
         if let Some(key) = key {
             self.groups.insert(key, groups.clone());
         }
@@ -222,11 +246,23 @@ impl<'a> Formatter<'a> {
         object: &'a Object,
         out: &mut Vec<u8>,
     ) -> bool {
-        let groups = self.grouped(type_name, sets);
+        let grouped = self.grouped(type_name, sets);
+        if !grouped.deferred.is_empty() {
+            let path = self.response_path();
+            let outside: Vec<String> = grouped.groups.iter().map(|g| g.key.to_owned()).collect();
+            for &id in &grouped.deferred {
+                self.met.push(Met {
+                    id,
+                    path: path.clone(),
+                    type_name: type_name.to_owned(),
+                    outside: outside.clone(),
+                });
+            }
+        }
         // Subgraphs answer fields mostly in the client's order.
         let mut hint = 0;
         out.push(b'{');
-        for (index, group) in groups.iter().enumerate() {
+        for (index, group) in grouped.groups.iter().enumerate() {
             if index > 0 {
                 out.push(b',');
             }
@@ -282,6 +318,7 @@ impl<'a> Formatter<'a> {
             Some(value) => value,
         };
         let start = out.len();
+        let met = self.met.len();
         let completed = match (ty, value) {
             (Type::List(inner) | Type::NonNullList(inner), Data::Array(items)) => {
                 out.push(b'[');
@@ -330,6 +367,8 @@ impl<'a> Formatter<'a> {
             return true;
         }
         out.truncate(start);
+        // Nothing of the nulled value is sent: neither are its fragments.
+        self.met.truncate(met);
         if ty.is_non_null() {
             return false;
         }
@@ -451,14 +490,7 @@ impl<'a> Formatter<'a> {
         if self.quiet_nulls {
             return;
         }
-        let path: Vec<PathSegment> = self
-            .path
-            .iter()
-            .map(|step| match step {
-                Step::Key(key) => PathSegment::Key((*key).to_owned()),
-                Step::Index(index) => PathSegment::Index(*index),
-            })
-            .collect();
+        let path = self.response_path();
         // Authorization errors name a field's path without list indices.
         let keys: Vec<PathSegment> = path
             .iter()
@@ -479,11 +511,25 @@ impl<'a> Formatter<'a> {
         }
     }
 
+    /// The current response path.
+    fn response_path(&self) -> Vec<PathSegment> {
+        self.path
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => PathSegment::Key((*key).to_owned()),
+                Step::Index(index) => PathSegment::Index(*index),
+            })
+            .collect()
+    }
+
+    /// The fields of `set` for objects of `type_name`, by response key; the
+    /// deferred fragments that apply go to `deferred` instead (by id).
     fn collect_fields(
         &self,
         type_name: &str,
         set: &'a SelectionSet,
         out: &mut IndexMap<&'a str, Vec<&'a Field>>,
+        deferred: &mut Vec<usize>,
     ) {
         for selection in &set.selections {
             match selection {
@@ -501,7 +547,7 @@ impl<'a> Formatter<'a> {
                     if let Some(fragment) = self.document.fragments.get(&spread.fragment_name)
                         && self.applies(fragment.type_condition(), type_name)
                     {
-                        self.collect_fields(type_name, &fragment.selection_set, out);
+                        self.collect_fields(type_name, &fragment.selection_set, out, deferred);
                     }
                 }
                 Selection::InlineFragment(inline) => {
@@ -509,8 +555,18 @@ impl<'a> Formatter<'a> {
                         .type_condition
                         .as_ref()
                         .is_none_or(|condition| self.applies(condition, type_name));
-                    if applies && self.included(&inline.directives) {
-                        self.collect_fields(type_name, &inline.selection_set, out);
+                    if !applies || !self.included(&inline.directives) {
+                        continue;
+                    }
+                    match defer_id(&inline.directives) {
+                        Some(id) => {
+                            if !deferred.contains(&id) {
+                                deferred.push(id);
+                            }
+                        }
+                        None => {
+                            self.collect_fields(type_name, &inline.selection_set, out, deferred)
+                        }
                     }
                 }
             }

@@ -8,6 +8,9 @@
 //!  response (every request)
 //!    coerce variables ─► authorize (filtered plan cached) ─► cost ─►
 //!    execute (plan, introspection) ─► format ─► body
+//!  incremental delivery (`@defer`, when the client accepts it)    defer
+//!    the plan with defers kept ─► same response stages ─►
+//!    primary payload, then an increment per deferred fragment
 //! ```
 //!
 //! An [`Engine`] is one loaded supergraph with its planner and caches; the
@@ -34,11 +37,14 @@
 //!   the plan → formatted events).
 //! - [`coerce`]: variables. [`format`]: the client-shaped response and its
 //!   body. Running the plan is [`crate::execute`].
+//! - [`defer`]: `@defer` — `Accept` negotiation, the plan with deferred
+//!   fragments kept, the primary payload and the increments as a stream.
 
 pub mod authenticate;
 pub mod authorize;
 pub mod coerce;
 pub mod cost;
+pub mod defer;
 pub mod error;
 pub mod format;
 pub mod introspection;
@@ -258,13 +264,6 @@ impl Engine {
         };
         let request = call.request;
         let query = query_of(request)?;
-        let prepared = self
-            .preparer
-            .prepare_off_workers(query, request.operation_name.as_deref())
-            .await?;
-        if prepared.kind != OperationType::Query {
-            return self.run_prepared(&prepared, call).await;
-        }
         let key = RequestKey {
             query: query.to_owned(),
             operation_name: request.operation_name.clone(),
@@ -276,6 +275,18 @@ impl Engine {
             headers: answer_headers(call.headers),
             want_plan: call.want_plan,
         };
+        // Only queries are ever in flight: a request identical to one needs
+        // no preparing of its own.
+        if let Some(in_flight) = requests.join(&key) {
+            return in_flight.await;
+        }
+        let prepared = self
+            .preparer
+            .prepare_off_workers(query, request.operation_name.as_deref())
+            .await?;
+        if prepared.kind != OperationType::Query {
+            return self.run_prepared(&prepared, call).await;
+        }
         let work = || {
             let (engine, client, request, headers) = (
                 self.clone(),
@@ -286,6 +297,9 @@ impl Engine {
             let (method, want_plan) = (call.method, call.want_plan);
             let identity = call.identity.cloned();
             async move {
+                // As for subgraph fetches (`SubgraphClient::fetch_shared`):
+                // requests that arrived together join before this one runs.
+                tokio::task::yield_now().await;
                 let call = Call {
                     client: &client,
                     request: &request,

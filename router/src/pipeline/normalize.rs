@@ -24,3 +24,14 @@ pub fn normalize(
 ) -> Result<Normalized, NormalizeError> {
     normalize::normalize(document, operation_name, max_selections)
 }
+
+/// As [`normalize`], keeping the deferred fragments whose `@defer(if:)`
+/// holds for `variables` (the request's, coerced).
+pub fn normalize_deferred(
+    document: &Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    max_selections: usize,
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Normalized, NormalizeError> {
+    normalize::normalize_deferred(document, operation_name, max_selections, variables)
+}

@@ -12,7 +12,7 @@ use apollo_compiler::validation::Valid;
 
 use super::error::Internal;
 use super::plan::QueryPlanner;
-use super::{introspection, limits, normalize, parse, plan, validate};
+use super::{defer, introspection, limits, normalize, parse, plan, validate};
 use crate::core::normalize::Normalized;
 use crate::core::plan::{PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
@@ -35,6 +35,13 @@ pub struct Prepared {
     pub plan: QueryPlan,
     /// Whether the operation has `__schema` or `__type` at the root.
     pub introspection: bool,
+    /// The variables the document's `@defer(if:)` read; `None` when it has
+    /// no `@defer` (then a client that accepts incremental delivery gets
+    /// this plain plan too).
+    pub defer_conditions: Option<Vec<String>>,
+    /// How many deferred fragments the document keeps (0: planned plain,
+    /// `@defer` stripped).
+    pub deferred: usize,
     /// The estimated memory the entry holds, in bytes (for the cache).
     pub estimated_bytes: usize,
 }
@@ -207,10 +214,12 @@ impl Preparer {
             prepared.introspection,
             prepared.operation_name.clone(),
         );
+        let (defer_conditions, deferred) = (prepared.defer_conditions.clone(), prepared.deferred);
         let filtered = tokio::task::spawn_blocking(move || {
             let normalized = Normalized {
                 document,
                 selections: 0,
+                deferred,
             };
             let plan = plan::plan(preparer.planner.as_ref(), &normalized)?;
             let estimated_bytes = 512 + 2 * text.len() + query_plan_bytes(&plan);
@@ -221,11 +230,51 @@ impl Preparer {
                 plan,
                 introspection,
                 estimated_bytes,
+                defer_conditions,
+                deferred,
             })
         })
         .await
         .map_err(|_| Internal::logged("planning an authorized operation panicked"))??;
         Ok(self.remember(key, filtered))
+    }
+
+    /// The operation planned with its deferred fragments kept, for a client
+    /// that accepts incremental delivery: cached per document, operation
+    /// name and `values` (those of the variables its `@defer(if:)` read, in
+    /// the order of [`Prepared::defer_conditions`]); `variables` are the
+    /// request's, coerced. Prepared on a blocking thread.
+    pub(super) async fn prepare_deferred(
+        self: &Arc<Self>,
+        query: &str,
+        operation_name: Option<&str>,
+        values: &[&serde_json::Value],
+        variables: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Arc<Prepared>, RequestFailure> {
+        let values = serde_json::to_string(values).unwrap_or_default();
+        let key = plan_cache::key(&format!("defer\0{values}\0{query}"), operation_name);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let _turn = self
+            .planning
+            .acquire()
+            .await
+            .map_err(|_| Internal::logged("the planning turns are closed"))?;
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        self.cache_counters.miss();
+        let preparer = self.clone();
+        let query = query.to_owned();
+        let operation_name = operation_name.map(str::to_owned);
+        let variables = variables.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            preparer.prepare_with(&query, operation_name.as_deref(), Some(&variables))
+        })
+        .await
+        .map_err(|_| Internal::logged("preparing an operation panicked"))??;
+        Ok(self.remember(key, prepared))
     }
 
     /// Every preparation stage, on the calling thread.
@@ -234,12 +283,30 @@ impl Preparer {
         query: &str,
         operation_name: Option<&str>,
     ) -> Result<Prepared, RequestFailure> {
+        self.prepare_with(query, operation_name, None)
+    }
+
+    /// Every preparation stage; with `defer_variables`, deferred fragments
+    /// are kept for those variable values.
+    fn prepare_with(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+        defer_variables: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Prepared, RequestFailure> {
         let ast = parse::parse(query, &self.limits)?;
         let (document, operation) =
             validate::validate(&ast, &self.supergraph.api_schema, operation_name)?;
         limits::check(&document, &operation, &self.limits)?;
-        let normalized =
-            normalize::normalize(&document, operation_name, self.limits.max_selections)?;
+        let defer_conditions = defer::defer_conditions(&document);
+        let max = self.limits.max_selections;
+        let normalized = match defer_variables {
+            // A subscription is always planned with its defers stripped.
+            Some(variables) if operation.operation_type != OperationType::Subscription => {
+                normalize::normalize_deferred(&document, operation_name, max, variables)?
+            }
+            _ => normalize::normalize(&document, operation_name, max)?,
+        };
         let operation = normalized
             .operation()
             .ok_or_else(|| Internal::logged("the normalised operation is missing"))?
@@ -252,12 +319,14 @@ impl Preparer {
             + normalized.selections * BYTES_PER_SELECTION
             + query_plan_bytes(&plan);
         Ok(Prepared {
+            deferred: normalized.deferred,
             document: normalized.document,
             operation_name: operation_name.map(str::to_owned),
             kind: operation.operation_type,
             plan,
             introspection,
             estimated_bytes,
+            defer_conditions,
         })
     }
 }

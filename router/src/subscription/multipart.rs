@@ -25,6 +25,9 @@ use crate::response::GraphqlError;
 /// The response's media type.
 pub const CONTENT_TYPE: &str = r#"multipart/mixed;boundary="graphql";subscriptionSpec="1.0""#;
 
+/// The boundary of [`CONTENT_TYPE`].
+const BOUNDARY: &str = "graphql";
+
 /// Whether the request's `Accept` asks for multipart subscriptions.
 pub fn accepts(headers: &HeaderMap) -> bool {
     headers
@@ -35,11 +38,15 @@ pub fn accepts(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("multipart/mixed") && v.contains("subscriptionspec"))
 }
 
-fn part(json: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(json.len() + 64);
+/// One part: its header, `json`, and the delimiter that ends it (`--` and
+/// `boundary`), so the client can read the part as soon as it arrives. The
+/// stream starts with the first delimiter and ends with `--` after the last.
+pub(crate) fn part(json: &[u8], boundary: &str) -> Bytes {
+    let mut out = Vec::with_capacity(json.len() + 64 + boundary.len());
     out.extend_from_slice(b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n");
     out.extend_from_slice(json);
-    out.extend_from_slice(b"\r\n--graphql");
+    out.extend_from_slice(b"\r\n--");
+    out.extend_from_slice(boundary.as_bytes());
     Bytes::from(out)
 }
 
@@ -66,12 +73,12 @@ impl Framing for Parts {
         json.extend_from_slice(br#"{"payload":"#);
         json.extend_from_slice(body);
         json.push(b'}');
-        part(&json)
+        part(&json, BOUNDARY)
     }
 
     fn failed(&self, errors: &[GraphqlError]) -> Bytes {
         let json = json!({ "payload": null, "errors": errors }).to_string();
-        let mut chunk = part(json.as_bytes()).to_vec();
+        let mut chunk = part(json.as_bytes(), BOUNDARY).to_vec();
         chunk.extend_from_slice(b"--\r\n");
         Bytes::from(chunk)
     }
@@ -81,6 +88,6 @@ impl Framing for Parts {
     }
 
     fn heartbeat(&self) -> Bytes {
-        part(b"{}")
+        part(b"{}", BOUNDARY)
     }
 }

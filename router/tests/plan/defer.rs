@@ -1,8 +1,10 @@
 //! `@defer` (issue 21): declared in the API schema and validated per the
 //! incremental delivery RFC (graphql-js's `DeferStreamDirectiveLabel`,
-//! `DeferStreamDirectiveOnRootField`, `DeferStreamDirectiveOnValidOperations`),
-//! and, until deferred delivery exists, answered whole in one response: a
-//! deferred fragment plans, fetches and answers exactly like a plain one.
+//! `DeferStreamDirectiveOnRootField`, `DeferStreamDirectiveOnValidOperations`).
+//! With `@defer` stripped (a client without incremental delivery) a deferred
+//! fragment plans, fetches and answers exactly like a plain one. With it
+//! kept, the plan splits into a primary part and one node per deferred
+//! fragment: snapshots per case at the end (`Defer { Primary, Deferred }`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -220,7 +222,7 @@ fn a_deferred_fragment_plans_like_a_plain_one() {
 }
 
 #[tokio::test]
-async fn a_deferred_query_is_answered_whole_with_the_data_of_the_plain_query() {
+async fn a_deferred_query_from_a_client_without_multipart_is_answered_whole() {
     let orders = FakeSubgraph::start(answer_orders).await;
     let payments = FakeSubgraph::start(answer_payments).await;
     let state = serving(
@@ -230,14 +232,15 @@ async fn a_deferred_query_is_answered_whole_with_the_data_of_the_plain_query() {
     let expected = json!({ "data": { "order": { "status": "PAID", "payment": { "id": "pay1", "status": "SUCCEEDED" } } } });
     assert_eq!(query(&state, PLAIN, json!({})).await.body, expected);
     for deferred in DEFERRED {
-        // As Apollo Client's HttpLink asks for a deferred query: it accepts
-        // the incremental multipart format and JSON, and gets JSON.
+        // A client that does not accept the incremental multipart format
+        // gets the whole answer as JSON (`router/tests/defer` covers those
+        // that do).
         let answer = post(
             &state,
             json!({ "query": deferred }),
             &[(
                 "accept",
-                "multipart/mixed;deferSpec=20220824,application/graphql-response+json,application/json;q=0.9",
+                "application/graphql-response+json,application/json;q=0.9",
             )],
         )
         .await;
@@ -255,4 +258,264 @@ async fn a_deferred_query_is_answered_whole_with_the_data_of_the_plain_query() {
     }
     assert_eq!(orders.received().len(), 1 + DEFERRED.len());
     assert_eq!(payments.received().len(), 1 + DEFERRED.len());
+}
+
+// Plans with `@defer` kept (a client that accepts incremental delivery).
+
+use crate::fixtures::SHOP;
+use storefront_router::core::plan::{PlanNode, Planner, plan_text_deferred};
+
+const MEDIA: &str = concat!(
+    include_str!("../fixtures/plan/join-preamble.graphql"),
+    include_str!("../fixtures/plan/media.graphql")
+);
+
+/// The printed plan with defers kept; no subgraph operation carries `@defer`.
+fn deferred_plan(supergraph: &str, operation: &str, variables: Value) -> String {
+    let variables = variables.as_object().cloned().unwrap_or_default();
+    let plan = plan_text_deferred(supergraph, operation, None, &variables).expect("plans");
+    assert!(!plan.contains("@defer"), "{plan}");
+    plan
+}
+
+fn shop(operation: &str) -> String {
+    deferred_plan(SHOP, operation, json!({}))
+}
+
+#[test]
+fn a_deferred_entity_jump_is_fetched_only_by_the_deferred_node() {
+    insta::assert_snapshot!(deferred_plan(
+        &SUPERGRAPH,
+        "{ order(id: \"o1\") { status ... @defer(label: \"payment\") { payment { id status } } } }",
+        json!({}),
+    ));
+}
+
+#[test]
+fn nested_defers_fetch_in_their_own_nodes_after_their_parent() {
+    insta::assert_snapshot!(shop(
+        "{ me { name ... @defer(label: \"reviews\") { reviews { body \
+         product { name ... @defer(label: \"stock\") { inStock } } } } } }"
+    ));
+}
+
+#[test]
+fn a_defer_inside_a_list_applies_at_every_item() {
+    insta::assert_snapshot!(shop(
+        "{ topProducts { name ... @defer(label: \"stock\") { inStock reviews { body author { name } } } } }"
+    ));
+}
+
+const IF_VARIABLE: &str =
+    "query($d: Boolean!) { topProducts { name ... @defer(if: $d) { inStock } } }";
+
+#[test]
+fn defer_if_a_false_variable_plans_a_plain_fragment() {
+    let plan = deferred_plan(SHOP, IF_VARIABLE, json!({ "d": false }));
+    let stripped = plan_text(SHOP, IF_VARIABLE, None).expect("plans");
+    assert_eq!(plan, stripped);
+    insta::assert_snapshot!(plan);
+}
+
+#[test]
+fn defer_if_a_true_variable_defers() {
+    insta::assert_snapshot!(deferred_plan(SHOP, IF_VARIABLE, json!({ "d": true })));
+}
+
+#[test]
+fn a_deferred_field_that_requires_others_reads_local_inputs_in_the_primary_fetch() {
+    // `price` comes with the products fetch; `weight` (inventory) is only
+    // needed for the deferred `shippingEstimate`, so the deferred node
+    // fetches it first.
+    insta::assert_snapshot!(shop(
+        "{ topProducts { name ... @defer { shippingEstimate } } }"
+    ));
+}
+
+#[test]
+fn defers_under_an_interface_keep_their_type_condition() {
+    insta::assert_snapshot!(deferred_plan(
+        MEDIA,
+        "{ search(text: \"x\") { id ... on Book @defer(label: \"book\") { pages } ... @defer { title rating } } }",
+        json!({}),
+    ));
+}
+
+#[test]
+fn defers_under_a_union_jump_per_member() {
+    insta::assert_snapshot!(deferred_plan(
+        MEDIA,
+        "{ anything(text: \"x\") { ... on Author { name } ... on Movie @defer { duration } } }",
+        json!({}),
+    ));
+}
+
+#[test]
+fn a_deferred_fragment_keeps_its_include_and_its_fetch_is_conditional() {
+    insta::assert_snapshot!(deferred_plan(
+        SHOP,
+        "query($i: Boolean!, $s: Boolean!) { topProducts { name \
+         ... @include(if: $i) @defer(label: \"stock\") { inStock } \
+         ... @defer @skip(if: $s) { reviews { body } } } }",
+        json!({ "i": true, "s": false }),
+    ));
+}
+
+#[test]
+fn a_deferred_fragment_the_current_subgraph_resolves_needs_no_fetch_of_its_own() {
+    let plan = shop("{ topProducts { upc ... @defer(label: \"details\") { name price } } }");
+    assert!(
+        plan.contains(
+            "Deferred(id: 0, label: \"details\", path: \"topProducts.@\", parent: primary) {},"
+        ),
+        "{plan}"
+    );
+    insta::assert_snapshot!(plan);
+}
+
+#[test]
+fn a_defer_below_a_mutation_root_field_fetches_after_the_mutation() {
+    insta::assert_snapshot!(shop(
+        "mutation { updateName(name: \"Ada\") { id ... @defer { reviews { body product { name inStock } } } } }"
+    ));
+}
+
+#[test]
+fn a_defer_at_the_root_of_a_query_gets_root_fetches_of_its_own() {
+    insta::assert_snapshot!(shop(
+        "{ me { name } ... @defer(label: \"top\") { topProducts { name ... @defer { inStock } } } }"
+    ));
+}
+
+#[test]
+fn deferred_and_primary_fetches_to_one_place_stay_apart() {
+    // `inStock` outside and inside the fragment: one inventory fetch each
+    // (the primary one is not waited for by, nor merged with, the deferred one).
+    insta::assert_snapshot!(shop(
+        "{ topProducts { inStock ... @defer { category: discount } } }"
+    ));
+}
+
+#[test]
+fn deferred_nodes_record_id_label_parent_path_and_type_condition() {
+    let supergraph =
+        storefront_router::core::supergraph::Supergraph::parse(MEDIA).expect("supergraph");
+    let document = apollo_compiler::ExecutableDocument::parse_and_validate(
+        &supergraph.api_schema,
+        "{ library { pick { id ... on Book @defer(label: \"b\") { pages ... @defer { rating } } } } }",
+        "q.graphql",
+    )
+    .expect("valid");
+    let planner = Planner::new(std::sync::Arc::new(supergraph));
+    let plan = planner
+        .plan_deferred(&document, None, &Default::default())
+        .expect("plans");
+    let summary: Vec<_> = plan
+        .deferred
+        .iter()
+        .map(|d| {
+            (
+                d.id,
+                d.label.as_deref(),
+                d.parent,
+                storefront_router::core::plan::path_text(&d.path),
+                d.type_condition.as_deref(),
+                matches!(d.node, Some(PlanNode::Flatten(_))),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                0,
+                Some("b"),
+                None,
+                "library.pick".to_owned(),
+                Some("Book"),
+                true
+            ),
+            (1, None, Some(0), "library.pick".to_owned(), None, true),
+        ]
+    );
+    // Stripped, the same operation has no deferred nodes.
+    assert!(
+        planner
+            .plan(&document, None)
+            .expect("plans")
+            .deferred
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_subscription_is_planned_with_defer_stripped() {
+    let operation = "subscription($d: Boolean!) { stockChanged(skus: [\"p1\"]) { sku ... @defer(if: $d) { stock } } }";
+    let variables = json!({ "d": true })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let deferred = plan_text_deferred(&SUPERGRAPH, operation, None, &variables).expect("plans");
+    assert_eq!(
+        deferred,
+        plan_text(&SUPERGRAPH, operation, None).expect("plans")
+    );
+    assert!(deferred.contains("Subscription {"), "{deferred}");
+    assert!(!deferred.contains("Defer"), "{deferred}");
+}
+
+#[test]
+fn a_deferred_leaf_the_primary_part_fetches_already_is_not_fetched_again() {
+    let plan = shop("{ topProducts { inStock ... @defer { inStock name } } }");
+    assert_eq!(
+        plan.matches("Fetch(service: \"inventory\")").count(),
+        1,
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Deferred(id: 0, path: \"topProducts.@\", parent: primary) {},"),
+        "{plan}"
+    );
+    // Under a condition of its own it is fetched in the deferred node.
+    let conditional = deferred_plan(
+        SHOP,
+        "query($i: Boolean!) { topProducts { inStock ... @defer @include(if: $i) { inStock } } }",
+        json!({ "i": true }),
+    );
+    assert_eq!(
+        conditional.matches("Fetch(service: \"inventory\"").count(),
+        2,
+        "{conditional}"
+    );
+}
+
+#[test]
+fn operation_names_number_fetches_on_from_the_primary_part_into_deferred_ones() {
+    let supergraph =
+        storefront_router::core::supergraph::Supergraph::parse(SHOP).expect("supergraph");
+    let document = apollo_compiler::ExecutableDocument::parse_and_validate(
+        &supergraph.api_schema,
+        "query Named { me { name ... @defer { reviews { body } } } }",
+        "q.graphql",
+    )
+    .expect("valid");
+    let plan = Planner::new(std::sync::Arc::new(supergraph))
+        .plan_deferred(&document, None, &Default::default())
+        .expect("plans");
+    let name = |node: Option<&PlanNode>| match node {
+        Some(PlanNode::Fetch(fetch)) => fetch.operation_name.clone(),
+        Some(PlanNode::Flatten(flatten)) => match flatten.node.as_ref() {
+            PlanNode::Fetch(fetch) => fetch.operation_name.clone(),
+            _ => None,
+        },
+        _ => None,
+    };
+    assert_eq!(
+        name(plan.node.as_ref()).as_deref(),
+        Some("Named__accounts__0")
+    );
+    assert_eq!(
+        name(plan.deferred[0].node.as_ref()).as_deref(),
+        Some("Named__reviews__1")
+    );
 }

@@ -24,8 +24,9 @@
 //! - `fetch_merging`: sibling entity fetches sent as one.
 //! - `storefront`: the Storefront graph itself, on our supergraph and Apollo's.
 //! - `subscriptions`: a subscription's primary fetch and the rest run per event.
-//! - `defer`: `@defer` in the API schema, its validation, and deferred
-//!   fragments answered whole (planned like plain ones).
+//! - `defer`: `@defer` in the API schema, its validation, deferred
+//!   fragments answered whole (planned like plain ones) when stripped, and
+//!   plans split into a primary part and deferred nodes when kept.
 //! - `preparing`: limits, the plan cache and planning off the async workers.
 //!
 //! Shared helpers (fake subgraphs, a router on a supergraph, requests) are in

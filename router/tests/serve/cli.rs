@@ -70,6 +70,31 @@ async fn plan_of_an_invalid_query_fails_with_one_line() {
 }
 
 #[tokio::test]
+async fn plan_keeps_defer_reads_its_if_from_variables_and_strips_it_on_request() {
+    let query = "query($d: Boolean!) { me { name ... @defer(if: $d, label: \"orders\") { orders { edges { cursor } } } } }";
+    let plan = |extra: &'static [&'static str]| async move {
+        let mut args = vec!["plan", "--supergraph", FIXTURE, query];
+        args.extend_from_slice(extra);
+        let output = router(&args).await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let deferred = plan(&["--variables", "{\"d\": true}"]).await;
+    assert!(
+        deferred.contains("Deferred(id: 0, label: \"orders\", path: \"me\", parent: primary) {"),
+        "{deferred}"
+    );
+    // `if: false`, and `--no-defer` whatever the variables: one plain plan.
+    let plain = plan(&["--variables", "{\"d\": false}"]).await;
+    assert!(!plain.contains("Defer"), "{plain}");
+    assert!(plain.contains("Flatten(path: \"me\")"), "{plain}");
+    assert_eq!(
+        plan(&["--no-defer", "--variables={\"d\": true}"]).await,
+        plain
+    );
+}
+
+#[tokio::test]
 async fn compose_prints_the_supergraph_or_every_error_and_exits_1() {
     let users = sdl_subgraph(
         r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])

@@ -28,6 +28,7 @@ use apollo_compiler::ast::{self, Type, Value};
 
 use super::model::{Applied, Kind, Subgraph, quote};
 use super::{CompositionError, CompositionErrorCode};
+use crate::core::supergraph::cost::{int, strings};
 
 /// The marker of `@cost` in `Applied::others` (keeps its written position).
 pub(super) const COST_MARKER: &str = "\u{2}cost";
@@ -60,24 +61,6 @@ const LIST_SIZE_ARGUMENTS: [&str; 4] = [
     "sizedFields",
     "requireOneSlicingArgument",
 ];
-
-fn int(value: &Value) -> Option<i64> {
-    match value {
-        Value::Int(i) => i.try_to_i32().ok().map(i64::from),
-        _ => None,
-    }
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::List(items) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
 
 /// Reads `@cost` or `@listSize` (`canonical` says which) into `applied`,
 /// leaving a marker where it was written.

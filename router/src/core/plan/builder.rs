@@ -6,8 +6,13 @@
 //! in the current subgraph, groups the fields of one jump (same subgraph, same
 //! path, same dependencies) into one fetch, and expands abstract types into
 //! their possible object types only when a field needs it.
+//!
+//! The walk carries the innermost deferred fragment it is in (`Cx::defer`):
+//! a jump from there creates (or reuses) only fetches of that fragment, and
+//! a leaf an enclosing part already fetches at the same place is not fetched
+//! again (`builder/deferred.rs`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -17,7 +22,7 @@ use apollo_compiler::{Name, Node};
 
 use super::selection::{Conflict, FieldSel, Loc, SelSet};
 use super::{ContextVariable, KeyRename, PathElement, PlanError, TypenameRewrite, Unplannable};
-use crate::core::normalize::removed;
+use crate::core::normalize::{defer_id, removed, without_defer};
 use crate::core::supergraph::{Supergraph, TypeKind};
 
 /// How deep key and `@requires` resolution may recurse before giving up.
@@ -40,6 +45,9 @@ pub(super) struct Fetch {
     pub typenames: Vec<TypenameRewrite>,
     /// Variables of `@fromContext` arguments.
     pub contexts: Vec<ContextVariable>,
+    /// The deferred fragment (`@defer(id:)`) this fetch is for; `None`: the
+    /// primary part.
+    pub defer: Option<usize>,
 }
 
 /// Where the walk stands.
@@ -63,6 +71,9 @@ struct Cx {
     /// The enclosing levels, nearest first (for re-fetching a path from an
     /// ancestor when no key leads to a field).
     frames: Option<Rc<Frame>>,
+    /// The innermost deferred fragment around (`@defer(id:)`): fetches a jump
+    /// creates here are for it alone (`None`: the primary part).
+    defer: Option<usize>,
 }
 
 /// One enclosing level: where the walk stood and the client field it entered.
@@ -97,6 +108,8 @@ pub(super) struct Builder<'a> {
     guards: Vec<ast::DirectiveList>,
     /// The selections left out.
     pub unplannable: Vec<Unplannable>,
+    /// Each deferred fragment met, with the one around it (`None`: primary).
+    defer_parents: BTreeMap<usize, Option<usize>>,
 }
 
 fn list_depth(ty: &ast::Type) -> usize {
@@ -119,6 +132,7 @@ impl<'a> Builder<'a> {
             tolerant: false,
             guards: Vec::new(),
             unplannable: Vec::new(),
+            defer_parents: BTreeMap::new(),
         }
     }
 
@@ -127,6 +141,7 @@ impl<'a> Builder<'a> {
         graph: String,
         path: Option<Vec<PathElement>>,
         deps: BTreeSet<usize>,
+        defer: Option<usize>,
     ) -> usize {
         self.fetches.push(Fetch {
             graph,
@@ -137,6 +152,7 @@ impl<'a> Builder<'a> {
             renames: Vec::new(),
             typenames: Vec::new(),
             contexts: Vec::new(),
+            defer,
         });
         self.fetches.len() - 1
     }
@@ -292,13 +308,21 @@ impl<'a> Builder<'a> {
         self.plan_fragment_body(cx, directives, inner)
     }
 
-    /// A fragment's selections at the current type, wrapped in its conditions.
+    /// A fragment's selections at the current type, wrapped in its
+    /// conditions. A deferred fragment's (`@defer(id:)`) are planned for its
+    /// id: fields the current subgraph resolves stay in the current fetch,
+    /// jumps go to fetches of that deferred fragment only.
     fn plan_fragment_body(
         &mut self,
         cx: &Cx,
         directives: &ast::DirectiveList,
         inner: &SelectionSet,
     ) -> Result<Touched, PlanError> {
+        if let Some(id) = defer_id(directives) {
+            let deferred = self.enter_deferred(cx, id);
+            let directives = without_defer(directives);
+            return self.plan_fragment_body(&deferred, &directives, inner);
+        }
         self.guarded(std::slice::from_ref(directives), &cx.path, "", |b| {
             b.plan_fragment_here(cx, directives, inner)
         })
@@ -407,6 +431,7 @@ impl<'a> Builder<'a> {
                 cx: cx.clone(),
                 field: field.clone(),
             })),
+            defer: cx.defer,
         };
         if matches!(
             self.kind(&api_type),
@@ -481,6 +506,7 @@ mod abstract_types;
 mod aliases;
 mod context;
 mod coverage;
+mod deferred;
 mod guard;
 mod interface_object;
 mod jump;

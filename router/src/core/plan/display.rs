@@ -33,6 +33,18 @@
 //! entity fetches show the representation selection `=>` the selection made
 //! on `_entities`. A subscription prints as
 //! `Subscription { Primary: { Fetch … }, Rest: { … }, }` (Apollo's form).
+//! A plan with deferred fragments prints its primary node and then each
+//! deferred fragment's, by id (`{}`: its data comes with its parent part):
+//!
+//! ```text
+//! QueryPlan {
+//!   Defer {
+//!     Primary { <node> },
+//!     Deferred(id: 0, label: "payment", path: "order", parent: primary) { <node> },
+//!     Deferred(id: 1, path: "order.items.@.product", on: Product, parent: 0) {},
+//!   },
+//! }
+//! ```
 //! Selections left out of the plan follow the nodes, one a
 //! line: `Unplannable(path: "pinned", if: $i) { <reason> },`.
 
@@ -45,7 +57,9 @@ use super::{FetchNode, PathElement, PlanNode, QueryPlan, RequiresSelection};
 impl Display for QueryPlan {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let mut out = String::from("QueryPlan {\n");
-        if let Some(node) = &self.node {
+        if !self.deferred.is_empty() {
+            write_defer(&mut out, self);
+        } else if let Some(node) = &self.node {
             write_node(&mut out, node, 1);
         }
         if let Some(subscription) = &self.subscription {
@@ -70,6 +84,44 @@ impl Display for QueryPlan {
         out.push('}');
         f.write_str(&out)
     }
+}
+
+/// The primary node and the deferred fragments' nodes.
+fn write_defer(out: &mut String, plan: &QueryPlan) {
+    out.push_str("  Defer {\n");
+    match &plan.node {
+        Some(node) => {
+            out.push_str("    Primary {\n");
+            write_node(out, node, 3);
+            out.push_str("    },\n");
+        }
+        None => out.push_str("    Primary {},\n"),
+    }
+    for deferred in &plan.deferred {
+        let _ = write!(out, "    Deferred(id: {}", deferred.id);
+        if let Some(label) = &deferred.label {
+            let _ = write!(out, ", label: {label:?}");
+        }
+        let _ = write!(out, ", path: \"{}\"", path_text(&deferred.path));
+        if let Some(type_condition) = &deferred.type_condition {
+            let _ = write!(out, ", on: {type_condition}");
+        }
+        match deferred.parent {
+            Some(parent) => {
+                let _ = write!(out, ", parent: {parent})");
+            }
+            None => out.push_str(", parent: primary)"),
+        }
+        match &deferred.node {
+            Some(node) => {
+                out.push_str(" {\n");
+                write_node(out, node, 3);
+                out.push_str("    },\n");
+            }
+            None => out.push_str(" {},\n"),
+        }
+    }
+    out.push_str("  },\n");
 }
 
 fn indent(out: &mut String, level: usize) {

@@ -17,6 +17,9 @@ pub(super) struct Emitter<'a> {
     pub kind: OperationKind,
     /// Fetch ids in emission order (for operation names).
     pub order: Vec<usize>,
+    /// Emitting a deferred fragment's fetches: entity fetches only (no root
+    /// mutation field is deferred), run concurrently in a mutation too.
+    pub deferred_part: bool,
 }
 
 impl Emitter<'_> {
@@ -26,13 +29,15 @@ impl Emitter<'_> {
         if single_deps {
             let nodes: Vec<PlanNode> = roots.iter().filter_map(|r| self.tree(*r)).collect();
             return match self.kind {
-                OperationKind::Mutation => sequence(nodes),
-                OperationKind::Query | OperationKind::Subscription => parallel(nodes),
+                OperationKind::Mutation if !self.deferred_part => sequence(nodes),
+                OperationKind::Mutation | OperationKind::Query | OperationKind::Subscription => {
+                    parallel(nodes)
+                }
             };
         }
         // Some fetch waits for several others: run level by level.
         let mut deps: Vec<BTreeSet<usize>> = self.fetches.iter().map(|f| f.deps.clone()).collect();
-        if self.kind == OperationKind::Mutation {
+        if self.kind == OperationKind::Mutation && !self.deferred_part {
             for r in roots {
                 deps[*r].extend(0..*r);
             }

@@ -30,7 +30,7 @@ fn find_merge(fetches: &[Fetch]) -> Option<(usize, usize, Fetch)> {
         }
         for into in 0..fetches.len() {
             let b = &fetches[into];
-            if into == from || b.graph != a.graph || b.path != a.path {
+            if into == from || b.graph != a.graph || b.path != a.path || b.defer != a.defer {
                 continue;
             }
             let before_b = ancestors(fetches, into);

@@ -18,7 +18,7 @@
 //!   (interfaces, unions), `builder/jump.rs` (entity jumps through `@key`,
 //!   `@requires`, re-fetch from an ancestor), `builder/aliases.rs` (aliases
 //!   the planner adds), `builder/guard.rs` (conditional selections that
-//!   cannot be planned).
+//!   cannot be planned), `builder/deferred.rs` (deferred fragments).
 //! - `selection`: subgraph selection sets under construction and their text.
 //! - `condition`: the `@skip`/`@include` condition under which a fetch is sent.
 //! - `merge`: an entity fetch that feeds no other joins a sibling fetch to the
@@ -26,6 +26,8 @@
 //! - `emit`: fetches → plan nodes and subgraph operation text.
 //! - `subscription`: a subscription's plan split into its primary fetch and
 //!   the rest run per event.
+//! - `defer`: a plan with deferred fragments split into its primary part and
+//!   one [`DeferredNode`] per deferred fragment.
 //! - `display`: the printed form (`impl Display for QueryPlan`).
 //!
 //! # Contract additions
@@ -34,10 +36,12 @@
 //! gained `alias`, [`FetchNode`] gained `output_rewrites`, `input_rewrites`
 //! and `context_variables` (empty for most fetches); [`QueryPlan`] gained
 //! `unplannable` ([`Unplannable`]) and `subscription` ([`SubscriptionNode`],
-//! with [`OperationKind::Subscription`]).
+//! with [`OperationKind::Subscription`]), and `deferred` ([`DeferredNode`],
+//! [`Planner::plan_deferred`], [`plan_text_deferred`]).
 
 mod builder;
 mod condition;
+mod defer;
 mod display;
 mod emit;
 mod merge;
@@ -48,8 +52,8 @@ mod subscription;
 
 pub use condition::Condition;
 pub use display::path_text;
-pub use planner::{PlanError, PlanLimits, PlanTextError, Planner, plan_text};
+pub use planner::{PlanError, PlanLimits, PlanTextError, Planner, plan_text, plan_text_deferred};
 pub use query_plan::{
-    ContextVariable, FetchNode, FlattenNode, KeyRename, OperationKind, PathElement, PlanNode,
-    QueryPlan, RequiresSelection, SubscriptionNode, TypenameRewrite, Unplannable,
+    ContextVariable, DeferredNode, FetchNode, FlattenNode, KeyRename, OperationKind, PathElement,
+    PlanNode, QueryPlan, RequiresSelection, SubscriptionNode, TypenameRewrite, Unplannable,
 };

@@ -4,8 +4,8 @@
 //!
 //! # Layout
 //! - [`Planner`] and its [`PlanLimits`]; [`PlanError`].
-//! - [`plan_text`] (with [`PlanTextError`]): the printed plan of an operation
-//!   against a supergraph SDL, for `router plan`.
+//! - [`plan_text`] (with [`PlanTextError`]), [`plan_text_deferred`]: the
+//!   printed plan of an operation against a supergraph SDL, for `router plan`.
 //!
 //! # How the planner walks
 //! Greedy and deterministic. A root field goes to a subgraph that resolves its
@@ -24,7 +24,14 @@
 //! goes through its key (also from its own subgraph), each argument a
 //! variable ([`ContextVariable`](super::ContextVariable)) read from the nearest enclosing object that
 //! sets the context, whose field is selected there. Unsupported: progressive
-//! `@override` labels (treated as fully overridden), `@defer`.
+//! `@override` labels (treated as fully overridden).
+//!
+//! `@defer` ([`Planner::plan_deferred`]): a deferred fragment's selections
+//! are walked with its id; fields the current subgraph resolves stay in the
+//! current fetch (their data comes with the parent part), jumps go to
+//! fetches of that fragment only (never reused by, nor merged with, another
+//! part's), and the keys and `@requires` inputs they need are read in the
+//! current fetch. `defer` then emits one node per part.
 //!
 //! A subscription plans as a query of its one root field, then splits
 //! (`subscription`) into the primary fetch and the rest run per event.
@@ -37,7 +44,7 @@ use apollo_compiler::ast::OperationType;
 use apollo_compiler::validation::Valid;
 
 use super::query_plan::{OperationKind, QueryPlan};
-use super::{builder, emit, merge, subscription};
+use super::{builder, defer, emit, merge, subscription};
 use crate::core::normalize::{self, NormalizeError, Normalized};
 use crate::core::supergraph::{Supergraph, SupergraphError};
 
@@ -135,12 +142,37 @@ impl Planner {
         operation_name: Option<&str>,
     ) -> Result<QueryPlan, PlanError> {
         let normalized = normalize::normalize(document, operation_name, self.limits.max_selections)
-            .map_err(|e| match e {
-                NormalizeError::UnknownOperation(name) => PlanError::UnknownOperation(name),
-                too_many @ NormalizeError::TooManySelections { .. } => {
-                    PlanError::TooComplex(too_many.to_string())
-                }
-            })?;
+            .map_err(normalize_error)?;
+        self.plan_normalized(&normalized)
+    }
+
+    /// Plans one operation with its deferred fragments kept
+    /// ([`normalize::normalize_deferred`]: `@defer(if:)` resolved from
+    /// `variables`), for a client that accepts incremental delivery: the
+    /// plan's `node` is the primary part and `deferred` holds the rest. The
+    /// result depends on (supergraph, document, operation name, the values
+    /// of the variables `@defer(if:)` reads). A subscription is planned as by
+    /// [`Planner::plan`], `@defer` stripped (no deferred delivery there).
+    pub fn plan_deferred(
+        &self,
+        document: &Valid<ExecutableDocument>,
+        operation_name: Option<&str>,
+        variables: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<QueryPlan, PlanError> {
+        let subscription = document
+            .operations
+            .get(operation_name)
+            .is_ok_and(|o| o.operation_type == OperationType::Subscription);
+        if subscription {
+            return self.plan(document, operation_name);
+        }
+        let normalized = normalize::normalize_deferred(
+            document,
+            operation_name,
+            self.limits.max_selections,
+            variables,
+        )
+        .map_err(normalize_error)?;
         self.plan_normalized(&normalized)
     }
 
@@ -177,25 +209,48 @@ impl Planner {
         }
         merge::merge_sibling_fetches(&mut builder.fetches, &mut builder.roots);
         builder.alias_merged_conflicts();
-        let mut emitter = emit::Emitter {
-            fetches: &builder.fetches,
-            operation,
-            kind,
-            order: Vec::new(),
+        let mut deferred = defer::deferred_nodes(operation);
+        let node = if deferred.is_empty() {
+            let mut emitter = emit::Emitter {
+                fetches: &builder.fetches,
+                operation,
+                kind,
+                order: Vec::new(),
+                deferred_part: false,
+            };
+            emitter.emit(&builder.roots)
+        } else {
+            defer::emit_parts(
+                &builder.fetches,
+                &builder.roots,
+                operation,
+                kind,
+                &mut deferred,
+            )
         };
-        let node = emitter.emit(&builder.roots);
         if kind == OperationKind::Subscription {
             return Ok(QueryPlan {
                 node: None,
                 unplannable: builder.unplannable,
                 subscription: Some(subscription::split(node)?),
+                deferred: Vec::new(),
             });
         }
         Ok(QueryPlan {
             node,
             unplannable: builder.unplannable,
             subscription: None,
+            deferred,
         })
+    }
+}
+
+fn normalize_error(error: NormalizeError) -> PlanError {
+    match error {
+        NormalizeError::UnknownOperation(name) => PlanError::UnknownOperation(name),
+        too_many @ NormalizeError::TooManySelections { .. } => {
+            PlanError::TooComplex(too_many.to_string())
+        }
     }
 }
 
@@ -213,7 +268,9 @@ pub enum PlanTextError {
     Plan(#[from] PlanError),
 }
 
-/// The printed plan of `operation` against a supergraph SDL (for `router plan`).
+/// The printed plan of `operation` against a supergraph SDL, `@defer`
+/// stripped (what a client without incremental delivery gets;
+/// `router plan --no-defer`).
 pub fn plan_text(
     supergraph_sdl: &str,
     operation: &str,
@@ -227,5 +284,26 @@ pub fn plan_text(
     )
     .map_err(|e| PlanTextError::InvalidOperation(e.errors.to_string()))?;
     let plan = Planner::new(Arc::new(supergraph)).plan(&document, operation_name)?;
+    Ok(plan.to_string())
+}
+
+/// The printed plan of `operation` against a supergraph SDL with its
+/// deferred fragments kept, `@defer(if:)` resolved from `variables` (what a
+/// client that accepts incremental delivery gets; `router plan`).
+pub fn plan_text_deferred(
+    supergraph_sdl: &str,
+    operation: &str,
+    operation_name: Option<&str>,
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, PlanTextError> {
+    let supergraph = Supergraph::parse(supergraph_sdl)?;
+    let document = ExecutableDocument::parse_and_validate(
+        &supergraph.api_schema,
+        operation,
+        "operation.graphql",
+    )
+    .map_err(|e| PlanTextError::InvalidOperation(e.errors.to_string()))?;
+    let plan =
+        Planner::new(Arc::new(supergraph)).plan_deferred(&document, operation_name, variables)?;
     Ok(plan.to_string())
 }

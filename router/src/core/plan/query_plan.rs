@@ -8,7 +8,8 @@
 //!   [`ContextVariable`]), [`FlattenNode`] (with [`PathElement`]),
 //!   `Sequence` and `Parallel`; [`Unplannable`] selections left out;
 //!   [`SubscriptionNode`] (a subscription's primary fetch and the rest run
-//!   per event).
+//!   per event); [`DeferredNode`] (what one deferred fragment fetches after
+//!   the primary part).
 //!
 //! # What the executor can rely on
 //! - Every fetch result is merged into one response tree by response key; the
@@ -64,6 +65,22 @@
 //!   primary fetch is the one root fetch, sent as a `subscription`; `rest`
 //!   holds the entity fetches that depend on it, run against each event's
 //!   data as if the primary fetch had just answered it.
+//! - A plan of an operation normalised with its deferred fragments kept
+//!   (`@defer(id:)`, [`crate::core::normalize::normalize_deferred`]) has one
+//!   [`DeferredNode`] per fragment, by id; `node` is then the primary part.
+//!   The primary part fetches every field selected outside deferred
+//!   fragments, the fields of deferred fragments that a subgraph being
+//!   fetched there resolves anyway (no second fetch: their data waits in the
+//!   response tree for the fragment's increment), and the key and
+//!   `@requires` fields that subgraph resolves for the deferred fetches.
+//!   Whatever a deferred fragment needs through an entity jump (its fields,
+//!   and `@requires` inputs that live in yet another subgraph) is fetched
+//!   only by its `DeferredNode::node` (a leaf that a fetch of an enclosing
+//!   part selects already at the same place, unconditionally, is not fetched
+//!   again: it is in the response tree). A deferred node's fetches depend only
+//!   on fetches of its own node and of its enclosing parts (the primary node,
+//!   its parent's node, …), which have run before it; fetches are never
+//!   shared between parts. No subgraph operation carries `@defer`.
 //! - Operation names: `<ClientName>__<subgraph>__<n>` when the client named its
 //!   operation, none otherwise. Variables: only those a fetch uses, declared with
 //!   the client's types and defaults.
@@ -89,6 +106,33 @@ pub struct QueryPlan {
     /// `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionNode>,
+    /// Deferred fragments, by id (a parent before its children); empty:
+    /// nothing deferred. When not empty, `node` is the primary part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<DeferredNode>,
+}
+
+/// What one deferred fragment needs beyond its parent part (Apollo's
+/// `DeferredNode`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeferredNode {
+    /// The fragment's `@defer(id:)` in the normalised document.
+    pub id: usize,
+    /// The client's label.
+    pub label: Option<String>,
+    /// The enclosing deferred fragment's id; `None`: it sits in the primary part.
+    pub parent: Option<usize>,
+    /// Response path from the root to the objects the fragment applies to
+    /// (response keys; [`PathElement::List`] for every list item). The
+    /// fragment applies to those objects whose `__typename` matches
+    /// `type_condition` (or implements it).
+    pub path: Vec<PathElement>,
+    /// The fragment's type condition; `None`: the type of the objects at `path`.
+    pub type_condition: Option<String>,
+    /// The fetches only this fragment needs (entity fetches, flatten paths
+    /// from the root, exactly like those in `node`); `None` when its data
+    /// arrives with its parent part's fetches.
+    pub node: Option<PlanNode>,
 }
 
 /// A subscription's plan (Apollo's `SubscriptionNode { primary, rest }`).

@@ -100,14 +100,20 @@ impl CostDirectives {
 }
 
 fn weight(directive: Option<&Directive>) -> Option<i64> {
-    let value = directive?.specified_argument_by_name("weight")?;
-    match &**value {
+    int(directive?.specified_argument_by_name("weight")?)
+}
+
+/// An `Int` argument of `@cost`/`@listSize` (composition reads them too).
+pub(crate) fn int(value: &Value) -> Option<i64> {
+    match value {
         Value::Int(i) => i.try_to_i32().ok().map(i64::from),
         _ => None,
     }
 }
 
-fn strings(value: &Value) -> Vec<String> {
+/// A `[String!]` argument of `@listSize`, a lone string read as a list of one
+/// (composition reads them too).
+pub(crate) fn strings(value: &Value) -> Vec<String> {
     match value {
         Value::List(items) => items
             .iter()
@@ -126,10 +132,7 @@ fn list_size(directives: &DirectiveList, name: &str) -> Option<ListSize> {
             .filter(|v| !v.is_null())
     };
     Some(ListSize {
-        assumed_size: arg("assumedSize").and_then(|v| match &**v {
-            Value::Int(i) => i.try_to_i32().ok().map(i64::from),
-            _ => None,
-        }),
+        assumed_size: arg("assumedSize").and_then(|v| int(v)),
         slicing_arguments: arg("slicingArguments").map(|v| strings(v)),
         sized_fields: arg("sizedFields").map(|v| strings(v)),
         require_one_slicing_argument: arg("requireOneSlicingArgument")

@@ -26,6 +26,9 @@ struct Target {
 impl Builder<'_> {
     /// Fetches `field` of the current object from another subgraph.
     pub(super) fn jump(&mut self, cx: &Cx, field: &Node<Field>) -> Result<Touched, PlanError> {
+        if let Some(fetch) = self.fetched_by_enclosing_part(cx, field) {
+            return Ok(Touched::from([fetch]));
+        }
         self.jump_to(cx, field, None)
     }
 
@@ -189,6 +192,7 @@ impl Builder<'_> {
             provided: None,
             depth: cx.depth + 1,
             frames: cx.frames.clone(),
+            defer: cx.defer,
         };
         Ok((inner, child))
     }
@@ -216,12 +220,13 @@ impl Builder<'_> {
             f.graph == graph
                 && f.path.as_ref() == Some(&cx.path)
                 && f.deps == deps
+                && f.defer == cx.defer
                 && f.requires.merge_requires(representation).is_ok()
         });
         match existing {
             Some(id) => id,
             None => {
-                let id = self.new_fetch(graph.to_string(), Some(cx.path.clone()), deps);
+                let id = self.new_fetch(graph.to_string(), Some(cx.path.clone()), deps, cx.defer);
                 self.fetches[id].requires = representation.clone();
                 id
             }
@@ -296,6 +301,7 @@ impl Builder<'_> {
                     && f.path.as_ref() == Some(&cx.path)
                     && f.deps.len() == 1
                     && f.deps.contains(&cx.fetch)
+                    && f.defer == cx.defer
             });
             let (score, _) = self.field_coverage(graph, object, field, None);
             let rank = (providable.is_some(), reuse, score);
@@ -406,7 +412,7 @@ impl Builder<'_> {
                 };
                 if is_query_root {
                     trace!(field = %field.name, subgraph = %graph, "re-fetch from the root");
-                    let fetch = self.root_fetch(&graph);
+                    let fetch = self.root_fetch(&graph, cx.defer);
                     let root = Cx {
                         fetch,
                         graph: graph.clone(),
@@ -419,6 +425,7 @@ impl Builder<'_> {
                         provided: None,
                         depth: ancestor.depth + 1,
                         frames: None,
+                        defer: cx.defer,
                     };
                     return self.plan_field(&root, &path_field, false).map(Some);
                 }
@@ -429,7 +436,9 @@ impl Builder<'_> {
                     .is_some_and(|t| t.keys.iter().any(|k| k.resolvable));
                 if entity && matches!(self.kind(&ancestor.parent), Some(TypeKind::Object)) {
                     trace!(field = %field.name, subgraph = %graph, "re-fetch from an ancestor entity");
-                    return self.jump_to(ancestor, &path_field, Some(&graph)).map(Some);
+                    let mut ancestor = ancestor.clone();
+                    ancestor.defer = cx.defer;
+                    return self.jump_to(&ancestor, &path_field, Some(&graph)).map(Some);
                 }
             }
             frame = ancestor.frames.clone();

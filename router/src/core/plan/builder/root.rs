@@ -10,7 +10,12 @@ use apollo_compiler::{Name, Node};
 use tracing::trace;
 
 use super::{Builder, Cx, Touched};
+use crate::core::normalize::{defer_id, without_defer};
 use crate::core::plan::PlanError;
+
+/// A root field, the conditions of the fragments around it, and the
+/// innermost deferred fragment it is in.
+type RootEntry<'s> = (&'s Node<Field>, Vec<ast::DirectiveList>, Option<usize>);
 
 impl<'a> Builder<'a> {
     /// Plans the root selections of an operation.
@@ -22,12 +27,12 @@ impl<'a> Builder<'a> {
     ) -> Result<(), PlanError> {
         self.operation_type = kind;
         let mut entries = Vec::new();
-        self.root_fields(set, &mut Vec::new(), &mut entries);
+        self.root_fields(set, &mut Vec::new(), None, &mut entries);
         let mut last: Option<(String, usize)> = None;
-        for (field, conditions) in entries {
+        for (field, conditions, defer) in entries {
             let before = last.clone();
             let planned = self.guarded(&conditions, &[], field.response_key(), |b| {
-                b.plan_root_field(kind, root, field, &conditions, &mut last)
+                b.plan_root_field(kind, root, field, (&conditions, defer), &mut last)
             })?;
             if planned.is_empty() {
                 // Left out (see `guard.rs`): the fetch `last` names may be gone.
@@ -38,13 +43,14 @@ impl<'a> Builder<'a> {
     }
 
     /// Plans one root field (under the `conditions` of the fragments around
-    /// it); `last` is the subgraph and fetch of the previous one.
+    /// it, in the deferred fragment `defer`); `last` is the subgraph and
+    /// fetch of the previous one.
     fn plan_root_field(
         &mut self,
         kind: OperationType,
         root: &Name,
         field: &Node<Field>,
-        conditions: &[ast::DirectiveList],
+        (conditions, defer): (&[ast::DirectiveList], Option<usize>),
         last: &mut Option<(String, usize)>,
     ) -> Result<Touched, PlanError> {
         {
@@ -74,7 +80,9 @@ impl<'a> Builder<'a> {
                             // A subgraph that resolves the whole selection
                             // beats one already fetched from.
                             resolved == total,
-                            self.roots.iter().any(|r| self.fetches[*r].graph == **g),
+                            self.roots.iter().any(|r| {
+                                self.fetches[*r].graph == **g && self.fetches[*r].defer == defer
+                            }),
                             resolved,
                             std::cmp::Reverse(candidates.iter().position(|c| c == *g)),
                         )
@@ -90,9 +98,9 @@ impl<'a> Builder<'a> {
             let fetch = match kind {
                 OperationType::Mutation => match &*last {
                     Some((g, id)) if *g == graph => *id,
-                    _ => self.new_fetch(graph.clone(), None, BTreeSet::new()),
+                    _ => self.new_fetch(graph.clone(), None, BTreeSet::new(), defer),
                 },
-                _ => self.root_fetch(&graph),
+                _ => self.root_fetch(&graph, defer),
             };
             if !self.roots.contains(&fetch) {
                 self.roots.push(fetch);
@@ -116,17 +124,20 @@ impl<'a> Builder<'a> {
                 provided: None,
                 depth: 0,
                 frames: None,
+                defer,
             };
             self.plan_field(&cx, field, false)
         }
     }
 
-    /// Root fields with the conditions of the fragments around them.
+    /// Root fields with the conditions of the fragments around them and the
+    /// innermost deferred fragment they are in.
     fn root_fields<'s>(
         &self,
         set: &'s SelectionSet,
         conditions: &mut Vec<ast::DirectiveList>,
-        out: &mut Vec<(&'s Node<Field>, Vec<ast::DirectiveList>)>,
+        defer: Option<usize>,
+        out: &mut Vec<RootEntry<'s>>,
     ) where
         'a: 's,
     {
@@ -134,18 +145,20 @@ impl<'a> Builder<'a> {
             match sel {
                 Selection::Field(f) => {
                     if !matches!(f.name.as_str(), "__typename" | "__schema" | "__type") {
-                        out.push((f, conditions.clone()));
+                        out.push((f, conditions.clone(), defer));
                     }
                 }
                 Selection::InlineFragment(f) => {
-                    self.with_condition(&f.directives, conditions, |c| {
-                        self.root_fields(&f.selection_set, c, out)
+                    let inner = defer_id(&f.directives).or(defer);
+                    self.with_condition(&without_defer(&f.directives), conditions, |c| {
+                        self.root_fields(&f.selection_set, c, inner, out)
                     });
                 }
                 Selection::FragmentSpread(s) => {
                     if let Some(frag) = self.doc.fragments.get(&s.fragment_name) {
-                        self.with_condition(&s.directives, conditions, |c| {
-                            self.root_fields(&frag.selection_set, c, out)
+                        let inner = defer_id(&s.directives).or(defer);
+                        self.with_condition(&without_defer(&s.directives), conditions, |c| {
+                            self.root_fields(&frag.selection_set, c, inner, out)
                         });
                     }
                 }
@@ -169,17 +182,18 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The root fetch of a query for `graph`, created when missing.
-    pub(super) fn root_fetch(&mut self, graph: &str) -> usize {
+    /// The root fetch of a query for `graph` in the part `defer`, created
+    /// when missing.
+    pub(super) fn root_fetch(&mut self, graph: &str, defer: Option<usize>) -> usize {
         if let Some(id) = self
             .roots
             .iter()
             .copied()
-            .find(|r| self.fetches[*r].graph == graph)
+            .find(|r| self.fetches[*r].graph == graph && self.fetches[*r].defer == defer)
         {
             return id;
         }
-        let id = self.new_fetch(graph.to_string(), None, BTreeSet::new());
+        let id = self.new_fetch(graph.to_string(), None, BTreeSet::new(), defer);
         self.roots.push(id);
         id
     }
