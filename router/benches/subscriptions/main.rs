@@ -25,9 +25,12 @@
 //! at its end. RSS per subscription is (RSS at the end − idle RSS) /
 //! subscriptions; CPU per event is the router's `utime + stime` over the
 //! window / events the clients received in it. Everything is on 127.0.0.1
-//! and bounded in time. Open files: the router needs about sockets +
-//! subscriptions descriptors (ours opens one subgraph WebSocket per
-//! subscription), the subgraphs about subscriptions; the bench raises its
+//! and bounded in time. Open files: a router needs a descriptor per client
+//! socket and per subgraph socket (ours shares one subgraph WebSocket among
+//! up to `SUBSCRIPTIONS_MAX_PER_SUBGRAPH_SOCKET` subscriptions; a router that
+//! opens one per subscription needs sockets + subscriptions), the subgraphs
+//! as many as the router opens to them; the bench asks for the worst case,
+//! sockets + subscriptions, and raises its
 //! soft `RLIMIT_NOFILE` to the hard one (children inherit it) and stops if
 //! that is too low (`ulimit -n`). Under `cargo test --benches` it does
 //! nothing. Settings: see `settings`.

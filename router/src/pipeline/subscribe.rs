@@ -6,7 +6,8 @@
 //! # Layout
 //! - [`Engine::subscribe`]: a query or mutation is answered once
 //!   ([`Started::Answered`]); a subscription starts ([`Started::Stream`]).
-//! - `run`: the per-subscription task (upstream events → rest of the plan →
+//! - `run`: the per-subscription task (upstream events from a shared
+//!   subgraph socket, [`crate::subscription::mux`] → rest of the plan →
 //!   formatted bodies; ends on complete, subgraph failure, token expiry,
 //!   overflow, client gone or shutdown).
 
@@ -25,7 +26,7 @@ use crate::client::SubgraphClient;
 use crate::core::plan::{QueryPlan, SubscriptionNode};
 use crate::execute::{self, ExecutionContext, data::Object};
 use crate::response::{GraphqlError, RequestFailure, codes};
-use crate::subscription::upstream::{self, UpstreamEvent, UpstreamRequest};
+use crate::subscription::upstream::{UpstreamError, UpstreamEvent, UpstreamRequest};
 use crate::subscription::{self, EventSink, EventStream, Hub, Permit, Queued};
 
 /// What a request over a streaming protocol started.
@@ -174,19 +175,9 @@ async fn run(running: Running, sink: EventSink, hub: Arc<Hub>) {
         .unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
     let expired = tokio::time::sleep(expiry);
     tokio::pin!(expired);
-    let opened = tokio::select! {
-        opened = upstream::open(request, settings.buffer) => opened,
-        () = subscription::stopped(&mut stopping) => return,
-        () = sink.closed() => return,
-    };
-    let mut events = match opened {
-        Ok(events) => events,
-        Err(error) => {
-            tracing::warn!(%subgraph, %error, "a subgraph subscription could not start");
-            sink.fail(vec![closed_error(&subgraph, &error.to_string())]);
-            return;
-        }
-    };
+    // On a shared socket; a socket that cannot open comes as the first,
+    // failed, event.
+    let mut events = hub.upstreams().subscribe(&request, settings.buffer);
     let end = loop {
         tokio::select! {
             biased;
@@ -199,8 +190,8 @@ async fn run(running: Running, sink: EventSink, hub: Arc<Hub>) {
             event = events.recv() => match event {
                 None => break End::Complete,
                 Some(UpstreamEvent::Failed(error)) => {
-                    tracing::warn!(%subgraph, %error, "a subgraph subscription ended");
-                    break End::Failed(vec![closed_error(&subgraph, &error.to_string())]);
+                    tracing::debug!(%subgraph, %error, "a subgraph subscription ended");
+                    break End::Failed(vec![upstream_error(&subgraph, &error)]);
                 }
                 Some(UpstreamEvent::Next(payload)) => {
                     let body = match respond(&running, payload).await {
@@ -227,8 +218,15 @@ async fn run(running: Running, sink: EventSink, hub: Arc<Hub>) {
     }
 }
 
-fn closed_error(subgraph: &str, message: &str) -> GraphqlError {
-    GraphqlError::new(message, subscription::codes::SUBGRAPH_CLOSED).with_service(subgraph)
+/// The client's error for a subgraph subscription that failed: the socket
+/// or the subgraph (`SUBGRAPH_SUBSCRIPTION_CLOSED`), or the router falling
+/// behind the socket (`SUBSCRIPTION_BUFFER_FULL`).
+fn upstream_error(subgraph: &str, error: &UpstreamError) -> GraphqlError {
+    let code = match error {
+        UpstreamError::Overflow { .. } => subscription::codes::BUFFER_FULL,
+        _ => subscription::codes::SUBGRAPH_CLOSED,
+    };
+    GraphqlError::new(error.to_string(), code).with_service(subgraph)
 }
 
 /// One event: the rest of the plan run on the subgraph's data, formatted

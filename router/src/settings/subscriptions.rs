@@ -8,6 +8,8 @@
 //! init_timeout = "10s"
 //! heartbeat_interval = "15s"
 //! buffer = 64
+//! max_per_subgraph_socket = 100
+//! subgraph_socket_linger = "2s"
 //!
 //! [service.subscriptions.subgraph_urls]   # default: the routing URL, http→ws
 //! orders = "ws://127.0.0.1:4002/graphql"
@@ -27,7 +29,8 @@ use serde::{Deserialize, Serialize};
 /// Subscriptions (`[service.subscriptions]`; `SUBSCRIPTIONS_ENABLED`,
 /// `SUBSCRIPTIONS_MAX_PER_CONNECTION`, `SUBSCRIPTIONS_MAX_TOTAL`,
 /// `SUBSCRIPTIONS_INIT_TIMEOUT`, `SUBSCRIPTIONS_HEARTBEAT_INTERVAL`,
-/// `SUBSCRIPTIONS_BUFFER` override the file).
+/// `SUBSCRIPTIONS_BUFFER`, `SUBSCRIPTIONS_MAX_PER_SUBGRAPH_SOCKET`,
+/// `SUBSCRIPTIONS_SUBGRAPH_SOCKET_LINGER` override the file).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SubscriptionSettings {
@@ -56,6 +59,21 @@ pub struct SubscriptionSettings {
     /// buffer is full the subscription ends with a `SUBSCRIPTION_BUFFER_FULL`
     /// error (events are never dropped silently, and memory stays bounded).
     pub buffer: usize,
+    /// The most subscriptions one WebSocket to a subgraph carries. Sockets
+    /// are shared by subscriptions to the same subgraph with the same
+    /// forwarded `Authorization`; one more opens another socket. 100 keeps
+    /// a socket's cost (its task, buffers, TCP connection, the subgraph's
+    /// `connection_init` check) under 1% of the subscriptions it carries,
+    /// while one socket's reader (a single task) and a dying socket touch at
+    /// most 100 subscriptions, and a subgraph's own per-connection limits
+    /// (graphql-ws servers and async-graphql keep no lower one) are not
+    /// reached. `1` gives one socket per subscription.
+    pub max_per_subgraph_socket: usize,
+    /// How long a subgraph socket stays open after its last subscription
+    /// ended, for the next subscription to reuse (at router shutdown it
+    /// closes at once).
+    #[serde(with = "humantime_serde")]
+    pub subgraph_socket_linger: Duration,
     /// The WebSocket URL of a subgraph's subscriptions, by subgraph name;
     /// a subgraph not named here is reached at its routing URL with `http`
     /// turned into `ws` (`https` into `wss`).
@@ -71,6 +89,8 @@ impl Default for SubscriptionSettings {
             init_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(15),
             buffer: 64,
+            max_per_subgraph_socket: 100,
+            subgraph_socket_linger: Duration::from_secs(2),
             subgraph_urls: BTreeMap::new(),
         }
     }
@@ -111,11 +131,14 @@ mod tests {
         assert_eq!(env_key("BATCHING_ENABLED"), None);
         let settings: SubscriptionSettings = serde_json::from_value(serde_json::json!({
             "init_timeout": "3s", "heartbeat_interval": "0s", "buffer": 8,
+            "max_per_subgraph_socket": 10, "subgraph_socket_linger": "250ms",
         }))
         .expect("valid settings");
         assert_eq!(settings.init_timeout, Duration::from_secs(3));
         assert!(settings.heartbeat_interval.is_zero());
         assert_eq!(settings.buffer, 8);
+        assert_eq!(settings.max_per_subgraph_socket, 10);
+        assert_eq!(settings.subgraph_socket_linger, Duration::from_millis(250));
     }
 
     #[test]

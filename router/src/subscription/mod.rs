@@ -8,16 +8,20 @@
 //!  client ─ ws / sse / multipart ─► Engine::subscribe (prepare, authorize, plan)
 //!        ◄── EventStream ◄── task: upstream event ─► execute rest ─► format
 //!                                     ▲
-//!  subgraph ── graphql-transport-ws ──┘ (upstream)
+//!  subgraph ── graphql-transport-ws ──┘ (mux: one socket, many ids)
 //! ```
 //!
 //! # Layout
 //! - this file: the [`Hub`] (limits, shutdown) every subscription registers
 //!   with, the [`EventStream`] a protocol reads and its [`Delivery`]s, and
 //!   [`SubscriptionError`] (the client-facing reasons a subscription ends).
-//! - [`upstream`]: the subgraph side (`graphql-transport-ws` client).
+//! - [`mux`]: the subgraph side's shared sockets (many subscriptions per
+//!   socket, pooled by subgraph, URL and `Authorization`).
+//! - [`upstream`]: the subgraph side's protocol (`graphql-transport-ws`
+//!   client: connect, parse messages).
 //! - [`ws`]: the client side over WebSocket (`graphql-transport-ws` server).
 //! - [`sse`]: GraphQL over Server-Sent Events, distinct connections mode.
+//! - [`framed`]: the heartbeat and delivery loop SSE and multipart share.
 //! - [`multipart`]: Apollo's multipart subscription protocol.
 //! - The per-subscription task (prepare, plan, per-event execution) is
 //!   [`crate::pipeline::Engine::subscribe`] (`pipeline/subscribe.rs`).
@@ -41,7 +45,9 @@
 //!   subgraph connection stays valid, and a subgraph that drops the field
 //!   ends them with its error. New subscriptions use the new supergraph.
 
+pub mod framed;
 pub mod multipart;
+pub mod mux;
 pub mod sse;
 pub mod upstream;
 pub mod ws;
@@ -100,6 +106,8 @@ pub struct Hub {
     /// them).
     sockets: Arc<AtomicUsize>,
     shutdown: watch::Sender<bool>,
+    /// The shared sockets to subgraphs.
+    upstreams: Arc<mux::Upstreams>,
 }
 
 /// A counted place (a subscription among `max_total`, or an open
@@ -116,12 +124,24 @@ impl Drop for Permit {
 impl Hub {
     /// A hub for these settings.
     pub fn new(settings: SubscriptionSettings) -> Self {
+        let shutdown = watch::Sender::new(false);
+        let upstreams = Arc::new(mux::Upstreams::new(
+            settings.max_per_subgraph_socket,
+            settings.subgraph_socket_linger,
+            shutdown.subscribe(),
+        ));
         Hub {
             settings,
             total: Arc::new(AtomicUsize::new(0)),
             sockets: Arc::new(AtomicUsize::new(0)),
-            shutdown: watch::Sender::new(false),
+            shutdown,
+            upstreams,
         }
+    }
+
+    /// The shared sockets to subgraphs.
+    pub fn upstreams(&self) -> &Arc<mux::Upstreams> {
+        &self.upstreams
     }
 
     /// The settings.

@@ -8,17 +8,19 @@
 //!
 //! # Layout
 //! - [`accepts`]: whether a request asks for multipart subscriptions.
-//! - [`respond`]: the response for a started subscription.
+//! - [`respond`]: the response for a started subscription (through
+//!   [`super::framed`] with multipart's framing).
 
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures::stream;
 use serde_json::json;
 
-use super::{Delivery, EventStream};
+use super::EventStream;
+use super::framed::{self, Framing};
+use crate::response::GraphqlError;
 
 /// The response's media type.
 pub const CONTENT_TYPE: &str = r#"multipart/mixed;boundary="graphql";subscriptionSpec="1.0""#;
@@ -50,69 +52,42 @@ pub(crate) fn part(json: &[u8], boundary: &str) -> Bytes {
 
 /// The multipart response for a started subscription.
 pub fn respond(events: EventStream, heartbeat: Duration) -> Response {
-    let mut response = Body::from_stream(parts(events, heartbeat)).into_response();
+    let mut response = Body::from_stream(framed::body(events, heartbeat, Parts)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
-struct Reading {
-    events: EventStream,
-    ticker: tokio::time::Interval,
-    heartbeat: bool,
-    started: bool,
-    done: bool,
-}
+/// Multipart's framing: a part per event, `{}` parts as heartbeats, the
+/// closing boundary at the end.
+struct Parts;
 
-fn parts(
-    events: EventStream,
-    heartbeat: Duration,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let mut ticker = tokio::time::interval(if heartbeat.is_zero() {
-        Duration::from_secs(3600 * 24 * 365)
-    } else {
-        heartbeat
-    });
-    ticker.reset();
-    let state = Reading {
-        events,
-        ticker,
-        heartbeat: !heartbeat.is_zero(),
-        started: false,
-        done: false,
-    };
-    stream::unfold(state, |mut state| async move {
-        if state.done {
-            return None;
-        }
-        if !state.started {
-            state.started = true;
-            return Some((Ok(Bytes::from_static(b"\r\n--graphql")), state));
-        }
-        let chunk = tokio::select! {
-            delivery = state.events.next() => match delivery {
-                Some(Delivery::Next(body)) => {
-                    let mut json = Vec::with_capacity(body.len() + 12);
-                    json.extend_from_slice(br#"{"payload":"#);
-                    json.extend_from_slice(&body);
-                    json.push(b'}');
-                    part(&json, BOUNDARY)
-                }
-                Some(Delivery::Failed(errors)) => {
-                    let json = json!({ "payload": null, "errors": errors }).to_string();
-                    let mut chunk = part(json.as_bytes(), BOUNDARY).to_vec();
-                    chunk.extend_from_slice(b"--\r\n");
-                    state.done = true;
-                    Bytes::from(chunk)
-                }
-                None => {
-                    state.done = true;
-                    Bytes::from_static(b"--\r\n")
-                }
-            },
-            _ = state.ticker.tick(), if state.heartbeat => part(b"{}", BOUNDARY),
-        };
-        Some((Ok(chunk), state))
-    })
+impl Framing for Parts {
+    fn opening(&self) -> Option<Bytes> {
+        Some(Bytes::from_static(b"\r\n--graphql"))
+    }
+
+    fn next(&self, body: &[u8]) -> Bytes {
+        let mut json = Vec::with_capacity(body.len() + 12);
+        json.extend_from_slice(br#"{"payload":"#);
+        json.extend_from_slice(body);
+        json.push(b'}');
+        part(&json, BOUNDARY)
+    }
+
+    fn failed(&self, errors: &[GraphqlError]) -> Bytes {
+        let json = json!({ "payload": null, "errors": errors }).to_string();
+        let mut chunk = part(json.as_bytes(), BOUNDARY).to_vec();
+        chunk.extend_from_slice(b"--\r\n");
+        Bytes::from(chunk)
+    }
+
+    fn complete(&self) -> Bytes {
+        Bytes::from_static(b"--\r\n")
+    }
+
+    fn heartbeat(&self) -> Bytes {
+        part(b"{}", BOUNDARY)
+    }
 }

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - [`accepts`]: whether a request asks for SSE.
-//! - [`respond`]: the response for a started request.
+//! - [`respond`]: the response for a started request; a subscription's
+//!   events go through [`super::framed`] with SSE's framing.
 
 use std::time::Duration;
 
@@ -17,8 +18,9 @@ use axum::response::{IntoResponse, Response};
 use futures::stream;
 use serde_json::json;
 
-use super::{Delivery, EventStream};
+use super::framed::{self, Framing};
 use crate::pipeline::Started;
+use crate::response::GraphqlError;
 
 /// The SSE media type.
 pub const TEXT_EVENT_STREAM: &str = "text/event-stream";
@@ -53,7 +55,7 @@ pub fn respond(started: Started, heartbeat: Duration) -> Response {
             ];
             Body::from_stream(stream::iter(chunks))
         }
-        Started::Stream(events) => Body::from_stream(events_stream(events, heartbeat)),
+        Started::Stream(events) => Body::from_stream(framed::body(events, heartbeat, Sse)),
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -66,50 +68,26 @@ pub fn respond(started: Started, heartbeat: Duration) -> Response {
     response
 }
 
-struct Reading {
-    events: EventStream,
-    ticker: tokio::time::Interval,
-    heartbeat: bool,
-    done: bool,
-}
+/// SSE's framing: `next` events, a `:` comment as heartbeat, `complete`.
+struct Sse;
 
-fn events_stream(
-    events: EventStream,
-    heartbeat: Duration,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let mut ticker = tokio::time::interval(if heartbeat.is_zero() {
-        Duration::from_secs(3600 * 24 * 365)
-    } else {
-        heartbeat
-    });
-    ticker.reset();
-    let state = Reading {
-        events,
-        ticker,
-        heartbeat: !heartbeat.is_zero(),
-        done: false,
-    };
-    stream::unfold(state, |mut state| async move {
-        if state.done {
-            return None;
-        }
-        let chunk = tokio::select! {
-            delivery = state.events.next() => match delivery {
-                Some(Delivery::Next(body)) => event("next", &body),
-                Some(Delivery::Failed(errors)) => {
-                    let body = json!({ "errors": errors }).to_string();
-                    let mut chunk = event("next", body.as_bytes()).to_vec();
-                    chunk.extend_from_slice(&event("complete", b""));
-                    state.done = true;
-                    Bytes::from(chunk)
-                }
-                None => {
-                    state.done = true;
-                    event("complete", b"")
-                }
-            },
-            _ = state.ticker.tick(), if state.heartbeat => Bytes::from_static(b":\n\n"),
-        };
-        Some((Ok(chunk), state))
-    })
+impl Framing for Sse {
+    fn next(&self, body: &[u8]) -> Bytes {
+        event("next", body)
+    }
+
+    fn failed(&self, errors: &[GraphqlError]) -> Bytes {
+        let body = json!({ "errors": errors }).to_string();
+        let mut chunk = event("next", body.as_bytes()).to_vec();
+        chunk.extend_from_slice(&event("complete", b""));
+        Bytes::from(chunk)
+    }
+
+    fn complete(&self) -> Bytes {
+        event("complete", b"")
+    }
+
+    fn heartbeat(&self) -> Bytes {
+        Bytes::from_static(b":\n\n")
+    }
 }

@@ -1,33 +1,33 @@
-//! The subgraph side: one subscription to one subgraph over WebSocket with
-//! the `graphql-transport-ws` protocol (as async-graphql, graphql-ws and
-//! Hive's subgraphs serve it).
+//! The subgraph side's protocol: `graphql-transport-ws` (as async-graphql,
+//! graphql-ws and Hive's subgraphs serve it) from the client's end. Sockets
+//! are shared by many subscriptions ([`super::mux`]); this module opens one
+//! and reads its messages.
 //!
 //! # Layout
-//! - [`open`]: connect (subprotocol, forwarded headers on the upgrade),
-//!   `connection_init` (the `Authorization` in the payload too), wait for
-//!   `connection_ack`, `subscribe`; then a task relays `next` payloads as
-//!   [`UpstreamEvent`]s, answers `ping`, pings when idle, and sends
-//!   `complete` when the receiver is dropped.
-//! - [`UpstreamError`]: why the subgraph's stream failed or ended early;
-//!   its message names the subgraph.
+//! - [`connect`]: the upgrade (subprotocol, forwarded headers),
+//!   `connection_init` (the `Authorization` in the payload too), waiting for
+//!   `connection_ack`.
+//! - [`Incoming`]: a server message, parsed just enough to route it by id.
+//! - [`UpstreamRequest`], [`UpstreamEvent`], [`UpstreamError`]: one
+//!   subscription's request, what it receives, why it failed (the message
+//!   names the subgraph).
 
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 /// The subprotocol both sides speak.
 pub const PROTOCOL: &str = "graphql-transport-ws";
 
 /// The read buffer of each WebSocket, to a subgraph or from a client: small,
-/// since there is one socket per subscription upstream and events are small
-/// (they grow past it when one is not).
+/// since there are many client sockets and events are small (they grow past
+/// it when one is not).
 pub const SOCKET_BUFFER: usize = 8 * 1024;
 
 /// What the subgraph sent for the subscription.
@@ -76,6 +76,18 @@ pub enum UpstreamError {
         /// Its errors.
         errors: Vec<String>,
     },
+    /// The subscription's own task fell `buffer` events behind the shared
+    /// socket (it could not run the rest of the plan as fast as the
+    /// subgraph sent events); the socket's other subscriptions go on.
+    #[error(
+        "the router fell behind subgraph `{subgraph}`'s events (more than {buffer} waiting): the subscription ended"
+    )]
+    Overflow {
+        /// The subgraph.
+        subgraph: String,
+        /// The buffer it overflowed.
+        buffer: usize,
+    },
 }
 
 /// One subscription to open.
@@ -91,7 +103,10 @@ pub struct UpstreamRequest {
     pub operation_name: Option<String>,
     /// Its variables.
     pub variables: Map<String, Value>,
-    /// Headers sent on the upgrade (forwarded `Authorization`, tracing).
+    /// The forwarded headers. Those that can change an answer
+    /// ([`crate::request::answer_headers`]: `Authorization`) are sent on the
+    /// upgrade and choose the shared socket; tracing headers belong to one
+    /// request and are not sent on a socket shared by many.
     pub headers: HeaderMap,
     /// How long to wait for the connection and its `connection_ack`.
     pub init_timeout: Duration,
@@ -99,36 +114,40 @@ pub struct UpstreamRequest {
     pub heartbeat: Duration,
 }
 
-/// Opens the subscription; events arrive on the receiver (at most `buffer`
-/// waiting). Dropping the receiver completes the subscription at the
-/// subgraph and closes the socket.
-pub async fn open(
-    request: UpstreamRequest,
-    buffer: usize,
-) -> Result<mpsc::Receiver<UpstreamEvent>, UpstreamError> {
-    let subgraph = request.subgraph.clone();
+/// A subgraph socket after its `connection_ack`.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a socket to `url` for `subgraph` and waits for its
+/// `connection_ack` (both within `init_timeout`). `headers` go on the
+/// upgrade, and the `Authorization` among them into the `connection_init`
+/// payload too (where graphql-ws servers read it).
+pub async fn connect(
+    subgraph: &str,
+    url: &str,
+    headers: &HeaderMap,
+    init_timeout: Duration,
+) -> Result<Socket, UpstreamError> {
     let connect_error = |reason: String| UpstreamError::Connect {
-        subgraph: subgraph.clone(),
+        subgraph: subgraph.to_owned(),
         reason,
     };
-    let mut upgrade = request
-        .url
-        .as_str()
+    let mut upgrade = url
         .into_client_request()
         .map_err(|e| connect_error(e.to_string()))?;
     upgrade
         .headers_mut()
         .insert("sec-websocket-protocol", HeaderValue::from_static(PROTOCOL));
-    for (name, value) in &request.headers {
+    for (name, value) in headers {
         upgrade.headers_mut().insert(name.clone(), value.clone());
     }
-    // Small buffers: one socket per subscription, and events are small
-    // (the default 128 KiB read buffer made a subscription cost ~180 KiB).
+    // Small buffers: events are small (the default 128 KiB read buffer made a
+    // socket cost ~180 KiB).
     let config = WebSocketConfig::default()
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(0);
     let connect = tokio_tungstenite::connect_async_with_config(upgrade, Some(config), true);
-    let (mut socket, response) = tokio::time::timeout(request.init_timeout, connect)
+    let (mut socket, response) = tokio::time::timeout(init_timeout, connect)
         .await
         .map_err(|_| connect_error("timed out".into()))?
         .map_err(|e| connect_error(e.to_string()))?;
@@ -142,8 +161,7 @@ pub async fn open(
         )));
     }
     let mut payload = Map::new();
-    if let Some(auth) = request
-        .headers
+    if let Some(auth) = headers
         .get(reqwest::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
@@ -151,7 +169,7 @@ pub async fn open(
     }
     let init = json!({ "type": "connection_init", "payload": payload });
     let init_error = |reason: String| UpstreamError::Init {
-        subgraph: subgraph.clone(),
+        subgraph: subgraph.to_owned(),
         reason,
     };
     socket
@@ -161,169 +179,159 @@ pub async fn open(
     let ack = async {
         while let Some(message) = socket.next().await {
             match message {
-                Ok(Message::Text(text)) => match message_type(&text).as_deref() {
-                    Some("connection_ack") => return Ok(()),
-                    Some("ping") => {
-                        let _ = socket.send(Message::text(r#"{"type":"pong"}"#)).await;
+                Ok(Message::Text(text)) => match Incoming::parse(&text) {
+                    Some(Incoming::Ack) => return Ok(()),
+                    Some(Incoming::Ping) => {
+                        let _ = socket.send(Message::text(PONG)).await;
                     }
                     _ => return Err(format!("unexpected message before the ack: {text}")),
                 },
-                Ok(Message::Close(frame)) => {
-                    return Err(frame.map_or_else(
-                        || "closed".to_owned(),
-                        |f| format!("closed ({} {})", u16::from(f.code), f.reason),
-                    ));
-                }
+                Ok(Message::Close(frame)) => return Err(close_reason(frame.as_ref())),
                 Ok(_) => {}
                 Err(error) => return Err(error.to_string()),
             }
         }
         Err("closed".to_owned())
     };
-    tokio::time::timeout(request.init_timeout, ack)
+    tokio::time::timeout(init_timeout, ack)
         .await
         .map_err(|_| init_error("timed out".into()))?
         .map_err(init_error)?;
-    let mut subscribe = json!({
-        "id": "1",
-        "type": "subscribe",
-        "payload": { "query": request.query, "variables": request.variables },
-    });
+    Ok(socket)
+}
+
+/// A `ping` message.
+pub const PING: &str = r#"{"type":"ping"}"#;
+/// A `pong` message.
+pub const PONG: &str = r#"{"type":"pong"}"#;
+
+/// The `subscribe` message for `request` under `id`.
+pub fn subscribe_message(id: u64, request: &UpstreamRequest) -> String {
+    let mut payload = Map::new();
+    payload.insert("query".into(), Value::String(request.query.clone()));
+    payload.insert("variables".into(), Value::Object(request.variables.clone()));
     if let Some(name) = &request.operation_name {
-        subscribe["payload"]["operationName"] = Value::String(name.clone());
+        payload.insert("operationName".into(), Value::String(name.clone()));
     }
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .map_err(|e| UpstreamError::Closed {
-            subgraph: subgraph.clone(),
-            reason: e.to_string(),
-        })?;
-    let (events, receiver) = mpsc::channel(buffer.max(1));
-    tokio::spawn(relay(socket, events, subgraph, request.heartbeat));
-    Ok(receiver)
+    json!({ "id": id.to_string(), "type": "subscribe", "payload": payload }).to_string()
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// The `complete` message for `id`.
+pub fn complete_message(id: u64) -> String {
+    format!(r#"{{"id":"{id}","type":"complete"}}"#)
+}
 
-/// Relays the subgraph's messages until it completes, fails, or the
-/// receiver goes away (then `complete` is sent and the socket closed).
-async fn relay(
-    mut socket: Socket,
-    events: mpsc::Sender<UpstreamEvent>,
-    subgraph: String,
-    heartbeat: Duration,
-) {
-    let closed = |reason: String| {
-        UpstreamEvent::Failed(UpstreamError::Closed {
-            subgraph: subgraph.clone(),
-            reason,
-        })
-    };
-    let period = if heartbeat.is_zero() {
-        Duration::from_secs(3600 * 24 * 365)
-    } else {
-        heartbeat
-    };
-    let mut ticker = tokio::time::interval(period);
-    ticker.tick().await;
-    loop {
-        tokio::select! {
-            () = events.closed() => {
-                let _ = socket.send(Message::text(r#"{"id":"1","type":"complete"}"#)).await;
-                let _ = socket.close(None).await;
-                return;
-            }
-            _ = ticker.tick() => {
-                if socket.send(Message::text(r#"{"type":"ping"}"#)).await.is_err() {
-                    let _ = events.send(closed("the connection broke".into())).await;
-                    return;
-                }
-            }
-            message = socket.next() => {
-                let event = match message {
-                    Some(Ok(Message::Text(text))) => handle_text(&mut socket, &text, &subgraph).await,
-                    Some(Ok(Message::Close(frame))) => Step::End(Some(closed(frame.map_or_else(
-                        || "the connection closed".to_owned(),
-                        |f| format!("the connection closed ({} {})", u16::from(f.code), f.reason),
-                    )))),
-                    Some(Ok(_)) => Step::Continue,
-                    Some(Err(error)) => Step::End(Some(closed(error.to_string()))),
-                    None => Step::End(Some(closed("the connection closed".into()))),
+/// "closed (code reason)" for a close frame.
+pub fn close_reason(frame: Option<&CloseFrame>) -> String {
+    frame.map_or_else(
+        || "the connection closed".to_owned(),
+        |f| format!("the connection closed ({} {})", u16::from(f.code), f.reason),
+    )
+}
+
+/// A message from the subgraph.
+#[derive(Debug, PartialEq)]
+pub enum Incoming {
+    /// `connection_ack`.
+    Ack,
+    /// `ping`: answer with a `pong`.
+    Ping,
+    /// `next` for subscription `id`: a GraphQL response.
+    Next(u64, Map<String, Value>),
+    /// `error` for subscription `id`: its errors' messages.
+    Error(u64, Vec<String>),
+    /// `complete` for subscription `id`.
+    Complete(u64),
+    /// Anything else (`pong`, a message for an id the router never used).
+    Other,
+}
+
+impl Incoming {
+    /// The message in `text`; `None` when it is not a JSON object.
+    pub fn parse(text: &str) -> Option<Incoming> {
+        let Ok(Value::Object(mut message)) = serde_json::from_str::<Value>(text) else {
+            return None;
+        };
+        let id = message
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.parse::<u64>().ok());
+        let incoming = match (message.get("type").and_then(Value::as_str), id) {
+            (Some("connection_ack"), _) => Incoming::Ack,
+            (Some("ping"), _) => Incoming::Ping,
+            (Some("next"), Some(id)) => match message.remove("payload") {
+                Some(Value::Object(payload)) => Incoming::Next(id, payload),
+                _ => Incoming::Other,
+            },
+            (Some("error"), Some(id)) => {
+                let errors = match message.get("payload") {
+                    Some(Value::Array(errors)) => errors
+                        .iter()
+                        .map(|e| {
+                            e.get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("error")
+                                .to_owned()
+                        })
+                        .collect(),
+                    _ => Vec::new(),
                 };
-                match event {
-                    Step::Continue => {}
-                    Step::Event(event) => {
-                        if events.send(event).await.is_err() {
-                            let _ = socket.send(Message::text(r#"{"id":"1","type":"complete"}"#)).await;
-                            let _ = socket.close(None).await;
-                            return;
-                        }
-                    }
-                    Step::End(last) => {
-                        if let Some(last) = last {
-                            let _ = events.send(last).await;
-                        }
-                        let _ = socket.close(None).await;
-                        return;
-                    }
-                }
+                Incoming::Error(id, errors)
             }
-        }
+            (Some("complete"), Some(id)) => Incoming::Complete(id),
+            _ => Incoming::Other,
+        };
+        Some(incoming)
     }
 }
 
-enum Step {
-    Continue,
-    Event(UpstreamEvent),
-    /// The subscription is over (with a last event, unless it completed).
-    End(Option<UpstreamEvent>),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn handle_text(socket: &mut Socket, text: &str, subgraph: &str) -> Step {
-    let Ok(Value::Object(mut message)) = serde_json::from_str::<Value>(text) else {
-        return Step::End(Some(UpstreamEvent::Failed(UpstreamError::Closed {
-            subgraph: subgraph.to_owned(),
-            reason: "it sent a message that is not JSON".into(),
-        })));
-    };
-    match message.get("type").and_then(Value::as_str) {
-        Some("next") => match message.remove("payload") {
-            Some(Value::Object(payload)) => Step::Event(UpstreamEvent::Next(payload)),
-            _ => Step::Continue,
-        },
-        Some("error") => {
-            let errors = match message.get("payload") {
-                Some(Value::Array(errors)) => errors
-                    .iter()
-                    .map(|e| {
-                        e.get("message")
-                            .and_then(Value::as_str)
-                            .unwrap_or("error")
-                            .to_owned()
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            Step::End(Some(UpstreamEvent::Failed(UpstreamError::Refused {
-                subgraph: subgraph.to_owned(),
-                errors,
-            })))
-        }
-        Some("complete") => Step::End(None),
-        Some("ping") => {
-            let _ = socket.send(Message::text(r#"{"type":"pong"}"#)).await;
-            Step::Continue
-        }
-        _ => Step::Continue,
+    #[test]
+    fn server_messages_are_parsed_by_type_and_id() {
+        assert_eq!(
+            Incoming::parse(r#"{"type":"connection_ack"}"#),
+            Some(Incoming::Ack)
+        );
+        let Some(Incoming::Next(7, payload)) =
+            Incoming::parse(r#"{"id":"7","type":"next","payload":{"data":{"a":1}}}"#)
+        else {
+            panic!("a next for 7")
+        };
+        assert_eq!(payload["data"]["a"], 1);
+        assert_eq!(
+            Incoming::parse(r#"{"id":"3","type":"error","payload":[{"message":"no"}]}"#),
+            Some(Incoming::Error(3, vec!["no".into()]))
+        );
+        assert_eq!(
+            Incoming::parse(r#"{"id":"3","type":"complete"}"#),
+            Some(Incoming::Complete(3))
+        );
+        assert_eq!(
+            Incoming::parse(r#"{"id":"x","type":"complete"}"#),
+            Some(Incoming::Other)
+        );
+        assert_eq!(Incoming::parse("not json"), None);
     }
-}
 
-fn message_type(text: &str) -> Option<String> {
-    serde_json::from_str::<Value>(text)
-        .ok()?
-        .get("type")?
-        .as_str()
-        .map(str::to_owned)
+    #[test]
+    fn subscribe_and_complete_carry_the_socket_local_id() {
+        let request = UpstreamRequest {
+            subgraph: "orders".into(),
+            url: "ws://orders/graphql".into(),
+            query: "subscription { a }".into(),
+            operation_name: Some("A".into()),
+            variables: Map::new(),
+            headers: HeaderMap::new(),
+            init_timeout: Duration::from_secs(1),
+            heartbeat: Duration::ZERO,
+        };
+        let message: Value = serde_json::from_str(&subscribe_message(12, &request)).expect("JSON");
+        assert_eq!(message["id"], "12");
+        assert_eq!(message["type"], "subscribe");
+        assert_eq!(message["payload"]["operationName"], "A");
+        assert_eq!(complete_message(12), r#"{"id":"12","type":"complete"}"#);
+    }
 }

@@ -12,6 +12,9 @@
 //! - `lifecycle`: a subgraph that dies, a failed entity fetch, limits,
 //!   shutdown.
 //! - `http`: Server-Sent Events and multipart.
+//! - `sharing`: subscriptions share subgraph sockets (bounded per socket,
+//!   never across tokens); a dying socket ends all of them; `complete`s
+//!   reach the subgraph; idle sockets close.
 //! - `auth`: the token from `connection_init` or the upgrade, verified;
 //!   expiry ends a subscription.
 //! - this file: the router on port 0 and a small WebSocket client.
@@ -24,6 +27,7 @@ mod common;
 mod auth;
 mod http;
 mod lifecycle;
+mod sharing;
 mod subgraphs;
 mod websocket;
 

@@ -166,6 +166,8 @@ pub struct Orders {
     /// What each `connection_init` carried, and each upgrade's
     /// `Authorization` header.
     pub inits: Inits,
+    /// Open WebSockets.
+    sockets: Arc<AtomicUsize>,
     kill: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -191,11 +193,14 @@ impl Orders {
         let inits = Arc::new(Mutex::new(Vec::new()));
         let (kill, killed) = watch::channel(false);
         let recorded = inits.clone();
+        let sockets = Arc::new(AtomicUsize::new(0));
+        let open = sockets.clone();
         let http_schema = schema.clone();
         let app = Router::new().route(
             "/graphql",
             get(move |headers: HeaderMap, upgrade: WebSocketUpgrade| {
                 let (schema, recorded, killed) = (schema.clone(), recorded.clone(), killed.clone());
+                let open = open.clone();
                 async move {
                     let authorization = headers
                         .get("authorization")
@@ -204,7 +209,12 @@ impl Orders {
                     upgrade
                         .protocols(["graphql-transport-ws"])
                         .on_upgrade(move |socket| {
-                            serve_socket(socket, schema, recorded, authorization, killed)
+                            open.fetch_add(1, Ordering::SeqCst);
+                            let counted = Counted(open);
+                            async move {
+                                serve_socket(socket, schema, recorded, authorization, killed).await;
+                                drop(counted);
+                            }
                         })
                 }
             })
@@ -226,8 +236,27 @@ impl Orders {
             feed,
             live,
             inits,
+            sockets,
             kill,
             task,
+        }
+    }
+
+    /// How many WebSockets are open.
+    pub fn sockets(&self) -> usize {
+        self.sockets.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` WebSockets are open (5 s at most).
+    pub async fn wait_for_sockets(&self, count: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.sockets() != count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {count} open sockets at the subgraph, got {}",
+                self.sockets()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -19,9 +19,12 @@
 //! - this file: the shop with the router in front ([`Live`]) and the cases.
 //! - `clients.rs`: a small client per protocol behind one [`Subscription`].
 //! - `relay.rs`: the TCP [`Relay`] the router reaches orders' WebSocket through.
+//! - `replicas.rs`: two `orders` processes on one nx-27017 store: a write
+//!   through one reaches a subscriber on the other.
 
 mod clients;
 mod relay;
+mod replicas;
 
 use std::time::Duration;
 
