@@ -106,22 +106,19 @@ impl Object {
     }
 
     fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| same_key(k, key))
+        self.entries.iter().position(|(k, _)| k == key)
     }
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Data> {
-        self.entries
-            .iter()
-            .find(|(k, _)| same_key(k, key))
-            .map(|(_, v)| v)
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// The value under `key`, looking first just after the key found last
     /// (`hint`): a walk in the order the keys came finds each at once.
     pub fn get_hinted(&self, key: &str, hint: &mut usize) -> Option<&Data> {
         let index = match self.entries.get(*hint) {
-            Some((k, _)) if same_key(k, key) => *hint,
+            Some((k, _)) if k == key => *hint,
             _ => self.position(key)?,
         };
         *hint = index + 1;
@@ -132,7 +129,7 @@ impl Object {
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Data> {
         self.entries
             .iter_mut()
-            .find(|(k, _)| same_key(k, key))
+            .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
 
@@ -197,13 +194,6 @@ impl Object {
             .map(|(k, v)| (k.to_string(), v.to_value()))
             .collect()
     }
-}
-
-/// Whether two object keys are equal, compared byte by byte in line: keys
-/// are a few bytes long, shorter than a call to `memcmp` costs (lookups
-/// compare a key with each of an object's keys in turn).
-fn same_key(key: &str, other: &str) -> bool {
-    key.len() == other.len() && key.bytes().zip(other.bytes()).all(|(a, b)| a == b)
 }
 
 /// Equal when both have the same keys with equal values, in any order (as

@@ -140,7 +140,7 @@ impl Merge<'_, '_> {
                     self.next += 1;
                 }
                 while let Some(&(origin, entity)) = self.places.get(self.next) {
-                    if !same_origin(origin, &self.current) {
+                    if origin != &self.current[..] {
                         break;
                     }
                     self.next += 1;
@@ -175,13 +175,6 @@ impl Merge<'_, '_> {
             _ => {}
         }
     }
-}
-
-/// Whether two origins are the same, compared in line: they are a few
-/// indexes long, shorter than a call to `memcmp` costs (the walk compares
-/// one at every object it reaches).
-fn same_origin(origin: &[usize], other: &[usize]) -> bool {
-    origin.len() == other.len() && origin.iter().zip(other).all(|(a, b)| a == b)
 }
 
 /// [`deep_merge`] of a copy of `source`, copying only what `target` lacks.
