@@ -5,10 +5,12 @@
 //! identical queries ([`SubgraphClient::fetch_shared`]), and every fetch
 //! counted in the [`Metrics`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use reqwest::Url;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -144,7 +146,35 @@ pub struct SubgraphClient {
     http: reqwest::Client,
     timeouts: Timeouts,
     in_flight: SingleFlight<FetchKey, SharedAnswer>,
+    urls: ParsedUrls,
     metrics: Option<Arc<Metrics>>,
+}
+
+/// Subgraph URLs parsed once: given the text, reqwest would parse it again
+/// (IDNA host mapping included) for every request.
+#[derive(Debug, Clone, Default)]
+struct ParsedUrls(Arc<RwLock<HashMap<String, Url>>>);
+
+impl ParsedUrls {
+    /// At most this many URLs are kept (a router has a few subgraphs).
+    const LIMIT: usize = 256;
+
+    /// `url` parsed, or `None` when it does not parse (reqwest then reports
+    /// the error for the text as before).
+    fn get(&self, url: &str) -> Option<Url> {
+        if let Ok(known) = self.0.read()
+            && let Some(parsed) = known.get(url)
+        {
+            return Some(parsed.clone());
+        }
+        let parsed = Url::parse(url).ok()?;
+        if let Ok(mut known) = self.0.write()
+            && known.len() < Self::LIMIT
+        {
+            known.insert(url.to_owned(), parsed.clone());
+        }
+        Some(parsed)
+    }
 }
 
 impl SubgraphClient {
@@ -158,6 +188,7 @@ impl SubgraphClient {
             http,
             timeouts,
             in_flight: SingleFlight::default(),
+            urls: ParsedUrls::default(),
             metrics: None,
         })
     }
@@ -197,13 +228,12 @@ impl SubgraphClient {
     ) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
         let mut headers = headers.clone();
         crate::telemetry::inject(&mut headers);
-        post(
-            self.http.clone(),
-            self.timeouts.for_subgraph(subgraph),
-            url,
-            headers,
-            body,
-        )
+        let timeout = self.timeouts.for_subgraph(subgraph);
+        let request = match self.urls.get(url) {
+            Some(parsed) => self.http.post(parsed),
+            None => self.http.post(url),
+        };
+        post(request, timeout, headers, body)
     }
 
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
@@ -268,9 +298,8 @@ impl SubgraphClient {
             Variables::plain(&Map::new()),
         )?;
         let response = post(
-            self.http.clone(),
+            self.http.post(url),
             self.timeouts.for_subgraph(subgraph),
-            url,
             HeaderMap::new(),
             body,
         )
@@ -298,17 +327,16 @@ fn request_body(
     .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))
 }
 
-/// Posts `body` to `url` and reads the GraphQL response. Owns its inputs so
-/// a shared request can outlive the caller that started it.
+/// Sends `request` (a POST to the subgraph's URL) with `body` and reads the
+/// GraphQL response. Owns its inputs so a shared request can outlive the
+/// caller that started it.
 fn post(
-    http: reqwest::Client,
+    request: reqwest::RequestBuilder,
     timeout: Duration,
-    url: &str,
     headers: HeaderMap,
     body: impl Into<reqwest::Body>,
 ) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
-    let request = http
-        .post(url)
+    let request = request
         .timeout(timeout)
         .headers(headers)
         .header(CONTENT_TYPE, "application/json")

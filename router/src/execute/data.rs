@@ -419,6 +419,21 @@ mod tests {
     }
 
     #[test]
+    fn lookups_tell_keys_of_the_same_length_apart() {
+        let Data::Object(object) =
+            Data::from(json!({ "name": 1, "body": 2, "nama": 3, "": 4, "reviews": 5 }))
+        else {
+            unreachable!()
+        };
+        assert_eq!(object.get("nama"), Some(&Data::Number(3.into())));
+        assert_eq!(object.get("body"), Some(&Data::Number(2.into())));
+        assert_eq!(object.get(""), Some(&Data::Number(4.into())));
+        assert_eq!(object.get("namb"), None);
+        assert_eq!(object.get("inStock"), None);
+        assert_eq!(object.get("reviews"), Some(&Data::Number(5.into())));
+    }
+
+    #[test]
     fn a_hinted_lookup_finds_keys_in_any_order() {
         let Data::Object(object) = Data::from(json!({ "a": 1, "b": 2, "c": 3 })) else {
             unreachable!()

@@ -129,7 +129,7 @@ fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// bytes (most of them), anything else as [`write_json`] does.
 fn write_leaf(out: &mut Vec<u8>, value: &Data) {
     match value {
-        Data::String(text) if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
+        Data::String(text) if !needs_escape(text.as_bytes()) => {
             out.reserve(text.len() + 2);
             out.push(b'"');
             out.extend_from_slice(text.as_bytes());
@@ -139,6 +139,22 @@ fn write_leaf(out: &mut Vec<u8>, value: &Data) {
         Data::Bool(false) => out.extend_from_slice(b"false"),
         _ => write_json(out, value),
     }
+}
+
+/// Whether JSON needs an escape for any of `bytes` (a quote, a backslash or
+/// a control character). Checked 32 bytes at a time without an early exit
+/// inside a chunk, so the compiler turns it into vector compares: long
+/// strings (review texts, descriptions) are most of a response's bytes.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const CHUNK: usize = 32;
+    let special = |b: &u8| (*b == b'"') | (*b == b'\\') | (*b < 0x20);
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |found, b| found | special(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(special)
 }
 
 /// Walks one operation over the merged tree.
@@ -602,11 +618,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_character_to_escape_is_found_at_any_position() {
+        for special in [b'"', b'\\', b'\n', 0x00, 0x1f] {
+            for position in 0..100 {
+                let mut text = vec![b'a'; 100];
+                text[position] = special;
+                assert!(needs_escape(&text), "{special} at {position}");
+            }
+        }
+        assert!(!needs_escape(
+            "plain text and é, ~ and } past 0x20".repeat(9).as_bytes()
+        ));
+        assert!(!needs_escape(b""));
+    }
+
+    #[test]
     fn leaves_are_written_as_the_json_serializer_writes_them() {
         let leaves = [
             Data::String("plain".into()),
             Data::String("a string longer than twenty-three bytes, plain".into()),
             Data::String("quote \" and \\ and\nnew line and \u{1} and é".into()),
+            Data::String(format!("{} and a quote \" past the first chunks", "x".repeat(70)).into()),
+            Data::String(format!("{}\u{1f}", "é".repeat(40)).into()),
+            Data::String("y".repeat(96).into()),
             Data::Bool(true),
             Data::Bool(false),
             Data::Null,
