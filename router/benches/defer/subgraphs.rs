@@ -15,14 +15,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use async_graphql::{EmptyMutation, EmptySubscription, Executor, ID, Object, Schema, SimpleObject};
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::process::{self, Launch, Process};
+use crate::process::{self, Process};
 
 /// The argument that makes the bench binary serve the subgraphs.
 pub const SERVE_FLAG: &str = "--serve-subgraphs";
@@ -196,40 +196,16 @@ impl Subgraphs {
         stderr: PathBuf,
         client: &reqwest::Client,
     ) -> anyhow::Result<Self> {
-        let port = process::free_port()?;
-        let launch = Launch {
-            program: std::env::current_exe()
-                .context("cannot find the bench binary")?
-                .into(),
-            args: vec![
+        let args = |port: u16| {
+            vec![
                 SERVE_FLAG.into(),
                 port.to_string().into(),
                 delay.as_millis().to_string().into(),
-            ],
-            env: Vec::new(),
-            dir: None,
+            ]
         };
-        let mut process = Process::start(&launch, None, stderr)?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            process
-                .check_running()
-                .context("the in-bench subgraphs did not start")?;
-            let healthy = client
-                .get(format!("http://{addr}/health"))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if healthy {
-                return Ok(Subgraphs { process, addr });
-            }
-            if Instant::now() > deadline {
-                bail!("the in-bench subgraphs did not answer on {addr} within {START_DEADLINE:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let (process, addr) =
+            process::start_serving(args, None, stderr, client, START_DEADLINE).await?;
+        Ok(Subgraphs { process, addr })
     }
 
     /// The supergraph of both, composed by this tree's composition from

@@ -5,9 +5,10 @@
 
 use std::ffi::OsString;
 use std::io::Read as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use axum::serve::ListenerExt as _;
@@ -129,6 +130,48 @@ impl Drop for Process {
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
     Ok(listener.local_addr().context("the free port")?.port())
+}
+
+/// Starts this bench binary again with `args(port)` (the in-bench
+/// subgraphs, serving on 127.0.0.1:`port`), pinned to `cpus`, and waits until
+/// it answers `GET /health` — at most `within`.
+pub async fn start_serving(
+    args: impl FnOnce(u16) -> Vec<OsString>,
+    cpus: Option<&str>,
+    stderr: PathBuf,
+    client: &reqwest::Client,
+    within: Duration,
+) -> anyhow::Result<(Process, SocketAddr)> {
+    let port = free_port()?;
+    let launch = Launch {
+        program: std::env::current_exe()
+            .context("cannot find the bench binary")?
+            .into(),
+        args: args(port),
+        env: Vec::new(),
+        dir: None,
+    };
+    let mut process = Process::start(&launch, cpus, stderr)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + within;
+    loop {
+        process
+            .check_running()
+            .context("the in-bench subgraphs did not start")?;
+        let healthy = client
+            .get(format!("http://{addr}/health"))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if healthy {
+            return Ok((process, addr));
+        }
+        if Instant::now() > deadline {
+            bail!("the in-bench subgraphs did not answer on {addr} within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The child's side of a [`Process`] that serves HTTP: `app()` (built on the

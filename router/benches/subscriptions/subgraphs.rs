@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use async_graphql::http::{WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage};
@@ -19,7 +19,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::routing::{get, post};
 use futures::{SinkExt as _, StreamExt as _};
 
-use crate::process::{self, Launch, Process};
+use crate::process::{self, Process};
 use crate::schemas::{catalog, ticker};
 
 /// The argument that makes the bench binary serve the subgraphs.
@@ -130,40 +130,16 @@ impl Subgraphs {
         stderr: PathBuf,
         client: &reqwest::Client,
     ) -> anyhow::Result<Self> {
-        let port = process::free_port()?;
-        let launch = Launch {
-            program: std::env::current_exe()
-                .context("cannot find the bench binary")?
-                .into(),
-            args: vec![
+        let args = |port: u16| {
+            vec![
                 SERVE_FLAG.into(),
                 port.to_string().into(),
                 interval.as_millis().to_string().into(),
-            ],
-            env: Vec::new(),
-            dir: None,
+            ]
         };
-        let mut process = Process::start(&launch, cpus, stderr)?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            process
-                .check_running()
-                .context("the in-bench subgraphs did not start")?;
-            let healthy = client
-                .get(format!("http://{addr}/health"))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if healthy {
-                return Ok(Subgraphs { process, addr });
-            }
-            if Instant::now() > deadline {
-                bail!("the in-bench subgraphs did not answer on {addr} within {START_DEADLINE:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let (process, addr) =
+            process::start_serving(args, cpus, stderr, client, START_DEADLINE).await?;
+        Ok(Subgraphs { process, addr })
     }
 
     /// The routing URL of subgraph `name`.
