@@ -15,12 +15,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { startDelayedRouter } from '../../router/tests/defer-client/delayed-router.mjs';
+import { freePortBase } from '../../router/tests/subscription-clients/ports.mjs';
 
 const here = import.meta.dirname;
 const targetDir = process.env.CARGO_TARGET_DIR ?? resolve(here, '../../target');
@@ -45,25 +45,6 @@ const requests = [];
 const problems = [];
 /** The WebSockets the page opened: url, frames sent, whether closed. */
 const sockets = [];
-
-function portFree(port) {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-/** A base port with it and the next four free (the local run's layout). */
-async function freePortBase() {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    let free = true;
-    for (let port = base; port < base + 5 && free; port++) free = await portFree(port);
-    if (free) return base;
-  }
-  throw new Error('no five consecutive free ports');
-}
 
 async function waitReady(url, deadlineMs) {
   const deadline = Date.now() + deadlineMs;

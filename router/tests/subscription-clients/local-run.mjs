@@ -17,7 +17,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +25,7 @@ import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client/core/
 import { createClient as createSseClient } from "graphql-sse";
 import { createClient as createWsClient } from "graphql-ws";
 import WebSocket from "ws";
+import { freePortBase } from "./ports.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../../..");
@@ -74,25 +74,6 @@ const timer = setTimeout(() => {
   console.error(`not ok - the check did not finish within ${DEADLINE} ms`);
   stop(1);
 }, DEADLINE);
-
-function portFree(port) {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once("error", () => done(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => done(true)));
-  });
-}
-
-/** A base port with it and the next four free (the local run's layout). */
-async function freePortBase() {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    let free = true;
-    for (let port = base; port < base + 5 && free; port++) free = await portFree(port);
-    if (free) return base;
-  }
-  throw new Error("no five consecutive free ports");
-}
 
 /** Starts the local run; its base URL once `/ready` answers. */
 async function startLocalRun() {
