@@ -201,6 +201,24 @@ pub(crate) fn assert_last_has_no_next(streamed: &Streamed) {
 
 pub(crate) const PAYMENTS_DELAY: Duration = Duration::from_secs(2);
 
+/// A router with the order page's deferred plans over its three fake
+/// subgraphs (answering at once), which live as long as the array.
+async fn order_page_router() -> (AppState, [FakeSubgraph; 3]) {
+    let orders = FakeSubgraph::start(orders_answer).await;
+    let payments = FakeSubgraph::start(payments_answer).await;
+    let inventory = FakeSubgraph::start(inventory_answer).await;
+    let state = router(
+        RouterSettings::default(),
+        &[
+            ("orders", &orders.url),
+            ("payments", &payments.url),
+            ("inventory", &inventory.url),
+        ],
+        order_page_plans(),
+    );
+    (state, [orders, payments, inventory])
+}
+
 #[tokio::test]
 async fn defer_on_an_entity_jump_sends_the_primary_part_before_the_slow_subgraph_answers() {
     let orders = FakeSubgraph::start(orders_answer).await;
@@ -261,18 +279,7 @@ async fn defer_on_an_entity_jump_sends_the_primary_part_before_the_slow_subgraph
 
 #[tokio::test]
 async fn a_client_without_multipart_gets_one_json_response_equal_to_the_plain_query() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let payments = FakeSubgraph::start(payments_answer).await;
-    let inventory = FakeSubgraph::start(inventory_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &payments.url),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
+    let (state, _subgraphs) = order_page_router().await;
     let plain = post(&state, page_request(ORDER_PAGE_PLAIN), None).await;
     for accept in [
         None,
@@ -297,18 +304,7 @@ async fn a_client_without_multipart_gets_one_json_response_equal_to_the_plain_qu
 
 #[tokio::test]
 async fn defer_if_false_answers_plain_json_and_if_true_streams() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let payments = FakeSubgraph::start(payments_answer).await;
-    let inventory = FakeSubgraph::start(inventory_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &payments.url),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
+    let (state, _subgraphs) = order_page_router().await;
     let query = r#"query Page($id: ID!, $later: Boolean!) {
       order(id: $id) {
         id
@@ -436,18 +432,7 @@ async fn request_dedupe_does_not_mix_a_deferred_request_with_a_plain_one() {
 
 #[tokio::test]
 async fn accept_parameters_are_read_in_any_order_and_spacing() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let payments = FakeSubgraph::start(payments_answer).await;
-    let inventory = FakeSubgraph::start(inventory_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &payments.url),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
+    let (state, _subgraphs) = order_page_router().await;
     for accept in [
         "multipart/mixed;deferSpec=20220824",
         r#"application/json, multipart/mixed; boundary="-" ; deferSpec="20220824""#,
@@ -468,18 +453,7 @@ async fn accept_parameters_are_read_in_any_order_and_spacing() {
 
 #[tokio::test]
 async fn a_query_accepting_multipart_subscriptions_and_defer_is_streamed_incrementally() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let payments = FakeSubgraph::start(payments_answer).await;
-    let inventory = FakeSubgraph::start(inventory_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &payments.url),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
+    let (state, _subgraphs) = order_page_router().await;
     let accept = r#"multipart/mixed;boundary="graphql";subscriptionSpec=1.0, multipart/mixed;deferSpec=20220824, application/json"#;
     let streamed = post(&state, page_request(ORDER_PAGE), Some(accept)).await;
     assert_eq!(
@@ -492,18 +466,7 @@ async fn a_query_accepting_multipart_subscriptions_and_defer_is_streamed_increme
 
 #[tokio::test]
 async fn a_deferred_query_over_get_is_streamed() {
-    let orders = FakeSubgraph::start(orders_answer).await;
-    let payments = FakeSubgraph::start(payments_answer).await;
-    let inventory = FakeSubgraph::start(inventory_answer).await;
-    let state = router(
-        RouterSettings::default(),
-        &[
-            ("orders", &orders.url),
-            ("payments", &payments.url),
-            ("inventory", &inventory.url),
-        ],
-        order_page_plans(),
-    );
+    let (state, _subgraphs) = order_page_router().await;
     let query: String = url_encode(ORDER_PAGE);
     let uri =
         format!("/graphql?query={query}&operationName=Page&variables=%7B%22id%22%3A%22o1%22%7D");
