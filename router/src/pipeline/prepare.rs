@@ -162,6 +162,22 @@ impl Preparer {
         operation_name: Option<&str>,
     ) -> Result<Arc<Prepared>, RequestFailure> {
         let key = plan_cache::key(query, operation_name);
+        let (query, operation_name) = (query.to_owned(), operation_name.map(str::to_owned));
+        self.cached_or_prepared(key, "preparing an operation panicked", move |preparer| {
+            preparer.prepare_uncached(&query, operation_name.as_deref())
+        })
+        .await
+    }
+
+    /// The entry under `key`, or `prepare` run on a blocking thread once a
+    /// planning turn is free (unless another request prepared it meanwhile),
+    /// then remembered; `panicked` is the error logged should it panic.
+    async fn cached_or_prepared(
+        self: &Arc<Self>,
+        key: plan_cache::Key,
+        panicked: &'static str,
+        prepare: impl FnOnce(&Preparer) -> Result<Prepared, RequestFailure> + Send + 'static,
+    ) -> Result<Arc<Prepared>, RequestFailure> {
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
@@ -176,13 +192,9 @@ impl Preparer {
         }
         self.cache_counters.miss();
         let preparer = self.clone();
-        let query = query.to_owned();
-        let operation_name = operation_name.map(str::to_owned);
-        let prepared = tokio::task::spawn_blocking(move || {
-            preparer.prepare_uncached(&query, operation_name.as_deref())
-        })
-        .await
-        .map_err(|_| Internal::logged("preparing an operation panicked"))??;
+        let prepared = tokio::task::spawn_blocking(move || prepare(&preparer))
+            .await
+            .map_err(|_| Internal::logged(panicked))??;
         Ok(self.remember(key, prepared))
     }
 
@@ -199,44 +211,36 @@ impl Preparer {
             &format!("authorized\0{text}"),
             prepared.operation_name.as_deref(),
         );
-        if let Some(hit) = self.cached(&key) {
-            return Ok(hit);
-        }
-        let _turn = self
-            .planning
-            .acquire()
-            .await
-            .map_err(|_| Internal::logged("the planning turns are closed"))?;
-        self.cache_counters.miss();
-        let preparer = self.clone();
         let (kind, introspection, operation_name) = (
             prepared.kind,
             prepared.introspection,
             prepared.operation_name.clone(),
         );
         let (defer_conditions, deferred) = (prepared.defer_conditions.clone(), prepared.deferred);
-        let filtered = tokio::task::spawn_blocking(move || {
-            let normalized = Normalized {
-                document,
-                selections: 0,
-                deferred,
-            };
-            let plan = plan::plan(preparer.planner.as_ref(), &normalized)?;
-            let estimated_bytes = 512 + 2 * text.len() + query_plan_bytes(&plan);
-            Ok::<_, RequestFailure>(Prepared {
-                document: normalized.document,
-                operation_name,
-                kind,
-                plan,
-                introspection,
-                estimated_bytes,
-                defer_conditions,
-                deferred,
-            })
-        })
+        self.cached_or_prepared(
+            key,
+            "planning an authorized operation panicked",
+            move |preparer| {
+                let normalized = Normalized {
+                    document,
+                    selections: 0,
+                    deferred,
+                };
+                let plan = plan::plan(preparer.planner.as_ref(), &normalized)?;
+                let estimated_bytes = 512 + 2 * text.len() + query_plan_bytes(&plan);
+                Ok(Prepared {
+                    document: normalized.document,
+                    operation_name,
+                    kind,
+                    plan,
+                    introspection,
+                    estimated_bytes,
+                    defer_conditions,
+                    deferred,
+                })
+            },
+        )
         .await
-        .map_err(|_| Internal::logged("planning an authorized operation panicked"))??;
-        Ok(self.remember(key, filtered))
     }
 
     /// The operation planned with its deferred fragments kept, for a client
@@ -253,28 +257,12 @@ impl Preparer {
     ) -> Result<Arc<Prepared>, RequestFailure> {
         let values = serde_json::to_string(values).unwrap_or_default();
         let key = plan_cache::key(&format!("defer\0{values}\0{query}"), operation_name);
-        if let Some(hit) = self.cached(&key) {
-            return Ok(hit);
-        }
-        let _turn = self
-            .planning
-            .acquire()
-            .await
-            .map_err(|_| Internal::logged("the planning turns are closed"))?;
-        if let Some(hit) = self.cached(&key) {
-            return Ok(hit);
-        }
-        self.cache_counters.miss();
-        let preparer = self.clone();
-        let query = query.to_owned();
-        let operation_name = operation_name.map(str::to_owned);
+        let (query, operation_name) = (query.to_owned(), operation_name.map(str::to_owned));
         let variables = variables.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
+        self.cached_or_prepared(key, "preparing an operation panicked", move |preparer| {
             preparer.prepare_with(&query, operation_name.as_deref(), Some(&variables))
         })
         .await
-        .map_err(|_| Internal::logged("preparing an operation panicked"))??;
-        Ok(self.remember(key, prepared))
     }
 
     /// Every preparation stage, on the calling thread.
