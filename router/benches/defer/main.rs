@@ -52,6 +52,8 @@ mod process;
 #[path = "../gateway/procfs.rs"]
 mod procfs;
 
+#[path = "../subscriptions/execute.rs"]
+mod execute;
 mod measure;
 mod subgraphs;
 

@@ -18,10 +18,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use async_graphql::{EmptyMutation, EmptySubscription, Executor, ID, Object, Schema, SimpleObject};
+use async_graphql::{EmptyMutation, EmptySubscription, ID, Object, Schema, SimpleObject};
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::execute::execute;
 use crate::process::{self, Process};
 
 /// The argument that makes the bench binary serve the subgraphs.
@@ -165,22 +166,6 @@ fn app(delay: Duration) -> Router {
             "/payments",
             post(move |body: axum::body::Bytes| execute(payments.clone(), body)),
         )
-}
-
-/// Executes a GraphQL request in JSON.
-async fn execute(schema: impl Executor, body: axum::body::Bytes) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(error) => {
-            return (
-                axum::http::StatusCode::BAD_REQUEST,
-                format!("not a GraphQL request: {error}"),
-            )
-                .into_response();
-        }
-    };
-    axum::Json(schema.execute(request).await).into_response()
 }
 
 /// The bench's handle on the subgraphs' process.

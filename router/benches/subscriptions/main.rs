@@ -51,6 +51,7 @@ mod process;
 #[path = "../gateway/procfs.rs"]
 mod procfs;
 
+mod execute;
 mod load;
 mod report;
 mod routers;

@@ -12,13 +12,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use async_graphql::Data;
 use async_graphql::http::{WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage};
-use async_graphql::{Data, Executor};
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::routing::{get, post};
 use futures::{SinkExt as _, StreamExt as _};
 
+use crate::execute::execute;
 use crate::process::{self, Process};
 use crate::schemas::{catalog, ticker};
 
@@ -69,22 +70,6 @@ fn app(interval: Duration) -> Router {
             "/catalog",
             post(move |body: axum::body::Bytes| execute(catalog.clone(), body)),
         )
-}
-
-/// Executes a GraphQL request in JSON.
-async fn execute(schema: impl Executor, body: axum::body::Bytes) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(error) => {
-            return (
-                axum::http::StatusCode::BAD_REQUEST,
-                format!("not a GraphQL request: {error}"),
-            )
-                .into_response();
-        }
-    };
-    axum::Json(schema.execute(request).await).into_response()
 }
 
 /// One router's WebSocket: `graphql-transport-ws` by async-graphql.
