@@ -44,6 +44,8 @@
 //! - [`metrics`]: the Prometheus registry each [`AppState`] owns.
 //! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP (off unless an
 //!   endpoint is set) and `traceparent` propagation.
+//! - [`runtime`]: the tokio runtime of the `router` binary (current-thread
+//!   on one CPU, multi-thread otherwise).
 //! - [`playground`]: the self-hosted GraphiQL page, embedded from `playground/dist`.
 //! - [`source`]: where the supergraph comes from (file, or composed and polled).
 //! - [`response`]: client-facing errors and their codes.
@@ -70,6 +72,7 @@ pub mod playground;
 pub mod ratelimit;
 pub mod request;
 pub mod response;
+pub mod runtime;
 pub mod settings;
 pub mod source;
 pub mod state;

@@ -20,7 +20,7 @@ use storefront_process::{settings, startup};
 use storefront_router::core::plan::{plan_text, plan_text_deferred};
 use storefront_router::settings::{DEFAULT_PORT, RouterSettings, parse_subgraph};
 use storefront_router::source::{self, SourceError};
-use storefront_router::telemetry;
+use storefront_router::{runtime, telemetry};
 
 /// mimalloc: the router allocates many small, short-lived values per request
 /// (JSON trees, selections), where it is markedly cheaper than the system
@@ -28,8 +28,18 @@ use storefront_router::telemetry;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let workers = runtime::workers(std::env::var(runtime::WORKERS_VARIABLE).ok().as_deref());
+    match runtime::build(workers) {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => startup::exit_code(
+            "router",
+            Err(anyhow::Error::new(error).context("cannot start the tokio runtime")),
+        ),
+    }
+}
+
+async fn run() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if startup::wants_healthcheck() {
         return startup::healthcheck(DEFAULT_PORT).await;
