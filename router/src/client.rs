@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use reqwest::Url;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::dedupe::SingleFlight;
-use crate::execute::data::Data;
+use crate::execute::data::{Data, DataSeed};
 use crate::metrics::{FetchErrorKind, Metrics};
 use crate::request::answer_headers;
 use crate::settings::Timeouts;
@@ -75,6 +76,65 @@ pub struct SubgraphResponse {
     /// `errors`, as the subgraph wrote them.
     #[serde(default)]
     pub errors: Vec<Map<String, Value>>,
+}
+
+impl SubgraphResponse {
+    /// Parses a subgraph's answer. Its text is kept (shared) by the long
+    /// strings written without escapes, which become slices of it instead
+    /// of copies ([`crate::execute::text::Text`]).
+    pub fn parse(body: Bytes) -> Result<SubgraphResponse, String> {
+        let text = String::from_utf8(Vec::from(body))
+            .map_err(|error| format!("the answer is not UTF-8: {}", error.utf8_error()))?;
+        let source = Arc::new(text);
+        let mut reader = sonic_rs::Deserializer::from_str(&source);
+        let response = ResponseSeed(&source)
+            .deserialize(&mut reader)
+            .map_err(|error| error.to_string())?;
+        reader.end().map_err(|error| error.to_string())?;
+        Ok(response)
+    }
+}
+
+/// Reads a [`SubgraphResponse`] out of `.0`'s text.
+struct ResponseSeed<'s>(&'s Arc<String>);
+
+impl<'de> DeserializeSeed<'de> for ResponseSeed<'_> {
+    type Value = SubgraphResponse;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResponseSeed<'_> {
+    type Value = SubgraphResponse;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a GraphQL response object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut response = SubgraphResponse::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "data" => {
+                    response.data = match map.next_value_seed(DataSeed(Some(self.0)))? {
+                        Data::Null => None,
+                        data => Some(data),
+                    }
+                }
+                "errors" => {
+                    response.errors = map
+                        .next_value::<Option<Vec<Map<String, Value>>>>()?
+                        .unwrap_or_default()
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(response)
+    }
 }
 
 #[derive(Serialize)]
@@ -349,13 +409,13 @@ fn post(
         let answer = request.send().await.map_err(|e| classify(e, timeout))?;
         let status = answer.status();
         let bytes = answer.bytes().await.map_err(|e| classify(e, timeout))?;
-        match sonic_rs::from_slice::<SubgraphResponse>(&bytes) {
+        match SubgraphResponse::parse(bytes) {
             Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
             _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
             Ok(_) => Err(SubgraphError::InvalidResponse(
                 "neither data nor errors".into(),
             )),
-            Err(error) => Err(SubgraphError::InvalidResponse(error.to_string())),
+            Err(error) => Err(SubgraphError::InvalidResponse(error)),
         }
     }
 }
@@ -375,5 +435,63 @@ fn classify(error: reqwest::Error, timeout: Duration) -> SubgraphError {
             connect: error.is_connect(),
             detail: text,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(text: &str) -> Result<SubgraphResponse, String> {
+        SubgraphResponse::parse(Bytes::from(text.to_owned()))
+    }
+
+    #[test]
+    fn an_answer_reads_the_same_as_serde_json_reads_it() {
+        let text = r#"{"data":{"reviews":[{"id":"1","body":"a plain body, long enough to be a slice of the answer"},{"id":"2","body":"an escaped \"body\", long enough\nto be decoded\u0021"}],"n":[1,-2.5,null,true]},"errors":[{"message":"partly","path":["reviews",1]}],"extensions":{"x":1}}"#;
+        let response = parse(text).expect("parses");
+        let expected: Value = serde_json::from_str(text).expect("valid JSON");
+        let data = response.data.expect("has data");
+        assert_eq!(data.to_value(), expected["data"]);
+        assert_eq!(
+            Value::Object(response.errors[0].clone()),
+            expected["errors"][0]
+        );
+        let bodies: Vec<bool> = (0..2)
+            .map(|i| match &data.get("reviews") {
+                Some(Data::Array(items)) => match items[i].get("body") {
+                    Some(Data::String(body)) => body.is_plain_json(),
+                    _ => panic!("body {i} is a string"),
+                },
+                _ => panic!("reviews is a list"),
+            })
+            .collect();
+        // The plain one is a slice of the answer; the escaped one was decoded.
+        assert_eq!(bodies, [true, false]);
+    }
+
+    #[test]
+    fn null_or_absent_data_is_none_and_errors_alone_are_kept() {
+        let response = parse(r#"{"data":null,"errors":[{"message":"boom"}]}"#).expect("parses");
+        assert!(response.data.is_none());
+        assert_eq!(response.errors[0]["message"], json!("boom"));
+        let response = parse(r#"{"errors":null}"#).expect("parses");
+        assert!(response.data.is_none() && response.errors.is_empty());
+    }
+
+    #[test]
+    fn answers_that_are_not_valid_json_text_are_refused() {
+        // A raw control character inside a string is not JSON: a string kept
+        // as written must never carry one to the client.
+        let raw_control =
+            "{\"data\":{\"body\":\"a long string with a raw \u{1} control character\"}}";
+        assert!(parse(raw_control).is_err());
+        assert!(parse(r#"{"data":{"a":1}"#).is_err());
+        assert!(parse(r#"{"data":{"a":1}} trailing"#).is_err());
+        assert!(parse("[1,2]").is_err());
+        let not_utf8 = SubgraphResponse::parse(Bytes::from_static(b"{\"data\":{\"a\":\"\xff\"}}"));
+        assert!(not_utf8.expect_err("refused").contains("not UTF-8"));
     }
 }

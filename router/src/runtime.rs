@@ -63,7 +63,7 @@ mod tests {
             RuntimeFlavor::CurrentThread
         );
         // Blocking work (planning a new document) still has its own threads.
-        let planned = runtime.block_on(tokio::task::spawn_blocking(|| 6 * 7));
+        let planned = runtime.block_on(async { tokio::task::spawn_blocking(|| 6 * 7).await });
         assert_eq!(planned.expect("joins"), 42);
     }
 

@@ -112,6 +112,10 @@ fn object_at_depth<'d>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(indices: &[usize]) -> crate::execute::entities::Origin {
+        indices.iter().copied().collect()
+    }
     use crate::core::plan::RequiresSelection;
     use serde_json::json;
 
@@ -146,7 +150,7 @@ mod tests {
                 Data::from(json!({ "id": "1" })),
                 Data::from(json!({ "id": "2" })),
             ],
-            origins: vec![vec![vec![0], vec![1]], vec![vec![2]]],
+            origins: vec![vec![at(&[0]), at(&[1])], vec![at(&[2])]],
         };
         let parts = split(&schema, &data, &path, batch, &[prop()]);
         assert_eq!(parts.len(), 2);
@@ -158,13 +162,13 @@ mod tests {
                 Data::from(json!({ "id": "2" }))
             ]
         );
-        assert_eq!(parts[0].1.origins, vec![vec![vec![0]], vec![vec![2]]]);
+        assert_eq!(parts[0].1.origins, vec![vec![at(&[0])], vec![at(&[2])]]);
         assert_eq!(parts[1].0["v"], json!("y"));
         assert_eq!(
             parts[1].1.representations,
             vec![Data::from(json!({ "id": "1" }))]
         );
-        assert_eq!(parts[1].1.origins, vec![vec![vec![1]]]);
+        assert_eq!(parts[1].1.origins, vec![vec![at(&[1])]]);
     }
 
     #[test]
@@ -178,7 +182,7 @@ mod tests {
         ];
         let batch = Batch {
             representations: vec![Data::from(json!({ "id": "1" }))],
-            origins: vec![vec![vec![0]]],
+            origins: vec![vec![at(&[0])]],
         };
         let parts = split(&schema, &data, &path, batch, &[prop()]);
         assert_eq!(parts[0].0["v"], Value::Null);

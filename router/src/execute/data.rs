@@ -12,16 +12,21 @@
 //! # Layout
 //! - [`Data`]: a JSON value; [`Object`]: its objects.
 //! - `Deserialize`/`Serialize`: straight from and to JSON text (sonic-rs
-//!   drives them), with no `serde_json::Value` in between.
+//!   drives them), with no `serde_json::Value` in between; [`DataSeed`]
+//!   reads a subgraph answer, keeping its long plain strings as slices of
+//!   its text ([`Text`]).
 //! - `From<Value>` and [`Data::to_value`]: the few places that meet
 //!   `serde_json` (introspection answers, variables, tests).
 
 use std::fmt;
+use std::sync::Arc;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Number, Value};
 use smol_str::SmolStr;
+
+pub use super::text::Text;
 
 /// A JSON value of the response tree.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,7 +39,7 @@ pub enum Data {
     /// A number, as JSON text gave it.
     Number(Number),
     /// A string.
-    String(SmolStr),
+    String(Text),
     /// A list.
     Array(Vec<Data>),
     /// An object.
@@ -257,7 +262,7 @@ impl Serialize for Data {
             Data::Null => serializer.serialize_unit(),
             Data::Bool(b) => serializer.serialize_bool(*b),
             Data::Number(n) => n.serialize(serializer),
-            Data::String(text) => serializer.serialize_str(text),
+            Data::String(text) => serializer.serialize_str(text.as_str()),
             Data::Array(items) => serializer.collect_seq(items),
             Data::Object(object) => object.serialize(serializer),
         }
@@ -276,13 +281,24 @@ impl Serialize for Object {
 
 impl<'de> Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(DataVisitor)
+        DataSeed(None).deserialize(deserializer)
     }
 }
 
-struct DataVisitor;
+/// Reads a [`Data`]; given the JSON text being read (`Some(source)`), its
+/// long strings written without escapes become slices of that text.
+#[derive(Clone, Copy)]
+pub struct DataSeed<'s>(pub Option<&'s Arc<String>>);
 
-impl<'de> Visitor<'de> for DataVisitor {
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Data;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_> {
     type Value = Data;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -305,8 +321,15 @@ impl<'de> Visitor<'de> for DataVisitor {
         Ok(Number::from_f64(value).map_or(Data::Null, Data::Number))
     }
 
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Data, E> {
+        Ok(Data::String(match self.0 {
+            Some(source) => Text::from_source(source, value),
+            None => value.into(),
+        }))
+    }
+
     fn visit_str<E>(self, value: &str) -> Result<Data, E> {
-        Ok(Data::String(SmolStr::new(value)))
+        Ok(Data::String(value.into()))
     }
 
     fn visit_string<E>(self, value: String) -> Result<Data, E> {
@@ -318,7 +341,7 @@ impl<'de> Visitor<'de> for DataVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
-        Deserialize::deserialize(deserializer)
+        self.deserialize(deserializer)
     }
 
     fn visit_unit<E>(self) -> Result<Data, E> {
@@ -327,7 +350,7 @@ impl<'de> Visitor<'de> for DataVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Data::Array(items))
@@ -336,7 +359,7 @@ impl<'de> Visitor<'de> for DataVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
         let mut object = Object::with_capacity(map.size_hint().unwrap_or(4).min(64));
         while let Some(Key(key)) = map.next_key()? {
-            let value = map.next_value()?;
+            let value = map.next_value_seed(self)?;
             // A key given twice keeps the last value, as serde_json does.
             object.insert(key, value);
         }

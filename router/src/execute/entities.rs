@@ -8,13 +8,16 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use apollo_compiler::Schema;
 use apollo_compiler::collections::HashMap;
 
+use smallvec::SmallVec;
+
 use super::data::{Data, Object};
 use crate::core::plan::{PathElement, RequiresSelection, TypenameRewrite};
 use crate::response::PathSegment;
 
 /// Where an object was found: the list index of every list stepped through
-/// on the way down the flatten path (keys are the path's own).
-pub type Origin = Vec<usize>;
+/// on the way down the flatten path (keys are the path's own); inline up to
+/// four lists deep, so collecting objects allocates nothing per object.
+pub type Origin = SmallVec<[usize; 4]>;
 
 /// The unique representations for one `_entities` request.
 #[derive(Debug, Default)]
@@ -47,7 +50,7 @@ pub fn collect_rewritten(
     rewrites: &[TypenameRewrite],
 ) -> Batch {
     let mut objects = Vec::new();
-    objects_at(data, path, &mut Vec::new(), &mut objects);
+    objects_at(data, path, &mut Origin::new(), &mut objects);
     let mut batch = Batch::default();
     // Representations by hash; equal ones are compared in full.
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::default();
@@ -378,6 +381,10 @@ fn select_value(value: &Data, selections: &[RequiresSelection]) -> Option<Data> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(indices: &[usize]) -> Origin {
+        Origin::from_slice(indices)
+    }
     use serde_json::json;
 
     fn user_key() -> Vec<RequiresSelection> {
@@ -420,7 +427,7 @@ mod tests {
         ];
         let batch = collect(&schema(), &data, &path, &user_key());
         assert_eq!(batch.representations.len(), 2);
-        assert_eq!(batch.origins[0], [vec![0], vec![2]]);
+        assert_eq!(batch.origins[0], [at(&[0]), at(&[2])]);
         assert_eq!(
             serde_json::to_value(origin_path(&data, &path, &batch.origins[0][1])).expect("json"),
             json!(["orders", 2, "buyer"])
@@ -440,7 +447,7 @@ mod tests {
             reps(&batch),
             vec![json!({ "__typename": "User", "id": "1" })]
         );
-        assert_eq!(batch.origins, vec![vec![vec![0], vec![2]]]);
+        assert_eq!(batch.origins, vec![vec![at(&[0]), at(&[2])]]);
 
         // A compound key with a nested field takes the general path.
         let leaf = |name: &str| RequiresSelection::Field {
@@ -472,7 +479,7 @@ mod tests {
                 json!({ "__typename": "User", "org": { "id": "b" } }),
             ]
         );
-        assert_eq!(batch.origins[0], vec![vec![0], vec![2]]);
+        assert_eq!(batch.origins[0], vec![at(&[0]), at(&[2])]);
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn merge_in_one_walk(
         entities,
         places: places_in_walk_order(origins),
         next: 0,
-        current: Vec::new(),
+        current: Origin::new(),
     };
     merge.walk(data, path);
 }
@@ -213,6 +213,10 @@ pub fn deep_merge(target: &mut Data, source: Data) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(indices: &[usize]) -> crate::execute::entities::Origin {
+        indices.iter().copied().collect()
+    }
     use crate::execute::entities::origin_path;
     use serde_json::json;
 
@@ -227,7 +231,7 @@ mod tests {
             PathElement::Key("b".into()),
         ];
         // A list reached without `@` (a.1.b is an object, a.0.b a list) is walked too.
-        let origins = vec![vec![vec![0, 0], vec![1]], vec![vec![0, 1]]];
+        let origins = vec![vec![at(&[0, 0]), at(&[1])], vec![at(&[0, 1])]];
         merge_entities(
             &mut data,
             &path,

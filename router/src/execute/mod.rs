@@ -9,6 +9,8 @@
 //!   side).
 //! - [`data`]: the response tree's values (parsed from subgraph answers,
 //!   merged here, walked by the formatter).
+//! - [`text`]: the tree's strings (long plain ones are slices of the
+//!   subgraph answer they came in).
 //! - [`entities`]: representations for a flatten fetch (select, deduplicate)
 //!   and merging `_entities` results back where they came from.
 //!
@@ -24,6 +26,7 @@ mod context;
 pub mod data;
 pub mod entities;
 pub mod merge;
+pub mod text;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -449,7 +452,10 @@ async fn run_entity_batch(
                 // which must not replace the concrete type already known.
                 if let Data::Object(object) = entity
                     && let Some(Data::String(typename)) = object.get("__typename")
-                    && fetch.input_rewrites.iter().any(|r| r.set_to == *typename)
+                    && fetch
+                        .input_rewrites
+                        .iter()
+                        .any(|r| r.set_to == typename.as_str())
                 {
                     object.remove("__typename");
                 }
@@ -610,6 +616,10 @@ pub(crate) fn subgraph_error(
 mod tests {
     use super::*;
 
+    fn at(indices: &[usize]) -> crate::execute::entities::Origin {
+        indices.iter().copied().collect()
+    }
+
     #[test]
     fn entity_error_paths_point_at_the_first_origin() {
         let data = Data::from(serde_json::json!({ "orders": [{}, {}, { "node": {} }] }));
@@ -618,7 +628,7 @@ mod tests {
             PathElement::List,
             PathElement::Key("node".into()),
         ];
-        let origins = vec![vec![vec![0]], vec![vec![2], vec![1]]];
+        let origins = vec![vec![at(&[0])], vec![at(&[2]), at(&[1])]];
         let path = [
             PathSegment::Key("_entities".into()),
             PathSegment::Index(1),

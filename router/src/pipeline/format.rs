@@ -129,7 +129,7 @@ fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// bytes (most of them), anything else as [`write_json`] does.
 fn write_leaf(out: &mut Vec<u8>, value: &Data) {
     match value {
-        Data::String(text) if !needs_escape(text.as_bytes()) => {
+        Data::String(text) if text.is_plain_json() || !needs_escape(text.as_bytes()) => {
             out.reserve(text.len() + 2);
             out.push(b'"');
             out.extend_from_slice(text.as_bytes());
@@ -647,7 +647,20 @@ mod tests {
             Data::Number(serde_json::Number::from(-12)),
             Data::Number(serde_json::Number::from_f64(2.5).expect("finite")),
         ];
-        for leaf in leaves {
+        // Strings as a subgraph answer hands them over: kept as written
+        // (long and plain) or decoded (escaped).
+        let answer = r#"{"data":{"s":["a plain string, long enough to be kept as written, é","an escaped \"string\", long enough to be kept\u0001decoded"]}}"#;
+        let parsed = crate::client::SubgraphResponse::parse(answer.as_bytes().to_vec().into())
+            .expect("parses")
+            .data
+            .and_then(|data| match data.get("s") {
+                Some(Data::Array(items)) => Some(items.clone()),
+                _ => None,
+            })
+            .expect("two strings");
+        assert!(matches!(&parsed[0], Data::String(text) if text.is_plain_json()));
+        assert!(matches!(&parsed[1], Data::String(text) if !text.is_plain_json()));
+        for leaf in leaves.into_iter().chain(parsed) {
             let mut fast = Vec::new();
             write_leaf(&mut fast, &leaf);
             let mut slow = Vec::new();
