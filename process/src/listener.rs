@@ -275,11 +275,27 @@ async fn connection(
     // When the connection last had no request in flight (`None` while one is).
     let mut idle_since = Some(Instant::now());
     let mut closing = false;
+    // The waits below live across iterations: the connection task is woken
+    // for every step of every request it serves, and each wake polls every
+    // branch, so they are registered once rather than made anew each time.
+    let idle = activity.idle.notified();
+    tokio::pin!(idle);
+    let head_timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(head_timer);
+    let idle_timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(idle_timer);
+    // The `idle_since` the timers are set for.
+    let mut timers_since = None;
     loop {
-        let idle_deadline = idle_since.map(|since| since + timeouts.idle);
-        let head_deadline = idle_since
-            .filter(|_| !activity.multiplexed.load(Ordering::Acquire))
-            .map(|since| since + timeouts.header_read);
+        if idle_since != timers_since {
+            if let Some(since) = idle_since {
+                head_timer.as_mut().reset(since + timeouts.header_read);
+                idle_timer.as_mut().reset(since + timeouts.idle);
+            }
+            timers_since = idle_since;
+        }
+        let head_armed = idle_since.is_some() && !activity.multiplexed.load(Ordering::Acquire);
+        let idle_armed = idle_since.is_some() && !closing;
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
@@ -291,10 +307,11 @@ async fn connection(
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = activity.idle.notified() => {
+            () = idle.as_mut() => {
+                idle.set(activity.idle.notified());
                 idle_since = Some(Instant::now());
             }
-            () = sleep_until(head_deadline) => {
+            () = head_timer.as_mut(), if head_armed => {
                 if activity.in_flight.load(Ordering::Acquire) == 0 {
                     // Nothing in flight, so nothing to finish: whatever part
                     // of a request head arrived is dropped with the socket.
@@ -303,7 +320,7 @@ async fn connection(
                 }
                 idle_since = None;
             }
-            () = sleep_until(idle_deadline), if !closing => {
+            () = idle_timer.as_mut(), if idle_armed => {
                 if activity.in_flight.load(Ordering::Acquire) == 0 {
                     tracing::debug!("closing an idle connection");
                     closing = true;
@@ -316,13 +333,6 @@ async fn connection(
         if idle_since.is_some() && activity.in_flight.load(Ordering::Acquire) > 0 {
             idle_since = None;
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 

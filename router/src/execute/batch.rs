@@ -58,9 +58,18 @@ pub(super) struct Share {
     /// members' shares when no other request shares it).
     pub response: Arc<SubgraphResponse>,
     /// The member's entities, one per representation of its own, in order
-    /// (`None`: the answer has no `_entities` list). Each is the answer's
-    /// own where only this member asked for it, a copy where others did too.
-    pub entities: Option<Vec<Data>>,
+    /// (`None`: the answer has no `_entities` list).
+    pub entities: Option<MemberEntities>,
+}
+
+/// Where a member's entities are.
+pub(super) enum MemberEntities {
+    /// Its own: moved out of an answer no other request holds (each the
+    /// answer's own where only this member asked for it, else a copy).
+    Owned(Vec<Data>),
+    /// Positions in the `_entities` list of an answer other requests share
+    /// too: read in place, copied only into the member's tree.
+    InAnswer(Vec<usize>),
 }
 
 /// What a leader sends: the batch's operation (when its group merges
@@ -323,8 +332,10 @@ fn missing() -> SubgraphError {
 }
 
 /// Splits `answer` into one share per member (its positions in the batch;
-/// `None`: every entity, in order). An entity only one member asked for is
-/// moved to it when no other request shares the answer.
+/// `None`: every entity, in order). When no other request shares the
+/// answer, its entities are moved out (an entity only one member asked for
+/// to that member, the others copied); otherwise members read theirs in the
+/// shared answer.
 fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Shared> {
     let mut response = match answer {
         Ok(response) => response,
@@ -359,7 +370,7 @@ fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Shared> {
         .iter()
         .map(|member| {
             let entities = match (&mut owned, shared) {
-                (Some(entities), _) => Some(
+                (Some(entities), _) => Some(MemberEntities::Owned(
                     positions(member)
                         .into_iter()
                         .map(|p| match uses.get_mut(p) {
@@ -374,13 +385,8 @@ fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Shared> {
                             None => Data::Null,
                         })
                         .collect(),
-                ),
-                (None, Some(entities)) => Some(
-                    positions(member)
-                        .into_iter()
-                        .map(|p| entities.get(p).cloned().unwrap_or(Data::Null))
-                        .collect(),
-                ),
+                )),
+                (None, Some(_)) => Some(MemberEntities::InAnswer(positions(member))),
                 (None, None) => None,
             };
             Ok(Share {

@@ -63,10 +63,10 @@ pub fn merge_entities(
 pub fn merge_shared_entities(
     data: &mut Data,
     path: &[PathElement],
-    entities: &[Data],
+    entities: Vec<&Data>,
     origins: &[Vec<Origin>],
 ) {
-    let entities = Entities::Shared(entities.iter().collect());
+    let entities = Entities::Shared(entities);
     merge_in_one_walk(data, path, entities, origins);
 }
 

@@ -39,7 +39,7 @@ use crate::client::{SubgraphClient, SubgraphError, SubgraphResponse, Variables};
 use crate::core::plan::{FetchNode, FlattenNode, OperationKind, PathElement, PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::response::{GraphqlError, PathSegment, codes};
-use batch::Batcher;
+use batch::{Batcher, MemberEntities};
 use data::{Data, Object};
 
 /// What one execution needs besides the plan.
@@ -434,6 +434,7 @@ async fn run_entity_batch(
             if let Some(Data::Array(entities)) =
                 shared.data.as_ref().and_then(|data| data.get("_entities"))
             {
+                let entities = entities.iter().collect();
                 merge::merge_shared_entities(&mut tree, &flatten.path, entities, &origins);
             }
             return;
@@ -526,8 +527,27 @@ async fn run_batched(
         }
     }
     state.sink().errors.extend(errors);
-    if let Some(entities) = share.entities {
-        merge::merge_entities(&mut tree, &flatten.path, entities, &origins);
+    match share.entities {
+        Some(MemberEntities::Owned(entities)) => {
+            merge::merge_entities(&mut tree, &flatten.path, entities, &origins);
+        }
+        Some(MemberEntities::InAnswer(positions)) => {
+            let all = match share
+                .response
+                .data
+                .as_ref()
+                .and_then(|d| d.get("_entities"))
+            {
+                Some(Data::Array(all)) => all.as_slice(),
+                _ => &[],
+            };
+            let entities = positions
+                .iter()
+                .map(|&p| all.get(p).unwrap_or(&Data::Null))
+                .collect();
+            merge::merge_shared_entities(&mut tree, &flatten.path, entities, &origins);
+        }
+        None => {}
     }
 }
 
