@@ -146,6 +146,10 @@ fn flat_keys(requires: &[RequiresSelection]) -> Option<FlatKeys<'_>> {
         .collect()
 }
 
+/// The (name, value) pairs of a flat representation: inline for keys of up
+/// to four fields, so looking an object's up allocates nothing.
+type Leaves<'r, 'o> = SmallVec<[(&'r str, &'o Data); 4]>;
+
 /// The representation `object` would get under flat `keys`, as (name,
 /// value) pairs: `Some(None)` when it gets none (no fragment applies, or a
 /// key field is missing), `None` when more than one fragment applies (the
@@ -154,7 +158,7 @@ fn flat_leaves<'o, 'r>(
     schema: &Schema,
     object: &'o Object,
     keys: &FlatKeys<'r>,
-) -> Option<Option<Vec<(&'r str, &'o Data)>>> {
+) -> Option<Option<Leaves<'r, 'o>>> {
     let typename = object.get("__typename").and_then(Data::as_str);
     let mut applying = keys.iter().filter(|(condition, _)| {
         typename.is_some_and(|t| t == *condition || schema.is_subtype(condition, t))

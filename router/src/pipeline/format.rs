@@ -32,6 +32,7 @@ use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::Internal;
+use super::prepare::ResponseSize;
 use crate::core::normalize::defer_id;
 use crate::execute::Executed;
 use crate::execute::data::{Data, Object};
@@ -84,6 +85,7 @@ pub fn response_body(
     variables: &Map<String, Value>,
     executed: &Executed,
     extensions: &Map<String, Value>,
+    size: &ResponseSize,
 ) -> Result<Vec<u8>, Internal> {
     let mut formatter = Formatter::new(
         schema,
@@ -92,24 +94,27 @@ pub fn response_body(
         &executed.errors,
         executed.fetch_failed,
     );
-    let mut data = Vec::with_capacity(4096);
-    formatter.format_operation(operation, &executed.data, &mut data);
+    // The data is written in place; errors, known only once it is, go
+    // before it (as the spec advises), which then costs a copy.
+    let mut body = Vec::with_capacity(size.hint());
+    body.extend_from_slice(br#"{"data":"#);
+    formatter.format_operation(operation, &executed.data, &mut body);
     let serialized = || Internal::logged("the response could not be serialized");
-    let mut body = Vec::with_capacity(data.len() + 64);
-    body.push(b'{');
     if !executed.errors.is_empty() || !formatter.errors.is_empty() {
-        body.extend_from_slice(br#""errors":"#);
-        sonic_rs::to_writer(&mut body, &Errors(&executed.errors, &formatter.errors))
+        let mut errors = Vec::with_capacity(body.len() + 1024);
+        errors.extend_from_slice(br#"{"errors":"#);
+        sonic_rs::to_writer(&mut errors, &Errors(&executed.errors, &formatter.errors))
             .map_err(|_| serialized())?;
-        body.push(b',');
+        errors.push(b',');
+        errors.extend_from_slice(body.get(1..).unwrap_or_default());
+        body = errors;
     }
-    body.extend_from_slice(br#""data":"#);
-    body.extend_from_slice(&data);
     if !extensions.is_empty() {
         body.extend_from_slice(br#","extensions":"#);
         sonic_rs::to_writer(&mut body, extensions).map_err(|_| serialized())?;
     }
     body.push(b'}');
+    size.remember(body.len());
     Ok(body)
 }
 

@@ -387,6 +387,7 @@ impl Engine {
             &variables.json,
             &executed,
             &extensions,
+            &prepared.response_size,
         )?;
         Ok(Answered {
             body: Bytes::from(body),

@@ -4,6 +4,7 @@
 //! blocking thread, at most `planning_concurrency` at once, so a slow plan
 //! never holds up `/health` or cached operations.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use apollo_compiler::ExecutableDocument;
@@ -44,6 +45,31 @@ pub struct Prepared {
     pub deferred: usize,
     /// The estimated memory the entry holds, in bytes (for the cache).
     pub estimated_bytes: usize,
+    /// How long its last response body was: the next one's buffer starts
+    /// that big instead of growing (and being copied) step by step.
+    pub response_size: ResponseSize,
+}
+
+/// The size of an operation's last response body, in bytes.
+#[derive(Debug, Default)]
+pub struct ResponseSize(AtomicUsize);
+
+impl ResponseSize {
+    /// Responses are assumed at least this big.
+    const MIN: usize = 4096;
+    /// A hint never reserves more than this (one huge answer must not make
+    /// every later one hold as much).
+    const MAX: usize = 4 << 20;
+
+    /// The capacity to start a response body with.
+    pub fn hint(&self) -> usize {
+        self.0.load(Ordering::Relaxed).clamp(Self::MIN, Self::MAX)
+    }
+
+    /// Remembers a response body's length (plus a little room for errors).
+    pub fn remember(&self, len: usize) {
+        self.0.store(len + len / 16, Ordering::Relaxed);
+    }
 }
 
 /// Roughly what one normalised selection costs in memory (the node, its
@@ -237,6 +263,7 @@ impl Preparer {
                     estimated_bytes,
                     defer_conditions,
                     deferred,
+                    response_size: ResponseSize::default(),
                 })
             },
         )
@@ -315,6 +342,7 @@ impl Preparer {
             introspection,
             estimated_bytes,
             defer_conditions,
+            response_size: ResponseSize::default(),
         })
     }
 }

@@ -275,6 +275,7 @@ async fn respond(
         &running.variables,
         &executed,
         &Map::new(),
+        &running.prepared.response_size,
     )?;
     Ok(Bytes::from(body))
 }
