@@ -10,8 +10,13 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use reqwest::Url;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Full};
+use hyper::Uri;
+use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -200,50 +205,74 @@ struct FetchKey {
     body: Bytes,
 }
 
+/// The HTTP client under [`SubgraphClient`]: hyper's pooled client over
+/// plain TCP or rustls (Mozilla's roots), HTTP/1.1.
+type Http = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 /// Sends subgraph operations over one shared connection pool.
 #[derive(Debug, Clone)]
 pub struct SubgraphClient {
-    http: reqwest::Client,
+    http: Http,
     timeouts: Timeouts,
     in_flight: SingleFlight<FetchKey, SharedAnswer>,
     urls: ParsedUrls,
     metrics: Option<Arc<Metrics>>,
 }
 
-/// Subgraph URLs parsed once: given the text, reqwest would parse it again
-/// (IDNA host mapping included) for every request.
+/// Subgraph URLs parsed once, by their text.
 #[derive(Debug, Clone, Default)]
-struct ParsedUrls(Arc<RwLock<HashMap<String, Url>>>);
+struct ParsedUrls(Arc<RwLock<HashMap<String, Uri>>>);
 
 impl ParsedUrls {
     /// At most this many URLs are kept (a router has a few subgraphs).
     const LIMIT: usize = 256;
 
-    /// `url` parsed, or `None` when it does not parse (reqwest then reports
-    /// the error for the text as before).
-    fn get(&self, url: &str) -> Option<Url> {
+    /// `url` parsed; an error names a URL that is not one.
+    fn get(&self, url: &str) -> Result<Uri, SubgraphError> {
         if let Ok(known) = self.0.read()
             && let Some(parsed) = known.get(url)
         {
-            return Some(parsed.clone());
+            return Ok(parsed.clone());
         }
-        let parsed = Url::parse(url).ok()?;
+        let parsed = url
+            .parse::<Uri>()
+            .ok()
+            .filter(|uri| uri.host().is_some())
+            .ok_or_else(|| SubgraphError::Transport {
+                connect: true,
+                detail: format!("the subgraph URL `{url}` is not a valid http(s) URL"),
+            })?;
         if let Ok(mut known) = self.0.write()
             && known.len() < Self::LIMIT
         {
             known.insert(url.to_owned(), parsed.clone());
         }
-        Some(parsed)
+        Ok(parsed)
     }
 }
 
+/// Why the [`SubgraphClient`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up TLS for subgraph requests: {0}")]
+pub struct ClientBuildError(#[from] rustls::Error);
+
 impl SubgraphClient {
-    /// A client with `timeouts`.
-    pub fn new(timeouts: Timeouts) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+    /// A client with `timeouts`: connections kept alive for reuse up to 90 s
+    /// idle, `TCP_NODELAY`, no proxy, redirects not followed (an answer must
+    /// come from the subgraph's URL).
+    pub fn new(timeouts: Timeouts) -> Result<Self, ClientBuildError> {
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .build()?;
+            .pool_timer(TokioTimer::new())
+            .build(connector);
         Ok(SubgraphClient {
             http,
             timeouts,
@@ -284,16 +313,13 @@ impl SubgraphClient {
         subgraph: &str,
         url: &str,
         headers: &HeaderMap,
-        body: impl Into<reqwest::Body>,
+        body: Bytes,
     ) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
         let mut headers = headers.clone();
         crate::telemetry::inject(&mut headers);
         let timeout = self.timeouts.for_subgraph(subgraph);
-        let request = match self.urls.get(url) {
-            Some(parsed) => self.http.post(parsed),
-            None => self.http.post(url),
-        };
-        post(request, timeout, headers, body)
+        let url = self.urls.get(url);
+        post(self.http.clone(), url, timeout, headers, body)
     }
 
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
@@ -307,7 +333,7 @@ impl SubgraphClient {
         variables: Variables<'_>,
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
-        let body = request_body(query, operation_name, variables)?;
+        let body = Bytes::from(request_body(query, operation_name, variables)?);
         let request = self.request(subgraph, url, headers, body);
         self.measured(subgraph, request).await
     }
@@ -358,10 +384,11 @@ impl SubgraphClient {
             Variables::plain(&Map::new()),
         )?;
         let response = post(
-            self.http.post(url),
+            self.http.clone(),
+            self.urls.get(url),
             self.timeouts.for_subgraph(subgraph),
             HeaderMap::new(),
-            body,
+            Bytes::from(body),
         )
         .await?;
         response
@@ -387,28 +414,52 @@ fn request_body(
     .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))
 }
 
-/// Sends `request` (a POST to the subgraph's URL) with `body` and reads the
-/// GraphQL response. Owns its inputs so a shared request can outlive the
+/// POSTs `body` to `url` with `headers` and reads the GraphQL response,
+/// all within `timeout`. Owns its inputs so a shared request can outlive the
 /// caller that started it.
 fn post(
-    request: reqwest::RequestBuilder,
+    http: Http,
+    url: Result<Uri, SubgraphError>,
     timeout: Duration,
     headers: HeaderMap,
-    body: impl Into<reqwest::Body>,
+    body: Bytes,
 ) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
-    let request = request
-        .timeout(timeout)
-        .headers(headers)
-        .header(CONTENT_TYPE, "application/json")
-        .header(
-            ACCEPT,
-            "application/graphql-response+json, application/json;q=0.9",
-        )
-        .body(body);
     async move {
-        let answer = request.send().await.map_err(|e| classify(e, timeout))?;
-        let status = answer.status();
-        let bytes = answer.bytes().await.map_err(|e| classify(e, timeout))?;
+        let mut request = hyper::Request::post(url?)
+            .body(Full::new(body))
+            .map_err(|error| SubgraphError::Transport {
+                connect: true,
+                detail: chain(&error),
+            })?;
+        *request.headers_mut() = headers;
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        request.headers_mut().insert(
+            ACCEPT,
+            HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
+        );
+        let exchange =
+            async {
+                let answer =
+                    http.request(request)
+                        .await
+                        .map_err(|error| SubgraphError::Transport {
+                            connect: error.is_connect(),
+                            detail: chain(&error),
+                        })?;
+                let status = answer.status();
+                let body = answer.into_body().collect().await.map_err(|error| {
+                    SubgraphError::Transport {
+                        connect: false,
+                        detail: chain(&error),
+                    }
+                })?;
+                Ok::<_, SubgraphError>((status, body.to_bytes()))
+            };
+        let (status, bytes) = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| SubgraphError::Timeout(timeout))??;
         match SubgraphResponse::parse(bytes) {
             Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
             _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
@@ -420,22 +471,16 @@ fn post(
     }
 }
 
-fn classify(error: reqwest::Error, timeout: Duration) -> SubgraphError {
-    if error.is_timeout() {
-        SubgraphError::Timeout(timeout)
-    } else {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        SubgraphError::Transport {
-            connect: error.is_connect(),
-            detail: text,
-        }
+/// `error` and its causes, as one line (logged; it names hosts).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
+    text
 }
 
 #[cfg(test)]
@@ -493,5 +538,142 @@ mod tests {
         assert!(parse("[1,2]").is_err());
         let not_utf8 = SubgraphResponse::parse(Bytes::from_static(b"{\"data\":{\"a\":\"\xff\"}}"));
         assert!(not_utf8.expect_err("refused").contains("not UTF-8"));
+    }
+
+    /// Serves `app` on a free local port; its base URL.
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let address = listener.local_addr().expect("has an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}")
+    }
+
+    fn client() -> SubgraphClient {
+        SubgraphClient::new(Timeouts::default()).expect("builds")
+    }
+
+    async fn fetch(client: &SubgraphClient, url: &str) -> Result<SubgraphResponse, SubgraphError> {
+        let variables = Map::new();
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("Bearer t"));
+        client
+            .fetch(
+                "s",
+                url,
+                "{ a }",
+                None,
+                Variables::plain(&variables),
+                &headers,
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_query_is_posted_as_json_with_the_forwarded_headers() {
+        use axum::routing::post;
+        let app = axum::Router::new().route(
+            "/graphql",
+            post(|headers: HeaderMap, body: String| async move {
+                let seen = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                axum::Json(json!({ "data": {
+                    "body": body,
+                    "contentType": seen("content-type"),
+                    "accept": seen("accept"),
+                    "authorization": seen("authorization"),
+                    "host": seen("host"),
+                }}))
+            }),
+        );
+        let base = serve(app).await;
+        let answer = fetch(&client(), &format!("{base}/graphql"))
+            .await
+            .expect("answers");
+        let data = answer.data.expect("has data").to_value();
+        assert_eq!(data["body"], json!(r#"{"query":"{ a }"}"#));
+        assert_eq!(data["contentType"], json!("application/json"));
+        assert_eq!(
+            data["accept"],
+            json!("application/graphql-response+json, application/json;q=0.9")
+        );
+        assert_eq!(data["authorization"], json!("Bearer t"));
+        assert_eq!(data["host"], json!(base.trim_start_matches("http://")));
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        use axum::routing::post;
+        let app = axum::Router::new()
+            .route(
+                "/graphql",
+                post(|| async {
+                    (
+                        axum::http::StatusCode::TEMPORARY_REDIRECT,
+                        [("location", "/elsewhere")],
+                    )
+                }),
+            )
+            .route(
+                "/elsewhere",
+                post(|| async { axum::Json(json!({ "data": { "a": 1 } })) }),
+            );
+        let base = serve(app).await;
+        let failed = fetch(&client(), &format!("{base}/graphql")).await;
+        assert!(
+            matches!(failed, Err(SubgraphError::Status(307))),
+            "{failed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn urls_that_cannot_be_reached_or_are_not_urls_are_connect_failures() {
+        // A port nobody listens on: bind one, then let it go.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let port = listener.local_addr().expect("has an address").port();
+        drop(listener);
+        let client = client();
+        let refused = fetch(&client, &format!("http://127.0.0.1:{port}/graphql")).await;
+        assert!(
+            matches!(
+                &refused,
+                Err(SubgraphError::Transport { connect: true, .. })
+            ),
+            "{refused:?}"
+        );
+        let not_a_url = fetch(&client, "not a url").await;
+        match not_a_url {
+            Err(SubgraphError::Transport {
+                connect: true,
+                detail,
+            }) => {
+                assert!(detail.contains("`not a url`"), "{detail}");
+            }
+            other => panic!("expected a connect failure, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn https_urls_speak_tls() {
+        // A plain-HTTP server behind an https:// URL: the TLS handshake fails,
+        // which shows the request went through TLS rather than in the clear.
+        let base = serve(axum::Router::new()).await;
+        let https = base.replacen("http://", "https://", 1);
+        let failed = fetch(&client(), &format!("{https}/graphql")).await;
+        match failed {
+            Err(SubgraphError::Transport {
+                connect: true,
+                detail,
+            }) => {
+                assert!(!detail.is_empty());
+            }
+            other => panic!("expected a TLS failure, got {other:?}"),
+        }
     }
 }

@@ -45,7 +45,7 @@ struct Shared {
 pub enum BuildError {
     /// The subgraph client could not be built.
     #[error("cannot build the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    Client(#[from] crate::client::ClientBuildError),
     /// JWT authentication could not be set up (a key file, an algorithm).
     #[error("cannot set up JWT authentication: {0}")]
     Authentication(#[from] auth::SetupError),
