@@ -417,57 +417,57 @@ fn request_body(
 /// POSTs `body` to `url` with `headers` and reads the GraphQL response,
 /// all within `timeout`. Owns its inputs so a shared request can outlive the
 /// caller that started it.
-fn post(
+async fn post(
     http: Http,
     url: Result<Uri, SubgraphError>,
     timeout: Duration,
     headers: HeaderMap,
     body: Bytes,
-) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
-    async move {
-        let mut request = hyper::Request::post(url?)
-            .body(Full::new(body))
+) -> Result<SubgraphResponse, SubgraphError> {
+    let mut request = hyper::Request::post(url?)
+        .body(Full::new(body))
+        .map_err(|error| SubgraphError::Transport {
+            connect: true,
+            detail: chain(&error),
+        })?;
+    *request.headers_mut() = headers;
+    request
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    request.headers_mut().insert(
+        ACCEPT,
+        HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
+    );
+    let exchange = async {
+        let answer = http
+            .request(request)
+            .await
             .map_err(|error| SubgraphError::Transport {
-                connect: true,
+                connect: error.is_connect(),
                 detail: chain(&error),
             })?;
-        *request.headers_mut() = headers;
-        request
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        request.headers_mut().insert(
-            ACCEPT,
-            HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
-        );
-        let exchange =
-            async {
-                let answer =
-                    http.request(request)
-                        .await
-                        .map_err(|error| SubgraphError::Transport {
-                            connect: error.is_connect(),
-                            detail: chain(&error),
-                        })?;
-                let status = answer.status();
-                let body = answer.into_body().collect().await.map_err(|error| {
-                    SubgraphError::Transport {
-                        connect: false,
-                        detail: chain(&error),
-                    }
+        let status = answer.status();
+        let body =
+            answer
+                .into_body()
+                .collect()
+                .await
+                .map_err(|error| SubgraphError::Transport {
+                    connect: false,
+                    detail: chain(&error),
                 })?;
-                Ok::<_, SubgraphError>((status, body.to_bytes()))
-            };
-        let (status, bytes) = tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| SubgraphError::Timeout(timeout))??;
-        match SubgraphResponse::parse(bytes) {
-            Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
-            _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
-            Ok(_) => Err(SubgraphError::InvalidResponse(
-                "neither data nor errors".into(),
-            )),
-            Err(error) => Err(SubgraphError::InvalidResponse(error)),
-        }
+        Ok::<_, SubgraphError>((status, body.to_bytes()))
+    };
+    let (status, bytes) = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| SubgraphError::Timeout(timeout))??;
+    match SubgraphResponse::parse(bytes) {
+        Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
+        _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
+        Ok(_) => Err(SubgraphError::InvalidResponse(
+            "neither data nor errors".into(),
+        )),
+        Err(error) => Err(SubgraphError::InvalidResponse(error)),
     }
 }
 
