@@ -6,6 +6,8 @@
 //! - this file: starting single services ([`start_users`], [`start_inventory`])
 //!   or all four subgraphs ([`start_subgraphs`]), and a small GraphQL client
 //!   ([`Service::graphql`]).
+//! - [`binaries`]: the workspace's binaries built by cargo, for tests and
+//!   benches that run them as processes.
 //! - [`shop`]: the whole system ([`shop::Shop`]): all four subgraphs on either
 //!   store, wired to each other through fault-injecting proxies
 //!   ([`proxy::Proxy`]), with the sweepers at hand; `shop/invariants.rs` checks
@@ -14,6 +16,7 @@
 //! - `benches/storefront/`: the storefront's own workload under load, every
 //!   service a release binary in a process of its own.
 
+pub mod binaries;
 pub mod proxy;
 pub mod shop;
 

@@ -27,65 +27,13 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 /// Builds the five binaries with cargo (release, into the target directory
 /// this bench runs from, so they are the working tree's); the folder they are in.
 pub fn build_binaries() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the bench's own path")?;
-    // <target>/<profile>/deps/storefront-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("the bench does not run from a cargo target directory")?;
-    let target_dir = profile_dir
-        .parent()
-        .context("the bench does not run from a cargo target directory")?;
-    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") => "dev",
-        Some(name) => name,
-        None => bail!("unexpected target directory {}", profile_dir.display()),
-    };
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let mut command = Command::new(env!("CARGO"));
-    // What cargo set for this bench (not for the build): left in, build
-    // scripts that watch e.g. `CARGO_MANIFEST_DIR` would run again, and every
-    // crate after them be rebuilt, on every other build.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let set_for_the_bench = key.starts_with("CARGO_PKG_")
-            || matches!(
-                &*key,
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_BIN_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "OUT_DIR"
-            );
-        if set_for_the_bench {
-            command.env_remove(&*key);
-        }
-    }
-    command
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .args(["--profile", profile, "--quiet"]);
-    for (package, binary) in [
+    storefront_e2e::binaries::build(&[
         ("storefront-router", "router"),
         ("storefront-users", "users"),
         ("storefront-orders", "orders"),
         ("storefront-payments", "payments"),
         ("storefront-inventory", "inventory"),
-    ] {
-        command.args(["-p", package, "--bin", binary]);
-    }
-    let status = command
-        .stdin(Stdio::null())
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("building the binaries failed ({status})");
-    }
-    Ok(profile_dir.to_path_buf())
+    ])
 }
 
 /// A running child process; killed when dropped.

@@ -11,7 +11,6 @@
 //! server; the test's order ids are fresh, so nothing else there matters.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -33,59 +32,9 @@ const READY: Duration = Duration::from_secs(60);
 /// Builds the `orders` binary (a no-op when it is current) into the target
 /// directory this test runs from; its path.
 fn orders_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    // <target>/<profile>/deps/<test>-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from a cargo target directory");
-    let target_dir = profile_dir
-        .parent()
-        .expect("the test runs from a cargo target directory");
-    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") => "dev",
-        Some(name) => name,
-        None => panic!("unexpected target directory {}", profile_dir.display()),
-    };
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let mut command = Command::new(env!("CARGO"));
-    // What cargo set for this test, not for a build (left in, build scripts
-    // that watch them would run again).
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || matches!(
-                &*key,
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_BIN_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "OUT_DIR"
-            )
-        {
-            command.env_remove(&*key);
-        }
-    }
-    let status = command
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .args([
-            "--profile",
-            profile,
-            "--quiet",
-            "-p",
-            "storefront-orders",
-            "--bin",
-            "orders",
-        ])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo builds the orders binary: {status}");
-    profile_dir.join("orders")
+    storefront_e2e::binaries::build(&[("storefront-orders", "orders")])
+        .expect("cargo builds the orders binary")
+        .join("orders")
 }
 
 /// One `orders` replica process, talking to the shop's users and inventory.
