@@ -112,10 +112,8 @@ fn object_at_depth<'d>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::execute::entities::Origin;
 
-    fn at(indices: &[usize]) -> crate::execute::entities::Origin {
-        indices.iter().copied().collect()
-    }
     use crate::core::plan::RequiresSelection;
     use serde_json::json;
 
@@ -150,7 +148,10 @@ mod tests {
                 Data::from(json!({ "id": "1" })),
                 Data::from(json!({ "id": "2" })),
             ],
-            origins: vec![vec![at(&[0]), at(&[1])], vec![at(&[2])]],
+            origins: vec![
+                vec![Origin::from_slice(&[0]), Origin::from_slice(&[1])],
+                vec![Origin::from_slice(&[2])],
+            ],
         };
         let parts = split(&schema, &data, &path, batch, &[prop()]);
         assert_eq!(parts.len(), 2);
@@ -162,13 +163,19 @@ mod tests {
                 Data::from(json!({ "id": "2" }))
             ]
         );
-        assert_eq!(parts[0].1.origins, vec![vec![at(&[0])], vec![at(&[2])]]);
+        assert_eq!(
+            parts[0].1.origins,
+            vec![
+                vec![Origin::from_slice(&[0])],
+                vec![Origin::from_slice(&[2])]
+            ]
+        );
         assert_eq!(parts[1].0["v"], json!("y"));
         assert_eq!(
             parts[1].1.representations,
             vec![Data::from(json!({ "id": "1" }))]
         );
-        assert_eq!(parts[1].1.origins, vec![vec![at(&[1])]]);
+        assert_eq!(parts[1].1.origins, vec![vec![Origin::from_slice(&[1])]]);
     }
 
     #[test]
@@ -182,7 +189,7 @@ mod tests {
         ];
         let batch = Batch {
             representations: vec![Data::from(json!({ "id": "1" }))],
-            origins: vec![vec![at(&[0])]],
+            origins: vec![vec![Origin::from_slice(&[0])]],
         };
         let parts = split(&schema, &data, &path, batch, &[prop()]);
         assert_eq!(parts[0].0["v"], Value::Null);

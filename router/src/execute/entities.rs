@@ -386,9 +386,6 @@ fn select_value(value: &Data, selections: &[RequiresSelection]) -> Option<Data> 
 mod tests {
     use super::*;
 
-    fn at(indices: &[usize]) -> Origin {
-        Origin::from_slice(indices)
-    }
     use serde_json::json;
 
     fn user_key() -> Vec<RequiresSelection> {
@@ -431,7 +428,10 @@ mod tests {
         ];
         let batch = collect(&schema(), &data, &path, &user_key());
         assert_eq!(batch.representations.len(), 2);
-        assert_eq!(batch.origins[0], [at(&[0]), at(&[2])]);
+        assert_eq!(
+            batch.origins[0],
+            [Origin::from_slice(&[0]), Origin::from_slice(&[2])]
+        );
         assert_eq!(
             serde_json::to_value(origin_path(&data, &path, &batch.origins[0][1])).expect("json"),
             json!(["orders", 2, "buyer"])
@@ -451,7 +451,10 @@ mod tests {
             reps(&batch),
             vec![json!({ "__typename": "User", "id": "1" })]
         );
-        assert_eq!(batch.origins, vec![vec![at(&[0]), at(&[2])]]);
+        assert_eq!(
+            batch.origins,
+            vec![vec![Origin::from_slice(&[0]), Origin::from_slice(&[2])]]
+        );
 
         // A compound key with a nested field takes the general path.
         let leaf = |name: &str| RequiresSelection::Field {
@@ -483,7 +486,10 @@ mod tests {
                 json!({ "__typename": "User", "org": { "id": "b" } }),
             ]
         );
-        assert_eq!(batch.origins[0], vec![at(&[0]), at(&[2])]);
+        assert_eq!(
+            batch.origins[0],
+            vec![Origin::from_slice(&[0]), Origin::from_slice(&[2])]
+        );
     }
 
     #[test]

@@ -214,9 +214,6 @@ pub fn deep_merge(target: &mut Data, source: Data) {
 mod tests {
     use super::*;
 
-    fn at(indices: &[usize]) -> crate::execute::entities::Origin {
-        indices.iter().copied().collect()
-    }
     use crate::execute::entities::origin_path;
     use serde_json::json;
 
@@ -231,7 +228,10 @@ mod tests {
             PathElement::Key("b".into()),
         ];
         // A list reached without `@` (a.1.b is an object, a.0.b a list) is walked too.
-        let origins = vec![vec![at(&[0, 0]), at(&[1])], vec![at(&[0, 1])]];
+        let origins = vec![
+            vec![Origin::from_slice(&[0, 0]), Origin::from_slice(&[1])],
+            vec![Origin::from_slice(&[0, 1])],
+        ];
         merge_entities(
             &mut data,
             &path,

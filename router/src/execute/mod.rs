@@ -635,10 +635,7 @@ pub(crate) fn subgraph_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(indices: &[usize]) -> crate::execute::entities::Origin {
-        indices.iter().copied().collect()
-    }
+    use crate::execute::entities::Origin;
 
     #[test]
     fn entity_error_paths_point_at_the_first_origin() {
@@ -648,7 +645,10 @@ mod tests {
             PathElement::List,
             PathElement::Key("node".into()),
         ];
-        let origins = vec![vec![at(&[0])], vec![at(&[2]), at(&[1])]];
+        let origins = vec![
+            vec![Origin::from_slice(&[0])],
+            vec![Origin::from_slice(&[2]), Origin::from_slice(&[1])],
+        ];
         let path = [
             PathSegment::Key("_entities".into()),
             PathSegment::Index(1),
