@@ -67,7 +67,7 @@ use axum::body::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
-use self::error::{Internal, StageError};
+use self::error::StageError;
 use self::prepare::Preparer;
 use crate::auth::Identity;
 use crate::auth::policy::PolicyService;
@@ -338,10 +338,7 @@ impl Engine {
         }
         let schema = &self.supergraph.api_schema;
         let document = &prepared.document;
-        let operation = document
-            .operations
-            .get(prepared.operation_name.as_deref())
-            .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+        let operation = prepared.operation()?;
         let variables =
             coerce::coerce(schema, document, operation, call.request.variables.as_ref())?;
         let (planned, unauthorized, removed) = self.authorized(prepared, call.identity).await?;
@@ -372,14 +369,7 @@ impl Engine {
                 executed.data.insert(key, value.into());
             }
         }
-        let mut extensions = Map::new();
-        if call.want_plan {
-            let printed = self.preparer.planner().print(&planned.plan);
-            extensions.insert("queryPlan".into(), Value::String(printed));
-        }
-        if let Some(measured) = measured.filter(|_| self.demand_control.0.expose_cost) {
-            extensions.insert("cost".into(), measured.extension(&self.demand_control.0));
-        }
+        let extensions = self.extensions(call.want_plan, planned, measured);
         let body = format::response_body(
             schema,
             document,
@@ -422,6 +412,25 @@ impl Engine {
 
 impl Engine {
     /// The demand-control stage, on the operation as the caller may run it.
+    /// The response's `extensions`: the plan when the client asked for it
+    /// (and may see it), the cost when demand control exposes it.
+    fn extensions(
+        &self,
+        want_plan: bool,
+        planned: &Prepared,
+        measured: Option<cost::Measured>,
+    ) -> Map<String, Value> {
+        let mut extensions = Map::new();
+        if want_plan {
+            let printed = self.preparer.planner().print(&planned.plan);
+            extensions.insert("queryPlan".into(), Value::String(printed));
+        }
+        if let Some(measured) = measured.filter(|_| self.demand_control.0.expose_cost) {
+            extensions.insert("cost".into(), measured.extension(&self.demand_control.0));
+        }
+        extensions
+    }
+
     fn estimate(
         &self,
         planned: &Prepared,
@@ -432,10 +441,7 @@ impl Engine {
             return Ok(None);
         }
         let document = &planned.document;
-        let operation = document
-            .operations
-            .get(planned.operation_name.as_deref())
-            .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+        let operation = planned.operation()?;
         Ok(cost::check(
             settings,
             &self.supergraph,

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use apollo_compiler::ExecutableDocument;
-use apollo_compiler::executable::OperationType;
+use apollo_compiler::Node;
+use apollo_compiler::executable::{Operation, OperationType};
 use apollo_compiler::validation::Valid;
 
 use super::error::Internal;
@@ -48,6 +49,17 @@ pub struct Prepared {
     /// How long its last response body was: the next one's buffer starts
     /// that big instead of growing (and being copied) step by step.
     pub response_size: ResponseSize,
+}
+
+impl Prepared {
+    /// The operation the client selected (the normalised document keeps
+    /// only it, so it is always there).
+    pub fn operation(&self) -> Result<&Node<Operation>, Internal> {
+        self.document
+            .operations
+            .get(self.operation_name.as_deref())
+            .map_err(|_| Internal::logged("a prepared operation is missing"))
+    }
 }
 
 /// The size of an operation's last response body, in bytes.

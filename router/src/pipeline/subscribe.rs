@@ -75,11 +75,7 @@ impl Engine {
                 .map(Started::Answered);
         }
         let schema = &self.supergraph.api_schema;
-        let operation = prepared
-            .document
-            .operations
-            .get(prepared.operation_name.as_deref())
-            .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+        let operation = prepared.operation()?;
         let variables = coerce::coerce(
             schema,
             &prepared.document,
@@ -264,10 +260,7 @@ async fn respond(
     }
     executed.errors.splice(0..0, errors);
     let document = &running.prepared.document;
-    let operation = document
-        .operations
-        .get(running.prepared.operation_name.as_deref())
-        .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+    let operation = running.prepared.operation()?;
     let body = format::response_body(
         &engine.supergraph.api_schema,
         document,

@@ -32,11 +32,10 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::error::Internal;
 use super::{Answered, Call, Engine, RequestError, coerce, introspection};
 use super::{plan, query_of};
 use crate::request::Method;
@@ -155,11 +154,7 @@ impl Engine {
             return Err(RequestError::MutationOverGet.into());
         }
         let schema = &self.supergraph.api_schema;
-        let operation = prepared
-            .document
-            .operations
-            .get(prepared.operation_name.as_deref())
-            .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+        let operation = prepared.operation()?;
         let variables = coerce::coerce(
             schema,
             &prepared.document,
@@ -183,11 +178,7 @@ impl Engine {
         plan::check_variables(&planned.plan, &variables.json)?;
         let measured = self.estimate(&planned, &variables.json)?;
         let introspection = if planned.introspection {
-            let operation = shape
-                .document
-                .operations
-                .get(shape.operation_name.as_deref())
-                .map_err(|_| Internal::logged("a prepared operation is missing"))?;
+            let operation = shape.operation()?;
             introspection::answer(
                 schema,
                 &self.implementers,
@@ -201,14 +192,7 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let mut extensions = Map::new();
-        if call.want_plan {
-            let printed = self.preparer.planner().print(&planned.plan);
-            extensions.insert("queryPlan".into(), Value::String(printed));
-        }
-        if let Some(measured) = measured.filter(|_| self.demand_control.0.expose_cost) {
-            extensions.insert("cost".into(), measured.extension(&self.demand_control.0));
-        }
+        let extensions = self.extensions(call.want_plan, &planned, measured);
         let job = Job {
             engine: self.clone(),
             shape,
