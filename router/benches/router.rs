@@ -1,12 +1,14 @@
 //! Figures for the router's hot paths: planning (cold and cached) on the
 //! Storefront supergraph, and merging + formatting a large response (1,000
 //! orders from `orders`, their products from `inventory` and their payments
-//! from `payments`).
+//! from `payments`), and parsing a large `_entities` answer.
 #![allow(clippy::unwrap_used)]
 
+use axum::body::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
 use storefront_router::AppState;
+use storefront_router::client::SubgraphResponse;
 use storefront_router::core::plan::{PathElement, RequiresSelection};
 use storefront_router::execute::data::Data;
 use storefront_router::execute::entities::collect;
@@ -112,5 +114,31 @@ fn merging(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, planning, merging);
+/// An `_entities` answer of 500 products, each with five reviews: the
+/// shape of the gateway benchmark's answers (a few keys repeated in every
+/// object, short ids and names, long review bodies).
+fn entities_answer() -> Bytes {
+    let entities: Vec<Value> = (0..500)
+        .map(|i| {
+            let reviews: Vec<Value> = (0..5)
+                .map(|r| json!({ "__typename": "Review", "id": format!("{i}-{r}"),
+                    "body": format!("Review {r} of product {i}: it does what it says, and the box was intact."),
+                    "author": { "__typename": "User", "id": format!("u{}", (i + r) % 20) } }))
+                .collect();
+            json!({ "__typename": "Product", "upc": format!("{i}"), "name": format!("Product {i}"),
+                "price": 100 + i, "weight": 5, "inStock": i % 3 != 0, "reviews": reviews })
+        })
+        .collect();
+    Bytes::from(serde_json::to_vec(&json!({ "data": { "_entities": entities } })).unwrap())
+}
+
+fn parsing(c: &mut Criterion) {
+    let answer = entities_answer();
+    c.bench_function(
+        "parse/_entities answer of 500 products with 5 reviews each",
+        |b| b.iter(|| SubgraphResponse::parse(answer.clone()).unwrap()),
+    );
+}
+
+criterion_group!(benches, planning, merging, parsing);
 criterion_main!(benches);

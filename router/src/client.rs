@@ -17,12 +17,13 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::dedupe::SingleFlight;
-use crate::execute::data::{Data, DataSeed};
+use crate::execute::data::Data;
+use crate::execute::json;
 use crate::metrics::{FetchErrorKind, Metrics};
 use crate::request::answer_headers;
 use crate::settings::Timeouts;
@@ -90,55 +91,11 @@ impl SubgraphResponse {
     pub fn parse(body: Bytes) -> Result<SubgraphResponse, String> {
         let text = String::from_utf8(Vec::from(body))
             .map_err(|error| format!("the answer is not UTF-8: {}", error.utf8_error()))?;
-        let source = Arc::new(text);
-        let mut reader = sonic_rs::Deserializer::from_str(&source);
-        let response = ResponseSeed(&source)
-            .deserialize(&mut reader)
-            .map_err(|error| error.to_string())?;
-        reader.end().map_err(|error| error.to_string())?;
-        Ok(response)
-    }
-}
-
-/// Reads a [`SubgraphResponse`] out of `.0`'s text.
-struct ResponseSeed<'s>(&'s Arc<String>);
-
-impl<'de> DeserializeSeed<'de> for ResponseSeed<'_> {
-    type Value = SubgraphResponse;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ResponseSeed<'_> {
-    type Value = SubgraphResponse;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a GraphQL response object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut response = SubgraphResponse::default();
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "data" => {
-                    response.data = match map.next_value_seed(DataSeed(Some(self.0)))? {
-                        Data::Null => None,
-                        data => Some(data),
-                    }
-                }
-                "errors" => {
-                    response.errors = map
-                        .next_value::<Option<Vec<Map<String, Value>>>>()?
-                        .unwrap_or_default()
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(response)
+        let answer = json::parse_answer(&Arc::new(text)).map_err(|error| error.to_string())?;
+        Ok(SubgraphResponse {
+            data: answer.data,
+            errors: answer.errors,
+        })
     }
 }
 

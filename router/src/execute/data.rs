@@ -12,14 +12,13 @@
 //! # Layout
 //! - [`Data`]: a JSON value; [`Object`]: its objects.
 //! - `Deserialize`/`Serialize`: straight from and to JSON text (sonic-rs
-//!   drives them), with no `serde_json::Value` in between; [`DataSeed`]
-//!   reads a subgraph answer, keeping its long plain strings as slices of
-//!   its text ([`Text`]).
+//!   drives them), with no `serde_json::Value` in between. Subgraph answers
+//!   are read by [`super::json`] instead, which keeps their long plain
+//!   strings as slices of their text ([`Text`]).
 //! - `From<Value>` and [`Data::to_value`]: the few places that meet
 //!   `serde_json` (introspection answers, variables, tests).
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -29,7 +28,13 @@ use smol_str::SmolStr;
 pub use super::text::Text;
 
 /// A JSON value of the response tree.
+///
+/// The tag is a whole word (`repr(u64)`): every payload then starts at
+/// offset 8, and a move is four aligned words. With a one-byte tag, the
+/// compiler moved the bytes after it (a `bool`'s place) with overlapping
+/// small loads and stores, and parsing stalled on them (store forwarding).
 #[derive(Debug, Clone, Default, PartialEq)]
+#[repr(u64)]
 pub enum Data {
     /// `null`.
     #[default]
@@ -157,7 +162,7 @@ impl Object {
     }
 
     /// Appends `key`, which the caller knows is not there yet.
-    fn push_new(&mut self, key: SmolStr, value: Data) {
+    pub(crate) fn push_new(&mut self, key: SmolStr, value: Data) {
         self.entries.push((key, value));
     }
 
@@ -281,16 +286,16 @@ impl Serialize for Object {
 
 impl<'de> Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        DataSeed(None).deserialize(deserializer)
+        DataSeed.deserialize(deserializer)
     }
 }
 
-/// Reads a [`Data`]; given the JSON text being read (`Some(source)`), its
-/// long strings written without escapes become slices of that text.
+/// Reads a [`Data`] from any serde format (subgraph answers have their
+/// own parser, [`super::json`]).
 #[derive(Clone, Copy)]
-pub struct DataSeed<'s>(pub Option<&'s Arc<String>>);
+struct DataSeed;
 
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+impl<'de> DeserializeSeed<'de> for DataSeed {
     type Value = Data;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
@@ -298,7 +303,7 @@ impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for DataSeed<'_> {
+impl<'de> Visitor<'de> for DataSeed {
     type Value = Data;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -319,13 +324,6 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
 
     fn visit_f64<E>(self, value: f64) -> Result<Data, E> {
         Ok(Number::from_f64(value).map_or(Data::Null, Data::Number))
-    }
-
-    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Data, E> {
-        Ok(Data::String(match self.0 {
-            Some(source) => Text::from_source(source, value),
-            None => value.into(),
-        }))
     }
 
     fn visit_str<E>(self, value: &str) -> Result<Data, E> {
@@ -358,7 +356,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
         let mut object = Object::with_capacity(map.size_hint().unwrap_or(4).min(64));
-        while let Some(Key(key)) = map.next_key()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(self)?;
             // A key given twice keeps the last value, as serde_json does.
             object.insert(key, value);
@@ -367,28 +365,31 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
     }
 }
 
-/// An object key, read without an intermediate `String` where the input allows.
-struct Key(SmolStr);
+/// Reads an object key without an intermediate `String` where the input allows.
+#[derive(Clone, Copy)]
+struct KeySeed;
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = SmolStr;
 
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("an object key")
-            }
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SmolStr, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
 
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Key, E> {
-                Ok(Key(SmolStr::new(value)))
-            }
+impl Visitor<'_> for KeySeed {
+    type Value = SmolStr;
 
-            fn visit_string<E: de::Error>(self, value: String) -> Result<Key, E> {
-                Ok(Key(value.into()))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<SmolStr, E> {
+        Ok(SmolStr::new(value))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<SmolStr, E> {
+        Ok(value.into())
     }
 }
 

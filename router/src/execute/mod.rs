@@ -9,6 +9,7 @@
 //!   side).
 //! - [`data`]: the response tree's values (parsed from subgraph answers,
 //!   merged here, walked by the formatter).
+//! - [`json`]: subgraph answers' JSON text read into the tree.
 //! - [`text`]: the tree's strings (long plain ones are slices of the
 //!   subgraph answer they came in).
 //! - [`entities`]: representations for a flatten fetch (select, deduplicate)
@@ -25,6 +26,7 @@ mod batch;
 mod context;
 pub mod data;
 pub mod entities;
+pub mod json;
 pub mod merge;
 pub mod text;
 

@@ -42,9 +42,6 @@ mod fragment;
 
 pub use fragment::Met;
 
-/// Leaf types that are never enums (most leaves: no schema lookup for them).
-const BUILT_IN_SCALARS: [&str; 5] = ["String", "ID", "Int", "Float", "Boolean"];
-
 #[derive(Clone, Copy)]
 enum Step<'a> {
     Key(&'a str),
@@ -58,6 +55,21 @@ struct Group<'a> {
     key_json: Vec<u8>,
     field: &'a Field,
     sets: Vec<&'a SelectionSet>,
+    /// What the field's named type is, looked up once here rather than at
+    /// every value.
+    named: Named,
+}
+
+/// The kind of a field's named type, as far as completing its values cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// An object type: a value whose `__typename` is that type needs no
+    /// schema lookup.
+    Object,
+    /// An enum: a string value must be one of its values.
+    Enum,
+    /// Anything else (a scalar, an abstract type).
+    Other,
 }
 
 /// The fields of one object, by response key, and the deferred fragments
@@ -249,6 +261,7 @@ impl<'a> Formatter<'a> {
                 },
                 field: fields[0],
                 sets: fields.iter().map(|f| &f.selection_set).collect(),
+                named: self.named(fields[0].ty().inner_named_type()),
             })
             .collect();
         let groups = Rc::new(Grouped { groups, deferred });
@@ -299,10 +312,9 @@ impl<'a> Formatter<'a> {
                     self.path.push(Step::Key(key));
                     let written = self.complete(
                         type_name,
-                        field,
+                        group,
                         field.ty(),
                         object.get_hinted(key, &mut hint),
-                        &group.sets,
                         out,
                     );
                     self.path.pop();
@@ -321,12 +333,12 @@ impl<'a> Formatter<'a> {
     fn complete(
         &mut self,
         parent: &str,
-        field: &'a Field,
+        group: &Group<'a>,
         ty: &'a Type,
         value: Option<&'a Data>,
-        sets: &[&'a SelectionSet],
         out: &mut Vec<u8>,
     ) -> bool {
+        let (field, sets) = (group.field, &group.sets[..]);
         let value = match value {
             None | Some(Data::Null) => {
                 if ty.is_non_null() {
@@ -349,7 +361,7 @@ impl<'a> Formatter<'a> {
                         out.push(b',');
                     }
                     self.path.push(Step::Index(index));
-                    let written = self.complete(parent, field, inner, Some(item), sets, out);
+                    let written = self.complete(parent, group, inner, Some(item), out);
                     self.path.pop();
                     if !written {
                         failed = true;
@@ -366,16 +378,19 @@ impl<'a> Formatter<'a> {
                     .get("__typename")
                     .and_then(Data::as_str)
                     .unwrap_or(name.as_str());
-                if self.hidden_type(name, runtime) {
-                    return self.invalid(parent, field, ty, out);
-                }
-                if !self.is_object(runtime) && self.needs_object_type(runtime, sets) {
-                    return self.unresolved(runtime, ty, out);
+                let declared_object = group.named == Named::Object && runtime == name.as_str();
+                if !declared_object {
+                    if self.hidden_type(name, runtime) {
+                        return self.invalid(parent, field, ty, out);
+                    }
+                    if !self.is_object(runtime) && self.needs_object_type(runtime, sets) {
+                        return self.unresolved(runtime, ty, out);
+                    }
                 }
                 self.selection_set(runtime, sets, object, out)
             }
             (Type::Named(name) | Type::NonNullNamed(name), value)
-                if !self.valid_enum_value(name, value) =>
+                if group.named == Named::Enum && !self.valid_enum_value(name, value) =>
             {
                 return self.invalid(parent, field, ty, out);
             }
@@ -425,6 +440,14 @@ impl<'a> Formatter<'a> {
         }
         out.extend_from_slice(b"null");
         true
+    }
+
+    fn named(&self, name: &str) -> Named {
+        match self.schema.types.get(name) {
+            Some(ExtendedType::Object(_)) => Named::Object,
+            Some(ExtendedType::Enum(_)) => Named::Enum,
+            _ => Named::Other,
+        }
     }
 
     fn is_object(&self, name: &str) -> bool {
@@ -484,9 +507,6 @@ impl<'a> Formatter<'a> {
 
     /// False only for a string that is not a value of the enum `name`.
     fn valid_enum_value(&self, name: &str, value: &Data) -> bool {
-        if !matches!(value, Data::String(_)) || BUILT_IN_SCALARS.contains(&name) {
-            return true;
-        }
         match (self.schema.types.get(name), value) {
             (Some(ExtendedType::Enum(enum_type)), Data::String(value)) => {
                 enum_type.values.contains_key(value.as_str())
