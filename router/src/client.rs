@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Uri;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -88,8 +88,8 @@ impl SubgraphResponse {
     /// Parses a subgraph's answer. Its text is kept (shared) by the long
     /// strings written without escapes, which become slices of it instead
     /// of copies ([`crate::execute::text::Text`]).
-    pub fn parse(body: Bytes) -> Result<SubgraphResponse, String> {
-        let text = String::from_utf8(Vec::from(body))
+    pub fn parse(body: Vec<u8>) -> Result<SubgraphResponse, String> {
+        let text = String::from_utf8(body)
             .map_err(|error| format!("the answer is not UTF-8: {}", error.utf8_error()))?;
         let answer = json::parse_answer(&Arc::new(text)).map_err(|error| error.to_string())?;
         Ok(SubgraphResponse {
@@ -371,6 +371,9 @@ fn request_body(
     .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))
 }
 
+/// The most an answer's `content-length` reserves before its bytes arrive.
+const MAX_PREALLOCATED_ANSWER: usize = 16 << 20;
+
 /// POSTs `body` to `url` with `headers` and reads the GraphQL response,
 /// all within `timeout`. Owns its inputs so a shared request can outlive the
 /// caller that started it.
@@ -404,16 +407,26 @@ async fn post(
                 detail: chain(&error),
             })?;
         let status = answer.status();
-        let body =
-            answer
-                .into_body()
-                .collect()
-                .await
-                .map_err(|error| SubgraphError::Transport {
-                    connect: false,
-                    detail: chain(&error),
-                })?;
-        Ok::<_, SubgraphError>((status, body.to_bytes()))
+        // Read into one buffer, sized from the answer's length when it
+        // gives one: the parser then takes it as it is, with no copy.
+        let capacity = answer
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok()?.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(MAX_PREALLOCATED_ANSWER);
+        let mut bytes = Vec::with_capacity(capacity);
+        let mut body = answer.into_body();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|error| SubgraphError::Transport {
+                connect: false,
+                detail: chain(&error),
+            })?;
+            if let Some(data) = frame.data_ref() {
+                bytes.extend_from_slice(data);
+            }
+        }
+        Ok::<_, SubgraphError>((status, bytes))
     };
     let (status, bytes) = tokio::time::timeout(timeout, exchange)
         .await
@@ -447,7 +460,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<SubgraphResponse, String> {
-        SubgraphResponse::parse(Bytes::from(text.to_owned()))
+        SubgraphResponse::parse(text.as_bytes().to_vec())
     }
 
     #[test]
@@ -493,7 +506,7 @@ mod tests {
         assert!(parse(r#"{"data":{"a":1}"#).is_err());
         assert!(parse(r#"{"data":{"a":1}} trailing"#).is_err());
         assert!(parse("[1,2]").is_err());
-        let not_utf8 = SubgraphResponse::parse(Bytes::from_static(b"{\"data\":{\"a\":\"\xff\"}}"));
+        let not_utf8 = SubgraphResponse::parse(b"{\"data\":{\"a\":\"\xff\"}}".to_vec());
         assert!(not_utf8.expect_err("refused").contains("not UTF-8"));
     }
 

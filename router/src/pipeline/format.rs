@@ -675,7 +675,7 @@ mod tests {
         // Strings as a subgraph answer hands them over: kept as written
         // (long and plain) or decoded (escaped).
         let answer = r#"{"data":{"s":["a plain string, long enough to be kept as written, é","an escaped \"string\", long enough to be kept\u0001decoded"]}}"#;
-        let parsed = crate::client::SubgraphResponse::parse(answer.as_bytes().to_vec().into())
+        let parsed = crate::client::SubgraphResponse::parse(answer.as_bytes().to_vec())
             .expect("parses")
             .data
             .and_then(|data| match data.get("s") {
