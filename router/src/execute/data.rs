@@ -20,7 +20,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Number, Value};
 use smol_str::SmolStr;
@@ -297,26 +297,17 @@ impl Serialize for Object {
     }
 }
 
+/// Reads a [`Data`] from any serde format (subgraph answers have their own
+/// parser, [`super::json`]).
 impl<'de> Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        DataSeed.deserialize(deserializer)
+        deserializer.deserialize_any(DataVisitor)
     }
 }
 
-/// Reads a [`Data`] from any serde format (subgraph answers have their
-/// own parser, [`super::json`]).
-#[derive(Clone, Copy)]
-struct DataSeed;
+struct DataVisitor;
 
-impl<'de> DeserializeSeed<'de> for DataSeed {
-    type Value = Data;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DataSeed {
+impl<'de> Visitor<'de> for DataVisitor {
     type Value = Data;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -352,7 +343,7 @@ impl<'de> Visitor<'de> for DataSeed {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
-        self.deserialize(deserializer)
+        Data::deserialize(deserializer)
     }
 
     fn visit_unit<E>(self) -> Result<Data, E> {
@@ -361,7 +352,7 @@ impl<'de> Visitor<'de> for DataSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(item) = seq.next_element_seed(self)? {
+        while let Some(item) = seq.next_element()? {
             items.push(item);
         }
         Ok(Data::Array(items))
@@ -369,8 +360,8 @@ impl<'de> Visitor<'de> for DataSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
         let mut object = Object::with_capacity(map.size_hint().unwrap_or(4).min(64));
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let value = map.next_value_seed(self)?;
+        while let Some(Key(key)) = map.next_key()? {
+            let value = map.next_value()?;
             // A key given twice keeps the last value, as serde_json does.
             object.insert(key, value);
         }
@@ -378,31 +369,28 @@ impl<'de> Visitor<'de> for DataSeed {
     }
 }
 
-/// Reads an object key without an intermediate `String` where the input allows.
-#[derive(Clone, Copy)]
-struct KeySeed;
+/// An object key, read without an intermediate `String` where the input allows.
+struct Key(SmolStr);
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = SmolStr;
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SmolStr, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("an object key")
+            }
 
-impl Visitor<'_> for KeySeed {
-    type Value = SmolStr;
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Key, E> {
+                Ok(Key(SmolStr::new(value)))
+            }
 
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("an object key")
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<SmolStr, E> {
-        Ok(SmolStr::new(value))
-    }
-
-    fn visit_string<E: de::Error>(self, value: String) -> Result<SmolStr, E> {
-        Ok(value.into())
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Key, E> {
+                Ok(Key(value.into()))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 

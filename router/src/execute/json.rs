@@ -184,26 +184,13 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn nest(&mut self) -> Result<(), SyntaxError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(self.error("nested too deep"));
-        }
-        Ok(())
-    }
-
     /// An object's members, at its `{`: `member` reads each value (the
     /// parser is just past the `:`), given the key.
     fn members(
         &mut self,
         mut member: impl FnMut(&mut Self, &str) -> Result<(), SyntaxError>,
     ) -> Result<(), SyntaxError> {
-        self.nest()?;
-        self.pos += 1;
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
+        if self.open(b'}')? {
             return Ok(());
         }
         loop {
@@ -221,16 +208,44 @@ impl<'s> Parser<'s> {
                     member(self, &key)?;
                 }
             }
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                _ => return Err(self.error("expected `,` or `}`")),
+            if self.next_or_close(b'}', "expected `,` or `}`")? {
+                return Ok(());
             }
+        }
+    }
+
+    /// At a `[` or `{`: enters it; `true` when it closes at once (the
+    /// closing `close` read too).
+    fn open(&mut self, close: u8) -> Result<bool, SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error("nested too deep"));
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// After an item of a list or an object: `false` at a comma, `true` at
+    /// its closing `close` (either read).
+    fn next_or_close(&mut self, close: u8, expected: &'static str) -> Result<bool, SyntaxError> {
+        self.skip_whitespace();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(byte) if byte == close => {
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(true)
+            }
+            _ => Err(self.error(expected)),
         }
     }
 
@@ -244,26 +259,14 @@ impl<'s> Parser<'s> {
     }
 
     fn array(&mut self) -> Result<Data, SyntaxError> {
-        self.nest()?;
-        self.pos += 1;
         let mut items = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            self.depth -= 1;
+        if self.open(b']')? {
             return Ok(Data::Array(items));
         }
         loop {
             items.push(self.value()?);
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(Data::Array(items));
-                }
-                _ => return Err(self.error("expected `,` or `]`")),
+            if self.next_or_close(b']', "expected `,` or `]`")? {
+                return Ok(Data::Array(items));
             }
         }
     }
