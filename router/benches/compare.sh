@@ -3,15 +3,17 @@
 #
 #   router/benches/compare.sh <git-rev>          e.g. main, HEAD~1, b8e43d4
 #
-# 1. Builds the release router at <git-rev> in a temporary git worktree outside
+# 1. Builds the router at <git-rev> as the `dist` profile builds it (release,
+#    fat LTO, one codegen unit: set through the environment, so revisions from
+#    before that profile build the same way) in a temporary git worktree outside
 #    the repository, $BENCH_BASELINE_DIR/src (default directory
 #    /var/tmp/storefront-bench-baseline), with its own CARGO_TARGET_DIR
 #    ($BENCH_BASELINE_DIR/target), so the working tree's build is untouched.
-#    The binary is kept as $BENCH_BASELINE_DIR/router-<commit> and reused by
+#    The binary is kept as $BENCH_BASELINE_DIR/router-<commit>-dist and reused by
 #    later runs against the same commit; the worktree is removed.
 # 2. Runs `BASELINE_ROUTER_BIN=<that binary> cargo bench -p storefront-router
 #    --bench gateway` in the working tree, which builds the working tree's
-#    release router and measures both (and a peer router, with
+#    router and measures both (and a peer router, with
 #    PEER_ROUTER_CMD), taking turns, in each dedupe mode, then prints the
 #    medians side by side with ratios.
 #
@@ -38,7 +40,7 @@ case "$dir/" in
     ;;
 esac
 
-baseline="$dir/router-$short"
+baseline="$dir/router-$short-dist"
 if [[ -x "$baseline" ]]; then
     echo "compare.sh: reusing the router built at $short ($baseline)" >&2
 else
@@ -50,8 +52,8 @@ else
     remove_worktree
     trap remove_worktree EXIT
     git -C "$repo" worktree add --detach --quiet "$src" "$commit"
-    echo "compare.sh: building the release router at $short in $src" >&2
-    (cd "$src" && CARGO_TARGET_DIR="$dir/target" cargo build --release --locked -p storefront-router --bin router)
+    echo "compare.sh: building the dist router at $short in $src" >&2
+    (cd "$src" && CARGO_TARGET_DIR="$dir/target" CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 cargo build --release --locked -p storefront-router --bin router)
     cp "$dir/target/release/router" "$baseline.partial"
     mv "$baseline.partial" "$baseline"
     remove_worktree

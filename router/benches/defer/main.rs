@@ -200,7 +200,7 @@ async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     if !settings.router.is_file() {
         bail!(
-            "the router {} does not exist (build it with `cargo build --release -p storefront-router --bin router`)",
+            "the router {} does not exist (build it with `cargo build --profile dist -p storefront-router --bin router`)",
             settings.router.display()
         );
     }

@@ -72,7 +72,7 @@ impl RouterSpec {
     fn ours(label: &str, binary: &Path, env: Vec<(String, String)>) -> anyhow::Result<Self> {
         if !binary.is_file() {
             anyhow::bail!(
-                "the {label} router {} does not exist (build it with `cargo build --release -p storefront-router --bin router`)",
+                "the {label} router {} does not exist (build it with `cargo build --profile dist -p storefront-router --bin router`)",
                 binary.display()
             );
         }

@@ -47,7 +47,7 @@ impl RouterSpec {
     pub fn all(settings: &BenchSettings) -> anyhow::Result<Vec<RouterSpec>> {
         if !settings.router.is_file() {
             anyhow::bail!(
-                "the router {} does not exist (build it with `cargo build --release -p storefront-router --bin router`)",
+                "the router {} does not exist (build it with `cargo build --profile dist -p storefront-router --bin router`)",
                 settings.router.display()
             );
         }
