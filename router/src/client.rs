@@ -85,6 +85,14 @@ pub struct SubgraphResponse {
 }
 
 impl SubgraphResponse {
+    /// The `_entities` list of an entity fetch's answer, if it has one.
+    pub fn entities(&self) -> Option<&[Data]> {
+        match self.data.as_ref()?.get("_entities")? {
+            Data::Array(entities) => Some(entities),
+            _ => None,
+        }
+    }
+
     /// Parses a subgraph's answer. Its text is kept (shared) by the long
     /// strings written without escapes, which become slices of it instead
     /// of copies ([`crate::execute::text::Text`]).
@@ -512,12 +520,7 @@ mod tests {
 
     /// Serves `app` on a free local port; its base URL.
     async fn serve(app: axum::Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binds");
-        let address = listener.local_addr().expect("has an address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{address}")
+        format!("http://{}", storefront_shared::testing::serve(app).await)
     }
 
     fn client() -> SubgraphClient {

@@ -342,18 +342,11 @@ fn share_out(answer: Answer, members: &[Option<&[usize]>]) -> Vec<Shared> {
         Err(error) => return members.iter().map(|_| Err(error.clone())).collect(),
     };
     let mut owned = Arc::get_mut(&mut response).and_then(take_entities);
-    let shared: Option<&Vec<Data>> = match &owned {
+    let shared = match &owned {
         Some(_) => None,
-        None => match response
-            .data
-            .as_ref()
-            .and_then(|data| data.get("_entities"))
-        {
-            Some(Data::Array(entities)) => Some(entities),
-            _ => None,
-        },
+        None => response.entities(),
     };
-    let count = owned.as_ref().or(shared).map_or(0, Vec::len);
+    let count = owned.as_deref().or(shared).map_or(0, <[Data]>::len);
     let all: Vec<usize> = (0..count).collect();
     let positions = |member: &Option<&[usize]>| -> Vec<usize> {
         member.map_or_else(|| all.clone(), <[usize]>::to_vec)

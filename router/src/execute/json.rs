@@ -283,69 +283,67 @@ impl<'s> Parser<'s> {
     /// A string, at its opening quote.
     fn string(&mut self) -> Result<Str<'s>, SyntaxError> {
         let start = self.pos + 1;
-        let rest = &self.bytes[start..];
+        self.pos = start;
+        let end = self.plain_run()?;
+        if self.bytes[end] == b'"' {
+            self.pos = end + 1;
+            // Both ends are at ASCII bytes, so always character boundaries.
+            let text = self.text.get(start..end).unwrap_or_default();
+            return Ok(Str::Plain(text));
+        }
+        self.escaped_string(end).map(Str::Decoded)
+    }
+
+    /// Where the run of plain characters from here ends: at the next quote
+    /// or backslash. A control character or the end of the text before it
+    /// is an error.
+    fn plain_run(&mut self) -> Result<usize, SyntaxError> {
+        let rest = &self.bytes[self.pos..];
         let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
             self.pos = self.bytes.len();
             return Err(self.error("unterminated string"));
         };
         if has_control(&rest[..found]) {
-            self.pos = start + rest.iter().position(|&b| b < 0x20).unwrap_or_default();
+            self.pos += rest.iter().position(|&b| b < 0x20).unwrap_or_default();
             return Err(self.error("control character in a string"));
         }
-        if rest[found] == b'"' {
-            self.pos = start + found + 1;
-            // Both ends are at ASCII bytes, so always character boundaries.
-            let text = self.text.get(start..start + found).unwrap_or_default();
-            return Ok(Str::Plain(text));
-        }
-        self.pos = start;
-        self.escaped_string().map(Str::Decoded)
+        Ok(self.pos + found)
     }
 
     /// The rest of a string that has escapes, from just past its opening
-    /// quote, decoded.
-    fn escaped_string(&mut self) -> Result<String, SyntaxError> {
+    /// quote, whose first plain run ends at `end` (a backslash), decoded.
+    fn escaped_string(&mut self, mut end: usize) -> Result<String, SyntaxError> {
         let mut decoded = String::new();
         loop {
-            let rest = &self.bytes[self.pos..];
-            let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
-                self.pos = self.bytes.len();
-                return Err(self.error("unterminated string"));
-            };
-            if has_control(&rest[..found]) {
-                self.pos += rest.iter().position(|&b| b < 0x20).unwrap_or_default();
-                return Err(self.error("control character in a string"));
-            }
-            decoded.push_str(
-                self.text
-                    .get(self.pos..self.pos + found)
-                    .unwrap_or_default(),
-            );
-            self.pos += found;
-            if self.bytes[self.pos] == b'"' {
-                self.pos += 1;
+            decoded.push_str(self.text.get(self.pos..end).unwrap_or_default());
+            self.pos = end + 1;
+            if self.bytes[end] == b'"' {
                 return Ok(decoded);
             }
-            self.pos += 1;
             let escaped = match self.peek() {
-                Some(b'"') => '"',
-                Some(b'\\') => '\\',
-                Some(b'/') => '/',
-                Some(b'b') => '\u{8}',
-                Some(b'f') => '\u{c}',
-                Some(b'n') => '\n',
-                Some(b'r') => '\r',
-                Some(b't') => '\t',
                 Some(b'u') => {
                     self.pos += 1;
-                    let decoded_char = self.unicode_escape()?;
-                    decoded.push(decoded_char);
-                    continue;
+                    self.unicode_escape()?
                 }
-                _ => return Err(self.error("invalid escape")),
+                Some(letter) => {
+                    let escaped = match letter {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        _ => return Err(self.error("invalid escape")),
+                    };
+                    self.pos += 1;
+                    escaped
+                }
+                None => return Err(self.error("invalid escape")),
             };
-            self.pos += 1;
             decoded.push(escaped);
+            end = self.plain_run()?;
         }
     }
 
@@ -452,18 +450,24 @@ impl<'s> Parser<'s> {
 }
 
 /// Whether `bytes` has a control character (not allowed raw in a JSON
-/// string). Checked 32 bytes at a time without an early exit inside a
-/// chunk, so the compiler turns it into vector compares: long strings are
-/// most of an answer's bytes.
+/// string).
 fn has_control(bytes: &[u8]) -> bool {
+    any_byte(bytes, |b| b < 0x20)
+}
+
+/// Whether any of `bytes` is `special`. Checked 32 bytes at a time without
+/// an early exit inside a chunk, so the compiler turns it into vector
+/// compares: long strings (review texts, descriptions) are most of an
+/// answer's and a response's bytes.
+pub(crate) fn any_byte(bytes: &[u8], special: impl Fn(u8) -> bool) -> bool {
     const CHUNK: usize = 32;
     let mut chunks = bytes.chunks_exact(CHUNK);
     for chunk in &mut chunks {
-        if chunk.iter().fold(false, |found, &b| found | (b < 0x20)) {
+        if chunk.iter().fold(false, |found, &b| found | special(b)) {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| b < 0x20)
+    chunks.remainder().iter().any(|&b| special(b))
 }
 
 /// The keys one JSON text has shown so far, by a cheap hash of their bytes.

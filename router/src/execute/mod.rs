@@ -433,9 +433,7 @@ async fn run_entity_batch(
     // unless it needs rewriting.
     let answer = match Arc::try_unwrap(response) {
         Err(shared) if plain => {
-            if let Some(Data::Array(entities)) =
-                shared.data.as_ref().and_then(|data| data.get("_entities"))
-            {
+            if let Some(entities) = shared.entities() {
                 let entities = entities.iter().collect();
                 merge::merge_shared_entities(&mut tree, &flatten.path, entities, &origins);
             }
@@ -534,15 +532,7 @@ async fn run_batched(
             merge::merge_entities(&mut tree, &flatten.path, entities, &origins);
         }
         Some(MemberEntities::InAnswer(positions)) => {
-            let all = match share
-                .response
-                .data
-                .as_ref()
-                .and_then(|d| d.get("_entities"))
-            {
-                Some(Data::Array(all)) => all.as_slice(),
-                _ => &[],
-            };
+            let all = share.response.entities().unwrap_or_default();
             let entities = positions
                 .iter()
                 .map(|&p| all.get(p).unwrap_or(&Data::Null))

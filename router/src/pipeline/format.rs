@@ -36,6 +36,7 @@ use super::prepare::ResponseSize;
 use crate::core::normalize::defer_id;
 use crate::execute::Executed;
 use crate::execute::data::{Data, Object};
+use crate::execute::json::any_byte;
 use crate::response::{GraphqlError, PathSegment, codes};
 
 mod fragment;
@@ -159,19 +160,9 @@ fn write_leaf(out: &mut Vec<u8>, value: &Data) {
 }
 
 /// Whether JSON needs an escape for any of `bytes` (a quote, a backslash or
-/// a control character). Checked 32 bytes at a time without an early exit
-/// inside a chunk, so the compiler turns it into vector compares: long
-/// strings (review texts, descriptions) are most of a response's bytes.
+/// a control character).
 fn needs_escape(bytes: &[u8]) -> bool {
-    const CHUNK: usize = 32;
-    let special = |b: &u8| (*b == b'"') | (*b == b'\\') | (*b < 0x20);
-    let mut chunks = bytes.chunks_exact(CHUNK);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |found, b| found | special(b)) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(special)
+    any_byte(bytes, |b| (b == b'"') | (b == b'\\') | (b < 0x20))
 }
 
 /// Walks one operation over the merged tree.
@@ -451,7 +442,7 @@ impl<'a> Formatter<'a> {
     }
 
     fn is_object(&self, name: &str) -> bool {
-        matches!(self.schema.types.get(name), Some(ExtendedType::Object(_)))
+        self.named(name) == Named::Object
     }
 
     /// Whether the selection of a value of the abstract type `abstract_type`

@@ -411,7 +411,6 @@ impl Engine {
 }
 
 impl Engine {
-    /// The demand-control stage, on the operation as the caller may run it.
     /// The response's `extensions`: the plan when the client asked for it
     /// (and may see it), the cost when demand control exposes it.
     fn extensions(
@@ -431,6 +430,7 @@ impl Engine {
         extensions
     }
 
+    /// The demand-control stage, on the operation as the caller may run it.
     fn estimate(
         &self,
         planned: &Prepared,
