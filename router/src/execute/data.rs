@@ -214,7 +214,7 @@ impl Object {
 /// Whether two keys are equal: lengths first, then the bytes in a loop
 /// rather than through `memcmp` (keys are a few bytes long, and the call
 /// cost more than the comparison).
-fn same_key(a: &str, b: &str) -> bool {
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }

@@ -10,7 +10,7 @@ use apollo_compiler::collections::HashMap;
 
 use smallvec::SmallVec;
 
-use super::data::{Data, Object};
+use super::data::{Data, Object, same_key};
 use crate::core::plan::{PathElement, RequiresSelection, TypenameRewrite};
 use crate::response::PathSegment;
 
@@ -161,7 +161,7 @@ fn flat_leaves<'o, 'r>(
 ) -> Option<Option<Leaves<'r, 'o>>> {
     let typename = object.get("__typename").and_then(Data::as_str);
     let mut applying = keys.iter().filter(|(condition, _)| {
-        typename.is_some_and(|t| t == *condition || schema.is_subtype(condition, t))
+        typename.is_some_and(|t| same_key(t, condition) || schema.is_subtype(condition, t))
     });
     let Some((_, fields)) = applying.next() else {
         return Some(None);
@@ -169,12 +169,16 @@ fn flat_leaves<'o, 'r>(
     if applying.next().is_some() {
         return None;
     }
-    Some(
-        fields
-            .iter()
-            .map(|(name, key)| object.get(key).map(|value| (*name, value)))
-            .collect(),
-    )
+    // A loop rather than `collect` into an `Option`: that path is not
+    // inlined, and this runs for every object at the path.
+    let mut leaves = Leaves::new();
+    for (name, key) in fields {
+        let Some(value) = object.get(key) else {
+            return Some(None);
+        };
+        leaves.push((*name, value));
+    }
+    Some(Some(leaves))
 }
 
 /// The same hash [`hash_value`] gives the object these leaves make.

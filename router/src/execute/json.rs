@@ -23,8 +23,8 @@ use std::sync::Arc;
 use serde_json::{Map, Number, Value};
 use smol_str::SmolStr;
 
-use super::data::{Data, Object};
-use super::text::Text;
+use super::data::{Data, Object, same_key};
+use super::text::{Text, short};
 
 /// Nesting deeper than this is refused (`serde_json`'s limit too).
 pub const MAX_DEPTH: usize = 128;
@@ -491,8 +491,8 @@ impl KeyCache {
         };
         let slot = (bytes.len() * 31 + usize::from(first) * 7 + usize::from(last)) % Self::SLOTS;
         let cached = &mut self.0[slot];
-        if cached.as_str() != key {
-            *cached = SmolStr::new(key);
+        if !same_key(cached, key) {
+            *cached = short(key);
         }
         (1 << slot, cached.clone())
     }

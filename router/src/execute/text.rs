@@ -62,7 +62,7 @@ impl Text {
                 });
             }
         }
-        Text(Repr::Own(SmolStr::new(text)))
+        Text(Repr::Own(short(text)))
     }
 
     /// The string.
@@ -81,6 +81,16 @@ impl Text {
     /// between quotes as it is.
     pub fn is_plain_json(&self) -> bool {
         matches!(self.0, Repr::Source { .. })
+    }
+}
+
+/// `text` as a [`SmolStr`]; one that fits inline is copied there without
+/// `SmolStr::new`'s other checks (a call per string of every answer).
+pub(crate) fn short(text: &str) -> SmolStr {
+    if text.len() <= 23 {
+        SmolStr::new_inline(text)
+    } else {
+        SmolStr::new(text)
     }
 }
 
@@ -151,6 +161,24 @@ impl From<SmolStr> for Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_strings_are_the_smol_str_of_their_text() {
+        let spaces = " ".repeat(40);
+        for text in [
+            "",
+            "a",
+            "ümlaut",
+            &"x".repeat(23),
+            &"y".repeat(24),
+            &spaces,
+            "\n\n  ",
+        ] {
+            let made = short(text);
+            assert_eq!(made, SmolStr::new(text), "{text:?}");
+            assert_eq!(made.is_heap_allocated(), text.len() > 23 && text != spaces);
+        }
+    }
 
     #[test]
     fn a_long_string_inside_its_source_is_a_slice_of_it() {

@@ -18,6 +18,7 @@
 //! out where it applies and recorded instead ([`Met`], only for objects
 //! that end up written); `fragment` formats one fragment at one object.
 
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 use apollo_compiler::ExecutableDocument;
@@ -35,7 +36,7 @@ use super::error::Internal;
 use super::prepare::ResponseSize;
 use crate::core::normalize::defer_id;
 use crate::execute::Executed;
-use crate::execute::data::{Data, Object};
+use crate::execute::data::{Data, Object, same_key};
 use crate::execute::json::any_byte;
 use crate::response::{GraphqlError, PathSegment, codes};
 
@@ -59,6 +60,10 @@ struct Group<'a> {
     /// What the field's named type is, looked up once here rather than at
     /// every value.
     named: Named,
+    /// The grouped fields of its values whose `__typename` is the field's
+    /// own object type, found at the first (every item of a list, every
+    /// entity at one place of the query, has the same).
+    objects: OnceCell<Rc<Grouped<'a>>>,
 }
 
 /// The kind of a field's named type, as far as completing its values cares.
@@ -253,6 +258,7 @@ impl<'a> Formatter<'a> {
                 field: fields[0],
                 sets: fields.iter().map(|f| &f.selection_set).collect(),
                 named: self.named(fields[0].ty().inner_named_type()),
+                objects: OnceCell::new(),
             })
             .collect();
         let groups = Rc::new(Grouped { groups, deferred });
@@ -272,6 +278,17 @@ impl<'a> Formatter<'a> {
         out: &mut Vec<u8>,
     ) -> bool {
         let grouped = self.grouped(type_name, sets);
+        self.write_object(type_name, &grouped, object, out)
+    }
+
+    /// [`Formatter::selection_set`] with its fields grouped.
+    fn write_object(
+        &mut self,
+        type_name: &'a str,
+        grouped: &Grouped<'a>,
+        object: &'a Object,
+        out: &mut Vec<u8>,
+    ) -> bool {
         if !grouped.deferred.is_empty() {
             let path = self.response_path();
             let outside: Vec<String> = grouped.groups.iter().map(|g| g.key.to_owned()).collect();
@@ -369,16 +386,21 @@ impl<'a> Formatter<'a> {
                     .get("__typename")
                     .and_then(Data::as_str)
                     .unwrap_or(name.as_str());
-                let declared_object = group.named == Named::Object && runtime == name.as_str();
-                if !declared_object {
+                if group.named == Named::Object && same_key(runtime, name) {
+                    let grouped = group
+                        .objects
+                        .get_or_init(|| self.grouped(name.as_str(), sets))
+                        .clone();
+                    self.write_object(name.as_str(), &grouped, object, out)
+                } else {
                     if self.hidden_type(name, runtime) {
                         return self.invalid(parent, field, ty, out);
                     }
                     if !self.is_object(runtime) && self.needs_object_type(runtime, sets) {
                         return self.unresolved(runtime, ty, out);
                     }
+                    self.selection_set(runtime, sets, object, out)
                 }
-                self.selection_set(runtime, sets, object, out)
             }
             (Type::Named(name) | Type::NonNullNamed(name), value)
                 if group.named == Named::Enum && !self.valid_enum_value(name, value) =>
