@@ -60,6 +60,8 @@ struct Group<'a> {
     /// What the field's named type is, looked up once here rather than at
     /// every value.
     named: Named,
+    /// What the field is, by its name: looked up once here too.
+    kind: FieldKind,
     /// The grouped fields of its values whose `__typename` is the field's
     /// own object type, found at the first (every item of a list, every
     /// entity at one place of the query, has the same).
@@ -76,6 +78,27 @@ enum Named {
     Enum,
     /// Anything else (a scalar, an abstract type).
     Other,
+}
+
+/// A field, as writing its value cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    /// `__typename`: the object's type.
+    Typename,
+    /// `__schema` or `__type`: answered by introspection, written as it is.
+    Introspection,
+    /// Any other field: completed against its type.
+    Value,
+}
+
+impl FieldKind {
+    fn of(field: &Field) -> FieldKind {
+        match field.name.as_str() {
+            "__typename" => FieldKind::Typename,
+            "__schema" | "__type" => FieldKind::Introspection,
+            _ => FieldKind::Value,
+        }
+    }
 }
 
 /// The fields of one object, by response key, and the deferred fragments
@@ -160,6 +183,13 @@ fn write_leaf(out: &mut Vec<u8>, value: &Data) {
         }
         Data::Bool(true) => out.extend_from_slice(b"true"),
         Data::Bool(false) => out.extend_from_slice(b"false"),
+        // Integers by `itoa`, as every JSON serializer writes them; floats
+        // keep the serializer's own form.
+        Data::Number(number) => match (number.as_u64(), number.as_i64()) {
+            (Some(n), _) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            (None, Some(n)) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            (None, None) => write_json(out, value),
+        },
         _ => write_json(out, value),
     }
 }
@@ -258,6 +288,7 @@ impl<'a> Formatter<'a> {
                 field: fields[0],
                 sets: fields.iter().map(|f| &f.selection_set).collect(),
                 named: self.named(fields[0].ty().inner_named_type()),
+                kind: FieldKind::of(fields[0]),
                 objects: OnceCell::new(),
             })
             .collect();
@@ -310,21 +341,25 @@ impl<'a> Formatter<'a> {
             }
             out.extend_from_slice(&group.key_json);
             let (key, field) = (group.key, group.field);
-            match field.name.as_str() {
-                "__typename" => write_json(out, type_name),
-                "__schema" | "__type" => match object.get(key) {
+            match group.kind {
+                FieldKind::Typename => write_json(out, type_name),
+                FieldKind::Introspection => match object.get(key) {
                     Some(value) => write_json(out, value),
                     None => out.extend_from_slice(b"null"),
                 },
-                _ => {
+                FieldKind::Value => {
+                    let value = object.get_hinted(key, &mut hint);
+                    // Most values are plain leaves: written here, without
+                    // the call that completes any value.
+                    if let Some(leaf @ (Data::String(_) | Data::Number(_) | Data::Bool(_))) = value
+                        && group.named == Named::Other
+                        && matches!(field.ty(), Type::Named(_) | Type::NonNullNamed(_))
+                    {
+                        write_leaf(out, leaf);
+                        continue;
+                    }
                     self.path.push(Step::Key(key));
-                    let written = self.complete(
-                        type_name,
-                        group,
-                        field.ty(),
-                        object.get_hinted(key, &mut hint),
-                        out,
-                    );
+                    let written = self.complete(type_name, group, field.ty(), value, out);
                     self.path.pop();
                     if !written {
                         return false;
@@ -683,6 +718,9 @@ mod tests {
             Data::Bool(false),
             Data::Null,
             Data::Number(serde_json::Number::from(-12)),
+            Data::Number(serde_json::Number::from(0)),
+            Data::Number(serde_json::Number::from(u64::MAX)),
+            Data::Number(serde_json::Number::from(i64::MIN)),
             Data::Number(serde_json::Number::from_f64(2.5).expect("finite")),
         ];
         // Strings as a subgraph answer hands them over: kept as written
