@@ -111,6 +111,10 @@ struct Parser<'s> {
 }
 
 impl<'s> Parser<'s> {
+    /// How many bytes of a string are scanned one by one before the rest
+    /// is searched with vector instructions.
+    const SHORT: usize = 16;
+
     fn new(source: &'s Arc<String>) -> Self {
         Parser {
             source,
@@ -299,6 +303,18 @@ impl<'s> Parser<'s> {
     /// is an error.
     fn plain_run(&mut self) -> Result<usize, SyntaxError> {
         let rest = &self.bytes[self.pos..];
+        // Keys and most values are short: their first bytes are checked one
+        // by one, which costs less than setting up the vector search.
+        for (index, &byte) in rest.iter().take(Self::SHORT).enumerate() {
+            match byte {
+                b'"' | b'\\' => return Ok(self.pos + index),
+                0..0x20 => {
+                    self.pos += index;
+                    return Err(self.error("control character in a string"));
+                }
+                _ => {}
+            }
+        }
         let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
             self.pos = self.bytes.len();
             return Err(self.error("unterminated string"));
