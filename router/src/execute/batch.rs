@@ -24,7 +24,7 @@
 //! - [`Batcher`]: the groups of one execution, and their open batches.
 //! - [`Joined`]: what one member gets back.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::Hasher;
 use std::sync::{Arc, Mutex};
 
 use apollo_compiler::collections::HashMap;
@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
 use super::data::Data;
-use super::entities::hash_value;
+use super::entities::{hash_value, representation_hasher};
 use crate::client::{SubgraphError, SubgraphResponse};
 use crate::core::plan::{FetchNode, OperationKind, PlanNode, RequiresSelection};
 
@@ -439,7 +439,7 @@ impl Open {
     fn new(values: Map<String, Value>, representations: Vec<Data>) -> Self {
         let mut seen: HashMap<u64, Vec<usize>> = HashMap::default();
         for (index, representation) in representations.iter().enumerate() {
-            let hash = hash_of(&seen, representation);
+            let hash = hash_of(representation);
             seen.entry(hash).or_default().push(index);
         }
         Open {
@@ -455,7 +455,7 @@ impl Open {
     fn add(&mut self, representations: Vec<Data>) -> Vec<usize> {
         let mut positions = Vec::with_capacity(representations.len());
         for representation in representations {
-            let hash = hash_of(&self.seen, &representation);
+            let hash = hash_of(&representation);
             let same = self.seen.entry(hash).or_default();
             let found = same
                 .iter()
@@ -578,8 +578,8 @@ fn address(fetch: &FetchNode) -> usize {
     std::ptr::from_ref(fetch) as usize
 }
 
-fn hash_of(seen: &HashMap<u64, Vec<usize>>, representation: &Data) -> u64 {
-    let mut hasher = seen.hasher().build_hasher();
+fn hash_of(representation: &Data) -> u64 {
+    let mut hasher = representation_hasher();
     hash_value(representation, &mut hasher);
     hasher.finish()
 }

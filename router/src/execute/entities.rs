@@ -55,21 +55,23 @@ pub fn collect_rewritten(
     // Representations by hash; equal ones are compared in full.
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::default();
     let flat = rewrites.is_empty().then(|| flat_keys(requires)).flatten();
+    let mut leaves = Leaves::new();
     for (origin, object) in objects {
         // Most objects repeat an earlier representation: with a flat key,
         // it is found from the object's own values, without building it.
-        let leaves = flat
-            .as_ref()
-            .and_then(|keys| flat_leaves(schema, object, keys));
-        let hash = match &leaves {
-            Some(Some(leaves)) => {
-                let mut hasher = seen.hasher().build_hasher();
-                hash_leaves(leaves, &mut hasher);
+        let found = match &flat {
+            Some(keys) => flat_leaves(schema, object, keys, &mut leaves),
+            None => Flat::General,
+        };
+        let hash = match found {
+            Flat::Leaves => {
+                let mut hasher = representation_hasher();
+                hash_leaves(&leaves, &mut hasher);
                 let hash = hasher.finish();
                 let found = seen.get(&hash).and_then(|same| {
                     same.iter()
                         .copied()
-                        .find(|&index| same_leaves(&batch.representations[index], leaves))
+                        .find(|&index| same_leaves(&batch.representations[index], &leaves))
                 });
                 if let Some(index) = found {
                     batch.origins[index].push(origin);
@@ -77,9 +79,8 @@ pub fn collect_rewritten(
                 }
                 Some(hash)
             }
-            // No type condition matched or a key field is missing.
-            Some(None) => continue,
-            None => None,
+            Flat::Skipped => continue,
+            Flat::General => None,
         };
         let Some(mut representation) = represent(schema, object, requires) else {
             continue;
@@ -89,7 +90,7 @@ pub fn collect_rewritten(
         }
         let representation = Data::Object(representation);
         let hash = hash.unwrap_or_else(|| {
-            let mut hasher = seen.hasher().build_hasher();
+            let mut hasher = representation_hasher();
             hash_value(&representation, &mut hasher);
             hasher.finish()
         });
@@ -150,35 +151,52 @@ fn flat_keys(requires: &[RequiresSelection]) -> Option<FlatKeys<'_>> {
 /// to four fields, so looking an object's up allocates nothing.
 type Leaves<'r, 'o> = SmallVec<[(&'r str, &'o Data); 4]>;
 
+/// What [`flat_leaves`] found for an object.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flat {
+    /// Its leaves: one fragment applies and it has every key field.
+    Leaves,
+    /// It gets no representation: no fragment applies, or a key field is
+    /// missing.
+    Skipped,
+    /// More than one fragment applies: the general path decides.
+    General,
+}
+
 /// The representation `object` would get under flat `keys`, as (name,
-/// value) pairs: `Some(None)` when it gets none (no fragment applies, or a
-/// key field is missing), `None` when more than one fragment applies (the
-/// general path decides).
+/// value) pairs put in `leaves` (cleared first; filled when
+/// [`Flat::Leaves`] is returned).
 fn flat_leaves<'o, 'r>(
     schema: &Schema,
     object: &'o Object,
     keys: &FlatKeys<'r>,
-) -> Option<Option<Leaves<'r, 'o>>> {
+    leaves: &mut Leaves<'r, 'o>,
+) -> Flat {
+    leaves.clear();
     let typename = object.get("__typename").and_then(Data::as_str);
     let mut applying = keys.iter().filter(|(condition, _)| {
         typename.is_some_and(|t| same_key(t, condition) || schema.is_subtype(condition, t))
     });
     let Some((_, fields)) = applying.next() else {
-        return Some(None);
+        return Flat::Skipped;
     };
     if applying.next().is_some() {
-        return None;
+        return Flat::General;
     }
-    // A loop rather than `collect` into an `Option`: that path is not
-    // inlined, and this runs for every object at the path.
-    let mut leaves = Leaves::new();
     for (name, key) in fields {
         let Some(value) = object.get(key) else {
-            return Some(None);
+            return Flat::Skipped;
         };
         leaves.push((*name, value));
     }
-    Some(Some(leaves))
+    Flat::Leaves
+}
+
+/// A hasher for representations: foldhash's fast one, several times
+/// quicker than the maps' own on the short keys representations are made
+/// of (a collision only costs a full comparison).
+pub(super) fn representation_hasher() -> impl Hasher {
+    foldhash::fast::FixedState::default().build_hasher()
 }
 
 /// The same hash [`hash_value`] gives the object these leaves make.
