@@ -87,7 +87,9 @@ impl Text {
 /// `text` as a [`SmolStr`]; one that fits inline is copied there without
 /// `SmolStr::new`'s other checks (a call per string of every answer).
 pub(crate) fn short(text: &str) -> SmolStr {
-    if text.len() <= 23 {
+    /// The most bytes a `SmolStr` holds inline.
+    const INLINE: usize = 23;
+    if text.len() <= INLINE {
         SmolStr::new_inline(text)
     } else {
         SmolStr::new(text)
