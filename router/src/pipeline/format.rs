@@ -62,6 +62,10 @@ struct Group<'a> {
     named: Named,
     /// What the field is, by its name: looked up once here too.
     kind: FieldKind,
+    /// Whether a string, number or boolean value of it is written as it
+    /// is: its type is not a list, and its named type neither an object
+    /// (whose values must be objects) nor an enum (whose values are checked).
+    plain_leaves: bool,
     /// The grouped fields of its values whose `__typename` is the field's
     /// own object type, found at the first (every item of a list, every
     /// entity at one place of the query, has the same).
@@ -277,19 +281,25 @@ impl<'a> Formatter<'a> {
         }
         let groups: Vec<Group<'a>> = grouped
             .into_iter()
-            .map(|(key, fields)| Group {
-                key,
-                key_json: {
-                    let mut json = Vec::with_capacity(key.len() + 3);
-                    write_json(&mut json, key);
-                    json.push(b':');
-                    json
-                },
-                field: fields[0],
-                sets: fields.iter().map(|f| &f.selection_set).collect(),
-                named: self.named(fields[0].ty().inner_named_type()),
-                kind: FieldKind::of(fields[0]),
-                objects: OnceCell::new(),
+            .map(|(key, fields)| {
+                let field = fields[0];
+                let named = self.named(field.ty().inner_named_type());
+                Group {
+                    key,
+                    key_json: {
+                        let mut json = Vec::with_capacity(key.len() + 3);
+                        write_json(&mut json, key);
+                        json.push(b':');
+                        json
+                    },
+                    field,
+                    sets: fields.iter().map(|f| &f.selection_set).collect(),
+                    named,
+                    kind: FieldKind::of(field),
+                    plain_leaves: named == Named::Other
+                        && matches!(field.ty(), Type::Named(_) | Type::NonNullNamed(_)),
+                    objects: OnceCell::new(),
+                }
             })
             .collect();
         let groups = Rc::new(Grouped { groups, deferred });
@@ -351,9 +361,9 @@ impl<'a> Formatter<'a> {
                     let value = object.get_hinted(key, &mut hint);
                     // Most values are plain leaves: written here, without
                     // the call that completes any value.
-                    if let Some(leaf @ (Data::String(_) | Data::Number(_) | Data::Bool(_))) = value
-                        && group.named == Named::Other
-                        && matches!(field.ty(), Type::Named(_) | Type::NonNullNamed(_))
+                    if group.plain_leaves
+                        && let Some(leaf @ (Data::String(_) | Data::Number(_) | Data::Bool(_))) =
+                            value
                     {
                         write_leaf(out, leaf);
                         continue;
