@@ -21,6 +21,8 @@
 //! fetch with no twin at its level never waits.
 //!
 //! # Layout
+//! - [`BatchLayout`]: the groups of a plan node, worked out once per plan;
+//!   [`PlanLayouts`]: those of a plan's parts.
 //! - [`Batcher`]: the groups of one execution, and their open batches.
 //! - [`Joined`]: what one member gets back.
 
@@ -34,7 +36,7 @@ use tokio::sync::oneshot;
 use super::data::Data;
 use super::entities::{hash_value, representation_hasher};
 use crate::client::{SubgraphError, SubgraphResponse};
-use crate::core::plan::{FetchNode, OperationKind, PlanNode, RequiresSelection};
+use crate::core::plan::{FetchNode, OperationKind, PlanNode, QueryPlan, RequiresSelection};
 
 /// A subgraph's answer, shared by the members of a batch.
 pub(super) type Answer = Result<Arc<SubgraphResponse>, SubgraphError>;
@@ -81,13 +83,128 @@ pub(super) struct Outgoing<'b> {
     pub representations: Vec<Data>,
 }
 
+/// Which entity fetches of one plan node share a request, worked out once
+/// per plan (it compares and splices operation texts) and shared by every
+/// execution of it. Fetches are named by their place in the walk of
+/// [`entity_fetches`], so a copy of the plan reads the same layout.
+#[derive(Debug, Default)]
+pub struct BatchLayout {
+    /// The group of each batchable entity fetch, in walk order (`None`: no
+    /// twin at its level).
+    group_of: Vec<Option<usize>>,
+    groups: Vec<GroupLayout>,
+}
+
+/// One group of twin fetches.
+#[derive(Debug)]
+struct GroupLayout {
+    /// How many fetches of the plan are in the group.
+    members: usize,
+    /// Its operation, when it merges different selections.
+    operation: Option<Merged>,
+}
+
+impl BatchLayout {
+    /// The groups of `node` (a plan's primary node, a deferred fragment's,
+    /// or the part of a subscription run per event; `None`: nothing runs).
+    pub fn of(node: Option<&PlanNode>) -> Self {
+        let mut fetches = Vec::new();
+        if let Some(node) = node {
+            entity_fetches(node, 0, &mut fetches);
+        }
+        // Fetches to one subgraph at one level with the same variables, by
+        // operation (but for its name); each with its place in the walk.
+        let mut by_place: HashMap<(&str, usize, &str), Vec<Twins<'_>>> = HashMap::default();
+        for (index, &(fetch, level)) in fetches.iter().enumerate() {
+            let Some((signature, _)) = entity_parts(fetch) else {
+                continue;
+            };
+            let classes = by_place
+                .entry((fetch.subgraph.as_str(), level, signature))
+                .or_default();
+            match classes
+                .iter_mut()
+                .find(|twins| unnamed(twins.fetches[0].1) == unnamed(fetch))
+            {
+                Some(twins) => twins.fetches.push((index, fetch)),
+                None => classes.push(Twins {
+                    fetches: vec![(index, fetch)],
+                }),
+            }
+        }
+        let mut layout = BatchLayout {
+            group_of: vec![None; fetches.len()],
+            groups: Vec::new(),
+        };
+        for classes in by_place.into_values() {
+            for merged in merge_disjoint(classes) {
+                let members: Vec<usize> = merged
+                    .iter()
+                    .flat_map(|twins| twins.fetches.iter().map(|&(index, _)| index))
+                    .collect();
+                if members.len() < 2 {
+                    continue;
+                }
+                for &index in &members {
+                    layout.group_of[index] = Some(layout.groups.len());
+                }
+                layout.groups.push(GroupLayout {
+                    members: members.len(),
+                    operation: (merged.len() > 1).then(|| merged_operation(&merged)),
+                });
+            }
+        }
+        layout
+    }
+}
+
+/// The [`BatchLayout`]s of a plan's parts: its primary node's and each
+/// deferred fragment's.
+#[derive(Debug, Default)]
+pub struct PlanLayouts {
+    primary: BatchLayout,
+    /// By the fragment's id.
+    deferred: Vec<(usize, BatchLayout)>,
+}
+
+impl PlanLayouts {
+    /// The layouts of every part of `plan`.
+    pub fn of(plan: &QueryPlan) -> Self {
+        PlanLayouts {
+            primary: BatchLayout::of(plan.node.as_ref()),
+            deferred: plan
+                .deferred
+                .iter()
+                .map(|part| (part.id, BatchLayout::of(part.node.as_ref())))
+                .collect(),
+        }
+    }
+
+    /// The primary node's.
+    pub fn primary(&self) -> &BatchLayout {
+        &self.primary
+    }
+
+    /// Deferred fragment `id`'s (an empty layout, with which every fetch
+    /// goes alone, for an id the plan does not have).
+    pub fn deferred(&self, id: usize) -> &BatchLayout {
+        static NONE: BatchLayout = BatchLayout {
+            group_of: Vec::new(),
+            groups: Vec::new(),
+        };
+        self.deferred
+            .iter()
+            .find(|(part, _)| *part == id)
+            .map_or(&NONE, |(_, layout)| layout)
+    }
+}
+
 /// The batch groups of one execution.
-pub(super) struct Batcher {
+pub(super) struct Batcher<'l> {
+    layout: &'l BatchLayout,
     /// The group of every entity fetch that has a twin at its level, by
     /// the fetch's address.
     group_of: Vec<(usize, usize)>,
-    /// Each group's operation, when it merges different selections.
-    operations: Vec<Option<Merged>>,
     groups: Mutex<Vec<Group>>,
 }
 
@@ -123,57 +240,32 @@ enum Role {
     Alone(Map<String, Value>, Vec<Data>),
 }
 
-impl Batcher {
-    /// A batcher for one execution of `node` (a plan's primary node, or a
-    /// deferred fragment's).
-    pub fn for_node(node: &PlanNode) -> Self {
+impl<'l> Batcher<'l> {
+    /// A batcher for one execution of `node` with its `layout` (worked out
+    /// from `node` or a copy of it).
+    pub fn new(layout: &'l BatchLayout, node: &PlanNode) -> Self {
         let mut fetches = Vec::new();
-        entity_fetches(node, 0, &mut fetches);
-        // Fetches to one subgraph at one level with the same variables, by
-        // operation (but for its name).
-        let mut by_place: HashMap<(&str, usize, &str), Vec<Twins<'_>>> = HashMap::default();
-        for &(fetch, level) in &fetches {
-            let Some((signature, _)) = entity_parts(fetch) else {
-                continue;
-            };
-            let classes = by_place
-                .entry((fetch.subgraph.as_str(), level, signature))
-                .or_default();
-            match classes
-                .iter_mut()
-                .find(|twins| unnamed(twins.fetches[0]) == unnamed(fetch))
-            {
-                Some(twins) => twins.fetches.push(fetch),
-                None => classes.push(Twins {
-                    fetches: vec![fetch],
-                }),
-            }
+        if !layout.groups.is_empty() {
+            entity_fetches(node, 0, &mut fetches);
         }
-        let mut group_of = Vec::new();
-        let mut operations = Vec::new();
-        let mut groups = Vec::new();
-        for classes in by_place.into_values() {
-            for merged in merge_disjoint(classes) {
-                let members: Vec<&FetchNode> = merged
-                    .iter()
-                    .flat_map(|twins| twins.fetches.iter().copied())
-                    .collect();
-                if members.len() < 2 {
-                    continue;
-                }
-                group_of.extend(members.iter().map(|&fetch| (address(fetch), groups.len())));
-                operations.push((merged.len() > 1).then(|| merged_operation(&merged)));
-                groups.push(Group {
-                    members: members.len(),
-                    reported: 0,
-                    batch: None,
-                    complete: None,
-                });
-            }
-        }
+        let group_of = fetches
+            .iter()
+            .zip(&layout.group_of)
+            .filter_map(|(&(fetch, _), group)| Some((address(fetch), (*group)?)))
+            .collect();
+        let groups = layout
+            .groups
+            .iter()
+            .map(|group| Group {
+                members: group.members,
+                reported: 0,
+                batch: None,
+                complete: None,
+            })
+            .collect();
         Batcher {
+            layout,
             group_of,
-            operations,
             groups: Mutex::new(groups),
         }
     }
@@ -269,7 +361,11 @@ impl Batcher {
         } = batch;
         // The leader's representations came first, deduplicated already.
         let own: Option<Vec<usize>> = (!followers.is_empty()).then(|| (0..own).collect());
-        let operation = self.operations.get(index).and_then(Option::as_ref);
+        let operation = self
+            .layout
+            .groups
+            .get(index)
+            .and_then(|group| group.operation.as_ref());
         let answer = send(Outgoing {
             operation,
             values,
@@ -472,15 +568,17 @@ impl Open {
     }
 }
 
-/// Fetches that send the same operation (but for its name).
+/// Fetches that send the same operation (but for its name), each with its
+/// place in the walk.
 struct Twins<'p> {
-    fetches: Vec<&'p FetchNode>,
+    fetches: Vec<(usize, &'p FetchNode)>,
 }
 
 impl Twins<'_> {
     /// The types its representations are of.
     fn types(&self) -> impl Iterator<Item = &str> {
         self.fetches[0]
+            .1
             .requires
             .iter()
             .flatten()
@@ -531,6 +629,7 @@ fn entity_parts(fetch: &FetchNode) -> Option<(&str, &str)> {
 }
 
 /// The operation of a group that merges different selections.
+#[derive(Debug)]
 pub(super) struct Merged {
     /// Its text.
     pub text: String,
@@ -541,13 +640,13 @@ pub(super) struct Merged {
 /// One operation selecting every class's fields in one `_entities` field,
 /// named as the first fetch.
 fn merged_operation(classes: &[Twins<'_>]) -> Merged {
-    let first = classes[0].fetches[0];
+    let first = classes[0].fetches[0].1;
     let text = first.operation.as_str();
     let head = &text[..text.len() - unnamed(first).len()];
     let mut operation = String::from(head);
     let mut definitions_written = false;
     for twins in classes {
-        if let Some((definitions, inner)) = entity_parts(twins.fetches[0]) {
+        if let Some((definitions, inner)) = entity_parts(twins.fetches[0].1) {
             if !definitions_written {
                 operation.push_str(definitions);
                 operation.push_str(ENTITIES);
@@ -619,5 +718,103 @@ fn entity_fetches<'p>(
             1
         }
         PlanNode::Fetch(_) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::plan::{FlattenNode, PathElement};
+
+    /// An entity fetch of `Product { sku }` at `path`, selecting `fields`.
+    fn products(subgraph: &str, path: &str, name: &str, fields: &str) -> PlanNode {
+        let key = |name: &str| RequiresSelection::Field {
+            name: name.into(),
+            alias: None,
+            selections: Vec::new(),
+        };
+        PlanNode::Flatten(FlattenNode {
+            path: vec![PathElement::Key(path.into()), PathElement::List],
+            node: Box::new(PlanNode::Fetch(FetchNode {
+                subgraph: subgraph.into(),
+                operation_kind: OperationKind::Query,
+                operation: format!(
+                    "query {name}($representations: [_Any!]!) {ENTITIES} ... on Product {{ {fields} }}{CLOSE}"
+                ),
+                operation_name: Some(name.into()),
+                variable_usages: Vec::new(),
+                requires: Some(vec![RequiresSelection::InlineFragment {
+                    type_condition: "Product".into(),
+                    selections: vec![key("__typename"), key("sku")],
+                }]),
+                output_rewrites: Vec::new(),
+                input_rewrites: Vec::new(),
+                condition: None,
+                context_variables: Vec::new(),
+            })),
+        })
+    }
+
+    fn groups(batcher: &Batcher<'_>, node: &PlanNode) -> Vec<Option<usize>> {
+        let mut fetches = Vec::new();
+        entity_fetches(node, 0, &mut fetches);
+        fetches
+            .iter()
+            .map(|(fetch, _)| batcher.group(fetch))
+            .collect()
+    }
+
+    #[test]
+    fn twins_at_one_level_share_a_group_also_in_a_copy_of_the_plan() {
+        let plan = PlanNode::Parallel(vec![
+            products("inventory", "a", "Q__inventory__1", "name"),
+            products("inventory", "b", "Q__inventory__2", "name"),
+            products("reviews", "c", "Q__reviews__3", "name"),
+        ]);
+        let layout = BatchLayout::of(Some(&plan));
+        assert_eq!(layout.groups.len(), 1);
+        assert!(
+            layout.groups[0].operation.is_none(),
+            "one operation, sent as it is"
+        );
+        let copy = plan.clone();
+        let batcher = Batcher::new(&layout, &copy);
+        assert_eq!(groups(&batcher, &copy), [Some(0), Some(0), None]);
+        // The original's fetches are not the copy's.
+        assert_eq!(groups(&batcher, &plan), [None, None, None]);
+    }
+
+    #[test]
+    fn twins_of_different_selections_share_one_merged_operation() {
+        let plan = PlanNode::Parallel(vec![
+            products("inventory", "a", "Q__inventory__1", "name"),
+            products("inventory", "b", "Q__inventory__2", "price"),
+        ]);
+        let layout = BatchLayout::of(Some(&plan));
+        // Both select on Product: their selections would meet on one object.
+        assert!(layout.groups.is_empty());
+        let mut other_type = products("inventory", "b", "Q__inventory__2", "price");
+        if let PlanNode::Flatten(flatten) = &mut other_type
+            && let PlanNode::Fetch(fetch) = flatten.node.as_mut()
+        {
+            fetch.operation = fetch.operation.replace("on Product", "on Review");
+            if let Some(RequiresSelection::InlineFragment { type_condition, .. }) =
+                fetch.requires.as_mut().and_then(|r| r.first_mut())
+            {
+                *type_condition = "Review".into();
+            }
+        }
+        let plan = PlanNode::Parallel(vec![
+            products("inventory", "a", "Q__inventory__1", "name"),
+            other_type,
+        ]);
+        let layout = BatchLayout::of(Some(&plan));
+        let operation = layout.groups[0].operation.as_ref().map(|m| m.text.as_str());
+        assert_eq!(
+            operation,
+            Some(
+                "query Q__inventory__1($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { name } ... on Review { price } } }"
+            )
+        );
     }
 }

@@ -41,6 +41,7 @@ use crate::client::{SubgraphClient, SubgraphError, SubgraphResponse, Variables};
 use crate::core::plan::{FetchNode, FlattenNode, OperationKind, PathElement, PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
 use crate::response::{GraphqlError, PathSegment, codes};
+pub use batch::{BatchLayout, PlanLayouts};
 use batch::{Batcher, MemberEntities};
 use data::{Data, Object};
 
@@ -112,17 +113,27 @@ impl<'t> State<'t> {
     }
 }
 
-/// Runs `plan` and returns the merged data and the subgraph errors.
-pub async fn execute(ctx: &ExecutionContext<'_>, plan: &QueryPlan) -> Executed {
-    execute_from(ctx, plan, Object::new()).await
+/// Runs `plan` (whose primary node's batches `layout` gives) and returns
+/// the merged data and the subgraph errors.
+pub async fn execute(
+    ctx: &ExecutionContext<'_>,
+    plan: &QueryPlan,
+    layout: &BatchLayout,
+) -> Executed {
+    execute_from(ctx, plan, layout, Object::new()).await
 }
 
 /// Runs `plan` on a response tree that starts as `data` (a subscription's
 /// event, for the rest of its plan) and returns the merged data and the
 /// subgraph errors.
-pub async fn execute_from(ctx: &ExecutionContext<'_>, plan: &QueryPlan, data: Object) -> Executed {
+pub async fn execute_from(
+    ctx: &ExecutionContext<'_>,
+    plan: &QueryPlan,
+    layout: &BatchLayout,
+    data: Object,
+) -> Executed {
     let tree = Mutex::new(Data::Object(data));
-    let ran = run_part(ctx, &tree, plan.node.as_ref()).await;
+    let ran = run_part(ctx, &tree, plan.node.as_ref(), layout).await;
     Executed {
         data: match tree.into_inner().unwrap_or_else(|p| p.into_inner()) {
             Data::Object(object) => object,
@@ -143,13 +154,18 @@ pub struct Ran {
     pub fetch_failed: bool,
 }
 
-/// Runs `node` (none: nothing to fetch) against the shared `tree`; its
-/// errors are its own, so the parts of one deferred execution report them
-/// separately while they run concurrently.
-pub async fn run_part(ctx: &ExecutionContext<'_>, tree: &Tree, node: Option<&PlanNode>) -> Ran {
+/// Runs `node` (none: nothing to fetch; `layout`: its batches) against the
+/// shared `tree`; its errors are its own, so the parts of one deferred
+/// execution report them separately while they run concurrently.
+pub async fn run_part(
+    ctx: &ExecutionContext<'_>,
+    tree: &Tree,
+    node: Option<&PlanNode>,
+    layout: &BatchLayout,
+) -> Ran {
     let state = State::new(tree);
     if let Some(node) = node {
-        let batcher = Batcher::for_node(node);
+        let batcher = Batcher::new(layout, node);
         run_node(ctx, &state, &batcher, node).await;
     }
     let sink = state.into_sink();
@@ -168,7 +184,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 fn run_node<'a>(
     ctx: &'a ExecutionContext<'a>,
     state: &'a State<'a>,
-    batcher: &'a Batcher,
+    batcher: &'a Batcher<'a>,
     node: &'a PlanNode,
 ) -> BoxFuture<'a, ()> {
     async move {
@@ -331,7 +347,7 @@ async fn run_root_fetch(ctx: &ExecutionContext<'_>, state: &State<'_>, fetch: &F
 async fn run_flatten(
     ctx: &ExecutionContext<'_>,
     state: &State<'_>,
-    batcher: &Batcher,
+    batcher: &Batcher<'_>,
     flatten: &FlattenNode,
 ) {
     let PlanNode::Fetch(fetch) = flatten.node.as_ref() else {
@@ -471,7 +487,7 @@ async fn run_entity_batch(
 async fn run_batched(
     ctx: &ExecutionContext<'_>,
     state: &State<'_>,
-    batcher: &Batcher,
+    batcher: &Batcher<'_>,
     flatten: &FlattenNode,
     fetch: &FetchNode,
     batch: entities::Batch,

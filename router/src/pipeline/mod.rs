@@ -352,7 +352,7 @@ impl Engine {
             headers: call.headers,
             dedupe: self.dedupe_fetches,
         };
-        let mut executed = execute::execute(&ctx, &planned.plan).await;
+        let mut executed = execute::execute(&ctx, &planned.plan, planned.layouts.primary()).await;
         if !unauthorized.is_empty() {
             authorize::strip(&mut executed.data, &removed);
             executed.errors.splice(0..0, unauthorized);

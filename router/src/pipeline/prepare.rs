@@ -18,6 +18,7 @@ use super::{defer, introspection, limits, normalize, parse, plan, validate};
 use crate::core::normalize::Normalized;
 use crate::core::plan::{PlanNode, QueryPlan};
 use crate::core::supergraph::Supergraph;
+use crate::execute::PlanLayouts;
 use crate::metrics::PlanCacheCounters;
 use crate::plan_cache::{self, PlanCache};
 use crate::response::RequestFailure;
@@ -35,6 +36,8 @@ pub struct Prepared {
     pub kind: OperationType,
     /// The plan (subgraph operation texts built in).
     pub plan: QueryPlan,
+    /// Which entity fetches of each part of the plan share a request.
+    pub layouts: PlanLayouts,
     /// Whether the operation has `__schema` or `__type` at the root.
     pub introspection: bool,
     /// The variables the document's `@defer(if:)` read; `None` when it has
@@ -270,6 +273,7 @@ impl Preparer {
                     document: normalized.document,
                     operation_name,
                     kind,
+                    layouts: PlanLayouts::of(&plan),
                     plan,
                     introspection,
                     estimated_bytes,
@@ -350,6 +354,7 @@ impl Preparer {
             document: normalized.document,
             operation_name: operation_name.map(str::to_owned),
             kind: operation.operation_type,
+            layouts: PlanLayouts::of(&plan),
             plan,
             introspection,
             estimated_bytes,

@@ -24,7 +24,7 @@ use super::{Answered, Call, Engine, Prepared, authorize, coerce, format, plan, q
 use crate::auth::Identity;
 use crate::client::SubgraphClient;
 use crate::core::plan::{QueryPlan, SubscriptionNode};
-use crate::execute::{self, ExecutionContext, data::Object};
+use crate::execute::{self, BatchLayout, ExecutionContext, data::Object};
 use crate::response::{GraphqlError, RequestFailure, codes};
 use crate::subscription::upstream::{UpstreamError, UpstreamEvent, UpstreamRequest};
 use crate::subscription::{self, EventSink, EventStream, Hub, Permit, Queued};
@@ -48,6 +48,8 @@ struct Running {
     node: SubscriptionNode,
     /// The rest of the plan, as a plan of its own.
     rest: QueryPlan,
+    /// Which entity fetches of `rest` share a request.
+    layout: BatchLayout,
     unauthorized: Vec<GraphqlError>,
     removed: Vec<Vec<String>>,
     /// When the caller's token expires.
@@ -94,12 +96,14 @@ impl Engine {
             .acquire()
             .map_err(|e| RequestFailure::graphql(vec![e.to_graphql()]))?;
         let (sink, stream) = subscription::channel(hub.settings().buffer);
+        let rest = QueryPlan {
+            node: node.rest.as_deref().cloned(),
+            ..QueryPlan::default()
+        };
         let running = Running {
             engine: self.clone(),
-            rest: QueryPlan {
-                node: node.rest.as_deref().cloned(),
-                ..QueryPlan::default()
-            },
+            layout: BatchLayout::of(rest.node.as_ref()),
+            rest,
             prepared: planned,
             variables: variables.json,
             headers: call.headers.clone(),
@@ -254,7 +258,7 @@ async fn respond(
         headers: &running.headers,
         dedupe: engine.dedupe_fetches,
     };
-    let mut executed = execute::execute_from(&ctx, &running.rest, data).await;
+    let mut executed = execute::execute_from(&ctx, &running.rest, &running.layout, data).await;
     if !running.removed.is_empty() {
         authorize::strip(&mut executed.data, &running.removed);
     }

@@ -170,7 +170,13 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
     let tree: execute::Tree = Mutex::new(Data::Object(Object::new()));
 
     // The primary payload.
-    let ran = execute::run_part(&ctx, &tree, planned.plan.node.as_ref()).await;
+    let ran = execute::run_part(
+        &ctx,
+        &tree,
+        planned.plan.node.as_ref(),
+        planned.layouts.primary(),
+    )
+    .await;
     let (payload, met, earlier, mut carried) = {
         let mut data = lock(&tree);
         let Data::Object(root) = &mut *data else {
@@ -226,7 +232,8 @@ pub(super) async fn deliver(job: Job, parts: mpsc::Sender<Bytes>) {
             .find(|deferred| deferred.id == id)
             .and_then(|deferred| deferred.node.as_ref());
         let (ctx, tree) = (&ctx, &tree);
-        async move { (id, at, execute::run_part(ctx, tree, node).await) }
+        let layout = planned.layouts.deferred(id);
+        async move { (id, at, execute::run_part(ctx, tree, node, layout).await) }
     };
     for (id, at) in by_fragment(met) {
         running.push(run(id, at));
