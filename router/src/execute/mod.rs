@@ -6,7 +6,7 @@
 //!   subgraph errors.
 //! - `batch`: entity fetches at one plan level to one subgraph go as one
 //!   request (the same operation, or selections on different types side by
-//!   side).
+//!   side); which ones is worked out once per plan ([`BatchLayout`]).
 //! - [`data`]: the response tree's values (parsed from subgraph answers,
 //!   merged here, walked by the formatter).
 //! - [`json`]: subgraph answers' JSON text read into the tree.
