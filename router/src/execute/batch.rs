@@ -86,7 +86,7 @@ pub(super) struct Outgoing<'b> {
 /// Which entity fetches of one plan node share a request, worked out once
 /// per plan (it compares and splices operation texts) and shared by every
 /// execution of it. Fetches are named by their place in the walk of
-/// [`entity_fetches`], so a copy of the plan reads the same layout.
+/// `entity_fetches`, so a copy of the plan reads the same layout.
 #[derive(Debug, Default)]
 pub struct BatchLayout {
     /// The group of each batchable entity fetch, in walk order (`None`: no
