@@ -26,7 +26,6 @@
 //! - [`Batcher`]: the groups of one execution, and their open batches.
 //! - [`Joined`]: what one member gets back.
 
-use std::hash::Hasher;
 use std::sync::{Arc, Mutex};
 
 use apollo_compiler::collections::HashMap;
@@ -34,7 +33,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
 use super::data::Data;
-use super::entities::{hash_value, representation_hasher};
+use super::entities::representation_hash;
 use crate::client::{SubgraphError, SubgraphResponse};
 use crate::core::plan::{FetchNode, OperationKind, PlanNode, QueryPlan, RequiresSelection};
 
@@ -95,11 +94,9 @@ pub struct BatchLayout {
     groups: Vec<GroupLayout>,
 }
 
-/// One group of twin fetches.
+/// One group of twin fetches (its members: those `group_of` puts in it).
 #[derive(Debug)]
 struct GroupLayout {
-    /// How many fetches of the plan are in the group.
-    members: usize,
     /// Its operation, when it merges different selections.
     operation: Option<Merged>,
 }
@@ -149,7 +146,6 @@ impl BatchLayout {
                     layout.group_of[index] = Some(layout.groups.len());
                 }
                 layout.groups.push(GroupLayout {
-                    members: members.len(),
                     operation: (merged.len() > 1).then(|| merged_operation(&merged)),
                 });
             }
@@ -248,21 +244,28 @@ impl<'l> Batcher<'l> {
         if !layout.groups.is_empty() {
             entity_fetches(node, 0, &mut fetches);
         }
-        let group_of = fetches
+        let group_of: Vec<(usize, usize)> = fetches
             .iter()
             .zip(&layout.group_of)
             .filter_map(|(&(fetch, _), group)| Some((address(fetch), (*group)?)))
             .collect();
-        let groups = layout
+        // Members are counted among the fetches of `node` itself, so a
+        // group never waits for a fetch it does not have.
+        let mut groups: Vec<Group> = layout
             .groups
             .iter()
-            .map(|group| Group {
-                members: group.members,
+            .map(|_| Group {
+                members: 0,
                 reported: 0,
                 batch: None,
                 complete: None,
             })
             .collect();
+        for &(_, group) in &group_of {
+            if let Some(group) = groups.get_mut(group) {
+                group.members += 1;
+            }
+        }
         Batcher {
             layout,
             group_of,
@@ -535,7 +538,7 @@ impl Open {
     fn new(values: Map<String, Value>, representations: Vec<Data>) -> Self {
         let mut seen: HashMap<u64, Vec<usize>> = HashMap::default();
         for (index, representation) in representations.iter().enumerate() {
-            let hash = hash_of(representation);
+            let hash = representation_hash(representation);
             seen.entry(hash).or_default().push(index);
         }
         Open {
@@ -551,7 +554,7 @@ impl Open {
     fn add(&mut self, representations: Vec<Data>) -> Vec<usize> {
         let mut positions = Vec::with_capacity(representations.len());
         for representation in representations {
-            let hash = hash_of(&representation);
+            let hash = representation_hash(&representation);
             let same = self.seen.entry(hash).or_default();
             let found = same
                 .iter()
@@ -677,12 +680,6 @@ fn address(fetch: &FetchNode) -> usize {
     std::ptr::from_ref(fetch) as usize
 }
 
-fn hash_of(representation: &Data) -> u64 {
-    let mut hasher = representation_hasher();
-    hash_value(representation, &mut hasher);
-    hasher.finish()
-}
-
 /// Whether `fetch` can share a request: a query without renames or
 /// `@fromContext` values (those are answered entity by entity).
 pub(super) fn batchable(fetch: &FetchNode) -> bool {
@@ -780,8 +777,12 @@ mod tests {
         let copy = plan.clone();
         let batcher = Batcher::new(&layout, &copy);
         assert_eq!(groups(&batcher, &copy), [Some(0), Some(0), None]);
+        assert_eq!(batcher.lock()[0].members, 2);
         // The original's fetches are not the copy's.
         assert_eq!(groups(&batcher, &plan), [None, None, None]);
+        // A node with one of the twins only: its group waits for that one.
+        let one = products("inventory", "a", "Q__inventory__1", "name");
+        assert_eq!(Batcher::new(&layout, &one).lock()[0].members, 1);
     }
 
     #[test]

@@ -89,11 +89,7 @@ pub fn collect_rewritten(
             rewrite_typename(schema, &mut representation, rewrites);
         }
         let representation = Data::Object(representation);
-        let hash = hash.unwrap_or_else(|| {
-            let mut hasher = representation_hasher();
-            hash_value(&representation, &mut hasher);
-            hasher.finish()
-        });
+        let hash = hash.unwrap_or_else(|| representation_hash(&representation));
         let same = seen.entry(hash).or_default();
         match same
             .iter()
@@ -197,6 +193,13 @@ fn flat_leaves<'o, 'r>(
 /// of (a collision only costs a full comparison).
 pub(super) fn representation_hasher() -> impl Hasher {
     foldhash::fast::FixedState::default().build_hasher()
+}
+
+/// A representation's hash, from [`representation_hasher`].
+pub(super) fn representation_hash(representation: &Data) -> u64 {
+    let mut hasher = representation_hasher();
+    hash_value(representation, &mut hasher);
+    hasher.finish()
 }
 
 /// The same hash [`hash_value`] gives the object these leaves make.
