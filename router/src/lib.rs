@@ -37,8 +37,8 @@
 //!   delivery) — each with its own error.
 //! - [`plan_cache`]: prepared operations by hash, bounded by bytes.
 //! - [`execute`]: running a plan, entity batches, merging into one tree.
-//! - [`client`]: the [`client::SubgraphClient`] (one pool, timeouts, headers,
-//!   identical queries in flight sent once).
+//! - [`client`]: the [`client::SubgraphClient`] (keep-alive connections,
+//!   timeouts, headers, identical queries in flight sent once).
 //! - [`dedupe`]: single flight — identical work in progress is shared (subgraph
 //!   queries; client queries when `dedupe_requests` is on).
 //! - [`metrics`]: the Prometheus registry each [`AppState`] owns.

@@ -1,4 +1,6 @@
-//! The [`SubgraphClient`]: one keep-alive connection pool for every subgraph,
+//! The [`SubgraphClient`]: keep-alive connections to every subgraph (a pool
+//! per `http://` URL, whose requests the fetch's own task writes and reads,
+//! see `http1`; hyper's pooled client with rustls for `https://`),
 //! per-subgraph timeouts, the client's `Authorization`, `traceparent` and
 //! `x-request-id` forwarded (`traceparent` becomes the router's own span when
 //! traces are exported, see [`crate::telemetry`]), in-flight deduplication of
@@ -20,6 +22,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+mod http1;
 
 use crate::dedupe::SingleFlight;
 use crate::execute::data::Data;
@@ -186,20 +190,28 @@ pub struct SubgraphClient {
 
 /// Subgraph URLs parsed once, by their text.
 #[derive(Debug, Clone, Default)]
-struct ParsedUrls(Arc<RwLock<HashMap<String, Uri>>>);
+struct ParsedUrls(Arc<RwLock<HashMap<String, Arc<Target>>>>);
+
+/// Where a subgraph URL's requests go: hyper's pool for `https://`, the
+/// URL's own [`http1::Endpoint`] for `http://`.
+#[derive(Debug)]
+struct Target {
+    uri: Uri,
+    plain: Option<http1::Endpoint>,
+}
 
 impl ParsedUrls {
     /// At most this many URLs are kept (a router has a few subgraphs).
     const LIMIT: usize = 256;
 
     /// `url` parsed; an error names a URL that is not one.
-    fn get(&self, url: &str) -> Result<Uri, SubgraphError> {
+    fn get(&self, url: &str) -> Result<Arc<Target>, SubgraphError> {
         if let Ok(known) = self.0.read()
             && let Some(parsed) = known.get(url)
         {
             return Ok(parsed.clone());
         }
-        let parsed = url
+        let uri = url
             .parse::<Uri>()
             .ok()
             .filter(|uri| uri.host().is_some())
@@ -207,10 +219,16 @@ impl ParsedUrls {
                 connect: true,
                 detail: format!("the subgraph URL `{url}` is not a valid http(s) URL"),
             })?;
+        let parsed = Arc::new(Target {
+            plain: http1::Endpoint::new(&uri),
+            uri,
+        });
         if let Ok(mut known) = self.0.write()
             && known.len() < Self::LIMIT
         {
-            known.insert(url.to_owned(), parsed.clone());
+            known
+                .entry(url.to_owned())
+                .or_insert_with(|| parsed.clone());
         }
         Ok(parsed)
     }
@@ -279,12 +297,13 @@ impl SubgraphClient {
         url: &str,
         headers: &HeaderMap,
         body: Bytes,
+        idempotent: bool,
     ) -> impl Future<Output = Result<SubgraphResponse, SubgraphError>> + Send + 'static {
         let mut headers = headers.clone();
         crate::telemetry::inject(&mut headers);
         let timeout = self.timeouts.for_subgraph(subgraph);
         let url = self.urls.get(url);
-        post(self.http.clone(), url, timeout, headers, body)
+        post(self.http.clone(), url, timeout, headers, body, idempotent)
     }
 
     /// Posts `query` to `subgraph` at `url`, with `headers` (already filtered to
@@ -299,7 +318,7 @@ impl SubgraphClient {
         headers: &HeaderMap,
     ) -> Result<SubgraphResponse, SubgraphError> {
         let body = Bytes::from(request_body(query, operation_name, variables)?);
-        let request = self.request(subgraph, url, headers, body);
+        let request = self.request(subgraph, url, headers, body, is_query(query));
         self.measured(subgraph, request).await
     }
 
@@ -326,7 +345,7 @@ impl SubgraphClient {
             body: body.clone(),
         };
         let request = || {
-            let sent = self.request(subgraph, url, headers, body);
+            let sent = self.request(subgraph, url, headers, body, true);
             async move {
                 // The first asker lets every task already woken run before
                 // it sends: those that need the same answer (requests that
@@ -354,6 +373,7 @@ impl SubgraphClient {
             self.timeouts.for_subgraph(subgraph),
             HeaderMap::new(),
             Bytes::from(body),
+            true,
         )
         .await?;
         response
@@ -379,20 +399,55 @@ fn request_body(
     .map_err(|e| SubgraphError::InvalidResponse(e.to_string()))
 }
 
-/// The most an answer's `content-length` reserves before its bytes arrive.
-const MAX_PREALLOCATED_ANSWER: usize = 16 << 20;
+/// Whether an operation's text is a query, so that sending it twice
+/// changes nothing: it starts with `query` or `{` (the router writes one
+/// operation per request, its keyword first). Anything else is treated as
+/// a mutation.
+fn is_query(text: &str) -> bool {
+    let text = text.trim_start();
+    text.starts_with('{') || text.starts_with("query")
+}
 
-/// POSTs `body` to `url` with `headers` and reads the GraphQL response,
+/// POSTs `body` to `target` with `headers` and reads the GraphQL response,
 /// all within `timeout`. Owns its inputs so a shared request can outlive the
 /// caller that started it.
 async fn post(
     http: Http,
-    url: Result<Uri, SubgraphError>,
+    target: Result<Arc<Target>, SubgraphError>,
     timeout: Duration,
     headers: HeaderMap,
     body: Bytes,
+    idempotent: bool,
 ) -> Result<SubgraphResponse, SubgraphError> {
-    let mut request = hyper::Request::post(url?)
+    let target = target?;
+    let exchange = async {
+        match &target.plain {
+            Some(endpoint) => endpoint.exchange(&headers, &body, idempotent).await,
+            None => post_with_hyper(&http, &target.uri, headers, body).await,
+        }
+    };
+    let answer = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| SubgraphError::Timeout(timeout))??;
+    let success = (200..300).contains(&answer.status);
+    match SubgraphResponse::parse(answer.body) {
+        Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
+        _ if !success => Err(SubgraphError::Status(answer.status)),
+        Ok(_) => Err(SubgraphError::InvalidResponse(
+            "neither data nor errors".into(),
+        )),
+        Err(error) => Err(SubgraphError::InvalidResponse(error)),
+    }
+}
+
+/// One exchange through hyper's pooled client (`https://` subgraphs).
+async fn post_with_hyper(
+    http: &Http,
+    uri: &Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<http1::Answer, SubgraphError> {
+    let mut request = hyper::Request::post(uri.clone())
         .body(Full::new(body))
         .map_err(|error| SubgraphError::Transport {
             connect: true,
@@ -406,47 +461,37 @@ async fn post(
         ACCEPT,
         HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
     );
-    let exchange = async {
-        let answer = http
-            .request(request)
-            .await
-            .map_err(|error| SubgraphError::Transport {
-                connect: error.is_connect(),
-                detail: chain(&error),
-            })?;
-        let status = answer.status();
-        // Read into one buffer, sized from the answer's length when it
-        // gives one: the parser then takes it as it is, with no copy.
-        let capacity = answer
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|length| length.to_str().ok()?.parse::<usize>().ok())
-            .unwrap_or(0)
-            .min(MAX_PREALLOCATED_ANSWER);
-        let mut bytes = Vec::with_capacity(capacity);
-        let mut body = answer.into_body();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|error| SubgraphError::Transport {
-                connect: false,
-                detail: chain(&error),
-            })?;
-            if let Some(data) = frame.data_ref() {
-                bytes.extend_from_slice(data);
-            }
-        }
-        Ok::<_, SubgraphError>((status, bytes))
-    };
-    let (status, bytes) = tokio::time::timeout(timeout, exchange)
+    let answer = http
+        .request(request)
         .await
-        .map_err(|_| SubgraphError::Timeout(timeout))??;
-    match SubgraphResponse::parse(bytes) {
-        Ok(response) if response.data.is_some() || !response.errors.is_empty() => Ok(response),
-        _ if !status.is_success() => Err(SubgraphError::Status(status.as_u16())),
-        Ok(_) => Err(SubgraphError::InvalidResponse(
-            "neither data nor errors".into(),
-        )),
-        Err(error) => Err(SubgraphError::InvalidResponse(error)),
+        .map_err(|error| SubgraphError::Transport {
+            connect: error.is_connect(),
+            detail: chain(&error),
+        })?;
+    let status = answer.status().as_u16();
+    // Read into one buffer, sized from the answer's length when it
+    // gives one: the parser then takes it as it is, with no copy.
+    let capacity = answer
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(http1::MAX_PREALLOCATED_ANSWER);
+    let mut bytes = Vec::with_capacity(capacity);
+    let mut body = answer.into_body();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| SubgraphError::Transport {
+            connect: false,
+            detail: chain(&error),
+        })?;
+        if let Some(data) = frame.data_ref() {
+            bytes.extend_from_slice(data);
+        }
     }
+    Ok(http1::Answer {
+        status,
+        body: bytes,
+    })
 }
 
 /// `error` and its causes, as one line (logged; it names hosts).
