@@ -563,6 +563,21 @@ mod tests {
         assert!(not_utf8.expect_err("refused").contains("not UTF-8"));
     }
 
+    #[test]
+    fn only_texts_that_open_as_queries_may_be_sent_twice() {
+        for query in ["query Q { a }", "{ a }", "\n  query($x: ID) { a(id: $x) }"] {
+            assert!(is_query(query), "{query}");
+        }
+        for other in [
+            "mutation M { pay }",
+            "subscription { a }",
+            "fragment F on T { a } query { ...F }",
+            "",
+        ] {
+            assert!(!is_query(other), "{other}");
+        }
+    }
+
     /// Serves `app` on a free local port; its base URL.
     async fn serve(app: axum::Router) -> String {
         format!("http://{}", storefront_shared::testing::serve(app).await)
