@@ -85,8 +85,14 @@ impl Endpoint {
         } else {
             path.as_bytes()
         });
+        // The host as the URL writes it (an IPv6 literal in brackets) and
+        // its port when it names one; never a user or password.
         head.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-        head.extend_from_slice(authority.as_str().as_bytes());
+        head.extend_from_slice(authority.host().as_bytes());
+        if let Some(port) = authority.port() {
+            head.push(b':');
+            head.extend_from_slice(port.as_str().as_bytes());
+        }
         head.extend_from_slice(
             b"\r\ncontent-type: application/json\r\n\
               accept: application/graphql-response+json, application/json;q=0.9\r\n",
@@ -114,25 +120,21 @@ impl Endpoint {
             Some(stream) => (stream, true),
             None => (self.connect().await?, false),
         };
-        match exchange_on(&mut stream, &request, body).await {
-            Ok((answer, reusable)) => {
-                if reusable {
-                    self.checkin(stream);
-                }
-                Ok(answer)
-            }
+        let ((answer, reusable), stream) = match exchange_on(&mut stream, &request, body).await {
+            Ok(done) => (done, stream),
             Err(Failure::ClosedBeforeAnswer(_)) if reused && idempotent => {
-                let mut stream = self.connect().await?;
-                let (answer, reusable) = exchange_on(&mut stream, &request, body)
+                let mut fresh = self.connect().await?;
+                let done = exchange_on(&mut fresh, &request, body)
                     .await
                     .map_err(Failure::into_error)?;
-                if reusable {
-                    self.checkin(stream);
-                }
-                Ok(answer)
+                (done, fresh)
             }
-            Err(failure) => Err(failure.into_error()),
+            Err(failure) => return Err(failure.into_error()),
+        };
+        if reusable {
+            self.checkin(stream);
         }
+        Ok(answer)
     }
 
     /// The request's head: the fixed start, `content-length` and `headers`.
@@ -784,6 +786,27 @@ mod tests {
                 other => panic!("expected a transport failure, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn an_endpoint_connects_to_the_urls_host_and_names_it_without_credentials() {
+        let endpoint = |url: &str| Endpoint::new(&url.parse().expect("a URI"));
+        let ipv6 = endpoint("http://user:secret@[::1]:8080").expect("plain HTTP");
+        assert_eq!((ipv6.host.as_str(), ipv6.port), ("::1", 8080));
+        let head = String::from_utf8(ipv6.head).expect("text");
+        assert!(
+            head.starts_with("POST / HTTP/1.1\r\nhost: [::1]:8080\r\n"),
+            "{head}"
+        );
+        assert!(!head.contains("secret"), "{head}");
+        let named = endpoint("http://inventory.local/graphql?v=1").expect("plain HTTP");
+        assert_eq!((named.host.as_str(), named.port), ("inventory.local", 80));
+        let head = String::from_utf8(named.head).expect("text");
+        assert!(
+            head.starts_with("POST /graphql?v=1 HTTP/1.1\r\nhost: inventory.local\r\n"),
+            "{head}"
+        );
+        assert!(endpoint("https://inventory.local/graphql").is_none());
     }
 
     #[test]
