@@ -171,11 +171,16 @@ impl Endpoint {
         None
     }
 
+    /// Keeps `stream` for the next request, and closes the connections that
+    /// have been idle too long: the stack is used from its top, so they are
+    /// at its bottom.
     fn checkin(&self, stream: TcpStream) {
         let mut idle = self
             .idle
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
+        let expired = idle.partition_point(|old| old.since.elapsed() >= IDLE_TIMEOUT);
+        idle.drain(..expired);
         idle.push(Idle {
             stream,
             since: Instant::now(),
@@ -807,6 +812,27 @@ mod tests {
             "{head}"
         );
         assert!(endpoint("https://inventory.local/graphql").is_none());
+    }
+
+    #[tokio::test]
+    async fn connections_idle_too_long_are_closed_when_another_is_kept() {
+        let server = server(Vec::new()).await;
+        let connect = || server.endpoint.connect();
+        let long_ago = Instant::now()
+            .checked_sub(IDLE_TIMEOUT + Duration::from_secs(1))
+            .expect("the clock is past it");
+        for _ in 0..2 {
+            let stream = connect().await.expect("connects");
+            let mut idle = server.endpoint.idle.lock().expect("not poisoned");
+            idle.push(Idle {
+                stream,
+                since: long_ago,
+            });
+        }
+        server.endpoint.checkin(connect().await.expect("connects"));
+        let idle = server.endpoint.idle.lock().expect("not poisoned");
+        assert_eq!(idle.len(), 1);
+        assert!(idle[0].since > long_ago);
     }
 
     #[test]
