@@ -174,11 +174,11 @@ struct FetchKey {
     body: Bytes,
 }
 
-/// The HTTP client under [`SubgraphClient`]: hyper's pooled client over
-/// plain TCP or rustls (Mozilla's roots), HTTP/1.1.
+/// The HTTP client under [`SubgraphClient`] for `https://` URLs: hyper's
+/// pooled client over rustls (Mozilla's roots), HTTP/1.1.
 type Http = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// Sends subgraph operations over one shared connection pool.
+/// Sends subgraph operations over kept-alive connections.
 #[derive(Debug, Clone)]
 pub struct SubgraphClient {
     http: Http,
@@ -226,9 +226,9 @@ impl ParsedUrls {
         if let Ok(mut known) = self.0.write()
             && known.len() < Self::LIMIT
         {
-            known
-                .entry(url.to_owned())
-                .or_insert_with(|| parsed.clone());
+            // Another request may have parsed it meanwhile: use its entry,
+            // so the URL has one pool of connections.
+            return Ok(known.entry(url.to_owned()).or_insert(parsed).clone());
         }
         Ok(parsed)
     }
