@@ -7,14 +7,17 @@
 //! [`super::SubgraphClient`]).
 //!
 //! Layout:
-//! - [`Endpoint`]: one subgraph URL, its request head and its idle connections;
+//! - [`Endpoint`]: one subgraph URL and its request head;
+//! - [`Origin`]: one host and port, and its idle connections, shared by
+//!   every subgraph URL on it (as browsers and hyper's pool share them: four
+//!   subgraphs behind one server keep one set of connections, not four);
 //! - [`Endpoint::exchange`]: one request and its answer, retried once on a
 //!   new connection when a reused one turns out closed before answering
 //!   (queries only);
 //! - reading an answer: its head with `httparse`, then a body framed by
 //!   `content-length`, by `chunked` coding or by the connection's end.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BufMut;
@@ -39,16 +42,23 @@ pub(super) const MAX_PREALLOCATED_ANSWER: usize = 16 << 20;
 /// How much room is made for each read of a body of unknown length.
 const READ_CHUNK: usize = 16 << 10;
 
-/// A plain-HTTP subgraph URL: where to connect, the fixed start of every
-/// request's head, and the connections waiting for the next request.
+/// A plain-HTTP subgraph URL: the fixed start of every request's head,
+/// and where its connections come from.
 #[derive(Debug)]
 pub(super) struct Endpoint {
-    /// Host (without an IPv6 literal's brackets) and port to connect to.
-    host: String,
-    port: u16,
     /// `POST <path> HTTP/1.1` and the `host`, `content-type` and `accept`
     /// lines.
     head: Vec<u8>,
+    origin: Arc<Origin>,
+}
+
+/// A host and port to connect to, and the connections to it waiting for
+/// the next request.
+#[derive(Debug)]
+pub(super) struct Origin {
+    /// The host, without an IPv6 literal's brackets.
+    host: String,
+    port: u16,
     idle: Mutex<Vec<Idle>>,
 }
 
@@ -66,8 +76,13 @@ pub(super) struct Answer {
 }
 
 impl Endpoint {
-    /// The endpoint of an `http://` URL, or `None` for any other scheme.
-    pub(super) fn new(uri: &hyper::Uri) -> Option<Endpoint> {
+    /// The endpoint of an `http://` URL, or `None` for any other scheme. It
+    /// shares the connections of the first of `others` on the same host
+    /// and port.
+    pub(super) fn new<'e>(
+        uri: &hyper::Uri,
+        others: impl IntoIterator<Item = &'e Endpoint>,
+    ) -> Option<Endpoint> {
         if uri.scheme_str() != Some("http") {
             return None;
         }
@@ -97,12 +112,20 @@ impl Endpoint {
             b"\r\ncontent-type: application/json\r\n\
               accept: application/graphql-response+json, application/json;q=0.9\r\n",
         );
-        Some(Endpoint {
-            host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
-            head,
-            idle: Mutex::new(Vec::new()),
-        })
+        let port = authority.port_u16().unwrap_or(80);
+        let origin = others
+            .into_iter()
+            .map(|other| &other.origin)
+            .find(|origin| origin.port == port && origin.host == host)
+            .cloned()
+            .unwrap_or_else(|| {
+                Arc::new(Origin {
+                    host: host.to_owned(),
+                    port,
+                    idle: Mutex::new(Vec::new()),
+                })
+            });
+        Some(Endpoint { head, origin })
     }
 
     /// POSTs `body` with `headers` and reads the answer. A connection that
@@ -116,14 +139,15 @@ impl Endpoint {
         idempotent: bool,
     ) -> Result<Answer, SubgraphError> {
         let request = self.request_head(headers, body.len());
-        let (mut stream, reused) = match self.checkout() {
+        let origin = &*self.origin;
+        let (mut stream, reused) = match origin.checkout() {
             Some(stream) => (stream, true),
-            None => (self.connect().await?, false),
+            None => (origin.connect().await?, false),
         };
         let ((answer, reusable), stream) = match exchange_on(&mut stream, &request, body).await {
             Ok(done) => (done, stream),
             Err(Failure::ClosedBeforeAnswer(_)) if reused && idempotent => {
-                let mut fresh = self.connect().await?;
+                let mut fresh = origin.connect().await?;
                 let done = exchange_on(&mut fresh, &request, body)
                     .await
                     .map_err(Failure::into_error)?;
@@ -132,7 +156,7 @@ impl Endpoint {
             Err(failure) => return Err(failure.into_error()),
         };
         if reusable {
-            self.checkin(stream);
+            origin.checkin(stream);
         }
         Ok(answer)
     }
@@ -156,7 +180,9 @@ impl Endpoint {
         head.extend_from_slice(b"\r\n");
         head
     }
+}
 
+impl Origin {
     /// The most recently used idle connection that is still open.
     fn checkout(&self) -> Option<TcpStream> {
         let mut idle = self
@@ -608,7 +634,7 @@ mod tests {
         });
         let uri: hyper::Uri = format!("http://{address}/graphql").parse().expect("a URI");
         Server {
-            endpoint: Endpoint::new(&uri).expect("plain HTTP"),
+            endpoint: Endpoint::new(&uri, []).expect("plain HTTP"),
             connections,
             requests,
         }
@@ -694,7 +720,7 @@ mod tests {
         }
         // The first two shared a connection; the third ended its own.
         assert_eq!(server.connections.load(Ordering::SeqCst), 1);
-        assert!(server.endpoint.checkout().is_none());
+        assert!(server.endpoint.origin.checkout().is_none());
     }
 
     #[tokio::test]
@@ -795,9 +821,9 @@ mod tests {
 
     #[test]
     fn an_endpoint_connects_to_the_urls_host_and_names_it_without_credentials() {
-        let endpoint = |url: &str| Endpoint::new(&url.parse().expect("a URI"));
+        let endpoint = |url: &str| Endpoint::new(&url.parse().expect("a URI"), []);
         let ipv6 = endpoint("http://user:secret@[::1]:8080").expect("plain HTTP");
-        assert_eq!((ipv6.host.as_str(), ipv6.port), ("::1", 8080));
+        assert_eq!((ipv6.origin.host.as_str(), ipv6.origin.port), ("::1", 8080));
         let head = String::from_utf8(ipv6.head).expect("text");
         assert!(
             head.starts_with("POST / HTTP/1.1\r\nhost: [::1]:8080\r\n"),
@@ -805,7 +831,10 @@ mod tests {
         );
         assert!(!head.contains("secret"), "{head}");
         let named = endpoint("http://inventory.local/graphql?v=1").expect("plain HTTP");
-        assert_eq!((named.host.as_str(), named.port), ("inventory.local", 80));
+        assert_eq!(
+            (named.origin.host.as_str(), named.origin.port),
+            ("inventory.local", 80)
+        );
         let head = String::from_utf8(named.head).expect("text");
         assert!(
             head.starts_with("POST /graphql?v=1 HTTP/1.1\r\nhost: inventory.local\r\n"),
@@ -815,22 +844,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn urls_on_one_host_and_port_share_their_connections() {
+        let server = server(vec![Step::Answer(OK), Step::Answer(OK), Step::Answer(OK)]).await;
+        let (host, port) = (&server.endpoint.origin.host, server.endpoint.origin.port);
+        let uri = |url: String| url.parse::<hyper::Uri>().expect("a URI");
+        let other_path = Endpoint::new(
+            &uri(format!("http://{host}:{port}/other")),
+            [&server.endpoint],
+        )
+        .expect("plain HTTP");
+        let other_port =
+            Endpoint::new(&uri(format!("http://{host}:1/graphql")), [&server.endpoint])
+                .expect("plain HTTP");
+        assert!(Arc::ptr_eq(&other_path.origin, &server.endpoint.origin));
+        assert!(!Arc::ptr_eq(&other_port.origin, &server.endpoint.origin));
+
+        ask(&server, true).await.expect("answered");
+        other_path
+            .exchange(&HeaderMap::new(), b"{}", true)
+            .await
+            .expect("answered");
+        ask(&server, true).await.expect("answered");
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+        let requests = server.requests.lock().expect("not poisoned");
+        let lines: Vec<_> = requests.iter().filter_map(|r| r.lines().next()).collect();
+        assert_eq!(
+            lines,
+            [
+                "POST /graphql HTTP/1.1",
+                "POST /other HTTP/1.1",
+                "POST /graphql HTTP/1.1"
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn connections_idle_too_long_are_closed_when_another_is_kept() {
         let server = server(Vec::new()).await;
-        let connect = || server.endpoint.connect();
+        let connect = || server.endpoint.origin.connect();
         let long_ago = Instant::now()
             .checked_sub(IDLE_TIMEOUT + Duration::from_secs(1))
             .expect("the clock is past it");
         for _ in 0..2 {
             let stream = connect().await.expect("connects");
-            let mut idle = server.endpoint.idle.lock().expect("not poisoned");
+            let mut idle = server.endpoint.origin.idle.lock().expect("not poisoned");
             idle.push(Idle {
                 stream,
                 since: long_ago,
             });
         }
-        server.endpoint.checkin(connect().await.expect("connects"));
-        let idle = server.endpoint.idle.lock().expect("not poisoned");
+        server
+            .endpoint
+            .origin
+            .checkin(connect().await.expect("connects"));
+        let idle = server.endpoint.origin.idle.lock().expect("not poisoned");
         assert_eq!(idle.len(), 1);
         assert!(idle[0].since > long_ago);
     }

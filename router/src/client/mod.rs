@@ -1,6 +1,7 @@
 //! The [`SubgraphClient`]: keep-alive connections to every subgraph (a pool
-//! per `http://` URL, whose requests the fetch's own task writes and reads,
-//! see `http1`; hyper's pooled client with rustls for `https://`),
+//! per host and port for `http://` URLs, whose requests the fetch's own task
+//! writes and reads, see `http1`; hyper's pooled client with rustls for
+//! `https://`),
 //! per-subgraph timeouts, the client's `Authorization`, `traceparent` and
 //! `x-request-id` forwarded (`traceparent` becomes the router's own span when
 //! traces are exported, see [`crate::telemetry`]), in-flight deduplication of
@@ -193,11 +194,23 @@ pub struct SubgraphClient {
 struct ParsedUrls(Arc<RwLock<HashMap<String, Arc<Target>>>>);
 
 /// Where a subgraph URL's requests go: hyper's pool for `https://`, the
-/// URL's own [`http1::Endpoint`] for `http://`.
+/// URL's own [`http1::Endpoint`] for `http://` (its connections shared
+/// with the other URLs on the same host and port).
 #[derive(Debug)]
 struct Target {
     uri: Uri,
     plain: Option<http1::Endpoint>,
+}
+
+impl Target {
+    /// The target of `uri`, sharing the connections of any of `others`
+    /// on its host and port.
+    fn new<'e>(uri: Uri, others: impl IntoIterator<Item = &'e http1::Endpoint>) -> Self {
+        Target {
+            plain: http1::Endpoint::new(&uri, others),
+            uri,
+        }
+    }
 }
 
 impl ParsedUrls {
@@ -219,16 +232,18 @@ impl ParsedUrls {
                 connect: true,
                 detail: format!("the subgraph URL `{url}` is not a valid http(s) URL"),
             })?;
-        let parsed = Arc::new(Target {
-            plain: http1::Endpoint::new(&uri),
-            uri,
-        });
-        if let Ok(mut known) = self.0.write()
-            && known.len() < Self::LIMIT
-        {
-            // Another request may have parsed it meanwhile: use its entry,
-            // so the URL has one pool of connections.
-            return Ok(known.entry(url.to_owned()).or_insert(parsed).clone());
+        let Ok(mut known) = self.0.write() else {
+            return Ok(Arc::new(Target::new(uri, [])));
+        };
+        // Another request may have parsed it meanwhile: use its entry, so
+        // the URL has one pool of connections.
+        if let Some(parsed) = known.get(url) {
+            return Ok(parsed.clone());
+        }
+        let others = known.values().filter_map(|target| target.plain.as_ref());
+        let parsed = Arc::new(Target::new(uri, others));
+        if known.len() < Self::LIMIT {
+            known.insert(url.to_owned(), parsed.clone());
         }
         Ok(parsed)
     }
